@@ -1,0 +1,185 @@
+# TALOS — one non-recursive Makefile.
+#
+#   make            build everything into build/
+#   make check      install missing packages, build, run all tests (normal + ASan/UBSan)
+#   make demo       run the demo (two nodes on this machine)
+#   make SAN=1 ...  the same into build-san/ with AddressSanitizer + UBSan
+#   make bench      benchmarks -> bench/RESULTS.md
+#   make install    PREFIX=/usr/local
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ASan's shadow gap covers the normal arena address; sanitizer TAs use one
+# in ASan's high memory. Their images differ anyway, so their measurements do.
+ARENA_DEF := -DTALOS_ARENA_BASE=0x200000000000ULL
+# ASan cannot link statically: sanitizer TA images are dynamic (their
+# measurement then covers the TA image, not the shared C/OpenSSL libraries).
+TA_LINK := -no-pie
+else
+BUILD ?= build
+SANFLAGS :=
+ARENA_DEF :=
+TA_LINK := -static -no-pie
+endif
+
+.DEFAULT_GOAL := all
+CC ?= gcc
+PREFIX ?= /usr/local
+O := $(BUILD)/obj
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wpointer-arith -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(ARENA_DEF) \
+              -fvisibility=hidden -Iinclude -I. -MMD -MP
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+
+CRYPTO_LIBS := -lssl -lcrypto
+HOST_LIBS := -ljansson -lelf $(CRYPTO_LIBS) -lpthread
+
+src2obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+# --- libraries ---------------------------------------------------------------
+CORE_SRC := $(wildcard core/*.c)
+TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
+TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
+                tee/sim/measure_file.c tee/sim/launch.c tee/skeleton/host.c
+TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
+TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
+TA_SRC := $(wildcard ta/*.c)
+HOST_SRC := $(wildcard node/host/*.c)
+OS_SRC := $(wildcard os/*.c)
+
+LIB_CORE := $(BUILD)/lib/libtalos_core.a
+LIB_TEE_VERIFY := $(BUILD)/lib/libtalos_tee_verify.a
+LIB_TEE_HOST := $(BUILD)/lib/libtalos_tee_host.a
+LIB_TEE_SIM_ENCLAVE := $(BUILD)/lib/libtalos_tee_sim_enclave.a
+LIB_TEE_SKELETON_ENCLAVE := $(BUILD)/lib/libtalos_tee_skeleton_enclave.a
+LIB_TA := $(BUILD)/lib/libtalos_ta.a
+LIB_HOST := $(BUILD)/lib/libtalos_host.a
+LIB_OS := $(BUILD)/lib/libtalos_os.a
+
+$(LIB_CORE): $(call src2obj,$(CORE_SRC))
+$(LIB_TEE_VERIFY): $(call src2obj,$(TEE_VERIFY_SRC))
+$(LIB_TEE_HOST): $(call src2obj,$(TEE_HOST_SRC))
+$(LIB_TEE_SIM_ENCLAVE): $(call src2obj,$(TEE_SIM_ENCLAVE_SRC))
+$(LIB_TEE_SKELETON_ENCLAVE): $(call src2obj,$(TEE_SKELETON_ENCLAVE_SRC))
+$(LIB_TA): $(call src2obj,$(TA_SRC))
+$(LIB_HOST): $(call src2obj,$(HOST_SRC))
+$(LIB_OS): $(call src2obj,$(OS_SRC))
+
+LIBS := $(LIB_CORE) $(LIB_TEE_VERIFY) $(LIB_TEE_HOST) $(LIB_TEE_SIM_ENCLAVE) \
+        $(LIB_TEE_SKELETON_ENCLAVE) $(LIB_TA) $(LIB_HOST) $(LIB_OS)
+
+$(BUILD)/lib/%.a:
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# --- programs ------------------------------------------------------------------
+TALOSD := $(BUILD)/bin/talosd
+TALOS := $(BUILD)/bin/talos
+HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+
+$(TALOSD): $(call src2obj,$(wildcard node/talosd/*.c)) $(HOST_SIDE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+
+$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+
+# A TA image: the TA's objects + runtime + one backend's enclave side.
+# Static and non-PIE: one self-contained file whose every code byte is measured,
+# at fixed addresses (TALOS_PERSIST, arena pointers).
+TA_RUNTIME := $(LIB_TA) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+define ta_image
+$(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
+	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
+	@test -x $$@
+endef
+EXAMPLES := kvstore ledger
+$(foreach e,$(EXAMPLES),$(eval $(call ta_image,$(e))))
+TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/examples/$(e).ta)
+
+# Test TAs (tests/ta/<name>/*.c) are built the same way.
+define test_ta_image
+$(BUILD)/tests/ta/$(1).ta: $(call src2obj,$(wildcard tests/ta/$(1)/*.c)) $(TA_RUNTIME)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
+	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
+	@test -x $$@
+endef
+TEST_TAS := $(notdir $(wildcard tests/ta/*))
+$(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
+TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta)
+
+# --- unit tests (cmocka) -------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+# Unit tests link the host-side libraries plus the TA runtime's pure parts.
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c)
+
+$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
+
+# --- benchmarks ----------------------------------------------------------------
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: $(O)/bench/%.o $(HOST_SIDE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+
+# --- top-level targets -------------------------------------------------------------
+.PHONY: all deps check check-unit check-integration check-san demo bench install clean format
+all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(UNIT_BINS) $(BENCH_BINS)
+
+$(BUILD)/.deps-ok: scripts/deps.sh
+	@./scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+deps: $(BUILD)/.deps-ok
+
+check-unit: all
+	@BUILD=$(BUILD) ./tests/run-unit.sh
+
+check-integration: all
+	@BUILD=$(BUILD) ./tests/run-integration.sh
+
+# `make check`: everything, then everything again under ASan+UBSan.
+check: all
+	@BUILD=$(BUILD) ./tests/run-unit.sh
+	@BUILD=$(BUILD) ./tests/run-integration.sh
+ifneq ($(SAN),1)
+	@$(MAKE) --no-print-directory SAN=1 check-san
+endif
+
+check-san: all
+	@BUILD=$(BUILD) SAN=1 ./tests/run-unit.sh
+	@BUILD=$(BUILD) SAN=1 ./tests/run-integration.sh
+
+demo: all
+	@BUILD=$(BUILD) ./scripts/demo.sh
+
+bench: all
+	@BUILD=$(BUILD) ./bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(TALOSD) $(TALOS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/talos.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/talosd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

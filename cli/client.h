@@ -1,0 +1,28 @@
+/* The client side of the talosd control socket (docs/control-api.md):
+ * DIR/talosd.sock, frames of a 4-byte big-endian length and a JSON object,
+ * at most CLI_FRAME_MAX bytes each way. */
+#ifndef TALOS_CLI_CLIENT_H
+#define TALOS_CLI_CLIENT_H
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+#define CLI_FRAME_MAX (8u << 20)
+#define CLI_SOCKET_NAME "talosd.sock"
+
+/* A request object {"op": op}; NULL when out of memory. */
+json_t *cli_request(const char *op);
+
+/* Set req[key] to the string val. TALOS_OK, or TALOS_ERR_INVALID_ARG when
+ * val is not UTF-8 (JSON carries only text), TALOS_ERR_NOMEM. */
+int cli_set_str(json_t *req, const char *key, const char *val);
+
+/* Send req to the node ctx->node and read its answer.
+ * - ok:true: returns CLI_PROCEED, *resp is the answer (caller decrefs).
+ * - ok:false, or the node unreachable, or the answer malformed: prints the
+ *   one failure line, labelled ctx->label, and returns CLI_FAIL; *resp is
+ *   NULL. */
+int cli_rpc(const struct cli_ctx *ctx, const json_t *req, json_t **resp);
+
+#endif

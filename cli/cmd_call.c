@@ -1,0 +1,165 @@
+/* talos call TA ECALL [ARG...]: one ecall; its output goes to stdout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "core/crypto.h"
+#include "talos/talos.h"
+
+const char cmd_call_usage[] =
+    "usage: talos [--node DIR] call [--json] TA ECALL [ARG...]\n"
+    "\n"
+    "Call the ecall ECALL of the TA with id TA (32 hex characters), passing\n"
+    "each ARG as one text argument, and print the ecall's output as is (with\n"
+    "a final newline added to text that lacks one; binary output is written\n"
+    "unchanged). Options must come before TA: every word after it is passed\n"
+    "to the TA, even one that starts with '-'.\n"
+    "\n"
+    "A call the TA refuses exits with status 1 and prints its reason.\n"
+    "\n"
+    "options:\n" CLI_COMMON_HELP;
+
+static const struct cli_field call_fields[] = {
+    {"version", CLI_J_UINT, 0, 0},
+    {"out", CLI_J_STR, 0, 1},
+    {"out_hex", CLI_J_HEX, 0, 1},
+};
+
+static int build_request(struct cli_ctx *ctx, const char *id, int nargs, char **args, json_t **out)
+{
+    json_t *req = cli_request("call");
+    json_t *arr = json_array();
+    int rc = CLI_FAIL;
+
+    if (!req || !arr || cli_set_str(req, "id", id) != TALOS_OK) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+        goto out;
+    }
+    if (cli_set_str(req, "ecall", args[0]) != TALOS_OK) {
+        rc = cli_usage(ctx->cmd->name, "ECALL is not valid UTF-8");
+        goto out;
+    }
+    for (int i = 1; i < nargs; i++) {
+        /* The control protocol carries arguments as JSON text. */
+        json_t *s = json_string(args[i]);
+        if (!s) {
+            rc = cli_usage(ctx->cmd->name, "argument %d is not valid UTF-8 text", i);
+            goto out;
+        }
+        if (json_array_append_new(arr, s) != 0) {
+            cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+            goto out;
+        }
+    }
+    if (json_object_set(req, "args", arr) != 0) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+        goto out;
+    }
+    *out = req;
+    req = NULL;
+    rc = CLI_PROCEED;
+out:
+    json_decref(arr);
+    json_decref(req);
+    return rc;
+}
+
+/* Raw output: text as is (plus a newline when it lacks one, so a shell
+ * prompt does not end up glued to it); decoded bytes exactly. */
+static int print_output(struct cli_ctx *ctx, const json_t *resp)
+{
+    const json_t *out = json_object_get(resp, "out");
+    const json_t *out_hex = json_object_get(resp, "out_hex");
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int written = 0, rc = CLI_FAIL;
+
+    if (out) {
+        const char *s = json_string_value(out);
+        n = json_string_length(out);
+        written = fwrite(s, 1, n, stdout) == n &&
+                  (n == 0 || s[n - 1] == '\n' || putchar('\n') != EOF);
+    } else {
+        n = json_string_length(out_hex) / 2;
+        bytes = malloc(n ? n : 1);
+        if (!bytes) {
+            cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot hold the ecall's output");
+            goto out;
+        }
+        if (talos_unhex(json_string_value(out_hex), bytes, n) != TALOS_OK) {
+            rc = cli_malformed(ctx->label, "out_hex");
+            goto out;
+        }
+        written = fwrite(bytes, 1, n, stdout) == n;
+    }
+    if (!written) {
+        cli_fail(ctx->label, TALOS_ERR_IO, "cannot write the output");
+        goto out;
+    }
+    rc = CLI_OK;
+out:
+    free(bytes);
+    return rc;
+}
+
+int cmd_call(struct cli_ctx *ctx, int argc, char **argv)
+{
+    uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
+    char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
+    json_t *req = NULL, *resp = NULL, *j = NULL, *out = NULL;
+    int npos = 0;
+    int rc = cli_args(ctx, argc, argv, NULL, 0, 1, &npos);
+
+    if (rc != CLI_PROCEED)
+        goto out;
+    if (npos < 2) {
+        rc = cli_usage(ctx->cmd->name, npos == 0 ? "missing TA and ECALL" : "missing ECALL");
+        goto out;
+    }
+    rc = cli_ta_id(ctx, argv[1], lineage, id);
+    if (rc != CLI_PROCEED)
+        goto out;
+    if (argv[2][0] == '\0') {
+        rc = cli_usage(ctx->cmd->name, "ECALL must not be empty");
+        goto out;
+    }
+    /* Failure lines name the ecall: "talos: call put: ...". */
+    snprintf(ctx->label, sizeof(ctx->label), "call %s", argv[2]);
+    rc = build_request(ctx, id, npos - 1, argv + 2, &req);
+    if (rc != CLI_PROCEED)
+        goto out;
+    rc = cli_rpc(ctx, req, &resp);
+    if (rc != CLI_PROCEED)
+        goto out;
+    rc = cli_check_fields(ctx->label, NULL, resp, call_fields, sizeof(call_fields) / sizeof(call_fields[0]));
+    if (rc != CLI_PROCEED)
+        goto out;
+    /* Exactly one of out/out_hex: anything else leaves the output unknown. */
+    if (!json_object_get(resp, "out") == !json_object_get(resp, "out_hex")) {
+        rc = cli_malformed(ctx->label, "out");
+        goto out;
+    }
+    if (!ctx->json) {
+        rc = print_output(ctx, resp);
+        goto out;
+    }
+    /* Text stays "out"; bytes that are not text stay hex under "out_hex". */
+    out = json_object_get(resp, "out");
+    j = json_object();
+    if (!j ||
+        json_object_set(j, out ? "out" : "out_hex", out ? out : json_object_get(resp, "out_hex")) != 0 ||
+        json_object_set(j, "version", json_object_get(resp, "version")) != 0) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the output");
+        rc = CLI_FAIL;
+        goto out;
+    }
+    rc = cli_print_json(j);
+out:
+    json_decref(j);
+    json_decref(resp);
+    json_decref(req);
+    return rc;
+}

@@ -1,0 +1,77 @@
+/* talos node: what the node says about itself. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "talos/talos.h"
+
+const char cmd_node_usage[] =
+    "usage: talos [--node DIR] node [--json]\n"
+    "\n"
+    "Show the node's TEE backend (and whether it is simulated), its peer\n"
+    "listener, its process id, its version and how many TAs it runs. These\n"
+    "are the node's own claims: only 'talos attest' proves anything.\n"
+    "\n"
+    "options:\n" CLI_COMMON_HELP;
+
+static const struct cli_field node_fields[] = {
+    {"backend", CLI_J_STR, 0, 0},
+    {"simulated", CLI_J_BOOL, 0, 0},
+    {"listen", CLI_J_STR, 0, 0},
+    {"pid", CLI_J_UINT, 0, 0},
+    {"version", CLI_J_STR, 0, 0},
+    {"tas", CLI_J_UINT, 0, 0},
+};
+
+/* Node-supplied text: sanitized, one line each. */
+static void print_str(const char *key, const json_t *resp, const char *suffix)
+{
+    char buf[256] = "";
+    cli_sanitize(json_string_value(json_object_get(resp, key)), buf, sizeof(buf));
+    printf("%s %s%s\n", key, buf, suffix);
+}
+
+static int print_human(const json_t *resp)
+{
+    print_str("backend", resp, json_is_true(json_object_get(resp, "simulated"))
+                                   ? " — SIMULATED: no hardware isolation"
+                                   : "");
+    print_str("listen", resp, "");
+    printf("pid %" PRIu64 "\n", (uint64_t)json_integer_value(json_object_get(resp, "pid")));
+    print_str("version", resp, "");
+    printf("tas %" PRIu64 "\n", (uint64_t)json_integer_value(json_object_get(resp, "tas")));
+    return ferror(stdout) ? CLI_FAIL : CLI_OK;
+}
+
+int cmd_node(struct cli_ctx *ctx, int argc, char **argv)
+{
+    json_t *req = NULL, *resp = NULL;
+    int npos = 0;
+    int rc = cli_args(ctx, argc, argv, NULL, 0, 0, &npos);
+
+    if (rc != CLI_PROCEED)
+        goto out;
+    if (npos != 0) {
+        rc = cli_usage(ctx->cmd->name, "unexpected argument '%s'", argv[1]);
+        goto out;
+    }
+    rc = CLI_FAIL;
+    req = cli_request("node");
+    if (!req) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+        goto out;
+    }
+    rc = cli_rpc(ctx, req, &resp);
+    if (rc != CLI_PROCEED)
+        goto out;
+    rc = cli_check_fields(ctx->label, NULL, resp, node_fields, sizeof(node_fields) / sizeof(node_fields[0]));
+    if (rc != CLI_PROCEED)
+        goto out;
+    rc = ctx->json ? cli_print_json(resp) : print_human(resp);
+out:
+    json_decref(resp);
+    json_decref(req);
+    return rc;
+}

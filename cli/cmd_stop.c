@@ -1,0 +1,47 @@
+/* talos stop TA: stop a TA; its lineage ends. */
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "talos/talos.h"
+
+const char cmd_stop_usage[] =
+    "usage: talos [--node DIR] stop [--json] TA\n"
+    "\n"
+    "Stop the TA with id TA (32 hex characters). Its lineage ends: its state\n"
+    "is gone and the id is never served again. Prints nothing on success\n"
+    "(with --json, the node's answer).\n"
+    "\n"
+    "options:\n" CLI_COMMON_HELP;
+
+int cmd_stop(struct cli_ctx *ctx, int argc, char **argv)
+{
+    uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
+    char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
+    json_t *req = NULL, *resp = NULL;
+    int npos = 0;
+    int rc = cli_args(ctx, argc, argv, NULL, 0, 0, &npos);
+
+    if (rc != CLI_PROCEED)
+        goto out;
+    if (npos != 1) {
+        rc = cli_usage(ctx->cmd->name, npos == 0 ? "missing TA" : "expected exactly one TA");
+        goto out;
+    }
+    rc = cli_ta_id(ctx, argv[1], lineage, id);
+    if (rc != CLI_PROCEED)
+        goto out;
+    rc = CLI_FAIL;
+    req = cli_request("stop");
+    if (!req || cli_set_str(req, "id", id) != TALOS_OK) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+        goto out;
+    }
+    rc = cli_rpc(ctx, req, &resp);
+    if (rc != CLI_PROCEED)
+        goto out;
+    rc = ctx->json ? cli_print_json(resp) : CLI_OK;
+out:
+    json_decref(resp);
+    json_decref(req);
+    return rc;
+}

@@ -1,0 +1,42 @@
+#include "core/msg.h"
+
+#include <stddef.h>
+
+#include "talos/err.h"
+#include "talos/ta.h"
+#include "talos/talos.h"
+
+static const struct talos_msg_desc msgs[] = {
+    {TALOS_MSG_INIT, "INIT", TALOS_MSG_FROM_HOST, 6, (1u << 20) + 6},
+    {TALOS_MSG_CALL, "CALL", TALOS_MSG_FROM_HOST, 8, TALOS_MSG_MAX},
+    {TALOS_MSG_ATTEST, "ATTEST", TALOS_MSG_FROM_HOST, TALOS_NONCE_BYTES, TALOS_NONCE_BYTES},
+    {TALOS_MSG_INFO, "INFO", TALOS_MSG_FROM_HOST, 0, 0},
+    {TALOS_MSG_STOP, "STOP", TALOS_MSG_FROM_HOST, 0, 0},
+    {TALOS_MSG_OCALL_RET, "OCALL_RET", TALOS_MSG_FROM_HOST, 8, TALOS_MSG_MAX},
+    {TALOS_MSG_HOST_RET, "HOST_RET", TALOS_MSG_FROM_HOST, 8, 64u << 10},
+    {TALOS_MSG_READY, "READY", TALOS_MSG_FROM_TA, 28, 4096},
+    {TALOS_MSG_REPLY, "REPLY", TALOS_MSG_FROM_TA, 20, TALOS_MAX_OUT_BYTES + 4096},
+    {TALOS_MSG_OCALL, "OCALL", TALOS_MSG_FROM_TA, 8, TALOS_MSG_MAX},
+    {TALOS_MSG_HOST_REQ, "HOST_REQ", TALOS_MSG_FROM_TA, 6, 64u << 10},
+    {TALOS_MSG_INFO_RET, "INFO_RET", TALOS_MSG_FROM_TA, 20, 4096},
+};
+
+const struct talos_msg_desc *talos_msg_find(uint16_t type)
+{
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+        if (msgs[i].type == type)
+            return &msgs[i];
+    return NULL;
+}
+
+int talos_msg_check(uint16_t type, uint8_t from, uint32_t body_len)
+{
+    const struct talos_msg_desc *d = talos_msg_find(type);
+    if (!d || d->from != from)
+        return TALOS_ERR_PROTOCOL;
+    if (body_len > d->max_len)
+        return TALOS_ERR_TOO_LARGE;
+    if (body_len < d->min_len)
+        return TALOS_ERR_MALFORMED;
+    return TALOS_OK;
+}

@@ -1,0 +1,61 @@
+/* Messages between a host and the TA it runs (the enclave boundary).
+ *
+ * A frame is: u32 body length (big-endian, <= TALOS_MSG_MAX) ‖ u16 type ‖
+ * u16 flags(0) ‖ body. Bodies use core/wire.h. The same frames travel over
+ * a socket (passive mode) or over shared-memory rings (switchless mode).
+ * Every type has one row in talos_msg_table: who may send it and its size
+ * bounds, checked before any handler looks at the body.
+ */
+#ifndef TALOS_CORE_MSG_H
+#define TALOS_CORE_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TALOS_MSG_HDR 8
+#define TALOS_MSG_MAX (TALOS_MAX_ARGS * (TALOS_MAX_ARG_BYTES + 4) + 4096)
+
+enum talos_msg_type {
+    /* host -> TA */
+    TALOS_MSG_INIT = 1,        /* u8 start(fresh=1) ‖ u8 call mode(switchless=1) ‖ bytes config */
+    TALOS_MSG_CALL = 2,        /* str ecall ‖ u32 argc ‖ argc × bytes */
+    TALOS_MSG_ATTEST = 3,      /* raw nonce[32] */
+    TALOS_MSG_INFO = 4,        /* empty */
+    TALOS_MSG_STOP = 5,        /* empty */
+    TALOS_MSG_OCALL_RET = 6,   /* i32 status ‖ bytes resp */
+    TALOS_MSG_HOST_RET = 7,    /* i32 status ‖ bytes resp (answer to HOST_REQ) */
+    /* TA -> host */
+    TALOS_MSG_READY = 16,      /* raw lineage[16] ‖ u64 version ‖ str name */
+    TALOS_MSG_REPLY = 17,      /* i32 status ‖ u64 version ‖ bytes out ‖ str reason */
+    TALOS_MSG_OCALL = 18,      /* str name ‖ bytes req */
+    TALOS_MSG_HOST_REQ = 19,   /* u16 backend request type ‖ bytes req */
+    TALOS_MSG_INFO_RET = 20,   /* u64 version ‖ u64 state_bytes ‖ str state */
+};
+
+#define TALOS_MSG_FROM_HOST 1
+#define TALOS_MSG_FROM_TA 2
+
+struct talos_msg_desc {
+    uint16_t type;
+    const char *name;
+    uint8_t from;      /* TALOS_MSG_FROM_* */
+    uint32_t min_len;  /* body bytes */
+    uint32_t max_len;
+};
+
+/* Row for `type`, or NULL when the type is unknown. */
+const struct talos_msg_desc *talos_msg_find(uint16_t type);
+
+/* Check a received header against the table: known type, allowed sender,
+ * body length in bounds. Returns TALOS_OK, TALOS_ERR_PROTOCOL or
+ * TALOS_ERR_TOO_LARGE. */
+int talos_msg_check(uint16_t type, uint8_t from, uint32_t body_len);
+
+/* Backend request types carried in TALOS_MSG_HOST_REQ (enclave side of a
+ * backend asking its platform). */
+enum talos_host_req {
+    TALOS_HOST_REQ_QUOTE = 1,    /* raw report_data[64] -> evidence */
+    TALOS_HOST_REQ_SEAL_KEY = 2, /* u32 policy -> raw key[32] */
+};
+
+#endif

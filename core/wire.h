@@ -1,0 +1,70 @@
+/* The one binary codec of TALOS: big-endian integers and length-prefixed
+ * byte strings, written into a growable buffer and read back with bounds
+ * checks.
+ *
+ * Errors are sticky: after the first failure every further call is a no-op
+ * and returns zero/NULL, so a decoder reads all fields and checks once with
+ * talos_rd_finish(). Readers never read past `len`.
+ */
+#ifndef TALOS_CORE_WIRE_H
+#define TALOS_CORE_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct talos_wr {
+    uint8_t *p;
+    size_t len, cap;
+    size_t max; /* hard limit; exceeding it sets err = TALOS_ERR_TOO_LARGE */
+    int err;
+};
+
+/* max 0 means 64 MiB. */
+void talos_wr_init(struct talos_wr *w, size_t max);
+void talos_wr_free(struct talos_wr *w); /* wipes before freeing */
+void talos_wr_reset(struct talos_wr *w);
+void talos_wr_u8(struct talos_wr *w, uint8_t v);
+void talos_wr_u16(struct talos_wr *w, uint16_t v);
+void talos_wr_u32(struct talos_wr *w, uint32_t v);
+void talos_wr_u64(struct talos_wr *w, uint64_t v);
+void talos_wr_raw(struct talos_wr *w, const void *p, size_t n);   /* no length prefix */
+void talos_wr_bytes(struct talos_wr *w, const void *p, size_t n); /* u32 length + bytes */
+void talos_wr_str(struct talos_wr *w, const char *s);             /* as bytes, no NUL */
+/* Reserve n bytes and return a pointer to them (NULL on error). */
+uint8_t *talos_wr_space(struct talos_wr *w, size_t n);
+
+struct talos_rd {
+    const uint8_t *p;
+    size_t len, off;
+    int err;
+};
+
+void talos_rd_init(struct talos_rd *r, const void *p, size_t len);
+uint8_t talos_rd_u8(struct talos_rd *r);
+uint16_t talos_rd_u16(struct talos_rd *r);
+uint32_t talos_rd_u32(struct talos_rd *r);
+uint64_t talos_rd_u64(struct talos_rd *r);
+/* Copy exactly n bytes into dst. */
+void talos_rd_raw(struct talos_rd *r, void *dst, size_t n);
+/* A length-prefixed string of at most max bytes; returns a pointer into the
+ * input (not NUL-terminated) and its length in *n. */
+const uint8_t *talos_rd_bytes(struct talos_rd *r, size_t *n, size_t max);
+/* A length-prefixed string copied into dst (cap bytes incl. NUL) and
+ * NUL-terminated; refuses embedded NULs and strings that do not fit. */
+void talos_rd_str(struct talos_rd *r, char *dst, size_t cap);
+size_t talos_rd_left(const struct talos_rd *r);
+/* TALOS_OK when no error occurred and all input was consumed, else
+ * TALOS_ERR_MALFORMED (or the sticky error). */
+int talos_rd_finish(const struct talos_rd *r);
+
+/* Raw big-endian helpers for fixed headers. */
+static inline void talos_be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline uint32_t talos_be32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#endif

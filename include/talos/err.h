@@ -1,0 +1,64 @@
+/* TALOS error vocabulary: one enum for every layer.
+ *
+ * 0 is success; every failure is a distinct negative code so that tests can
+ * assert the exact refusal. Foreign codes (errno, OpenSSL, a TEE's status)
+ * are converted once, where they enter TALOS. The numbers are part of the
+ * wire format (they travel in replies) and never change meaning.
+ */
+#ifndef TALOS_ERR_H
+#define TALOS_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum talos_err {
+    TALOS_OK = 0,
+    /* caller and input errors */
+    TALOS_ERR_INVALID_ARG = -1,     /* a parameter is out of its documented range */
+    TALOS_ERR_NOMEM = -2,           /* allocation failed */
+    TALOS_ERR_TOO_LARGE = -3,       /* a size exceeds a documented limit */
+    TALOS_ERR_MALFORMED = -4,       /* bytes do not decode as the expected format */
+    TALOS_ERR_PROTOCOL = -5,        /* a well-formed message at the wrong moment */
+    TALOS_ERR_NOT_IMPLEMENTED = -6, /* this backend or build does not provide it */
+    TALOS_ERR_IO = -7,              /* an OS read/write/connect failed */
+    TALOS_ERR_TIMEOUT = -8,         /* the peer did not answer in time */
+    TALOS_ERR_PEER_CLOSED = -9,     /* the peer closed the connection */
+    TALOS_ERR_EXISTS = -10,         /* the object already exists */
+    TALOS_ERR_BUSY = -11,           /* resource in use; retry later */
+    /* TA and ecall errors */
+    TALOS_ERR_NO_SUCH_TA = -20,     /* no TA with this id on this node */
+    TALOS_ERR_NO_SUCH_ECALL = -21,  /* the TA exports no ecall of that name */
+    TALOS_ERR_BAD_ARGS = -22,       /* ecall argument count or length outside its shape */
+    TALOS_ERR_NOT_FOUND = -23,      /* the TA looked for something that is not there */
+    TALOS_ERR_TA_REFUSED = -24,     /* the TA's own logic refused the request */
+    TALOS_ERR_TA_CRASHED = -25,     /* the TA process died; its lineage is lost */
+    TALOS_ERR_ARENA_FULL = -26,     /* the state arena cannot grow further */
+    TALOS_ERR_STATE = -27,          /* not allowed in the TA's current lifecycle state */
+    TALOS_ERR_IMAGE = -28,          /* not a loadable TA image */
+    TALOS_ERR_MOVED = -29,          /* the TA migrated away from this node */
+    /* cryptography and attestation */
+    TALOS_ERR_CRYPTO = -40,         /* a cryptographic library call failed */
+    TALOS_ERR_EVIDENCE_SIG = -41,   /* evidence signature does not verify */
+    TALOS_ERR_EVIDENCE_CHAIN = -42, /* platform certificate does not chain to a trust anchor */
+    TALOS_ERR_EVIDENCE_SIM = -43,   /* simulated evidence refused by this verifier */
+    TALOS_ERR_REPORT_DATA = -44,    /* report data does not bind what it must */
+    TALOS_ERR_MEASUREMENT = -45,    /* measurement not allowed by the policy */
+    TALOS_ERR_BACKEND = -46,        /* the TEE backend failed */
+    TALOS_ERR_MAC = -47,            /* authentication tag or MAC mismatch */
+};
+
+#define TALOS_ERR_MIN (-99)
+
+/* Static, human-readable, one line, no trailing newline. Never NULL: an
+ * unknown code yields "unknown error". */
+const char *talos_strerror(int err);
+
+/* Stable short identifier, e.g. "EVIDENCE_SIG"; "UNKNOWN" for unknown codes.
+ * Used in --json output and by tests. */
+const char *talos_errname(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,170 @@
+/* TALOS — host API: embed TALOS in an untrusted host program (talosd is one).
+ *
+ * The host launches TAs on a TEE backend, calls their ecalls, serves their
+ * ocalls and asks them for evidence. The host is untrusted by design: it
+ * never sees a TA's keys or state, only what ecalls choose to return.
+ *
+ * Backends: "sim" (default) runs each TA as a separate OS process with real
+ * cryptography and real checks but NO hardware isolation: the host can read
+ * a sim TA's memory. "skeleton" is the porting template and answers
+ * TALOS_ERR_NOT_IMPLEMENTED everywhere.
+ */
+#ifndef TALOS_TALOS_H
+#define TALOS_TALOS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "talos/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef TALOS_MUST_CHECK
+#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
+#endif
+
+#define TALOS_MEASUREMENT_BYTES 32
+#define TALOS_REPORT_DATA_BYTES 64
+#define TALOS_LINEAGE_BYTES 16
+#define TALOS_NONCE_BYTES 32
+#define TALOS_EVIDENCE_MAX 8192
+#define TALOS_BACKEND_NAME_MAX 16
+
+/* Claims flags. */
+#define TALOS_CLAIM_SIMULATED 0x1u /* produced by a simulated TEE: no isolation */
+#define TALOS_CLAIM_DEBUG 0x2u     /* produced by a debug-mode TEE */
+
+/* What a verified piece of evidence says. */
+struct talos_claims {
+    char backend[TALOS_BACKEND_NAME_MAX];          /* NUL-terminated, e.g. "sim" */
+    uint32_t flags;                                /* TALOS_CLAIM_* */
+    uint8_t measurement[TALOS_MEASUREMENT_BYTES];  /* hash of the TA code as loaded */
+    uint8_t config_id[32];                         /* hash of the measured launch config */
+    uint8_t report_data[TALOS_REPORT_DATA_BYTES];  /* chosen by the TA */
+    uint8_t platform_id[32];                       /* hash of the platform's public key */
+};
+
+/* Report data a TA puts in evidence for `talos attest`:
+ * SHA-256("talos-attest-v1" || nonce || lineage), zero-padded to 64 bytes.
+ * A verifier recomputes it to know the evidence is fresh and names the TA. */
+void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
+                              const uint8_t lineage[TALOS_LINEAGE_BYTES],
+                              uint8_t out[TALOS_REPORT_DATA_BYTES]);
+
+/* --- verifier ------------------------------------------------------------ */
+
+#define TALOS_VERIFY_ALLOW_SIM 0x1u   /* accept TALOS_CLAIM_SIMULATED evidence */
+#define TALOS_VERIFY_ALLOW_DEBUG 0x2u /* accept TALOS_CLAIM_DEBUG evidence */
+
+/* Verify evidence against PEM trust anchors (one or more CA certificates).
+ * On success fills *out. Refusals: TALOS_ERR_MALFORMED, TALOS_ERR_EVIDENCE_CHAIN,
+ * TALOS_ERR_EVIDENCE_SIG, TALOS_ERR_EVIDENCE_SIM (simulated and not allowed),
+ * TALOS_ERR_NOT_IMPLEMENTED (unknown backend). *out is zeroed on failure. */
+TALOS_MUST_CHECK int talos_verify_evidence(const uint8_t *ev, size_t ev_len,
+                                           const uint8_t *anchors_pem, size_t anchors_len,
+                                           unsigned flags, struct talos_claims *out);
+
+/* --- host and TAs ---------------------------------------------------------- */
+
+struct talos_host;
+struct talos_ta;
+
+struct talos_host_config {
+    const char *backend;    /* NULL or "sim" (default), "skeleton" */
+    const char *state_dir;  /* node state: platform key, images; created if missing */
+    const char *sim_ca_dir; /* sim only: the local sim CA; NULL = talos_sim_ca_default() */
+};
+
+/* Default sim CA directory: $TALOS_SIM_CA, else $HOME/.local/state/talos/sim-ca. */
+const char *talos_sim_ca_default(void);
+
+/* Open a backend. TALOS_ERR_NOT_IMPLEMENTED for skeleton, TALOS_ERR_INVALID_ARG
+ * for an unknown backend name. */
+TALOS_MUST_CHECK int talos_host_open(const struct talos_host_config *cfg, struct talos_host **out);
+void talos_host_close(struct talos_host *h); /* NULL is ignored */
+
+/* The backend's name ("sim") and its trust anchors (PEM, owned by h). */
+const char *talos_host_backend(const struct talos_host *h);
+TALOS_MUST_CHECK int talos_host_anchors(const struct talos_host *h, const uint8_t **pem, size_t *len);
+
+enum talos_call_mode {
+    TALOS_CALL_PASSIVE = 0,    /* one message on a socket per call */
+    TALOS_CALL_SWITCHLESS = 1, /* polled shared-memory rings, no syscall on the fast path */
+};
+
+/* Host-side ocall handler: `req` is what the TA sent; write at most resp_cap
+ * bytes to resp and set *resp_len. Return TALOS_OK or a talos_err that the TA
+ * receives as the ocall's result. */
+typedef int (*talos_ocall_fn)(void *ctx, const uint8_t *req, size_t req_len,
+                              uint8_t *resp, size_t resp_cap, size_t *resp_len);
+
+struct talos_ocall {
+    const char *name;
+    talos_ocall_fn fn;
+    void *ctx;
+};
+
+struct talos_ta_options {
+    enum talos_call_mode mode;
+    const struct talos_ocall *ocalls; /* may be NULL; must outlive the TA */
+    size_t n_ocalls;
+};
+
+/* Start a fresh lineage of the TA image at `image_path`. On success *out is
+ * a running TA. TALOS_ERR_IMAGE when the file is not a TA image. */
+TALOS_MUST_CHECK int talos_ta_create(struct talos_host *h, const char *image_path,
+                                     const struct talos_ta_options *opt, struct talos_ta **out);
+
+/* Stop the TA (its lineage ends) and free the handle. NULL is ignored. */
+void talos_ta_destroy(struct talos_ta *ta);
+
+/* One argument, by pointer and length. */
+struct talos_buf {
+    const void *ptr;
+    size_t len;
+};
+
+/* Result of one ecall. out (heap, NUL-terminated for convenience, out_len
+ * excludes the NUL) and reason are set by talos_ta_call; release with
+ * talos_result_clear. */
+struct talos_result {
+    int status;          /* TALOS_OK or the TA's talos_err */
+    uint8_t *out;
+    size_t out_len;
+    char reason[256];    /* the TA's one-line reason when status != OK */
+    uint64_t version;    /* TA version after the call */
+};
+void talos_result_clear(struct talos_result *r);
+
+/* Call an ecall. Returns TALOS_OK when the call reached the TA and came back
+ * (the TA's own verdict is res->status), or a transport/lifecycle error
+ * (TALOS_ERR_TA_CRASHED, ...). Calls on one TA are serialized by the caller. */
+TALOS_MUST_CHECK int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,
+                                   const struct talos_buf *argv, struct talos_result *res);
+
+/* Ask the TA for evidence over report data talos_attest_report_data(nonce,
+ * lineage). ev must hold TALOS_EVIDENCE_MAX bytes. */
+TALOS_MUST_CHECK int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_NONCE_BYTES],
+                                     uint8_t *ev, size_t *ev_len);
+
+struct talos_ta_info {
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint8_t measurement[TALOS_MEASUREMENT_BYTES]; /* as measured by the platform at load */
+    uint64_t version;
+    char name[64];           /* the TA's declared name */
+    char state[16];          /* "ACTIVE", "CRASHED", ... */
+    int pid;                 /* sim: the TA process; 0 elsewhere */
+    enum talos_call_mode mode;
+    uint64_t state_bytes;    /* bytes of state in use (arena + persist) */
+};
+
+/* Snapshot of the TA as the host knows it (no round trip for the static
+ * fields; version and state_bytes are refreshed from the TA). */
+TALOS_MUST_CHECK int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* Opening a backend and building the measured launch configuration. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/wire.h"
+#include "node/host/host.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define CONFIG_VERSION 1
+
+/* The launch configuration is what a TA needs from outside its code: the
+ * trust anchors it verifies peers against. The platform signs its hash as
+ * config_id in every piece of evidence, so a host that hands a TA other
+ * anchors changes the TA's identity (SGX CONFIGID, TDX MRCONFIGID). */
+int talos_host_make_config(struct talos_host *h)
+{
+    const uint8_t *pem = NULL;
+    size_t pem_len = 0;
+    struct talos_wr w;
+    int rc = h->ops->anchors(h->plat, &pem, &pem_len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    talos_wr_init(&w, 1u << 20);
+    talos_wr_u32(&w, CONFIG_VERSION);
+    talos_wr_str(&w, h->ops->name);
+    talos_wr_bytes(&w, pem, pem_len);
+    if (w.err) {
+        rc = w.err;
+        talos_wr_free(&w);
+        return rc;
+    }
+    h->config = w.p;
+    h->config_len = w.len;
+    talos_sha256(h->config, h->config_len, h->config_id);
+    return TALOS_OK;
+}
+
+EXPORT int talos_host_open(const struct talos_host_config *cfg, struct talos_host **out)
+{
+    struct talos_host *h = NULL;
+    struct talos_platform_config pc = {0};
+    const char *name = cfg && cfg->backend ? cfg->backend : "sim";
+    int rc = TALOS_OK;
+
+    if (!cfg || !cfg->state_dir || !out)
+        return TALOS_ERR_INVALID_ARG;
+    *out = NULL;
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return TALOS_ERR_NOMEM;
+    if (!(h->ops = talos_tee_host_find(name))) {
+        rc = TALOS_ERR_INVALID_ARG;
+        goto out;
+    }
+    pc.state_dir = cfg->state_dir;
+    pc.sim_ca_dir = cfg->sim_ca_dir ? cfg->sim_ca_dir : talos_sim_ca_default();
+    if ((rc = h->ops->open(&pc, &h->plat)) != TALOS_OK)
+        goto out;
+    if ((rc = talos_host_make_config(h)) != TALOS_OK)
+        goto out;
+    *out = h;
+    h = NULL;
+out:
+    talos_host_close(h);
+    return rc;
+}
+
+EXPORT void talos_host_close(struct talos_host *h)
+{
+    if (!h)
+        return;
+    if (h->plat)
+        h->ops->close(h->plat);
+    free(h->config);
+    free(h);
+}
+
+EXPORT const char *talos_host_backend(const struct talos_host *h) { return h->ops->name; }
+
+EXPORT int talos_host_anchors(const struct talos_host *h, const uint8_t **pem, size_t *len)
+{
+    return h->ops->anchors(h->plat, pem, len);
+}

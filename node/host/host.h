@@ -1,0 +1,37 @@
+/* Private structures of the host library (untrusted side). */
+#ifndef TALOS_NODE_HOST_H
+#define TALOS_NODE_HOST_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "os/xport.h"
+#include "talos/talos.h"
+#include "tee/tee.h"
+
+struct talos_host {
+    const struct talos_tee_host_ops *ops;
+    struct talos_platform *plat;
+    uint8_t *config;       /* launch config given to every TA (measured: config_id) */
+    size_t config_len;
+    uint8_t config_id[32];
+};
+
+struct talos_ta {
+    struct talos_host *host;
+    struct talos_xport x;
+    struct talos_wr rx, tx;
+    struct talos_ta_options opt;
+    uint8_t measurement[TALOS_MEASUREMENT_BYTES];
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint64_t version;
+    uint64_t state_bytes;
+    char name[64];
+    int pid;
+    int dead;              /* the TA process is gone: every call answers TA_CRASHED */
+};
+
+/* Build the launch configuration (anchors, policy) shared by the host's TAs. */
+int talos_host_make_config(struct talos_host *h);
+
+#endif

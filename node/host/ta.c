@@ -1,0 +1,388 @@
+/* Running TAs from the host: launch, call, attest, info, stop.
+ *
+ * The host serves the TA's requests (ocalls, platform requests) while it
+ * waits for the answer to its own. A TA is untrusted code to the host too:
+ * every frame it sends is bounds-checked, and a TA that breaks the protocol
+ * is stopped. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/msg.h"
+#include "node/host/host.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define READY_TIMEOUT_MS 15000
+#define RING_CAP (1u << 20)
+#define OCALL_RESP_MAX (1u << 20)
+
+static void reap(struct talos_ta *ta, int force)
+{
+    int status = 0;
+
+    if (ta->pid <= 0)
+        return;
+    /* Give a stopping TA a moment to exit by itself, then make sure. */
+    for (int i = 0; i < 200 && !force; i++) {
+        pid_t r = waitpid(ta->pid, &status, WNOHANG);
+        if (r == ta->pid || (r < 0 && errno == ECHILD)) {
+            ta->pid = 0;
+            return;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(ta->pid, SIGKILL);
+    while (waitpid(ta->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    ta->pid = 0;
+}
+
+/* The TA process is gone or broke the protocol: its lineage ends here. */
+static int lose(struct talos_ta *ta, int why)
+{
+    char id[2 * TALOS_LINEAGE_BYTES + 1];
+
+    if (!ta->dead) {
+        talos_hex(ta->lineage, sizeof(ta->lineage), id);
+        TLOG_WARN("lineage %s lost: TA %s %s (%s)", id, ta->name,
+                  why == TALOS_ERR_PEER_CLOSED ? "process died" : "broke the protocol",
+                  talos_strerror(why));
+        ta->dead = 1;
+        talos_xport_close(&ta->x);
+        reap(ta, 1);
+    }
+    return TALOS_ERR_TA_CRASHED;
+}
+
+static int serve_host_req(struct talos_ta *ta, const uint8_t *body, size_t len, struct talos_wr *w)
+{
+    struct talos_rd r;
+    uint16_t type = 0;
+    const uint8_t *req = NULL;
+    size_t req_len = 0;
+    uint8_t ev[TALOS_EVIDENCE_MAX];
+    size_t ev_len = sizeof(ev);
+    uint8_t key[TALOS_SEAL_KEY_BYTES] = {0};
+    int status = TALOS_OK;
+
+    talos_rd_init(&r, body, len);
+    type = talos_rd_u16(&r);
+    req = talos_rd_bytes(&r, &req_len, len);
+    if (talos_rd_finish(&r) != TALOS_OK)
+        return TALOS_ERR_MALFORMED;
+    talos_wr_reset(w);
+    if (type == TALOS_HOST_REQ_QUOTE && req_len == TALOS_REPORT_DATA_BYTES) {
+        /* The platform signs the measurement IT computed at launch, never a
+         * measurement the TA claims. */
+        status = ta->host->ops->quote(ta->host->plat, ta->measurement, ta->host->config_id, req,
+                                      ev, &ev_len);
+        talos_wr_u32(w, (uint32_t)status);
+        talos_wr_bytes(w, ev, status == TALOS_OK ? ev_len : 0);
+    } else if (type == TALOS_HOST_REQ_SEAL_KEY && req_len == 4) {
+        status = ta->host->ops->seal_key(ta->host->plat, ta->measurement,
+                                         (enum talos_seal_policy)talos_be32_get(req), key);
+        talos_wr_u32(w, (uint32_t)status);
+        talos_wr_bytes(w, key, status == TALOS_OK ? sizeof(key) : 0);
+        talos_wipe(key, sizeof(key));
+    } else {
+        talos_wr_u32(w, (uint32_t)TALOS_ERR_NOT_IMPLEMENTED);
+        talos_wr_bytes(w, NULL, 0);
+    }
+    return w->err ? w->err : talos_xport_send(&ta->x, TALOS_MSG_HOST_RET, w->p, w->len);
+}
+
+static int serve_ocall(struct talos_ta *ta, const uint8_t *body, size_t len, struct talos_wr *w)
+{
+    struct talos_rd r;
+    char name[TALOS_NAME_MAX] = {0};
+    const uint8_t *req = NULL;
+    size_t req_len = 0, resp_len = 0;
+    uint8_t *resp = NULL;
+    int status = TALOS_ERR_NOT_IMPLEMENTED, rc = TALOS_OK;
+
+    talos_rd_init(&r, body, len);
+    talos_rd_str(&r, name, sizeof(name));
+    req = talos_rd_bytes(&r, &req_len, len);
+    if (talos_rd_finish(&r) != TALOS_OK)
+        return TALOS_ERR_MALFORMED;
+    for (size_t i = 0; i < ta->opt.n_ocalls; i++) {
+        const struct talos_ocall *o = &ta->opt.ocalls[i];
+        if (strcmp(o->name, name) != 0)
+            continue;
+        if (!(resp = malloc(OCALL_RESP_MAX)))
+            return TALOS_ERR_NOMEM;
+        status = o->fn(o->ctx, req, req_len, resp, OCALL_RESP_MAX, &resp_len);
+        if (resp_len > OCALL_RESP_MAX)
+            status = TALOS_ERR_TOO_LARGE;
+        break;
+    }
+    talos_wr_reset(w);
+    talos_wr_u32(w, (uint32_t)status);
+    talos_wr_bytes(w, resp, status == TALOS_OK ? resp_len : 0);
+    rc = w->err ? w->err : talos_xport_send(&ta->x, TALOS_MSG_OCALL_RET, w->p, w->len);
+    free(resp);
+    return rc;
+}
+
+/* Wait for a frame of type `want`, serving the TA's requests meanwhile.
+ * On success the frame body is in ta->rx. */
+static int await(struct talos_ta *ta, uint16_t want)
+{
+    for (;;) {
+        uint16_t type = 0;
+        int rc = talos_xport_recv(&ta->x, &type, &ta->rx);
+        if (rc == TALOS_ERR_TIMEOUT)
+            return rc;
+        if (rc != TALOS_OK)
+            return lose(ta, rc);
+        if (type == want)
+            return TALOS_OK;
+        if (type == TALOS_MSG_OCALL)
+            rc = serve_ocall(ta, ta->rx.p, ta->rx.len, &ta->tx);
+        else if (type == TALOS_MSG_HOST_REQ)
+            rc = serve_host_req(ta, ta->rx.p, ta->rx.len, &ta->tx);
+        else
+            rc = TALOS_ERR_PROTOCOL;
+        if (rc != TALOS_OK)
+            return lose(ta, rc);
+    }
+}
+
+static int handshake(struct talos_ta *ta)
+{
+    struct talos_wr w;
+    struct talos_rd r;
+    uint16_t type = 0;
+    int rc = TALOS_OK;
+
+    talos_wr_init(&w, 0);
+    talos_wr_u8(&w, 1); /* fresh lineage */
+    talos_wr_u8(&w, ta->opt.mode == TALOS_CALL_SWITCHLESS);
+    talos_wr_bytes(&w, ta->host->config, ta->host->config_len);
+    rc = w.err ? w.err : talos_xport_send(&ta->x, TALOS_MSG_INIT, w.p, w.len);
+    talos_wr_free(&w);
+    if (rc != TALOS_OK)
+        return rc;
+    ta->x.recv_timeout_ms = READY_TIMEOUT_MS;
+    rc = talos_xport_recv(&ta->x, &type, &ta->rx);
+    ta->x.recv_timeout_ms = 0;
+    if (rc != TALOS_OK)
+        return rc;
+    if (type != TALOS_MSG_READY)
+        return TALOS_ERR_PROTOCOL;
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    talos_rd_raw(&r, ta->lineage, sizeof(ta->lineage));
+    ta->version = talos_rd_u64(&r);
+    talos_rd_str(&r, ta->name, sizeof(ta->name));
+    return talos_rd_finish(&r);
+}
+
+EXPORT int talos_ta_create(struct talos_host *h, const char *image_path,
+                           const struct talos_ta_options *opt, struct talos_ta **out)
+{
+    struct talos_ta *ta = NULL;
+    struct talos_launch l = {.image_path = image_path, .channel_fd = -1, .shm_fd = -1};
+    int sv[2] = {-1, -1};
+    int rc = TALOS_OK;
+
+    if (!h || !image_path || !out)
+        return TALOS_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!(ta = calloc(1, sizeof(*ta))))
+        return TALOS_ERR_NOMEM;
+    ta->host = h;
+    if (opt)
+        ta->opt = *opt;
+    talos_wr_init(&ta->rx, TALOS_MAX_OUT_BYTES + 8192);
+    talos_wr_init(&ta->tx, 0);
+    talos_xport_init(&ta->x, -1, TALOS_MSG_FROM_TA);
+    if ((rc = h->ops->measure_image(h->plat, image_path, ta->measurement)) != TALOS_OK)
+        goto out;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        rc = TALOS_ERR_IO;
+        goto out;
+    }
+    ta->x.fd = sv[0];
+    sv[0] = -1;
+    l.channel_fd = sv[1];
+    if (ta->opt.mode == TALOS_CALL_SWITCHLESS) {
+        if ((l.shm_fd = memfd_create("talos-rings", MFD_CLOEXEC)) < 0) {
+            rc = TALOS_ERR_IO;
+            goto out;
+        }
+        if ((rc = talos_xport_switchless(&ta->x, l.shm_fd, 1, RING_CAP)) != TALOS_OK)
+            goto out;
+    }
+    if ((rc = h->ops->launch(h->plat, &l, &ta->pid)) != TALOS_OK)
+        goto out;
+    close(sv[1]);
+    sv[1] = -1;
+    if ((rc = handshake(ta)) != TALOS_OK) {
+        /* Started but never said READY: not a TA image, or it failed in init. */
+        if (rc == TALOS_ERR_PEER_CLOSED || rc == TALOS_ERR_PROTOCOL || rc == TALOS_ERR_MALFORMED)
+            rc = TALOS_ERR_IMAGE;
+        goto out;
+    }
+    ta->x.switchless = ta->opt.mode == TALOS_CALL_SWITCHLESS;
+    *out = ta;
+    ta = NULL;
+out:
+    if (l.shm_fd >= 0)
+        close(l.shm_fd);
+    if (sv[0] >= 0)
+        close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    if (ta) {
+        talos_xport_close(&ta->x);
+        reap(ta, 1);
+        talos_wr_free(&ta->rx);
+        talos_wr_free(&ta->tx);
+        free(ta);
+    }
+    return rc;
+}
+
+EXPORT void talos_ta_destroy(struct talos_ta *ta)
+{
+    if (!ta)
+        return;
+    if (!ta->dead && talos_xport_send(&ta->x, TALOS_MSG_STOP, NULL, 0) == TALOS_OK) {
+        talos_xport_close(&ta->x);
+        reap(ta, 0);
+    }
+    talos_xport_close(&ta->x);
+    reap(ta, 1);
+    talos_wr_free(&ta->rx);
+    talos_wr_free(&ta->tx);
+    free(ta);
+}
+
+EXPORT void talos_result_clear(struct talos_result *r)
+{
+    if (!r)
+        return;
+    free(r->out);
+    memset(r, 0, sizeof(*r));
+}
+
+/* REPLY: i32 status ‖ u64 version ‖ bytes out ‖ str reason. */
+static int decode_reply(struct talos_ta *ta, struct talos_result *res)
+{
+    struct talos_rd r;
+    const uint8_t *out = NULL;
+    size_t n = 0;
+
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    res->status = (int32_t)talos_rd_u32(&r);
+    res->version = talos_rd_u64(&r);
+    out = talos_rd_bytes(&r, &n, TALOS_MAX_OUT_BYTES);
+    talos_rd_str(&r, res->reason, sizeof(res->reason));
+    if (talos_rd_finish(&r) != TALOS_OK || res->status > 0 || res->status < TALOS_ERR_MIN)
+        return lose(ta, TALOS_ERR_MALFORMED);
+    if (!(res->out = malloc(n + 1)))
+        return TALOS_ERR_NOMEM;
+    memcpy(res->out, out, n);
+    res->out[n] = '\0';
+    res->out_len = n;
+    ta->version = res->version;
+    return TALOS_OK;
+}
+
+EXPORT int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,
+                         const struct talos_buf *argv, struct talos_result *res)
+{
+    int rc = TALOS_OK;
+
+    if (!ta || !ecall || !res || argc < 0 || (argc && !argv))
+        return TALOS_ERR_INVALID_ARG;
+    memset(res, 0, sizeof(*res));
+    if (ta->dead)
+        return TALOS_ERR_TA_CRASHED;
+    if (strlen(ecall) == 0 || strlen(ecall) >= TALOS_NAME_MAX)
+        return TALOS_ERR_NO_SUCH_ECALL;
+    if (argc > TALOS_MAX_ARGS)
+        return TALOS_ERR_BAD_ARGS;
+    for (int i = 0; i < argc; i++)
+        if (argv[i].len > TALOS_MAX_ARG_BYTES)
+            return TALOS_ERR_TOO_LARGE;
+    talos_wr_reset(&ta->tx);
+    talos_wr_str(&ta->tx, ecall);
+    talos_wr_u32(&ta->tx, (uint32_t)argc);
+    for (int i = 0; i < argc; i++)
+        talos_wr_bytes(&ta->tx, argv[i].ptr, argv[i].len);
+    if (ta->tx.err)
+        return ta->tx.err;
+    if ((rc = talos_xport_send(&ta->x, TALOS_MSG_CALL, ta->tx.p, ta->tx.len)) != TALOS_OK)
+        return lose(ta, rc);
+    if ((rc = await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
+        return rc;
+    return decode_reply(ta, res);
+}
+
+EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_NONCE_BYTES],
+                           uint8_t *ev, size_t *ev_len)
+{
+    struct talos_result res;
+    int rc = TALOS_OK;
+
+    if (!ta || !nonce || !ev || !ev_len)
+        return TALOS_ERR_INVALID_ARG;
+    if (ta->dead)
+        return TALOS_ERR_TA_CRASHED;
+    if ((rc = talos_xport_send(&ta->x, TALOS_MSG_ATTEST, nonce, TALOS_NONCE_BYTES)) != TALOS_OK)
+        return lose(ta, rc);
+    if ((rc = await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
+        return rc;
+    if ((rc = decode_reply(ta, &res)) != TALOS_OK)
+        return rc;
+    rc = res.status;
+    if (rc == TALOS_OK && res.out_len > TALOS_EVIDENCE_MAX)
+        rc = TALOS_ERR_TOO_LARGE;
+    if (rc == TALOS_OK) {
+        memcpy(ev, res.out, res.out_len);
+        *ev_len = res.out_len;
+    }
+    talos_result_clear(&res);
+    return rc;
+}
+
+EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
+{
+    struct talos_rd r;
+    char state[16] = {0};
+    int rc = TALOS_OK;
+
+    if (!ta || !info)
+        return TALOS_ERR_INVALID_ARG;
+    memset(info, 0, sizeof(*info));
+    if (!ta->dead && (rc = talos_xport_send(&ta->x, TALOS_MSG_INFO, NULL, 0)) != TALOS_OK)
+        lose(ta, rc);
+    if (!ta->dead && await(ta, TALOS_MSG_INFO_RET) == TALOS_OK) {
+        talos_rd_init(&r, ta->rx.p, ta->rx.len);
+        ta->version = talos_rd_u64(&r);
+        ta->state_bytes = talos_rd_u64(&r);
+        talos_rd_str(&r, state, sizeof(state));
+        if (talos_rd_finish(&r) != TALOS_OK)
+            lose(ta, TALOS_ERR_MALFORMED);
+    }
+    memcpy(info->lineage, ta->lineage, sizeof(info->lineage));
+    memcpy(info->measurement, ta->measurement, sizeof(info->measurement));
+    info->version = ta->version;
+    info->state_bytes = ta->state_bytes;
+    snprintf(info->name, sizeof(info->name), "%s", ta->name);
+    snprintf(info->state, sizeof(info->state), "%s", ta->dead ? "CRASHED" : state);
+    info->pid = ta->dead ? 0 : ta->pid;
+    info->mode = ta->opt.mode;
+    return TALOS_OK;
+}

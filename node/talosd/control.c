@@ -1,0 +1,363 @@
+/* The control API (docs/control-api.md): framed JSON requests dispatched
+ * through a table. Requests come from local clients; they are still
+ * validated field by field, and no request can crash the node. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "node/talosd/node.h"
+#include "node/talosd/registry.h"
+#include "os/xport.h"
+#include "talos/ta.h"
+
+struct req {
+    json_t *in;
+    json_t *out;       /* response object under construction */
+    int code;          /* talos_err of a failure */
+    char msg[512];
+};
+
+static int fail(struct req *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct req *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+    va_end(ap);
+    r->code = code;
+    return code;
+}
+
+static const char *get_str(struct req *r, const char *key, int required)
+{
+    json_t *v = json_object_get(r->in, key);
+    if (!v && !required)
+        return NULL;
+    if (!json_is_string(v)) {
+        fail(r, TALOS_ERR_MALFORMED, "field '%s' must be a string", key);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* Look up the TA named by the request's "id". */
+static struct ta_entry *get_ta(struct req *r)
+{
+    const char *id = get_str(r, "id", 1);
+    struct ta_entry *e = NULL;
+
+    if (!id)
+        return NULL;
+    if (strlen(id) != TA_ID_LEN || strspn(id, "0123456789abcdef") != TA_ID_LEN) {
+        fail(r, TALOS_ERR_INVALID_ARG, "TA id must be %d lower-case hex characters", TA_ID_LEN);
+        return NULL;
+    }
+    if (!(e = registry_get(id)))
+        fail(r, TALOS_ERR_NO_SUCH_TA, "no TA %s on this node", id);
+    return e;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+    char buf[2 * 64 + 1];
+    talos_hex(p, n, buf);
+    return json_string(buf);
+}
+
+static int op_node(struct req *r)
+{
+    json_object_set_new(r->out, "backend", json_string(node.backend));
+    json_object_set_new(r->out, "simulated", json_boolean(strcmp(node.backend, "sim") == 0));
+    json_object_set_new(r->out, "listen", json_string(node.listen));
+    json_object_set_new(r->out, "pid", json_integer(getpid()));
+    json_object_set_new(r->out, "version", json_string(TALOS_VERSION_STRING));
+    json_object_set_new(r->out, "tas", json_integer((json_int_t)registry_count()));
+    return TALOS_OK;
+}
+
+static int op_run(struct req *r)
+{
+    const char *image = get_str(r, "image", 1);
+    const char *mode = get_str(r, "mode", 0);
+    struct talos_ta_options opt = {.ocalls = node_ocalls, .n_ocalls = node_n_ocalls};
+    struct talos_ta *ta = NULL;
+    struct talos_ta_info info;
+    struct ta_entry *e = NULL;
+    char stored[PATH_MAX];
+    int rc = TALOS_OK;
+
+    if (!image || r->code)
+        return r->code ? r->code : TALOS_ERR_MALFORMED;
+    if (image[0] != '/')
+        return fail(r, TALOS_ERR_INVALID_ARG, "image path must be absolute: %s", image);
+    if (mode && strcmp(mode, "switchless") == 0)
+        opt.mode = TALOS_CALL_SWITCHLESS;
+    else if (mode && strcmp(mode, "passive") != 0)
+        return fail(r, TALOS_ERR_INVALID_ARG, "mode must be passive or switchless, not '%s'", mode);
+    if ((rc = images_store(image, stored, sizeof(stored))) != TALOS_OK)
+        return fail(r, rc, "%s: %s", image,
+                    rc == TALOS_ERR_NOT_FOUND ? "no such file" : talos_strerror(rc));
+    if ((rc = talos_ta_create(node.host, stored, &opt, &ta)) != TALOS_OK)
+        return fail(r, rc, "cannot start %s: %s", image, talos_strerror(rc));
+    if ((rc = registry_add(ta, stored, &e)) != TALOS_OK) {
+        talos_ta_destroy(ta);
+        return fail(r, rc, "cannot register TA: %s", talos_strerror(rc));
+    }
+    if (talos_ta_info(e->ta, &info) == TALOS_OK) {
+        json_object_set_new(r->out, "id", json_string(e->id));
+        json_object_set_new(r->out, "name", json_string(info.name));
+        json_object_set_new(r->out, "measurement", hex_json(info.measurement, 32));
+    }
+    TLOG_INFO("started TA %s (%s) from %s", e->id, info.name, image);
+    registry_put(e);
+    return TALOS_OK;
+}
+
+static void set_output(json_t *o, const uint8_t *p, size_t n)
+{
+    json_t *s = json_stringn((const char *)p, n); /* NULL unless valid UTF-8 */
+    if (s) {
+        json_object_set_new(o, "out", s);
+        return;
+    }
+    char *hex = malloc(2 * n + 1);
+    if (!hex)
+        return;
+    talos_hex(p, n, hex);
+    json_object_set_new(o, "out_hex", json_string(hex));
+    free(hex);
+}
+
+static int op_call(struct req *r)
+{
+    struct ta_entry *e = get_ta(r);
+    const char *ecall = e ? get_str(r, "ecall", 1) : NULL;
+    json_t *args = json_object_get(r->in, "args");
+    struct talos_buf argv[TALOS_MAX_ARGS];
+    struct talos_result res = {0};
+    size_t argc = 0;
+    int rc = TALOS_OK;
+
+    if (!e || !ecall)
+        goto out;
+    if (args && !json_is_array(args)) {
+        fail(r, TALOS_ERR_MALFORMED, "field 'args' must be an array of strings");
+        goto out;
+    }
+    argc = args ? json_array_size(args) : 0;
+    if (argc > TALOS_MAX_ARGS) {
+        fail(r, TALOS_ERR_BAD_ARGS, "%zu arguments; at most %d", argc, TALOS_MAX_ARGS);
+        goto out;
+    }
+    for (size_t i = 0; i < argc; i++) {
+        json_t *a = json_array_get(args, i);
+        if (!json_is_string(a)) {
+            fail(r, TALOS_ERR_MALFORMED, "argument %zu must be a string", i + 1);
+            goto out;
+        }
+        argv[i].ptr = json_string_value(a);
+        argv[i].len = json_string_length(a);
+    }
+    pthread_mutex_lock(&e->lock);
+    rc = e->removed ? TALOS_ERR_NO_SUCH_TA : talos_ta_call(e->ta, ecall, (int)argc, argv, &res);
+    pthread_mutex_unlock(&e->lock);
+    if (rc != TALOS_OK) {
+        fail(r, rc, "%s: %s", ecall, talos_strerror(rc));
+        goto out;
+    }
+    json_object_set_new(r->out, "version", json_integer((json_int_t)res.version));
+    if (res.status != TALOS_OK)
+        fail(r, res.status, "%s", res.reason[0] ? res.reason : talos_strerror(res.status));
+    else
+        set_output(r->out, res.out, res.out_len);
+out:
+    talos_result_clear(&res);
+    registry_put(e);
+    return r->code;
+}
+
+static json_t *ta_json(struct ta_entry *e)
+{
+    struct talos_ta_info info;
+    json_t *o = json_object();
+
+    pthread_mutex_lock(&e->lock);
+    int rc = talos_ta_info(e->ta, &info);
+    pthread_mutex_unlock(&e->lock);
+    if (!o || rc != TALOS_OK)
+        return o;
+    json_object_set_new(o, "id", json_string(e->id));
+    json_object_set_new(o, "name", json_string(info.name));
+    json_object_set_new(o, "image", json_string(e->image));
+    json_object_set_new(o, "measurement", hex_json(info.measurement, 32));
+    json_object_set_new(o, "state", json_string(info.state));
+    json_object_set_new(o, "version", json_integer((json_int_t)info.version));
+    json_object_set_new(o, "lineage", hex_json(info.lineage, TALOS_LINEAGE_BYTES));
+    json_object_set_new(o, "pid", json_integer(info.pid));
+    json_object_set_new(o, "mode", json_string(info.mode == TALOS_CALL_SWITCHLESS ? "switchless"
+                                                                                  : "passive"));
+    json_object_set_new(o, "state_bytes", json_integer((json_int_t)info.state_bytes));
+    return o;
+}
+
+static int op_ps(struct req *r)
+{
+    struct ta_entry **v = NULL;
+    size_t n = 0;
+    json_t *arr = json_array();
+    int rc = registry_list(&v, &n);
+
+    if (rc != TALOS_OK || !arr) {
+        json_decref(arr);
+        return fail(r, TALOS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = n; i-- > 0;) { /* oldest first */
+        json_array_append_new(arr, ta_json(v[i]));
+        registry_put(v[i]);
+    }
+    free(v);
+    json_object_set_new(r->out, "tas", arr);
+    return TALOS_OK;
+}
+
+static int op_attest(struct req *r)
+{
+    struct ta_entry *e = get_ta(r);
+    const char *nonce_hex = e ? get_str(r, "nonce", 1) : NULL;
+    uint8_t nonce[TALOS_NONCE_BYTES];
+    uint8_t ev[TALOS_EVIDENCE_MAX];
+    size_t ev_len = sizeof(ev);
+    char *hex = NULL;
+    int rc = TALOS_OK;
+
+    if (!e || !nonce_hex)
+        goto out;
+    if (talos_unhex(nonce_hex, nonce, sizeof(nonce)) != TALOS_OK) {
+        fail(r, TALOS_ERR_INVALID_ARG, "nonce must be %d hex characters", 2 * TALOS_NONCE_BYTES);
+        goto out;
+    }
+    pthread_mutex_lock(&e->lock);
+    rc = e->removed ? TALOS_ERR_NO_SUCH_TA : talos_ta_attest(e->ta, nonce, ev, &ev_len);
+    pthread_mutex_unlock(&e->lock);
+    if (rc != TALOS_OK) {
+        fail(r, rc, "attest: %s", talos_strerror(rc));
+        goto out;
+    }
+    if (!(hex = malloc(2 * ev_len + 1))) {
+        fail(r, TALOS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    talos_hex(ev, ev_len, hex);
+    json_object_set_new(r->out, "evidence", json_string(hex));
+    json_object_set_new(r->out, "lineage", json_string(e->id));
+out:
+    free(hex);
+    registry_put(e);
+    return r->code;
+}
+
+static int op_stop(struct req *r)
+{
+    const char *id = get_str(r, "id", 1);
+    if (!id)
+        return r->code;
+    if (registry_remove(id) != TALOS_OK)
+        return fail(r, TALOS_ERR_NO_SUCH_TA, "no TA %s on this node", id);
+    TLOG_INFO("stopped TA %s: its lineage ends", id);
+    return TALOS_OK;
+}
+
+static const struct {
+    const char *op;
+    int (*fn)(struct req *r);
+} ops[] = {
+    {"node", op_node}, {"run", op_run}, {"call", op_call},
+    {"ps", op_ps},     {"attest", op_attest}, {"stop", op_stop},
+};
+
+static json_t *handle(const uint8_t *buf, size_t len)
+{
+    struct req r = {.code = TALOS_OK};
+    json_error_t jerr;
+    const char *op = NULL;
+
+    r.out = json_object();
+    r.in = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!r.in || !json_is_object(r.in))
+        fail(&r, TALOS_ERR_MALFORMED, "request is not a JSON object%s%s", r.in ? "" : ": ",
+             r.in ? "" : jerr.text);
+    else if ((op = get_str(&r, "op", 1))) {
+        size_t i = 0;
+        for (; i < sizeof(ops) / sizeof(ops[0]); i++)
+            if (strcmp(ops[i].op, op) == 0) {
+                ops[i].fn(&r);
+                break;
+            }
+        if (i == sizeof(ops) / sizeof(ops[0]))
+            fail(&r, TALOS_ERR_PROTOCOL, "unknown op '%s'", op);
+    }
+    json_decref(r.in);
+    json_object_set_new(r.out, "ok", json_boolean(r.code == TALOS_OK));
+    if (r.code != TALOS_OK) {
+        json_object_set_new(r.out, "error", json_string(talos_errname(r.code)));
+        json_object_set_new(r.out, "code", json_integer(r.code));
+        json_object_set_new(r.out, "message", json_string(r.msg));
+    }
+    return r.out;
+}
+
+static int send_json(int fd, json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    uint8_t hdr[4];
+    int rc = TALOS_ERR_NOMEM;
+
+    if (s) {
+        talos_be32_put(hdr, (uint32_t)strlen(s));
+        rc = talos_fd_write_full(fd, hdr, 4);
+        if (rc == TALOS_OK)
+            rc = talos_fd_write_full(fd, s, strlen(s));
+        free(s);
+    }
+    return rc;
+}
+
+void control_serve(int fd)
+{
+    uint8_t hdr[4];
+    uint8_t *buf = NULL;
+
+    for (;;) {
+        uint32_t len = 0;
+        json_t *resp = NULL;
+        if (talos_fd_read_full(fd, hdr, 4) != TALOS_OK)
+            break;
+        len = talos_be32_get(hdr);
+        if (len > CONTROL_FRAME_MAX) {
+            struct req r = {.out = json_object()};
+            fail(&r, TALOS_ERR_TOO_LARGE, "request of %u bytes; at most %u", len, CONTROL_FRAME_MAX);
+            json_object_set_new(r.out, "ok", json_false());
+            json_object_set_new(r.out, "error", json_string("TOO_LARGE"));
+            json_object_set_new(r.out, "code", json_integer(r.code));
+            json_object_set_new(r.out, "message", json_string(r.msg));
+            send_json(fd, r.out);
+            json_decref(r.out);
+            break; /* the stream cannot be resynchronised */
+        }
+        free(buf);
+        if (!(buf = malloc(len ? len : 1)) || talos_fd_read_full(fd, buf, len) != TALOS_OK)
+            break;
+        resp = handle(buf, len);
+        int rc = resp ? send_json(fd, resp) : TALOS_ERR_NOMEM;
+        json_decref(resp);
+        if (rc != TALOS_OK)
+            break;
+    }
+    free(buf);
+    close(fd);
+}

@@ -1,0 +1,65 @@
+/* Content-addressed store of TA images under STATE_DIR/images. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "node/talosd/node.h"
+#include "os/xport.h"
+
+#define IMAGE_MAX (512u << 20)
+
+int images_store(const char *src, char *out, size_t cap)
+{
+    struct stat st;
+    uint8_t *buf = NULL;
+    uint8_t digest[32];
+    char hex[65], tmp[PATH_MAX + 128];
+    int fd = -1, ofd = -1, rc = TALOS_OK;
+
+    if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT ? TALOS_ERR_NOT_FOUND : TALOS_ERR_IO;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = TALOS_ERR_IMAGE;
+        goto out;
+    }
+    if ((uint64_t)st.st_size > IMAGE_MAX) {
+        rc = TALOS_ERR_TOO_LARGE;
+        goto out;
+    }
+    if (!(buf = malloc((size_t)st.st_size + 1))) {
+        rc = TALOS_ERR_NOMEM;
+        goto out;
+    }
+    /* Read once; everything after works on this private copy. */
+    if ((rc = talos_fd_read_full(fd, buf, (size_t)st.st_size)) != TALOS_OK) {
+        rc = TALOS_ERR_IO;
+        goto out;
+    }
+    talos_sha256(buf, (size_t)st.st_size, digest);
+    talos_hex(digest, sizeof(digest), hex);
+    if ((size_t)snprintf(out, cap, "%s/images/%s.ta", node.state_dir, hex) >= cap) {
+        rc = TALOS_ERR_TOO_LARGE;
+        goto out;
+    }
+    if (access(out, X_OK) == 0)
+        goto out; /* same bytes already stored */
+    snprintf(tmp, sizeof(tmp), "%s/images/.%s.%d", node.state_dir, hex, (int)getpid());
+    if ((ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)) < 0 ||
+        talos_fd_write_full(ofd, buf, (size_t)st.st_size) != TALOS_OK || fsync(ofd) != 0 ||
+        close(ofd) != 0 || (ofd = -1, rename(tmp, out) != 0)) {
+        unlink(tmp);
+        rc = TALOS_ERR_IO;
+    }
+out:
+    if (ofd >= 0)
+        close(ofd);
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return rc;
+}

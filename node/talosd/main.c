@@ -1,0 +1,235 @@
+/* talosd: one TALOS node. Untrusted by design: it launches TAs, relays
+ * their calls, and never holds a TA's keys or plaintext state. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "node/talosd/node.h"
+#include "node/talosd/registry.h"
+
+struct node node;
+static int stop_pipe[2] = {-1, -1};
+
+static const char usage[] =
+    "usage: talosd --state-dir DIR [--listen HOST:PORT] [--backend NAME] [--sim-ca DIR]\n"
+    "              [--log-level error|warn|info|debug]\n"
+    "\n"
+    "Run one TALOS node: it launches trusted applications (TAs) on a TEE backend\n"
+    "and serves the control socket DIR/talosd.sock used by talos(1).\n"
+    "\n"
+    "  --state-dir DIR     node state (platform identity, images, socket); created if missing\n"
+    "  --listen HOST:PORT  peer listener for other nodes (default 127.0.0.1:7100)\n"
+    "  --backend NAME      sim (default) or skeleton (porting template, not runnable)\n"
+    "  --sim-ca DIR        sim: the local sim CA (default $TALOS_SIM_CA or\n"
+    "                      ~/.local/state/talos/sim-ca)\n"
+    "  --log-level LEVEL   default info\n"
+    "  -h, --help          this text;  -V, --version  the version\n"
+    "\n"
+    "The sim backend runs each TA as an ordinary process with real cryptography but\n"
+    "NO hardware isolation: this host can read a sim TA's memory.\n";
+
+static void on_signal(int sig)
+{
+    ssize_t r = write(stop_pipe[1], "x", 1);
+    (void)sig, (void)r;
+}
+
+static void *control_thread(void *arg)
+{
+    control_serve((int)(intptr_t)arg);
+    return NULL;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int lock_state_dir(void)
+{
+    char path[PATH_MAX + 16], pid[32];
+    int fd = -1;
+
+    snprintf(path, sizeof(path), "%s/talosd.pid", node.state_dir);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ssize_t n = read(fd, pid, sizeof(pid) - 1);
+        pid[n > 0 ? n : 0] = '\0';
+        fprintf(stderr, "talosd: another talosd (pid %s) runs on %s\n",
+                pid[0] ? strtok(pid, "\n") : "?", node.state_dir);
+        close(fd);
+        return -1;
+    }
+    snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0)
+        TLOG_WARN("cannot write %s", path);
+    return fd; /* held open: the lock lives as long as the process */
+}
+
+static int control_listen(char *path, size_t cap)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = -1;
+
+    if ((size_t)snprintf(path, cap, "%s/talosd.sock", node.state_dir) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "talosd: %s: path too long for a Unix socket (max %zu bytes)\n", path,
+                sizeof(sa.sun_path) - 1);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    unlink(path); /* stale socket of a dead talosd: we hold the state-dir lock */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    mode_t old = umask(0077); /* only this user may drive the node */
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 64) == 0;
+    umask(old);
+    if (!ok) {
+        fprintf(stderr, "talosd: cannot listen on %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int parse_args(int argc, char **argv, const char **sim_ca)
+{
+    static const struct option opts[] = {
+        {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
+        {"backend", required_argument, NULL, 'b'},   {"sim-ca", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+    };
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    const char *state = NULL;
+    int c = 0, level = TALOS_LOG_INFO;
+
+    snprintf(node.listen, sizeof(node.listen), "127.0.0.1:7100");
+    node.backend = "sim";
+    while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': state = optarg; break;
+        case 'l': snprintf(node.listen, sizeof(node.listen), "%s", optarg); break;
+        case 'b': node.backend = optarg; break;
+        case 'c': *sim_ca = optarg; break;
+        case 'L':
+            level = -1;
+            for (int i = 0; i < 4; i++)
+                if (strcmp(optarg, levels[i]) == 0)
+                    level = i;
+            if (level < 0) {
+                fprintf(stderr, "talosd: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': fputs(usage, stdout); exit(0);
+        case 'V': printf("talosd %s\n", TALOS_VERSION_STRING); exit(0);
+        default: fprintf(stderr, "try 'talosd --help'\n"); return 2;
+        }
+    }
+    if (optind < argc || !state) {
+        fprintf(stderr, "talosd: %s\ntry 'talosd --help'\n",
+                state ? "unexpected argument" : "--state-dir DIR is required");
+        return 2;
+    }
+    if (!realpath(state, node.state_dir) &&
+        (mkdir_p(state, 0700) != 0 || !realpath(state, node.state_dir))) {
+        fprintf(stderr, "talosd: cannot create state dir %s: %s\n", state, strerror(errno));
+        return 1;
+    }
+    talos_log_init("talosd", (enum talos_log_level)level);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct talos_host_config hc = {0};
+    const char *sim_ca = NULL;
+    char sock_path[PATH_MAX + 16], images[PATH_MAX + 16];
+    int cfd = -1, pfd = -1, lock_fd = -1, rc = parse_args(argc, argv, &sim_ca);
+
+    if (rc)
+        return rc;
+    rc = 1;
+    snprintf(images, sizeof(images), "%s/images", node.state_dir);
+    if (mkdir_p(images, 0700) != 0 || (lock_fd = lock_state_dir()) < 0)
+        return 1;
+    hc.backend = node.backend;
+    hc.state_dir = node.state_dir;
+    hc.sim_ca_dir = sim_ca;
+    int err = talos_host_open(&hc, &node.host);
+    if (err != TALOS_OK) {
+        fprintf(stderr, "talosd: backend %s: %s%s\n", node.backend, talos_strerror(err),
+                err == TALOS_ERR_NOT_IMPLEMENTED ? " (a porting template: use --backend sim)"
+                : err == TALOS_ERR_INVALID_ARG   ? " (known backends: sim, skeleton)" : "");
+        goto out;
+    }
+    if ((err = peer_listen(node.listen, &pfd)) != TALOS_OK) {
+        fprintf(stderr, "talosd: cannot listen on %s: %s\n", node.listen,
+                err == TALOS_ERR_EXISTS ? "address in use" : "invalid address or port");
+        goto out;
+    }
+    if ((cfd = control_listen(sock_path, sizeof(sock_path))) < 0 || pipe2(stop_pipe, O_CLOEXEC))
+        goto out;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    TLOG_INFO("node up: state %s, peers %s, backend %s%s", node.state_dir, node.listen,
+              node.backend,
+              strcmp(node.backend, "sim") == 0 ? " (SIMULATED: no hardware isolation)" : "");
+    for (;;) {
+        struct pollfd p[3] = {{cfd, POLLIN, 0}, {pfd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+        if (poll(p, 3, -1) < 0 && errno != EINTR)
+            break;
+        if (p[2].revents)
+            break;
+        if (p[1].revents)
+            peer_accept_one(pfd);
+        if (p[0].revents) {
+            int fd = accept4(cfd, NULL, NULL, SOCK_CLOEXEC);
+            pthread_t t;
+            if (fd < 0)
+                continue;
+            if (pthread_create(&t, NULL, control_thread, (void *)(intptr_t)fd) != 0) {
+                close(fd);
+                continue;
+            }
+            pthread_detach(t);
+        }
+    }
+    TLOG_INFO("shutting down");
+    rc = 0;
+out:
+    registry_shutdown();
+    if (cfd >= 0) {
+        close(cfd);
+        unlink(sock_path);
+    }
+    if (pfd >= 0)
+        close(pfd);
+    talos_host_close(node.host);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    return rc;
+}

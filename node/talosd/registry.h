@@ -1,0 +1,36 @@
+/* The TAs a node runs, by id (hex lineage). Entries are reference counted so
+ * that `stop` can remove one while another client is still calling it. */
+#ifndef TALOS_TALOSD_REGISTRY_H
+#define TALOS_TALOSD_REGISTRY_H
+
+#include <limits.h>
+#include <pthread.h>
+
+#include "talos/talos.h"
+
+#define TA_ID_LEN (2 * TALOS_LINEAGE_BYTES)
+
+struct ta_entry {
+    char id[TA_ID_LEN + 1];
+    char image[PATH_MAX];
+    struct talos_ta *ta;
+    pthread_mutex_t lock; /* one call at a time per TA */
+    int refs;             /* guarded by the registry lock */
+    int removed;
+    struct ta_entry *next;
+};
+
+/* Add a running TA (takes ownership of ta). */
+int registry_add(struct talos_ta *ta, const char *image, struct ta_entry **out);
+/* Look up and take a reference; NULL when absent. */
+struct ta_entry *registry_get(const char *id);
+void registry_put(struct ta_entry *e);
+/* Unlink; the TA is destroyed when the last reference goes. */
+int registry_remove(const char *id);
+/* Snapshot of all entries, each with a reference (release with registry_put). */
+int registry_list(struct ta_entry ***out, size_t *n);
+size_t registry_count(void);
+/* Stop every TA (node shutdown). */
+void registry_shutdown(void);
+
+#endif

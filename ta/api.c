@@ -1,0 +1,91 @@
+/* The public TA API (include/talos/ta.h) over the runtime. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/msg.h"
+#include "ta/arena.h"
+#include "ta/rt.h"
+#include "tee/tee.h"
+
+void *talos_alloc(size_t n) { return talos_arena_alloc(n); }
+void talos_free(void *p) { talos_arena_free(p); }
+void *talos_state_root(void) { return talos_arena_root(); }
+void talos_set_state_root(void *root) { talos_arena_set_root(root); }
+uint64_t talos_version(void) { return talos_rt.version; }
+int talos_random(void *buf, size_t n) { return talos_random_bytes(buf, n); }
+
+int talos_migration_point(void)
+{
+    /* Version 1 migrates at call boundaries only; an explicit point inside
+     * an ecall is accepted and is where later versions may stop a thread. */
+    return TALOS_OK;
+}
+
+int talos_seal_key(enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES])
+{
+    if (!key)
+        return TALOS_ERR_INVALID_ARG;
+    return talos_tee_enclave.seal_key(policy, key);
+}
+
+int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
+                            uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+    uint16_t got = 0;
+    struct talos_rd r;
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    int32_t status = 0;
+    int rc = talos_xport_send(&talos_rt.x, type, req->p, req->len);
+
+    *resp_len = 0;
+    if (rc != TALOS_OK)
+        return rc;
+    /* The answer lands in the runtime's receive buffer, which the current
+     * ecall no longer reads: its arguments were copied out by dispatch. */
+    if ((rc = talos_xport_recv(&talos_rt.x, &got, &talos_rt.rx)) != TALOS_OK)
+        return rc;
+    if (got != ret_type)
+        return TALOS_ERR_PROTOCOL;
+    talos_rd_init(&r, talos_rt.rx.p, talos_rt.rx.len);
+    status = (int32_t)talos_rd_u32(&r);
+    p = talos_rd_bytes(&r, &n, talos_rt.rx.len);
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    if (status > 0 || status < TALOS_ERR_MIN)
+        return TALOS_ERR_PROTOCOL;
+    if (status != TALOS_OK)
+        return status;
+    if (n > resp_cap)
+        return TALOS_ERR_TOO_LARGE;
+    if (n)
+        memcpy(resp, p, n);
+    *resp_len = n;
+    return TALOS_OK;
+}
+
+int talos_call_host(const char *name, const void *req, size_t req_len, void *resp,
+                    size_t resp_cap, size_t *resp_len)
+{
+    struct talos_wr w;
+    size_t dummy = 0;
+    int rc = TALOS_OK;
+
+    if (!resp_len)
+        resp_len = &dummy;
+    *resp_len = 0;
+    if (!name || strlen(name) == 0 || strlen(name) >= TALOS_NAME_MAX || (req_len && !req) ||
+        (resp_cap && !resp))
+        return TALOS_ERR_INVALID_ARG;
+    if (!talos_rt.in_ecall)
+        return TALOS_ERR_STATE;
+    talos_wr_init(&w, 0);
+    talos_wr_str(&w, name);
+    talos_wr_bytes(&w, req, req_len);
+    rc = w.err ? w.err
+               : talos_rt_host_roundtrip(TALOS_MSG_OCALL, &w, TALOS_MSG_OCALL_RET, resp, resp_cap,
+                                         resp_len);
+    talos_wr_free(&w);
+    return rc;
+}

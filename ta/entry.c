@@ -1,0 +1,209 @@
+/* The TA process: main() of every TA image. It waits for INIT from the
+ * host, starts a lineage, and serves frames until STOP or until the host
+ * goes away (volatile-only: the lineage then ends with the process). */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/msg.h"
+#include "ta/arena.h"
+#include "ta/rt.h"
+#include "tee/tee.h"
+
+#define TA_CHANNEL_FD 3
+#define TA_SHM_FD 4
+#define INIT_FRESH 1
+
+struct talos_rt talos_rt;
+
+extern char __start_talos_persist[] __attribute__((weak));
+extern char __stop_talos_persist[] __attribute__((weak));
+
+static size_t persist_len(void)
+{
+    return __start_talos_persist ? (size_t)(__stop_talos_persist - __start_talos_persist) : 0;
+}
+
+uint64_t talos_rt_state_bytes(void) { return talos_arena_used_bytes() + persist_len(); }
+
+void talos_rt_wipe_state(void)
+{
+    size_t used = talos_arena_used_bytes();
+    if (used)
+        talos_wipe((void *)talos_arena_base(), used);
+    if (persist_len())
+        talos_wipe(__start_talos_persist, persist_len());
+}
+
+static int env_host_request(void *ctx, uint16_t type, const uint8_t *req, size_t req_len,
+                            uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    (void)ctx;
+    talos_wr_init(&w, 0);
+    talos_wr_u16(&w, type);
+    talos_wr_bytes(&w, req, req_len);
+    rc = w.err ? w.err
+               : talos_rt_host_roundtrip(TALOS_MSG_HOST_REQ, &w, TALOS_MSG_HOST_RET, resp,
+                                         resp_cap, resp_len);
+    talos_wr_free(&w);
+    return rc;
+}
+
+static int send_ready(void)
+{
+    struct talos_wr *w = &talos_rt.tx;
+    talos_wr_reset(w);
+    talos_wr_raw(w, talos_rt.lineage, sizeof(talos_rt.lineage));
+    talos_wr_u64(w, talos_rt.version);
+    talos_wr_str(w, talos_rt.desc->name);
+    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_READY, w->p, w->len);
+}
+
+/* INIT: u8 start ‖ u8 call mode ‖ bytes config. */
+static int start(int *switchless)
+{
+    uint16_t type = 0;
+    struct talos_rd r;
+    const uint8_t *cfg = NULL;
+    size_t cfg_len = 0;
+    uint8_t start_mode = 0;
+    int rc = talos_xport_recv(&talos_rt.x, &type, &talos_rt.rx);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if (type != TALOS_MSG_INIT)
+        return TALOS_ERR_PROTOCOL;
+    talos_rd_init(&r, talos_rt.rx.p, talos_rt.rx.len);
+    start_mode = talos_rd_u8(&r);
+    *switchless = talos_rd_u8(&r) == 1;
+    cfg = talos_rd_bytes(&r, &cfg_len, 1u << 20);
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    if (start_mode != INIT_FRESH)
+        return TALOS_ERR_NOT_IMPLEMENTED; /* restore arrives with migration */
+    talos_rt.config = malloc(cfg_len ? cfg_len : 1);
+    if (!talos_rt.config)
+        return TALOS_ERR_NOMEM;
+    memcpy(talos_rt.config, cfg, cfg_len);
+    talos_rt.config_len = cfg_len;
+
+    if ((rc = talos_arena_map(TALOS_ARENA_BASE, TALOS_ARENA_MAX)) != TALOS_OK ||
+        (rc = talos_arena_format()) != TALOS_OK)
+        return rc;
+    if ((rc = talos_random_bytes(talos_rt.lineage, sizeof(talos_rt.lineage))) != TALOS_OK)
+        return rc;
+    if (talos_rt.desc->init && (rc = talos_rt.desc->init()) != TALOS_OK) {
+        TLOG_ERR("init of %s failed: %s", talos_rt.desc->name, talos_strerror(rc));
+        return rc;
+    }
+    return TALOS_OK;
+}
+
+static int handle_attest(const uint8_t *body, size_t len)
+{
+    uint8_t rd[TALOS_REPORT_DATA_BYTES] = {0};
+    uint8_t ev[TALOS_EVIDENCE_MAX];
+    size_t ev_len = sizeof(ev);
+    struct talos_wr *w = &talos_rt.tx;
+    int status = TALOS_OK;
+
+    if (len != TALOS_NONCE_BYTES)
+        return TALOS_ERR_MALFORMED;
+    talos_attest_report_data(body, talos_rt.lineage, rd);
+    status = talos_tee_enclave.evidence(rd, ev, &ev_len);
+    talos_wr_reset(w);
+    talos_wr_u32(w, (uint32_t)status);
+    talos_wr_u64(w, talos_rt.version);
+    talos_wr_bytes(w, ev, status == TALOS_OK ? ev_len : 0);
+    talos_wr_str(w, status == TALOS_OK ? "" : "the platform could not produce evidence");
+    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+}
+
+static int handle_info(void)
+{
+    struct talos_wr *w = &talos_rt.tx;
+    talos_wr_reset(w);
+    talos_wr_u64(w, talos_rt.version);
+    talos_wr_u64(w, talos_rt_state_bytes());
+    talos_wr_str(w, "ACTIVE");
+    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_INFO_RET, w->p, w->len);
+}
+
+static int serve(void)
+{
+    for (;;) {
+        uint16_t type = 0;
+        int rc = talos_xport_recv(&talos_rt.x, &type, &talos_rt.rx);
+        if (rc != TALOS_OK)
+            return rc;
+        switch (type) {
+        case TALOS_MSG_CALL:
+            rc = talos_rt_handle_call(talos_rt.rx.p, talos_rt.rx.len);
+            break;
+        case TALOS_MSG_ATTEST:
+            rc = handle_attest(talos_rt.rx.p, talos_rt.rx.len);
+            break;
+        case TALOS_MSG_INFO:
+            rc = handle_info();
+            break;
+        case TALOS_MSG_STOP:
+            return TALOS_OK;
+        default:
+            /* A reply frame with no request outstanding: the host is confused
+             * or hostile; the stream is still in sync, so drop it. */
+            TLOG_WARN("unexpected %s frame from host ignored", talos_msg_find(type)->name);
+            rc = TALOS_OK;
+        }
+        if (rc != TALOS_OK)
+            return rc;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct talos_tee_env env = {.host_request = env_host_request};
+    int switchless = 0, rc = TALOS_OK;
+    char tag[80];
+
+    (void)argc;
+    snprintf(tag, sizeof(tag), "ta[%s]", talos_ta_desc.name ? talos_ta_desc.name : "?");
+    talos_log_init(tag, TALOS_LOG_WARN);
+    if (fcntl(TA_CHANNEL_FD, F_GETFD) < 0) {
+        fprintf(stderr, "%s: this is a TALOS TA image; start it with talosd "
+                        "(talos --node DIR run %s)\n", tag, argv[0] ? argv[0] : "IMAGE");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    talos_rt.desc = &talos_ta_desc;
+    talos_wr_init(&talos_rt.rx, TALOS_MSG_MAX);
+    talos_wr_init(&talos_rt.tx, 0);
+    talos_xport_init(&talos_rt.x, TA_CHANNEL_FD, TALOS_MSG_FROM_HOST);
+    if ((rc = talos_rt_check_table(talos_rt.desc)) != TALOS_OK) {
+        TLOG_ERR("invalid ecall table: %s", talos_strerror(rc));
+        return 3;
+    }
+    if ((rc = talos_tee_enclave.init(&env)) != TALOS_OK ||
+        (rc = start(&switchless)) != TALOS_OK || (rc = send_ready()) != TALOS_OK)
+        goto out;
+    if (switchless) {
+        if ((rc = talos_xport_switchless(&talos_rt.x, TA_SHM_FD, 0, 0)) != TALOS_OK)
+            goto out;
+        talos_rt.x.switchless = 1;
+    }
+    talos_rt.state = RT_ACTIVE;
+    rc = serve();
+out:
+    if (rc != TALOS_OK && rc != TALOS_ERR_PEER_CLOSED)
+        TLOG_ERR("stopping: %s", talos_strerror(rc));
+    talos_rt_wipe_state();
+    talos_xport_close(&talos_rt.x);
+    return rc == TALOS_OK || rc == TALOS_ERR_PEER_CLOSED ? 0 : 3;
+}

@@ -1,0 +1,51 @@
+/* The TA runtime's private state: one per TA process. Trusted code. */
+#ifndef TALOS_TA_RT_H
+#define TALOS_TA_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/wire.h"
+#include "os/xport.h"
+#include "talos/ta.h"
+#include "talos/talos.h"
+
+enum talos_rt_state { RT_STARTING = 0, RT_ACTIVE, RT_STOPPING };
+
+struct talos_rt {
+    struct talos_xport x;       /* to the untrusted host */
+    struct talos_wr rx;         /* private copy of the frame being handled */
+    struct talos_wr tx;         /* reply under construction */
+    const struct talos_ta_desc *desc;
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint64_t version;           /* committed ecalls in this lineage */
+    uint8_t *config;            /* measured launch configuration (private copy) */
+    size_t config_len;
+    enum talos_rt_state state;
+    int in_ecall;               /* ocalls are only legal inside an ecall */
+};
+
+extern struct talos_rt talos_rt;
+
+/* The TA's table, defined by TALOS_TA_DEFINE in the TA's code. */
+extern const struct talos_ta_desc talos_ta_desc;
+
+/* ecall dispatch: handle one CALL frame (in talos_rt.rx), send the REPLY. */
+int talos_rt_handle_call(const uint8_t *body, size_t len);
+
+/* Validate an ecall table once at start: names unique and bounded, shapes
+ * within the runtime's limits. A bad table is a build bug: the TA exits. */
+int talos_rt_check_table(const struct talos_ta_desc *d);
+
+/* TA -> host request that expects one answer frame of type `ret_type`:
+ * i32 status ‖ bytes resp. The answer is copied into resp (<= resp_cap). */
+int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
+                            uint8_t *resp, size_t resp_cap, size_t *resp_len);
+
+/* Bytes of state that migrate: arena in use + persist section. */
+uint64_t talos_rt_state_bytes(void);
+
+/* Wipe all state (arena, persist section) before the process ends. */
+void talos_rt_wipe_state(void);
+
+#endif

@@ -1,0 +1,23 @@
+/* Host-side backends by name. Adding a backend adds one row. */
+#include <string.h>
+
+#include "tee/tee.h"
+
+/* Defined in each backend's folder. */
+extern const struct talos_tee_host_ops talos_tee_sim_host;
+extern const struct talos_tee_host_ops talos_tee_skeleton_host;
+
+static const struct talos_tee_host_ops *const host_backends[] = {
+    &talos_tee_sim_host,
+    &talos_tee_skeleton_host,
+};
+
+const struct talos_tee_host_ops *talos_tee_host_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof(host_backends) / sizeof(host_backends[0]); i++)
+        if (strcmp(host_backends[i]->name, name) == 0)
+            return host_backends[i];
+    return NULL;
+}

@@ -1,0 +1,299 @@
+/* Sim evidence: encode+sign on the platform, decode+verify anywhere, and
+ * the public verifier entry point that dispatches on the backend name.
+ * The blob is hostile input for every reader: one strict decoder below. */
+#include "tee/sim/evidence.h"
+
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/wire.h"
+
+#define TALOS_PUBLIC __attribute__((visibility("default")))
+#define ATTEST_TAG "talos-attest-v1"
+#define ATTEST_TAG_LEN (sizeof(ATTEST_TAG) - 1)
+
+static void put_claims(struct talos_wr *w, uint32_t flags,
+                       const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                       const uint8_t config_id[32],
+                       const uint8_t report_data[TALOS_REPORT_DATA_BYTES],
+                       const uint8_t platform_id[32])
+{
+    talos_wr_u32(w, TALOS_EV_MAGIC);
+    talos_wr_u16(w, TALOS_SIM_EV_VERSION);
+    talos_wr_str(w, "sim");
+    talos_wr_u32(w, flags);
+    talos_wr_raw(w, measurement, TALOS_MEASUREMENT_BYTES);
+    talos_wr_raw(w, config_id, 32);
+    talos_wr_raw(w, report_data, TALOS_REPORT_DATA_BYTES);
+    talos_wr_raw(w, platform_id, 32);
+}
+
+int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_len,
+                            uint32_t flags, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                            const uint8_t config_id[32],
+                            const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev,
+                            size_t *len)
+{
+    struct talos_wr w;
+    EVP_MD_CTX *md = NULL;
+    uint8_t pub[TALOS_ED25519_PUB_BYTES] = {0};
+    uint8_t platform_id[TALOS_SHA256_BYTES] = {0};
+    uint8_t sig[TALOS_ED25519_SIG_BYTES] = {0};
+    size_t pub_len = sizeof(pub), sig_len = sizeof(sig);
+    int rc = TALOS_ERR_INVALID_ARG;
+
+    talos_wr_init(&w, TALOS_EVIDENCE_MAX);
+    if (!key || !cert_der || !measurement || !config_id || !report_data || !ev || !len ||
+        cert_len == 0 || cert_len > TALOS_SIM_EV_CERT_MAX || flags != TALOS_CLAIM_SIMULATED ||
+        EVP_PKEY_get_id(key) != EVP_PKEY_ED25519)
+        goto out;
+    rc = TALOS_ERR_CRYPTO;
+    if (EVP_PKEY_get_raw_public_key(key, pub, &pub_len) != 1 || pub_len != sizeof(pub))
+        goto out;
+    talos_sha256(pub, sizeof(pub), platform_id);
+    put_claims(&w, flags, measurement, config_id, report_data, platform_id);
+    talos_wr_bytes(&w, cert_der, cert_len);
+    if (w.err) {
+        rc = w.err;
+        goto out;
+    }
+    md = EVP_MD_CTX_new();
+    if (!md) {
+        rc = TALOS_ERR_NOMEM;
+        goto out;
+    }
+    /* Ed25519 is one-shot and takes no digest (NULL md). */
+    if (EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
+        EVP_DigestSign(md, sig, &sig_len, w.p, w.len) != 1 || sig_len != sizeof(sig))
+        goto out;
+    talos_wr_bytes(&w, sig, sig_len);
+    if (w.err) {
+        rc = w.err;
+        goto out;
+    }
+    rc = TALOS_ERR_TOO_LARGE;
+    if (w.len > *len)
+        goto out;
+    memcpy(ev, w.p, w.len);
+    *len = w.len;
+    rc = TALOS_OK;
+out:
+    if (rc != TALOS_OK)
+        TLOG_WARN("sim evidence: signing failed: %s", talos_strerror(rc));
+    EVP_MD_CTX_free(md);
+    talos_wr_free(&w);
+    ERR_clear_error();
+    return rc;
+}
+
+int talos_sim_evidence_decode(const uint8_t *ev, size_t len, struct talos_sim_evidence *out)
+{
+    struct talos_rd r;
+    uint32_t magic = 0;
+    uint16_t version = 0;
+    size_t signed_len = 0, sig_len = 0;
+
+    if (!out)
+        return TALOS_ERR_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    if (!ev || len > TALOS_EVIDENCE_MAX)
+        return TALOS_ERR_MALFORMED;
+    talos_rd_init(&r, ev, len);
+    magic = talos_rd_u32(&r);
+    version = talos_rd_u16(&r);
+    talos_rd_str(&r, out->claims.backend, sizeof(out->claims.backend));
+    out->claims.flags = talos_rd_u32(&r);
+    talos_rd_raw(&r, out->claims.measurement, TALOS_MEASUREMENT_BYTES);
+    talos_rd_raw(&r, out->claims.config_id, sizeof(out->claims.config_id));
+    talos_rd_raw(&r, out->claims.report_data, TALOS_REPORT_DATA_BYTES);
+    talos_rd_raw(&r, out->claims.platform_id, sizeof(out->claims.platform_id));
+    out->cert_der = talos_rd_bytes(&r, &out->cert_len, TALOS_SIM_EV_CERT_MAX);
+    signed_len = r.off;
+    out->sig = talos_rd_bytes(&r, &sig_len, TALOS_ED25519_SIG_BYTES);
+    out->signed_len = signed_len;
+    if (talos_rd_finish(&r) != TALOS_OK || magic != TALOS_EV_MAGIC ||
+        version != TALOS_SIM_EV_VERSION || strcmp(out->claims.backend, "sim") != 0 ||
+        out->claims.flags != TALOS_CLAIM_SIMULATED || out->cert_len == 0 ||
+        sig_len != TALOS_ED25519_SIG_BYTES) {
+        memset(out, 0, sizeof(*out));
+        return TALOS_ERR_MALFORMED;
+    }
+    return TALOS_OK;
+}
+
+/* Anchors are certificates only; never prompt for a passphrase. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u) { return 0; }
+
+/* TALOS_OK when cert chains to one of the PEM anchors. */
+static int check_chain(X509 *cert, const uint8_t *pem, size_t pem_len)
+{
+    BIO *bio = NULL;
+    X509_STORE *store = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    X509 *anchor = NULL;
+    size_t n_anchors = 0;
+    int rc = TALOS_ERR_EVIDENCE_CHAIN;
+
+    if (!pem || pem_len == 0 || pem_len > INT_MAX)
+        goto out;
+    bio = BIO_new_mem_buf(pem, (int)pem_len);
+    store = X509_STORE_new();
+    ctx = X509_STORE_CTX_new();
+    if (!bio || !store || !ctx) {
+        rc = TALOS_ERR_NOMEM;
+        goto out;
+    }
+    while ((anchor = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
+        int added = X509_STORE_add_cert(store, anchor);
+        X509_free(anchor);
+        if (added != 1) {
+            rc = TALOS_ERR_CRYPTO;
+            goto out;
+        }
+        n_anchors++;
+    }
+    if (n_anchors == 0) {
+        TLOG_WARN("sim evidence: the trust anchors hold no PEM certificate");
+        goto out;
+    }
+    if (X509_STORE_CTX_init(ctx, store, cert, NULL) != 1) {
+        rc = TALOS_ERR_CRYPTO;
+        goto out;
+    }
+    if (X509_verify_cert(ctx) == 1)
+        rc = TALOS_OK;
+    else
+        TLOG_DEBUG("sim evidence: platform certificate: %s",
+                   X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+out:
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    BIO_free(bio);
+    return rc;
+}
+
+int talos_sim_evidence_verify(const uint8_t *ev, size_t len, const uint8_t *anchors_pem,
+                              size_t anchors_len, unsigned flags, struct talos_claims *out)
+{
+    struct talos_sim_evidence e;
+    X509 *cert = NULL;
+    EVP_PKEY *pub = NULL; /* borrowed from cert */
+    EVP_MD_CTX *md = NULL;
+    const unsigned char *p = NULL;
+    uint8_t raw[TALOS_ED25519_PUB_BYTES] = {0};
+    uint8_t id[TALOS_SHA256_BYTES] = {0};
+    size_t raw_len = sizeof(raw);
+    int rc = TALOS_ERR_INVALID_ARG;
+
+    memset(&e, 0, sizeof(e));
+    if (!out)
+        return TALOS_ERR_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    rc = talos_sim_evidence_decode(ev, len, &e);
+    if (rc != TALOS_OK)
+        goto out;
+    p = e.cert_der;
+    cert = d2i_X509(NULL, &p, (long)e.cert_len);
+    if (!cert || p != e.cert_der + e.cert_len) {
+        rc = TALOS_ERR_MALFORMED;
+        goto out;
+    }
+    rc = check_chain(cert, anchors_pem, anchors_len);
+    if (rc != TALOS_OK)
+        goto out;
+    /* The certified key must be the one the claims name, and must sign. */
+    rc = TALOS_ERR_EVIDENCE_SIG;
+    pub = X509_get0_pubkey(cert);
+    if (!pub || EVP_PKEY_get_id(pub) != EVP_PKEY_ED25519 ||
+        EVP_PKEY_get_raw_public_key(pub, raw, &raw_len) != 1 || raw_len != sizeof(raw))
+        goto out;
+    talos_sha256(raw, sizeof(raw), id);
+    if (!talos_ct_eq(id, e.claims.platform_id, sizeof(id)))
+        goto out;
+    md = EVP_MD_CTX_new();
+    if (!md) {
+        rc = TALOS_ERR_NOMEM;
+        goto out;
+    }
+    if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pub) != 1) {
+        rc = TALOS_ERR_CRYPTO;
+        goto out;
+    }
+    if (EVP_DigestVerify(md, e.sig, TALOS_ED25519_SIG_BYTES, ev, e.signed_len) != 1)
+        goto out;
+    /* Only now, with a genuine signature, may the answer be "simulated". */
+    rc = TALOS_ERR_EVIDENCE_SIM;
+    if ((e.claims.flags & TALOS_CLAIM_SIMULATED) && !(flags & TALOS_VERIFY_ALLOW_SIM))
+        goto out;
+    *out = e.claims;
+    rc = TALOS_OK;
+out:
+    EVP_MD_CTX_free(md);
+    X509_free(cert);
+    ERR_clear_error();
+    return rc;
+}
+
+const struct talos_tee_verifier talos_tee_sim_verifier = {
+    .name = "sim",
+    .verify = talos_sim_evidence_verify,
+};
+
+/* The envelope common to every backend's evidence: magic, version, name. */
+static int peek_backend(const uint8_t *ev, size_t len, char name[TALOS_BACKEND_NAME_MAX])
+{
+    struct talos_rd r;
+    uint32_t magic = 0;
+
+    if (!ev || len > TALOS_EVIDENCE_MAX)
+        return TALOS_ERR_MALFORMED;
+    talos_rd_init(&r, ev, len);
+    magic = talos_rd_u32(&r);
+    (void)talos_rd_u16(&r); /* the version belongs to the backend's format */
+    talos_rd_str(&r, name, TALOS_BACKEND_NAME_MAX);
+    if (r.err || magic != TALOS_EV_MAGIC)
+        return TALOS_ERR_MALFORMED;
+    return TALOS_OK;
+}
+
+TALOS_PUBLIC int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const uint8_t *anchors_pem,
+                                       size_t anchors_len, unsigned flags, struct talos_claims *out)
+{
+    char name[TALOS_BACKEND_NAME_MAX] = {0};
+    const struct talos_tee_verifier *v = NULL;
+    int rc = TALOS_ERR_INVALID_ARG;
+
+    if (!out)
+        return TALOS_ERR_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    rc = peek_backend(ev, ev_len, name);
+    if (rc != TALOS_OK)
+        return rc;
+    v = talos_tee_verifier_find(name);
+    if (!v)
+        return TALOS_ERR_NOT_IMPLEMENTED;
+    rc = v->verify(ev, ev_len, anchors_pem, anchors_len, flags, out);
+    if (rc != TALOS_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+TALOS_PUBLIC void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
+                                           const uint8_t lineage[TALOS_LINEAGE_BYTES],
+                                           uint8_t out[TALOS_REPORT_DATA_BYTES])
+{
+    uint8_t buf[ATTEST_TAG_LEN + TALOS_NONCE_BYTES + TALOS_LINEAGE_BYTES] = {0};
+
+    memcpy(buf, ATTEST_TAG, ATTEST_TAG_LEN);
+    memcpy(buf + ATTEST_TAG_LEN, nonce, TALOS_NONCE_BYTES);
+    memcpy(buf + ATTEST_TAG_LEN + TALOS_NONCE_BYTES, lineage, TALOS_LINEAGE_BYTES);
+    memset(out, 0, TALOS_REPORT_DATA_BYTES);
+    talos_sha256(buf, sizeof(buf), out);
+}

@@ -1,0 +1,133 @@
+/* The sim platform, host side: the node's stand-in for a TEE's quoting
+ * service and key derivation. It has real keys and real signatures but no
+ * hardware isolation: the host can read a sim TA's memory.
+ *
+ * It signs whatever measurement the host passes: the node passes the one it
+ * computed itself from the image at launch, as hardware would. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "tee/sim/ca.h"
+#include "tee/sim/evidence.h"
+#include "tee/sim/launch.h"
+#include "tee/sim/measure.h"
+#include "tee/tee.h"
+
+#define SEAL_SALT "talos-seal-v1"
+
+struct talos_platform {
+    struct talos_sim_identity id;
+};
+
+static int sim_open(const struct talos_platform_config *cfg, struct talos_platform **out)
+{
+    struct talos_platform *p = NULL;
+    const char *ca_dir = NULL;
+    char id_hex[2 * 32 + 1] = {0};
+    int rc = TALOS_ERR_INVALID_ARG;
+
+    if (out)
+        *out = NULL;
+    if (!cfg || !out || !cfg->state_dir)
+        goto out;
+    ca_dir = cfg->sim_ca_dir ? cfg->sim_ca_dir : talos_sim_ca_default();
+    if (!ca_dir) {
+        TLOG_ERR("sim: no sim CA directory: set TALOS_SIM_CA or HOME");
+        goto out;
+    }
+    rc = TALOS_ERR_NOMEM;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        goto out;
+    rc = talos_sim_identity_open(cfg->state_dir, ca_dir, &p->id);
+    if (rc != TALOS_OK)
+        goto out;
+    talos_hex(p->id.platform_id, sizeof(p->id.platform_id), id_hex);
+    TLOG_INFO("sim platform %s, CA %s (simulation: no hardware isolation)", id_hex, ca_dir);
+    *out = p;
+    p = NULL;
+out:
+    free(p);
+    return rc;
+}
+
+static void sim_close(struct talos_platform *p)
+{
+    if (!p)
+        return;
+    talos_sim_identity_close(&p->id);
+    free(p);
+}
+
+static int sim_measure_image(struct talos_platform *p, const char *path,
+                             uint8_t out[TALOS_MEASUREMENT_BYTES])
+{
+    if (!p || !path || !out)
+        return TALOS_ERR_INVALID_ARG;
+    return talos_sim_measure_file(path, out);
+}
+
+static int sim_launch(struct talos_platform *p, const struct talos_launch *l, int *pid)
+{
+    if (!p)
+        return TALOS_ERR_INVALID_ARG;
+    return talos_sim_launch(l, pid);
+}
+
+static int sim_quote(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                     const uint8_t config_id[32],
+                     const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len)
+{
+    if (!p)
+        return TALOS_ERR_INVALID_ARG;
+    return talos_sim_evidence_sign(p->id.key, p->id.cert_der, p->id.cert_der_len,
+                                   TALOS_CLAIM_SIMULATED, measurement, config_id, report_data, ev,
+                                   len);
+}
+
+static int sim_seal_key(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                        enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES])
+{
+    uint8_t info[4 + TALOS_MEASUREMENT_BYTES] = {0};
+    int rc = TALOS_ERR_INVALID_ARG;
+
+    if (!key)
+        return TALOS_ERR_INVALID_ARG;
+    memset(key, 0, TALOS_SEAL_KEY_BYTES);
+    if (!p || !measurement || policy != TALOS_SEAL_MEASUREMENT)
+        goto out;
+    /* info = u32 BE policy ‖ measurement: a key per (platform, policy, code). */
+    info[0] = (uint8_t)((uint32_t)policy >> 24);
+    info[1] = (uint8_t)((uint32_t)policy >> 16);
+    info[2] = (uint8_t)((uint32_t)policy >> 8);
+    info[3] = (uint8_t)policy;
+    memcpy(info + 4, measurement, TALOS_MEASUREMENT_BYTES);
+    rc = talos_hkdf(p->id.secret, sizeof(p->id.secret), SEAL_SALT, sizeof(SEAL_SALT) - 1, info,
+                    sizeof(info), key, TALOS_SEAL_KEY_BYTES);
+out:
+    if (rc != TALOS_OK)
+        talos_wipe(key, TALOS_SEAL_KEY_BYTES);
+    return rc;
+}
+
+static int sim_anchors(struct talos_platform *p, const uint8_t **pem, size_t *len)
+{
+    if (!p || !pem || !len)
+        return TALOS_ERR_INVALID_ARG;
+    *pem = p->id.ca_pem;
+    *len = p->id.ca_pem_len;
+    return TALOS_OK;
+}
+
+const struct talos_tee_host_ops talos_tee_sim_host = {
+    .name = "sim",
+    .open = sim_open,
+    .close = sim_close,
+    .measure_image = sim_measure_image,
+    .launch = sim_launch,
+    .quote = sim_quote,
+    .seal_key = sim_seal_key,
+    .anchors = sim_anchors,
+};

@@ -1,0 +1,112 @@
+/* The TEE backend contract: the five calls of the unified abstraction
+ * (enclave side) and what a platform does for the host (host side).
+ *
+ * Only tee/<name>/ may name a TEE. Adding a backend means adding a folder
+ * with an enclave-side `talos_tee_enclave` (linked into TA images built for
+ * it), host-side ops registered in tee/backends.c, and a verifier for its
+ * evidence format.
+ */
+#ifndef TALOS_TEE_H
+#define TALOS_TEE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "talos/err.h"
+#include "talos/talos.h"
+#include "talos/ta.h"
+
+/* One mapping of the TA's own address space (introspection). */
+enum talos_region_kind {
+    TALOS_REGION_CODE = 1,    /* executable image segment */
+    TALOS_REGION_RODATA = 2,  /* read-only image segment */
+    TALOS_REGION_DATA = 3,    /* writable image segment (.data/.bss) */
+    TALOS_REGION_ARENA = 4,   /* the state arena */
+    TALOS_REGION_OTHER = 5,   /* heap, stacks, libraries, vdso ... */
+};
+
+#define TALOS_PROT_R 0x1u
+#define TALOS_PROT_W 0x2u
+#define TALOS_PROT_X 0x4u
+
+struct talos_region {
+    uint64_t start, end; /* [start, end) */
+    uint32_t prot;       /* TALOS_PROT_* */
+    uint32_t kind;       /* enum talos_region_kind */
+};
+
+/* Services the TA runtime gives a backend's enclave side: a synchronous
+ * request to the untrusted host (sim uses it to reach its platform). The
+ * response is hostile: at most resp_cap bytes, copied once. */
+struct talos_tee_env {
+    int (*host_request)(void *ctx, uint16_t type, const uint8_t *req, size_t req_len,
+                        uint8_t *resp, size_t resp_cap, size_t *resp_len);
+    void *ctx;
+};
+
+/* Enclave side: linked into a TA image built for the backend. */
+struct talos_tee_ops {
+    const char *name;
+    int (*init)(const struct talos_tee_env *env);
+    /* Hash of this TA's code as loaded (see docs/measurement.md). */
+    int (*measure_self)(uint8_t out[TALOS_MEASUREMENT_BYTES]);
+    /* Evidence over report_data; *len in: capacity, out: bytes written. */
+    int (*evidence)(const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len);
+    /* Verify a peer's evidence (same contract as talos_verify_evidence). */
+    int (*verify)(const uint8_t *ev, size_t len, const uint8_t *anchors_pem, size_t anchors_len,
+                  unsigned flags, struct talos_claims *out);
+    int (*seal_key)(enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES]);
+    /* Up to *n regions of the TA's own address space; *n set to the count. */
+    int (*memory_map)(struct talos_region *out, size_t *n);
+};
+
+/* Provided by exactly one backend library linked into a TA image. */
+extern const struct talos_tee_ops talos_tee_enclave;
+
+/* Host side ---------------------------------------------------------------- */
+
+struct talos_platform; /* backend-private */
+
+struct talos_platform_config {
+    const char *state_dir;  /* node state directory (exists) */
+    const char *sim_ca_dir; /* sim only */
+};
+
+struct talos_launch {
+    const char *image_path;
+    int channel_fd;         /* becomes fd 3 in the TA */
+    int shm_fd;             /* becomes fd 4 in the TA, or -1 */
+};
+
+struct talos_tee_host_ops {
+    const char *name;
+    int (*open)(const struct talos_platform_config *cfg, struct talos_platform **out);
+    void (*close)(struct talos_platform *p);
+    /* The measurement the platform assigns to an image file at load. */
+    int (*measure_image)(struct talos_platform *p, const char *path,
+                         uint8_t out[TALOS_MEASUREMENT_BYTES]);
+    /* Start the TA; *pid is the process to watch (sim) or 0. */
+    int (*launch)(struct talos_platform *p, const struct talos_launch *l, int *pid);
+    /* Sign claims for a TA this platform launched (the quoting service). */
+    int (*quote)(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                 const uint8_t config_id[32], const uint8_t report_data[TALOS_REPORT_DATA_BYTES],
+                 uint8_t *ev, size_t *len);
+    /* Seal key of a TA this platform launched. */
+    int (*seal_key)(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                    enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES]);
+    /* PEM trust anchors a verifier needs for this platform's evidence. */
+    int (*anchors)(struct talos_platform *p, const uint8_t **pem, size_t *len);
+};
+
+/* Verifier of one evidence format, selected by the backend name in it. */
+struct talos_tee_verifier {
+    const char *name;
+    int (*verify)(const uint8_t *ev, size_t len, const uint8_t *anchors_pem, size_t anchors_len,
+                  unsigned flags, struct talos_claims *out);
+};
+
+/* Registry (tee/backends.c): NULL when unknown. */
+const struct talos_tee_host_ops *talos_tee_host_find(const char *name);
+const struct talos_tee_verifier *talos_tee_verifier_find(const char *name);
+
+#endif

@@ -1,0 +1,15 @@
+# Sourced by the test runners. Under SAN=1, every process (nodes, TAs, CLI)
+# writes sanitizer reports to one folder; a test passes only if it stays empty.
+if [ "${SAN:-0}" = 1 ]; then
+  SAN_DIR=$(mktemp -d /tmp/talos-san.XXXXXX)
+  export ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0:exitcode=99"
+  export UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1:halt_on_error=1:exitcode=99"
+  export LSAN_OPTIONS="suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lsan.supp"
+  san_reset() { rm -f "$SAN_DIR"/*; }
+  san_clean() { [ -z "$(ls -A "$SAN_DIR" 2>/dev/null)" ]; }
+  san_show() { for f in "$SAN_DIR"/*; do [ -f "$f" ] && { echo "     sanitizer report $f:"; head -40 "$f" | sed 's/^/     /'; }; done; }
+else
+  san_reset() { :; }
+  san_clean() { true; }
+  san_show() { :; }
+fi

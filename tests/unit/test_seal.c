@@ -1,0 +1,361 @@
+/* The sim platform: seal keys, its identity files (CA, platform key and
+ * certificate, secret), and TA launch. Also the TA side of seal_key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "tee/sim/ca.h"
+#include "tee/tee.h"
+
+/* The enclave side is not in the host libraries unit tests link; include it
+ * to drive its seal_key with a fake host. */
+#include "tee/sim/enclave.c"
+
+struct fixture {
+    char base[64];
+    const struct talos_tee_host_ops *ops;
+};
+
+static const uint8_t m1[32] = {1}, m2[32] = {2};
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    snprintf(f->base, sizeof(f->base), "%s/talos-se-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(f->base));
+    f->ops = talos_tee_host_find("sim");
+    assert_non_null(f->ops);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* base/<st> (created if missing) with CA base/<ca>. */
+static int open_at(struct fixture *f, const char *st, const char *ca, struct talos_platform **p)
+{
+    char sd[128], cd[128];
+    struct talos_platform_config cfg = {.state_dir = sd, .sim_ca_dir = cd};
+
+    snprintf(sd, sizeof(sd), "%s/%s", f->base, st);
+    snprintf(cd, sizeof(cd), "%s/%s", f->base, ca);
+    mkdir(sd, 0700);
+    return f->ops->open(&cfg, p);
+}
+
+static void path_of(struct fixture *f, const char *rel, char out[160])
+{
+    snprintf(out, 160, "%s/%s", f->base, rel);
+}
+
+static void test_seal_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct talos_platform *a = NULL, *b = NULL;
+    uint8_t k1[32], k1b[32], k2[32], kb[32], want[32], secret[32], info[36];
+    char p[160];
+    int fd = -1;
+
+    assert_int_equal(open_at(f, "sa", "ca", &a), TALOS_OK);
+    assert_int_equal(open_at(f, "sb", "ca", &b), TALOS_OK);
+    assert_int_equal(f->ops->seal_key(a, m1, TALOS_SEAL_MEASUREMENT, k1), TALOS_OK);
+    assert_int_equal(f->ops->seal_key(a, m1, TALOS_SEAL_MEASUREMENT, k1b), TALOS_OK);
+    assert_memory_equal(k1, k1b, 32);
+    assert_int_equal(f->ops->seal_key(a, m2, TALOS_SEAL_MEASUREMENT, k2), TALOS_OK);
+    assert_memory_not_equal(k1, k2, 32);
+    assert_int_equal(f->ops->seal_key(b, m1, TALOS_SEAL_MEASUREMENT, kb), TALOS_OK);
+    assert_memory_not_equal(k1, kb, 32);
+    /* The documented derivation, from the secret on disk. */
+    path_of(f, "sa/platform.secret", p);
+    fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, secret, 32), 32);
+    close(fd);
+    memcpy(info, "\0\0\0\1", 4);
+    memcpy(info + 4, m1, 32);
+    assert_int_equal(talos_hkdf(secret, 32, "talos-seal-v1", 13, info, 36, want, 32), TALOS_OK);
+    assert_memory_equal(k1, want, 32);
+    /* Invalid policies are refused and leave no key behind. */
+    memset(k2, 0xee, 32);
+    assert_int_equal(f->ops->seal_key(a, m1, (enum talos_seal_policy)0, k2), TALOS_ERR_INVALID_ARG);
+    assert_memory_equal(k2, (uint8_t[32]){0}, 32);
+    assert_int_equal(f->ops->seal_key(a, m1, (enum talos_seal_policy)2, k2), TALOS_ERR_INVALID_ARG);
+    f->ops->close(a);
+    f->ops->close(b);
+    /* The same state dir after a restart: the same key. */
+    assert_int_equal(open_at(f, "sa", "ca", &a), TALOS_OK);
+    assert_int_equal(f->ops->seal_key(a, m1, TALOS_SEAL_MEASUREMENT, k1b), TALOS_OK);
+    assert_memory_equal(k1, k1b, 32);
+    f->ops->close(a);
+}
+
+static void test_identity_files(void **state)
+{
+    struct fixture *f = *state;
+    struct talos_sim_identity id1, id2, id3;
+    char sd[160], ca1[160], ca2[160], p[160];
+    struct stat st;
+
+    path_of(f, "idst", sd);
+    path_of(f, "ca-x/nested/dir", ca1);
+    path_of(f, "ca-y", ca2);
+    assert_int_equal(mkdir(sd, 0700), 0);
+    assert_int_equal(talos_sim_identity_open(sd, ca1, &id1), TALOS_OK);
+    path_of(f, "idst/platform.key", p);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    path_of(f, "idst/platform.secret", p);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    path_of(f, "ca-x/nested/dir/ca.key", p);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* Reopen: same key, same certificate. */
+    assert_int_equal(talos_sim_identity_open(sd, ca1, &id2), TALOS_OK);
+    assert_memory_equal(id1.platform_id, id2.platform_id, 32);
+    assert_int_equal(id1.cert_der_len, id2.cert_der_len);
+    assert_memory_equal(id1.cert_der, id2.cert_der, id1.cert_der_len);
+    talos_sim_identity_close(&id2);
+    /* Another CA: same platform key, certificate re-issued by the new CA. */
+    assert_int_equal(talos_sim_identity_open(sd, ca2, &id3), TALOS_OK);
+    assert_memory_equal(id1.platform_id, id3.platform_id, 32);
+    assert_memory_not_equal(id1.ca_pem, id3.ca_pem, id1.ca_pem_len < id3.ca_pem_len ? id1.ca_pem_len : id3.ca_pem_len);
+    assert_true(id1.cert_der_len != id3.cert_der_len || memcmp(id1.cert_der, id3.cert_der, id1.cert_der_len) != 0);
+    talos_sim_identity_close(&id3);
+    talos_sim_identity_close(&id1);
+    /* A damaged secret is refused, never silently replaced. */
+    path_of(f, "idst/platform.secret", p);
+    assert_int_equal(truncate(p, 5), 0);
+    assert_int_equal(talos_sim_identity_open(sd, ca1, &id1), TALOS_ERR_BACKEND);
+    assert_null(id1.key);
+    assert_int_equal(talos_sim_identity_open(NULL, ca1, &id1), TALOS_ERR_INVALID_ARG);
+}
+
+/* Several nodes start at once on one fresh CA directory: one CA results,
+ * and every platform's evidence verifies against it. */
+static void test_ca_created_once(void **state)
+{
+    struct fixture *f = *state;
+    enum { NODES = 6 };
+    int go[2] = {-1, -1};
+    pid_t kids[NODES];
+    char ca[160], p[160];
+    uint8_t *pem = NULL;
+    size_t pem_len = 0;
+    struct talos_claims c;
+
+    path_of(f, "race-ca", ca);
+    assert_int_equal(pipe(go), 0);
+    for (int i = 0; i < NODES; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            char st[32], b = 0;
+            struct talos_platform *pl = NULL;
+            uint8_t ev[TALOS_EVIDENCE_MAX];
+            size_t len = sizeof(ev);
+            FILE *out = NULL;
+            close(go[1]);
+            (void)!read(go[0], &b, 1); /* all start together */
+            snprintf(st, sizeof(st), "race-%d", i);
+            if (open_at(f, st, "race-ca", &pl) != TALOS_OK ||
+                f->ops->quote(pl, m1, m2, (uint8_t[64]){0}, ev, &len) != TALOS_OK)
+                _exit(1);
+            snprintf(p, sizeof(p), "%s/race-%d/ev", f->base, i);
+            out = fopen(p, "wb");
+            if (!out || fwrite(ev, 1, len, out) != len || fclose(out) != 0)
+                _exit(1);
+            f->ops->close(pl);
+            _exit(0);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < NODES; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    path_of(f, "race-ca/ca.pem", p);
+    {
+        FILE *in = fopen(p, "rb");
+        assert_non_null(in);
+        pem = malloc(4096);
+        pem_len = fread(pem, 1, 4096, in);
+        fclose(in);
+    }
+    for (int i = 0; i < NODES; i++) {
+        uint8_t ev[TALOS_EVIDENCE_MAX];
+        size_t len = 0;
+        FILE *in = NULL;
+        snprintf(p, sizeof(p), "%s/race-%d/ev", f->base, i);
+        in = fopen(p, "rb");
+        assert_non_null(in);
+        len = fread(ev, 1, sizeof(ev), in);
+        fclose(in);
+        assert_int_equal(talos_verify_evidence(ev, len, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c), TALOS_OK);
+    }
+    free(pem);
+}
+
+/* Put a CLOEXEC copy of `fd` at `at` (when at >= 0) or above 60. */
+static int move_fd(int fd, int at)
+{
+    int r = at >= 0 ? dup3(fd, at, O_CLOEXEC) : fcntl(fd, F_DUPFD_CLOEXEC, 60);
+    assert_true(r >= 0);
+    return r;
+}
+
+/* The TA image here is a shell script that reports its descriptors on fd 3. */
+static void test_launch_fds(void **state)
+{
+    struct fixture *f = *state;
+    struct talos_platform *pl = NULL;
+    char script[160], got[256] = {0};
+    int p[2] = {-1, -1}, rd = -1, wr = -1, nul = -1, pid = 0, status = 0;
+    int saved3 = fcntl(3, F_DUPFD_CLOEXEC, 60), saved4 = fcntl(4, F_DUPFD_CLOEXEC, 60);
+    size_t n = 0;
+    ssize_t r = 0;
+    FILE *s = NULL;
+
+    assert_int_equal(open_at(f, "launch", "ca", &pl), TALOS_OK);
+    path_of(f, "ta.sh", script);
+    s = fopen(script, "w");
+    assert_non_null(s);
+    fputs("#!/bin/sh\necho chan >&3\n"
+          "[ -e /proc/$$/fd/4 ] && echo shm >&3\n"
+          "for x in 5 6 7 8 9; do [ -e /proc/$$/fd/$x ] && echo leak$x >&3; done\n"
+          "echo end >&3\n", s);
+    fclose(s);
+    assert_int_equal(chmod(script, 0700), 0);
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    rd = move_fd(p[0], -1);
+    wr = move_fd(p[1], -1);
+    close(p[0]);
+    close(p[1]);
+    nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(nul >= 0);
+    /* Worst case: the channel already sits at 4 and shm at 3, both
+     * close-on-exec, and fd 7 is open without CLOEXEC: it must not leak. */
+    move_fd(wr, 4);
+    move_fd(nul, 3);
+    assert_int_equal(fcntl(7, F_GETFD), -1);
+    assert_int_equal(dup2(wr, 7), 7);
+    close(wr);
+    if (nul != 3 && nul != 4 && nul != 7)
+        close(nul);
+    {
+        const struct talos_launch l = {.image_path = script, .channel_fd = 4, .shm_fd = 3};
+        assert_int_equal(f->ops->launch(pl, &l, &pid), TALOS_OK);
+    }
+    assert_true(pid > 0);
+    /* Give the test process back its own fds 3, 4; drop 7. */
+    close(7);
+    if (saved3 >= 0)
+        move_fd(saved3, 3);
+    else
+        close(3);
+    if (saved4 >= 0)
+        move_fd(saved4, 4);
+    else
+        close(4);
+    while (n < sizeof(got) - 1 && (r = read(rd, got + n, sizeof(got) - 1 - n)) > 0)
+        n += (size_t)r;
+    close(rd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_string_equal(got, "chan\nshm\nend\n");
+    /* Not an executable image. */
+    {
+        const struct talos_launch l = {.image_path = "/nonexistent/ta", .channel_fd = 0, .shm_fd = -1};
+        assert_int_equal(f->ops->launch(pl, &l, &pid), TALOS_ERR_IMAGE);
+        assert_int_equal(pid, 0);
+    }
+    f->ops->close(pl);
+}
+
+/* Fake host for the TA side of seal_key. */
+struct fake_seal {
+    size_t answer_len;
+    int status, calls;
+    uint8_t req[8];
+    size_t req_len;
+};
+
+static int fake_seal(void *ctx, uint16_t type, const uint8_t *req, size_t req_len, uint8_t *resp,
+                     size_t resp_cap, size_t *resp_len)
+{
+    struct fake_seal *h = ctx;
+    h->calls++;
+    assert_int_equal(type, TALOS_HOST_REQ_SEAL_KEY);
+    assert_true(req_len <= sizeof(h->req));
+    memcpy(h->req, req, req_len);
+    h->req_len = req_len;
+    if (h->answer_len > resp_cap)
+        return TALOS_ERR_TOO_LARGE;
+    memset(resp, 0x5a, h->answer_len);
+    *resp_len = h->answer_len;
+    return h->status;
+}
+
+static void test_enclave_seal_key(void **state)
+{
+    struct fake_seal h = {.answer_len = 32};
+    struct talos_tee_env env = {.host_request = fake_seal, .ctx = &h};
+    uint8_t key[32];
+
+    assert_int_equal(talos_tee_enclave.init(&env), TALOS_OK);
+    assert_int_equal(talos_tee_enclave.seal_key(TALOS_SEAL_MEASUREMENT, key), TALOS_OK);
+    assert_int_equal(h.req_len, 4);
+    assert_memory_equal(h.req, "\0\0\0\1", 4);
+    assert_int_equal(key[31], 0x5a);
+    for (size_t bad = 0; bad < 3; bad++) {
+        h.answer_len = bad == 0 ? 31 : bad == 1 ? 33 : 0;
+        assert_int_equal(talos_tee_enclave.seal_key(TALOS_SEAL_MEASUREMENT, key), TALOS_ERR_BACKEND);
+        assert_memory_equal(key, (uint8_t[32]){0}, 32);
+    }
+    h.answer_len = 32;
+    h.status = TALOS_ERR_IO;
+    assert_int_equal(talos_tee_enclave.seal_key(TALOS_SEAL_MEASUREMENT, key), TALOS_ERR_BACKEND);
+    assert_memory_equal(key, (uint8_t[32]){0}, 32);
+    h.calls = 0;
+    assert_int_equal(talos_tee_enclave.seal_key((enum talos_seal_policy)7, key), TALOS_ERR_INVALID_ARG);
+    assert_int_equal(h.calls, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seal_keys),
+        cmocka_unit_test(test_identity_files),
+        cmocka_unit_test(test_ca_created_once),
+        cmocka_unit_test(test_launch_fds),
+        cmocka_unit_test(test_enclave_seal_key),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
