@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -100,10 +101,18 @@ void talos_xport_init(struct talos_xport *x, int fd, uint8_t peer)
 
 int talos_xport_switchless(struct talos_xport *x, int shm_fd, int is_host, uint32_t cap)
 {
-    size_t len = talos_ring_shm_size(cap);
+    size_t len = is_host ? talos_ring_shm_size(cap) : 0;
     void *shm = MAP_FAILED;
+    struct stat st;
     int rc = TALOS_OK;
 
+    /* The TA side learns the size from the region the host made; the
+     * capacity inside it is validated against that size by attach. */
+    if (!is_host) {
+        if (fstat(shm_fd, &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > (1ull << 30))
+            return TALOS_ERR_MALFORMED;
+        len = (size_t)st.st_size;
+    }
     if (len == 0)
         return TALOS_ERR_INVALID_ARG;
     if (is_host && ftruncate(shm_fd, (off_t)len) != 0)

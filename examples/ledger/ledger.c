@@ -95,7 +95,8 @@ static int l_open(int argc, const struct talos_arg *argv, struct talos_out *out)
         struct account *a = talos_alloc(cap * sizeof(*a));
         if (!a)
             return TALOS_ERR_ARENA_FULL;
-        memcpy(a, L()->accts, L()->n * sizeof(*a));
+        if (L()->n)
+            memcpy(a, L()->accts, L()->n * sizeof(*a));
         talos_free(L()->accts);
         L()->accts = a;
         L()->cap = cap;

@@ -54,7 +54,7 @@ static int path_join(char *out, const char *dir, const char *name)
 
 static int mkdir_p(const char *dir)
 {
-    char p[PATH_MAX];
+    char p[PATH_MAX] = {0};
     size_t n = strlen(dir);
 
     if (n == 0 || n >= sizeof(p))
@@ -76,7 +76,7 @@ static int mkdir_p(const char *dir)
 /* Exclusive flock on dir/name; *fd holds it until closed. */
 static int lock_file(const char *dir, const char *name, int *fd)
 {
-    char p[PATH_MAX];
+    char p[PATH_MAX] = {0};
     int rc = path_join(p, dir, name);
 
     if (rc != TALOS_OK)
@@ -95,15 +95,14 @@ static int lock_file(const char *dir, const char *name, int *fd)
 /* Read a small file. TALOS_ERR_NOT_FOUND when it does not exist. */
 static int read_file(const char *dir, const char *name, uint8_t **buf, size_t *len)
 {
-    char p[PATH_MAX];
-    struct stat st;
+    char p[PATH_MAX] = {0};
+    struct stat st = {0};
     ssize_t got = 0;
     int fd = -1;
     int rc = path_join(p, dir, name);
 
     *buf = NULL;
     *len = 0;
-    memset(&st, 0, sizeof(st));
     if (rc != TALOS_OK)
         return rc;
     fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -149,7 +148,7 @@ static void free_file(uint8_t *buf, size_t len)
  * the whole new one, never a torn key. */
 static int write_file(const char *dir, const char *name, const void *p, size_t n, mode_t mode)
 {
-    char tmp[PATH_MAX], dst[PATH_MAX];
+    char tmp[PATH_MAX] = {0}, dst[PATH_MAX] = {0};
     int fd = -1;
     int rc = path_join(dst, dir, name);
 
@@ -243,12 +242,11 @@ static int make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issu
     X509 *x = X509_new();
     X509_NAME *name = X509_NAME_new();
     BIGNUM *bn = NULL;
-    X509V3_CTX v3;
+    X509V3_CTX v3 = {0};
     uint8_t serial[16] = {0};
     int ca = issuer == NULL;
     int rc = TALOS_ERR_CRYPTO;
 
-    memset(&v3, 0, sizeof(v3));
     *out = NULL;
     if (!x || !name || talos_random_bytes(serial, sizeof(serial)) != TALOS_OK)
         goto out;
@@ -304,6 +302,7 @@ static int load_cert(const char *dir, const char *name, X509 **cert, uint8_t **p
     TLOG_ERR("sim: %s/%s is not a PEM certificate; remove it to create a new one", dir, name);
     free(*pem);
     *pem = NULL;
+    *len = 0;
     return TALOS_ERR_BACKEND;
 }
 

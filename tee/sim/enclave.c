@@ -40,12 +40,11 @@ static int sim_measure_self(uint8_t out[TALOS_MEASUREMENT_BYTES])
 static int sim_evidence(const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev,
                         size_t *len)
 {
-    struct talos_sim_evidence e;
+    struct talos_sim_evidence e = {0};
     uint8_t self[TALOS_MEASUREMENT_BYTES] = {0};
     size_t cap = 0, got = 0;
     int rc = TALOS_ERR_INVALID_ARG;
 
-    memset(&e, 0, sizeof(e));
     if (!report_data || !ev || !len)
         return TALOS_ERR_INVALID_ARG;
     cap = *len < TALOS_EVIDENCE_MAX ? *len : TALOS_EVIDENCE_MAX;
@@ -134,16 +133,15 @@ static uint32_t region_kind(const struct talos_region *r, int is_image, int afte
 
 static int sim_memory_map(struct talos_region *out, size_t *n)
 {
-    struct stat exe;
-    struct talos_region cur;
+    struct stat exe = {0};
+    struct talos_region cur = {0};
     FILE *f = NULL;
-    char line[512];
+    char line[512] = {0};
     size_t cap = 0, count = 0;
     uint64_t image_data_end = 0; /* end of the last image rw mapping, or 0 */
     int at_line_start = 1;
     int rc = TALOS_ERR_BACKEND;
 
-    memset(&exe, 0, sizeof(exe));
     if (!n || (!out && *n))
         return TALOS_ERR_INVALID_ARG;
     cap = *n;

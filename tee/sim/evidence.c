@@ -41,7 +41,7 @@ int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_
                             const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev,
                             size_t *len)
 {
-    struct talos_wr w;
+    struct talos_wr w = {0};
     EVP_MD_CTX *md = NULL;
     uint8_t pub[TALOS_ED25519_PUB_BYTES] = {0};
     uint8_t platform_id[TALOS_SHA256_BYTES] = {0};
@@ -95,7 +95,7 @@ out:
 
 int talos_sim_evidence_decode(const uint8_t *ev, size_t len, struct talos_sim_evidence *out)
 {
-    struct talos_rd r;
+    struct talos_rd r = {0};
     uint32_t magic = 0;
     uint16_t version = 0;
     size_t signed_len = 0, sig_len = 0;
@@ -182,7 +182,7 @@ out:
 int talos_sim_evidence_verify(const uint8_t *ev, size_t len, const uint8_t *anchors_pem,
                               size_t anchors_len, unsigned flags, struct talos_claims *out)
 {
-    struct talos_sim_evidence e;
+    struct talos_sim_evidence e = {0};
     X509 *cert = NULL;
     EVP_PKEY *pub = NULL; /* borrowed from cert */
     EVP_MD_CTX *md = NULL;
@@ -192,8 +192,7 @@ int talos_sim_evidence_verify(const uint8_t *ev, size_t len, const uint8_t *anch
     size_t raw_len = sizeof(raw);
     int rc = TALOS_ERR_INVALID_ARG;
 
-    memset(&e, 0, sizeof(e));
-    if (!out)
+    if (!out
         return TALOS_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));
     rc = talos_sim_evidence_decode(ev, len, &e);
@@ -249,7 +248,7 @@ const struct talos_tee_verifier talos_tee_sim_verifier = {
 /* The envelope common to every backend's evidence: magic, version, name. */
 static int peek_backend(const uint8_t *ev, size_t len, char name[TALOS_BACKEND_NAME_MAX])
 {
-    struct talos_rd r;
+    struct talos_rd r = {0};
     uint32_t magic = 0;
 
     if (!ev || len > TALOS_EVIDENCE_MAX)

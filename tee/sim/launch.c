@@ -32,16 +32,14 @@ static int spawn_err(int err)
 
 int talos_sim_launch(const struct talos_launch *l, int *pid)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, all;
+    posix_spawn_file_actions_t fa = {0};
+    posix_spawnattr_t attr = {0};
+    sigset_t none = {0}, all = {0};
     char *argv[2] = {NULL, NULL};
     pid_t child = 0;
     int chan = -1, shm = -1, have_fa = 0, have_attr = 0, err = 0;
     int rc = TALOS_ERR_INVALID_ARG;
 
-    memset(&fa, 0, sizeof(fa));
-    memset(&attr, 0, sizeof(attr));
     sigemptyset(&none);
     sigfillset(&all);
     if (pid)

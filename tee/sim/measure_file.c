@@ -24,10 +24,9 @@ static int in_file(uint64_t off, uint64_t len, uint64_t size)
 static int collect_segments(Elf *elf, const uint8_t *raw, uint64_t size,
                             struct talos_sim_segment *segs, size_t *n)
 {
-    GElf_Ehdr eh;
+    GElf_Ehdr eh = {0};
     size_t phnum = 0;
 
-    memset(&eh, 0, sizeof(eh));
     *n = 0;
     if (elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64 || !gelf_getehdr(elf, &eh))
         return TALOS_ERR_IMAGE;
@@ -36,9 +35,8 @@ static int collect_segments(Elf *elf, const uint8_t *raw, uint64_t size,
     if (elf_getphdrnum(elf, &phnum) != 0 || phnum == 0)
         return TALOS_ERR_IMAGE;
     for (size_t i = 0; i < phnum; i++) {
-        GElf_Phdr ph;
+        GElf_Phdr ph = {0};
 
-        memset(&ph, 0, sizeof(ph));
         if (!gelf_getphdr(elf, (int)i, &ph))
             return TALOS_ERR_IMAGE;
         if (ph.p_type != PT_LOAD)
@@ -58,14 +56,13 @@ static int collect_segments(Elf *elf, const uint8_t *raw, uint64_t size,
 int talos_sim_measure_file(const char *path, uint8_t out[TALOS_MEASUREMENT_BYTES])
 {
     struct talos_sim_segment *segs = NULL;
-    struct stat st;
+    struct stat st = {0};
     Elf *elf = NULL;
     const char *raw = NULL;
     size_t raw_len = 0, n = 0;
     int fd = -1, logged = 0;
     int rc = TALOS_ERR_IMAGE;
 
-    memset(&st, 0, sizeof(st));
     memset(out, 0, TALOS_MEASUREMENT_BYTES);
     if (!path)
         return TALOS_ERR_INVALID_ARG;

@@ -43,7 +43,7 @@
 #endif
 
 /* ThreadSanitizer checks every byte memcpy touches: keep its run small. */
-#define STRESS_BYTES (UNDER_TSAN ? (16ull << 20) : (200ull << 20))
+#define STRESS_BYTES (UNDER_TSAN ? (64ull << 20) : (200ull << 20))
 #define PINGPONG_ITERS (UNDER_TSAN ? 20000u : 100000u)
 #define HUNT_ITERS (UNDER_TSAN ? 10000u : 40000u)
 #define STRESS_CAP (64u << 10)

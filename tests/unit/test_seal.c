@@ -226,21 +226,74 @@ static void test_ca_created_once(void **state)
 /* Put a CLOEXEC copy of `fd` at `at` (when at >= 0) or above 60. */
 static int move_fd(int fd, int at)
 {
-    int r = at >= 0 ? dup3(fd, at, O_CLOEXEC) : fcntl(fd, F_DUPFD_CLOEXEC, 60);
+    int r = -1;
+
+    if (fd == at) /* dup3 refuses equal numbers; just set the flag */
+        r = fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 ? fd : -1;
+    else
+        r = at >= 0 ? dup3(fd, at, O_CLOEXEC) : fcntl(fd, F_DUPFD_CLOEXEC, 60);
     assert_true(r >= 0);
     return r;
 }
 
-/* The TA image here is a shell script that reports its descriptors on fd 3. */
+/* Launch `script` with the channel at chan_at and /dev/null (as shm) at
+ * shm_at in this process, both close-on-exec, and fd 7 open without
+ * CLOEXEC; return what the script wrote on its fd 3. */
+static void launch_with(struct fixture *f, struct talos_platform *pl, const char *script,
+                        int chan_at, int shm_at, char *got, size_t cap)
+{
+    int p[2] = {-1, -1}, rd = -1, wr = -1, nul = -1, pid = 0, status = 0;
+    int saved3 = fcntl(3, F_DUPFD_CLOEXEC, 60), saved4 = fcntl(4, F_DUPFD_CLOEXEC, 60);
+    size_t n = 0;
+    ssize_t r = 0;
+
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    rd = move_fd(p[0], -1);
+    wr = move_fd(p[1], -1);
+    nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(nul >= 0);
+    nul = move_fd(nul, -1);
+    close(p[0]);
+    close(p[1]);
+    close(3);
+    close(4);
+    move_fd(wr, chan_at);
+    move_fd(nul, shm_at);
+    assert_int_equal(fcntl(7, F_GETFD), -1);
+    assert_int_equal(dup2(wr, 7), 7);
+    close(wr);
+    close(nul);
+    {
+        const struct talos_launch l = {.image_path = script, .channel_fd = chan_at, .shm_fd = shm_at};
+        assert_int_equal(f->ops->launch(pl, &l, &pid), TALOS_OK);
+    }
+    assert_true(pid > 0);
+    /* Give the test process back its own fds 3 and 4; drop 7. */
+    close(7);
+    close(3);
+    close(4);
+    if (saved3 >= 0) {
+        move_fd(saved3, 3);
+        close(saved3);
+    }
+    if (saved4 >= 0) {
+        move_fd(saved4, 4);
+        close(saved4);
+    }
+    memset(got, 0, cap);
+    while (n < cap - 1 && (r = read(rd, got + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    close(rd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+}
+
 static void test_launch_fds(void **state)
 {
     struct fixture *f = *state;
     struct talos_platform *pl = NULL;
     char script[160], got[256] = {0};
-    int p[2] = {-1, -1}, rd = -1, wr = -1, nul = -1, pid = 0, status = 0;
-    int saved3 = fcntl(3, F_DUPFD_CLOEXEC, 60), saved4 = fcntl(4, F_DUPFD_CLOEXEC, 60);
-    size_t n = 0;
-    ssize_t r = 0;
+    int pid = 0;
     FILE *s = NULL;
 
     assert_int_equal(open_at(f, "launch", "ca", &pl), TALOS_OK);
@@ -248,48 +301,17 @@ static void test_launch_fds(void **state)
     s = fopen(script, "w");
     assert_non_null(s);
     fputs("#!/bin/sh\necho chan >&3\n"
-          "[ -e /proc/$$/fd/4 ] && echo shm >&3\n"
+          "echo shm:$(readlink /proc/$$/fd/4) >&3\n"
           "for x in 5 6 7 8 9; do [ -e /proc/$$/fd/$x ] && echo leak$x >&3; done\n"
           "echo end >&3\n", s);
     fclose(s);
     assert_int_equal(chmod(script, 0700), 0);
-    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-    rd = move_fd(p[0], -1);
-    wr = move_fd(p[1], -1);
-    close(p[0]);
-    close(p[1]);
-    nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    assert_true(nul >= 0);
-    /* Worst case: the channel already sits at 4 and shm at 3, both
-     * close-on-exec, and fd 7 is open without CLOEXEC: it must not leak. */
-    move_fd(wr, 4);
-    move_fd(nul, 3);
-    assert_int_equal(fcntl(7, F_GETFD), -1);
-    assert_int_equal(dup2(wr, 7), 7);
-    close(wr);
-    if (nul != 3 && nul != 4 && nul != 7)
-        close(nul);
-    {
-        const struct talos_launch l = {.image_path = script, .channel_fd = 4, .shm_fd = 3};
-        assert_int_equal(f->ops->launch(pl, &l, &pid), TALOS_OK);
-    }
-    assert_true(pid > 0);
-    /* Give the test process back its own fds 3, 4; drop 7. */
-    close(7);
-    if (saved3 >= 0)
-        move_fd(saved3, 3);
-    else
-        close(3);
-    if (saved4 >= 0)
-        move_fd(saved4, 4);
-    else
-        close(4);
-    while (n < sizeof(got) - 1 && (r = read(rd, got + n, sizeof(got) - 1 - n)) > 0)
-        n += (size_t)r;
-    close(rd);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_string_equal(got, "chan\nshm\nend\n");
+    /* Already at their targets: dup2 onto the same number would keep CLOEXEC. */
+    launch_with(f, pl, script, 3, 4, got, sizeof(got));
+    assert_string_equal(got, "chan\nshm:/dev/null\nend\n");
+    /* Each at the other's target: a naive dup2 order clobbers one. */
+    launch_with(f, pl, script, 4, 3, got, sizeof(got));
+    assert_string_equal(got, "chan\nshm:/dev/null\nend\n");
     /* Not an executable image. */
     {
         const struct talos_launch l = {.image_path = "/nonexistent/ta", .channel_fd = 0, .shm_fd = -1};
