@@ -59,11 +59,24 @@ static struct stats bench_plain(size_t iters)
     return s;
 }
 
+static int echo_ocall(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp,
+                      size_t resp_cap, size_t *resp_len)
+{
+    (void)ctx;
+    if (req_len > resp_cap)
+        return TALOS_ERR_TOO_LARGE;
+    memcpy(resp, req, req_len);
+    *resp_len = req_len;
+    return TALOS_OK;
+}
+
+static const struct talos_ocall bench_ocalls[] = {{"echo", echo_ocall, NULL}};
+
 static int bench_ecall(struct talos_host *h, const char *image, enum talos_call_mode mode,
                        size_t iters, const char *ecall, int argc, const struct talos_buf *argv,
                        struct stats *out)
 {
-    struct talos_ta_options opt = {.mode = mode};
+    struct talos_ta_options opt = {.mode = mode, .ocalls = bench_ocalls, .n_ocalls = 1};
     struct talos_ta *ta = NULL;
     struct talos_result res;
     uint64_t *v = calloc(iters, sizeof(*v));

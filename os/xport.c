@@ -17,8 +17,13 @@
 
 /* How long a switchless side sleeps before it re-checks that its peer lives. */
 #define XPORT_LIVENESS_MS 100
-/* Poll iterations before sleeping; ~10-30 µs on this class of machine. */
-#define XPORT_SPIN 4000
+/* Poll iterations before sleeping: ~1 ms at ~25 ns per pause on the
+ * development machine (bench/RESULTS.md). A shorter window (100 µs) was
+ * measured 200x slower: a futex wake-up of an idle vCPU takes longer than
+ * the window, so once one side sleeps both keep missing each other. The
+ * price is up to 1 ms of one core spinning per side after each message —
+ * the switchless trade-off (FlexSC): CPU for latency. */
+#define XPORT_SPIN 40000
 
 int talos_fd_read_full(int fd, void *p, size_t n)
 {

@@ -348,7 +348,8 @@ static int open_ca(const char *ca_dir, EVP_PKEY **key, X509 **cert, uint8_t **pe
         if (rc == TALOS_OK)
             TLOG_INFO("sim: created the sim CA in %s (simulation: no hardware isolation)", ca_dir);
     }
-    if (rc == TALOS_OK && EVP_PKEY_eq(X509_get0_pubkey(*cert), *key) != 1) {
+    if (rc == TALOS_OK &&
+        (!X509_get0_pubkey(*cert) || EVP_PKEY_eq(X509_get0_pubkey(*cert), *key) != 1)) {
         TLOG_ERR("sim: %s/ca.pem does not match ca.key; remove both to create a new CA", ca_dir);
         rc = TALOS_ERR_BACKEND;
     }
@@ -361,8 +362,8 @@ static int open_ca(const char *ca_dir, EVP_PKEY **key, X509 **cert, uint8_t **pe
  * the current CA and has not expired. */
 static int cert_is_current(X509 *pc, EVP_PKEY *key, X509 *ca)
 {
-    return pc && EVP_PKEY_eq(X509_get0_pubkey(pc), key) == 1 &&
-           X509_check_issued(ca, pc) == X509_V_OK && X509_verify(pc, X509_get0_pubkey(ca)) == 1 &&
+    return pc && X509_get0_pubkey(pc) && X509_get0_pubkey(ca) &&
+           EVP_PKEY_eq(X509_get0_pubkey(pc), key) == 1 && X509_check_issued(ca, pc) == X509_V_OK && X509_verify(pc, X509_get0_pubkey(ca)) == 1 &&
            X509_cmp_current_time(X509_get0_notAfter(pc)) > 0;
 }
 

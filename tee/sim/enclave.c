@@ -1,12 +1,11 @@
 /* The sim backend inside a TA: the five calls of tee.h. Evidence and seal
  * keys come from the host's sim platform through env->host_request, so
  * every answer is hostile: bounded, copied once, then checked. */
-#include <fcntl.h>
 #include <inttypes.h>
+#include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/crypto.h"
@@ -18,6 +17,15 @@
 #include "tee/tee.h"
 
 static struct talos_tee_env sim_env;
+
+/* The measurement the evidence check compares against, taken once: hashing
+ * a static image costs milliseconds, and a handshake must not pay it each
+ * time. The measure_self op still re-hashes live memory (introspection). */
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+static uint8_t self_measurement[TALOS_MEASUREMENT_BYTES];
+static int self_rc = TALOS_ERR_BACKEND;
+
+static void measure_once(void) { self_rc = talos_sim_measure_self(self_measurement); }
 
 static int sim_init(const struct talos_tee_env *env)
 {
@@ -41,7 +49,6 @@ static int sim_evidence(const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint
                         size_t *len)
 {
     struct talos_sim_evidence e = {0};
-    uint8_t self[TALOS_MEASUREMENT_BYTES] = {0};
     size_t cap = 0, got = 0;
     int rc = TALOS_ERR_INVALID_ARG;
 
@@ -51,7 +58,8 @@ static int sim_evidence(const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint
     *len = 0;
     if (!sim_env.host_request)
         return TALOS_ERR_BACKEND;
-    rc = talos_sim_measure_self(self);
+    pthread_once(&self_once, measure_once);
+    rc = self_rc;
     if (rc != TALOS_OK)
         goto out;
     rc = sim_env.host_request(sim_env.ctx, TALOS_HOST_REQ_QUOTE, report_data,
@@ -67,7 +75,7 @@ static int sim_evidence(const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint
         goto out;
     }
     if (!talos_ct_eq(e.claims.report_data, report_data, TALOS_REPORT_DATA_BYTES) ||
-        !talos_ct_eq(e.claims.measurement, self, TALOS_MEASUREMENT_BYTES)) {
+        !talos_ct_eq(e.claims.measurement, self_measurement, TALOS_MEASUREMENT_BYTES)) {
         TLOG_ERR("sim: the host returned evidence for another TA or request");
         goto out;
     }
@@ -115,30 +123,58 @@ out:
     return rc;
 }
 
-/* Classify one /proc/self/maps line. The anonymous mapping right after the
- * image's rw mapping holds the rest of .bss: it is DATA too. */
-static uint32_t region_kind(const struct talos_region *r, int is_image, int after_image_data)
+/* The main executable's PT_LOAD ranges in memory, page-rounded. Mappings
+ * are matched by address, not by file: that works on any filesystem
+ * (overlayfs reports other inodes), for a deleted image, and covers the
+ * anonymous tail of .bss, which lies inside the rw segment's p_memsz. */
+struct image_ranges {
+    uint64_t lo[TALOS_SIM_MAX_SEGMENTS], hi[TALOS_SIM_MAX_SEGMENTS];
+    size_t n;
+    int seen;
+};
+
+static int ranges_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
-    if (r->start >= TALOS_ARENA_BASE && r->end <= TALOS_ARENA_BASE + TALOS_ARENA_MAX)
-        return TALOS_REGION_ARENA;
-    if (is_image) {
-        if (r->prot & TALOS_PROT_W)
-            return TALOS_REGION_DATA;
-        return (r->prot & TALOS_PROT_X) ? TALOS_REGION_CODE : TALOS_REGION_RODATA;
+    struct image_ranges *r = data;
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+    if (r->seen)
+        return 1;
+    r->seen = 1;
+    for (size_t i = 0; i < info->dlpi_phnum && r->n < TALOS_SIM_MAX_SEGMENTS; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
+            continue;
+        r->lo[r->n] = lo & ~(page - 1);
+        r->hi[r->n] = (lo + ph->p_memsz + page - 1) & ~(page - 1);
+        r->n++;
     }
-    if (after_image_data && r->prot == (TALOS_PROT_R | TALOS_PROT_W))
-        return TALOS_REGION_DATA;
+    return 1;
+}
+
+static uint32_t region_kind(const struct talos_region *m, const struct image_ranges *img)
+{
+    if (m->start >= TALOS_ARENA_BASE && m->end <= TALOS_ARENA_BASE + TALOS_ARENA_MAX)
+        return TALOS_REGION_ARENA;
+    for (size_t i = 0; i < img->n; i++) {
+        if (m->start < img->lo[i] || m->end > img->hi[i])
+            continue;
+        if (m->prot & TALOS_PROT_W)
+            return TALOS_REGION_DATA;
+        return (m->prot & TALOS_PROT_X) ? TALOS_REGION_CODE : TALOS_REGION_RODATA;
+    }
     return TALOS_REGION_OTHER;
 }
 
+/* Parse /proc/self/maps. Every mapping is listed; a line longer than the
+ * buffer (a long path) is read on and its tail skipped. */
 static int sim_memory_map(struct talos_region *out, size_t *n)
 {
-    struct stat exe = {0};
-    struct talos_region cur = {0};
+    struct image_ranges img = {0};
     FILE *f = NULL;
     char line[512] = {0};
     size_t cap = 0, count = 0;
-    uint64_t image_data_end = 0; /* end of the last image rw mapping, or 0 */
     int at_line_start = 1;
     int rc = TALOS_ERR_BACKEND;
 
@@ -146,37 +182,28 @@ static int sim_memory_map(struct talos_region *out, size_t *n)
         return TALOS_ERR_INVALID_ARG;
     cap = *n;
     *n = 0;
-    /* The image is recognised by device and inode, which survive paths with
-     * spaces and a deleted image file. */
-    if (stat("/proc/self/exe", &exe) != 0)
+    dl_iterate_phdr(ranges_cb, &img);
+    if (img.n == 0)
         goto out;
     f = fopen("/proc/self/maps", "re");
     if (!f)
         goto out;
     while (fgets(line, sizeof(line), f)) {
-        uint64_t start = 0, end = 0, off = 0, ino = 0;
-        unsigned dmaj = 0, dmin = 0;
+        struct talos_region m = {0};
         char perm[5] = {0};
-        int path_at = 0, continued = !at_line_start, is_image = 0, is_anon = 0;
+        int continued = !at_line_start;
 
         at_line_start = strchr(line, '\n') != NULL;
         if (continued)
-            continue; /* the tail of a long path */
-        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n", &start,
-                   &end, perm, &off, &dmaj, &dmin, &ino, &path_at) < 7)
+            continue;
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &m.start, &m.end, perm) != 3 ||
+            m.start >= m.end)
             goto out;
-        memset(&cur, 0, sizeof(cur));
-        cur.start = start;
-        cur.end = end;
-        cur.prot = (perm[0] == 'r' ? TALOS_PROT_R : 0) | (perm[1] == 'w' ? TALOS_PROT_W : 0) |
-                   (perm[2] == 'x' ? TALOS_PROT_X : 0);
-        is_image = ino != 0 && ino == (uint64_t)exe.st_ino && dmaj == major(exe.st_dev) &&
-                   dmin == minor(exe.st_dev);
-        is_anon = ino == 0 && line[path_at] == '\0';
-        cur.kind = region_kind(&cur, is_image, is_anon && image_data_end == start);
-        image_data_end = is_image && cur.kind == TALOS_REGION_DATA ? end : 0;
+        m.prot = (perm[0] == 'r' ? TALOS_PROT_R : 0) | (perm[1] == 'w' ? TALOS_PROT_W : 0) |
+                 (perm[2] == 'x' ? TALOS_PROT_X : 0);
+        m.kind = region_kind(&m, &img);
         if (count < cap)
-            out[count] = cur;
+            out[count] = m;
         count++;
     }
     if (ferror(f))

@@ -192,7 +192,7 @@ int talos_sim_evidence_verify(const uint8_t *ev, size_t len, const uint8_t *anch
     size_t raw_len = sizeof(raw);
     int rc = TALOS_ERR_INVALID_ARG;
 
-    if (!out
+    if (!out)
         return TALOS_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));
     rc = talos_sim_evidence_decode(ev, len, &e);

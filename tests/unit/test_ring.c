@@ -225,7 +225,7 @@ struct wjob {
 static void *wjob_run(void *arg)
 {
     struct wjob *j = arg;
-    struct fx f;
+    struct fx f = {0};
     struct talos_ring_waiter w = fx_waiter(&f, j->spin, MAX_TIMEOUTS, j->r, NULL);
 
     j->rc = talos_ring_write(j->r, j->buf, j->n, &w);
@@ -237,7 +237,7 @@ static void *wjob_run(void *arg)
 
 static void test_init_attach_ok(void **state)
 {
-    struct pair p;
+    struct pair p = {0};
 
     assert_int_equal(talos_ring_shm_size(4096), 4096 + 2 * 4096);
     assert_int_equal(talos_ring_shm_size(64u << 20), 4096 + (128u << 20));
@@ -267,8 +267,8 @@ static void test_init_attach_ok(void **state)
 
 static void test_attach_malformed(void **state)
 {
-    struct pair p;
-    struct talos_ring tx, rx;
+    struct pair p = {0};
+    struct talos_ring tx = {0}, rx = {0};
     struct talos_ring_hdr *h = NULL;
 
     pair_new(&p, 4096, 0);
@@ -302,9 +302,9 @@ static void test_attach_malformed(void **state)
  * heap region's redzones). */
 static void test_hostile_indices(void **state)
 {
-    struct pair p;
+    struct pair p = {0};
     struct talos_ring_hdr *h = NULL;
-    uint8_t buf[3 * 4096];
+    uint8_t buf[3 * 4096] = {0};
     uint64_t s = 42;
 
     pair_new(&p, 4096, 0);
@@ -353,8 +353,8 @@ static void test_hostile_indices(void **state)
 
 static void test_wait_error_propagates(void **state)
 {
-    struct pair p;
-    uint8_t buf[4096];
+    struct pair p = {0};
+    uint8_t buf[4096] = {0};
     static const int closed_code = TALOS_ERR_PEER_CLOSED;
     const struct talos_ring_waiter wclosed = {fail_wait, nop_wake, (void *)&closed_code, 3};
 
@@ -372,11 +372,11 @@ static void test_wait_error_propagates(void **state)
 
 static void pass_one(uint32_t cap, size_t n, uint32_t start)
 {
-    struct pair p;
+    struct pair p = {0};
     uint8_t *in = malloc(n), *out = malloc(n);
     struct wjob j = {NULL, in, n, 100, TALOS_ERR_IO, 0};
-    pthread_t t;
-    struct fx f;
+    pthread_t t = 0;
+    struct fx f = {0};
     struct talos_ring_waiter w = fx_waiter(&f, 100, MAX_TIMEOUTS, NULL, &p.trx);
 
     assert_non_null(in);
@@ -461,14 +461,14 @@ static void *producer(void *arg)
 
 static void run_stress(uint32_t spin)
 {
-    struct pair p;
-    struct stress st = {NULL, spin, 0, 0, {NULL, NULL, 0, 0, 0, 0, 0}, TALOS_ERR_IO};
-    struct fx f;
+    struct pair p = {0};
+    struct stress st = {NULL, spin, 0, 0, {0}, TALOS_ERR_IO};
+    struct fx f = {0};
     struct talos_ring_waiter w = fx_waiter(&f, spin, MAX_TIMEOUTS, NULL, &p.trx);
     uint8_t *got = malloc(FRAME_MAX), *want = malloc(FRAME_MAX);
-    uint8_t hdr[8];
+    uint8_t hdr[8] = {0};
     uint64_t lens = STRESS_SEED, frames = 0, bytes = 0, t0 = now_ns(), dt = 0;
-    pthread_t t;
+    pthread_t t = 0;
     int rc = TALOS_OK;
 
     assert_non_null(got);
@@ -549,15 +549,15 @@ static void *rjob_run(void *arg)
 
 static void test_close(void **state)
 {
-    struct pair p;
-    uint8_t in[100], out[100];
-    struct fx f;
+    struct pair p = {0};
+    uint8_t in[100] = {0}, out[100] = {0};
+    struct fx f = {0};
     struct talos_ring_waiter w = fx_waiter(&f, 0, 0, NULL, NULL);
-    struct rjob rj = {NULL, 10, TALOS_ERR_IO, {NULL, NULL, 0, 0, 0, 0, 0}};
+    struct rjob rj = {NULL, 10, TALOS_ERR_IO, {0}};
     struct wjob wj = {NULL, NULL, 0, 0, TALOS_ERR_IO, 0};
     uint8_t *big = calloc(1, 2 * 4096);
     struct timespec pause = {0, 20 * 1000 * 1000};
-    pthread_t t;
+    pthread_t t = 0;
 
     assert_non_null(big);
     /* Remaining data drains first, then PEER_CLOSED; writes then fail. */
@@ -606,8 +606,8 @@ static void test_close(void **state)
 /* TA side in the child: echo each frame until the host closes, then close. */
 static int child_echo(void *shm, size_t len)
 {
-    struct talos_ring tx, rx;
-    struct fx f;
+    struct talos_ring tx = {0}, rx = {0};
+    struct fx f = {0};
     struct talos_ring_waiter w = fx_waiter(&f, 0, MAX_TIMEOUTS, &tx, &rx);
     uint8_t *buf = malloc(8 + 3 * STRESS_CAP + 64);
     int rc = buf ? talos_ring_attach(&tx, &rx, shm, len, 0) : TALOS_ERR_NOMEM;
@@ -638,8 +638,8 @@ static void test_fork(void **state)
     void *shm = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     static const uint32_t sizes[] = {1, 7, STRESS_CAP - 8, STRESS_CAP, 3 * STRESS_CAP + 64, 1000};
     uint8_t *in = malloc(8 + 3 * STRESS_CAP + 64), *out = malloc(8 + 3 * STRESS_CAP + 64);
-    struct talos_ring tx, rx;
-    struct fx f;
+    struct talos_ring tx = {0}, rx = {0};
+    struct fx f = {0};
     struct talos_ring_waiter w = fx_waiter(&f, 1000, MAX_TIMEOUTS, &tx, &rx);
     int status = -1;
     pid_t pid = -1;
@@ -698,7 +698,7 @@ static void *echo_run(void *arg)
     struct echo *e = arg;
     struct talos_ring_waiter w = fx_waiter(&e->f, e->spin, MAX_TIMEOUTS, e->tx, e->rx);
     uint64_t s = 1;
-    uint8_t m[8];
+    uint8_t m[8] = {0};
 
     e->rc = TALOS_OK;
     for (uint32_t i = 0; i < e->iters && e->rc == TALOS_OK; i++) {
@@ -722,14 +722,14 @@ static int cmp_u64(const void *a, const void *b)
  * ns (caller frees). Asserts no lost wakeup on either side. */
 static uint64_t *pingpong(uint32_t spin, uint32_t iters, int jitter)
 {
-    struct pair p;
-    struct echo e = {NULL, NULL, iters, spin, jitter, TALOS_ERR_IO, {NULL, NULL, 0, 0, 0, 0, 0}};
-    struct fx f;
+    struct pair p = {0};
+    struct echo e = {NULL, NULL, iters, spin, jitter, TALOS_ERR_IO, {0}};
+    struct fx f = {0};
     struct talos_ring_waiter w = fx_waiter(&f, spin, MAX_TIMEOUTS, &p.htx, &p.hrx);
     uint64_t *rtt = calloc(iters, sizeof(*rtt));
     uint64_t s = 2;
     uint8_t m[8] = {0}, back[8] = {0};
-    pthread_t t;
+    pthread_t t = 0;
 
     assert_non_null(rtt);
     pair_new(&p, 4096, 0);
