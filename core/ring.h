@@ -66,11 +66,13 @@ struct talos_ring {
 
 /* How to block. wait(ctx, addr, expected) sleeps while *addr == expected
  * (checked atomically with going to sleep, as a futex does) and may return
- * early or spuriously: TALOS_OK means "re-check", a negative talos_err (e.g.
- * TALOS_ERR_TIMEOUT, TALOS_ERR_PEER_CLOSED) aborts the ring operation with
- * that code. wake(ctx, addr) wakes sleepers on addr; addr is in the shared
- * region, so both must work across processes. spin is the number of polls
- * before sleeping (0: sleep at once). */
+ * early or spuriously: TALOS_OK (or any value >= 0) means "re-check", a
+ * negative talos_err (e.g. TALOS_ERR_TIMEOUT, TALOS_ERR_PEER_CLOSED) aborts
+ * the ring operation with that code. wake(ctx, addr) wakes sleepers on addr.
+ * addr is a side's `ev` word in the shared region (not an index, so close
+ * can wake a sleeper too): both must work across processes (no
+ * FUTEX_PRIVATE_FLAG). spin is the number of polls before sleeping (0:
+ * sleep at once). The same waiter may serve both rings of one thread. */
 struct talos_ring_waiter {
     int (*wait)(void *ctx, _Atomic uint32_t *addr, uint32_t expected);
     void (*wake)(void *ctx, _Atomic uint32_t *addr);
@@ -114,7 +116,9 @@ int talos_ring_read(struct talos_ring *r, void *p, size_t n, const struct talos_
     __attribute__((warn_unused_result));
 
 /* Mark ring r closed (either end may) and wake any sleeper on it. Bytes
- * already in the ring can still be read; writes then fail. */
+ * already in the ring can still be read; writes then fail with
+ * TALOS_ERR_PEER_CLOSED. With w NULL the flag is set but nobody is woken (a
+ * sleeper notices when its wait times out). Idempotent. */
 void talos_ring_close(struct talos_ring *r, const struct talos_ring_waiter *w);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * Only tee/<name>/ may name a TEE. Adding a backend means adding a folder
  * with an enclave-side `talos_tee_enclave` (linked into TA images built for
- * it), host-side ops registered in tee/backends.c, and a verifier for its
+ * it), host-side ops registered in tee/registry_host.c, and a verifier for its
  * evidence format.
  */
 #ifndef TALOS_TEE_H
@@ -105,7 +105,7 @@ struct talos_tee_verifier {
                   unsigned flags, struct talos_claims *out);
 };
 
-/* Registry (tee/backends.c): NULL when unknown. */
+/* Registries (tee/registry_host.c, tee/registry_verify.c): NULL when unknown. */
 const struct talos_tee_host_ops *talos_tee_host_find(const char *name);
 const struct talos_tee_verifier *talos_tee_verifier_find(const char *name);
 

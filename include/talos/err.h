@@ -12,6 +12,10 @@
 extern "C" {
 #endif
 
+/* Marks the functions of the public API; everything else is built with
+ * -fvisibility=hidden. */
+#define TALOS_EXPORT __attribute__((visibility("default")))
+
 enum talos_err {
     TALOS_OK = 0,
     /* caller and input errors */

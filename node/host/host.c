@@ -6,7 +6,6 @@
 #include "core/wire.h"
 #include "node/host/host.h"
 
-#define EXPORT __attribute__((visibility("default")))
 #define CONFIG_VERSION 1
 
 /* The launch configuration is what a TA needs from outside its code: the
@@ -37,7 +36,7 @@ int talos_host_make_config(struct talos_host *h)
     return TALOS_OK;
 }
 
-EXPORT int talos_host_open(const struct talos_host_config *cfg, struct talos_host **out)
+TALOS_EXPORT int talos_host_open(const struct talos_host_config *cfg, struct talos_host **out)
 {
     struct talos_host *h = NULL;
     struct talos_platform_config pc = {0};
@@ -67,7 +66,7 @@ out:
     return rc;
 }
 
-EXPORT void talos_host_close(struct talos_host *h)
+TALOS_EXPORT void talos_host_close(struct talos_host *h)
 {
     if (!h)
         return;
@@ -77,9 +76,9 @@ EXPORT void talos_host_close(struct talos_host *h)
     free(h);
 }
 
-EXPORT const char *talos_host_backend(const struct talos_host *h) { return h->ops->name; }
+TALOS_EXPORT const char *talos_host_backend(const struct talos_host *h) { return h->ops->name; }
 
-EXPORT int talos_host_anchors(const struct talos_host *h, const uint8_t **pem, size_t *len)
+TALOS_EXPORT int talos_host_anchors(const struct talos_host *h, const uint8_t **pem, size_t *len)
 {
     return h->ops->anchors(h->plat, pem, len);
 }

@@ -20,7 +20,6 @@
 #include "core/msg.h"
 #include "node/host/host.h"
 
-#define EXPORT __attribute__((visibility("default")))
 #define READY_TIMEOUT_MS 15000
 #define RING_CAP (1u << 20)
 #define OCALL_RESP_MAX (1u << 20)
@@ -187,7 +186,7 @@ static int handshake(struct talos_ta *ta)
     return talos_rd_finish(&r);
 }
 
-EXPORT int talos_ta_create(struct talos_host *h, const char *image_path,
+TALOS_EXPORT int talos_ta_create(struct talos_host *h, const char *image_path,
                            const struct talos_ta_options *opt, struct talos_ta **out)
 {
     struct talos_ta *ta = NULL;
@@ -253,7 +252,7 @@ out:
     return rc;
 }
 
-EXPORT void talos_ta_destroy(struct talos_ta *ta)
+TALOS_EXPORT void talos_ta_destroy(struct talos_ta *ta)
 {
     if (!ta)
         return;
@@ -268,7 +267,7 @@ EXPORT void talos_ta_destroy(struct talos_ta *ta)
     free(ta);
 }
 
-EXPORT void talos_result_clear(struct talos_result *r)
+TALOS_EXPORT void talos_result_clear(struct talos_result *r)
 {
     if (!r)
         return;
@@ -299,7 +298,7 @@ static int decode_reply(struct talos_ta *ta, struct talos_result *res)
     return TALOS_OK;
 }
 
-EXPORT int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,
+TALOS_EXPORT int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,
                          const struct talos_buf *argv, struct talos_result *res)
 {
     int rc = TALOS_OK;
@@ -330,7 +329,7 @@ EXPORT int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,
     return decode_reply(ta, res);
 }
 
-EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_NONCE_BYTES],
+TALOS_EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_NONCE_BYTES],
                            uint8_t *ev, size_t *ev_len)
 {
     struct talos_result res;
@@ -357,7 +356,7 @@ EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_NONCE_
     return rc;
 }
 
-EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
+TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
 {
     struct talos_rd r;
     char state[16] = {0};

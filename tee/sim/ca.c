@@ -21,12 +21,11 @@
 #include "core/log.h"
 #include "talos/talos.h"
 
-#define TALOS_PUBLIC __attribute__((visibility("default")))
 #define FILE_MAX (64u << 10)
 #define CA_CN "TALOS sim CA (simulation: no hardware isolation)"
 #define VALID_DAYS 3650
 
-TALOS_PUBLIC const char *talos_sim_ca_default(void)
+TALOS_EXPORT const char *talos_sim_ca_default(void)
 {
     static char path[PATH_MAX];
     const char *env = getenv("TALOS_SIM_CA");

@@ -15,7 +15,6 @@
 #include "core/log.h"
 #include "core/wire.h"
 
-#define TALOS_PUBLIC __attribute__((visibility("default")))
 #define ATTEST_TAG "talos-attest-v1"
 #define ATTEST_TAG_LEN (sizeof(ATTEST_TAG) - 1)
 
@@ -262,7 +261,7 @@ static int peek_backend(const uint8_t *ev, size_t len, char name[TALOS_BACKEND_N
     return TALOS_OK;
 }
 
-TALOS_PUBLIC int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const uint8_t *anchors_pem,
+TALOS_EXPORT int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const uint8_t *anchors_pem,
                                        size_t anchors_len, unsigned flags, struct talos_claims *out)
 {
     char name[TALOS_BACKEND_NAME_MAX] = {0};
@@ -284,7 +283,7 @@ TALOS_PUBLIC int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const u
     return rc;
 }
 
-TALOS_PUBLIC void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
+TALOS_EXPORT void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
                                            const uint8_t lineage[TALOS_LINEAGE_BYTES],
                                            uint8_t out[TALOS_REPORT_DATA_BYTES])
 {
