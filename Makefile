@@ -25,6 +25,7 @@ TA_LINK := -static -no-pie
 endif
 
 .DEFAULT_GOAL := all
+.SECONDARY:
 CC ?= gcc
 PREFIX ?= /usr/local
 O := $(BUILD)/obj

@@ -122,3 +122,13 @@ int talos_unhex(const char *s, uint8_t *out, size_t n)
     }
     return TALOS_OK;
 }
+
+int talos_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t n,
+                      uint8_t out[TALOS_SHA256_BYTES])
+{
+    size_t len = 0;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, n, out,
+                   TALOS_SHA256_BYTES, &len) || len != TALOS_SHA256_BYTES)
+        return TALOS_ERR_CRYPTO;
+    return TALOS_OK;
+}

@@ -32,4 +32,9 @@ void talos_hex(const uint8_t *p, size_t n, char *out);
 /* Parse exactly 2n hex chars into out; TALOS_ERR_MALFORMED otherwise. */
 int talos_unhex(const char *s, uint8_t *out, size_t n);
 
+
+
+/* HMAC-SHA256 (OpenSSL EVP_Q_mac). */
+int talos_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t n,
+                      uint8_t out[TALOS_SHA256_BYTES]);
 #endif

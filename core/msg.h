@@ -17,13 +17,16 @@
 
 enum talos_msg_type {
     /* host -> TA */
-    TALOS_MSG_INIT = 1,        /* u8 start(fresh=1) ‖ u8 call mode(switchless=1) ‖ bytes config */
+    TALOS_MSG_INIT = 1,        /* u8 start(fresh=1, restore=2) ‖ u8 call mode(switchless=1) ‖ bytes config */
     TALOS_MSG_CALL = 2,        /* str ecall ‖ u32 argc ‖ argc × bytes */
     TALOS_MSG_ATTEST = 3,      /* raw nonce[32] */
     TALOS_MSG_INFO = 4,        /* empty */
     TALOS_MSG_STOP = 5,        /* empty */
     TALOS_MSG_OCALL_RET = 6,   /* i32 status ‖ bytes resp */
     TALOS_MSG_HOST_RET = 7,    /* i32 status ‖ bytes resp (answer to HOST_REQ) */
+    TALOS_MSG_MIGRATE_OUT = 8, /* empty; a socket travels with it (SCM_RIGHTS) */
+    TALOS_MSG_MIGRATE_IN = 9,  /* empty; a socket travels with it (SCM_RIGHTS) */
+    TALOS_MSG_RESUME = 10,     /* bytes ABORT token: resume a HANDED_OFF source */
     /* TA -> host */
     TALOS_MSG_READY = 16,      /* raw lineage[16] ‖ u64 version ‖ str name */
     TALOS_MSG_REPLY = 17,      /* i32 status ‖ u64 version ‖ bytes out ‖ str reason */

@@ -97,6 +97,7 @@ void talos_xport_init(struct talos_xport *x, int fd, uint8_t peer)
 {
     memset(x, 0, sizeof(*x));
     x->fd = fd;
+    x->pending_fd = -1;
     x->peer = peer;
     x->waiter.wait = futex_wait;
     x->waiter.wake = futex_wake;
@@ -177,6 +178,114 @@ int talos_xport_send(struct talos_xport *x, uint16_t type, const void *body, siz
                       : TALOS_OK;
 }
 
+/* Keep the first descriptor a message carries; close any other (a hostile
+ * peer may send many). */
+static void keep_fds(struct talos_xport *x, struct msghdr *mh)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd = -1;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (x->pending_fd < 0)
+                x->pending_fd = fd;
+            else
+                close(fd);
+        }
+    }
+}
+
+static int sock_read_full(struct talos_xport *x, void *p, size_t n)
+{
+    uint8_t *b = p;
+    while (n) {
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(4 * sizeof(int))];
+        } ctl;
+        struct iovec iov = {b, n};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                            .msg_controllen = sizeof(ctl.buf)};
+        ssize_t r = recvmsg(x->fd, &mh, MSG_CMSG_CLOEXEC);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno == ECONNRESET ? TALOS_ERR_PEER_CLOSED : TALOS_ERR_IO;
+        keep_fds(x, &mh);
+        if (r == 0)
+            return TALOS_ERR_PEER_CLOSED;
+        b += r;
+        n -= (size_t)r;
+    }
+    return TALOS_OK;
+}
+
+static int send_with_fd(int sock, const void *p, size_t n, int fd)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = {(void *)(uintptr_t)p, n};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    ssize_t r = -1;
+
+    memset(ctl.buf, 0, sizeof(ctl.buf));
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    do
+        r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return errno == EPIPE || errno == ECONNRESET ? TALOS_ERR_PEER_CLOSED : TALOS_ERR_IO;
+    /* The descriptor rode on the first byte; finish the rest plainly. */
+    return (size_t)r < n ? talos_fd_write_full(sock, (const uint8_t *)p + r, n - (size_t)r)
+                         : TALOS_OK;
+}
+
+int talos_xport_send_fd(struct talos_xport *x, uint16_t type, int fd)
+{
+    uint8_t hdr[TALOS_MSG_HDR] = {0};
+    int rc = TALOS_OK;
+
+    if (x->fd < 0)
+        return TALOS_ERR_PEER_CLOSED;
+    if (x->switchless) {
+        if ((rc = send_with_fd(x->fd, "F", 1, fd)) != TALOS_OK)
+            return rc;
+        return talos_xport_send(x, type, NULL, 0);
+    }
+    hdr[4] = (uint8_t)(type >> 8);
+    hdr[5] = (uint8_t)type;
+    return send_with_fd(x->fd, hdr, sizeof(hdr), fd);
+}
+
+int talos_xport_take_fd(struct talos_xport *x, int *fd)
+{
+    uint8_t marker = 0;
+    int rc = TALOS_OK;
+
+    *fd = -1;
+    if (x->pending_fd < 0 && x->switchless) {
+        struct pollfd pfd = {.fd = x->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 5000) <= 0)
+            return TALOS_ERR_PROTOCOL;
+        if ((rc = sock_read_full(x, &marker, 1)) != TALOS_OK)
+            return rc;
+    }
+    if (x->pending_fd < 0)
+        return TALOS_ERR_PROTOCOL;
+    *fd = x->pending_fd;
+    x->pending_fd = -1;
+    return TALOS_OK;
+}
+
 static int xport_read(struct talos_xport *x, void *p, size_t n)
 {
     if (x->switchless)
@@ -189,7 +298,7 @@ static int xport_read(struct talos_xport *x, void *p, size_t n)
         if (r == 0)
             return TALOS_ERR_TIMEOUT;
     }
-    return talos_fd_read_full(x->fd, p, n);
+    return sock_read_full(x, p, n);
 }
 
 int talos_xport_recv(struct talos_xport *x, uint16_t *type, struct talos_wr *body)
@@ -228,4 +337,7 @@ void talos_xport_close(struct talos_xport *x)
     if (x->fd >= 0)
         close(x->fd);
     x->fd = -1;
+    if (x->pending_fd >= 0)
+        close(x->pending_fd);
+    x->pending_fd = -1;
 }

@@ -27,6 +27,7 @@ struct talos_xport {
     void *shm;
     size_t shm_len;
     int recv_timeout_ms; /* 0 = none; otherwise TALOS_ERR_TIMEOUT after it */
+    int pending_fd;      /* a descriptor that arrived with a frame, or -1 */
 };
 
 /* Wrap a connected socket. `peer` is who sends what we receive. */
@@ -43,6 +44,15 @@ int talos_xport_send(struct talos_xport *x, uint16_t type, const void *body, siz
 /* Receive one frame into *body (reset first, grown as needed); *type set.
  * The header is checked with talos_msg_check before the body is read. */
 int talos_xport_recv(struct talos_xport *x, uint16_t *type, struct talos_wr *body);
+
+/* Send an empty frame of `type` with a descriptor attached (SCM_RIGHTS on
+ * the socket; in switchless mode the descriptor goes on the socket and the
+ * frame on the rings). The caller keeps its own copy of fd. */
+int talos_xport_send_fd(struct talos_xport *x, uint16_t type, int fd);
+
+/* Take the descriptor that came with the last frame (waiting for it on the
+ * socket in switchless mode). TALOS_ERR_PROTOCOL when none came. */
+int talos_xport_take_fd(struct talos_xport *x, int *fd);
 
 /* Close rings and socket. */
 void talos_xport_close(struct talos_xport *x);

@@ -187,6 +187,13 @@ int talos_rt_handle_call(const uint8_t *body, size_t len)
     memset(&out, 0, sizeof(out));
     talos_wr_init(&out.buf, TALOS_MAX_OUT_BYTES);
     talos_rd_init(&r, body, len);
+    /* I1 inside the TA: only an ACTIVE instance serves, whatever the host asks. */
+    if (talos_rt.state != RT_ACTIVE) {
+        int moved = talos_rt.state == RT_HANDED_OFF || talos_rt.state == RT_RETIRED;
+        talos_out_reason(&out, "TA is %s", talos_rt_state_name(talos_rt.state));
+        status = moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
+        goto reply;
+    }
     if ((status = decode_call(&r, name, &args, &out)) != TALOS_OK)
         goto reply;
     if (!(e = find_ecall(name))) {

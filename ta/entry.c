@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/msg.h"
+#include "core/merkle.h"
 #include "ta/arena.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
@@ -18,6 +19,8 @@
 #define TA_CHANNEL_FD 3
 #define TA_SHM_FD 4
 #define INIT_FRESH 1
+#define INIT_RESTORE 2
+#define CONFIG_VERSION 1
 
 struct talos_rt talos_rt;
 
@@ -30,6 +33,37 @@ static size_t persist_len(void)
 }
 
 uint64_t talos_rt_state_bytes(void) { return talos_arena_used_bytes() + persist_len(); }
+
+uint8_t *talos_rt_persist(size_t *len)
+{
+    *len = persist_len();
+    return (uint8_t *)__start_talos_persist;
+}
+
+const char *talos_rt_state_name(enum talos_rt_state st)
+{
+    static const char *const names[] = {
+        [RT_EMPTY] = "EMPTY",     [RT_IMPORTING] = "IMPORTING", [RT_PREPARED] = "PREPARED",
+        [RT_ACTIVE] = "ACTIVE",   [RT_FROZEN] = "FROZEN",       [RT_HANDED_OFF] = "HANDED_OFF",
+        [RT_RETIRED] = "RETIRED", [RT_FAILED] = "FAILED",
+    };
+    return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "UNKNOWN";
+}
+
+/* The launch config (measured: its hash is config_id in our evidence):
+ * u32 version ‖ str backend ‖ bytes anchors PEM ‖ u32 verify flags. */
+static int parse_config(void)
+{
+    struct talos_rd r;
+    char backend[TALOS_BACKEND_NAME_MAX];
+    talos_rd_init(&r, talos_rt.config, talos_rt.config_len);
+    if (talos_rd_u32(&r) != CONFIG_VERSION)
+        return TALOS_ERR_MALFORMED;
+    talos_rd_str(&r, backend, sizeof(backend));
+    talos_rt.anchors = talos_rd_bytes(&r, &talos_rt.anchors_len, 1u << 20);
+    talos_rt.verify_flags = talos_rd_u32(&r);
+    return talos_rd_finish(&r);
+}
 
 void talos_rt_wipe_state(void)
 {
@@ -87,19 +121,28 @@ static int start(int *switchless)
     cfg = talos_rd_bytes(&r, &cfg_len, 1u << 20);
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         return rc;
-    if (start_mode != INIT_FRESH)
-        return TALOS_ERR_NOT_IMPLEMENTED; /* restore arrives with migration */
+    if (start_mode != INIT_FRESH && start_mode != INIT_RESTORE)
+        return TALOS_ERR_MALFORMED;
     talos_rt.config = malloc(cfg_len ? cfg_len : 1);
     if (!talos_rt.config)
         return TALOS_ERR_NOMEM;
     memcpy(talos_rt.config, cfg, cfg_len);
     talos_rt.config_len = cfg_len;
-
-    if ((rc = talos_arena_map(TALOS_ARENA_BASE, TALOS_ARENA_MAX)) != TALOS_OK ||
-        (rc = talos_arena_format()) != TALOS_OK)
+    if ((rc = parse_config()) != TALOS_OK)
+        return rc;
+    if ((rc = talos_arena_map(TALOS_ARENA_BASE, TALOS_ARENA_MAX)) != TALOS_OK)
+        return rc;
+    if (start_mode == INIT_RESTORE) {
+        /* A virgin target: no lineage, no state until a source hands one over. */
+        talos_rt.state = RT_EMPTY;
+        return TALOS_OK;
+    }
+    if ((rc = talos_arena_format()) != TALOS_OK)
         return rc;
     if ((rc = talos_random_bytes(talos_rt.lineage, sizeof(talos_rt.lineage))) != TALOS_OK)
         return rc;
+    talos_chain_genesis(talos_rt.lineage, talos_rt.head);
+    talos_rt.state = RT_ACTIVE;
     if (talos_rt.desc->init && (rc = talos_rt.desc->init()) != TALOS_OK) {
         TLOG_ERR("init of %s failed: %s", talos_rt.desc->name, talos_strerror(rc));
         return rc;
@@ -133,8 +176,27 @@ static int handle_info(void)
     talos_wr_reset(w);
     talos_wr_u64(w, talos_rt.version);
     talos_wr_u64(w, talos_rt_state_bytes());
-    talos_wr_str(w, "ACTIVE");
+    talos_wr_str(w, talos_rt_state_name(talos_rt.state));
     return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_INFO_RET, w->p, w->len);
+}
+
+static int handle_resume(const uint8_t *body, size_t len)
+{
+    struct talos_wr *w = &talos_rt.tx;
+    char why[200] = "";
+    struct talos_rd r;
+    size_t n = 0;
+    talos_rd_init(&r, body, len);
+    const uint8_t *tok = talos_rd_bytes(&r, &n, 4096);
+    int status = talos_rd_finish(&r);
+    if (status == TALOS_OK)
+        status = talos_rt_resume(tok, n, why, sizeof(why));
+    talos_wr_reset(w);
+    talos_wr_u32(w, (uint32_t)status);
+    talos_wr_u64(w, talos_rt.version);
+    talos_wr_bytes(w, NULL, 0);
+    talos_wr_str(w, why);
+    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
 }
 
 static int serve(void)
@@ -153,6 +215,20 @@ static int serve(void)
             break;
         case TALOS_MSG_INFO:
             rc = handle_info();
+            break;
+        case TALOS_MSG_MIGRATE_OUT:
+        case TALOS_MSG_MIGRATE_IN: {
+            int fd = -1;
+            if ((rc = talos_xport_take_fd(&talos_rt.x, &fd)) != TALOS_OK)
+                return rc;
+            rc = type == TALOS_MSG_MIGRATE_OUT ? talos_rt_migrate_out(fd) : talos_rt_migrate_in(fd);
+            /* RETIRED and FAILED are final: the process ends here. */
+            if (rc == TALOS_OK && (talos_rt.state == RT_RETIRED || talos_rt.state == RT_FAILED))
+                return TALOS_OK;
+            break;
+        }
+        case TALOS_MSG_RESUME:
+            rc = handle_resume(talos_rt.rx.p, talos_rt.rx.len);
             break;
         case TALOS_MSG_STOP:
             return TALOS_OK;
@@ -198,7 +274,6 @@ int main(int argc, char **argv)
             goto out;
         talos_rt.x.switchless = 1;
     }
-    talos_rt.state = RT_ACTIVE;
     rc = serve();
 out:
     if (rc != TALOS_OK && rc != TALOS_ERR_PEER_CLOSED)

@@ -10,7 +10,22 @@
 #include "talos/ta.h"
 #include "talos/talos.h"
 
-enum talos_rt_state { RT_STARTING = 0, RT_ACTIVE, RT_STOPPING };
+/* Lifecycle (SECURITY.md), one-way. A source: ACTIVE -> FROZEN ->
+ * HANDED_OFF -> RETIRED (FROZEN -> ACTIVE on its own; HANDED_OFF -> ACTIVE
+ * only with a valid ABORT). A target: EMPTY -> IMPORTING -> PREPARED ->
+ * ACTIVE, or -> FAILED (terminal). */
+enum talos_rt_state {
+    RT_EMPTY = 0,
+    RT_IMPORTING,
+    RT_PREPARED,
+    RT_ACTIVE,
+    RT_FROZEN,
+    RT_HANDED_OFF,
+    RT_RETIRED,
+    RT_FAILED,
+};
+
+const char *talos_rt_state_name(enum talos_rt_state s);
 
 struct talos_rt {
     struct talos_xport x;       /* to the untrusted host */
@@ -21,6 +36,11 @@ struct talos_rt {
     uint64_t version;           /* committed ecalls in this lineage */
     uint8_t *config;            /* measured launch configuration (private copy) */
     size_t config_len;
+    const uint8_t *anchors;     /* inside config: PEM trust anchors for peers */
+    size_t anchors_len;
+    unsigned verify_flags;      /* inside config: TALOS_VERIFY_* for peers */
+    uint8_t head[32];           /* chain head at the last checkpoint */
+    uint64_t head_version;      /* version at that checkpoint */
     enum talos_rt_state state;
     int in_ecall;               /* ocalls are only legal inside an ecall */
 };
@@ -41,6 +61,17 @@ int talos_rt_check_table(const struct talos_ta_desc *d);
  * i32 status ‖ bytes resp. The answer is copied into resp (<= resp_cap). */
 int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
                             uint8_t *resp, size_t resp_cap, size_t *resp_len);
+
+/* Migration (ta/migrate.c): handle MIGRATE_OUT (source) / MIGRATE_IN
+ * (target) with the socket the host passed; sends the REPLY. */
+int talos_rt_migrate_out(int fd);
+int talos_rt_migrate_in(int fd);
+/* RESUME: a HANDED_OFF source shown a valid ABORT token of its pending
+ * session serves again; anything else is refused with a reason in why. */
+int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap);
+
+/* The persist section [start, start+len). */
+uint8_t *talos_rt_persist(size_t *len);
 
 /* Bytes of state that migrate: arena in use + persist section. */
 uint64_t talos_rt_state_bytes(void);

@@ -160,6 +160,49 @@ struct talos_ta_info {
     uint64_t state_bytes;    /* bytes of state in use (arena + persist) */
 };
 
+/* --- migration (host side: the node only relays bytes) ----------------- */
+
+#define TALOS_TOKEN_MAX 160
+
+/* What one side of a migration reports. Times in nanoseconds, measured
+ * inside the TAs. */
+struct talos_migration {
+    int status;                  /* TALOS_OK or the refusal */
+    char reason[256];            /* one line when status != OK */
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint64_t version;            /* the version that moved */
+    uint64_t prepare_ns;         /* channel + mutual attestation */
+    uint64_t checkpoint_ns;      /* source: hashing state pages (overlaps transfer) */
+    uint64_t transfer_ns;        /* source: streaming the state (pipelined) */
+    uint64_t restore_ns;         /* target: installing + verifying */
+    uint64_t activate_ns;        /* HANDOFF .. RECEIPT */
+    uint64_t downtime_ns;        /* source frozen .. target serving */
+    uint64_t total_ns;
+    uint64_t state_bytes;
+    uint8_t token_kind;          /* 0, 8 = HANDOFF (source in doubt), 10 = ABORT (target failed) */
+    uint8_t token[TALOS_TOKEN_MAX];
+    size_t token_len;
+};
+
+/* Start a virgin target of `image_path` in restore mode: it holds no
+ * lineage and serves nothing until talos_ta_migrate_in succeeds. */
+TALOS_MUST_CHECK int talos_ta_create_target(struct talos_host *h, const char *image_path,
+                                            const struct talos_ta_options *opt,
+                                            struct talos_ta **out);
+
+/* Run the source side over `sock`, a connected stream to where the target
+ * listens (ownership of sock passes to the call). TALOS_OK with m->status
+ * the verdict; after success the source TA has retired and ended. */
+TALOS_MUST_CHECK int talos_ta_migrate_out(struct talos_ta *ta, int sock, struct talos_migration *m);
+
+/* Run the target side over `sock`. After success the TA serves the lineage. */
+TALOS_MUST_CHECK int talos_ta_migrate_in(struct talos_ta *ta, int sock, struct talos_migration *m);
+
+/* Give a HANDED_OFF source the target's ABORT token so that it serves
+ * again. The TA checks the token; res->status is its verdict. */
+TALOS_MUST_CHECK int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
+                                     struct talos_result *res);
+
 /* Snapshot of the TA as the host knows it (no round trip for the static
  * fields; version and state_bytes are refreshed from the TA). */
 TALOS_MUST_CHECK int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info);

@@ -25,6 +25,8 @@ int talos_host_make_config(struct talos_host *h)
     talos_wr_u32(&w, CONFIG_VERSION);
     talos_wr_str(&w, h->ops->name);
     talos_wr_bytes(&w, pem, pem_len);
+    /* A sim platform can only produce sim TAs: their peers are sim too. */
+    talos_wr_u32(&w, strcmp(h->ops->name, "sim") == 0 ? TALOS_VERIFY_ALLOW_SIM : 0);
     if (w.err) {
         rc = w.err;
         talos_wr_free(&w);

@@ -31,6 +31,12 @@ struct talos_ta {
     int dead;              /* the TA process is gone: every call answers TA_CRASHED */
 };
 
+/* Wait for a frame of type `want` from the TA, serving its ocalls and
+ * platform requests meanwhile (ta.c). */
+int talos_host_await(struct talos_ta *ta, uint16_t want);
+/* The TA broke the protocol or died: mark it lost, log it, reap it. */
+int talos_host_lose(struct talos_ta *ta, int why);
+
 /* Build the launch configuration (anchors, policy) shared by the host's TAs. */
 int talos_host_make_config(struct talos_host *h);
 

@@ -47,7 +47,7 @@ static void reap(struct talos_ta *ta, int force)
 }
 
 /* The TA process is gone or broke the protocol: its lineage ends here. */
-static int lose(struct talos_ta *ta, int why)
+int talos_host_lose(struct talos_ta *ta, int why)
 {
     char id[2 * TALOS_LINEAGE_BYTES + 1];
 
@@ -135,7 +135,7 @@ static int serve_ocall(struct talos_ta *ta, const uint8_t *body, size_t len, str
 
 /* Wait for a frame of type `want`, serving the TA's requests meanwhile.
  * On success the frame body is in ta->rx. */
-static int await(struct talos_ta *ta, uint16_t want)
+int talos_host_await(struct talos_ta *ta, uint16_t want)
 {
     for (;;) {
         uint16_t type = 0;
@@ -143,7 +143,7 @@ static int await(struct talos_ta *ta, uint16_t want)
         if (rc == TALOS_ERR_TIMEOUT)
             return rc;
         if (rc != TALOS_OK)
-            return lose(ta, rc);
+            return talos_host_lose(ta, rc);
         if (type == want)
             return TALOS_OK;
         if (type == TALOS_MSG_OCALL)
@@ -153,11 +153,11 @@ static int await(struct talos_ta *ta, uint16_t want)
         else
             rc = TALOS_ERR_PROTOCOL;
         if (rc != TALOS_OK)
-            return lose(ta, rc);
+            return talos_host_lose(ta, rc);
     }
 }
 
-static int handshake(struct talos_ta *ta)
+static int handshake(struct talos_ta *ta, uint8_t start)
 {
     struct talos_wr w;
     struct talos_rd r;
@@ -165,7 +165,7 @@ static int handshake(struct talos_ta *ta)
     int rc = TALOS_OK;
 
     talos_wr_init(&w, 0);
-    talos_wr_u8(&w, 1); /* fresh lineage */
+    talos_wr_u8(&w, start); /* 1 fresh lineage, 2 restore target */
     talos_wr_u8(&w, ta->opt.mode == TALOS_CALL_SWITCHLESS);
     talos_wr_bytes(&w, ta->host->config, ta->host->config_len);
     rc = w.err ? w.err : talos_xport_send(&ta->x, TALOS_MSG_INIT, w.p, w.len);
@@ -186,8 +186,8 @@ static int handshake(struct talos_ta *ta)
     return talos_rd_finish(&r);
 }
 
-TALOS_EXPORT int talos_ta_create(struct talos_host *h, const char *image_path,
-                           const struct talos_ta_options *opt, struct talos_ta **out)
+static int create(struct talos_host *h, const char *image_path, const struct talos_ta_options *opt,
+                  uint8_t start, struct talos_ta **out)
 {
     struct talos_ta *ta = NULL;
     struct talos_launch l = {.image_path = image_path, .channel_fd = -1, .shm_fd = -1};
@@ -226,7 +226,7 @@ TALOS_EXPORT int talos_ta_create(struct talos_host *h, const char *image_path,
         goto out;
     close(sv[1]);
     sv[1] = -1;
-    if ((rc = handshake(ta)) != TALOS_OK) {
+    if ((rc = handshake(ta, start)) != TALOS_OK) {
         /* Started but never said READY: not a TA image, or it failed in init. */
         if (rc == TALOS_ERR_PEER_CLOSED || rc == TALOS_ERR_PROTOCOL || rc == TALOS_ERR_MALFORMED)
             rc = TALOS_ERR_IMAGE;
@@ -250,6 +250,18 @@ out:
         free(ta);
     }
     return rc;
+}
+
+TALOS_EXPORT int talos_ta_create(struct talos_host *h, const char *image_path,
+                                 const struct talos_ta_options *opt, struct talos_ta **out)
+{
+    return create(h, image_path, opt, 1, out);
+}
+
+TALOS_EXPORT int talos_ta_create_target(struct talos_host *h, const char *image_path,
+                                        const struct talos_ta_options *opt, struct talos_ta **out)
+{
+    return create(h, image_path, opt, 2, out);
 }
 
 TALOS_EXPORT void talos_ta_destroy(struct talos_ta *ta)
@@ -288,7 +300,7 @@ static int decode_reply(struct talos_ta *ta, struct talos_result *res)
     out = talos_rd_bytes(&r, &n, TALOS_MAX_OUT_BYTES);
     talos_rd_str(&r, res->reason, sizeof(res->reason));
     if (talos_rd_finish(&r) != TALOS_OK || res->status > 0 || res->status < TALOS_ERR_MIN)
-        return lose(ta, TALOS_ERR_MALFORMED);
+        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
     if (!(res->out = malloc(n + 1)))
         return TALOS_ERR_NOMEM;
     memcpy(res->out, out, n);
@@ -323,8 +335,8 @@ TALOS_EXPORT int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,
     if (ta->tx.err)
         return ta->tx.err;
     if ((rc = talos_xport_send(&ta->x, TALOS_MSG_CALL, ta->tx.p, ta->tx.len)) != TALOS_OK)
-        return lose(ta, rc);
-    if ((rc = await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
         return rc;
     return decode_reply(ta, res);
 }
@@ -340,8 +352,8 @@ TALOS_EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_
     if (ta->dead)
         return TALOS_ERR_TA_CRASHED;
     if ((rc = talos_xport_send(&ta->x, TALOS_MSG_ATTEST, nonce, TALOS_NONCE_BYTES)) != TALOS_OK)
-        return lose(ta, rc);
-    if ((rc = await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
         return rc;
     if ((rc = decode_reply(ta, &res)) != TALOS_OK)
         return rc;
@@ -366,14 +378,14 @@ TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
         return TALOS_ERR_INVALID_ARG;
     memset(info, 0, sizeof(*info));
     if (!ta->dead && (rc = talos_xport_send(&ta->x, TALOS_MSG_INFO, NULL, 0)) != TALOS_OK)
-        lose(ta, rc);
-    if (!ta->dead && await(ta, TALOS_MSG_INFO_RET) == TALOS_OK) {
+        talos_host_lose(ta, rc);
+    if (!ta->dead && talos_host_await(ta, TALOS_MSG_INFO_RET) == TALOS_OK) {
         talos_rd_init(&r, ta->rx.p, ta->rx.len);
         ta->version = talos_rd_u64(&r);
         ta->state_bytes = talos_rd_u64(&r);
         talos_rd_str(&r, state, sizeof(state));
         if (talos_rd_finish(&r) != TALOS_OK)
-            lose(ta, TALOS_ERR_MALFORMED);
+            talos_host_lose(ta, TALOS_ERR_MALFORMED);
     }
     memcpy(info->lineage, ta->lineage, sizeof(info->lineage));
     memcpy(info->measurement, ta->measurement, sizeof(info->measurement));

@@ -16,6 +16,7 @@
 #include "talos/ta.h"
 
 struct req {
+    int fd;            /* the client, for progress frames */
     json_t *in;
     json_t *out;       /* response object under construction */
     int code;          /* talos_err of a failure */
@@ -164,8 +165,15 @@ static int op_call(struct req *r)
         argv[i].len = json_string_length(a);
     }
     pthread_mutex_lock(&e->lock);
-    rc = e->removed ? TALOS_ERR_NO_SUCH_TA : talos_ta_call(e->ta, ecall, (int)argc, argv, &res);
+    if (e->moved_to[0])
+        rc = TALOS_ERR_MOVED;
+    else
+        rc = e->removed ? TALOS_ERR_NO_SUCH_TA : talos_ta_call(e->ta, ecall, (int)argc, argv, &res);
     pthread_mutex_unlock(&e->lock);
+    if (rc == TALOS_ERR_MOVED) {
+        fail(r, rc, "TA %s moved to %s", e->id, e->moved_to);
+        goto out;
+    }
     if (rc != TALOS_OK) {
         fail(r, rc, "%s: %s", ecall, talos_strerror(rc));
         goto out;
@@ -187,7 +195,14 @@ static json_t *ta_json(struct ta_entry *e)
     json_t *o = json_object();
 
     pthread_mutex_lock(&e->lock);
-    int rc = talos_ta_info(e->ta, &info);
+    int rc = e->moved_to[0] ? TALOS_OK : talos_ta_info(e->ta, &info);
+    if (e->moved_to[0]) {
+        /* The process retired; what is left here is a forwarding note. */
+        memset(&info, 0, sizeof(info));
+        talos_unhex(e->id, info.lineage, sizeof(info.lineage));
+        snprintf(info.state, sizeof(info.state), "MOVED");
+        json_object_set_new(o, "moved_to", json_string(e->moved_to));
+    }
     pthread_mutex_unlock(&e->lock);
     if (!o || rc != TALOS_OK)
         return o;
@@ -261,6 +276,80 @@ out:
     return r->code;
 }
 
+static void progress(struct req *r, const char *step, const char *detail);
+
+static void note_cb(void *ctx, const char *step, const char *detail)
+{
+    progress(ctx, step, detail);
+}
+
+static json_t *ms(uint64_t ns) { return json_real((double)ns / 1e6); }
+
+static int op_migrate(struct req *r)
+{
+    struct ta_entry *e = get_ta(r);
+    const char *to = e ? get_str(r, "to", 1) : NULL;
+    struct talos_migration m;
+    char why[300] = "";
+    int rc = TALOS_OK;
+
+    if (!e || !to)
+        goto out;
+    rc = migrate_out(e, to, 0, &m, note_cb, r, why, sizeof(why));
+    if (rc != TALOS_OK) {
+        fail(r, rc, "%s", why);
+        goto out;
+    }
+    json_t *ph = json_object();
+    json_object_set_new(ph, "prepare_ms", ms(m.prepare_ns));
+    json_object_set_new(ph, "checkpoint_ms", ms(m.checkpoint_ns));
+    json_object_set_new(ph, "transfer_ms", ms(m.transfer_ns));
+    json_object_set_new(ph, "restore_ms", ms(m.restore_ns));
+    json_object_set_new(ph, "activate_ms", ms(m.activate_ns));
+    json_object_set_new(r->out, "phases", ph);
+    json_object_set_new(r->out, "downtime_ms", ms(m.downtime_ns));
+    json_object_set_new(r->out, "total_ms", ms(m.total_ns));
+    json_object_set_new(r->out, "state_bytes", json_integer((json_int_t)m.state_bytes));
+    json_object_set_new(r->out, "version", json_integer((json_int_t)m.version));
+    json_object_set_new(r->out, "to", json_string(to));
+    json_object_set_new(r->out, "id", json_string(e->id));
+out:
+    registry_put(e);
+    return r->code;
+}
+
+static int op_resume(struct req *r)
+{
+    struct ta_entry *e = get_ta(r);
+    const char *hex = e ? get_str(r, "token", 0) : NULL;
+    uint8_t tok[TALOS_TOKEN_MAX];
+    size_t len = 0;
+    struct talos_result res = {0};
+    int rc = TALOS_OK;
+
+    if (!e || r->code)
+        goto out;
+    if (hex) {
+        len = strlen(hex) / 2;
+        if (len > sizeof(tok) || talos_unhex(hex, tok, len) != TALOS_OK) {
+            fail(r, TALOS_ERR_INVALID_ARG, "token must be hex, at most %d bytes", TALOS_TOKEN_MAX);
+            goto out;
+        }
+    }
+    pthread_mutex_lock(&e->lock);
+    rc = e->moved_to[0] ? TALOS_ERR_MOVED : talos_ta_resume(e->ta, tok, len, &res);
+    pthread_mutex_unlock(&e->lock);
+    if (rc != TALOS_OK)
+        fail(r, rc, "resume: %s", rc == TALOS_ERR_MOVED ? "the TA moved away" : talos_strerror(rc));
+    else if (res.status != TALOS_OK)
+        fail(r, res.status, "the TA refused to resume: %s", res.reason);
+    else
+        TLOG_WARN("TA %s resumed on this node after a failed handoff", e->id);
+out:
+    registry_put(e);
+    return r->code;
+}
+
 static int op_stop(struct req *r)
 {
     const char *id = get_str(r, "id", 1);
@@ -278,11 +367,24 @@ static const struct {
 } ops[] = {
     {"node", op_node}, {"run", op_run}, {"call", op_call},
     {"ps", op_ps},     {"attest", op_attest}, {"stop", op_stop},
+    {"migrate", op_migrate}, {"resume", op_resume},
 };
 
-static json_t *handle(const uint8_t *buf, size_t len)
+static int send_json(int fd, json_t *o);
+
+static void progress(struct req *r, const char *step, const char *detail)
 {
-    struct req r = {.code = TALOS_OK};
+    json_t *o = json_object();
+    json_object_set_new(o, "progress", json_string(step));
+    if (detail)
+        json_object_set_new(o, "detail", json_string(detail));
+    (void)send_json(r->fd, o); /* a client that went away only misses progress */
+    json_decref(o);
+}
+
+static json_t *handle(int fd, const uint8_t *buf, size_t len)
+{
+    struct req r = {.fd = fd, .code = TALOS_OK};
     json_error_t jerr;
     const char *op = NULL;
 
@@ -352,7 +454,7 @@ void control_serve(int fd)
         free(buf);
         if (!(buf = malloc(len ? len : 1)) || talos_fd_read_full(fd, buf, len) != TALOS_OK)
             break;
-        resp = handle(buf, len);
+        resp = handle(fd, buf, len);
         int rc = resp ? send_json(fd, resp) : TALOS_ERR_NOMEM;
         json_decref(resp);
         if (rc != TALOS_OK)

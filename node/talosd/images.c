@@ -63,3 +63,60 @@ out:
     free(buf);
     return rc;
 }
+
+/* Receive `size` image bytes from a peer into the store. The name is the
+ * hash the peer announced; the bytes must hash to it or nothing is kept. */
+int images_receive(int fd, uint64_t size, const uint8_t sha[32], char *out, size_t cap)
+{
+    char hex[65], tmp[PATH_MAX + 128];
+    uint8_t *buf = NULL, digest[32];
+    int ofd = -1, rc = TALOS_OK;
+
+    talos_hex(sha, 32, hex);
+    if ((size_t)snprintf(out, cap, "%s/images/%s.ta", node.state_dir, hex) >= cap)
+        return TALOS_ERR_TOO_LARGE;
+    if (size > IMAGE_MAX)
+        return TALOS_ERR_TOO_LARGE;
+    if (!(buf = malloc(size)))
+        return TALOS_ERR_NOMEM;
+    if ((rc = talos_fd_read_full(fd, buf, size)) != TALOS_OK)
+        goto out;
+    talos_sha256(buf, size, digest);
+    if (!talos_ct_eq(digest, sha, 32)) {
+        rc = TALOS_ERR_IMAGE;
+        goto out;
+    }
+    snprintf(tmp, sizeof(tmp), "%s/images/.%s.%d.%p", node.state_dir, hex, (int)getpid(), (void *)buf);
+    if ((ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)) < 0 ||
+        talos_fd_write_full(ofd, buf, size) != TALOS_OK || close(ofd) != 0 ||
+        (ofd = -1, rename(tmp, out) != 0)) {
+        unlink(tmp);
+        rc = TALOS_ERR_IO;
+    }
+out:
+    if (ofd >= 0)
+        close(ofd);
+    free(buf);
+    return rc;
+}
+
+/* The hash in a stored image's name (images/<sha256>.ta). */
+int images_sha(const char *path, uint8_t sha[32])
+{
+    const char *slash = strrchr(path, '/');
+    char hex[65];
+    if (!slash || strlen(slash + 1) != 64 + 3)
+        return TALOS_ERR_IMAGE;
+    memcpy(hex, slash + 1, 64);
+    hex[64] = '\0';
+    return talos_unhex(hex, sha, 32);
+}
+
+int images_have(const uint8_t sha[32], char *out, size_t cap)
+{
+    char hex[65];
+    talos_hex(sha, 32, hex);
+    if ((size_t)snprintf(out, cap, "%s/images/%s.ta", node.state_dir, hex) >= cap)
+        return 0;
+    return access(out, X_OK) == 0;
+}

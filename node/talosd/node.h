@@ -26,12 +26,29 @@ void control_serve(int fd);
  * later change to the user's file changes nothing here); *out gets the path. */
 int images_store(const char *src, char *out, size_t cap);
 
+/* Receive an image from a peer into the store, checked against `sha`. */
+int images_receive(int fd, uint64_t size, const uint8_t sha[32], char *out, size_t cap);
+/* The sha256 named by a stored image's path. */
+int images_sha(const char *path, uint8_t sha[32]);
+/* Whether the store has the image (and its path). */
+int images_have(const uint8_t sha[32], char *out, size_t cap);
+
 /* The ocalls every TA on this node may make. */
 extern const struct talos_ocall node_ocalls[];
 extern const size_t node_n_ocalls;
 
-/* Peer listener (migration arrives here in a later version). */
+/* Peer listener: migrations arrive here (one thread per connection). */
 int peer_listen(const char *hostport, int *fd);
 void peer_accept_one(int lfd);
+
+struct ta_entry;
+/* Move a TA to the node at `to` (migrate.c). `note` reports progress. On
+ * failure `why` holds one line; the TA serves on unless it is in doubt. */
+int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migration *m,
+                void (*note)(void *ctx, const char *step, const char *detail), void *ctx,
+                char *why, size_t why_cap);
+
+/* Connect to a peer node at HOST:PORT (bounded timeouts). */
+int peer_connect(const char *hostport, int *fd);
 
 #endif

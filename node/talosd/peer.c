@@ -1,32 +1,45 @@
-/* The peer listener: where other nodes reach this one. Migration (a later
- * protocol version) is served here; until then a peer connection is
- * accepted, logged and closed, and the port is held so that operators see
- * address conflicts at start rather than at the first migration. */
+/* The peer listener: where migrations arrive. For each connection: the
+ * untrusted preamble (peerproto.h), a virgin target TA in restore mode, and
+ * then the socket is the TAs' — this node only waits for its target's
+ * verdict and registers it if it activates. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/crypto.h"
 #include "core/log.h"
 #include "node/talosd/node.h"
+#include "node/talosd/peerproto.h"
+#include "node/talosd/registry.h"
 
-int peer_listen(const char *hostport, int *out)
+static int resolve(const char *hostport, int passive, struct addrinfo **ai)
 {
     char host[128];
     const char *colon = strrchr(hostport, ':');
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    int fd = -1, one = 1;
+                             .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
 
     if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof(host) || !colon[1])
         return TALOS_ERR_INVALID_ARG;
     memcpy(host, hostport, (size_t)(colon - hostport));
     host[colon - hostport] = '\0';
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-        return TALOS_ERR_INVALID_ARG;
+    return getaddrinfo(host, colon + 1, &hints, ai) == 0 ? TALOS_OK : TALOS_ERR_INVALID_ARG;
+}
+
+int peer_listen(const char *hostport, int *out)
+{
+    struct addrinfo *ai = NULL;
+    int fd = -1, one = 1, rc = resolve(hostport, 1, &ai);
+
+    if (rc != TALOS_OK)
+        return rc;
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
@@ -41,11 +54,108 @@ int peer_listen(const char *hostport, int *out)
     return TALOS_OK;
 }
 
+int peer_connect(const char *hostport, int *out)
+{
+    struct addrinfo *ai = NULL;
+    int fd = -1, one = 1, rc = resolve(hostport, 0, &ai);
+
+    if (rc != TALOS_OK)
+        return rc;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+        peer_set_timeouts(fd, PEER_TIMEOUT_S);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        rc = errno == ECONNREFUSED ? TALOS_ERR_PEER_CLOSED : TALOS_ERR_IO;
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return rc;
+    }
+    freeaddrinfo(ai);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    *out = fd;
+    return TALOS_OK;
+}
+
+static void serve_migration(int fd)
+{
+    struct peer_offer o;
+    struct talos_ta_options opt = {.ocalls = node_ocalls, .n_ocalls = node_n_ocalls};
+    struct talos_ta *ta = NULL;
+    struct talos_migration m;
+    struct ta_entry *e = NULL;
+    char image[PATH_MAX], id[33];
+    int rc = peer_recv_offer(fd, &o), one = 1;
+
+    if (rc != TALOS_OK) {
+        TLOG_WARN("peer: refused a connection: %s", talos_strerror(rc));
+        (void)peer_send_answer(fd, rc, 0, "malformed offer");
+        goto out;
+    }
+    talos_hex(o.lineage, 16, id);
+    /* One instance per lineage on this node, whatever the peer says. */
+    if ((e = registry_get(id))) {
+        registry_put(e);
+        TLOG_WARN("peer: refused lineage %s: already here", id);
+        (void)peer_send_answer(fd, TALOS_ERR_EXISTS, 0, "this node already runs that lineage");
+        goto out;
+    }
+    if (!images_have(o.image_sha, image, sizeof(image))) {
+        if ((rc = peer_send_answer(fd, TALOS_OK, 1, "send the image")) != TALOS_OK)
+            goto out;
+        if ((rc = images_receive(fd, o.image_size, o.image_sha, image, sizeof(image))) != TALOS_OK) {
+            TLOG_WARN("peer: image for %s refused: %s", id, talos_strerror(rc));
+            (void)peer_send_answer(fd, rc, 0, "image refused");
+            goto out;
+        }
+    }
+    (void)peer_send_answer(fd, TALOS_OK, 0, "image present");
+    opt.mode = o.mode ? TALOS_CALL_SWITCHLESS : TALOS_CALL_PASSIVE;
+    if ((rc = talos_ta_create_target(node.host, image, &opt, &ta)) != TALOS_OK) {
+        TLOG_WARN("peer: cannot start a target for %s: %s", id, talos_strerror(rc));
+        (void)peer_send_answer(fd, rc, 0, "cannot start the target");
+        goto out;
+    }
+    if ((rc = peer_send_answer(fd, TALOS_OK, 0, "target ready")) != TALOS_OK)
+        goto out;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* From here the stream is the TAs' TLS channel. */
+    rc = talos_ta_migrate_in(ta, fd, &m);
+    fd = -1;
+    if (rc != TALOS_OK || m.status != TALOS_OK) {
+        TLOG_WARN("peer: target for %s FAILED: %s", id,
+                  rc != TALOS_OK ? talos_strerror(rc) : m.reason);
+        goto out;
+    }
+    if ((rc = registry_add(ta, image, &e)) != TALOS_OK)
+        goto out;
+    ta = NULL;
+    TLOG_INFO("lineage %s arrived at version %llu and serves here", e->id,
+              (unsigned long long)m.version);
+    registry_put(e);
+out:
+    talos_ta_destroy(ta);
+    if (fd >= 0)
+        close(fd);
+}
+
+static void *peer_thread(void *arg)
+{
+    serve_migration((int)(intptr_t)arg);
+    return NULL;
+}
+
 void peer_accept_one(int lfd)
 {
+    pthread_t t;
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
     if (fd < 0)
         return;
-    TLOG_INFO("peer connection closed: this node speaks no peer protocol yet");
-    close(fd);
+    peer_set_timeouts(fd, PEER_TIMEOUT_S);
+    if (pthread_create(&t, NULL, peer_thread, (void *)(intptr_t)fd) != 0) {
+        close(fd);
+        return;
+    }
+    pthread_detach(t);
 }

@@ -1,0 +1,33 @@
+/* State roots and the version chain (DESIGN.md "Words", SECURITY.md).
+ *
+ * The state of a TA is a sequence of pages: the arena's pages [0, n_arena)
+ * then the persist section's pages. Leaf i = SHA-256(0x00 ‖ u64 i ‖ page),
+ * inner = SHA-256(0x01 ‖ left ‖ right), an odd node is promoted unchanged;
+ * the root of zero pages is SHA-256(0x02). Domain-separated so that a leaf
+ * can never pass for an inner node.
+ *
+ * Chain: H_0 = SHA-256("talos-genesis" ‖ lineage) and, at each checkpoint
+ * (a migration, a state certificate), H = SHA-256("talos-chain" ‖ H_prev ‖
+ * u64 version ‖ root). Trusted code; no OS dependency.
+ */
+#ifndef TALOS_CORE_MERKLE_H
+#define TALOS_CORE_MERKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TALOS_PAGE 4096u
+#define TALOS_HASH 32u
+
+/* Leaf hash of page `index`. */
+void talos_merkle_leaf(uint64_t index, const uint8_t page[TALOS_PAGE], uint8_t out[TALOS_HASH]);
+
+/* Root over n leaf hashes (leaves[32*i]). Uses `leaves` as scratch: its
+ * contents are destroyed. */
+void talos_merkle_root(uint8_t *leaves, size_t n, uint8_t out[TALOS_HASH]);
+
+void talos_chain_genesis(const uint8_t lineage[16], uint8_t out[TALOS_HASH]);
+void talos_chain_next(const uint8_t prev[TALOS_HASH], uint64_t version,
+                      const uint8_t root[TALOS_HASH], uint8_t out[TALOS_HASH]);
+
+#endif

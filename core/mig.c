@@ -1,0 +1,137 @@
+#include "core/mig.h"
+
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/wire.h"
+#include "talos/err.h"
+#include "talos/talos.h"
+
+#define CHUNK_MAX (4 + 8 + 4 + TALOS_MIG_CHUNK_PAGES * TALOS_PAGE)
+
+static const struct talos_mig_desc recs[] = {
+    {TALOS_MIG_HELLO, "HELLO", TALOS_MIG_FROM_S, 65, 65},
+    {TALOS_MIG_HELLO_ACK, "HELLO_ACK", TALOS_MIG_FROM_T, 33, 33},
+    {TALOS_MIG_EVIDENCE, "EVIDENCE", TALOS_MIG_FROM_S | TALOS_MIG_FROM_T, 4, 4 + TALOS_EVIDENCE_MAX},
+    {TALOS_MIG_BEGIN, "BEGIN", TALOS_MIG_FROM_S, 64, 64},
+    {TALOS_MIG_CHUNK, "CHUNK", TALOS_MIG_FROM_S, 16 + TALOS_PAGE, CHUNK_MAX},
+    {TALOS_MIG_MANIFEST, "MANIFEST", TALOS_MIG_FROM_S, 68, 68},
+    {TALOS_MIG_PREPARED, "PREPARED", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
+    {TALOS_MIG_HANDOFF, "HANDOFF", TALOS_MIG_FROM_S, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
+    {TALOS_MIG_RECEIPT, "RECEIPT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES + 16, TALOS_TOKEN_BYTES + 16},
+    {TALOS_MIG_ABORT, "ABORT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
+};
+
+const struct talos_mig_desc *talos_mig_find(uint8_t type)
+{
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+        if (recs[i].type == type)
+            return &recs[i];
+    return NULL;
+}
+
+int talos_mig_check(uint8_t type, uint8_t from, uint32_t len)
+{
+    const struct talos_mig_desc *d = talos_mig_find(type);
+    if (!d || !(d->from & from))
+        return TALOS_ERR_PROTOCOL;
+    if (len > d->max_len)
+        return TALOS_ERR_TOO_LARGE;
+    return len < d->min_len ? TALOS_ERR_MALFORMED : TALOS_OK;
+}
+
+static void token_body(const struct talos_token *t, struct talos_wr *w)
+{
+    talos_wr_u8(w, t->kind);
+    talos_wr_raw(w, t->session, sizeof(t->session));
+    talos_wr_raw(w, t->lineage, sizeof(t->lineage));
+    talos_wr_u64(w, t->version);
+    talos_wr_raw(w, t->head, sizeof(t->head));
+    talos_wr_u32(w, (uint32_t)t->code);
+}
+
+int talos_token_seal(struct talos_token *t, const uint8_t key[32], uint8_t *out)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    talos_wr_init(&w, TALOS_TOKEN_BYTES);
+    token_body(t, &w);
+    if (!w.err && (rc = talos_hmac_sha256(key, 32, w.p, w.len, t->mac)) == TALOS_OK) {
+        talos_wr_raw(&w, t->mac, sizeof(t->mac));
+        if (!w.err)
+            memcpy(out, w.p, TALOS_TOKEN_BYTES);
+    }
+    rc = w.err ? w.err : rc;
+    talos_wr_free(&w);
+    return rc;
+}
+
+int talos_token_open(const uint8_t *in, size_t len, const uint8_t key[32], uint8_t kind,
+                     const uint8_t session[TALOS_SESSION_BYTES], const uint8_t lineage[16],
+                     struct talos_token *out)
+{
+    struct talos_rd r;
+    uint8_t mac[TALOS_HASH];
+    int rc = TALOS_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (len != TALOS_TOKEN_BYTES)
+        return TALOS_ERR_MALFORMED;
+    talos_rd_init(&r, in, len);
+    out->kind = talos_rd_u8(&r);
+    talos_rd_raw(&r, out->session, sizeof(out->session));
+    talos_rd_raw(&r, out->lineage, sizeof(out->lineage));
+    out->version = talos_rd_u64(&r);
+    talos_rd_raw(&r, out->head, sizeof(out->head));
+    out->code = (int32_t)talos_rd_u32(&r);
+    talos_rd_raw(&r, out->mac, sizeof(out->mac));
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    /* The MAC covers every byte before it. */
+    if ((rc = talos_hmac_sha256(key, 32, in, len - TALOS_HASH, mac)) != TALOS_OK)
+        return rc;
+    if (!talos_ct_eq(mac, out->mac, TALOS_HASH))
+        return TALOS_ERR_MAC;
+    if (out->kind != kind || !talos_ct_eq(out->session, session, TALOS_SESSION_BYTES) ||
+        !talos_ct_eq(out->lineage, lineage, 16))
+        return TALOS_ERR_PROTOCOL;
+    return TALOS_OK;
+}
+
+void talos_mig_report_encode(const struct talos_mig_report *r, struct talos_wr *w)
+{
+    talos_wr_raw(w, r->lineage, sizeof(r->lineage));
+    talos_wr_u64(w, r->version);
+    talos_wr_raw(w, r->head, sizeof(r->head));
+    talos_wr_u64(w, r->prepare_ns);
+    talos_wr_u64(w, r->checkpoint_ns);
+    talos_wr_u64(w, r->transfer_ns);
+    talos_wr_u64(w, r->restore_ns);
+    talos_wr_u64(w, r->activate_ns);
+    talos_wr_u64(w, r->downtime_ns);
+    talos_wr_u64(w, r->total_ns);
+    talos_wr_u64(w, r->state_bytes);
+    talos_wr_u8(w, r->token_kind);
+    talos_wr_raw(w, r->token, sizeof(r->token));
+}
+
+int talos_mig_report_decode(const uint8_t *p, size_t n, struct talos_mig_report *r)
+{
+    struct talos_rd rd;
+    talos_rd_init(&rd, p, n);
+    talos_rd_raw(&rd, r->lineage, sizeof(r->lineage));
+    r->version = talos_rd_u64(&rd);
+    talos_rd_raw(&rd, r->head, sizeof(r->head));
+    r->prepare_ns = talos_rd_u64(&rd);
+    r->checkpoint_ns = talos_rd_u64(&rd);
+    r->transfer_ns = talos_rd_u64(&rd);
+    r->restore_ns = talos_rd_u64(&rd);
+    r->activate_ns = talos_rd_u64(&rd);
+    r->downtime_ns = talos_rd_u64(&rd);
+    r->total_ns = talos_rd_u64(&rd);
+    r->state_bytes = talos_rd_u64(&rd);
+    r->token_kind = talos_rd_u8(&rd);
+    talos_rd_raw(&rd, r->token, sizeof(r->token));
+    return talos_rd_finish(&rd);
+}

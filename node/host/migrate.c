@@ -1,0 +1,106 @@
+/* Host side of migration: pass the socket to the TA and serve its platform
+ * requests until it answers. The host never sees a key or a state byte:
+ * the TA runs TLS on the socket itself. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/mig.h"
+#include "core/msg.h"
+#include "node/host/host.h"
+
+static int run(struct talos_ta *ta, uint16_t type, int sock, struct talos_migration *m)
+{
+    struct talos_rd r;
+    struct talos_mig_report rep;
+    const uint8_t *out = NULL;
+    size_t n = 0;
+    int rc = TALOS_OK;
+
+    memset(m, 0, sizeof(*m));
+    memset(&rep, 0, sizeof(rep));
+    if (!ta || sock < 0) {
+        if (sock >= 0)
+            close(sock);
+        return TALOS_ERR_INVALID_ARG;
+    }
+    if (ta->dead) {
+        close(sock);
+        return TALOS_ERR_TA_CRASHED;
+    }
+    rc = talos_xport_send_fd(&ta->x, type, sock);
+    close(sock); /* the TA has its own copy now */
+    if (rc != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
+        return rc;
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    m->status = (int32_t)talos_rd_u32(&r);
+    ta->version = talos_rd_u64(&r);
+    out = talos_rd_bytes(&r, &n, ta->rx.len);
+    talos_rd_str(&r, m->reason, sizeof(m->reason));
+    if (talos_rd_finish(&r) != TALOS_OK || m->status > 0 || m->status < TALOS_ERR_MIN ||
+        talos_mig_report_decode(out, n, &rep) != TALOS_OK)
+        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
+    memcpy(m->lineage, rep.lineage, sizeof(m->lineage));
+    m->version = rep.version;
+    m->prepare_ns = rep.prepare_ns;
+    m->checkpoint_ns = rep.checkpoint_ns;
+    m->transfer_ns = rep.transfer_ns;
+    m->restore_ns = rep.restore_ns;
+    m->activate_ns = rep.activate_ns;
+    m->downtime_ns = rep.downtime_ns;
+    m->total_ns = rep.total_ns;
+    m->state_bytes = rep.state_bytes;
+    m->token_kind = rep.token_kind;
+    if (rep.token_kind) {
+        memcpy(m->token, rep.token, TALOS_TOKEN_BYTES);
+        m->token_len = TALOS_TOKEN_BYTES;
+    }
+    if (type == TALOS_MSG_MIGRATE_IN && m->status == TALOS_OK) {
+        memcpy(ta->lineage, rep.lineage, sizeof(ta->lineage));
+        ta->version = rep.version;
+    }
+    return TALOS_OK;
+}
+
+TALOS_EXPORT int talos_ta_migrate_out(struct talos_ta *ta, int sock, struct talos_migration *m)
+{
+    return run(ta, TALOS_MSG_MIGRATE_OUT, sock, m);
+}
+
+TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock, struct talos_migration *m)
+{
+    return run(ta, TALOS_MSG_MIGRATE_IN, sock, m);
+}
+
+TALOS_EXPORT int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
+                                 struct talos_result *res)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    if (!ta || !res || (len && !token) || len > 4096)
+        return TALOS_ERR_INVALID_ARG;
+    memset(res, 0, sizeof(*res));
+    if (ta->dead)
+        return TALOS_ERR_TA_CRASHED;
+    talos_wr_init(&w, 0);
+    talos_wr_bytes(&w, token, len);
+    rc = w.err ? w.err : talos_xport_send(&ta->x, TALOS_MSG_RESUME, w.p, w.len);
+    talos_wr_free(&w);
+    if (rc != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
+        return rc;
+    struct talos_rd r;
+    size_t n = 0;
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    res->status = (int32_t)talos_rd_u32(&r);
+    res->version = talos_rd_u64(&r);
+    (void)talos_rd_bytes(&r, &n, 0);
+    talos_rd_str(&r, res->reason, sizeof(res->reason));
+    if (talos_rd_finish(&r) != TALOS_OK || res->status > 0 || res->status < TALOS_ERR_MIN)
+        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
+    return TALOS_OK;
+}

@@ -1,0 +1,124 @@
+/* The source node's part of a migration: reach the target node, get a
+ * virgin target started there (sending the image if it lacks it), then hand
+ * the socket to the source TA, which does the rest itself. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "node/talosd/node.h"
+#include "node/talosd/peerproto.h"
+#include "node/talosd/registry.h"
+#include "os/xport.h"
+
+typedef void (*note_fn)(void *ctx, const char *step, const char *detail);
+
+static int send_image(int fd, const char *path, uint64_t size)
+{
+    uint8_t buf[1 << 16];
+    int in = open(path, O_RDONLY | O_CLOEXEC), rc = TALOS_OK;
+
+    if (in < 0)
+        return TALOS_ERR_IO;
+    for (uint64_t left = size; left && rc == TALOS_OK;) {
+        ssize_t n = read(in, buf, left < sizeof(buf) ? left : sizeof(buf));
+        if (n <= 0)
+            rc = TALOS_ERR_IO;
+        else if ((rc = talos_fd_write_full(fd, buf, (size_t)n)) == TALOS_OK)
+            left -= (uint64_t)n;
+    }
+    close(in);
+    return rc;
+}
+
+static int preamble(struct ta_entry *e, int fd, int mode, note_fn note, void *ctx, char *why,
+                    size_t cap)
+{
+    struct peer_offer o = {.mode = (uint8_t)mode};
+    struct peer_answer a;
+    struct stat st;
+    int rc = TALOS_OK;
+
+    if (talos_unhex(e->id, o.lineage, 16) != TALOS_OK || images_sha(e->image, o.image_sha) != TALOS_OK ||
+        stat(e->image, &st) != 0) {
+        snprintf(why, cap, "the image of TA %s is missing from this node's store", e->id);
+        return TALOS_ERR_IMAGE;
+    }
+    o.image_size = (uint64_t)st.st_size;
+    if ((rc = peer_send_offer(fd, &o)) != TALOS_OK || (rc = peer_recv_answer(fd, &a)) != TALOS_OK)
+        goto refused;
+    if (a.status == TALOS_OK && a.need_image) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "%llu bytes", (unsigned long long)o.image_size);
+        note(ctx, "sending image", detail);
+        if ((rc = send_image(fd, e->image, o.image_size)) != TALOS_OK ||
+            (rc = peer_recv_answer(fd, &a)) != TALOS_OK)
+            goto refused;
+    }
+    if (a.status == TALOS_OK && (rc = peer_recv_answer(fd, &a)) != TALOS_OK)
+        goto refused;
+    if (a.status != TALOS_OK) {
+        snprintf(why, cap, "target node refused: %s (%s)", a.message, talos_errname(a.status));
+        return a.status;
+    }
+    return TALOS_OK;
+refused:
+    snprintf(why, cap, "target node broke off the preamble: %s", talos_strerror(rc));
+    return rc;
+}
+
+int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migration *m,
+                note_fn note, void *ctx, char *why, size_t why_cap)
+{
+    struct talos_ta_info info;
+    int fd = -1, rc = TALOS_OK;
+
+    memset(m, 0, sizeof(*m));
+    /* Holding the TA's lock: calls wait, then find it moved (or served). */
+    pthread_mutex_lock(&e->lock);
+    if (e->moved_to[0] || e->removed) {
+        snprintf(why, why_cap, "TA %s %s%s", e->id, e->removed ? "was stopped" : "moved to ",
+                 e->removed ? "" : e->moved_to);
+        rc = e->removed ? TALOS_ERR_NO_SUCH_TA : TALOS_ERR_MOVED;
+        goto out;
+    }
+    if (talos_ta_info(e->ta, &info) == TALOS_OK)
+        mode = info.mode == TALOS_CALL_SWITCHLESS;
+    note(ctx, "connecting", to);
+    if ((rc = peer_connect(to, &fd)) != TALOS_OK) {
+        snprintf(why, why_cap, "cannot reach node %s: %s", to,
+                 rc == TALOS_ERR_INVALID_ARG ? "not a HOST:PORT" : talos_strerror(rc));
+        goto out;
+    }
+    if ((rc = preamble(e, fd, mode, note, ctx, why, why_cap)) != TALOS_OK)
+        goto out;
+    note(ctx, "target started", "attesting and streaming (TA to TA)");
+    rc = talos_ta_migrate_out(e->ta, fd, m);
+    fd = -1;
+    if (rc != TALOS_OK) {
+        snprintf(why, why_cap, "the source TA failed: %s", talos_strerror(rc));
+        goto out;
+    }
+    if (m->status == TALOS_OK) {
+        snprintf(e->moved_to, sizeof(e->moved_to), "%s", to);
+        TLOG_INFO("lineage %s moved to %s at version %llu", e->id, to, (unsigned long long)m->version);
+        note(ctx, "done", NULL);
+    } else {
+        if (m->token_kind == 8 && m->token_len <= sizeof(e->token)) {
+            /* In doubt: keep the HANDOFF so that it can be resent. */
+            memcpy(e->token, m->token, m->token_len);
+            e->token_len = m->token_len;
+        }
+        snprintf(why, why_cap, "%s", m->reason);
+        rc = m->status;
+    }
+out:
+    pthread_mutex_unlock(&e->lock);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}

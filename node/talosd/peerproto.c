@@ -1,0 +1,109 @@
+#include "node/talosd/peerproto.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "core/wire.h"
+#include "os/xport.h"
+#include "talos/err.h"
+
+static int send_msg(int fd, const struct talos_wr *w)
+{
+    uint8_t hdr[4];
+    int rc = TALOS_OK;
+    if (w->err)
+        return w->err;
+    talos_be32_put(hdr, (uint32_t)w->len);
+    if ((rc = talos_fd_write_full(fd, hdr, 4)) != TALOS_OK)
+        return rc;
+    return talos_fd_write_full(fd, w->p, w->len);
+}
+
+/* Read one message into buf (hostile: bounded, copied once). */
+static int recv_msg(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
+    uint8_t hdr[4];
+    int rc = talos_fd_read_full(fd, hdr, 4);
+    if (rc != TALOS_OK)
+        return rc;
+    *len = talos_be32_get(hdr);
+    if (*len > cap)
+        return TALOS_ERR_TOO_LARGE;
+    return talos_fd_read_full(fd, buf, *len);
+}
+
+int peer_send_offer(int fd, const struct peer_offer *o)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+    talos_wr_init(&w, PEER_MSG_MAX);
+    talos_wr_raw(&w, PEER_MAGIC, sizeof(PEER_MAGIC));
+    talos_wr_raw(&w, o->lineage, 16);
+    talos_wr_raw(&w, o->image_sha, 32);
+    talos_wr_u64(&w, o->image_size);
+    talos_wr_u8(&w, o->mode);
+    rc = send_msg(fd, &w);
+    talos_wr_free(&w);
+    return rc;
+}
+
+int peer_recv_offer(int fd, struct peer_offer *o)
+{
+    uint8_t buf[PEER_MSG_MAX], magic[sizeof(PEER_MAGIC)];
+    size_t len = 0;
+    struct talos_rd r;
+    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+    if (rc != TALOS_OK)
+        return rc;
+    talos_rd_init(&r, buf, len);
+    talos_rd_raw(&r, magic, sizeof(magic));
+    talos_rd_raw(&r, o->lineage, 16);
+    talos_rd_raw(&r, o->image_sha, 32);
+    o->image_size = talos_rd_u64(&r);
+    o->mode = talos_rd_u8(&r);
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    if (memcmp(magic, PEER_MAGIC, sizeof(magic)) != 0)
+        return TALOS_ERR_PROTOCOL;
+    if (o->image_size == 0 || o->image_size > PEER_IMAGE_MAX || o->mode > 1)
+        return TALOS_ERR_MALFORMED;
+    return TALOS_OK;
+}
+
+int peer_send_answer(int fd, int32_t status, uint8_t need_image, const char *message)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+    talos_wr_init(&w, PEER_MSG_MAX);
+    talos_wr_u32(&w, (uint32_t)status);
+    talos_wr_u8(&w, need_image);
+    talos_wr_bytes(&w, message, strnlen(message, 255));
+    rc = send_msg(fd, &w);
+    talos_wr_free(&w);
+    return rc;
+}
+
+int peer_recv_answer(int fd, struct peer_answer *a)
+{
+    uint8_t buf[PEER_MSG_MAX];
+    size_t len = 0;
+    struct talos_rd r;
+    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+    if (rc != TALOS_OK)
+        return rc;
+    talos_rd_init(&r, buf, len);
+    a->status = (int32_t)talos_rd_u32(&r);
+    a->need_image = talos_rd_u8(&r);
+    talos_rd_str(&r, a->message, sizeof(a->message));
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    return a->status > 0 || a->status < TALOS_ERR_MIN ? TALOS_ERR_MALFORMED : TALOS_OK;
+}
+
+void peer_set_timeouts(int fd, int seconds)
+{
+    struct timeval tv = {.tv_sec = seconds};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}

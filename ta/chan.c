@@ -1,0 +1,190 @@
+#include "ta/chan.h"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/mig.h"
+#include "core/wire.h"
+#include "talos/err.h"
+
+/* The certificate only carries the ephemeral key into TLS; it is not
+ * trusted for anything. Evidence binds the key (ta/migrate.c). */
+static int accept_any(int ok, X509_STORE_CTX *x)
+{
+    (void)ok, (void)x;
+    return 1;
+}
+
+static X509 *self_signed(EVP_PKEY *key)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = NULL;
+
+    if (!x || !X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), 1) ||
+        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), 86400) || !X509_set_pubkey(x, key) ||
+        !(n = X509_get_subject_name(x)) ||
+        !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                                    (const unsigned char *)"talos ephemeral TA key", -1, -1, 0) ||
+        !X509_set_issuer_name(x, n) || !X509_sign(x, key, NULL)) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static int raw_pub(EVP_PKEY *k, uint8_t out[32])
+{
+    size_t len = 32;
+    if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 ||
+        EVP_PKEY_get_raw_public_key(k, out, &len) != 1 || len != 32)
+        return TALOS_ERR_PROTOCOL;
+    return TALOS_OK;
+}
+
+int talos_chan_open(struct talos_chan *c, int fd, int is_client)
+{
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    int rc = TALOS_ERR_CRYPTO;
+
+    memset(c, 0, sizeof(*c));
+    c->fd = fd;
+    /* A peer or host that stalls must not hold this TA forever: a stalled
+     * channel fails, and the lifecycle decides (resume, or stay in doubt). */
+    struct timeval tv = {.tv_sec = TALOS_CHAN_TIMEOUT_S};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (!(key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) || !(cert = self_signed(key)) ||
+        (rc = raw_pub(key, c->own_pub)) != TALOS_OK) {
+        rc = TALOS_ERR_CRYPTO;
+        goto out;
+    }
+    rc = TALOS_ERR_CRYPTO;
+    c->ctx = SSL_CTX_new(is_client ? TLS_client_method() : TLS_server_method());
+    if (!c->ctx || !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) ||
+        !SSL_CTX_set_max_proto_version(c->ctx, TLS1_3_VERSION) ||
+        !SSL_CTX_use_certificate(c->ctx, cert) || !SSL_CTX_use_PrivateKey(c->ctx, key))
+        goto out;
+    /* No session tickets or resumption: every channel is fresh. */
+    SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(c->ctx, 0);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+    if (!(c->ssl = SSL_new(c->ctx)) || !SSL_set_fd(c->ssl, fd))
+        goto out;
+    if ((is_client ? SSL_connect(c->ssl) : SSL_accept(c->ssl)) != 1) {
+        int e = SSL_get_error(c->ssl, 0);
+        rc = e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ? TALOS_ERR_PEER_CLOSED
+                                                                  : TALOS_ERR_CRYPTO;
+        goto out;
+    }
+    rc = raw_pub(X509_get0_pubkey(SSL_get0_peer_certificate(c->ssl)), c->peer_pub);
+out:
+    ERR_clear_error();
+    X509_free(cert);
+    EVP_PKEY_free(key); /* the SSL_CTX holds its own reference */
+    return rc;
+}
+
+int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *context,
+                      size_t ctx_len, uint8_t *out, size_t n)
+{
+    return SSL_export_keying_material(c->ssl, out, n, label, strlen(label), context, ctx_len, 1) == 1
+               ? TALOS_OK
+               : TALOS_ERR_CRYPTO;
+}
+
+static int ssl_err(struct talos_chan *c, int r)
+{
+    int e = SSL_get_error(c->ssl, r);
+    ERR_clear_error();
+    /* A peer that vanishes, or bytes that fail their AEAD tag, end the
+     * channel; the caller's state machine decides what that means. */
+    return e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ? TALOS_ERR_PEER_CLOSED
+                                                               : TALOS_ERR_MAC;
+}
+
+static int write_all(struct talos_chan *c, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
+        int r = SSL_write(c->ssl, b, chunk);
+        if (r <= 0)
+            return ssl_err(c, r);
+        b += r;
+        n -= (size_t)r;
+    }
+    return TALOS_OK;
+}
+
+int talos_chan_send(struct talos_chan *c, uint8_t type, const void *body, size_t len,
+                    const void *payload, size_t payload_len)
+{
+    uint8_t hdr[TALOS_MIG_HDR];
+    uint8_t small[TALOS_MIG_HDR + 256];
+    int rc = TALOS_OK;
+
+    if (len + payload_len > UINT32_MAX)
+        return TALOS_ERR_TOO_LARGE;
+    talos_be32_put(hdr, (uint32_t)(len + payload_len));
+    hdr[4] = type;
+    /* Small records go out in one TLS record. */
+    if (len <= 256) {
+        memcpy(small, hdr, sizeof(hdr));
+        if (len)
+            memcpy(small + sizeof(hdr), body, len);
+        rc = write_all(c, small, sizeof(hdr) + len);
+    } else if ((rc = write_all(c, hdr, sizeof(hdr))) == TALOS_OK) {
+        rc = write_all(c, body, len);
+    }
+    if (rc == TALOS_OK && payload_len)
+        rc = write_all(c, payload, payload_len);
+    return rc;
+}
+
+int talos_chan_read(struct talos_chan *c, void *dst, size_t n)
+{
+    uint8_t *b = dst;
+    while (n) {
+        int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
+        int r = SSL_read(c->ssl, b, chunk);
+        if (r <= 0)
+            return ssl_err(c, r);
+        b += r;
+        n -= (size_t)r;
+    }
+    return TALOS_OK;
+}
+
+int talos_chan_recv_hdr(struct talos_chan *c, uint8_t from, uint8_t *type, uint32_t *len)
+{
+    uint8_t hdr[TALOS_MIG_HDR];
+    int rc = talos_chan_read(c, hdr, sizeof(hdr));
+    if (rc != TALOS_OK)
+        return rc;
+    *len = talos_be32_get(hdr);
+    *type = hdr[4];
+    return talos_mig_check(*type, from, *len);
+}
+
+void talos_chan_close(struct talos_chan *c)
+{
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    SSL_CTX_free(c->ctx);
+    ERR_clear_error();
+    if (c->fd >= 0)
+        close(c->fd);
+    talos_wipe(c, sizeof(*c));
+    c->fd = -1;
+}

@@ -1,0 +1,41 @@
+/* The TLS 1.3 channel between two TAs (trusted code). The socket belongs to
+ * the untrusted host; the keys are made here and never leave. TLS gives
+ * confidentiality and integrity; *who* the peer is comes from evidence
+ * bound to the peer's TLS key and the channel's exporter (ta/migrate.c). */
+#ifndef TALOS_TA_CHAN_H
+#define TALOS_TA_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TALOS_CHAN_TIMEOUT_S 30
+
+struct ssl_st;
+struct ssl_ctx_st;
+
+struct talos_chan {
+    struct ssl_ctx_st *ctx;
+    struct ssl_st *ssl;
+    int fd;
+    uint8_t own_pub[32];  /* our ephemeral Ed25519 TLS key */
+    uint8_t peer_pub[32]; /* the peer's, from its certificate */
+};
+
+/* Handshake on a connected socket (client = the source). TALOS_ERR_CRYPTO
+ * when the handshake fails (tampering, wrong peer), TALOS_ERR_PEER_CLOSED. */
+int talos_chan_open(struct talos_chan *c, int fd, int is_client);
+/* RFC 8446 exporter over (label, context). */
+int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *context,
+                      size_t ctx_len, uint8_t *out, size_t n);
+/* One record: header (type, length) then body; `payload` (may be NULL) is
+ * sent after `body` without a copy, both counted in the length. */
+int talos_chan_send(struct talos_chan *c, uint8_t type, const void *body, size_t len,
+                    const void *payload, size_t payload_len);
+/* Read a record header and check it against core/mig.h's table. */
+int talos_chan_recv_hdr(struct talos_chan *c, uint8_t from, uint8_t *type, uint32_t *len);
+/* Read exactly n bytes of the current record into dst. */
+int talos_chan_read(struct talos_chan *c, void *dst, size_t n);
+/* Close (best-effort TLS close_notify), free, wipe. fd is closed too. */
+void talos_chan_close(struct talos_chan *c);
+
+#endif

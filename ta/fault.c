@@ -1,0 +1,28 @@
+/* Fault points (ta/fault.h): compiled in only for test builds. */
+#include "ta/fault.h"
+
+#ifdef TALOS_FAULT_POINTS
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void talos_fault_point(const char *name)
+{
+    const char *want = getenv("TALOS_FAULT");
+    size_t n = 0;
+
+    if (!name || !want)
+        return;
+    n = strcspn(want, ":");
+    if (strlen(name) != n || strncmp(name, want, n) != 0)
+        return;
+    if (strcmp(want + n, ":stall") == 0)
+        for (;;)
+            pause();
+    raise(SIGKILL);
+}
+#else
+/* An empty translation unit is not valid C. */
+typedef int talos_fault_points_disabled;
+#endif

@@ -1,0 +1,53 @@
+/* Internal to the TA runtime: one migration session, either role. */
+#ifndef TALOS_TA_MIG_H
+#define TALOS_TA_MIG_H
+
+#include <stdint.h>
+
+#include "core/mig.h"
+#include "ta/chan.h"
+#include "talos/talos.h"
+
+#define MIG_ROLE_S 'S'
+#define MIG_ROLE_T 'T'
+
+struct mig {
+    struct talos_chan ch;
+    int chan_up;
+    uint8_t role;
+    uint8_t session[TALOS_SESSION_BYTES];
+    uint8_t nonce_own[32], nonce_peer[32];
+    uint8_t lineage[16];
+    uint8_t exporter[32]; /* channel binding */
+    uint8_t k_tok[32];    /* MAC key of tokens, from the same channel */
+    int keys;             /* exporter and k_tok derived */
+    struct talos_claims own, peer;
+    struct talos_mig_report rep;
+    uint64_t t0;
+    char reason[200];
+};
+
+uint64_t mig_now(void);
+
+/* Derive the channel binding and the token key (after HELLO). */
+int mig_keys(struct mig *m);
+
+/* Mutual attestation: exchange evidence bound to this channel and check the
+ * peer against the policy (same measurement and config). S sends first. */
+int mig_attest(struct mig *m);
+
+/* Receive one record of type `want` (or, for S, an ABORT) into buf.
+ * TALOS_ERR_PROTOCOL on any other type; *got says which came. */
+int mig_recv(struct mig *m, uint8_t want, uint8_t *got, void *buf, size_t cap, uint32_t *len);
+
+/* Seal and send a token of `kind` about (version, head, code). */
+int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t head[32],
+                   int32_t code, uint8_t out[TALOS_TOKEN_BYTES]);
+
+/* Answer the host's MIGRATE_* frame with status, reason and the report. */
+int mig_reply(struct mig *m, int status);
+
+/* Wipe keys and close the channel. */
+void mig_end(struct mig *m);
+
+#endif

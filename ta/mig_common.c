@@ -1,0 +1,187 @@
+/* Shared by both roles of a migration: keys, mutual attestation, tokens.
+ * Trusted code: everything the peer or the host sends is hostile until
+ * checked, and every refusal is a specific talos_err. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/msg.h"
+#include "core/wire.h"
+#include "ta/mig.h"
+#include "ta/rt.h"
+#include "tee/tee.h"
+
+#define BINDING_TAG "talos-mig-v1"
+
+uint64_t mig_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int mig_keys(struct mig *m)
+{
+    int rc = talos_chan_export(&m->ch, "EXPORTER-talos-binding", m->session,
+                               sizeof(m->session), m->exporter, sizeof(m->exporter));
+    if (rc == TALOS_OK)
+        rc = talos_chan_export(&m->ch, "EXPORTER-talos-tokens", m->session, sizeof(m->session),
+                               m->k_tok, sizeof(m->k_tok));
+    m->keys = rc == TALOS_OK;
+    return rc;
+}
+
+/* report data = SHA-256(tag ‖ role ‖ exporter ‖ TLS key of the speaker ‖
+ * nonce of the listener ‖ session ‖ lineage) ‖ 32 zero bytes. Evidence from
+ * another channel, key, peer, session or lineage does not match. */
+static void binding(const struct mig *m, uint8_t role, const uint8_t pub[32],
+                    const uint8_t nonce[32], uint8_t out[TALOS_REPORT_DATA_BYTES])
+{
+    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + 32 + 32 + 32 + TALOS_SESSION_BYTES + 16];
+    uint8_t *p = buf;
+
+    memcpy(p, BINDING_TAG, sizeof(BINDING_TAG) - 1), p += sizeof(BINDING_TAG) - 1;
+    *p++ = role;
+    memcpy(p, m->exporter, 32), p += 32;
+    memcpy(p, pub, 32), p += 32;
+    memcpy(p, nonce, 32), p += 32;
+    memcpy(p, m->session, TALOS_SESSION_BYTES), p += TALOS_SESSION_BYTES;
+    memcpy(p, m->lineage, 16);
+    memset(out, 0, TALOS_REPORT_DATA_BYTES);
+    talos_sha256(buf, sizeof(buf), out);
+}
+
+static int check_peer(struct mig *m, const uint8_t *ev, size_t len)
+{
+    uint8_t want[TALOS_REPORT_DATA_BYTES];
+    uint8_t peer_role = m->role == MIG_ROLE_S ? MIG_ROLE_T : MIG_ROLE_S;
+    int rc = talos_tee_enclave.verify(ev, len, talos_rt.anchors, talos_rt.anchors_len,
+                                      talos_rt.verify_flags, &m->peer);
+    if (rc != TALOS_OK) {
+        snprintf(m->reason, sizeof(m->reason), "peer evidence refused: %s", talos_strerror(rc));
+        return rc;
+    }
+    /* Policy v1: the peer runs the same code with the same launch config. */
+    if (!talos_ct_eq(m->peer.measurement, m->own.measurement, TALOS_MEASUREMENT_BYTES) ||
+        !talos_ct_eq(m->peer.config_id, m->own.config_id, 32)) {
+        snprintf(m->reason, sizeof(m->reason), "peer runs another %s than this TA",
+                 talos_ct_eq(m->peer.measurement, m->own.measurement, 32) ? "launch config"
+                                                                         : "image (measurement)");
+        return TALOS_ERR_MEASUREMENT;
+    }
+    binding(m, peer_role, m->ch.peer_pub, m->nonce_own, want);
+    if (!talos_ct_eq(want, m->peer.report_data, sizeof(want))) {
+        snprintf(m->reason, sizeof(m->reason),
+                 "peer evidence is not bound to this channel, key, session and lineage");
+        return TALOS_ERR_REPORT_DATA;
+    }
+    return TALOS_OK;
+}
+
+int mig_attest(struct mig *m)
+{
+    uint8_t rd[TALOS_REPORT_DATA_BYTES];
+    uint8_t ev[TALOS_EVIDENCE_MAX], peer_ev[4 + TALOS_EVIDENCE_MAX];
+    size_t ev_len = sizeof(ev);
+    uint32_t len = 0;
+    uint8_t got = 0;
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    binding(m, m->role, m->ch.own_pub, m->nonce_peer, rd);
+    if ((rc = talos_tee_enclave.evidence(rd, ev, &ev_len)) != TALOS_OK) {
+        snprintf(m->reason, sizeof(m->reason), "no evidence from the platform");
+        return rc;
+    }
+    /* Our own identity as the platform states it: the peer must match it. */
+    if ((rc = talos_tee_enclave.verify(ev, ev_len, talos_rt.anchors, talos_rt.anchors_len,
+                                       talos_rt.verify_flags, &m->own)) != TALOS_OK) {
+        snprintf(m->reason, sizeof(m->reason), "own evidence does not verify: %s",
+                 talos_strerror(rc));
+        return rc;
+    }
+    talos_wr_init(&w, 0);
+    talos_wr_bytes(&w, ev, ev_len);
+    if (w.err) {
+        rc = w.err;
+        goto out;
+    }
+    if (m->role == MIG_ROLE_S &&
+        (rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0)) != TALOS_OK)
+        goto out;
+    if ((rc = mig_recv(m, TALOS_MIG_EVIDENCE, &got, peer_ev, sizeof(peer_ev), &len)) != TALOS_OK)
+        goto out;
+    struct talos_rd r;
+    size_t n = 0;
+    talos_rd_init(&r, peer_ev, len);
+    const uint8_t *pev = talos_rd_bytes(&r, &n, TALOS_EVIDENCE_MAX);
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        goto out;
+    if ((rc = check_peer(m, pev, n)) != TALOS_OK)
+        goto out;
+    if (m->role == MIG_ROLE_T)
+        rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0);
+out:
+    talos_wr_free(&w);
+    return rc;
+}
+
+int mig_recv(struct mig *m, uint8_t want, uint8_t *got, void *buf, size_t cap, uint32_t *len)
+{
+    uint8_t from = m->role == MIG_ROLE_S ? TALOS_MIG_FROM_T : TALOS_MIG_FROM_S;
+    int rc = talos_chan_recv_hdr(&m->ch, from, got, len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if (*got != want && !(m->role == MIG_ROLE_S && *got == TALOS_MIG_ABORT)) {
+        snprintf(m->reason, sizeof(m->reason), "expected %s, peer sent %s",
+                 talos_mig_find(want)->name, talos_mig_find(*got)->name);
+        return TALOS_ERR_PROTOCOL;
+    }
+    if (*len > cap)
+        return TALOS_ERR_TOO_LARGE;
+    return talos_chan_read(&m->ch, buf, *len);
+}
+
+int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t head[32],
+                   int32_t code, uint8_t out[TALOS_TOKEN_BYTES])
+{
+    struct talos_token t = {.kind = kind, .version = version, .code = code};
+    int rc = TALOS_OK;
+
+    memcpy(t.session, m->session, sizeof(t.session));
+    memcpy(t.lineage, m->lineage, sizeof(t.lineage));
+    memcpy(t.head, head, sizeof(t.head));
+    if ((rc = talos_token_seal(&t, m->k_tok, out)) != TALOS_OK)
+        return rc;
+    return talos_chan_send(&m->ch, kind, out, TALOS_TOKEN_BYTES, NULL, 0);
+}
+
+int mig_reply(struct mig *m, int status)
+{
+    struct talos_wr *w = &talos_rt.tx;
+
+    talos_wr_reset(w);
+    talos_wr_u32(w, (uint32_t)status);
+    talos_wr_u64(w, talos_rt.version);
+    /* The report goes back on success and failure alike: a failed target's
+     * ABORT token, a source in doubt's HANDOFF token, the phase times. */
+    struct talos_wr rep;
+    talos_wr_init(&rep, 4096);
+    talos_mig_report_encode(&m->rep, &rep);
+    talos_wr_bytes(w, rep.p, rep.len);
+    talos_wr_free(&rep);
+    talos_wr_str(w, status == TALOS_OK ? "" : m->reason[0] ? m->reason : talos_strerror(status));
+    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+}
+
+void mig_end(struct mig *m)
+{
+    if (m->chan_up)
+        talos_chan_close(&m->ch);
+    m->chan_up = 0;
+    talos_wipe(m->k_tok, sizeof(m->k_tok));
+    talos_wipe(m->exporter, sizeof(m->exporter));
+}

@@ -1,0 +1,285 @@
+/* The source side of a migration (S): attest the target, freeze, stream the
+ * state as a pipeline, hand off, retire. SECURITY.md's lifecycle: from
+ * FROZEN, S may resume on its own (nothing was promised); from HANDED_OFF,
+ * only with the target's ABORT; RETIRED is final. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/wire.h"
+#include "ta/arena.h"
+#include "ta/fault.h"
+#include "ta/mig.h"
+#include "ta/rt.h"
+
+/* Kept while HANDED_OFF: the only key that can verify the target's ABORT. */
+static struct {
+    int live;
+    uint8_t session[TALOS_SESSION_BYTES];
+    uint8_t k_tok[32];
+} pending;
+
+static int hello(struct mig *m)
+{
+    uint8_t body[65], ack[33], got = 0;
+    uint32_t len = 0;
+    int rc = TALOS_OK;
+
+    if ((rc = talos_random_bytes(m->session, sizeof(m->session))) != TALOS_OK ||
+        (rc = talos_random_bytes(m->nonce_own, sizeof(m->nonce_own))) != TALOS_OK)
+        return rc;
+    body[0] = TALOS_MIG_VERSION;
+    memcpy(body + 1, m->session, 16);
+    memcpy(body + 17, m->nonce_own, 32);
+    memcpy(body + 49, m->lineage, 16);
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO, body, sizeof(body), NULL, 0)) != TALOS_OK ||
+        (rc = mig_recv(m, TALOS_MIG_HELLO_ACK, &got, ack, sizeof(ack), &len)) != TALOS_OK)
+        return rc;
+    if (got == TALOS_MIG_ABORT || ack[0] != TALOS_MIG_VERSION) {
+        snprintf(m->reason, sizeof(m->reason), "target speaks migration protocol %u, not %u",
+                 ack[0], TALOS_MIG_VERSION);
+        return TALOS_ERR_PROTOCOL;
+    }
+    memcpy(m->nonce_peer, ack + 1, 32);
+    return mig_keys(m);
+}
+
+static int send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages,
+                      uint8_t *leaves)
+{
+    uint8_t hdr[16];
+    uint64_t t = 0;
+    int rc = TALOS_OK;
+
+    talos_be32_put(hdr, seq);
+    talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
+    talos_be32_put(hdr + 8, (uint32_t)first);
+    talos_be32_put(hdr + 12, n);
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_CHUNK, hdr, sizeof(hdr), pages,
+                              (size_t)n * TALOS_PAGE)) != TALOS_OK)
+        return rc;
+    /* Hash after sending: the target decrypts and installs this chunk on
+     * the other core while we hash it here. */
+    t = mig_now();
+    for (uint32_t i = 0; i < n; i++)
+        talos_merkle_leaf(first + i, pages + (size_t)i * TALOS_PAGE, leaves + (first + i) * TALOS_HASH);
+    m->rep.checkpoint_ns += mig_now() - t;
+    m->rep.state_bytes += (uint64_t)n * TALOS_PAGE;
+    return TALOS_OK;
+}
+
+/* BEGIN, CHUNKs (arena pages, then persist pages), MANIFEST. */
+static int stream(struct mig *m, uint8_t new_head[32])
+{
+    size_t plen = 0;
+    uint8_t *persist = talos_rt_persist(&plen);
+    uint64_t a_pages = talos_arena_used_bytes() / TALOS_PAGE;
+    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
+    uint64_t total = a_pages + p_pages;
+    const uint8_t *base = (const uint8_t *)talos_arena_base();
+    uint8_t *leaves = malloc((total ? total : 1) * TALOS_HASH);
+    uint8_t *ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE);
+    uint8_t begin[64], manifest[68], root[32];
+    uint32_t seq = 0;
+    int rc = TALOS_ERR_NOMEM;
+
+    if (!leaves || !ppad)
+        goto out;
+    memcpy(ppad, persist, plen);
+    struct talos_wr w;
+    talos_wr_init(&w, sizeof(begin));
+    talos_wr_u64(&w, talos_rt.version);
+    talos_wr_u64(&w, a_pages * TALOS_PAGE);
+    talos_wr_u64(&w, plen);
+    talos_wr_u64(&w, talos_rt.head_version);
+    talos_wr_raw(&w, talos_rt.head, 32);
+    memcpy(begin, w.p, sizeof(begin));
+    talos_wr_free(&w);
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_BEGIN, begin, sizeof(begin), NULL, 0)) != TALOS_OK)
+        goto out;
+    for (uint64_t p = 0; p < a_pages; p += TALOS_MIG_CHUNK_PAGES) {
+        uint32_t n = (uint32_t)(a_pages - p < TALOS_MIG_CHUNK_PAGES ? a_pages - p : TALOS_MIG_CHUNK_PAGES);
+        if ((rc = send_chunk(m, seq++, p, n, base + p * TALOS_PAGE, leaves)) != TALOS_OK)
+            goto out;
+        TALOS_FAULT(seq == 2 ? "source.after_2_chunks" : NULL);
+    }
+    for (uint64_t p = 0; p < p_pages; p += TALOS_MIG_CHUNK_PAGES) {
+        uint32_t n = (uint32_t)(p_pages - p < TALOS_MIG_CHUNK_PAGES ? p_pages - p : TALOS_MIG_CHUNK_PAGES);
+        if ((rc = send_chunk(m, seq++, a_pages + p, n, ppad + p * TALOS_PAGE, leaves)) != TALOS_OK)
+            goto out;
+    }
+    uint64_t t = mig_now();
+    talos_merkle_root(leaves, total, root);
+    talos_chain_next(talos_rt.head, talos_rt.version, root, new_head);
+    m->rep.checkpoint_ns += mig_now() - t;
+    talos_be32_put(manifest, seq);
+    memcpy(manifest + 4, root, 32);
+    memcpy(manifest + 36, new_head, 32);
+    rc = talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
+out:
+    free(leaves);
+    if (ppad) {
+        talos_wipe(ppad, p_pages * TALOS_PAGE);
+        free(ppad);
+    }
+    return rc;
+}
+
+/* The target's answer to a stream: PREPARED (go on) or ABORT (resume). */
+static int await_prepared(struct mig *m, const uint8_t head[32])
+{
+    uint8_t buf[TALOS_TOKEN_BYTES], got = 0;
+    uint32_t len = 0;
+    struct talos_token t;
+    int rc = mig_recv(m, TALOS_MIG_PREPARED, &got, buf, sizeof(buf), &len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if ((rc = talos_token_open(buf, len, m->k_tok, got, m->session, m->lineage, &t)) != TALOS_OK)
+        return rc;
+    if (got == TALOS_MIG_ABORT) {
+        snprintf(m->reason, sizeof(m->reason), "target refused the state: %s",
+                 talos_strerror(t.code));
+        return t.code < 0 && t.code >= TALOS_ERR_MIN ? t.code : TALOS_ERR_PROTOCOL;
+    }
+    if (t.version != talos_rt.version || !talos_ct_eq(t.head, head, 32)) {
+        snprintf(m->reason, sizeof(m->reason), "PREPARED names another version or chain head");
+        return TALOS_ERR_PROTOCOL;
+    }
+    return TALOS_OK;
+}
+
+static void retire(void)
+{
+    /* RETIRED is final: the state and every key leave with the process. */
+    talos_rt.state = RT_RETIRED;
+    talos_rt_wipe_state();
+    talos_wipe(&pending, sizeof(pending));
+    TLOG_INFO("retired: the lineage now lives on the target");
+}
+
+int talos_rt_migrate_out(int fd)
+{
+    struct mig m;
+    uint8_t head[32], buf[TALOS_TOKEN_BYTES + 16], got = 0;
+    uint32_t len = 0;
+    uint64_t t_freeze = 0, t_handoff = 0;
+    struct talos_token t;
+    int rc = TALOS_OK;
+
+    memset(&m, 0, sizeof(m));
+    m.role = MIG_ROLE_S;
+    m.t0 = mig_now();
+    memcpy(m.lineage, talos_rt.lineage, 16);
+    memcpy(m.rep.lineage, talos_rt.lineage, 16);
+    if (talos_rt.state != RT_ACTIVE) {
+        close(fd);
+        snprintf(m.reason, sizeof(m.reason), "TA is %s, not ACTIVE",
+                 talos_rt_state_name(talos_rt.state));
+        return mig_reply(&m, TALOS_ERR_STATE);
+    }
+    TALOS_FAULT("source.before_channel");
+    if ((rc = talos_chan_open(&m.ch, fd, 1)) != TALOS_OK)
+        goto resume;
+    m.chan_up = 1;
+    if ((rc = hello(&m)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
+        goto resume;
+    m.rep.prepare_ns = mig_now() - m.t0;
+
+    TALOS_FAULT("source.before_frozen");
+    talos_rt.state = RT_FROZEN;
+    t_freeze = mig_now();
+    uint64_t t_stream = t_freeze;
+    if ((rc = stream(&m, head)) != TALOS_OK)
+        goto resume;
+    m.rep.transfer_ns = mig_now() - t_stream;
+    if ((rc = await_prepared(&m, head)) != TALOS_OK)
+        goto resume;
+
+    TALOS_FAULT("source.before_handoff");
+    /* Point of no return: from here on S serves again only with an ABORT. */
+    talos_rt.state = RT_HANDED_OFF;
+    pending.live = 1;
+    memcpy(pending.session, m.session, sizeof(pending.session));
+    memcpy(pending.k_tok, m.k_tok, sizeof(pending.k_tok));
+    t_handoff = mig_now();
+    if ((rc = mig_send_token(&m, TALOS_MIG_HANDOFF, talos_rt.version, head, 0, m.rep.token)) != TALOS_OK)
+        goto in_doubt;
+    m.rep.token_kind = TALOS_MIG_HANDOFF;
+    TALOS_FAULT("source.after_handoff");
+    if ((rc = mig_recv(&m, TALOS_MIG_RECEIPT, &got, buf, sizeof(buf), &len)) != TALOS_OK)
+        goto in_doubt;
+    if (got == TALOS_MIG_ABORT) {
+        /* The target failed after our HANDOFF and says so under the session
+         * key: we may, and must, serve again. */
+        if ((rc = talos_token_open(buf, len, m.k_tok, TALOS_MIG_ABORT, m.session, m.lineage, &t)) != TALOS_OK)
+            goto in_doubt;
+        rc = t.code < 0 && t.code >= TALOS_ERR_MIN ? t.code : TALOS_ERR_PROTOCOL;
+        snprintf(m.reason, sizeof(m.reason), "target failed before activation: %s", talos_strerror(rc));
+        talos_wipe(&pending, sizeof(pending));
+        goto resume;
+    }
+    if ((rc = talos_token_open(buf, TALOS_TOKEN_BYTES, m.k_tok, TALOS_MIG_RECEIPT, m.session,
+                               m.lineage, &t)) != TALOS_OK || len != TALOS_TOKEN_BYTES + 16 ||
+        t.version != talos_rt.version || !talos_ct_eq(t.head, head, 32)) {
+        rc = rc ? rc : TALOS_ERR_PROTOCOL;
+        goto in_doubt;
+    }
+    m.rep.restore_ns = (uint64_t)talos_be32_get(buf + TALOS_TOKEN_BYTES) << 32 |
+                       talos_be32_get(buf + TALOS_TOKEN_BYTES + 4);
+    uint64_t now = mig_now();
+    m.rep.activate_ns = now - t_handoff;
+    m.rep.downtime_ns = now - t_freeze;
+    m.rep.total_ns = now - m.t0;
+    m.rep.version = talos_rt.version;
+    memcpy(m.rep.head, head, 32);
+    m.rep.token_kind = 0;
+    retire();
+    mig_end(&m);
+    return mig_reply(&m, TALOS_OK);
+
+resume:
+    /* Nothing was promised: the state never changed, serve on. */
+    talos_rt.state = RT_ACTIVE;
+    if (!m.reason[0])
+        snprintf(m.reason, sizeof(m.reason), "migration failed before handoff: %s", talos_strerror(rc));
+    TLOG_WARN("migration refused, source serves on: %s", m.reason);
+    m.rep.token_kind = 0;
+    mig_end(&m);
+    return mig_reply(&m, rc);
+
+in_doubt:
+    /* HANDOFF may have reached the target: we must not serve, and cannot
+     * know. The node keeps the HANDOFF token to resend it; only the target's
+     * ABORT (RESUME) brings us back. Safety over liveness. */
+    snprintf(m.reason, sizeof(m.reason), "handed off, no receipt (%s): in doubt, not serving",
+             talos_strerror(rc));
+    TLOG_WARN("%s", m.reason);
+    mig_end(&m);
+    return mig_reply(&m, TALOS_ERR_STATE);
+}
+
+/* RESUME: a HANDED_OFF source shown a valid ABORT of its pending session. */
+int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
+{
+    struct talos_token t;
+    int rc = TALOS_OK;
+
+    if (talos_rt.state != RT_HANDED_OFF || !pending.live) {
+        snprintf(why, why_cap, "TA is %s: only a HANDED_OFF source can resume",
+                 talos_rt_state_name(talos_rt.state));
+        return TALOS_ERR_STATE;
+    }
+    if ((rc = talos_token_open(tok, len, pending.k_tok, TALOS_MIG_ABORT, pending.session,
+                               talos_rt.lineage, &t)) != TALOS_OK) {
+        snprintf(why, why_cap, "not a valid ABORT of the pending session: %s", talos_strerror(rc));
+        return rc;
+    }
+    talos_wipe(&pending, sizeof(pending));
+    talos_rt.state = RT_ACTIVE;
+    TLOG_WARN("resumed after the target's ABORT (%s)", talos_strerror(t.code));
+    return TALOS_OK;
+}

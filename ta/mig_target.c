@@ -1,0 +1,264 @@
+/* The target side of a migration (T): a virgin instance of the same image,
+ * started in restore mode. It attests the source, takes the state as a
+ * pipeline, writing only inside its own regions, verifies root and chain,
+ * answers PREPARED, and activates on HANDOFF. Any failure before ACTIVE is
+ * FAILED — terminal — and sends ABORT so that the source may resume. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/wire.h"
+#include "ta/arena.h"
+#include "ta/fault.h"
+#include "ta/mig.h"
+#include "ta/rt.h"
+
+struct begin {
+    uint64_t version, arena_bytes, persist_bytes, head_version;
+    uint8_t head[32];
+};
+
+static int fail(struct mig *m, int rc, const char *why)
+{
+    snprintf(m->reason, sizeof(m->reason), "%s", why);
+    return rc;
+}
+
+static int hello(struct mig *m)
+{
+    uint8_t body[65], ack[33], got = 0;
+    uint32_t len = 0;
+    int rc = mig_recv(m, TALOS_MIG_HELLO, &got, body, sizeof(body), &len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if (body[0] != TALOS_MIG_VERSION) {
+        snprintf(m->reason, sizeof(m->reason), "source speaks migration protocol %u, not %u",
+                 body[0], TALOS_MIG_VERSION);
+        return TALOS_ERR_PROTOCOL;
+    }
+    memcpy(m->session, body + 1, 16);
+    memcpy(m->nonce_peer, body + 17, 32);
+    memcpy(m->lineage, body + 49, 16); /* bound by the source's evidence, checked next */
+    if ((rc = talos_random_bytes(m->nonce_own, 32)) != TALOS_OK)
+        return rc;
+    ack[0] = TALOS_MIG_VERSION;
+    memcpy(ack + 1, m->nonce_own, 32);
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO_ACK, ack, sizeof(ack), NULL, 0)) != TALOS_OK)
+        return rc;
+    return mig_keys(m);
+}
+
+static int read_begin(struct mig *m, struct begin *b, size_t plen)
+{
+    uint8_t buf[64], got = 0;
+    uint32_t len = 0;
+    struct talos_rd r;
+    int rc = mig_recv(m, TALOS_MIG_BEGIN, &got, buf, sizeof(buf), &len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    talos_rd_init(&r, buf, len);
+    b->version = talos_rd_u64(&r);
+    b->arena_bytes = talos_rd_u64(&r);
+    b->persist_bytes = talos_rd_u64(&r);
+    b->head_version = talos_rd_u64(&r);
+    talos_rd_raw(&r, b->head, 32);
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    if (b->arena_bytes % TALOS_PAGE || b->arena_bytes == 0 || b->arena_bytes > TALOS_ARENA_MAX)
+        return fail(m, TALOS_ERR_MALFORMED, "announced state does not fit this TA's arena");
+    if (b->persist_bytes != plen)
+        return fail(m, TALOS_ERR_MALFORMED, "persist section differs from this image's");
+    if (b->head_version > b->version)
+        return fail(m, TALOS_ERR_MALFORMED, "chain head is newer than the state");
+    return TALOS_OK;
+}
+
+/* CHUNKs in order, straight into place; then MANIFEST. */
+static int receive(struct mig *m, const struct begin *b, uint8_t *ppad, uint8_t root[32],
+                   uint8_t head[32])
+{
+    uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
+    uint64_t total = a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE;
+    uint8_t *leaves = malloc((total ? total : 1) * TALOS_HASH);
+    uint8_t *base = (uint8_t *)talos_arena_base();
+    uint64_t next = 0;
+    uint32_t seq = 0;
+    int rc = TALOS_ERR_NOMEM;
+
+    if (!leaves)
+        return rc;
+    for (;;) {
+        uint8_t type = 0, hdr[16];
+        uint32_t len = 0;
+        if ((rc = talos_chan_recv_hdr(&m->ch, TALOS_MIG_FROM_S, &type, &len)) != TALOS_OK)
+            goto out;
+        if (type == TALOS_MIG_MANIFEST)
+            break;
+        if (type != TALOS_MIG_CHUNK) {
+            rc = fail(m, TALOS_ERR_PROTOCOL, "unexpected record in the state stream");
+            goto out;
+        }
+        if ((rc = talos_chan_read(&m->ch, hdr, sizeof(hdr))) != TALOS_OK)
+            goto out;
+        uint32_t s = talos_be32_get(hdr), n = talos_be32_get(hdr + 12);
+        uint64_t first = (uint64_t)talos_be32_get(hdr + 4) << 32 | talos_be32_get(hdr + 8);
+        /* In order, no gap, no repeat, whole pages, inside one region. */
+        if (s != seq || first != next || n == 0 || n > TALOS_MIG_CHUNK_PAGES ||
+            n > total - first || len != sizeof(hdr) + (uint64_t)n * TALOS_PAGE ||
+            (first < a_pages && first + n > a_pages)) {
+            rc = fail(m, TALOS_ERR_PROTOCOL, "chunk out of order, repeated or out of range");
+            goto out;
+        }
+        uint8_t *dst = first < a_pages ? base + first * TALOS_PAGE
+                                       : ppad + (first - a_pages) * TALOS_PAGE;
+        if ((rc = talos_chan_read(&m->ch, dst, (size_t)n * TALOS_PAGE)) != TALOS_OK)
+            goto out;
+        for (uint32_t i = 0; i < n; i++)
+            talos_merkle_leaf(first + i, dst + (size_t)i * TALOS_PAGE, leaves + (first + i) * TALOS_HASH);
+        seq++;
+        next += n;
+        TALOS_FAULT(seq == 2 ? "target.after_2_chunks" : NULL);
+    }
+    uint8_t man[68];
+    if ((rc = talos_chan_read(&m->ch, man, sizeof(man))) != TALOS_OK)
+        goto out;
+    if (talos_be32_get(man) != seq || next != total) {
+        rc = fail(m, TALOS_ERR_PROTOCOL, "manifest does not match the chunks received");
+        goto out;
+    }
+    talos_merkle_root(leaves, total, root);
+    talos_chain_next(b->head, b->version, root, head);
+    if (!talos_ct_eq(root, man + 4, 32) || !talos_ct_eq(head, man + 36, 32)) {
+        rc = fail(m, TALOS_ERR_MAC, "state root or chain head does not match the pages received");
+        goto out;
+    }
+    rc = TALOS_OK;
+out:
+    free(leaves);
+    return rc;
+}
+
+static int activate(struct mig *m, const struct begin *b, const uint8_t head[32], uint64_t t_begin,
+                    uint64_t t_prepared)
+{
+    uint8_t buf[TALOS_TOKEN_BYTES], got = 0, rec[TALOS_TOKEN_BYTES + 16];
+    uint32_t len = 0;
+    struct talos_token t;
+    int rc = mig_recv(m, TALOS_MIG_HANDOFF, &got, buf, sizeof(buf), &len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if ((rc = talos_token_open(buf, len, m->k_tok, TALOS_MIG_HANDOFF, m->session, m->lineage, &t)) != TALOS_OK ||
+        t.version != b->version || !talos_ct_eq(t.head, head, 32))
+        return fail(m, rc ? rc : TALOS_ERR_PROTOCOL, "HANDOFF is not valid for this session");
+    TALOS_FAULT("target.before_active");
+    /* Activate: from here this instance is the lineage. */
+    memcpy(talos_rt.lineage, m->lineage, 16);
+    talos_rt.version = b->version;
+    memcpy(talos_rt.head, head, 32);
+    talos_rt.head_version = b->version;
+    talos_rt.state = RT_ACTIVE;
+    m->rep.restore_ns = t_prepared - t_begin;
+    m->rep.version = b->version;
+    memcpy(m->rep.head, head, 32);
+    memcpy(m->rep.lineage, m->lineage, 16);
+    TALOS_FAULT("target.after_active");
+    /* RECEIPT: token ‖ restore_ns ‖ activate_ns; best effort — we serve
+     * whether or not the source hears it (it stays HANDED_OFF, never serving). */
+    struct talos_token r = {.kind = TALOS_MIG_RECEIPT, .version = b->version};
+    memcpy(r.session, m->session, 16);
+    memcpy(r.lineage, m->lineage, 16);
+    memcpy(r.head, head, 32);
+    if (talos_token_seal(&r, m->k_tok, rec) == TALOS_OK) {
+        uint64_t act = mig_now() - t_prepared;
+        talos_be32_put(rec + TALOS_TOKEN_BYTES, (uint32_t)(m->rep.restore_ns >> 32));
+        talos_be32_put(rec + TALOS_TOKEN_BYTES + 4, (uint32_t)m->rep.restore_ns);
+        talos_be32_put(rec + TALOS_TOKEN_BYTES + 8, (uint32_t)(act >> 32));
+        talos_be32_put(rec + TALOS_TOKEN_BYTES + 12, (uint32_t)act);
+        (void)talos_chan_send(&m->ch, TALOS_MIG_RECEIPT, rec, sizeof(rec), NULL, 0);
+    }
+    return TALOS_OK;
+}
+
+int talos_rt_migrate_in(int fd)
+{
+    struct mig m;
+    struct begin b = {0};
+    size_t plen = 0;
+    uint8_t *persist = talos_rt_persist(&plen);
+    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
+    uint8_t *ppad = NULL, root[32], head[32];
+    uint8_t tok[TALOS_TOKEN_BYTES];
+    int rc = TALOS_OK;
+
+    memset(&m, 0, sizeof(m));
+    m.role = MIG_ROLE_T;
+    m.t0 = mig_now();
+    if (talos_rt.state != RT_EMPTY) {
+        snprintf(m.reason, sizeof(m.reason), "TA is %s: only an EMPTY target imports",
+                 talos_rt_state_name(talos_rt.state));
+        return mig_reply(&m, TALOS_ERR_STATE);
+    }
+    if ((rc = talos_chan_open(&m.ch, fd, 0)) != TALOS_OK)
+        goto failed;
+    m.chan_up = 1;
+    if ((rc = hello(&m)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
+        goto failed;
+    talos_rt.state = RT_IMPORTING;
+    if ((rc = read_begin(&m, &b, plen)) != TALOS_OK)
+        goto failed;
+    uint64_t t_begin = mig_now();
+    /* Fault the pages in before they arrive (faulting costs ~2 µs a page). */
+    (void)madvise((void *)talos_arena_base(), b.arena_bytes, MADV_POPULATE_WRITE);
+    if (!(ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE))) {
+        rc = TALOS_ERR_NOMEM;
+        goto failed;
+    }
+    if ((rc = receive(&m, &b, ppad, root, head)) != TALOS_OK)
+        goto failed;
+    if ((rc = talos_arena_check()) != TALOS_OK) {
+        snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
+        goto failed;
+    }
+    memcpy(persist, ppad, plen);
+    talos_rt.state = RT_PREPARED;
+    uint64_t t_prepared = mig_now();
+    TALOS_FAULT("target.before_prepared");
+    if ((rc = mig_send_token(&m, TALOS_MIG_PREPARED, b.version, head, 0, tok)) != TALOS_OK)
+        goto failed;
+    TALOS_FAULT("target.after_prepared");
+    if ((rc = activate(&m, &b, head, t_begin, t_prepared)) != TALOS_OK)
+        goto failed;
+    m.rep.state_bytes = b.arena_bytes + plen;
+    m.rep.total_ns = mig_now() - m.t0;
+    mig_end(&m);
+    free(ppad);
+    TLOG_INFO("active: lineage continues at version %llu", (unsigned long long)b.version);
+    return mig_reply(&m, TALOS_OK);
+
+failed:
+    /* FAILED is terminal: wipe whatever arrived, tell the source it may
+     * resume (if the channel still stands), tell the host, end. */
+    talos_rt.state = RT_FAILED;
+    talos_rt_wipe_state();
+    if (ppad) {
+        talos_wipe(ppad, p_pages * TALOS_PAGE);
+        free(ppad);
+    }
+    if (!m.reason[0])
+        snprintf(m.reason, sizeof(m.reason), "import failed: %s", talos_strerror(rc));
+    TLOG_WARN("target FAILED: %s", m.reason);
+    TALOS_FAULT("target.failed_before_abort");
+    if (m.chan_up && m.keys) {
+        static const uint8_t zero[32];
+        if (mig_send_token(&m, TALOS_MIG_ABORT, b.version, zero, rc, m.rep.token) == TALOS_OK)
+            m.rep.token_kind = TALOS_MIG_ABORT;
+    }
+    mig_end(&m);
+    return mig_reply(&m, rc);
+}
