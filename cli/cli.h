@@ -43,6 +43,8 @@ struct cli_ctx {
     const char *node; /* state dir: --node, else $TALOS_NODE (set by cli_args) */
     int json;         /* --json: machine-readable stdout */
     char label[96];   /* prefix of failure lines: "run", "call put" */
+    /* Called for each progress frame of a long operation; may be NULL. */
+    void (*progress)(const char *step, const char *detail);
 };
 
 /* One option of a command. Exactly one of value/flag is non-NULL. */
@@ -81,6 +83,8 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_attest(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stop(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_node(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_resume(struct cli_ctx *ctx, int argc, char **argv);
 
 extern const char cmd_run_usage[];
 extern const char cmd_call_usage[];
@@ -88,6 +92,8 @@ extern const char cmd_ps_usage[];
 extern const char cmd_attest_usage[];
 extern const char cmd_stop_usage[];
 extern const char cmd_node_usage[];
+extern const char cmd_migrate_usage[];
+extern const char cmd_resume_usage[];
 
 /* The lines every command's --help ends with. */
 #define CLI_COMMON_HELP                                                        \

@@ -155,28 +155,42 @@ static int exchange(const struct cli_ctx *ctx, int fd, const json_t *req, json_t
         cli_fail(ctx->label, err, "cannot send to node at %s: %s", ctx->node, strerror(errno));
         goto out;
     }
-    err = recv_all(fd, hdr, sizeof(hdr));
-    if (err != TALOS_OK)
-        goto recv_failed;
-    in_len = talos_be32_get(hdr);
-    TLOG_DEBUG("%s: answer frame of %u bytes", ctx->label, (unsigned)in_len);
-    if (in_len > CLI_FRAME_MAX) {
-        cli_fail(ctx->label, TALOS_ERR_TOO_LARGE, "node sent a frame of %u bytes (limit 8 MiB)",
-                 (unsigned)in_len);
-        goto out;
-    }
-    in = malloc(in_len ? in_len : 1);
-    if (!in) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot hold the node's answer");
-        goto out;
-    }
-    err = recv_all(fd, in, in_len);
-    if (err != TALOS_OK)
-        goto recv_failed;
-    *resp = json_loadb((const char *)in, in_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!*resp) {
-        rc = cli_malformed(ctx->label, "not JSON: %s", jerr.text);
-        goto out;
+    /* Long operations (migrate) send progress frames before the answer:
+     * objects with "progress" and no "ok". */
+    for (;;) {
+        err = recv_all(fd, hdr, sizeof(hdr));
+        if (err != TALOS_OK)
+            goto recv_failed;
+        in_len = talos_be32_get(hdr);
+        TLOG_DEBUG("%s: answer frame of %u bytes", ctx->label, (unsigned)in_len);
+        if (in_len > CLI_FRAME_MAX) {
+            cli_fail(ctx->label, TALOS_ERR_TOO_LARGE, "node sent a frame of %u bytes (limit 8 MiB)",
+                     (unsigned)in_len);
+            goto out;
+        }
+        in = malloc(in_len ? in_len : 1);
+        if (!in) {
+            cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot hold the node's answer");
+            goto out;
+        }
+        err = recv_all(fd, in, in_len);
+        if (err != TALOS_OK)
+            goto recv_failed;
+        *resp = json_loadb((const char *)in, in_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!*resp) {
+            rc = cli_malformed(ctx->label, "not JSON: %s", jerr.text);
+            goto out;
+        }
+        const json_t *step = json_object_get(*resp, "progress");
+        if (!json_is_object(*resp) || json_object_get(*resp, "ok") || !json_is_string(step))
+            break;
+        if (ctx->progress)
+            ctx->progress(json_string_value(step),
+                          json_string_value(json_object_get(*resp, "detail")));
+        json_decref(*resp);
+        *resp = NULL;
+        free(in);
+        in = NULL;
     }
     rc = CLI_PROCEED;
     goto out;

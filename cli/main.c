@@ -22,6 +22,8 @@ static const struct cli_command commands[] = {
     {"attest", cmd_attest, "fetch a TA's evidence and verify it on this machine", cmd_attest_usage, 1},
     {"stop", cmd_stop, "stop a TA (its lineage ends)", cmd_stop_usage, 1},
     {"node", cmd_node, "show the node's backend, listener and TA count", cmd_node_usage, 1},
+    {"migrate", cmd_migrate, "move a TA to another node (TA to TA, attested)", cmd_migrate_usage, 1},
+    {"resume", cmd_resume, "resume a handed-off source with the target's ABORT", cmd_resume_usage, 1},
     {"help", cmd_help, "show the help of a command", cmd_help_usage, 0},
 };
 

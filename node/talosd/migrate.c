@@ -62,7 +62,7 @@ static int preamble(struct ta_entry *e, int fd, int mode, note_fn note, void *ct
     if (a.status == TALOS_OK && (rc = peer_recv_answer(fd, &a)) != TALOS_OK)
         goto refused;
     if (a.status != TALOS_OK) {
-        snprintf(why, cap, "target node refused: %s (%s)", a.message, talos_errname(a.status));
+        snprintf(why, cap, "target node refused: %s", a.message);
         return a.status;
     }
     return TALOS_OK;

@@ -93,12 +93,17 @@ static void serve_migration(int fd)
         goto out;
     }
     talos_hex(o.lineage, 16, id);
-    /* One instance per lineage on this node, whatever the peer says. */
+    /* One instance per lineage on this node, whatever the peer says. A
+     * forwarding note of a lineage that left (MOVED) does not count. */
     if ((e = registry_get(id))) {
+        int here = !e->moved_to[0];
         registry_put(e);
-        TLOG_WARN("peer: refused lineage %s: already here", id);
-        (void)peer_send_answer(fd, TALOS_ERR_EXISTS, 0, "this node already runs that lineage");
-        goto out;
+        e = NULL;
+        if (here) {
+            TLOG_WARN("peer: refused lineage %s: already here", id);
+            (void)peer_send_answer(fd, TALOS_ERR_EXISTS, 0, "this node already runs that lineage");
+            goto out;
+        }
     }
     if (!images_have(o.image_sha, image, sizeof(image))) {
         if ((rc = peer_send_answer(fd, TALOS_OK, 1, "send the image")) != TALOS_OK)
@@ -127,6 +132,7 @@ static void serve_migration(int fd)
                   rc != TALOS_OK ? talos_strerror(rc) : m.reason);
         goto out;
     }
+    (void)registry_remove(id); /* the MOVED note, if this lineage lived here before */
     if ((rc = registry_add(ta, image, &e)) != TALOS_OK)
         goto out;
     ta = NULL;

@@ -1,0 +1,92 @@
+/* talos migrate TA --to HOST:PORT: move a running TA to another node. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "talos/talos.h"
+
+const char cmd_migrate_usage[] =
+    "usage: talos [--node DIR] migrate [--json] TA --to HOST:PORT\n"
+    "\n"
+    "Move the TA with id TA to the node listening at HOST:PORT. The source and\n"
+    "target TAs attest each other over their own TLS 1.3 channel and the state\n"
+    "moves between them; the nodes only relay bytes. Progress goes to stderr,\n"
+    "then a phase breakdown to stdout. Exit 0 only when the target serves; on\n"
+    "a refusal the TA serves on here, unchanged.\n"
+    "\n"
+    "options:\n"
+    "  --to HOST:PORT the target node's peer listener (talosd --listen)\n" CLI_COMMON_HELP;
+
+static void show_progress(const char *step, const char *detail)
+{
+    fprintf(stderr, "migrate: %s%s%s\n", step, detail ? ": " : "", detail ? detail : "");
+}
+
+static double num(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+static int print_breakdown(const char *id, const char *to, const json_t *resp)
+{
+    const json_t *ph = json_object_get(resp, "phases");
+    static const struct {
+        const char *key, *name, *what;
+    } rows[] = {
+        {"prepare_ms", "prepare", "channel + mutual attestation"},
+        {"checkpoint_ms", "checkpoint", "hashing state pages (overlaps transfer)"},
+        {"transfer_ms", "transfer", "pipelined state stream"},
+        {"restore_ms", "restore", "target: install + verify root and chain"},
+        {"activate_ms", "activate", "HANDOFF .. RECEIPT"},
+    };
+
+    if (!json_is_object(ph) || num(resp, "downtime_ms") < 0 || num(resp, "total_ms") < 0 ||
+        !json_is_integer(json_object_get(resp, "version")))
+        return cli_malformed("migrate", "phases");
+    printf("moved %s to %s at version %lld (%.1f KiB of state)\n", id, to,
+           (long long)json_integer_value(json_object_get(resp, "version")),
+           num(resp, "state_bytes") / 1024.0);
+    printf("%-11s %9s\n", "phase", "ms");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        printf("%-11s %9.3f  %s\n", rows[i].name, num(ph, rows[i].key), rows[i].what);
+    printf("%-11s %9.3f  source frozen .. target serving\n", "downtime", num(resp, "downtime_ms"));
+    printf("%-11s %9.3f\n", "total", num(resp, "total_ms"));
+    return CLI_OK;
+}
+
+int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
+{
+    uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
+    char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
+    const char *to = NULL;
+    const struct cli_opt opts[] = {{"to", 0, &to, NULL}};
+    json_t *req = NULL, *resp = NULL;
+    int npos = 0;
+    int rc = cli_args(ctx, argc, argv, opts, 1, 0, &npos);
+
+    if (rc != CLI_PROCEED)
+        goto out;
+    if (npos != 1 || !to) {
+        rc = cli_usage(ctx->cmd->name, npos != 1 ? "expected exactly one TA" : "missing --to HOST:PORT");
+        goto out;
+    }
+    if ((rc = cli_ta_id(ctx, argv[1], lineage, id)) != CLI_PROCEED)
+        goto out;
+    rc = CLI_FAIL;
+    req = cli_request("migrate");
+    if (!req || cli_set_str(req, "id", id) != TALOS_OK || cli_set_str(req, "to", to) != TALOS_OK) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+        goto out;
+    }
+    ctx->progress = ctx->json ? NULL : show_progress;
+    if ((rc = cli_rpc(ctx, req, &resp)) != CLI_PROCEED)
+        goto out;
+    rc = ctx->json ? cli_print_json(resp) : print_breakdown(id, to, resp);
+out:
+    json_decref(resp);
+    json_decref(req);
+    return rc;
+}
