@@ -110,6 +110,20 @@ EXAMPLES := kvstore ledger
 $(foreach e,$(EXAMPLES),$(eval $(call ta_image,$(e))))
 TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/examples/$(e).ta)
 
+# The same runtime with fault points compiled in (tests only, ta/fault.h);
+# a normal TA image has no fault code at all.
+LIB_TA_FAULTS := $(BUILD)/lib/libtalos_ta_faults.a
+$(LIB_TA_FAULTS): $(patsubst %.c,$(O)/faults/%.o,$(TA_SRC))
+$(O)/faults/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DTALOS_FAULT_POINTS -c $< -o $@
+$(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/*.c)) $(LIB_TA_FAULTS) \
+		$(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(CRYPTO_LIBS) -lpthread 2>&1 | \
+	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
+	@test -x $@
+
 # Test TAs (tests/ta/<name>/*.c) are built the same way.
 define test_ta_image
 $(BUILD)/tests/ta/$(1).ta: $(call src2obj,$(wildcard tests/ta/$(1)/*.c)) $(TA_RUNTIME)
@@ -120,7 +134,7 @@ $(BUILD)/tests/ta/$(1).ta: $(call src2obj,$(wildcard tests/ta/$(1)/*.c)) $(TA_RU
 endef
 TEST_TAS := $(notdir $(wildcard tests/ta/*))
 $(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
-TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta)
+TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 
 # --- unit tests (cmocka) -------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

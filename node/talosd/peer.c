@@ -130,6 +130,13 @@ static void serve_migration(int fd)
     if (rc != TALOS_OK || m.status != TALOS_OK) {
         TLOG_WARN("peer: target for %s FAILED: %s", id,
                   rc != TALOS_OK ? talos_strerror(rc) : m.reason);
+        if (rc == TALOS_OK && m.token_kind == 10 && m.token_len <= TALOS_TOKEN_MAX) {
+            /* Not a secret (MAC'd under the session key): the operator gives
+             * it to the source node, whose TA checks it (talos resume). */
+            char hex[2 * TALOS_TOKEN_MAX + 1];
+            talos_hex(m.token, m.token_len, hex);
+            TLOG_WARN("peer: ABORT token for %s: %s", id, hex);
+        }
         goto out;
     }
     (void)registry_remove(id); /* the MOVED note, if this lineage lived here before */
