@@ -40,6 +40,13 @@ int mig_attest(struct mig *m);
  * TALOS_ERR_PROTOCOL on any other type; *got says which came. */
 int mig_recv(struct mig *m, uint8_t want, uint8_t *got, void *buf, size_t cap, uint32_t *len);
 
+/* An ABORT record from the target (body in buf): check it under the session
+ * key. TALOS_OK when it verifies, with *code the target's refusal and the
+ * reason set; otherwise the token's own error (MAC, MALFORMED, PROTOCOL). */
+int mig_abort_check(struct mig *m, const uint8_t *buf, uint32_t len, int *code);
+/* mig_abort_check for paths where any outcome is a refusal: the code. */
+int mig_abort_code(struct mig *m, const uint8_t *buf, uint32_t len);
+
 /* Seal and send a token of `kind` about (version, head, code). */
 int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t head[32],
                    int32_t code, uint8_t out[TALOS_TOKEN_BYTES]);

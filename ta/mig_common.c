@@ -113,6 +113,10 @@ int mig_attest(struct mig *m)
         goto out;
     if ((rc = mig_recv(m, TALOS_MIG_EVIDENCE, &got, peer_ev, sizeof(peer_ev), &len)) != TALOS_OK)
         goto out;
+    if (got == TALOS_MIG_ABORT) { /* the target refused us first */
+        rc = mig_abort_code(m, peer_ev, len);
+        goto out;
+    }
     struct talos_rd r;
     size_t n = 0;
     talos_rd_init(&r, peer_ev, len);
@@ -143,6 +147,29 @@ int mig_recv(struct mig *m, uint8_t want, uint8_t *got, void *buf, size_t cap, u
     if (*len > cap)
         return TALOS_ERR_TOO_LARGE;
     return talos_chan_read(&m->ch, buf, *len);
+}
+
+int mig_abort_check(struct mig *m, const uint8_t *buf, uint32_t len, int *code)
+{
+    struct talos_token t;
+    int rc = m->keys ? talos_token_open(buf, len, m->k_tok, TALOS_MIG_ABORT, m->session,
+                                        m->lineage, &t)
+                     : TALOS_ERR_PROTOCOL;
+    if (rc != TALOS_OK) {
+        snprintf(m->reason, sizeof(m->reason), "target sent an ABORT that does not verify: %s",
+                 talos_strerror(rc));
+        return rc;
+    }
+    *code = t.code < 0 && t.code >= TALOS_ERR_MIN ? t.code : TALOS_ERR_PROTOCOL;
+    snprintf(m->reason, sizeof(m->reason), "target refused: %s", talos_strerror(*code));
+    return TALOS_OK;
+}
+
+int mig_abort_code(struct mig *m, const uint8_t *buf, uint32_t len)
+{
+    int code = TALOS_ERR_PROTOCOL;
+    int rc = mig_abort_check(m, buf, len, &code);
+    return rc == TALOS_OK ? code : rc;
 }
 
 int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t head[32],

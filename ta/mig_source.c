@@ -138,13 +138,10 @@ static int await_prepared(struct mig *m, const uint8_t head[32])
 
     if (rc != TALOS_OK)
         return rc;
+    if (got == TALOS_MIG_ABORT)
+        return mig_abort_code(m, buf, len);
     if ((rc = talos_token_open(buf, len, m->k_tok, got, m->session, m->lineage, &t)) != TALOS_OK)
         return rc;
-    if (got == TALOS_MIG_ABORT) {
-        snprintf(m->reason, sizeof(m->reason), "target refused the state: %s",
-                 talos_strerror(t.code));
-        return t.code < 0 && t.code >= TALOS_ERR_MIN ? t.code : TALOS_ERR_PROTOCOL;
-    }
     if (t.version != talos_rt.version || !talos_ct_eq(t.head, head, 32)) {
         snprintf(m->reason, sizeof(m->reason), "PREPARED names another version or chain head");
         return TALOS_ERR_PROTOCOL;
@@ -214,11 +211,12 @@ int talos_rt_migrate_out(int fd)
         goto in_doubt;
     if (got == TALOS_MIG_ABORT) {
         /* The target failed after our HANDOFF and says so under the session
-         * key: we may, and must, serve again. */
-        if ((rc = talos_token_open(buf, len, m.k_tok, TALOS_MIG_ABORT, m.session, m.lineage, &t)) != TALOS_OK)
+         * key: we may, and must, serve again. An ABORT that does not verify
+         * proves nothing: stay in doubt. */
+        int code = TALOS_ERR_PROTOCOL;
+        if ((rc = mig_abort_check(&m, buf, len, &code)) != TALOS_OK)
             goto in_doubt;
-        rc = t.code < 0 && t.code >= TALOS_ERR_MIN ? t.code : TALOS_ERR_PROTOCOL;
-        snprintf(m.reason, sizeof(m.reason), "target failed before activation: %s", talos_strerror(rc));
+        rc = code;
         talos_wipe(&pending, sizeof(pending));
         goto resume;
     }
