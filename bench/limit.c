@@ -1,0 +1,313 @@
+/* The physical limit of moving state between two nodes on this machine:
+ * what a migration of N bytes cannot beat. One thread encrypts N bytes with
+ * AES-256-GCM (OpenSSL EVP, 256 KiB chunks, a fresh IV per chunk) and sends
+ * them over a TCP loopback connection; the other receives each chunk,
+ * decrypts it in place (checking the tag) and copies it into destination
+ * memory, as a TLS reader does (record buffer -> caller's buffer). Two
+ * destinations: memory touched beforehand, and fresh memory (mmap'ed, never
+ * touched, so every page faults during the copy).
+ *
+ *   limit [--runs N] [--tsv] [SIZE...]     SIZE: bytes, or with K/M/G suffix
+ *
+ * Default sizes: 64K 1M 16M 64M 256M; 5 runs each; prints the median in ms
+ * from the first byte encrypted to the last byte copied. The connection is
+ * set up before the clock starts. No hashing: the floor is crypto + copy +
+ * transport only. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (256u * 1024u)
+#define HDR (4 + 12 + 16) /* length ‖ IV ‖ tag */
+#define MAX_SIZES 16
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_u64);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "limit: %s: %s\n", what, errno ? strerror(errno) : "failed");
+    exit(1);
+}
+
+struct job {
+    const uint8_t *src;
+    uint8_t *dst;
+    size_t size;
+    int fd;
+    uint8_t key[32];
+    uint8_t salt[4];
+    pthread_barrier_t *start;
+    uint64_t t_end;
+    int ok;
+};
+
+static int send_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int recv_all(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* IV = salt ‖ 64-bit chunk counter: never repeats under one key. */
+static void make_iv(const uint8_t salt[4], uint64_t ctr, uint8_t iv[12])
+{
+    memcpy(iv, salt, 4);
+    for (int i = 0; i < 8; i++)
+        iv[4 + i] = (uint8_t)(ctr >> (56 - 8 * i));
+}
+
+static void *sender(void *arg)
+{
+    struct job *j = arg;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t *buf = malloc(HDR + CHUNK);
+    int outl = 0, ok = ctx && buf;
+
+    if (ok)
+        ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
+    if (buf)
+        memset(buf, 0, HDR + CHUNK); /* the send buffer is warm, like a TLS write buffer */
+    pthread_barrier_wait(j->start);
+    for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
+        size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
+        uint8_t iv[12];
+        make_iv(j->salt, ctr, iv);
+        put_be32(buf, (uint32_t)n);
+        memcpy(buf + 4, iv, 12);
+        ok = EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
+             EVP_EncryptUpdate(ctx, buf + HDR, &outl, j->src + off, (int)n) == 1 &&
+             (size_t)outl == n && EVP_EncryptFinal_ex(ctx, buf + HDR + n, &outl) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
+             send_all(j->fd, buf, HDR + n) == 0;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    free(buf);
+    j->ok = ok;
+    return NULL;
+}
+
+static void *receiver(void *arg)
+{
+    struct job *j = arg;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t *buf = malloc(HDR + CHUNK);
+    int outl = 0, ok = ctx && buf;
+
+    if (ok)
+        ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
+    if (buf)
+        memset(buf, 0, HDR + CHUNK);
+    pthread_barrier_wait(j->start);
+    for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
+        size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
+        uint8_t iv[12];
+        make_iv(j->salt, ctr, iv);
+        /* The IV must be the one expected next: a replayed or reordered
+         * chunk fails here, as it would in TLS. */
+        ok = recv_all(j->fd, buf, HDR) == 0 && get_be32(buf) == n && memcmp(buf + 4, iv, 12) == 0 &&
+             recv_all(j->fd, buf + HDR, n) == 0 &&
+             EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
+             EVP_DecryptUpdate(ctx, buf + HDR, &outl, buf + HDR, (int)n) == 1 && (size_t)outl == n &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, buf + 16) == 1 &&
+             EVP_DecryptFinal_ex(ctx, buf + HDR + n, &outl) == 1;
+        if (ok)
+            memcpy(j->dst + off, buf + HDR, n);
+    }
+    j->t_end = now_ns();
+    EVP_CIPHER_CTX_free(ctx);
+    free(buf);
+    j->ok = ok;
+    return NULL;
+}
+
+static void loopback_pair(int *a, int *b)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&sa, &sl))
+        die("listen on loopback");
+    if ((*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        connect(*a, (struct sockaddr *)&sa, sizeof(sa)) || (*b = accept(l, NULL, NULL)) < 0)
+        die("connect on loopback");
+    close(l);
+    (void)setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    (void)setsockopt(*b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* One transfer of `size` bytes into dst; returns ns. */
+static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size)
+{
+    pthread_barrier_t start;
+    struct job s = {.src = src, .size = size}, r;
+    pthread_t ts, tr;
+    int fa = -1, fb = -1;
+
+    loopback_pair(&fa, &fb);
+    if (RAND_bytes(s.key, sizeof(s.key)) != 1 || RAND_bytes(s.salt, sizeof(s.salt)) != 1)
+        die("RAND_bytes");
+    r = s;
+    s.fd = fa;
+    r.fd = fb;
+    r.dst = dst;
+    pthread_barrier_init(&start, NULL, 3);
+    s.start = r.start = &start;
+    if (pthread_create(&ts, NULL, sender, &s) || pthread_create(&tr, NULL, receiver, &r))
+        die("pthread_create");
+    pthread_barrier_wait(&start);
+    uint64_t t0 = now_ns();
+    pthread_join(ts, NULL);
+    pthread_join(tr, NULL);
+    pthread_barrier_destroy(&start);
+    close(fa);
+    close(fb);
+    if (!s.ok || !r.ok) {
+        errno = 0;
+        die("transfer (encrypt/send/receive/decrypt)");
+    }
+    return r.t_end - t0;
+}
+
+static size_t parse_size(const char *s)
+{
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    switch (*end) {
+    case 'K': case 'k': v <<= 10; end++; break;
+    case 'M': case 'm': v <<= 20; end++; break;
+    case 'G': case 'g': v <<= 30; end++; break;
+    default: break;
+    }
+    if (*end || v == 0) {
+        fprintf(stderr, "limit: bad size %s\n", s);
+        exit(2);
+    }
+    return (size_t)v;
+}
+
+int main(int argc, char **argv)
+{
+    size_t sizes[MAX_SIZES], n_sizes = 0;
+    int runs = 5, tsv = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--tsv") == 0)
+            tsv = 1;
+        else if (n_sizes < MAX_SIZES)
+            sizes[n_sizes++] = parse_size(argv[i]);
+    }
+    if (runs < 1 || runs > 100) {
+        fprintf(stderr, "usage: limit [--runs N] [--tsv] [SIZE...]\n");
+        return 2;
+    }
+    if (!n_sizes) {
+        static const size_t def[] = {64u << 10, 1u << 20, 16u << 20, 64u << 20, 256u << 20};
+        memcpy(sizes, def, sizeof(def));
+        n_sizes = sizeof(def) / sizeof(def[0]);
+    }
+    if (tsv)
+        printf("# size_bytes\ttouched_ms\tfresh_ms\truns\n");
+    else
+        printf("| size | into touched memory | into fresh memory |\n|---:|---:|---:|\n");
+    for (size_t k = 0; k < n_sizes; k++) {
+        size_t size = sizes[k];
+        uint64_t touched[100], fresh[100];
+        uint8_t *src = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        uint8_t *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (src == MAP_FAILED || dst == MAP_FAILED)
+            die("mmap");
+        /* Source: resident, not compressible. Destination: touched. */
+        for (size_t off = 0; off < size; off += 1u << 20)
+            if (RAND_bytes(src + off, (int)(size - off < (1u << 20) ? size - off : 1u << 20)) != 1)
+                die("RAND_bytes");
+        memset(dst, 0, size);
+        (void)one_run(src, dst, size); /* warm up: code, OpenSSL's tables, socket buffers */
+        for (int r = 0; r < runs; r++) {
+            memset(dst, 0, size); /* keep it touched (and dirty), not equal to src */
+            touched[r] = one_run(src, dst, size);
+            uint8_t *f = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (f == MAP_FAILED)
+                die("mmap");
+            fresh[r] = one_run(src, f, size);
+            if (r == 0 && (memcmp(f, src, size) != 0 || memcmp(dst, src, size) != 0)) {
+                errno = 0;
+                die("destination differs from source");
+            }
+            munmap(f, size);
+        }
+        double mt = (double)median(touched, (size_t)runs) / 1e6;
+        double mf = (double)median(fresh, (size_t)runs) / 1e6;
+        if (tsv)
+            printf("%zu\t%.3f\t%.3f\t%d\n", size, mt, mf, runs);
+        else
+            printf("| %zu KiB | %.3f ms | %.3f ms |\n", size >> 10, mt, mf);
+        fflush(stdout);
+        munmap(src, size);
+        munmap(dst, size);
+    }
+    return 0;
+}
