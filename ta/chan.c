@@ -49,6 +49,35 @@ static int raw_pub(EVP_PKEY *k, uint8_t out[32])
     return TALOS_OK;
 }
 
+/* OpenSSL 3 fetches and caches algorithm implementations on first use:
+ * in a fresh TA process the first handshake paid milliseconds for it. Done
+ * once at start, off the critical path (a background thread). */
+void talos_chan_warmup(void)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    X509 *cert = key ? self_signed(key) : NULL;
+    SSL_CTX *cs[2] = {SSL_CTX_new(TLS_client_method()), SSL_CTX_new(TLS_server_method())};
+    for (int i = 0; i < 2; i++)
+        if (cs[i] && cert && SSL_CTX_use_certificate(cs[i], cert) && SSL_CTX_use_PrivateKey(cs[i], key)) {
+            SSL *ssl = SSL_new(cs[i]); /* fetches the TLS 1.3 suites' ciphers and digests */
+            SSL_free(ssl);
+        }
+    uint8_t k[32] = {0}, iv[12] = {0}, buf[64] = {0}, tag[16];
+    int outl = 0;
+    EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
+    if (cc && EVP_EncryptInit_ex(cc, EVP_aes_256_gcm(), NULL, k, iv) == 1) {
+        (void)EVP_EncryptUpdate(cc, buf, &outl, buf, sizeof(buf));
+        (void)EVP_EncryptFinal_ex(cc, buf, &outl);
+        (void)EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_GCM_GET_TAG, 16, tag);
+    }
+    EVP_CIPHER_CTX_free(cc);
+    SSL_CTX_free(cs[0]);
+    SSL_CTX_free(cs[1]);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+}
+
 int talos_chan_open(struct talos_chan *c, int fd, int is_client)
 {
     EVP_PKEY *key = NULL;

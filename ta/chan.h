@@ -21,6 +21,9 @@ struct talos_chan {
     uint8_t peer_pub[32]; /* the peer's, from its certificate */
 };
 
+/* Warm OpenSSL's algorithm caches (call once, from any thread). */
+void talos_chan_warmup(void);
+
 /* Handshake on a connected socket (client = the source). TALOS_ERR_CRYPTO
  * when the handshake fails (tampering, wrong peer), TALOS_ERR_PEER_CLOSED. */
 int talos_chan_open(struct talos_chan *c, int fd, int is_client);

@@ -2,6 +2,7 @@
  * host, starts a lineage, and serves frames until STOP or until the host
  * goes away (volatile-only: the lineage then ends with the process). */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "core/msg.h"
 #include "core/merkle.h"
 #include "ta/arena.h"
+#include "ta/chan.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
 
@@ -243,6 +245,13 @@ static int serve(void)
     }
 }
 
+static void *warmup_thread(void *arg)
+{
+    (void)arg;
+    talos_chan_warmup();
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     static const struct talos_tee_env env = {.host_request = env_host_request};
@@ -258,6 +267,10 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* A migration's handshake should not pay OpenSSL's first-use costs. */
+    pthread_t warm;
+    if (pthread_create(&warm, NULL, warmup_thread, NULL) == 0)
+        pthread_detach(warm);
     talos_rt.desc = &talos_ta_desc;
     talos_wr_init(&talos_rt.rx, TALOS_MSG_MAX);
     talos_wr_init(&talos_rt.tx, 0);

@@ -91,6 +91,7 @@ int mig_attest(struct mig *m)
     int rc = TALOS_OK;
 
     binding(m, m->role, m->ch.own_pub, m->nonce_peer, rd);
+    TLOG_DEBUG("%c: +%.3f ms attest: asking the platform", m->role, (mig_now() - m->t0) / 1e6);
     if ((rc = talos_tee_enclave.evidence(rd, ev, &ev_len)) != TALOS_OK) {
         snprintf(m->reason, sizeof(m->reason), "no evidence from the platform");
         return rc;
@@ -102,6 +103,7 @@ int mig_attest(struct mig *m)
                  talos_strerror(rc));
         return rc;
     }
+    TLOG_DEBUG("%c: +%.3f ms attest: own evidence checked", m->role, (mig_now() - m->t0) / 1e6);
     talos_wr_init(&w, 0);
     talos_wr_bytes(&w, ev, ev_len);
     if (w.err) {
@@ -123,8 +125,10 @@ int mig_attest(struct mig *m)
     const uint8_t *pev = talos_rd_bytes(&r, &n, TALOS_EVIDENCE_MAX);
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         goto out;
+    TLOG_DEBUG("%c: +%.3f ms attest: peer evidence received", m->role, (mig_now() - m->t0) / 1e6);
     if ((rc = check_peer(m, pev, n)) != TALOS_OK)
         goto out;
+    TLOG_DEBUG("%c: +%.3f ms attest: peer verified", m->role, (mig_now() - m->t0) / 1e6);
     if (m->role == MIG_ROLE_T)
         rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0);
 out:

@@ -207,6 +207,7 @@ int talos_rt_migrate_in(int fd)
     if ((rc = talos_chan_open(&m.ch, fd, 0)) != TALOS_OK)
         goto failed;
     m.chan_up = 1;
+    TLOG_DEBUG("%c: +%.3f ms TLS channel up", m.role, (mig_now() - m.t0) / 1e6);
     if ((rc = hello(&m)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
         goto failed;
     talos_rt.state = RT_IMPORTING;

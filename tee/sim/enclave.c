@@ -27,25 +27,11 @@ static int self_rc = TALOS_ERR_BACKEND;
 
 static void measure_once(void) { self_rc = talos_sim_measure_self(self_measurement); }
 
-static void *measure_thread(void *arg)
-{
-    (void)arg;
-    pthread_once(&self_once, measure_once);
-    return NULL;
-}
-
 static int sim_init(const struct talos_tee_env *env)
 {
-    pthread_t t;
-
     if (!env || !env->host_request)
         return TALOS_ERR_INVALID_ARG;
     sim_env = *env;
-    /* Measure in the background now, so that the first evidence (a fresh
-     * migration target's, on the critical path) finds it done. Failing to
-     * start the thread only moves the work to the first evidence call. */
-    if (pthread_create(&t, NULL, measure_thread, NULL) == 0)
-        pthread_detach(t);
     return TALOS_OK;
 }
 

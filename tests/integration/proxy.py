@@ -1,0 +1,590 @@
+#!/usr/bin/env python3
+"""An adversary on the wire between two talosd nodes, for the attack tests.
+
+    proxy.py --listen PORT --to HOST:PORT --mode MODE [options]   # a proxy
+    proxy.py --daemon ...   # listen, fork, print the pid of the proxy, return
+    proxy.py --mode replay --replay FILE --to HOST:PORT [options]  # a fake source
+    proxy.py --show FILE                                           # print a capture
+
+It listens on 127.0.0.1:PORT, takes ONE connection (the source node's), opens
+one to the target node (two in `mirror` mode), relays, and exits when both
+directions are done, or after --timeout seconds (default 30) whatever
+happens. Every run is bounded.
+
+What it understands of the stream (node/talosd/peerproto.h): the node
+preamble is plaintext, u32-length-prefixed messages. Source -> target: the
+OFFER (69 bytes with its prefix, carrying the image size), then the image
+bytes if the target asked for them. Target -> source: 2 answers (image
+present, target ready) or 3 (send the image, image present, target ready).
+The proxy parses the target's first answer to learn whether image bytes
+follow the OFFER (the source sends nothing after the OFFER before it has
+that answer, so the proxy always knows in time), and so finds the first TLS
+byte of the source -> target direction exactly. `--skip N` overrides the
+parsing: the first N bytes are the preamble. After the preamble the source
+-> target direction is split into TLS records (5-byte header: type,
+version, u16 length); record 1 is the ClientHello.
+
+Modes (all tampering is on the source -> target direction):
+  pass      relay (with --capture FILE: both directions to FILE)
+  record    = pass, --record FILE is the capture
+  flip      flip bit --bit B (default 0) of one byte, chosen by one of
+              --offset N      absolute offset from the connection start
+                              (N < 69 lands inside the OFFER)
+              --tls-offset N  offset from the first TLS byte
+              --nth K --at OFF  byte OFF of TLS record K (OFF counts from the
+                              record's 5-byte header; negative: from its end,
+                              -1 is the last byte of the AEAD tag)
+  drop      do not forward TLS record --nth K
+  dup       forward TLS record --nth K twice
+  reorder   hold TLS record --nth K and send it right after record --nth2
+              (default K+1): records K and K+1 swap
+  truncate  forward TLS records 1..K (--nth K), then close the target's
+              receiving direction (FIN) and forward nothing more
+  mirror    also send every source byte to --mirror HOST:PORT; only the
+              --to target's bytes go back to the source
+  replay    no listener: act as the source towards --to. Plays the OFFER of
+              the recording --replay FILE, follows the live preamble
+              (sends the recorded image bytes only if this target asks for
+              the image, or --image FILE when the recording has none), then
+              replays the recorded TLS bytes in their recorded segments,
+              each after the target has sent at least as many bytes as it
+              had at that point of the recording (or 2 s passed)
+
+When the target closes, the proxy passes on what it sent (a TLS alert, say),
+half-closes towards the source, and swallows whatever the source still
+writes until the source closes: the source then always reads the target's
+last words instead of racing a reset, so the error it reports is
+deterministic.
+
+--log FILE writes a JSON summary: preamble length, need_image, the TLS
+records seen (index, type, length), the action taken, bytes each way, who
+closed first. Capture format: b"TALOSCAP1\\n", then entries
+dir(1: '>' source->target, '<' target->source, '{' mirror->nowhere) ‖
+u32 BE length ‖ bytes; read_capture() parses it.
+"""
+import argparse, json, os, select, socket, struct, sys, time
+
+MAGIC = b"TALOSCAP1\n"
+OFFER_LEN = 4 + 8 + 16 + 32 + 8 + 1
+
+
+def read_capture(path):
+    """-> (segments [(dir, bytes)], source->target bytes, target->source bytes)"""
+    segs, s2t, t2s = [], bytearray(), bytearray()
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(MAGIC):
+        raise ValueError("not a capture: " + path)
+    off = len(MAGIC)
+    while off < len(data):
+        d = chr(data[off])
+        (n,) = struct.unpack(">I", data[off + 1:off + 5])
+        b = data[off + 5:off + 5 + n]
+        off += 5 + n
+        segs.append((d, b))
+        if d == ">":
+            s2t += b
+        elif d == "<":
+            t2s += b
+    return segs, bytes(s2t), bytes(t2s)
+
+
+def parse_msgs(buf, count):
+    """The first `count` u32-prefixed messages of buf -> (list, bytes used) or None."""
+    out, off = [], 0
+    for _ in range(count):
+        if len(buf) < off + 4:
+            return None
+        (n,) = struct.unpack(">I", buf[off:off + 4])
+        if len(buf) < off + 4 + n:
+            return None
+        out.append(buf[off + 4:off + 4 + n])
+        off += 4 + n
+    return out, off
+
+
+def answer_fields(body):
+    """An ANSWER body -> (status, need_image, message)."""
+    status, need = struct.unpack(">iB", body[:5])
+    (ml,) = struct.unpack(">I", body[5:9])
+    return status, need, body[9:9 + ml].decode(errors="replace")
+
+
+def offer_image_size(offer_msg):
+    return struct.unpack(">Q", offer_msg[4 + 8 + 16 + 32:4 + 8 + 16 + 32 + 8])[0]
+
+
+def tls_records(buf):
+    """Split bytes into TLS records -> list of (offset, type, length-with-header); a tail is ignored."""
+    out, off = [], 0
+    while len(buf) - off >= 5:
+        n = 5 + struct.unpack(">H", buf[off + 3:off + 5])[0]
+        if len(buf) - off < n:
+            break
+        out.append((off, buf[off], n))
+        off += n
+    return out
+
+
+class Capture:
+    def __init__(self, path):
+        self.f = open(path, "wb") if path else None
+        if self.f:
+            self.f.write(MAGIC)
+
+    def add(self, d, b):
+        if self.f and b:
+            self.f.write(d.encode() + struct.pack(">I", len(b)) + b)
+
+    def close(self):
+        if self.f:
+            self.f.close()
+
+
+class S2T:
+    """The source -> target direction: finds the preamble's end, splits the
+    rest into TLS records, applies the mode. feed() -> bytes to forward."""
+
+    def __init__(self, a):
+        self.a = a
+        self.skip = a.skip          # preamble length once known
+        self.pos = 0                # bytes of the direction seen so far
+        self.need_image = None
+        self.image_size = None
+        self.buf = bytearray()      # TLS bytes not yet a whole record
+        self.nrec = 0
+        self.records = []
+        self.held = None
+        self.closed_target = False  # truncate: nothing more goes out
+        self.action = None
+
+    def learn_answer(self, need_image):
+        if self.need_image is None:
+            self.need_image = bool(need_image)
+            if self.skip is None and self.image_size is not None:
+                self.skip = OFFER_LEN + (self.image_size if self.need_image else 0)
+
+    def feed(self, data):
+        out = bytearray()
+        data = bytearray(data)
+        if self.a.mode == "flip" and self.a.offset is not None:
+            i = self.a.offset - self.pos
+            if 0 <= i < len(data):
+                data[i] ^= 1 << self.a.bit
+                self.action = "flipped bit %d of byte %d (absolute)" % (self.a.bit, self.a.offset)
+        start = self.pos
+        self.pos += len(data)
+        if self.image_size is None and self.skip is None:
+            # The OFFER is whole before anything else is sent.
+            if start == 0 and len(data) >= OFFER_LEN:
+                self.image_size = offer_image_size(bytes(data[:OFFER_LEN]))
+            elif start == 0:
+                self.skip = 0  # not a TALOS preamble: treat all as TLS
+        if self.skip is None:
+            # Preamble bytes whose end we do not know yet (answer not seen): pass.
+            out += data
+            return bytes(out)
+        pre = max(0, min(len(data), self.skip - start))
+        out += data[:pre]
+        tls = data[pre:]
+        if not tls:
+            return bytes(out)
+        if self.a.mode == "flip" and self.a.tls_offset is not None:
+            i = self.a.tls_offset - (start + pre - self.skip)
+            if 0 <= i < len(tls):
+                tls[i] ^= 1 << self.a.bit
+                self.action = "flipped bit %d of TLS byte %d" % (self.a.bit, self.a.tls_offset)
+        self.buf += tls
+        consumed = 0
+        for off, typ, n in tls_records(self.buf):
+            rec = bytearray(self.buf[off:off + n])
+            consumed = off + n
+            self.nrec += 1
+            self.records.append([self.nrec, typ, n])
+            out += self.on_record(self.nrec, rec)
+        del self.buf[:consumed]
+        return bytes(out)
+
+    def on_record(self, k, rec):
+        a = self.a
+        if self.closed_target:
+            return b""
+        if a.nth != k:
+            if a.mode == "reorder" and self.held is not None and k == (a.nth2 or a.nth + 1):
+                held, self.held = self.held, None
+                self.action = "sent record %d after record %d" % (a.nth, k)
+                return bytes(rec) + held
+            if a.mode == "truncate" and k > a.nth:
+                self.closed_target = True
+                self.action = "closed the stream after record %d" % a.nth
+                return b""
+            return bytes(rec)
+        if a.mode == "flip" and a.at is not None:
+            i = a.at if a.at >= 0 else len(rec) + a.at
+            rec[i] ^= 1 << a.bit
+            self.action = "flipped bit %d of byte %d of record %d (type %d, %d bytes)" % (
+                a.bit, i, k, rec[0], len(rec))
+        elif a.mode == "drop":
+            self.action = "dropped record %d (%d bytes)" % (k, len(rec))
+            return b""
+        elif a.mode == "dup":
+            self.action = "duplicated record %d (%d bytes)" % (k, len(rec))
+            return bytes(rec) * 2
+        elif a.mode == "reorder":
+            self.held = bytes(rec)
+            return b""
+        elif a.mode == "truncate":
+            self.closed_target = True
+            self.action = "closed the stream after record %d" % k
+        return bytes(rec)
+
+
+class Answers:
+    """Parses the target's preamble answers to learn need_image."""
+
+    def __init__(self, on_first):
+        self.buf = bytearray()
+        self.on_first = on_first
+        self.done = False
+        self.first = None
+
+    def feed(self, data):
+        if self.done:
+            return
+        self.buf += data
+        m = parse_msgs(bytes(self.buf), 1)
+        if m:
+            self.done = True
+            try:
+                self.first = answer_fields(m[0][0])
+                self.on_first(self.first[1])
+            except struct.error:
+                self.on_first(0)
+
+
+def connect(hostport, timeout):
+    host, port = hostport.rsplit(":", 1)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return socket.create_connection((host, int(port)), timeout=5)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def send_all(sock, b):
+    """-> False if the peer is gone."""
+    try:
+        sock.setblocking(True)
+        sock.sendall(b)
+        return True
+    except OSError:
+        return False
+
+
+def listener(port):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(1)
+    return ls
+
+
+def relay(a, ls, log):
+    deadline = time.time() + a.timeout
+    ls.settimeout(a.timeout)
+    try:
+        src, _ = ls.accept()
+    except socket.timeout:
+        log["error"] = "no connection"
+        return
+    ls.close()
+    dst = connect(a.to, 5)
+    mir = connect(a.mirror, 5) if a.mode == "mirror" else None
+    for s in (src, dst, mir):
+        if s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    cap = Capture(a.capture or a.record)
+    s2t = S2T(a)
+    answers = Answers(s2t.learn_answer)
+    open_ = {src: True, dst: True}
+    if mir:
+        open_[mir] = True
+    dst_writable, mir_writable = True, mir is not None
+    counts = {"s2t": 0, "t2s": 0, "mirror_in": 0}
+    order = []
+    while any(open_.values()) and time.time() < deadline:
+        socks = [s for s, o in open_.items() if o]
+        r, _, _ = select.select(socks, [], [], max(0.0, min(1.0, deadline - time.time())))
+        for s in r:
+            try:
+                data = s.recv(1 << 16)
+            except OSError:
+                data = b""
+            if s is src:
+                if not data:
+                    open_[src] = False
+                    order.append("source")
+                    if dst_writable:
+                        if s2t.held is not None:
+                            send_all(dst, s2t.held)  # a held record still goes
+                        try:
+                            dst.shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
+                    if mir_writable:
+                        try:
+                            mir.shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
+                    continue
+                counts["s2t"] += len(data)
+                cap.add(">", data)
+                if mir_writable and not send_all(mir, data):
+                    mir_writable = False
+                out = s2t.feed(data)
+                if dst_writable and out and not send_all(dst, out):
+                    dst_writable = False
+                if dst_writable and s2t.closed_target:
+                    try:
+                        dst.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    dst_writable = False
+            elif s is dst:
+                if not data:
+                    open_[dst] = False
+                    order.append("target")
+                    dst_writable = False
+                    # Let the source read what the target said last, then EOF;
+                    # keep swallowing what the source still sends.
+                    try:
+                        src.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    continue
+                counts["t2s"] += len(data)
+                cap.add("<", data)
+                answers.feed(data)
+                send_all(src, data)
+            else:
+                if not data:
+                    open_[mir] = False
+                    order.append("mirror")
+                    mir_writable = False
+                    continue
+                counts["mirror_in"] += len(data)
+                cap.add("{", data)
+    if time.time() >= deadline:
+        log["timed_out"] = True
+    cap.close()
+    log.update(counts)
+    log.update(preamble=s2t.skip, need_image=s2t.need_image, tls_records=s2t.nrec,
+               records=s2t.records[:400], action=s2t.action, closed=order,
+               answer=answers.first)
+    for s in (src, dst, mir):
+        if s:
+            s.close()
+
+
+def replay(a, log):
+    segs, rec_s2t, rec_t2s = read_capture(a.replay)
+    deadline = time.time() + a.timeout
+    offer = rec_s2t[:OFFER_LEN]
+    image_size = offer_image_size(offer)
+    first = parse_msgs(rec_t2s, 1)
+    rec_need = bool(first and answer_fields(first[0][0])[1])
+    rec_pre_s2t = OFFER_LEN + (image_size if rec_need else 0)
+    rec_pre_t2s = parse_msgs(rec_t2s, 3 if rec_need else 2)[1]
+    recorded_image = rec_s2t[OFFER_LEN:rec_pre_s2t] if rec_need else None
+    # The recorded TLS segments, each with the target bytes seen before it.
+    plan, s_off, t_off = [], 0, 0
+    for d, b in segs:
+        if d == ">":
+            lo, hi = s_off, s_off + len(b)
+            if hi > rec_pre_s2t:
+                plan.append((max(0, t_off - rec_pre_t2s), b[max(0, rec_pre_s2t - lo):]))
+            s_off = hi
+        elif d == "<":
+            t_off += len(b)
+    sock = connect(a.to, 5)
+    sock.settimeout(max(1.0, deadline - time.time()))
+    cap = Capture(a.capture)
+
+    def recv_msg():
+        hdr = b""
+        while len(hdr) < 4:
+            c = sock.recv(4 - len(hdr))
+            if not c:
+                return None
+            hdr += c
+        (n,) = struct.unpack(">I", hdr)
+        body = b""
+        while len(body) < n:
+            c = sock.recv(n - len(body))
+            if not c:
+                return None
+            body += c
+        cap.add("<", hdr + body)
+        return body
+
+    def send(b):
+        cap.add(">", b)
+        sock.sendall(b)
+
+    answers = []
+    log["recorded_need_image"] = rec_need
+    send(offer)
+    ans = recv_msg()
+    if ans is None:
+        log["refused"] = "closed after the OFFER"
+        return
+    answers.append(answer_fields(ans))
+    if answers[-1][0] == 0 and answers[-1][1]:
+        img = recorded_image
+        if img is None and a.image:
+            img = open(a.image, "rb").read()
+        if img is None:
+            log["refused"] = "the target wants the image and the recording has none (--image)"
+            return
+        send(img)
+        ans = recv_msg()
+        answers.append(answer_fields(ans) if ans else None)
+    if answers[-1] and answers[-1][0] == 0:
+        ans = recv_msg()
+        answers.append(answer_fields(ans) if ans else None)
+    log["answers"] = answers
+    if not answers[-1] or answers[-1][0] != 0 or "target ready" not in answers[-1][2]:
+        log["refused"] = "preamble"
+        return
+    log["target_ready"] = True
+    # The TLS part: as recorded, in order, paced by the target's answers.
+    got, closed, sent = 0, False, 0
+    sock.setblocking(False)
+    for want, b in plan:
+        t_wait = time.time() + 2
+        while got < want and not closed and time.time() < min(t_wait, deadline):
+            r, _, _ = select.select([sock], [], [], 0.1)
+            if r:
+                try:
+                    c = sock.recv(1 << 16)
+                except OSError:
+                    c = b""
+                if not c:
+                    closed = True
+                else:
+                    got += len(c)
+                    cap.add("<", c)
+        if closed:
+            break
+        try:
+            sock.setblocking(True)
+            sock.sendall(b)
+            sent += len(b)
+            sock.setblocking(False)
+        except OSError:
+            closed = True
+            break
+    # Then listen until the target closes (bounded).
+    sock.setblocking(False)
+    while not closed and time.time() < deadline:
+        r, _, _ = select.select([sock], [], [], 0.2)
+        if r:
+            try:
+                c = sock.recv(1 << 16)
+            except OSError:
+                c = b""
+            if not c:
+                closed = True
+            else:
+                got += len(c)
+                cap.add("<", c)
+    cap.close()
+    log.update(tls_sent=sent, tls_planned=sum(len(b) for _, b in plan), tls_received=got,
+               target_closed=closed)
+    sock.close()
+
+
+def show(path):
+    segs, s2t, t2s = read_capture(path)
+    first = parse_msgs(t2s, 1)
+    need = bool(first and answer_fields(first[0][0])[1])
+    pre = OFFER_LEN + (offer_image_size(s2t[:OFFER_LEN]) if need else 0)
+    print("segments %d, source->target %d bytes (preamble %d), target->source %d bytes"
+          % (len(segs), len(s2t), pre, len(t2s)))
+    for i, (off, typ, n) in enumerate(tls_records(s2t[pre:]), 1):
+        print("record %4d  offset %8d  type %2d  length %6d" % (i, off, typ, n))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--listen", type=int)
+    p.add_argument("--to")
+    p.add_argument("--mode", default="pass",
+                   choices=["pass", "record", "flip", "drop", "dup", "reorder", "truncate",
+                            "mirror", "replay"])
+    p.add_argument("--capture")
+    p.add_argument("--record")
+    p.add_argument("--replay")
+    p.add_argument("--mirror")
+    p.add_argument("--image")
+    p.add_argument("--skip", type=int)
+    p.add_argument("--offset", type=int)
+    p.add_argument("--tls-offset", type=int)
+    p.add_argument("--nth", type=int)
+    p.add_argument("--nth2", type=int)
+    p.add_argument("--at", type=int)
+    p.add_argument("--bit", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=30)
+    p.add_argument("--log")
+    p.add_argument("--show")
+    p.add_argument("--daemon", action="store_true",
+                   help="listen, then run in the background and print its pid")
+    a = p.parse_args()
+    if a.show:
+        return show(a.show)
+    if not a.to:
+        p.error("--to is required")
+    if a.mode in ("drop", "dup", "reorder", "truncate") and a.nth is None:
+        p.error("--nth K is required for " + a.mode)
+    if a.mode == "flip" and [a.offset, a.tls_offset, a.at].count(None) != 2:
+        p.error("flip needs exactly one of --offset, --tls-offset, --nth K --at OFF")
+    if a.mode == "flip" and a.at is not None and a.nth is None:
+        p.error("--at needs --nth")
+    if a.mode == "mirror" and not a.mirror:
+        p.error("mirror needs --mirror HOST:PORT")
+    if a.mode == "replay" and not a.replay:
+        p.error("replay needs --replay FILE")
+    if a.mode != "replay" and a.listen is None:
+        p.error("--listen PORT is required")
+    log = {"mode": a.mode}
+    ls = listener(a.listen) if a.mode != "replay" else None
+    if a.daemon:
+        # Listening already: the caller may connect as soon as we print.
+        pid = os.fork()
+        if pid:
+            print(pid)
+            return
+        os.setsid()
+        fd = os.open(os.devnull, os.O_RDWR)
+        for i in (0, 1, 2):
+            os.dup2(fd, i)
+    try:
+        if a.mode == "replay":
+            replay(a, log)
+        else:
+            relay(a, ls, log)
+    except Exception as e:  # reported, not hidden: the test reads the log
+        log["exception"] = "%s: %s" % (type(e).__name__, e)
+        raise
+    finally:
+        if a.log:
+            with open(a.log + ".tmp", "w") as f:
+                json.dump(log, f)
+            os.rename(a.log + ".tmp", a.log)
+
+
+if __name__ == "__main__":
+    main()
