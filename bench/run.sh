@@ -5,8 +5,122 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export TALOS_SIM_CA=$(mktemp -d /tmp/talos-bench-ca.XXXXXX)
-trap 'rm -rf "$TALOS_SIM_CA"' EXIT
+WORK=$(mktemp -d /tmp/talos-bench-work.XXXXXX)
+trap 'rm -rf "$TALOS_SIM_CA" "$WORK"' EXIT
 out=bench/RESULTS.md
+
+# Migration (bench/migrate.c) against the physical limit (bench/limit.c),
+# measured in this run. Every number printed comes from the two TSV files.
+migration_section() {
+  local lim mig load0 load1
+  lim=$WORK/limit.tsv
+  mig=$WORK/migrate.tsv
+  load0=$(cut -d' ' -f1-3 /proc/loadavg)
+  "$BUILD/bench/limit" --tsv --runs 5 >"$lim"
+  "$BUILD/bench/migrate" "$BUILD/examples/kvstore.ta" --tsv --runs 5 --runs-large "${BENCH_RUNS_LARGE:-5}" >"$mig"
+  load1=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo "## Migration (bench/migrate.c) and the physical limit (bench/limit.c)"
+  echo
+  echo "A kvstore TA filled with 4000-byte values to about the size shown moves from"
+  echo "node A to node B: two \`talos_host\`s (two sim platforms, one sim CA) in one"
+  echo "process, host API only (no talosd, no node preamble), joined by a TCP loopback"
+  echo "connection; \`talos_ta_migrate_out\` and \`talos_ta_migrate_in\` run concurrently."
+  echo "Every run starts fresh TAs and checks that the target's \`digest\` equals the"
+  echo "source's. Medians (each column on its own) over the runs shown, in ms, after"
+  echo "one uncounted 1 MiB warm-up migration."
+  echo
+  echo "- **total**: wall time around the migrate_out/migrate_in pair, as the host sees it."
+  echo "- **downtime, prepare, checkpoint, transfer, activate**: as the source TA reports"
+  echo "  them; **restore** as the target reports it (docs/migration.md, \"Times reported\")."
+  echo "  checkpoint (hashing state pages) overlaps transfer."
+  echo "- **e2e incl. launch**: from \`talos_ta_create_target\` start until both calls"
+  echo "  returned (target launch + loopback connect + total): what a user waits for."
+  echo "- **limit**: \`bench/limit.c\`, one thread encrypts with AES-256-GCM (EVP, 256 KiB"
+  echo "  chunks, fresh IV each) and sends over TCP loopback, the other receives,"
+  echo "  decrypts (tag checked) and copies into touched or into fresh (mmap'ed, never"
+  echo "  touched) memory; median of 5 runs; no handshake, no hashing."
+  echo "- **ratio**: total / limit. The target TA is a new process, so its arena is"
+  echo "  fresh memory: limit (fresh) is the like-for-like floor, limit (touched) the"
+  echo "  floor with destination memory prepared in advance."
+  echo
+  echo "Load average (1, 5, 15 min): $load0 before, $load1 after (2 vCPUs; other"
+  echo "work on this shared machine may have run at the same time)."
+  echo
+  awk -F'\t' '
+    function ms(x) { return x < 10 ? sprintf("%.2f", x) : sprintf("%.1f", x) }
+    function human(b) { return b >= 1048576 ? (b / 1048576) " MiB" : (b / 1024) " KiB" }
+    NR == FNR { if ($1 !~ /^#/) { lt[$1] = $2; lf[$1] = $3 } next }
+    $1 ~ /^#/ { next }
+    {
+      n++; sz[n] = $1; runs[n] = $3; tot[n] = $4; e2e[n] = $5; launch[n] = $6; conn[n] = $7
+      down[n] = $9; prep[n] = $10; ckpt[n] = $11; xfer[n] = $12; rest[n] = $13; act[n] = $14
+      st[n] = $16; tmin[n] = $17; tmax[n] = $18; emin[n] = $19; emax[n] = $20
+    }
+    END {
+      print "| size | state bytes | runs | total ms | downtime ms | prepare | checkpoint | transfer | restore | activate | e2e incl. launch | limit (touched) | limit (fresh) | total / limit (fresh) | total / limit (touched) |"
+      print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+      for (i = 1; i <= n; i++) {
+        s = sz[i]
+        printf "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f× | %.2f× |\n", \
+          human(s), st[i], runs[i], ms(tot[i]), ms(down[i]), ms(prep[i]), ms(ckpt[i]), ms(xfer[i]), \
+          ms(rest[i]), ms(act[i]), ms(e2e[i]), ms(lt[s]), ms(lf[s]), tot[i] / lf[s], tot[i] / lt[s]
+      }
+      print ""
+      print "Spread over the runs (min..max), ms:"
+      print ""
+      print "| size | total | e2e incl. launch | target launch (median) | connect (median) |"
+      print "|---:|---:|---:|---:|---:|"
+      for (i = 1; i <= n; i++)
+        printf "| %s | %s..%s | %s..%s | %s | %s |\n", human(sz[i]), ms(tmin[i]), ms(tmax[i]), \
+          ms(emin[i]), ms(emax[i]), ms(launch[i]), ms(conn[i])
+      print ""
+      print "### Targets"
+      print ""
+      for (i = 1; i <= n; i++) if (sz[i] == 1048576) {
+        verdict = e2e[i] <= 3 ? "met" : "NOT met"
+        printf "- **≤ 3 ms end to end for a 1 MiB TA: %s.** Measured %s ms (median): target\n", verdict, ms(e2e[i])
+        printf "  launch %s ms, connect %s ms, migration %s ms. Of the migration, prepare\n", ms(launch[i]), ms(conn[i]), ms(tot[i])
+        printf "  (TLS 1.3 handshake with fresh Ed25519 keys and certificates, evidence made and\n"
+        printf "  verified both ways) takes %s ms and downtime %s ms (transfer %s, restore %s,\n", ms(prep[i]), ms(down[i]), ms(xfer[i]), ms(rest[i])
+        printf "  activate %s). The fixed costs alone, launch + prepare = %s ms, are %.1f× the\n", ms(act[i]), ms(launch[i] + prep[i]), (launch[i] + prep[i]) / 3
+        printf "  budget; the state itself (downtime) is %.0f%% of the end-to-end time. The limit\n", 100 * down[i] / e2e[i]
+        printf "  moves 1 MiB in %s ms (touched) / %s ms (fresh).\n", ms(lt[sz[i]]), ms(lf[sz[i]])
+      }
+      big = 0; okf = 0; okt = 0; worst = 0
+      for (i = 1; i <= n; i++) if (sz[i] >= 16777216) {
+        big++; rf = tot[i] / lf[sz[i]]; rt = tot[i] / lt[sz[i]]
+        if (rf <= 1.5) okf++
+        if (rt <= 1.5) okt++
+      }
+      if (big) {
+        verdict = okf == big && okt == big ? "met" : okf == big ? "met against the fresh-memory limit, NOT against the touched-memory one" : "NOT met"
+        printf "- **≤ 1.5× the limit from 16 MiB up: %s.** (%d of %d sizes within 1.5× of the\n", verdict, okf, big
+        printf "  fresh-memory limit, %d of %d within 1.5× of the touched-memory limit). Per size:\n", okt, big
+        for (i = 1; i <= n; i++) if (sz[i] >= 16777216) {
+          s = sz[i]
+          printf "  %s: total %s ms = %.2f× / %.2f× the limit; the source streams at %.0f MB/s\n", human(s), ms(tot[i]), tot[i] / lf[s], tot[i] / lt[s], st[i] / xfer[i] / 1000
+          printf "  (transfer %s ms, of which %s ms hashing pages = checkpoint, %.0f%%), the\n", ms(xfer[i]), ms(ckpt[i]), 100 * ckpt[i] / xfer[i]
+          printf "  limit at %.0f MB/s (fresh); prepare %s ms, activate %s ms.\n", s / lf[s] / 1000, ms(prep[i]), ms(act[i])
+        }
+      }
+    }' "$lim" "$mig"
+  echo
+  echo "Why, from the phases: the limit runs AES-GCM on one core and decrypt + copy"
+  echo "on the other and does nothing else. A migration does that too (TLS 1.3"
+  echo "records of 16 KiB instead of 256 KiB chunks) and, in addition, SHA-256 over"
+  echo "every state page on *both* cores: the source hashes each chunk right after"
+  echo "sending it, on the core that encrypts (checkpoint, inside transfer), and the"
+  echo "target hashes each page as it lands (inside restore), besides pre-faulting"
+  echo "its arena. So throughput is bounded by encrypt + hash on the source core and"
+  echo "decrypt + copy + hash on the target core, not by encrypt or decrypt alone;"
+  echo "checkpoint's share of transfer above is the part of the source core's time"
+  echo "that the limit does not pay. Small TAs are dominated by fixed costs: the"
+  echo "target launch and prepare, neither of which depends on the state's size."
+  if [ "${BENCH_RUNS_LARGE:-5}" != 5 ]; then
+    echo
+    echo "Sizes of 128 MiB and more ran ${BENCH_RUNS_LARGE} times instead of 5 (time budget)."
+  fi
+}
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
   echo "# TALOS benchmark results"
@@ -28,6 +142,8 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "Switchless mode polls shared-memory rings (spinning briefly before it"
   echo "sleeps on a futex), so the fast path makes no system call; on this 2-vCPU"
   echo "machine the host and the TA each need a core to spin."
+  echo
+  migration_section
 } >"$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"

@@ -151,6 +151,7 @@ class S2T:
         self.pos = 0                # bytes of the direction seen so far
         self.need_image = None
         self.image_size = None
+        self.head = bytearray()     # the OFFER as it passes
         self.buf = bytearray()      # TLS bytes not yet a whole record
         self.nrec = 0
         self.records = []
@@ -161,11 +162,13 @@ class S2T:
     def learn_answer(self, need_image):
         if self.need_image is None:
             self.need_image = bool(need_image)
-            if self.skip is None and self.image_size is not None:
-                self.skip = OFFER_LEN + (self.image_size if self.need_image else 0)
+            self.settle()
+
+    def settle(self):
+        if self.skip is None and self.image_size is not None and self.need_image is not None:
+            self.skip = OFFER_LEN + (self.image_size if self.need_image else 0)
 
     def feed(self, data):
-        out = bytearray()
         data = bytearray(data)
         if self.a.mode == "flip" and self.a.offset is not None:
             i = self.a.offset - self.pos
@@ -174,23 +177,36 @@ class S2T:
                 self.action = "flipped bit %d of byte %d (absolute)" % (self.a.bit, self.a.offset)
         start = self.pos
         self.pos += len(data)
-        if self.image_size is None and self.skip is None:
-            # The OFFER is whole before anything else is sent.
-            if start == 0 and len(data) >= OFFER_LEN:
-                self.image_size = offer_image_size(bytes(data[:OFFER_LEN]))
-            elif start == 0:
-                self.skip = 0  # not a TALOS preamble: treat all as TLS
-        if self.skip is None:
-            # Preamble bytes whose end we do not know yet (answer not seen): pass.
-            out += data
-            return bytes(out)
-        pre = max(0, min(len(data), self.skip - start))
-        out += data[:pre]
-        tls = data[pre:]
-        if not tls:
-            return bytes(out)
+        out, i = bytearray(), 0
+        while i < len(data):
+            p = start + i
+            if self.skip is None:
+                if p < OFFER_LEN:
+                    # The OFFER may come in pieces (length prefix, then body).
+                    n = min(len(data) - i, OFFER_LEN - p)
+                    self.head += data[i:i + n]
+                    out += data[i:i + n]
+                    i += n
+                    if len(self.head) == OFFER_LEN:
+                        self.image_size = offer_image_size(bytes(self.head))
+                        self.settle()
+                    continue
+                out += data[i:]  # cannot happen: the source waits for the answer
+                break
+            if p < self.skip:
+                n = min(len(data) - i, self.skip - p)
+                out += data[i:i + n]
+                i += n
+                continue
+            out += self.tls(data[i:], p - self.skip)
+            break
+        return bytes(out)
+
+    def tls(self, tls, tls_pos):
+        """TLS bytes starting at offset tls_pos of the TLS part -> bytes to forward."""
+        out = bytearray()
         if self.a.mode == "flip" and self.a.tls_offset is not None:
-            i = self.a.tls_offset - (start + pre - self.skip)
+            i = self.a.tls_offset - tls_pos
             if 0 <= i < len(tls):
                 tls[i] ^= 1 << self.a.bit
                 self.action = "flipped bit %d of TLS byte %d" % (self.a.bit, self.a.tls_offset)
@@ -203,7 +219,7 @@ class S2T:
             self.records.append([self.nrec, typ, n])
             out += self.on_record(self.nrec, rec)
         del self.buf[:consumed]
-        return bytes(out)
+        return out
 
     def on_record(self, k, rec):
         a = self.a
@@ -274,10 +290,13 @@ def connect(hostport, timeout):
             time.sleep(0.05)
 
 
+DEADLINE = [None]
+
+
 def send_all(sock, b):
-    """-> False if the peer is gone."""
+    """-> False if the peer is gone (or stalls past the deadline)."""
     try:
-        sock.setblocking(True)
+        sock.settimeout(max(0.1, DEADLINE[0] - time.time()))
         sock.sendall(b)
         return True
     except OSError:
@@ -293,7 +312,7 @@ def listener(port):
 
 
 def relay(a, ls, log):
-    deadline = time.time() + a.timeout
+    deadline = DEADLINE[0] = time.time() + a.timeout
     ls.settimeout(a.timeout)
     try:
         src, _ = ls.accept()
@@ -507,6 +526,154 @@ def replay(a, log):
     sock.close()
 
 
+def recv_exact(sock, n):
+    b = b""
+    while len(b) < n:
+        c = sock.recv(n - len(b))
+        if not c:
+            raise EOFError("peer closed after %d of %d bytes" % (len(b), n))
+        b += c
+    return b
+
+
+def recv_peer_msg(sock):
+    """One u32-prefixed preamble message -> (raw bytes with prefix, body)."""
+    hdr = recv_exact(sock, 4)
+    body = recv_exact(sock, struct.unpack(">I", hdr)[0])
+    return hdr + body, body
+
+
+MIG_NAMES = {1: "HELLO", 2: "HELLO_ACK", 3: "EVIDENCE", 4: "BEGIN", 5: "CHUNK", 6: "MANIFEST",
+             7: "PREPARED", 8: "HANDOFF", 9: "RECEIPT", 10: "ABORT"}
+TOKEN_CODE_OFF = 1 + 16 + 16 + 8 + 32  # kind, session, lineage, version, head, then i32 code
+
+
+def send_mig(tls, typ, body):
+    tls.sendall(struct.pack(">IB", len(body), typ) + body)
+
+
+def recv_mig(tls):
+    """A migration record inside TLS (u32 length, u8 type, body) -> (type, body)."""
+    n, typ = struct.unpack(">IB", recv_exact(tls, 5))
+    if n > (1 << 20):
+        raise ValueError("record of %d bytes" % n)
+    return typ, recv_exact(tls, n)
+
+
+def describe(typ, body):
+    d = {"type": MIG_NAMES.get(typ, typ), "length": len(body)}
+    if typ == 10 and len(body) >= TOKEN_CODE_OFF + 4:
+        d["code"] = struct.unpack(">i", body[TOKEN_CODE_OFF:TOKEN_CODE_OFF + 4])[0]
+    return d
+
+
+def tls_context(server, tmpdir):
+    """TLS 1.3 only, with a fresh self-signed Ed25519 certificate (like a TA's)."""
+    import ssl, subprocess
+    key, cert = os.path.join(tmpdir, "adv-key.pem"), os.path.join(tmpdir, "adv-cert.pem")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key,
+                        "-out", cert, "-subj", "/CN=adversary", "-days", "1"],
+                       check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE if not server else ssl.CERT_OPTIONAL
+    if server:
+        ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def fake_source(a, log):
+    """Speak the preamble for --lineage with --image, open our own TLS
+    channel to the virgin target, send HELLO, then EVIDENCE taken from
+    --evidence (hex: genuine evidence of another session), and report what
+    the target answers."""
+    import hashlib
+    deadline = time.time() + a.timeout
+    lineage = bytes.fromhex(a.lineage)
+    image = open(a.image, "rb").read()
+    sock = connect(a.to, 5)
+    sock.settimeout(max(1.0, deadline - time.time()))
+    offer = b"TALOSP1\0" + lineage + hashlib.sha256(image).digest() + struct.pack(">QB", len(image), 0)
+    sock.sendall(struct.pack(">I", len(offer)) + offer)
+    answers = [answer_fields(recv_peer_msg(sock)[1])]
+    if answers[-1][0] == 0 and answers[-1][1]:
+        sock.sendall(image)
+        answers.append(answer_fields(recv_peer_msg(sock)[1]))
+    if answers[-1][0] == 0:
+        answers.append(answer_fields(recv_peer_msg(sock)[1]))
+    log["answers"] = answers
+    if answers[-1][0] != 0 or "target ready" not in answers[-1][2]:
+        log["refused"] = "preamble"
+        return
+    log["target_ready"] = True
+    tls = tls_context(False, a.tmpdir).wrap_socket(sock)
+    log["tls"] = tls.version()
+    send_mig(tls, 1, bytes([1]) + os.urandom(16) + os.urandom(32) + lineage)
+    log["replies"] = [describe(*recv_mig(tls))]
+    ev = bytes.fromhex(open(a.evidence).read().strip())
+    send_mig(tls, 3, struct.pack(">I", len(ev)) + ev)
+    log["evidence_sent"] = len(ev)
+    try:
+        log["replies"].append(describe(*recv_mig(tls)))
+    except (EOFError, OSError) as e:
+        log["replies"].append({"closed": str(e)})
+    tls.close()
+
+
+def mitm(a, ls, log):
+    """Relay the preamble, then terminate TLS on both sides with our own
+    key and splice the TAs' records: the source's evidence reaches the
+    target over a channel it was not made for. Stops after the target's
+    answer to that evidence (passed on to the source)."""
+    deadline = time.time() + a.timeout
+    ls.settimeout(a.timeout)
+    try:
+        src, _ = ls.accept()
+    except socket.timeout:
+        log["error"] = "no connection"
+        return
+    ls.close()
+    dst = connect(a.to, 5)
+    for s in (src, dst):
+        s.settimeout(max(1.0, deadline - time.time()))
+    raw, body = recv_peer_msg(src)
+    dst.sendall(raw)
+    size = offer_image_size(raw)
+    while True:
+        raw, body = recv_peer_msg(dst)
+        src.sendall(raw)
+        st, need, msg = answer_fields(body)
+        if st != 0 or "target ready" in msg:
+            break
+        if need:
+            dst.sendall(recv_exact(src, size))
+    log["preamble_end"] = msg
+    if st != 0:
+        return
+    s_tls = tls_context(True, a.tmpdir).wrap_socket(src, server_side=True)
+    t_tls = tls_context(False, a.tmpdir).wrap_socket(dst)
+    log["relayed"] = []
+    # HELLO, HELLO_ACK, EVIDENCE, then the target's verdict.
+    for frm, to in ((s_tls, t_tls), (t_tls, s_tls), (s_tls, t_tls), (t_tls, s_tls)):
+        try:
+            typ, body = recv_mig(frm)
+        except (EOFError, OSError) as e:
+            log["relayed"].append({"closed": "target" if frm is t_tls else "source", "why": str(e)})
+            break
+        d = describe(typ, body)
+        d["from"] = "source" if frm is s_tls else "target"
+        log["relayed"].append(d)
+        send_mig(to, typ, body)
+    for s in (s_tls, t_tls):
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
 def show(path):
     segs, s2t, t2s = read_capture(path)
     first = parse_msgs(t2s, 1)
@@ -524,12 +691,15 @@ def main():
     p.add_argument("--to")
     p.add_argument("--mode", default="pass",
                    choices=["pass", "record", "flip", "drop", "dup", "reorder", "truncate",
-                            "mirror", "replay"])
+                            "mirror", "replay", "fake-source", "mitm"])
     p.add_argument("--capture")
     p.add_argument("--record")
     p.add_argument("--replay")
     p.add_argument("--mirror")
     p.add_argument("--image")
+    p.add_argument("--lineage")
+    p.add_argument("--evidence")
+    p.add_argument("--tmpdir", default="/tmp")
     p.add_argument("--skip", type=int)
     p.add_argument("--offset", type=int)
     p.add_argument("--tls-offset", type=int)
@@ -557,10 +727,12 @@ def main():
         p.error("mirror needs --mirror HOST:PORT")
     if a.mode == "replay" and not a.replay:
         p.error("replay needs --replay FILE")
-    if a.mode != "replay" and a.listen is None:
+    if a.mode == "fake-source" and not (a.lineage and a.image and a.evidence):
+        p.error("fake-source needs --lineage HEX --image FILE --evidence FILE")
+    if a.mode not in ("replay", "fake-source") and a.listen is None:
         p.error("--listen PORT is required")
     log = {"mode": a.mode}
-    ls = listener(a.listen) if a.mode != "replay" else None
+    ls = listener(a.listen) if a.mode not in ("replay", "fake-source") else None
     if a.daemon:
         # Listening already: the caller may connect as soon as we print.
         pid = os.fork()
@@ -574,6 +746,10 @@ def main():
     try:
         if a.mode == "replay":
             replay(a, log)
+        elif a.mode == "fake-source":
+            fake_source(a, log)
+        elif a.mode == "mitm":
+            mitm(a, ls, log)
         else:
             relay(a, ls, log)
     except Exception as e:  # reported, not hidden: the test reads the log
