@@ -221,6 +221,7 @@ int main(int argc, char **argv)
     TLOG_INFO("shutting down");
     rc = 0;
 out:
+    pool_shutdown();
     registry_shutdown();
     if (cfd >= 0) {
         close(cfd);

@@ -33,6 +33,12 @@ int images_sha(const char *path, uint8_t sha[32]);
 /* Whether the store has the image (and its path). */
 int images_have(const uint8_t sha[32], char *out, size_t cap);
 
+/* Warm pool of virgin targets (pool.c): take one for (image, mode), or
+ * start one in the background; all stopped at shutdown. */
+struct talos_ta *pool_take(const uint8_t sha[32], int mode);
+void pool_fill(const uint8_t sha[32], int mode, const char *path);
+void pool_shutdown(void);
+
 /* The ocalls every TA on this node may make. */
 extern const struct talos_ocall node_ocalls[];
 extern const size_t node_n_ocalls;

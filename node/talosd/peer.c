@@ -85,7 +85,7 @@ static void serve_migration(int fd)
     struct talos_migration m;
     struct ta_entry *e = NULL;
     char image[PATH_MAX], id[33];
-    int rc = peer_recv_offer(fd, &o), one = 1;
+    int refill = 0, rc = peer_recv_offer(fd, &o), one = 1;
 
     if (rc != TALOS_OK) {
         TLOG_WARN("peer: refused a connection: %s", talos_strerror(rc));
@@ -116,7 +116,11 @@ static void serve_migration(int fd)
     }
     (void)peer_send_answer(fd, TALOS_OK, 0, "image present");
     opt.mode = o.mode ? TALOS_CALL_SWITCHLESS : TALOS_CALL_PASSIVE;
-    if ((rc = talos_ta_create_target(node.host, image, &opt, &ta)) != TALOS_OK) {
+    /* A pre-started virgin target if the pool has one (refilled at the end,
+     * not now: a launch would compete with this migration for the cores). */
+    ta = pool_take(o.image_sha, o.mode);
+    refill = 1;
+    if (!ta && (rc = talos_ta_create_target(node.host, image, &opt, &ta)) != TALOS_OK) {
         TLOG_WARN("peer: cannot start a target for %s: %s", id, talos_strerror(rc));
         (void)peer_send_answer(fd, rc, 0, "cannot start the target");
         goto out;
@@ -150,6 +154,8 @@ out:
     talos_ta_destroy(ta);
     if (fd >= 0)
         close(fd);
+    if (refill)
+        pool_fill(o.image_sha, o.mode, image);
 }
 
 static void *peer_thread(void *arg)

@@ -27,11 +27,26 @@ static int self_rc = TALOS_ERR_BACKEND;
 
 static void measure_once(void) { self_rc = talos_sim_measure_self(self_measurement); }
 
+static void *measure_thread(void *arg)
+{
+    (void)arg;
+    pthread_once(&self_once, measure_once);
+    return NULL;
+}
+
 static int sim_init(const struct talos_tee_env *env)
 {
+    pthread_t t;
+
     if (!env || !env->host_request)
         return TALOS_ERR_INVALID_ARG;
     sim_env = *env;
+    /* Measure now, in the background: a migration target is started ahead of
+     * time (the node's warm pool), and its first evidence — on a migration's
+     * critical path — then finds the 5.6 MB hash done (measured: 4-15 ms
+     * otherwise). If the thread cannot start, the first evidence measures. */
+    if (pthread_create(&t, NULL, measure_thread, NULL) == 0)
+        pthread_detach(t);
     return TALOS_OK;
 }
 

@@ -1,0 +1,110 @@
+/* A warm pool of virgin targets: one restore-mode TA per image, started
+ * ahead of time, so that an arriving migration does not wait for a process
+ * launch (and the target's first-use costs) on its critical path.
+ *
+ * A pooled target is exactly as untrusted as a fresh one: it holds no
+ * lineage, and the source attests it during the migration like any other.
+ * It is refilled in the background after each use. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "node/talosd/node.h"
+
+#define POOL_MAX 16
+
+struct slot {
+    uint8_t sha[32];
+    int mode; /* 0 passive, 1 switchless */
+    struct talos_ta *ta;
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct slot pool[POOL_MAX];
+
+static struct slot *find(const uint8_t sha[32], int mode)
+{
+    for (size_t i = 0; i < POOL_MAX; i++)
+        if (pool[i].ta && pool[i].mode == mode && memcmp(pool[i].sha, sha, 32) == 0)
+            return &pool[i];
+    return NULL;
+}
+
+struct talos_ta *pool_take(const uint8_t sha[32], int mode)
+{
+    struct talos_ta *ta = NULL;
+    pthread_mutex_lock(&pool_lock);
+    struct slot *s = find(sha, mode);
+    if (s) {
+        ta = s->ta;
+        s->ta = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return ta;
+}
+
+struct fill_job {
+    uint8_t sha[32];
+    int mode;
+    char path[PATH_MAX];
+};
+
+static void *fill_thread(void *arg)
+{
+    struct fill_job *j = arg;
+    struct talos_ta_options opt = {.mode = j->mode ? TALOS_CALL_SWITCHLESS : TALOS_CALL_PASSIVE,
+                                   .ocalls = node_ocalls, .n_ocalls = node_n_ocalls};
+    struct talos_ta *ta = NULL;
+    int rc = talos_ta_create_target(node.host, j->path, &opt, &ta);
+
+    if (rc != TALOS_OK) {
+        TLOG_WARN("pool: cannot pre-start a target of %s: %s", j->path, talos_strerror(rc));
+        free(j);
+        return NULL;
+    }
+    pthread_mutex_lock(&pool_lock);
+    struct slot *free_slot = NULL;
+    if (!find(j->sha, j->mode))
+        for (size_t i = 0; i < POOL_MAX && !free_slot; i++)
+            if (!pool[i].ta)
+                free_slot = &pool[i];
+    if (free_slot) {
+        memcpy(free_slot->sha, j->sha, 32);
+        free_slot->mode = j->mode;
+        free_slot->ta = ta;
+        ta = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    talos_ta_destroy(ta); /* the pool was full or already had one */
+    free(j);
+    return NULL;
+}
+
+void pool_fill(const uint8_t sha[32], int mode, const char *path)
+{
+    struct fill_job *j = calloc(1, sizeof(*j));
+    pthread_t t;
+
+    if (!j)
+        return;
+    memcpy(j->sha, sha, 32);
+    j->mode = mode;
+    snprintf(j->path, sizeof(j->path), "%s", path);
+    if (pthread_create(&t, NULL, fill_thread, j) != 0) {
+        free(j);
+        return;
+    }
+    pthread_detach(t);
+}
+
+void pool_shutdown(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    for (size_t i = 0; i < POOL_MAX; i++) {
+        talos_ta_destroy(pool[i].ta);
+        pool[i].ta = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+}
