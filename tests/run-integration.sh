@@ -17,7 +17,10 @@ for t in "$here"/integration/test_*.sh; do
   if TEST_PORT_BASE=$port timeout 600 bash "$t" >"$log" 2>&1 && san_clean; then
     pass=$((pass + 1)); printf 'ok   %-40s %6d ms\n' "integration/$name" $((($(date +%s%N) - start) / 1000000))
   else
-    fail=$((fail + 1)); echo "FAIL integration/$name"; tail -40 "$log" | sed 's/^/     /'; san_show
+    fail=$((fail + 1)); echo "FAIL integration/$name"
+    # The failing assertion first: node logs printed after it can be long.
+    grep -m5 -e '^FAIL:' -e 'Traceback' -e 'Error' "$log" | sed 's/^/   > /'
+    tail -40 "$log" | sed 's/^/     /'; san_show
   fi
   rm -f "$log"
   port=$((port + 10))

@@ -125,13 +125,23 @@ static void serve_migration(int fd)
         (void)peer_send_answer(fd, rc, 0, "cannot start the target");
         goto out;
     }
-    if ((rc = peer_send_answer(fd, TALOS_OK, 0, "target ready")) != TALOS_OK)
+    /* Registered (locked) before the import: a client that follows the
+     * lineage here the moment the source reports success must find it. */
+    if ((rc = registry_add_arriving(ta, image, id, &e)) != TALOS_OK) {
+        (void)peer_send_answer(fd, rc, 0, "this node already runs that lineage");
         goto out;
+    }
+    ta = NULL;
+    if ((rc = peer_send_answer(fd, TALOS_OK, 0, "target ready")) != TALOS_OK) {
+        registry_abandon(e);
+        goto out;
+    }
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     /* From here the stream is the TAs' TLS channel. */
-    rc = talos_ta_migrate_in(ta, fd, &m);
+    rc = talos_ta_migrate_in(e->ta, fd, &m);
     fd = -1;
     if (rc != TALOS_OK || m.status != TALOS_OK) {
+        registry_abandon(e);
         TLOG_WARN("peer: target for %s FAILED: %s", id,
                   rc != TALOS_OK ? talos_strerror(rc) : m.reason);
         if (rc == TALOS_OK && m.token_kind == 10 && m.token_len <= TALOS_TOKEN_MAX) {
@@ -143,14 +153,13 @@ static void serve_migration(int fd)
         }
         goto out;
     }
-    (void)registry_remove(id); /* the MOVED note, if this lineage lived here before */
-    if ((rc = registry_add(ta, image, &e)) != TALOS_OK)
-        goto out;
-    ta = NULL;
     TLOG_INFO("lineage %s arrived at version %llu and serves here", e->id,
               (unsigned long long)m.version);
-    registry_put(e);
 out:
+    if (e) {
+        pthread_mutex_unlock(&e->lock);
+        registry_put(e);
+    }
     talos_ta_destroy(ta);
     if (fd >= 0)
         close(fd);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/log.h"
 #include "node/talosd/node.h"
@@ -19,7 +20,20 @@ struct slot {
     uint8_t sha[32];
     int mode; /* 0 passive, 1 switchless */
     struct talos_ta *ta;
+    char path[PATH_MAX];
+    struct stat st; /* the image file as it was when the target started */
 };
+
+/* The store is content-addressed and files are never rewritten; if one was
+ * anyway (an operator, a test acting as a hostile host), a target started
+ * from the old bytes must not be handed out under the new ones. */
+static int same_file(const struct slot *s)
+{
+    struct stat now;
+    return stat(s->path, &now) == 0 && now.st_dev == s->st.st_dev && now.st_ino == s->st.st_ino &&
+           now.st_size == s->st.st_size && now.st_mtim.tv_sec == s->st.st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == s->st.st_mtim.tv_nsec;
+}
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot pool[POOL_MAX];
@@ -37,11 +51,16 @@ struct talos_ta *pool_take(const uint8_t sha[32], int mode)
     struct talos_ta *ta = NULL;
     pthread_mutex_lock(&pool_lock);
     struct slot *s = find(sha, mode);
+    struct talos_ta *stale = NULL;
     if (s) {
-        ta = s->ta;
+        if (same_file(s))
+            ta = s->ta;
+        else
+            stale = s->ta;
         s->ta = NULL;
     }
     pthread_mutex_unlock(&pool_lock);
+    talos_ta_destroy(stale);
     return ta;
 }
 
@@ -57,7 +76,9 @@ static void *fill_thread(void *arg)
     struct talos_ta_options opt = {.mode = j->mode ? TALOS_CALL_SWITCHLESS : TALOS_CALL_PASSIVE,
                                    .ocalls = node_ocalls, .n_ocalls = node_n_ocalls};
     struct talos_ta *ta = NULL;
-    int rc = talos_ta_create_target(node.host, j->path, &opt, &ta);
+    struct stat st;
+    int rc = stat(j->path, &st) == 0 ? talos_ta_create_target(node.host, j->path, &opt, &ta)
+                                     : TALOS_ERR_IMAGE;
 
     if (rc != TALOS_OK) {
         TLOG_WARN("pool: cannot pre-start a target of %s: %s", j->path, talos_strerror(rc));
@@ -74,6 +95,8 @@ static void *fill_thread(void *arg)
         memcpy(free_slot->sha, j->sha, 32);
         free_slot->mode = j->mode;
         free_slot->ta = ta;
+        free_slot->st = st;
+        snprintf(free_slot->path, sizeof(free_slot->path), "%s", j->path);
         ta = NULL;
     }
     pthread_mutex_unlock(&pool_lock);

@@ -35,6 +35,61 @@ int registry_add(struct talos_ta *ta, const char *image, struct ta_entry **out)
     return TALOS_OK;
 }
 
+int registry_add_arriving(struct talos_ta *ta, const char *image, const char *id,
+                          struct ta_entry **out)
+{
+    struct ta_entry *e = calloc(1, sizeof(*e)), *old = NULL, **pp = NULL;
+
+    if (!e)
+        return TALOS_ERR_NOMEM;
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    snprintf(e->image, sizeof(e->image), "%s", image);
+    e->ta = ta;
+    e->refs = 2;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&reg_lock);
+    for (pp = &head; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0)
+            break;
+    if (*pp && !(*pp)->moved_to[0]) {
+        pthread_mutex_unlock(&reg_lock);
+        pthread_mutex_unlock(&e->lock);
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+        return TALOS_ERR_EXISTS;
+    }
+    if (*pp) { /* the MOVED note of this lineage's earlier stay */
+        old = *pp;
+        *pp = old->next;
+        old->removed = 1;
+    }
+    e->next = head;
+    head = e;
+    pthread_mutex_unlock(&reg_lock);
+    registry_put(old);
+    *out = e;
+    return TALOS_OK;
+}
+
+void registry_abandon(struct ta_entry *e)
+{
+    struct ta_entry **pp = NULL;
+    int unlinked = 0;
+
+    pthread_mutex_lock(&reg_lock);
+    for (pp = &head; *pp; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            e->removed = 1;
+            e->refs--; /* the registry's reference; the caller holds another */
+            unlinked = 1;
+            break;
+        }
+    pthread_mutex_unlock(&reg_lock);
+    (void)unlinked;
+}
+
 struct ta_entry *registry_get(const char *id)
 {
     struct ta_entry *e = NULL;

@@ -25,6 +25,17 @@ struct ta_entry {
 
 /* Add a running TA (takes ownership of ta). */
 int registry_add(struct talos_ta *ta, const char *image, struct ta_entry **out);
+/* A TA arriving by migration under `id` (takes ownership of ta). The entry
+ * is returned with its lock held by the caller, so that calls arriving
+ * before the import ends wait for it instead of finding nothing (or the old
+ * MOVED note, which this replaces atomically). TALOS_ERR_EXISTS when the
+ * lineage already serves here. */
+int registry_add_arriving(struct talos_ta *ta, const char *image, const char *id,
+                          struct ta_entry **out);
+/* The arrival failed: unlink it (the caller still holds e->lock and its
+ * reference; it unlocks, then registry_put). */
+void registry_abandon(struct ta_entry *e);
+
 /* Look up and take a reference; NULL when absent. */
 struct ta_entry *registry_get(const char *id);
 void registry_put(struct ta_entry *e);
