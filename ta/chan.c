@@ -133,11 +133,15 @@ int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *co
 static int ssl_err(struct talos_chan *c, int r)
 {
     int e = SSL_get_error(c->ssl, r);
+    unsigned long lib = ERR_peek_error();
     ERR_clear_error();
-    /* A peer that vanishes, or bytes that fail their AEAD tag, end the
-     * channel; the caller's state machine decides what that means. */
-    return e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ? TALOS_ERR_PEER_CLOSED
-                                                               : TALOS_ERR_MAC;
+    /* A peer that vanishes (OpenSSL 3 reports a TCP EOF inside a record as
+     * SSL_R_UNEXPECTED_EOF_WHILE_READING), or bytes that fail their AEAD
+     * tag, end the channel; the caller's state machine decides the rest. */
+    if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ||
+        (e == SSL_ERROR_SSL && ERR_GET_REASON(lib) == SSL_R_UNEXPECTED_EOF_WHILE_READING))
+        return TALOS_ERR_PEER_CLOSED;
+    return TALOS_ERR_MAC;
 }
 
 static int write_all(struct talos_chan *c, const void *p, size_t n)

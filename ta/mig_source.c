@@ -88,7 +88,8 @@ static int stream(struct mig *m, uint8_t new_head[32])
 
     if (!leaves || !ppad)
         goto out;
-    memcpy(ppad, persist, plen);
+    if (plen) /* no persist section: persist may be NULL */
+        memcpy(ppad, persist, plen);
     struct talos_wr w;
     talos_wr_init(&w, sizeof(begin));
     talos_wr_u64(&w, talos_rt.version);

@@ -226,7 +226,8 @@ int talos_rt_migrate_in(int fd)
         snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
         goto failed;
     }
-    memcpy(persist, ppad, plen);
+    if (plen) /* no persist section: persist may be NULL */
+        memcpy(persist, ppad, plen);
     talos_rt.state = RT_PREPARED;
     uint64_t t_prepared = mig_now();
     TALOS_FAULT("target.before_prepared");
