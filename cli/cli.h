@@ -12,8 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef TALOS_VERSION
-#define TALOS_VERSION "0.1.0"
+#include "talos/talos.h"
+
+/* talosd carries its own copy; one shared definition belongs in talos.h. */
+#ifndef TALOS_VERSION_STRING
+#define TALOS_VERSION_STRING "0.1.0"
 #endif
 
 enum cli_exit {
@@ -85,6 +88,7 @@ int cmd_stop(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_node(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_resume(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cfg(struct cli_ctx *ctx, int argc, char **argv);
 
 extern const char cmd_run_usage[];
 extern const char cmd_call_usage[];
@@ -94,6 +98,7 @@ extern const char cmd_stop_usage[];
 extern const char cmd_node_usage[];
 extern const char cmd_migrate_usage[];
 extern const char cmd_resume_usage[];
+extern const char cmd_cfg_usage[];
 
 /* The lines every command's --help ends with. */
 #define CLI_COMMON_HELP                                                        \

@@ -51,8 +51,11 @@ static int connect_node(const char *dir)
     if (fd < 0)
         goto out;
     while (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        /* A connect interrupted by a signal may have completed meanwhile. */
         if (errno == EINTR)
             continue;
+        if (errno == EISCONN)
+            break;
         saved = errno;
         close(fd);
         fd = -1;
@@ -129,14 +132,11 @@ static int print_refusal(const struct cli_ctx *ctx, const json_t *resp)
     return CLI_FAIL;
 }
 
-static int exchange(const struct cli_ctx *ctx, int fd, const json_t *req, json_t **resp)
+static int send_frame(const struct cli_ctx *ctx, int fd, const json_t *req)
 {
     char *body = json_dumps(req, JSON_COMPACT);
     uint8_t hdr[4] = {0};
-    uint8_t *in = NULL;
     size_t len = body ? strlen(body) : 0;
-    uint32_t in_len = 0;
-    json_error_t jerr;
     int rc = CLI_FAIL, err = TALOS_OK;
 
     if (!body) {
@@ -155,42 +155,49 @@ static int exchange(const struct cli_ctx *ctx, int fd, const json_t *req, json_t
         cli_fail(ctx->label, err, "cannot send to node at %s: %s", ctx->node, strerror(errno));
         goto out;
     }
-    /* Long operations (migrate) send progress frames before the answer:
-     * objects with "progress" and no "ok". */
-    for (;;) {
-        err = recv_all(fd, hdr, sizeof(hdr));
-        if (err != TALOS_OK)
-            goto recv_failed;
-        in_len = talos_be32_get(hdr);
-        TLOG_DEBUG("%s: answer frame of %u bytes", ctx->label, (unsigned)in_len);
-        if (in_len > CLI_FRAME_MAX) {
-            cli_fail(ctx->label, TALOS_ERR_TOO_LARGE, "node sent a frame of %u bytes (limit 8 MiB)",
-                     (unsigned)in_len);
-            goto out;
-        }
-        in = malloc(in_len ? in_len : 1);
-        if (!in) {
-            cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot hold the node's answer");
-            goto out;
-        }
-        err = recv_all(fd, in, in_len);
-        if (err != TALOS_OK)
-            goto recv_failed;
-        *resp = json_loadb((const char *)in, in_len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!*resp) {
-            rc = cli_malformed(ctx->label, "not JSON: %s", jerr.text);
-            goto out;
-        }
-        const json_t *step = json_object_get(*resp, "progress");
-        if (!json_is_object(*resp) || json_object_get(*resp, "ok") || !json_is_string(step))
-            break;
-        if (ctx->progress)
-            ctx->progress(json_string_value(step),
-                          json_string_value(json_object_get(*resp, "detail")));
-        json_decref(*resp);
-        *resp = NULL;
-        free(in);
-        in = NULL;
+    rc = CLI_PROCEED;
+out:
+    free(body);
+    return rc;
+}
+
+/* One frame from the node, decoded. JSON_ALLOW_NUL: a TA's text output may
+ * hold NUL characters; every user of a string either takes its length or
+ * stops at the first NUL. */
+static int recv_frame(const struct cli_ctx *ctx, int fd, json_t **msg)
+{
+    uint8_t hdr[4] = {0};
+    uint8_t *in = NULL;
+    uint32_t len = 0;
+    json_error_t jerr = {0};
+    int rc = CLI_FAIL, err = recv_all(fd, hdr, sizeof(hdr));
+
+    if (err != TALOS_OK)
+        goto recv_failed;
+    len = talos_be32_get(hdr);
+    TLOG_DEBUG("%s: frame of %u bytes from the node", ctx->label, (unsigned)len);
+    if (len > CLI_FRAME_MAX) {
+        cli_fail(ctx->label, TALOS_ERR_TOO_LARGE, "node sent a frame of %u bytes (limit 8 MiB)", (unsigned)len);
+        goto out;
+    }
+    in = malloc(len ? len : 1);
+    if (!in) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot hold the node's answer");
+        goto out;
+    }
+    err = recv_all(fd, in, len);
+    if (err != TALOS_OK)
+        goto recv_failed;
+    *msg = json_loadb((const char *)in, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (!*msg) {
+        rc = cli_malformed(ctx->label, "not JSON: %s", jerr.text);
+        goto out;
+    }
+    if (!json_is_object(*msg)) {
+        json_decref(*msg);
+        *msg = NULL;
+        rc = cli_malformed(ctx->label, "not an object");
+        goto out;
     }
     rc = CLI_PROCEED;
     goto out;
@@ -201,8 +208,27 @@ recv_failed:
         cli_fail(ctx->label, err, "cannot read from node at %s: %s", ctx->node, strerror(errno));
 out:
     free(in);
-    free(body);
     return rc;
+}
+
+/* A progress frame ({"progress": STEP, "detail": TEXT}, no "ok") goes to
+ * ctx->progress, sanitized (it is node text bound for a terminal); it is
+ * not an answer. Returns 1 when msg was one. */
+static int progress_frame(const struct cli_ctx *ctx, const json_t *msg)
+{
+    const json_t *step = json_object_get(msg, "progress");
+    const json_t *detail = json_object_get(msg, "detail");
+    char s[128] = "", d[512] = "";
+
+    if (json_object_get(msg, "ok") || !json_is_string(step) || (detail && !json_is_string(detail)))
+        return 0;
+    if (ctx->progress) {
+        cli_sanitize(json_string_value(step), s, sizeof(s));
+        if (detail)
+            cli_sanitize(json_string_value(detail), d, sizeof(d));
+        ctx->progress(s, detail ? d : NULL);
+    }
+    return 1;
 }
 
 int cli_rpc(const struct cli_ctx *ctx, const json_t *req, json_t **resp)
@@ -218,13 +244,15 @@ int cli_rpc(const struct cli_ctx *ctx, const json_t *req, json_t **resp)
                  ctx->node, strerror(errno));
         goto out;
     }
-    rc = exchange(ctx, fd, req, resp);
-    if (rc != CLI_PROCEED)
+    if (send_frame(ctx, fd, req) != CLI_PROCEED)
         goto out;
-    rc = CLI_FAIL;
-    if (!json_is_object(*resp)) {
-        cli_malformed(ctx->label, "not an object");
-        goto out;
+    for (;;) {
+        if (recv_frame(ctx, fd, resp) != CLI_PROCEED)
+            goto out;
+        if (!progress_frame(ctx, *resp))
+            break;
+        json_decref(*resp);
+        *resp = NULL;
     }
     ok = json_object_get(*resp, "ok");
     if (!json_is_boolean(ok)) {

@@ -19,6 +19,9 @@ json_t *cli_request(const char *op);
 int cli_set_str(json_t *req, const char *key, const char *val);
 
 /* Send req to the node ctx->node and read its answer.
+ * Progress frames ({"progress": STEP, "detail": TEXT}, no "ok") that a long
+ * operation sends before its answer go to ctx->progress (skipped when NULL),
+ * sanitized.
  * - ok:true: returns CLI_PROCEED, *resp is the answer (caller decrefs).
  * - ok:false, or the node unreachable, or the answer malformed: prints the
  *   one failure line, labelled ctx->label, and returns CLI_FAIL; *resp is

@@ -31,7 +31,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     const struct cli_opt opts[] = {{"switchless", 0, NULL, &switchless}};
     char *path = NULL;
     json_t *req = NULL, *resp = NULL;
-    struct stat st;
+    struct stat st = {0};
     int rc = cli_args(ctx, argc, argv, opts, 1, 0, &npos);
 
     if (rc != CLI_PROCEED)

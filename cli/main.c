@@ -24,6 +24,7 @@ static const struct cli_command commands[] = {
     {"node", cmd_node, "show the node's backend, listener and TA count", cmd_node_usage, 1},
     {"migrate", cmd_migrate, "move a TA to another node (TA to TA, attested)", cmd_migrate_usage, 1},
     {"resume", cmd_resume, "resume a handed-off source with the target's ABORT", cmd_resume_usage, 1},
+    {"cfg", cmd_cfg, "extract a TA image's control-flow graph and its digest", cmd_cfg_usage, 0},
     {"help", cmd_help, "show the help of a command", cmd_help_usage, 0},
 };
 
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (version) {
-        printf("talos %s\n", TALOS_VERSION);
+        printf("talos %s\n", TALOS_VERSION_STRING);
         rc = CLI_OK;
         goto out;
     }
