@@ -82,6 +82,13 @@ $(O)/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# CFG extraction (tools/cfg): the only user of Capstone. Linked into the
+# talos CLI and the unit tests, never into a TA or the node.
+CFG_SRC := $(wildcard tools/cfg/*.c)
+LIB_CFG := $(BUILD)/lib/libtalos_cfg.a
+CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
+$(LIB_CFG): $(call src2obj,$(CFG_SRC))
+
 # --- programs ------------------------------------------------------------------
 TALOSD := $(BUILD)/bin/talosd
 TALOS := $(BUILD)/bin/talos
@@ -91,9 +98,9 @@ $(TALOSD): $(call src2obj,$(wildcard node/talosd/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
-$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
+$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(LIB_CFG) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CFG_LIBS) $(HOST_LIBS)
 
 # A TA image: the TA's objects + runtime + one backend's enclave side.
 # Static and non-PIE: one self-contained file whose every code byte is measured,
@@ -142,9 +149,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
 UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c)
 
-$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
+$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CFG) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(CFG_LIBS) $(HOST_LIBS)
 
 # --- benchmarks ----------------------------------------------------------------
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
