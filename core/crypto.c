@@ -11,6 +11,7 @@
 
 struct talos_sha256_ctx {
     EVP_MD_CTX *md;
+    EVP_MD *alg; /* fetched once per context: OpenSSL 3 lookups are not free */
 };
 
 void talos_sha256(const void *p, size_t n, uint8_t out[TALOS_SHA256_BYTES])
@@ -28,8 +29,10 @@ int talos_sha256_begin(struct talos_sha256_ctx **ctx)
     if (!c)
         return TALOS_ERR_NOMEM;
     c->md = EVP_MD_CTX_new();
-    if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
+    c->alg = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!c->md || !c->alg || EVP_DigestInit_ex2(c->md, c->alg, NULL) != 1) {
         EVP_MD_CTX_free(c->md);
+        EVP_MD_free(c->alg);
         free(c);
         return TALOS_ERR_CRYPTO;
     }
@@ -47,9 +50,30 @@ int talos_sha256_end(struct talos_sha256_ctx *ctx, uint8_t out[TALOS_SHA256_BYTE
 {
     unsigned int len = 0;
     int rc = EVP_DigestFinal_ex(ctx->md, out, &len) == 1 ? TALOS_OK : TALOS_ERR_CRYPTO;
-    EVP_MD_CTX_free(ctx->md);
-    free(ctx);
+    talos_sha256_free(ctx);
     return rc;
+}
+
+void talos_sha256_restart(struct talos_sha256_ctx *ctx)
+{
+    if (EVP_DigestInit_ex2(ctx->md, NULL, NULL) != 1)
+        abort();
+}
+
+void talos_sha256_finish(struct talos_sha256_ctx *ctx, uint8_t out[TALOS_SHA256_BYTES])
+{
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx->md, out, &len) != 1 || len != TALOS_SHA256_BYTES)
+        abort();
+}
+
+void talos_sha256_free(struct talos_sha256_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    EVP_MD_CTX_free(ctx->md);
+    EVP_MD_free(ctx->alg);
+    free(ctx);
 }
 
 int talos_hkdf(const uint8_t *ikm, size_t ikm_len, const void *salt, size_t salt_len,

@@ -17,6 +17,11 @@ struct talos_sha256_ctx;
 int talos_sha256_begin(struct talos_sha256_ctx **ctx);
 void talos_sha256_add(struct talos_sha256_ctx *ctx, const void *p, size_t n);
 int talos_sha256_end(struct talos_sha256_ctx *ctx, uint8_t out[TALOS_SHA256_BYTES]); /* frees ctx */
+/* Reusable form, for hashing many small messages (state pages): restart,
+ * add, finish without freeing; free once at the end. */
+void talos_sha256_restart(struct talos_sha256_ctx *ctx);
+void talos_sha256_finish(struct talos_sha256_ctx *ctx, uint8_t out[TALOS_SHA256_BYTES]);
+void talos_sha256_free(struct talos_sha256_ctx *ctx);
 
 /* HKDF-SHA256 (RFC 5869). */
 int talos_hkdf(const uint8_t *ikm, size_t ikm_len, const void *salt, size_t salt_len,

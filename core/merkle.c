@@ -5,17 +5,22 @@
 #include "core/crypto.h"
 #include "core/wire.h"
 
-void talos_merkle_leaf(uint64_t index, const uint8_t page[TALOS_PAGE], uint8_t out[TALOS_HASH])
+void talos_merkle_leaf(struct talos_sha256_ctx *c, uint64_t index, const uint8_t page[TALOS_PAGE],
+                       uint8_t out[TALOS_HASH])
 {
-    uint8_t buf[1 + 8 + TALOS_PAGE];
-    buf[0] = 0x00;
-    talos_be32_put(buf + 1, (uint32_t)(index >> 32));
-    talos_be32_put(buf + 5, (uint32_t)index);
-    memcpy(buf + 9, page, TALOS_PAGE);
-    talos_sha256(buf, sizeof(buf), out);
+    uint8_t hdr[1 + 8];
+    hdr[0] = 0x00;
+    talos_be32_put(hdr + 1, (uint32_t)(index >> 32));
+    talos_be32_put(hdr + 5, (uint32_t)index);
+    /* Hashed in place: no copy of the page (the profile showed it). */
+    talos_sha256_restart(c);
+    talos_sha256_add(c, hdr, sizeof(hdr));
+    talos_sha256_add(c, page, TALOS_PAGE);
+    talos_sha256_finish(c, out);
 }
 
-void talos_merkle_root(uint8_t *leaves, size_t n, uint8_t out[TALOS_HASH])
+void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
+                       uint8_t out[TALOS_HASH])
 {
     uint8_t buf[1 + 2 * TALOS_HASH];
 
@@ -33,7 +38,9 @@ void talos_merkle_root(uint8_t *leaves, size_t n, uint8_t out[TALOS_HASH])
             }
             buf[0] = 0x01;
             memcpy(buf + 1, leaves + i * TALOS_HASH, 2 * TALOS_HASH);
-            talos_sha256(buf, sizeof(buf), leaves + m * TALOS_HASH);
+            talos_sha256_restart(c);
+            talos_sha256_add(c, buf, sizeof(buf));
+            talos_sha256_finish(c, leaves + m * TALOS_HASH);
         }
         n = m;
     }

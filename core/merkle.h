@@ -19,12 +19,16 @@
 #define TALOS_PAGE 4096u
 #define TALOS_HASH 32u
 
-/* Leaf hash of page `index`. */
-void talos_merkle_leaf(uint64_t index, const uint8_t page[TALOS_PAGE], uint8_t out[TALOS_HASH]);
+struct talos_sha256_ctx;
+
+/* Leaf hash of page `index`, with a reusable context (core/crypto.h). */
+void talos_merkle_leaf(struct talos_sha256_ctx *c, uint64_t index, const uint8_t page[TALOS_PAGE],
+                       uint8_t out[TALOS_HASH]);
 
 /* Root over n leaf hashes (leaves[32*i]). Uses `leaves` as scratch: its
  * contents are destroyed. */
-void talos_merkle_root(uint8_t *leaves, size_t n, uint8_t out[TALOS_HASH]);
+void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
+                       uint8_t out[TALOS_HASH]);
 
 void talos_chain_genesis(const uint8_t lineage[16], uint8_t out[TALOS_HASH]);
 void talos_chain_next(const uint8_t prev[TALOS_HASH], uint64_t version,

@@ -19,7 +19,7 @@
 #define TALOS_SESSION_BYTES 16
 
 enum talos_mig_type {
-    TALOS_MIG_HELLO = 1,     /* S: u8 version ‖ session[16] ‖ nonce[32] ‖ lineage[16] */
+    TALOS_MIG_HELLO = 1,     /* S: u8 version ‖ session[16] ‖ nonce[32] ‖ lineage[16] ‖ u64 arena size hint */
     TALOS_MIG_HELLO_ACK = 2, /* T: u8 version ‖ nonce[32] */
     TALOS_MIG_EVIDENCE = 3,  /* both: bytes evidence */
     TALOS_MIG_BEGIN = 4,     /* S: u64 version ‖ u64 arena_bytes ‖ u64 persist_bytes ‖ u64 head_version ‖ head[32] */

@@ -2,6 +2,7 @@
  * state as a pipeline, hand off, retire. SECURITY.md's lifecycle: from
  * FROZEN, S may resume on its own (nothing was promised); from HANDED_OFF,
  * only with the target's ABORT; RETIRED is final. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,86 @@ static struct {
     uint8_t k_tok[32];
 } pending;
 
-static int hello(struct mig *m)
+/* The state is hashed on a second thread while the channel and the mutual
+ * attestation are set up: the TA's only ecall thread is in here, so no
+ * ecall can write the state meanwhile. The stream then only encrypts. */
+struct prehash {
+    pthread_t thread;
+    int started;
+    const uint8_t *base; /* arena */
+    uint64_t a_pages, total;
+    uint8_t *ppad;       /* persist section, padded to whole pages */
+    uint8_t *leaves;
+    uint8_t root[TALOS_HASH];
+    int rc;
+    uint64_t ns;
+};
+
+static void *prehash_run(void *arg)
 {
-    uint8_t body[65], ack[33], got = 0;
+    struct prehash *h = arg;
+    struct talos_sha256_ctx *c = NULL;
+    uint64_t t = mig_now();
+
+    if ((h->rc = talos_sha256_begin(&c)) != TALOS_OK)
+        return NULL;
+    for (uint64_t i = 0; i < h->total; i++) {
+        const uint8_t *pg = i < h->a_pages ? h->base + i * TALOS_PAGE
+                                           : h->ppad + (i - h->a_pages) * TALOS_PAGE;
+        talos_merkle_leaf(c, i, pg, h->leaves + i * TALOS_HASH);
+    }
+    talos_merkle_root(c, h->leaves, h->total, h->root);
+    talos_sha256_free(c);
+    h->ns = mig_now() - t;
+    return NULL;
+}
+
+static int prehash_start(struct prehash *h)
+{
+    size_t plen = 0;
+    uint8_t *persist = talos_rt_persist(&plen);
+    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
+
+    memset(h, 0, sizeof(*h));
+    h->base = (const uint8_t *)talos_arena_base();
+    h->a_pages = talos_arena_used_bytes() / TALOS_PAGE;
+    h->total = h->a_pages + p_pages;
+    h->leaves = malloc((h->total ? h->total : 1) * TALOS_HASH);
+    h->ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE);
+    if (!h->leaves || !h->ppad)
+        return TALOS_ERR_NOMEM;
+    if (plen) /* no persist section: persist may be NULL */
+        memcpy(h->ppad, persist, plen);
+    if (pthread_create(&h->thread, NULL, prehash_run, h) != 0)
+        prehash_run(h); /* no thread: hash here, before the handshake */
+    else
+        h->started = 1;
+    return TALOS_OK;
+}
+
+/* Wait for the hashes; TALOS_OK with h->root set. */
+static int prehash_join(struct prehash *h)
+{
+    if (h->started)
+        pthread_join(h->thread, NULL);
+    h->started = 0;
+    return h->rc;
+}
+
+static void prehash_end(struct prehash *h)
+{
+    (void)prehash_join(h);
+    free(h->leaves);
+    if (h->ppad) {
+        talos_wipe(h->ppad, (h->total - h->a_pages) * TALOS_PAGE);
+        free(h->ppad);
+    }
+    memset(h, 0, sizeof(*h));
+}
+
+static int hello(struct mig *m, uint64_t arena_bytes)
+{
+    uint8_t body[73], ack[33], got = 0;
     uint32_t len = 0;
     int rc = TALOS_OK;
 
@@ -35,6 +113,9 @@ static int hello(struct mig *m)
     memcpy(body + 1, m->session, 16);
     memcpy(body + 17, m->nonce_own, 32);
     memcpy(body + 49, m->lineage, 16);
+    /* A size hint: the target pre-faults its arena during attestation. */
+    talos_be32_put(body + 65, (uint32_t)(arena_bytes >> 32));
+    talos_be32_put(body + 69, (uint32_t)arena_bytes);
     if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO, body, sizeof(body), NULL, 0)) != TALOS_OK ||
         (rc = mig_recv(m, TALOS_MIG_HELLO_ACK, &got, ack, sizeof(ack), &len)) != TALOS_OK)
         return rc;
@@ -47,11 +128,9 @@ static int hello(struct mig *m)
     return mig_keys(m);
 }
 
-static int send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages,
-                      uint8_t *leaves)
+static int send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages)
 {
     uint8_t hdr[16];
-    uint64_t t = 0;
     int rc = TALOS_OK;
 
     talos_be32_put(hdr, seq);
@@ -61,72 +140,50 @@ static int send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, c
     if ((rc = talos_chan_send(&m->ch, TALOS_MIG_CHUNK, hdr, sizeof(hdr), pages,
                               (size_t)n * TALOS_PAGE)) != TALOS_OK)
         return rc;
-    /* Hash after sending: the target decrypts and installs this chunk on
-     * the other core while we hash it here. */
-    t = mig_now();
-    for (uint32_t i = 0; i < n; i++)
-        talos_merkle_leaf(first + i, pages + (size_t)i * TALOS_PAGE, leaves + (first + i) * TALOS_HASH);
-    m->rep.checkpoint_ns += mig_now() - t;
     m->rep.state_bytes += (uint64_t)n * TALOS_PAGE;
     return TALOS_OK;
 }
 
 /* BEGIN, CHUNKs (arena pages, then persist pages), MANIFEST. */
-static int stream(struct mig *m, uint8_t new_head[32])
+static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
 {
     size_t plen = 0;
-    uint8_t *persist = talos_rt_persist(&plen);
-    uint64_t a_pages = talos_arena_used_bytes() / TALOS_PAGE;
-    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
-    uint64_t total = a_pages + p_pages;
-    const uint8_t *base = (const uint8_t *)talos_arena_base();
-    uint8_t *leaves = malloc((total ? total : 1) * TALOS_HASH);
-    uint8_t *ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE);
-    uint8_t begin[64], manifest[68], root[32];
+    uint64_t p_pages = h->total - h->a_pages;
+    uint8_t begin[64], manifest[68];
     uint32_t seq = 0;
-    int rc = TALOS_ERR_NOMEM;
-
-    if (!leaves || !ppad)
-        goto out;
-    if (plen) /* no persist section: persist may be NULL */
-        memcpy(ppad, persist, plen);
     struct talos_wr w;
+    int rc = TALOS_OK;
+
+    (void)talos_rt_persist(&plen);
     talos_wr_init(&w, sizeof(begin));
     talos_wr_u64(&w, talos_rt.version);
-    talos_wr_u64(&w, a_pages * TALOS_PAGE);
+    talos_wr_u64(&w, h->a_pages * TALOS_PAGE);
     talos_wr_u64(&w, plen);
     talos_wr_u64(&w, talos_rt.head_version);
     talos_wr_raw(&w, talos_rt.head, 32);
     memcpy(begin, w.p, sizeof(begin));
     talos_wr_free(&w);
     if ((rc = talos_chan_send(&m->ch, TALOS_MIG_BEGIN, begin, sizeof(begin), NULL, 0)) != TALOS_OK)
-        goto out;
-    for (uint64_t p = 0; p < a_pages; p += TALOS_MIG_CHUNK_PAGES) {
-        uint32_t n = (uint32_t)(a_pages - p < TALOS_MIG_CHUNK_PAGES ? a_pages - p : TALOS_MIG_CHUNK_PAGES);
-        if ((rc = send_chunk(m, seq++, p, n, base + p * TALOS_PAGE, leaves)) != TALOS_OK)
-            goto out;
+        return rc;
+    for (uint64_t p = 0; p < h->a_pages; p += TALOS_MIG_CHUNK_PAGES) {
+        uint32_t n = (uint32_t)(h->a_pages - p < TALOS_MIG_CHUNK_PAGES ? h->a_pages - p : TALOS_MIG_CHUNK_PAGES);
+        if ((rc = send_chunk(m, seq++, p, n, h->base + p * TALOS_PAGE)) != TALOS_OK)
+            return rc;
         TALOS_FAULT(seq == 2 ? "source.after_2_chunks" : NULL);
     }
     for (uint64_t p = 0; p < p_pages; p += TALOS_MIG_CHUNK_PAGES) {
         uint32_t n = (uint32_t)(p_pages - p < TALOS_MIG_CHUNK_PAGES ? p_pages - p : TALOS_MIG_CHUNK_PAGES);
-        if ((rc = send_chunk(m, seq++, a_pages + p, n, ppad + p * TALOS_PAGE, leaves)) != TALOS_OK)
-            goto out;
+        if ((rc = send_chunk(m, seq++, h->a_pages + p, n, h->ppad + p * TALOS_PAGE)) != TALOS_OK)
+            return rc;
     }
-    uint64_t t = mig_now();
-    talos_merkle_root(leaves, total, root);
-    talos_chain_next(talos_rt.head, talos_rt.version, root, new_head);
-    m->rep.checkpoint_ns += mig_now() - t;
+    if ((rc = prehash_join(h)) != TALOS_OK)
+        return rc;
+    m->rep.checkpoint_ns = h->ns;
+    talos_chain_next(talos_rt.head, talos_rt.version, h->root, new_head);
     talos_be32_put(manifest, seq);
-    memcpy(manifest + 4, root, 32);
+    memcpy(manifest + 4, h->root, 32);
     memcpy(manifest + 36, new_head, 32);
-    rc = talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
-out:
-    free(leaves);
-    if (ppad) {
-        talos_wipe(ppad, p_pages * TALOS_PAGE);
-        free(ppad);
-    }
-    return rc;
+    return talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
 }
 
 /* The target's answer to a stream: PREPARED (go on) or ABORT (resume). */
@@ -153,7 +210,7 @@ static int await_prepared(struct mig *m, const uint8_t head[32])
 static void retire(void)
 {
     /* RETIRED is final: the state and every key leave with the process. */
-    talos_rt.state = RT_RETIRED;
+    talos_rt.state = RT_RETIRED; /* set before the host hears of it */
     talos_rt_wipe_state();
     talos_wipe(&pending, sizeof(pending));
     TLOG_INFO("retired: the lineage now lives on the target");
@@ -166,9 +223,11 @@ int talos_rt_migrate_out(int fd)
     uint32_t len = 0;
     uint64_t t_freeze = 0, t_handoff = 0;
     struct talos_token t;
+    struct prehash h;
     int rc = TALOS_OK;
 
     memset(&m, 0, sizeof(m));
+    memset(&h, 0, sizeof(h));
     m.role = MIG_ROLE_S;
     m.t0 = mig_now();
     memcpy(m.lineage, talos_rt.lineage, 16);
@@ -180,11 +239,15 @@ int talos_rt_migrate_out(int fd)
         return mig_reply(&m, TALOS_ERR_STATE);
     }
     TALOS_FAULT("source.before_channel");
+    if ((rc = prehash_start(&h)) != TALOS_OK) {
+        close(fd);
+        goto resume;
+    }
     if ((rc = talos_chan_open(&m.ch, fd, 1)) != TALOS_OK)
         goto resume;
     m.chan_up = 1;
     TLOG_DEBUG("%c: +%.3f ms TLS channel up", m.role, (mig_now() - m.t0) / 1e6);
-    if ((rc = hello(&m)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
+    if ((rc = hello(&m, h.a_pages * TALOS_PAGE)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
         goto resume;
     m.rep.prepare_ns = mig_now() - m.t0;
 
@@ -192,7 +255,7 @@ int talos_rt_migrate_out(int fd)
     talos_rt.state = RT_FROZEN;
     t_freeze = mig_now();
     uint64_t t_stream = t_freeze;
-    if ((rc = stream(&m, head)) != TALOS_OK)
+    if ((rc = stream(&m, &h, head)) != TALOS_OK)
         goto resume;
     m.rep.transfer_ns = mig_now() - t_stream;
     if ((rc = await_prepared(&m, head)) != TALOS_OK)
@@ -237,9 +300,14 @@ int talos_rt_migrate_out(int fd)
     m.rep.version = talos_rt.version;
     memcpy(m.rep.head, head, 32);
     m.rep.token_kind = 0;
-    retire();
+    prehash_end(&h);
     mig_end(&m);
-    return mig_reply(&m, TALOS_OK);
+    /* RETIRED before anyone hears of it; answer, then wipe (the host need
+     * not wait for the wipe of a large state). */
+    talos_rt.state = RT_RETIRED;
+    rc = mig_reply(&m, TALOS_OK);
+    retire();
+    return rc;
 
 resume:
     /* Nothing was promised: the state never changed, serve on. */
@@ -248,6 +316,7 @@ resume:
         snprintf(m.reason, sizeof(m.reason), "migration failed before handoff: %s", talos_strerror(rc));
     TLOG_WARN("migration refused, source serves on: %s", m.reason);
     m.rep.token_kind = 0;
+    prehash_end(&h);
     mig_end(&m);
     return mig_reply(&m, rc);
 
@@ -258,6 +327,7 @@ in_doubt:
     snprintf(m.reason, sizeof(m.reason), "handed off, no receipt (%s): in doubt, not serving",
              talos_strerror(rc));
     TLOG_WARN("%s", m.reason);
+    prehash_end(&h);
     mig_end(&m);
     return mig_reply(&m, TALOS_ERR_STATE);
 }
