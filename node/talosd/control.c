@@ -208,8 +208,13 @@ static json_t *ta_json(struct ta_entry *e)
         json_object_set_new(o, "moved_to", json_string(e->moved_to));
     }
     pthread_mutex_unlock(&e->lock);
-    if (!o || rc != TALOS_OK)
+    if (!o)
         return o;
+    if (rc != TALOS_OK) { /* still a complete object: clients check every field */
+        memset(&info, 0, sizeof(info));
+        talos_unhex(e->id, info.lineage, sizeof(info.lineage));
+        snprintf(info.state, sizeof(info.state), "UNKNOWN");
+    }
     json_object_set_new(o, "id", json_string(e->id));
     json_object_set_new(o, "name", json_string(info.name));
     json_object_set_new(o, "image", json_string(e->image));
