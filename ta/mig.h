@@ -32,8 +32,8 @@ uint64_t mig_now(void);
 /* Derive the channel binding and the token key (after HELLO). */
 int mig_keys(struct mig *m);
 
-/* Mutual attestation: exchange evidence bound to this channel and check the
- * peer against the policy (same measurement and config). S sends first. */
+/* Mutual attestation: both send evidence bound to this channel, then each
+ * checks the peer's against the policy (same measurement and config). */
 int mig_attest(struct mig *m);
 
 /* Receive one record of type `want` (or, for S, an ABORT) into buf.

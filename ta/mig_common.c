@@ -110,8 +110,9 @@ int mig_attest(struct mig *m)
         rc = w.err;
         goto out;
     }
-    if (m->role == MIG_ROLE_S &&
-        (rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0)) != TALOS_OK)
+    /* Both sides send first, then verify the peer's: evidence is no secret,
+     * and the two verifications then run at the same time, not in turn. */
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0)) != TALOS_OK)
         goto out;
     if ((rc = mig_recv(m, TALOS_MIG_EVIDENCE, &got, peer_ev, sizeof(peer_ev), &len)) != TALOS_OK)
         goto out;
@@ -129,8 +130,6 @@ int mig_attest(struct mig *m)
     if ((rc = check_peer(m, pev, n)) != TALOS_OK)
         goto out;
     TLOG_DEBUG("%c: +%.3f ms attest: peer verified", m->role, (mig_now() - m->t0) / 1e6);
-    if (m->role == MIG_ROLE_T)
-        rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0);
 out:
     talos_wr_free(&w);
     return rc;
