@@ -125,13 +125,14 @@ static int call(struct talos_ta *ta, const char *ecall, int argc, const char *co
 struct in_job {
     struct talos_ta *ta;
     int fd, rc;
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
     struct talos_migration m;
 };
 
 static void *migrate_in_thread(void *arg)
 {
     struct in_job *j = arg;
-    j->rc = talos_ta_migrate_in(j->ta, j->fd, &j->m);
+    j->rc = talos_ta_migrate_in(j->ta, j->fd, j->lineage, &j->m);
     return NULL;
 }
 
@@ -204,6 +205,9 @@ static int one_run(struct bench *bn, uint64_t n_keys, unsigned seed, uint64_t s[
     uint64_t t2 = now_ns();
     in.ta = dst;
     in.fd = fb;
+    struct talos_ta_info si;
+    if (talos_ta_info(src, &si) == TALOS_OK) /* as the source's node announces it */
+        memcpy(in.lineage, si.lineage, sizeof(in.lineage));
     if (pthread_create(&th, NULL, migrate_in_thread, &in) != 0) {
         close(fa);
         close(fb);

@@ -57,6 +57,10 @@ uint8_t *talos_wr_space(struct talos_wr *w, size_t n)
         w->p = np;
         w->cap = cap;
     }
+    /* n == 0 before anything was written: there is no buffer, and NULL + 0
+     * is undefined behaviour. Nothing to reserve, nothing went wrong. */
+    if (!w->p)
+        return NULL;
     uint8_t *at = w->p + w->len;
     w->len += n;
     return at;

@@ -30,7 +30,8 @@ void talos_wr_u64(struct talos_wr *w, uint64_t v);
 void talos_wr_raw(struct talos_wr *w, const void *p, size_t n);   /* no length prefix */
 void talos_wr_bytes(struct talos_wr *w, const void *p, size_t n); /* u32 length + bytes */
 void talos_wr_str(struct talos_wr *w, const char *s);             /* as bytes, no NUL */
-/* Reserve n bytes and return a pointer to them (NULL on error). */
+/* Reserve n bytes and return a pointer to them (NULL on error, and for
+ * n == 0 while the writer holds no buffer yet: w->err tells them apart). */
 uint8_t *talos_wr_space(struct talos_wr *w, size_t n);
 
 struct talos_rd {

@@ -249,21 +249,28 @@ static int send_with_fd(int sock, const void *p, size_t n, int fd)
                          : TALOS_OK;
 }
 
-int talos_xport_send_fd(struct talos_xport *x, uint16_t type, int fd)
+int talos_xport_send_fd(struct talos_xport *x, uint16_t type, int fd, const void *body,
+                        size_t len)
 {
     uint8_t hdr[TALOS_MSG_HDR] = {0};
     int rc = TALOS_OK;
 
     if (x->fd < 0)
         return TALOS_ERR_PEER_CLOSED;
+    if (len > UINT32_MAX)
+        return TALOS_ERR_TOO_LARGE;
     if (x->switchless) {
         if ((rc = send_with_fd(x->fd, "F", 1, fd)) != TALOS_OK)
             return rc;
-        return talos_xport_send(x, type, NULL, 0);
+        return talos_xport_send(x, type, body, len);
     }
+    talos_be32_put(hdr, (uint32_t)len);
     hdr[4] = (uint8_t)(type >> 8);
     hdr[5] = (uint8_t)type;
-    return send_with_fd(x->fd, hdr, sizeof(hdr), fd);
+    /* The descriptor rides on the header; the body follows plainly. */
+    if ((rc = send_with_fd(x->fd, hdr, sizeof(hdr), fd)) != TALOS_OK || !len)
+        return rc;
+    return talos_fd_write_full(x->fd, body, len);
 }
 
 int talos_xport_take_fd(struct talos_xport *x, int *fd)

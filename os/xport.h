@@ -45,10 +45,11 @@ int talos_xport_send(struct talos_xport *x, uint16_t type, const void *body, siz
  * The header is checked with talos_msg_check before the body is read. */
 int talos_xport_recv(struct talos_xport *x, uint16_t *type, struct talos_wr *body);
 
-/* Send an empty frame of `type` with a descriptor attached (SCM_RIGHTS on
- * the socket; in switchless mode the descriptor goes on the socket and the
- * frame on the rings). The caller keeps its own copy of fd. */
-int talos_xport_send_fd(struct talos_xport *x, uint16_t type, int fd);
+/* Send a frame of `type` (body may be empty) with a descriptor attached
+ * (SCM_RIGHTS on the socket; in switchless mode the descriptor goes on the
+ * socket and the frame on the rings). The caller keeps its copy of fd. */
+int talos_xport_send_fd(struct talos_xport *x, uint16_t type, int fd, const void *body,
+                        size_t len);
 
 /* Take the descriptor that came with the last frame (waiting for it on the
  * socket in switchless mode). TALOS_ERR_PROTOCOL when none came. */

@@ -102,7 +102,11 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
         !SSL_CTX_set_max_proto_version(c->ctx, TLS1_3_VERSION) ||
         !SSL_CTX_use_certificate(c->ctx, cert) || !SSL_CTX_use_PrivateKey(c->ctx, key))
         goto out;
-    /* No session tickets or resumption: every channel is fresh. */
+    /* No session tickets or resumption: every channel is fresh. A TCP EOF
+     * without close_notify reads as a plain end of stream: our records are
+     * framed, so a cut inside one is still caught (PEER_CLOSED), and no
+     * decode_error alert then hides the cause from the peer. */
+    SSL_CTX_set_options(c->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(c->ctx, 0);
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
@@ -119,6 +123,8 @@ out:
     ERR_clear_error();
     X509_free(cert);
     EVP_PKEY_free(key); /* the SSL_CTX holds its own reference */
+    if (rc != TALOS_OK) /* the caller owns nothing of a channel that failed */
+        talos_chan_close(c);
     return rc;
 }
 
@@ -208,16 +214,28 @@ int talos_chan_recv_hdr(struct talos_chan *c, uint8_t from, uint8_t *type, uint3
     return talos_mig_check(*type, from, *len);
 }
 
+/* Close gracefully: send close_notify and our FIN, then read what the peer
+ * still sends for a moment. Closing a socket with unread input makes the
+ * kernel send RST, and an RST makes the peer's kernel drop data it has not
+ * read yet — a RECEIPT in flight, a refusal's reason. */
 void talos_chan_close(struct talos_chan *c)
 {
+    char sink[4096];
+
     if (c->ssl) {
-        SSL_shutdown(c->ssl);
+        (void)SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
     }
     SSL_CTX_free(c->ctx);
     ERR_clear_error();
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 500 * 1000};
+        (void)shutdown(c->fd, SHUT_WR);
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        for (int i = 0; i < 256 && read(c->fd, sink, sizeof(sink)) > 0; i++)
+            ;
         close(c->fd);
+    }
     talos_wipe(c, sizeof(*c));
     c->fd = -1;
 }

@@ -24,8 +24,9 @@ struct talos_chan {
 /* Warm OpenSSL's algorithm caches (call once, from any thread). */
 void talos_chan_warmup(void);
 
-/* Handshake on a connected socket (client = the source). TALOS_ERR_CRYPTO
- * when the handshake fails (tampering, wrong peer), TALOS_ERR_PEER_CLOSED. */
+/* Handshake on a connected socket (client = the source); takes ownership
+ * of fd. TALOS_ERR_CRYPTO when the handshake fails (tampering, wrong peer),
+ * TALOS_ERR_PEER_CLOSED; on failure everything, fd included, is released. */
 int talos_chan_open(struct talos_chan *c, int fd, int is_client);
 /* RFC 8446 exporter over (label, context). */
 int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *context,

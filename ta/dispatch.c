@@ -109,15 +109,8 @@ static int send_reply(int status, const struct talos_out *out)
     return talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
 }
 
-/* Decoded arguments: NUL-terminated private copies in one block. */
-struct call_args {
-    int argc;
-    struct talos_arg argv[TALOS_MAX_ARGS];
-    char *block;
-    size_t block_len;
-};
-
-static int decode_call(struct talos_rd *r, char *name, struct call_args *a, struct talos_out *out)
+int talos_rt_decode_call(struct talos_rd *r, char *name, struct talos_rt_call *a,
+                         struct talos_out *out)
 {
     const uint8_t *ptr[TALOS_MAX_ARGS] = {0};
     size_t len[TALOS_MAX_ARGS] = {0}, total = 0;
@@ -155,7 +148,8 @@ static int decode_call(struct talos_rd *r, char *name, struct call_args *a, stru
     return TALOS_OK;
 }
 
-static int check_shape(const struct talos_ecall *e, const struct call_args *a, struct talos_out *out)
+static int check_shape(const struct talos_ecall *e, const struct talos_rt_call *a,
+                       struct talos_out *out)
 {
     if (a->argc < e->min_args || a->argc > e->max_args) {
         if (e->min_args == e->max_args)
@@ -178,7 +172,7 @@ static int check_shape(const struct talos_ecall *e, const struct call_args *a, s
 int talos_rt_handle_call(const uint8_t *body, size_t len)
 {
     struct talos_out out;
-    struct call_args args = {0};
+    struct talos_rt_call args = {0};
     struct talos_rd r;
     char name[TALOS_NAME_MAX] = {0};
     const struct talos_ecall *e = NULL;
@@ -194,7 +188,7 @@ int talos_rt_handle_call(const uint8_t *body, size_t len)
         status = moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
         goto reply;
     }
-    if ((status = decode_call(&r, name, &args, &out)) != TALOS_OK)
+    if ((status = talos_rt_decode_call(&r, name, &args, &out)) != TALOS_OK)
         goto reply;
     if (!(e = find_ecall(name))) {
         talos_out_reason(&out, "%s exports no ecall '%s'", talos_rt.desc->name, name);

@@ -2,6 +2,7 @@
  * host, starts a lineage, and serves frames until STOP or until the host
  * goes away (volatile-only: the lineage then ends with the process). */
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -221,9 +222,14 @@ static int serve(void)
         case TALOS_MSG_MIGRATE_OUT:
         case TALOS_MSG_MIGRATE_IN: {
             int fd = -1;
+            uint8_t lineage[16] = {0};
+            /* Copied out: the receive buffer is reused during the migration. */
+            if (type == TALOS_MSG_MIGRATE_IN)
+                memcpy(lineage, talos_rt.rx.p, sizeof(lineage));
             if ((rc = talos_xport_take_fd(&talos_rt.x, &fd)) != TALOS_OK)
                 return rc;
-            rc = type == TALOS_MSG_MIGRATE_OUT ? talos_rt_migrate_out(fd) : talos_rt_migrate_in(fd);
+            rc = type == TALOS_MSG_MIGRATE_OUT ? talos_rt_migrate_out(fd)
+                                               : talos_rt_migrate_in(fd, lineage);
             /* RETIRED and FAILED are final: the process ends here. */
             if (rc == TALOS_OK && (talos_rt.state == RT_RETIRED || talos_rt.state == RT_FAILED))
                 return TALOS_OK;
@@ -267,10 +273,14 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* No cleanup at exit: helper threads (the warm-up below, the backend's
+     * self-measurement) may still be inside OpenSSL when main returns, and
+     * freeing its state under them crashed TAs that stopped early. The
+     * process ends anyway; secrets are wiped explicitly before. */
+    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
     /* A migration's handshake should not pay OpenSSL's first-use costs. */
     pthread_t warm;
-    if (pthread_create(&warm, NULL, warmup_thread, NULL) == 0)
-        pthread_detach(warm);
+    int warm_started = pthread_create(&warm, NULL, warmup_thread, NULL) == 0;
     talos_rt.desc = &talos_ta_desc;
     talos_wr_init(&talos_rt.rx, TALOS_MSG_MAX);
     talos_wr_init(&talos_rt.tx, 0);
@@ -293,5 +303,7 @@ out:
         TLOG_ERR("stopping: %s", talos_strerror(rc));
     talos_rt_wipe_state();
     talos_xport_close(&talos_rt.x);
+    if (warm_started)
+        pthread_join(warm, NULL);
     return rc == TALOS_OK || rc == TALOS_ERR_PEER_CLOSED ? 0 : 3;
 }

@@ -37,6 +37,10 @@ struct prefault {
     uint64_t bytes;
 };
 
+/* Before the attestation the hint is unauthenticated: bound what anyone who
+ * reaches the peer port can make us fault in; BEGIN faults the rest. */
+#define PREFAULT_UNAUTH_MAX (256ull << 20)
+
 static void *prefault_run(void *arg)
 {
     struct prefault *p = arg;
@@ -46,7 +50,7 @@ static void *prefault_run(void *arg)
 
 static void prefault_start(struct prefault *p, uint64_t hint)
 {
-    p->bytes = hint > TALOS_ARENA_MAX ? TALOS_ARENA_MAX : hint & ~(uint64_t)(TALOS_PAGE - 1);
+    p->bytes = hint > PREFAULT_UNAUTH_MAX ? PREFAULT_UNAUTH_MAX : hint & ~(uint64_t)(TALOS_PAGE - 1);
     p->started = p->bytes && pthread_create(&p->thread, NULL, prefault_run, p) == 0;
 }
 
@@ -57,7 +61,7 @@ static void prefault_join(struct prefault *p)
     p->started = 0;
 }
 
-static int hello(struct mig *m, struct prefault *pf)
+static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16])
 {
     uint8_t body[73], ack[33], got = 0;
     uint32_t len = 0;
@@ -78,9 +82,19 @@ static int hello(struct mig *m, struct prefault *pf)
         return rc;
     ack[0] = TALOS_MIG_VERSION;
     memcpy(ack + 1, m->nonce_own, 32);
-    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO_ACK, ack, sizeof(ack), NULL, 0)) != TALOS_OK)
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO_ACK, ack, sizeof(ack), NULL, 0)) != TALOS_OK ||
+        (rc = mig_keys(m)) != TALOS_OK)
         return rc;
-    return mig_keys(m);
+    /* The host registers us under the lineage the source's node announced in
+     * plaintext; a source offering another one (a tampered announcement)
+     * would make us serve under a wrong name. Checked once the session keys
+     * exist, so that the source hears why, in an ABORT it can verify. */
+    if (!talos_ct_eq(m->lineage, expected, 16)) {
+        snprintf(m->reason, sizeof(m->reason),
+                 "the source offers another lineage than its node announced");
+        return TALOS_ERR_PROTOCOL;
+    }
+    return TALOS_OK;
 }
 
 static int read_begin(struct mig *m, struct begin *b, size_t plen)
@@ -220,7 +234,7 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
     return TALOS_OK;
 }
 
-int talos_rt_migrate_in(int fd)
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
 {
     struct mig m;
     struct begin b = {0};
@@ -244,7 +258,7 @@ int talos_rt_migrate_in(int fd)
         goto failed;
     m.chan_up = 1;
     TLOG_DEBUG("%c: +%.3f ms TLS channel up", m.role, (mig_now() - m.t0) / 1e6);
-    if ((rc = hello(&m, &pf)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
+    if ((rc = hello(&m, &pf, expected_lineage)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
         goto failed;
     talos_rt.state = RT_IMPORTING;
     if ((rc = read_begin(&m, &b, plen)) != TALOS_OK)
@@ -295,10 +309,19 @@ failed:
         snprintf(m.reason, sizeof(m.reason), "import failed: %s", talos_strerror(rc));
     TLOG_WARN("target FAILED: %s", m.reason);
     TALOS_FAULT("target.failed_before_abort");
-    if (m.chan_up && m.keys) {
-        static const uint8_t zero[32];
-        if (mig_send_token(&m, TALOS_MIG_ABORT, b.version, zero, rc, m.rep.token) == TALOS_OK)
+    if (m.keys) {
+        /* Sealed whether or not it can be sent: over a broken channel the
+         * source is left in doubt, and only this token (which our node logs
+         * and an operator can carry to `talos resume`) lets it serve again. */
+        struct talos_token t = {.kind = TALOS_MIG_ABORT, .version = b.version, .code = rc};
+        memcpy(t.session, m.session, sizeof(t.session));
+        memcpy(t.lineage, m.lineage, sizeof(t.lineage));
+        if (talos_token_seal(&t, m.k_tok, m.rep.token) == TALOS_OK) {
             m.rep.token_kind = TALOS_MIG_ABORT;
+            if (m.chan_up)
+                (void)talos_chan_send(&m.ch, TALOS_MIG_ABORT, m.rep.token, TALOS_TOKEN_BYTES,
+                                      NULL, 0);
+        }
     }
     mig_end(&m);
     return mig_reply(&m, rc);

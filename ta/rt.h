@@ -53,6 +53,22 @@ extern const struct talos_ta_desc talos_ta_desc;
 /* ecall dispatch: handle one CALL frame (in talos_rt.rx), send the REPLY. */
 int talos_rt_handle_call(const uint8_t *body, size_t len);
 
+/* A decoded CALL's arguments: NUL-terminated private copies in one block. */
+struct talos_rt_call {
+    int argc;
+    struct talos_arg argv[TALOS_MAX_ARGS];
+    char *block; /* malloc'd; the caller wipes and frees it */
+    size_t block_len;
+};
+
+/* Decode a CALL body (str ecall ‖ u32 argc ‖ argc × bytes) from r: name gets
+ * the ecall name (TALOS_NAME_MAX bytes, NUL-terminated), a the arguments.
+ * TALOS_ERR_MALFORMED, TALOS_ERR_BAD_ARGS (more than TALOS_MAX_ARGS) or
+ * TALOS_ERR_NOMEM; a->block is set only on TALOS_OK. A reason for the host
+ * goes to out (may be NULL). The CALL decoder of talos_rt_handle_call. */
+int talos_rt_decode_call(struct talos_rd *r, char *name, struct talos_rt_call *a,
+                         struct talos_out *out);
+
 /* Validate an ecall table once at start: names unique and bounded, shapes
  * within the runtime's limits. A bad table is a build bug: the TA exits. */
 int talos_rt_check_table(const struct talos_ta_desc *d);
@@ -62,10 +78,11 @@ int talos_rt_check_table(const struct talos_ta_desc *d);
 int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
                             uint8_t *resp, size_t resp_cap, size_t *resp_len);
 
-/* Migration (ta/migrate.c): handle MIGRATE_OUT (source) / MIGRATE_IN
- * (target) with the socket the host passed; sends the REPLY. */
+/* Migration (ta/mig_*.c): handle MIGRATE_OUT (source) / MIGRATE_IN
+ * (target, for the lineage the host expects) with the socket the host
+ * passed; sends the REPLY. */
 int talos_rt_migrate_out(int fd);
-int talos_rt_migrate_in(int fd);
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16]);
 /* RESUME: a HANDED_OFF source shown a valid ABORT token of its pending
  * session serves again; anything else is refused with a reason in why. */
 int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap);

@@ -195,8 +195,14 @@ TALOS_MUST_CHECK int talos_ta_create_target(struct talos_host *h, const char *im
  * the verdict; after success the source TA has retired and ended. */
 TALOS_MUST_CHECK int talos_ta_migrate_out(struct talos_ta *ta, int sock, struct talos_migration *m);
 
-/* Run the target side over `sock`. After success the TA serves the lineage. */
-TALOS_MUST_CHECK int talos_ta_migrate_in(struct talos_ta *ta, int sock, struct talos_migration *m);
+/* Run the target side over `sock`, for the lineage the host expects (the
+ * one the source's node announced). The target refuses a source that
+ * offers another lineage (TALOS_ERR_PROTOCOL): the announcement travels in
+ * plaintext, the lineage inside the attested channel. After success the TA
+ * serves that lineage. */
+TALOS_MUST_CHECK int talos_ta_migrate_in(struct talos_ta *ta, int sock,
+                                         const uint8_t lineage[TALOS_LINEAGE_BYTES],
+                                         struct talos_migration *m);
 
 /* Give a HANDED_OFF source the target's ABORT token so that it serves
  * again. The TA checks the token; res->status is its verdict. */

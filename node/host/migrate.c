@@ -9,7 +9,8 @@
 #include "core/msg.h"
 #include "node/host/host.h"
 
-static int run(struct talos_ta *ta, uint16_t type, int sock, struct talos_migration *m)
+static int run(struct talos_ta *ta, uint16_t type, int sock, const uint8_t *body, size_t body_len,
+               struct talos_migration *m)
 {
     struct talos_rd r;
     struct talos_mig_report rep;
@@ -28,7 +29,7 @@ static int run(struct talos_ta *ta, uint16_t type, int sock, struct talos_migrat
         close(sock);
         return TALOS_ERR_TA_CRASHED;
     }
-    rc = talos_xport_send_fd(&ta->x, type, sock);
+    rc = talos_xport_send_fd(&ta->x, type, sock, body, body_len);
     close(sock); /* the TA has its own copy now */
     if (rc != TALOS_OK)
         return talos_host_lose(ta, rc);
@@ -66,12 +67,19 @@ static int run(struct talos_ta *ta, uint16_t type, int sock, struct talos_migrat
 
 TALOS_EXPORT int talos_ta_migrate_out(struct talos_ta *ta, int sock, struct talos_migration *m)
 {
-    return run(ta, TALOS_MSG_MIGRATE_OUT, sock, m);
+    return run(ta, TALOS_MSG_MIGRATE_OUT, sock, NULL, 0, m);
 }
 
-TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock, struct talos_migration *m)
+TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock,
+                                    const uint8_t lineage[TALOS_LINEAGE_BYTES],
+                                    struct talos_migration *m)
 {
-    return run(ta, TALOS_MSG_MIGRATE_IN, sock, m);
+    if (!lineage) {
+        if (sock >= 0)
+            close(sock);
+        return TALOS_ERR_INVALID_ARG;
+    }
+    return run(ta, TALOS_MSG_MIGRATE_IN, sock, lineage, TALOS_LINEAGE_BYTES, m);
 }
 
 TALOS_EXPORT int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,

@@ -266,8 +266,14 @@ static int op_attest(struct req *r)
         goto out;
     }
     pthread_mutex_lock(&e->lock);
-    rc = e->removed ? TALOS_ERR_NO_SUCH_TA : talos_ta_attest(e->ta, nonce, ev, &ev_len);
+    rc = e->moved_to[0] ? TALOS_ERR_MOVED
+         : e->removed   ? TALOS_ERR_NO_SUCH_TA
+                        : talos_ta_attest(e->ta, nonce, ev, &ev_len);
     pthread_mutex_unlock(&e->lock);
+    if (rc == TALOS_ERR_MOVED) {
+        fail(r, rc, "TA %s moved to %s", e->id, e->moved_to);
+        goto out;
+    }
     if (rc != TALOS_OK) {
         fail(r, rc, "attest: %s", talos_strerror(rc));
         goto out;
@@ -417,9 +423,21 @@ static json_t *handle(int fd, const uint8_t *buf, size_t len)
     if (r.code != TALOS_OK) {
         json_object_set_new(r.out, "error", json_string(talos_errname(r.code)));
         json_object_set_new(r.out, "code", json_integer(r.code));
-        json_object_set_new(r.out, "message", json_string(r.msg));
+        /* The message may quote request bytes, and the buffer may cut it
+         * inside a UTF-8 sequence: jansson refuses such a string, and the
+         * answer would lack its message. Then say it in ASCII. */
+        json_t *m = json_string(r.msg);
+        for (char *c = r.msg; !m && *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
+        json_object_set_new(r.out, "message", m ? m : json_string(r.msg));
     }
     return r.out;
+}
+
+json_t *control_handle_json(const uint8_t *buf, size_t len)
+{
+    return handle(-1, buf, len);
 }
 
 static int send_json(int fd, json_t *o)

@@ -105,6 +105,10 @@ int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migra
     }
     if (m->status == TALOS_OK) {
         snprintf(e->moved_to, sizeof(e->moved_to), "%s", to);
+        /* The source retired and ended: reap it now (no zombie while the
+         * note lives); what stays here is only the forwarding note. */
+        talos_ta_destroy(e->ta);
+        e->ta = NULL;
         TLOG_INFO("lineage %s moved to %s at version %llu", e->id, to, (unsigned long long)m->version);
         note(ctx, "done", NULL);
     } else {

@@ -22,6 +22,12 @@ extern struct node node;
 /* Serve one control connection until the client closes it (takes fd). */
 void control_serve(int fd);
 
+/* Answer one control request (the JSON bytes of one frame) as control_serve
+ * does, but with no client connection: progress frames are dropped. Returns
+ * the response object (the caller json_decref's it), NULL when out of
+ * memory. For tests (tests/fuzz/fuzz_control_json.c). */
+json_t *control_handle_json(const uint8_t *buf, size_t len);
+
 /* Copy an image into STATE_DIR/images/<sha256>.ta (content-addressed, so a
  * later change to the user's file changes nothing here); *out gets the path. */
 int images_store(const char *src, char *out, size_t cap);

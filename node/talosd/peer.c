@@ -138,7 +138,7 @@ static void serve_migration(int fd)
     }
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     /* From here the stream is the TAs' TLS channel. */
-    rc = talos_ta_migrate_in(e->ta, fd, &m);
+    rc = talos_ta_migrate_in(e->ta, fd, o.lineage, &m);
     fd = -1;
     if (rc != TALOS_OK || m.status != TALOS_OK) {
         registry_abandon(e);
@@ -153,6 +153,7 @@ static void serve_migration(int fd)
         }
         goto out;
     }
+    registry_arrived(e);
     TLOG_INFO("lineage %s arrived at version %llu and serves here", e->id,
               (unsigned long long)m.version);
 out:
@@ -162,7 +163,7 @@ out:
     }
     talos_ta_destroy(ta);
     if (fd >= 0)
-        close(fd);
+        peer_close(fd);
     if (refill)
         pool_fill(o.image_sha, o.mode, image);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "core/wire.h"
 #include "os/xport.h"
@@ -106,4 +107,19 @@ void peer_set_timeouts(int fd, int seconds)
     struct timeval tv = {.tv_sec = seconds};
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+void peer_close(int fd)
+{
+    char sink[1 << 16];
+    uint64_t total = 0;
+
+    (void)shutdown(fd, SHUT_WR);
+    peer_set_timeouts(fd, 2);
+    for (;;) {
+        ssize_t n = read(fd, sink, sizeof(sink));
+        if (n <= 0 || (total += (uint64_t)n) > PEER_IMAGE_MAX)
+            break;
+    }
+    close(fd);
 }

@@ -38,6 +38,12 @@ int peer_send_offer(int fd, const struct peer_offer *o);
 int peer_recv_offer(int fd, struct peer_offer *o);
 int peer_send_answer(int fd, int32_t status, uint8_t need_image, const char *message);
 int peer_recv_answer(int fd, struct peer_answer *a);
+/* Close after a refusal without destroying it: half-close, then read what
+ * the peer still sends (an image we refused, say) until it closes or stays
+ * quiet for a moment. Closing with unread input sends RST, and an RST makes
+ * the peer's kernel drop our answer before the peer reads it. */
+void peer_close(int fd);
+
 /* Bounded socket timeouts for the preamble. */
 void peer_set_timeouts(int fd, int seconds);
 

@@ -64,12 +64,22 @@ int registry_add_arriving(struct talos_ta *ta, const char *image, const char *id
         *pp = old->next;
         old->removed = 1;
     }
+    e->replaced = old; /* kept until the arrival succeeds or fails */
     e->next = head;
     head = e;
     pthread_mutex_unlock(&reg_lock);
-    registry_put(old);
     *out = e;
     return TALOS_OK;
+}
+
+void registry_arrived(struct ta_entry *e)
+{
+    struct ta_entry *old = NULL;
+    pthread_mutex_lock(&reg_lock);
+    old = e->replaced;
+    e->replaced = NULL;
+    pthread_mutex_unlock(&reg_lock);
+    registry_put(old);
 }
 
 void registry_abandon(struct ta_entry *e)
@@ -86,8 +96,14 @@ void registry_abandon(struct ta_entry *e)
             unlinked = 1;
             break;
         }
+    if (unlinked && e->replaced) {
+        /* The lineage did not arrive: it still lives where the note says. */
+        e->replaced->removed = 0;
+        e->replaced->next = head;
+        head = e->replaced;
+        e->replaced = NULL;
+    }
     pthread_mutex_unlock(&reg_lock);
-    (void)unlinked;
 }
 
 struct ta_entry *registry_get(const char *id)

@@ -18,6 +18,7 @@ struct ta_entry {
     char moved_to[128];   /* set when the lineage left this node (under lock) */
     uint8_t token[TALOS_TOKEN_MAX]; /* a HANDOFF kept while in doubt */
     size_t token_len;
+    struct ta_entry *replaced; /* an arriving entry: the MOVED note it replaced */
     int refs;             /* guarded by the registry lock */
     int removed;
     struct ta_entry *next;
@@ -32,9 +33,12 @@ int registry_add(struct talos_ta *ta, const char *image, struct ta_entry **out);
  * lineage already serves here. */
 int registry_add_arriving(struct talos_ta *ta, const char *image, const char *id,
                           struct ta_entry **out);
-/* The arrival failed: unlink it (the caller still holds e->lock and its
- * reference; it unlocks, then registry_put). */
+/* The arrival failed: unlink it and put back the MOVED note it replaced
+ * (the caller still holds e->lock and its reference; it unlocks, then
+ * registry_put). */
 void registry_abandon(struct ta_entry *e);
+/* The arrival succeeded: the replaced MOVED note is gone for good. */
+void registry_arrived(struct ta_entry *e);
 
 /* Look up and take a reference; NULL when absent. */
 struct ta_entry *registry_get(const char *id);

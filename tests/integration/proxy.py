@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """An adversary on the wire between two talosd nodes, for the attack tests.
 
-    proxy.py --listen PORT --to HOST:PORT --mode MODE [options]   # a proxy
-    proxy.py --daemon ...   # listen, fork, print the pid of the proxy, return
-    proxy.py --mode replay --replay FILE --to HOST:PORT [options]  # a fake source
+    proxy.py --listen PORT --to HOST:PORT --mode MODE [options]   # on the wire
+    proxy.py --daemon --listen ...  # listen, fork, print the proxy's pid, return
+    proxy.py --mode replay --replay FILE --to HOST:PORT            # as a source
+    proxy.py --mode fake-source --to HOST:PORT --lineage ID --image TA --evidence HEXFILE
     proxy.py --show FILE                                           # print a capture
 
 It listens on 127.0.0.1:PORT, takes ONE connection (the source node's), opens
@@ -29,7 +30,8 @@ Modes (all tampering is on the source -> target direction):
   record    = pass, --record FILE is the capture
   flip      flip bit --bit B (default 0) of one byte, chosen by one of
               --offset N      absolute offset from the connection start
-                              (N < 69 lands inside the OFFER)
+                              (N < 69 lands inside the OFFER); with
+                              --xor HEX, XOR several bytes from there on
               --tls-offset N  offset from the first TLS byte
               --nth K --at OFF  byte OFF of TLS record K (OFF counts from the
                               record's 5-byte header; negative: from its end,
@@ -49,6 +51,15 @@ Modes (all tampering is on the source -> target direction):
               replays the recorded TLS bytes in their recorded segments,
               each after the target has sent at least as many bytes as it
               had at that point of the recording (or 2 s passed)
+  fake-source  no listener: speak the preamble for --lineage with --image,
+              open a TLS 1.3 channel of our own (fresh self-signed Ed25519
+              certificate, like a TA's) to the virgin target, send HELLO and
+              then EVIDENCE with the evidence in --evidence (hex), and log
+              the target's answers (an ABORT's code is decoded)
+  mitm      relay the preamble, then terminate TLS towards both the source
+              and the target with our own key, and relay the migration
+              records HELLO, HELLO_ACK, both EVIDENCE and the target's
+              verdict in plaintext; then close both
 
 When the target closes, the proxy passes on what it sent (a TLS alert, say),
 half-closes towards the source, and swallows whatever the source still
@@ -56,7 +67,7 @@ writes until the source closes: the source then always reads the target's
 last words instead of racing a reset, so the error it reports is
 deterministic.
 
---log FILE writes a JSON summary: preamble length, need_image, the TLS
+--timeout S bounds every mode. --log FILE writes a JSON summary: preamble length, need_image, the TLS
 records seen (index, type, length), the action taken, bytes each way, who
 closed first. Capture format: b"TALOSCAP1\\n", then entries
 dir(1: '>' source->target, '<' target->source, '{' mirror->nowhere) ‖
@@ -171,10 +182,12 @@ class S2T:
     def feed(self, data):
         data = bytearray(data)
         if self.a.mode == "flip" and self.a.offset is not None:
-            i = self.a.offset - self.pos
-            if 0 <= i < len(data):
-                data[i] ^= 1 << self.a.bit
-                self.action = "flipped bit %d of byte %d (absolute)" % (self.a.bit, self.a.offset)
+            mask = bytes.fromhex(self.a.xor) if self.a.xor else bytes([1 << self.a.bit])
+            for k, m in enumerate(mask):
+                i = self.a.offset + k - self.pos
+                if 0 <= i < len(data):
+                    data[i] ^= m
+                    self.action = "xored %s into bytes from %d (absolute)" % (mask.hex(), self.a.offset)
         start = self.pos
         self.pos += len(data)
         out, i = bytearray(), 0
@@ -611,23 +624,29 @@ def fake_source(a, log):
     log["target_ready"] = True
     tls = tls_context(False, a.tmpdir).wrap_socket(sock)
     log["tls"] = tls.version()
-    send_mig(tls, 1, bytes([1]) + os.urandom(16) + os.urandom(32) + lineage)
+    # HELLO: version 1 ‖ session ‖ nonce ‖ lineage ‖ u64 arena size hint (0: no pre-faulting)
+    send_mig(tls, 1, bytes([1]) + os.urandom(16) + os.urandom(32) + lineage + struct.pack(">Q", 0))
     log["replies"] = [describe(*recv_mig(tls))]
     ev = bytes.fromhex(open(a.evidence).read().strip())
     send_mig(tls, 3, struct.pack(">I", len(ev)) + ev)
     log["evidence_sent"] = len(ev)
-    try:
-        log["replies"].append(describe(*recv_mig(tls)))
-    except (EOFError, OSError) as e:
-        log["replies"].append({"closed": str(e)})
+    # The target sends its own EVIDENCE at once, then its verdict on ours.
+    for _ in range(3):
+        try:
+            log["replies"].append(describe(*recv_mig(tls)))
+        except (EOFError, OSError) as e:
+            log["replies"].append({"closed": str(e)})
+            break
+        if log["replies"][-1]["type"] == "ABORT":
+            break
     tls.close()
 
 
 def mitm(a, ls, log):
     """Relay the preamble, then terminate TLS on both sides with our own
-    key and splice the TAs' records: the source's evidence reaches the
-    target over a channel it was not made for. Stops after the target's
-    answer to that evidence (passed on to the source)."""
+    key and splice the TAs' records: each TA's evidence reaches the other
+    over a channel it was not made for. Stops after the target's verdict
+    (passed on to the source if it still listens)."""
     deadline = time.time() + a.timeout
     ls.settimeout(a.timeout)
     try:
@@ -656,8 +675,9 @@ def mitm(a, ls, log):
     s_tls = tls_context(True, a.tmpdir).wrap_socket(src, server_side=True)
     t_tls = tls_context(False, a.tmpdir).wrap_socket(dst)
     log["relayed"] = []
-    # HELLO, HELLO_ACK, EVIDENCE, then the target's verdict.
-    for frm, to in ((s_tls, t_tls), (t_tls, s_tls), (s_tls, t_tls), (t_tls, s_tls)):
+    # HELLO, HELLO_ACK; then both send EVIDENCE at once; then the target's
+    # verdict on the source's evidence (the source gives none: it hangs up).
+    for frm, to in ((s_tls, t_tls), (t_tls, s_tls), (s_tls, t_tls), (t_tls, s_tls), (t_tls, s_tls)):
         try:
             typ, body = recv_mig(frm)
         except (EOFError, OSError) as e:
@@ -666,7 +686,12 @@ def mitm(a, ls, log):
         d = describe(typ, body)
         d["from"] = "source" if frm is s_tls else "target"
         log["relayed"].append(d)
-        send_mig(to, typ, body)
+        try:
+            send_mig(to, typ, body)
+        except OSError as e:
+            d["undelivered"] = str(e)
+        if typ == 10:
+            break
     for s in (s_tls, t_tls):
         try:
             s.close()
@@ -707,6 +732,7 @@ def main():
     p.add_argument("--nth2", type=int)
     p.add_argument("--at", type=int)
     p.add_argument("--bit", type=int, default=0)
+    p.add_argument("--xor", help="with --offset: XOR these bytes (hex) in, from the offset on")
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--log")
     p.add_argument("--show")

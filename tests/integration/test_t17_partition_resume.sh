@@ -24,6 +24,8 @@
 #   not hex                          INVALID_ARG (the node's parser)
 #   resume of an ACTIVE TA           STATE
 . "$(dirname "$0")/lib.sh"
+# Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
+t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT
 KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 
@@ -35,7 +37,7 @@ code_of() {
   [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
   sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
 }
-wait_log() { for _ in $(seq 1 200); do grep -qE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
+wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 children() { { ps -o pid= --ppid "$1" || true; } | tr -d ' '; }
 
 start_node a; AP=$PORT

@@ -1,0 +1,121 @@
+# T01: replay a recorded migration stream into a fresh target. A proxy
+# records the source -> target bytes of a genuine migration A -> B (node
+# preamble with the image, then the TAs' TLS stream carrying HELLO,
+# EVIDENCE, the state and HANDOFF). The adversary replays them to node C's
+# peer port as if it were the source: C answers the OFFER, takes the image
+# and starts a virgin target, which must not end up serving the lineage —
+# its TLS handshake is fresh (its own key share), so the recorded client
+# flight cannot be decrypted. The real lineage serves on, once (I1), at its
+# version (I2), with its digest.
+. "$(dirname "$0")/lib.sh"
+PROXY=$TALOS_ROOT/tests/integration/proxy.py
+PX_PORT=$((${TEST_PORT_BASE:-21000} + 100))
+# proxy ARGS... -> a one-connection adversary on the next proxy port
+# ($PX_PORT); it writes its JSON summary to $PX_LOG when it ends.
+proxy() {
+  PX_PORT=$((PX_PORT + 1)); PX_LOG=$T/proxy-$PX_PORT.json
+  local pid
+  pid=$(python3 "$PROXY" --daemon --listen "$PX_PORT" --log "$PX_LOG" --timeout 20 "$@") ||
+    fail "proxy $* did not start"
+  NODE_PIDS+=("$pid")
+}
+proxy_wait() {
+  for _ in $(seq 1 200); do [ -f "$PX_LOG" ] && return 0; sleep 0.05; done
+  fail "proxy on $PX_PORT did not finish"
+}
+# state_of NODE ID -> the states of NODE's entries for ID, comma-separated ("NONE" if none)
+state_of() { t "$1" ps --json | json "','.join(sorted(x['state'] for x in j['tas'] if x['id']=='$2')) or 'NONE'"; }
+version_of() { t "$1" ps --json | json "next((x['version'] for x in j['tas'] if x['id']=='$2' and x['state']!='MOVED'), -1)"; }
+# serves_once ID HOME: exactly one ACTIVE instance, on HOME; every other
+# entry for the lineage, on any node, is a MOVED note (I1).
+serves_once() {
+  local n s
+  for n in $NODES; do
+    s=$(t "$n" ps --json | json "[x['state'] for x in j['tas'] if x['id']=='$1']")
+    if [ "$n" = "$2" ]; then
+      python3 -c "import sys; s=$s; sys.exit(not (s.count('ACTIVE') == 1 and set(s) <= {'ACTIVE', 'MOVED'}))" ||
+        fail "lineage on its home $n: $s, wanted one ACTIVE instance (I1)"
+    else
+      python3 -c "import sys; sys.exit(not set($s) <= {'MOVED'})" ||
+        fail "lineage on $n: $s, wanted nothing or a MOVED note (I1)"
+    fi
+  done
+}
+mark_logs() { for n in $NODES; do eval "MARK_$n=\$(wc -l <\"\$T/$n.log\")"; done; }
+# expect_log NODE TEXT: NODE logged a line containing TEXT since mark_logs
+# (polled: the target's node logs its verdict when its TA reports it).
+expect_log() {
+  local m
+  eval "m=\$MARK_$1"
+  for _ in $(seq 1 100); do
+    tail -n +$((m + 1)) "$T/$1.log" | grep -aqF -- "$2" && return 0
+    sleep 0.05
+  done
+  fail "$1's log lacks '$2' since the attack; it has: $(tail -n +$((m + 1)) "$T/$1.log")"
+}
+
+start_node a; A_PORT=$PORT
+start_node b; B_PORT=$PORT
+start_node c; C_PORT=$PORT
+NODES="a b c"
+TA=$(t a run "$KV")
+t a call "$TA" fill 1000 100 7 >/dev/null
+t a call "$TA" put secret s3cr3t >/dev/null
+
+proxy --to "127.0.0.1:$B_PORT" --mode record --record "$T/stream.cap"
+t a migrate "$TA" --to "127.0.0.1:$PX_PORT" >/dev/null
+proxy_wait
+serves_once "$TA" b
+D=$(t b call "$TA" digest)
+V=$(version_of b "$TA")
+# The recording holds the whole stream: OFFER, image (B asked for it), the
+# TLS records up to close_notify.
+python3 - "$T/stream.cap" <<'PY' || fail "the recording is not a whole migration"
+import sys
+sys.path.insert(0, "tests/integration")
+import proxy
+segs, s2t, t2s = proxy.read_capture(sys.argv[1])
+assert s2t[4:12] == b"TALOSP1\0", s2t[:12]
+pre = proxy.OFFER_LEN + proxy.offer_image_size(s2t[:proxy.OFFER_LEN])
+recs = proxy.tls_records(s2t[pre:])
+assert recs[0][1] == 22 and len(recs) >= 20 and sum(n for _, _, n in recs) == len(s2t) - pre, recs
+PY
+
+# replay_to NODE: the recorded stream into NODE; C's virgin target fails
+# its TLS handshake (CRYPTO: talos_chan_open's code for a handshake that
+# fails) and nothing of the lineage stays there.
+replay_to() {
+  local n=$1 port=$2 log=$T/replay-$1-$RANDOM.json
+  mark_logs
+  python3 "$PROXY" --mode replay --replay "$T/stream.cap" --to "127.0.0.1:$port" --log "$log" --timeout 20 ||
+    fail "replay into $n: $(cat "$log")"
+  # The preamble passed: the refusal is inside the TAs, not the node's.
+  assert_eq "$(json 'j.get("target_ready")' <"$log")" True "replay into $n reached a virgin target"
+  assert_eq "$(json 'j["target_closed"]' <"$log")" True "the target on $n hung up"
+  expect_log "$n" "peer: target for $TA FAILED: import failed: cryptographic operation failed"
+  REPLAY_LOG=$log
+}
+replay_to c "$C_PORT"
+# C took the image (the recording carries it) and started a target.
+assert_eq "$(json 'j["answers"][0][1]' <"$REPLAY_LOG")" 1 "c asked for the image"
+assert_eq "$(state_of c "$TA")" NONE "c runs nothing of the lineage"
+assert_eq "$(t c ps --json | json 'len(j["tas"])')" 0 "c runs no TA at all"
+serves_once "$TA" b
+assert_eq "$(version_of b "$TA")" "$V" "version after the replay (I2)"
+assert_eq "$(t b call "$TA" digest)" "$D" "digest after the replay"
+V=$((V + 1))
+assert_eq "$(t b call "$TA" get secret)" s3cr3t "the lineage serves its data"
+V=$((V + 1))
+
+# Again, now that C has the image (the replay skips the recorded image).
+replay_to c "$C_PORT"
+assert_eq "$(json 'j["answers"][0][1]' <"$REPLAY_LOG")" 0 "c had the image"
+assert_eq "$(t c ps --json | json 'len(j["tas"])')" 0 "c runs no TA at all"
+
+# The lineage goes on: a genuine migration B -> C works after the
+# replays, continuing the version chain.
+t b migrate "$TA" --to "127.0.0.1:$C_PORT" >/dev/null
+serves_once "$TA" c
+assert_eq "$(version_of c "$TA")" "$V" "version continues on c (I2)"
+assert_eq "$(t c call "$TA" digest)" "$D" "digest on c"
+node_alive "$a_PID"; node_alive "$b_PID"; node_alive "$c_PID"

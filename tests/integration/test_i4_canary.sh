@@ -1,0 +1,120 @@
+# I4: no byte of TA state leaves a TA in plaintext. A canary is planted in
+# a TA's state (put secret CANARY-<32 random hex>, plus a seeded fill), the
+# TA migrates A -> B through a capturing proxy and back B -> A through
+# another; after each move the canary — as raw bytes, in hex (either case)
+# and in base64 (any alignment, standard or URL alphabet) — must appear in
+# neither direction of the captured streams nor in any file the test
+# produced: both nodes' logs, every file under both state dirs (images,
+# sockets aside), the sim CA dir. And the canary is intact where the TA
+# serves.
+. "$(dirname "$0")/lib.sh"
+PROXY=$TALOS_ROOT/tests/integration/proxy.py
+PX_PORT=$((${TEST_PORT_BASE:-21000} + 100))
+# proxy ARGS... -> a one-connection adversary on the next proxy port
+# ($PX_PORT); it writes its JSON summary to $PX_LOG when it ends.
+proxy() {
+  PX_PORT=$((PX_PORT + 1)); PX_LOG=$T/proxy-$PX_PORT.json
+  local pid
+  pid=$(python3 "$PROXY" --daemon --listen "$PX_PORT" --log "$PX_LOG" --timeout 20 "$@") ||
+    fail "proxy $* did not start"
+  NODE_PIDS+=("$pid")
+}
+proxy_wait() {
+  for _ in $(seq 1 200); do [ -f "$PX_LOG" ] && return 0; sleep 0.05; done
+  fail "proxy on $PX_PORT did not finish"
+}
+# state_of NODE ID -> the states of NODE's entries for ID, comma-separated ("NONE" if none)
+state_of() { t "$1" ps --json | json "','.join(sorted(x['state'] for x in j['tas'] if x['id']=='$2')) or 'NONE'"; }
+version_of() { t "$1" ps --json | json "next((x['version'] for x in j['tas'] if x['id']=='$2' and x['state']!='MOVED'), -1)"; }
+# serves_once ID HOME: exactly one ACTIVE instance, on HOME; every other
+# entry for the lineage, on any node, is a MOVED note (I1).
+serves_once() {
+  local n s
+  for n in $NODES; do
+    s=$(t "$n" ps --json | json "[x['state'] for x in j['tas'] if x['id']=='$1']")
+    if [ "$n" = "$2" ]; then
+      python3 -c "import sys; s=$s; sys.exit(not (s.count('ACTIVE') == 1 and set(s) <= {'ACTIVE', 'MOVED'}))" ||
+        fail "lineage on its home $n: $s, wanted one ACTIVE instance (I1)"
+    else
+      python3 -c "import sys; sys.exit(not set($s) <= {'MOVED'})" ||
+        fail "lineage on $n: $s, wanted nothing or a MOVED note (I1)"
+    fi
+  done
+}
+
+start_node a; A_PORT=$PORT
+start_node b; B_PORT=$PORT
+NODES="a b"
+CANARY=CANARY-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+[[ "$CANARY" =~ ^CANARY-[0-9a-f]{32}$ ]] || fail "canary: $CANARY"
+TA=$(t a run "$KV")
+t a call "$TA" put secret "$CANARY" >/dev/null
+t a call "$TA" fill 2000 64 11 >/dev/null
+D=$(t a call "$TA" digest)
+
+# scan CAPTURE...: no form of the canary in the streams nor in any file under $T.
+scan() {
+  python3 - "$CANARY" "$T" "$@" <<'PY'
+import base64, os, sys
+sys.path.insert(0, "tests/integration")
+import proxy
+canary, root, caps = sys.argv[1].encode(), sys.argv[2], sys.argv[3:]
+forms = {"raw": canary, "hex": canary.hex().encode(), "HEX": canary.hex().upper().encode()}
+for k in range(3):  # base64 at each alignment: the characters only the canary determines
+    for name, enc in (("b64", base64.b64encode), ("b64url", base64.urlsafe_b64encode)):
+        e = enc(b"\0" * k + canary)
+        start, end = -(-8 * k // 6), 8 * (k + len(canary)) // 6
+        forms["%s+%d" % (name, k)] = e[start:end]
+bad = []
+def check(what, data):
+    for name, f in forms.items():
+        if f in data:
+            bad.append("%s in %s" % (name, what))
+for cap in caps:
+    segs, s2t, t2s = proxy.read_capture(cap)
+    # Something real was captured: the image, the TLS handshake, the state.
+    assert len(s2t) > 150000 and len(t2s) > 1000, (cap, len(s2t), len(t2s))
+    check(cap + " (source -> target)", s2t)
+    check(cap + " (target -> source)", t2s)
+files = 0
+for d, _, names in os.walk(root):
+    for n in names:
+        p = os.path.join(d, n)
+        if os.path.isfile(p) and not os.path.islink(p):
+            files += 1
+            with open(p, "rb") as f:
+                check(p, f.read())
+assert files >= 5, files
+for sub in ("a", "b", "sim-ca", "a.log", "b.log"):
+    assert os.path.exists(os.path.join(root, sub)), sub
+if bad:
+    sys.exit("I4: the canary leaked: " + "; ".join(bad))
+PY
+}
+
+# The scanner itself: it must find the canary in each form it looks for
+# (base64 at an odd alignment, upper-case hex, raw in a log line).
+for plant in "base64.b64encode(b'xy' + c)" "c.hex().upper().encode()" "b'log: ' + c + b' end'"; do
+  python3 -c "import base64, sys; c=sys.argv[1].encode(); open(sys.argv[2], 'wb').write($plant)" "$CANARY" "$T/plant"
+  scan 2>/dev/null && fail "the scanner missed a planted canary ($plant)"
+done
+rm -f "$T/plant"
+
+# A -> B through a capturing proxy.
+proxy --to "127.0.0.1:$B_PORT" --mode pass --capture "$T/ab.cap"
+t a migrate "$TA" --to "127.0.0.1:$PX_PORT" >/dev/null
+proxy_wait
+serves_once "$TA" b
+scan "$T/ab.cap" || fail "I4 after A -> B"
+assert_eq "$(t b call "$TA" get secret)" "$CANARY" "the canary on b"
+assert_eq "$(t b call "$TA" digest)" "$D" "digest on b"
+
+# B -> A, the same.
+proxy --to "127.0.0.1:$A_PORT" --mode pass --capture "$T/ba.cap"
+t b migrate "$TA" --to "127.0.0.1:$PX_PORT" >/dev/null
+proxy_wait
+serves_once "$TA" a
+scan "$T/ab.cap" "$T/ba.cap" || fail "I4 after B -> A"
+assert_eq "$(t a call "$TA" get secret)" "$CANARY" "the canary back on a"
+assert_eq "$(t a call "$TA" digest)" "$D" "digest back on a"
+node_alive "$a_PID"; node_alive "$b_PID"
