@@ -305,5 +305,7 @@ out:
     talos_xport_close(&talos_rt.x);
     if (warm_started)
         pthread_join(warm, NULL);
+    if (talos_tee_enclave.fini)
+        talos_tee_enclave.fini();
     return rc == TALOS_OK || rc == TALOS_ERR_PEER_CLOSED ? 0 : 3;
 }

@@ -58,6 +58,9 @@ struct talos_tee_ops {
     int (*seal_key)(enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES]);
     /* Up to *n regions of the TA's own address space; *n set to the count. */
     int (*memory_map)(struct talos_region *out, size_t *n);
+    /* Stop any helper thread the backend started (before the TA exits);
+     * may be NULL. */
+    void (*fini)(void);
 };
 
 /* Provided by exactly one backend library linked into a TA image. */

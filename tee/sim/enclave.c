@@ -34,10 +34,18 @@ static void *measure_thread(void *arg)
     return NULL;
 }
 
+static pthread_t measure_tid;
+static int measure_started;
+
+static void sim_fini(void)
+{
+    if (measure_started)
+        pthread_join(measure_tid, NULL);
+    measure_started = 0;
+}
+
 static int sim_init(const struct talos_tee_env *env)
 {
-    pthread_t t;
-
     if (!env || !env->host_request)
         return TALOS_ERR_INVALID_ARG;
     sim_env = *env;
@@ -45,8 +53,7 @@ static int sim_init(const struct talos_tee_env *env)
      * time (the node's warm pool), and its first evidence — on a migration's
      * critical path — then finds the 5.6 MB hash done (measured: 4-15 ms
      * otherwise). If the thread cannot start, the first evidence measures. */
-    if (pthread_create(&t, NULL, measure_thread, NULL) == 0)
-        pthread_detach(t);
+    measure_started = pthread_create(&measure_tid, NULL, measure_thread, NULL) == 0;
     return TALOS_OK;
 }
 
@@ -235,6 +242,7 @@ const struct talos_tee_ops talos_tee_enclave = {
     .name = "sim",
     .init = sim_init,
     .measure_self = sim_measure_self,
+    .fini = sim_fini,
     .evidence = sim_evidence,
     .verify = sim_verify,
     .seal_key = sim_seal_key,
