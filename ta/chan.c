@@ -147,6 +147,10 @@ static int ssl_err(struct talos_chan *c, int r)
     if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ||
         (e == SSL_ERROR_SSL && ERR_GET_REASON(lib) == SSL_R_UNEXPECTED_EOF_WHILE_READING))
         return TALOS_ERR_PEER_CLOSED;
+    /* The socket's timeout expired (SO_RCVTIMEO/SO_SNDTIMEO): a silent
+     * peer or partition, not tampering. */
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return TALOS_ERR_TIMEOUT;
     return TALOS_ERR_MAC;
 }
 

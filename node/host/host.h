@@ -29,6 +29,8 @@ struct talos_ta {
     char name[64];
     int pid;
     int dead;              /* the TA process is gone: every call answers TA_CRASHED */
+    int target;            /* started in restore mode and not activated yet */
+    int migrating;         /* a MIGRATE_OUT is in flight */
 };
 
 /* Wait for a frame of type `want` from the TA, serving its ocalls and

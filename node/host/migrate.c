@@ -31,9 +31,13 @@ static int run(struct talos_ta *ta, uint16_t type, int sock, const uint8_t *body
     }
     rc = talos_xport_send_fd(&ta->x, type, sock, body, body_len);
     close(sock); /* the TA has its own copy now */
+    ta->migrating = type == TALOS_MSG_MIGRATE_OUT;
     if (rc != TALOS_OK)
-        return talos_host_lose(ta, rc);
-    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
+        rc = talos_host_lose(ta, rc);
+    else
+        rc = talos_host_await(ta, TALOS_MSG_REPLY);
+    ta->migrating = 0;
+    if (rc != TALOS_OK)
         return rc;
     talos_rd_init(&r, ta->rx.p, ta->rx.len);
     m->status = (int32_t)talos_rd_u32(&r);
@@ -61,6 +65,7 @@ static int run(struct talos_ta *ta, uint16_t type, int sock, const uint8_t *body
     if (type == TALOS_MSG_MIGRATE_IN && m->status == TALOS_OK) {
         memcpy(ta->lineage, rep.lineage, sizeof(ta->lineage));
         ta->version = rep.version;
+        ta->target = 0; /* it holds the lineage now */
     }
     return TALOS_OK;
 }

@@ -52,10 +52,18 @@ int talos_host_lose(struct talos_ta *ta, int why)
     char id[2 * TALOS_LINEAGE_BYTES + 1];
 
     if (!ta->dead) {
+        const char *how = why == TALOS_ERR_PEER_CLOSED ? "process died" : "broke the protocol";
         talos_hex(ta->lineage, sizeof(ta->lineage), id);
-        TLOG_WARN("lineage %s lost: TA %s %s (%s)", id, ta->name,
-                  why == TALOS_ERR_PEER_CLOSED ? "process died" : "broke the protocol",
-                  talos_strerror(why));
+        /* Say what is known (I7): a target never held the lineage; a source
+         * that died mid-migration may have handed it over already. */
+        if (ta->target)
+            TLOG_WARN("migration target (%s) %s before it activated: the lineage stays "
+                      "with its source (%s)", ta->name, how, talos_strerror(why));
+        else if (ta->migrating)
+            TLOG_WARN("lineage %s lost unless its migration target activated: source TA %s "
+                      "%s during the migration (%s)", id, ta->name, how, talos_strerror(why));
+        else
+            TLOG_WARN("lineage %s lost: TA %s %s (%s)", id, ta->name, how, talos_strerror(why));
         ta->dead = 1;
         talos_xport_close(&ta->x);
         reap(ta, 1);
@@ -261,7 +269,10 @@ TALOS_EXPORT int talos_ta_create(struct talos_host *h, const char *image_path,
 TALOS_EXPORT int talos_ta_create_target(struct talos_host *h, const char *image_path,
                                         const struct talos_ta_options *opt, struct talos_ta **out)
 {
-    return create(h, image_path, opt, 2, out);
+    int rc = create(h, image_path, opt, 2, out);
+    if (rc == TALOS_OK)
+        (*out)->target = 1;
+    return rc;
 }
 
 TALOS_EXPORT void talos_ta_destroy(struct talos_ta *ta)

@@ -96,9 +96,24 @@ static void serve_migration(int fd)
     /* One instance per lineage on this node, whatever the peer says. A
      * forwarding note of a lineage that left (MOVED) does not count. */
     if ((e = registry_get(id))) {
-        int here = !e->moved_to[0];
+        struct talos_ta_info info;
+        int here = !e->moved_to[0], crashed = 0;
+        if (here) {
+            /* A CRASHED record (a source that died, say after it handed the
+             * lineage over) is no running instance: it must not block the
+             * lineage from coming back. */
+            pthread_mutex_lock(&e->lock);
+            crashed = !e->removed && talos_ta_info(e->ta, &info) == TALOS_OK &&
+                      strcmp(info.state, "CRASHED") == 0;
+            pthread_mutex_unlock(&e->lock);
+        }
         registry_put(e);
         e = NULL;
+        if (crashed) {
+            TLOG_INFO("peer: lineage %s arrives; dropping its CRASHED record here", id);
+            (void)registry_remove(id);
+            here = 0;
+        }
         if (here) {
             TLOG_WARN("peer: refused lineage %s: already here", id);
             (void)peer_send_answer(fd, TALOS_ERR_EXISTS, 0, "this node already runs that lineage");

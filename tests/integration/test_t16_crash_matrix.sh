@@ -5,7 +5,8 @@
 #   I1 at most one ACTIVE instance of the lineage (ps --json on A and B);
 #   I2 the serving version is not lower than before the migration;
 #   I5 a HANDED_OFF source does not serve (MOVED);
-#   I6 a FAILED target never serves: B has no entry and no TA process for it;
+#   I6 a FAILED target never serves: B has no entry for it and its process
+#      ended (B keeps at most one virgin target of its warm pool);
 #   I7 if nothing serves, the logs say why: a HANDED_OFF (in doubt) source in
 #      ps, or a "lineage <id> lost" line naming the lineage;
 # and when the source serves, its digest is unchanged. Then the migration is
@@ -15,6 +16,8 @@
 # Each case runs in a subshell: a failed case prints FAIL with its reason and
 # the matrix goes on; the test fails at the end if any case failed.
 . "$(dirname "$0")/lib.sh"
+# Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
+t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT
 KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 BASE=$PORT
@@ -34,10 +37,12 @@ BASE=$PORT
 #          own and serves, digest unchanged. The target vanished, so the
 #          error the operator sees must be PEER_CLOSED ("the peer closed the
 #          connection"), not MAC (ta/chan.c: "a peer that vanishes ... ").
-#          Same for target.failed_before_abort after a REAL refusal (B's
-#          store holds the fault image under the genuine image's name, so T
-#          refuses S's measurement and dies before its ABORT): S sees the
-#          channel drop while waiting for T's evidence, and resumes.
+#          target.failed_before_abort after a REAL refusal: B's store holds
+#          the fault image under the genuine image's name, so T refuses S's
+#          measurement and dies before its ABORT. Both TAs send their
+#          evidence at once and verify the other's after (docs/migration.md
+#          section 2), so S has T's evidence in hand and refuses it itself:
+#          MEASUREMENT, and S serves on whatever T does next.
 #  indoubt the target died after PREPARED (target.after_prepared,
 #          target.before_active, target.after_active): S received PREPARED,
 #          went HANDED_OFF and sent HANDOFF; no RECEIPT comes. S must not
@@ -57,7 +62,7 @@ CASES=(
   "target:target.before_active:indoubt:STATE"
   "target:target.after_active:indoubt:STATE"
   "target:target.failed_before_abort:moved:OK"
-  "refusal:target.failed_before_abort:serves:PEER_CLOSED"
+  "refusal:target.failed_before_abort:serves:MEASUREMENT"
   "both:source.before_frozen+target.failed_before_abort:lost:TA_CRASHED"
   "both:source.after_2_chunks+target.after_2_chunks:lost:TA_CRASHED"
   "both:source.before_handoff+target.after_prepared:lost:TA_CRASHED"
@@ -86,22 +91,25 @@ code_of() {
   [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
   sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
 }
-wait_log() { # FILE REGEX: up to 10 s
-  for _ in $(seq 1 200); do grep -qE "$2" "$1" && return 0; sleep 0.05; done
+wait_log() { # FILE REGEX: up to 20 s
+  for _ in $(seq 1 400); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done
   fail "no line /$2/ in $(basename "$1")"
 }
-# TA processes of a node (children of its talosd) must be exactly the ones
-# its registry shows: a FAILED target's process has ended.
+# TA processes of a node (children of its talosd): those its registry shows,
+# plus at most one virgin target of the warm pool (node/talosd/pool.c,
+# refilled after each arrival). The FAILED target's process has ended and
+# was reaped (talos_ta_destroy runs before the refill, so a lingering one
+# would make two unregistered processes). Zombies count as not ended.
 check_procs() {
-  local pid want got
+  local pid want extra
   pid=$(eval echo "\$${1}_PID")
-  want=$(t "$1" ps --json | json "' '.join(sorted(str(x['pid']) for x in j['tas'] if x['pid']))")
-  for _ in $(seq 1 100); do
-    got=$({ ps -o pid= --ppid "$pid" || true; } | tr -d ' ' | sort | tr '\n' ' ' | sed 's/ $//')
-    [ "$got" = "$want" ] && return 0
+  for _ in $(seq 1 200); do
+    want=$(t "$1" ps --json | json "' '.join(str(x['pid']) for x in j['tas'] if x['pid'])")
+    extra=$({ ps -o pid= --ppid "$pid" || true; } | tr -d ' ' | grep -vxF -f <(tr ' ' '\n' <<<"$want" | grep .) || true)
+    [ "$(grep -c . <<<"$extra")" -le 1 ] && return 0
     sleep 0.05
   done
-  fail "$1 runs TA processes [$got], its registry shows [$want]"
+  fail "$1 runs unregistered TA processes [$(echo $extra)] (registry: [$want])"
 }
 
 run_case() {
@@ -135,6 +143,10 @@ run_case() {
   sa=$(entry $a "$TA" state) sb=$(entry $b "$TA" state)
   # I1, on both nodes, whatever happened.
   [ "$(n_active "$TA" $a $b)" -le 1 ] || fail "I1: two ACTIVE instances ($sa on A, $sb on B)"
+  # A target killed at target.failed_before_abort never sealed its ABORT.
+  if [ "$bf" = target.failed_before_abort ] && grep -q "target for $TA FAILED" "$T/$b.log"; then
+    ! grep -q "ABORT token for $TA" "$T/$b.log" || fail "the target died before its ABORT, yet B logged one"
+  fi
   local note=""
   case $expect in
     serves)
@@ -193,8 +205,6 @@ run_case() {
       assert_eq "$(code_of $b call "$TA" count)" NO_SUCH_TA "the target never activated"
       grep -q "lineage $TA lost" "$T/$a.log" || fail "I7: no 'lineage $TA lost' line on A"
       check_procs $b
-      ! grep -q "ABORT token for $TA" "$T/$b.log" || [ "${bf:-}" != target.failed_before_abort ] ||
-        fail "the target died before its ABORT, yet B logged one"
       stop_node $b
       PORT=$((BASE + 1)); start_node $r; BP=$PORT
       assert_eq "$(code_of $a migrate "$TA" --to "127.0.0.1:$BP")" TA_CRASHED "retry of a lost lineage"
@@ -211,7 +221,7 @@ run_case() {
   printf 'ok   %-62s %s\n' "$side:$fault:$expect" "$note"
 }
 
-failed=0 i=0
+failed=0 i=0 failed_cases=""
 for c in "${CASES[@]}"; do
   IFS=: read -r side fault expect code <<<"$c"
   i=$((i + 1))
@@ -219,12 +229,12 @@ for c in "${CASES[@]}"; do
   (
     set -e
     trap 'for n in a$i b$i r$i; do stop_node $n 2>/dev/null; done' EXIT
-    fail() { echo "FAIL $side:$fault:$expect: $*" >&2; exit 1; }
+    fail() { echo "FAIL: [$side:$fault:$expect] $*" >&2; exit 1; }
     run_case "$side" "$fault" "$expect" "$code" "$i"
   )
   rc=$?
   set -e
-  [ $rc -eq 0 ] || failed=$((failed + 1))
+  [ $rc -eq 0 ] || { failed=$((failed + 1)); failed_cases+=" $side:$fault"; }
 done
-[ $failed -eq 0 ] || fail "$failed of ${#CASES[@]} crash-matrix cases failed"
+[ $failed -eq 0 ] || fail "$failed of ${#CASES[@]} crash-matrix cases failed:$failed_cases"
 echo "crash matrix: ${#CASES[@]} cases ok"

@@ -19,7 +19,7 @@
 #               FAILS and sends an ABORT of the pending session, which is
 #               lost on the wire but logged by B. That is the token the
 #               operator may carry to A: resume works exactly once.
-#      cut_s2t  only S->T dropped, and PREPARED held 2 s so that T's timeout
+#      cut_s2t  only S->T dropped, and PREPARED held 10 s so that T's timeout
 #               comes first: T's ABORT reaches S after S's HANDOFF, S checks
 #               it under the session key and resumes by itself.
 # Refusals (core/mig.c talos_token_open checks length, then the MAC under
@@ -31,10 +31,12 @@
 #   the used token again, once the source is ACTIVE               STATE
 #   the used token in a later session (a new in-doubt handoff)    MAC
 . "$(dirname "$0")/lib.sh"
+# Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
+t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT
 KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 PIDS=()
-trap 'rc=$?; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
 
 entry() { t "$1" ps --json | json "next((str(x['$3']) for x in j['tas'] if x['lineage']=='$2'), 'none')"; }
 code_of() {
@@ -44,7 +46,7 @@ code_of() {
   [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
   sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
 }
-wait_log() { for _ in $(seq 1 ${3:-200}); do grep -qE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
+wait_log() { for _ in $(seq 1 ${3:-200}); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 token_of() { sed -n "s/.*ABORT token for $2: \([0-9a-f]*\)$/\1/p" "$1" | tail -1; }
 # flip HEX BYTE: the token with bit 0 of byte BYTE flipped
 flip() { local h=$1 o=$((2 * $2)); echo "${h:0:o}$(printf '%02x' $((0x${h:o:2} ^ 1)))${h:o+2}"; }
@@ -128,7 +130,7 @@ start_node b; BP=$PORT
 start_node c; CP=$PORT
 TALOS_FAULT=target.before_active start_node d; DP=$PORT
 PORT=$((PORT + 1)); R1=$PORT; relay $R1 $BP cut "$T/relay1.log" 0
-PORT=$((PORT + 1)); R2=$PORT; relay $R2 $BP cut_s2t "$T/relay2.log" 2
+PORT=$((PORT + 1)); R2=$PORT; relay $R2 $BP cut_s2t "$T/relay2.log" 10
 
 X=$(t a run "$KVF"); Y=$(t a run "$KVF")
 for id in $X $Y; do t a call "$id" fill 2000 200 5 >/dev/null; t a call "$id" put apple "red-$id" >/dev/null; done
@@ -204,3 +206,13 @@ for id in $X $Y; do
   for n in b c d; do assert_eq "$(entry $n "$id" state)" none "I1: nothing of $id on $n"; done
 done
 node_alive "$a_PID"; node_alive "$b_PID"
+
+# Last, after every safety check held: what the operator is told. Both
+# partitions were silence until the 30 s channel timeout; nothing failed an
+# authentication tag. X's in-doubt reason and Y's error (the code the target
+# put in its ABORT) must say TIMEOUT ("timed out"), not MAC: a MAC error
+# tells the operator that someone tampered with the stream.
+why=""
+grep -q "no receipt (timed out)" "$T/mx.err" || why="X (in doubt): $(tail -1 "$T/mx.err"); "
+grep -q "(TIMEOUT)$" "$T/my.err" || why+="Y (resumed on ABORT): $(tail -1 "$T/my.err")"
+[ -z "$why" ] || fail "(all safety checks held) a channel timeout is reported as another cause: $why"
