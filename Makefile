@@ -159,6 +159,74 @@ $(BUILD)/bench/%: $(O)/bench/%.o $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
+# --- fuzzing (tests/fuzz, docs/fuzzing.md) -----------------------------------------
+# One libFuzzer harness per decoder, built with clang under ASan+UBSan into
+# build-fuzz/. The product sources a harness needs are compiled again there
+# by clang with coverage instrumentation: gcc objects are never reused.
+#   make fuzz                   each harness FUZZ_SECONDS (default 60) on its corpus
+#   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS="evidence cfg_file"
+#   make fuzz-smoke             a few seconds each + replay tests/fuzz/regress (make check)
+#   make fuzz-seeds             rewrite tests/fuzz/corpus with the project's encoders
+FZ := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_json call_decode \
+                peer_offer
+FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
+             -Iinclude -I. -MMD -MP
+fzobj = $(patsubst %.c,$(FZ)/obj/%.o,$(1))
+
+$(FZ)/obj/%.o: %.c | $(FZ)/.deps-ok
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FZ_CFLAGS) -c $< -o $@
+$(FZ)/.deps-ok: scripts/deps.sh
+	@./scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+FZ_CORE := $(call fzobj,$(CORE_SRC))
+FZ_OS := $(call fzobj,$(OS_SRC)) $(FZ_CORE)
+FZ_VERIFY := $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
+FZ_CFG := $(call fzobj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/json.c) $(FZ_CORE)
+# talosd without its main.c (the harness defines `node`), and all it links.
+FZ_NODE := $(call fzobj,$(filter-out node/talosd/main.c,$(wildcard node/talosd/*.c)) \
+             $(HOST_SRC) $(TEE_HOST_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+
+FZ_DEPS_wire_reader := $(FZ_CORE)
+FZ_DEPS_msg_header := $(FZ_OS)
+FZ_DEPS_mig_records := $(FZ_CORE)
+FZ_DEPS_evidence := $(FZ_VERIFY)
+FZ_DEPS_cfg_file := $(FZ_CFG)
+FZ_DEPS_control_json := $(FZ_NODE)
+FZ_DEPS_call_decode := $(call fzobj,ta/dispatch.c) $(FZ_OS)
+FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c) $(FZ_OS)
+
+define fuzz_harness
+$(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))
+	$$(FUZZ_CC) -fsanitize=fuzzer $(FZ_SAN) -o $$@ $$^ $(HOST_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_harness,$(t))))
+FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(FZ)/fuzz_$(t))
+
+$(FZ)/gen_seeds: $(FZ)/obj/tests/fuzz/gen_seeds.o $(call fzobj,node/talosd/peerproto.c) \
+		$(call fzobj,$(TEE_VERIFY_SRC) tools/cfg/model.c tools/cfg/serial.c $(OS_SRC)) $(FZ_CORE)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(FZ_SAN) -o $@ $^ $(HOST_LIBS)
+
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds clean-fuzz
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@FZ=$(FZ) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-build
+	@FZ=$(FZ) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh smoke 8 $(FUZZ_TARGETS)
+fuzz-seeds: $(FZ)/gen_seeds
+	$(FZ)/gen_seeds tests/fuzz/corpus
+clean-fuzz:
+	rm -rf $(FZ)
+clean: clean-fuzz
+
+-include $(shell find $(FZ)/obj -name '*.d' 2>/dev/null)
+
 # --- top-level targets -------------------------------------------------------------
 .PHONY: all deps check check-unit check-integration check-san demo bench install clean format
 all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(UNIT_BINS) $(BENCH_BINS)
@@ -177,6 +245,7 @@ check-integration: all
 # `make check`: everything, then everything again under ASan+UBSan.
 check: all
 	@BUILD=$(BUILD) ./tests/run-unit.sh
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@BUILD=$(BUILD) ./tests/run-integration.sh
 ifneq ($(SAN),1)
 	@$(MAKE) --no-print-directory SAN=1 check-san

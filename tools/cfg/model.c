@@ -227,9 +227,10 @@ int cfg_finalize(struct talos_cfg *cfg)
         const struct cfg_func_off *off = &cfg->offs[i];
         fn->name = cfg->names + off->name;
         fn->blocks = cfg->blocks + off->block0;
-        fn->edges = cfg->edges + off->edge0;
-        fn->calls = cfg->calls + off->call0;
-        fn->ijumps = cfg->ijumps + off->ijump0;
+        /* An array nothing was added to is NULL (NULL + 0 is undefined). */
+        fn->edges = cfg->edges ? cfg->edges + off->edge0 : NULL;
+        fn->calls = cfg->calls ? cfg->calls + off->call0 : NULL;
+        fn->ijumps = cfg->ijumps ? cfg->ijumps + off->ijump0 : NULL;
         for (size_t c = off->call0; c < off->call0 + fn->n_calls; c++) {
             struct talos_cfg_call *call = &cfg->calls[c];
             if (!call->indirect)

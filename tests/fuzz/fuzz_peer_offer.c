@@ -1,0 +1,94 @@
+/* The node-to-node preamble (node/talosd/peerproto.c): peer_recv_offer (what
+ * a target node reads from any peer that connects) and peer_recv_answer
+ * (what a source node reads back), each reading the fuzzed bytes from a
+ * socketpair whose other end then closes.
+ *
+ * Input: the bytes a peer sends. Checked: an accepted OFFER has a size in
+ * (0, PEER_IMAGE_MAX] and a mode 0 or 1, and peer_send_offer writes back
+ * exactly the frame read; an accepted ANSWER has a talos_err status and a
+ * NUL-terminated message, and peer_send_answer writes back exactly the
+ * frame read. A refusal is a talos_err. */
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "node/talosd/peerproto.h"
+#include "talos/err.h"
+#include "tests/fuzz/fuzz.h"
+
+#define STREAM_MAX (16u << 10)
+
+/* A socketpair holding the input, its write side closed; -1 on failure. */
+static int feed(const uint8_t *data, size_t size)
+{
+    int sv[2] = {-1, -1};
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    if (size && write(sv[1], data, size) != (ssize_t)size) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    close(sv[1]);
+    return sv[0];
+}
+
+/* What peer_send_* wrote for the decoded message, into out; its length. */
+static size_t resend(int which, const struct peer_offer *o, const struct peer_answer *a,
+                     uint8_t *out, size_t cap)
+{
+    int sv[2] = {-1, -1};
+    size_t n = 0;
+    ssize_t k;
+
+    FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    if (which == 0)
+        FUZZ_CHECK(peer_send_offer(sv[1], o) == TALOS_OK);
+    else
+        FUZZ_CHECK(peer_send_answer(sv[1], a->status, a->need_image, a->message) == TALOS_OK);
+    close(sv[1]);
+    while (n < cap && (k = read(sv[0], out + n, cap - n)) > 0)
+        n += (size_t)k;
+    close(sv[0]);
+    return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t again[PEER_MSG_MAX + 8];
+    struct peer_offer o;
+    struct peer_answer a;
+    int fd, rc;
+
+    if (size > STREAM_MAX)
+        return 0;
+
+    if ((fd = feed(data, size)) < 0)
+        return 0;
+    memset(&o, 0xa5, sizeof(o));
+    rc = peer_recv_offer(fd, &o);
+    close(fd);
+    FUZZ_CHECK(rc <= 0 && rc >= TALOS_ERR_MIN);
+    if (rc == TALOS_OK) {
+        size_t frame = 4 + (size_t)fuzz_be32(data);
+        FUZZ_CHECK(o.image_size > 0 && o.image_size <= PEER_IMAGE_MAX && o.mode <= 1);
+        FUZZ_CHECK(frame <= size && resend(0, &o, NULL, again, sizeof(again)) == frame);
+        FUZZ_CHECK(memcmp(again, data, frame) == 0);
+    }
+
+    if ((fd = feed(data, size)) < 0)
+        return 0;
+    memset(&a, 0xa5, sizeof(a));
+    rc = peer_recv_answer(fd, &a);
+    close(fd);
+    FUZZ_CHECK(rc <= 0 && rc >= TALOS_ERR_MIN);
+    if (rc == TALOS_OK) {
+        size_t frame = 4 + (size_t)fuzz_be32(data);
+        FUZZ_CHECK(a.status <= 0 && a.status >= TALOS_ERR_MIN && a.need_image == data[8]);
+        FUZZ_CHECK(memchr(a.message, '\0', sizeof(a.message)) != NULL);
+        FUZZ_CHECK(frame <= size && resend(1, NULL, &a, again, sizeof(again)) == frame);
+        FUZZ_CHECK(memcmp(again, data, frame) == 0);
+    }
+    return 0;
+}

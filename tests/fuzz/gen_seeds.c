@@ -1,0 +1,398 @@
+/* Seed inputs for the fuzz harnesses, made with the project's own encoders
+ * so that each seed is a valid encoding: `make fuzz-seeds` runs it into
+ * tests/fuzz/corpus/<harness>/ (committed). Deterministic: the same tree
+ * gives the same files (Ed25519 signatures are deterministic too). */
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/mig.h"
+#include "core/msg.h"
+#include "core/wire.h"
+#include "node/talosd/peerproto.h"
+#include "talos/err.h"
+#include "talos/ta.h"
+#include "talos/talos.h"
+#include "tee/sim/evidence.h"
+#include "tests/fuzz/fuzz_keys.h"
+#include "tools/cfg/internal.h"
+
+static const char *root;
+static int failed;
+
+static void put(const char *harness, const char *name, const void *p, size_t n)
+{
+    char dir[4096], path[4200];
+    FILE *f = NULL;
+
+    snprintf(dir, sizeof(dir), "%s/%s", root, harness);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        perror(dir);
+        failed = 1;
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (!(f = fopen(path, "wb")) || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
+        perror(path);
+        failed = 1;
+    }
+}
+
+static void put_wr(const char *harness, const char *name, struct talos_wr *w)
+{
+    if (w->err) {
+        fprintf(stderr, "gen_seeds: %s/%s: %s\n", harness, name, talos_strerror(w->err));
+        failed = 1;
+    } else {
+        put(harness, name, w->p, w->len);
+    }
+    talos_wr_reset(w);
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed + 7 * i);
+}
+
+/* --- wire_reader: u8 n ‖ n ops ‖ buffer (see fuzz_wire_reader.c) --------------- */
+static void gen_wire(struct talos_wr *w)
+{
+    /* u8 u16 u32 u64 raw[16] bytes(max 64) str(cap 32) left finish */
+    static const uint8_t ops[] = {0x00, 0x01, 0x02, 0x03, 0x94, 0xa5, 0x86, 0x07, 0x08};
+    talos_wr_u8(w, sizeof(ops));
+    talos_wr_raw(w, ops, sizeof(ops));
+    talos_wr_u8(w, 0x7f);
+    talos_wr_u16(w, 0xbeef);
+    talos_wr_u32(w, 0x01020304);
+    talos_wr_u64(w, 0x1122334455667788ull);
+    talos_wr_raw(w, "sixteen raw byte", 16);
+    talos_wr_bytes(w, "length-prefixed", 15);
+    talos_wr_str(w, "a string");
+    put_wr("wire_reader", "all-ops", w);
+
+    static const uint8_t ops2[] = {0x56, 0x56, 0x56, 0x08};
+    talos_wr_u8(w, sizeof(ops2));
+    talos_wr_raw(w, ops2, sizeof(ops2));
+    talos_wr_str(w, "");
+    talos_wr_str(w, "x");
+    talos_wr_str(w, "sixteen chars!!!");
+    put_wr("wire_reader", "strings", w);
+}
+
+/* --- msg_header: u8 receiver ‖ frames --------------------------------------------- */
+static void frame(struct talos_wr *w, uint16_t type, const struct talos_wr *body)
+{
+    talos_wr_u32(w, (uint32_t)body->len);
+    talos_wr_u16(w, type);
+    talos_wr_u16(w, 0);
+    talos_wr_raw(w, body->p, body->len);
+}
+
+static void gen_msg(struct talos_wr *w)
+{
+    struct talos_wr b;
+    uint8_t nonce[TALOS_NONCE_BYTES], lineage[16];
+
+    fill(nonce, sizeof(nonce), 1);
+    fill(lineage, sizeof(lineage), 2);
+    talos_wr_init(&b, 0);
+    /* Host -> TA: CALL, ATTEST, INFO, STOP. */
+    talos_wr_u8(w, 0);
+    talos_wr_str(&b, "put");
+    talos_wr_u32(&b, 2);
+    talos_wr_str(&b, "apple");
+    talos_wr_str(&b, "red");
+    frame(w, TALOS_MSG_CALL, &b);
+    talos_wr_reset(&b);
+    talos_wr_raw(&b, nonce, sizeof(nonce));
+    frame(w, TALOS_MSG_ATTEST, &b);
+    talos_wr_reset(&b);
+    frame(w, TALOS_MSG_INFO, &b);
+    frame(w, TALOS_MSG_STOP, &b);
+    put_wr("msg_header", "host-to-ta", w);
+    /* TA -> host: READY, REPLY, OCALL. */
+    talos_wr_u8(w, 1);
+    talos_wr_raw(&b, lineage, sizeof(lineage));
+    talos_wr_u64(&b, 0);
+    talos_wr_str(&b, "kvstore");
+    frame(w, TALOS_MSG_READY, &b);
+    talos_wr_reset(&b);
+    talos_wr_u32(&b, 0);
+    talos_wr_u64(&b, 1);
+    talos_wr_str(&b, "red");
+    talos_wr_str(&b, "");
+    frame(w, TALOS_MSG_REPLY, &b);
+    talos_wr_reset(&b);
+    talos_wr_str(&b, "time");
+    talos_wr_bytes(&b, NULL, 0);
+    frame(w, TALOS_MSG_OCALL, &b);
+    put_wr("msg_header", "ta-to-host", w);
+    talos_wr_free(&b);
+}
+
+/* --- mig_records: a record header, tokens, a report ------------------------------ */
+static void gen_mig(struct talos_wr *w)
+{
+    static const uint8_t kinds[] = {TALOS_MIG_PREPARED, TALOS_MIG_HANDOFF, TALOS_MIG_RECEIPT,
+                                    TALOS_MIG_ABORT};
+    uint8_t tok[TALOS_TOKEN_BYTES];
+    struct talos_mig_report rep;
+    char name[32];
+
+    for (size_t i = 0; i < sizeof(kinds); i++) {
+        struct talos_token t = {.kind = kinds[i], .version = 41 + i};
+        fill(t.session, sizeof(t.session), 3);
+        fill(t.lineage, sizeof(t.lineage), 4);
+        fill(t.head, sizeof(t.head), 5);
+        t.code = kinds[i] == TALOS_MIG_ABORT ? TALOS_ERR_MAC : 0;
+        if (talos_token_seal(&t, fuzz_token_key, tok) != TALOS_OK)
+            failed = 1;
+        snprintf(name, sizeof(name), "token-%u", kinds[i]);
+        put("mig_records", name, tok, sizeof(tok));
+    }
+    memset(&rep, 0, sizeof(rep));
+    fill(rep.lineage, sizeof(rep.lineage), 4);
+    rep.version = 42;
+    fill(rep.head, sizeof(rep.head), 6);
+    rep.prepare_ns = 1000000, rep.checkpoint_ns = 200000, rep.transfer_ns = 3000000;
+    rep.restore_ns = 400000, rep.activate_ns = 50000, rep.downtime_ns = 4000000;
+    rep.total_ns = 9000000, rep.state_bytes = 65536;
+    rep.token_kind = TALOS_MIG_HANDOFF;
+    memcpy(rep.token, tok, sizeof(tok));
+    talos_mig_report_encode(&rep, w);
+    put_wr("mig_records", "report", w);
+    /* A record header: HELLO from the source, 73 bytes. */
+    talos_wr_u8(w, TALOS_MIG_HELLO);
+    talos_wr_u8(w, TALOS_MIG_FROM_S);
+    talos_wr_u32(w, 73);
+    put_wr("mig_records", "hello-header", w);
+}
+
+/* --- evidence: signed by the fixed platform key ------------------------------------- */
+static void gen_evidence(void)
+{
+    BIO *b = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    uint8_t *der = NULL, ev[TALOS_EVIDENCE_MAX];
+    uint8_t m[32], cfg[32], rd[64], nonce[32], lineage[16];
+    size_t len = sizeof(ev);
+    int n = 0;
+
+    b = BIO_new_mem_buf(fuzz_platform_key, -1);
+    key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    b = BIO_new_mem_buf(fuzz_platform_pem, -1);
+    x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    if (!key || !x || (n = i2d_X509(x, &der)) <= 0) {
+        fprintf(stderr, "gen_seeds: cannot load the fuzz keys\n");
+        failed = 1;
+        goto out;
+    }
+    fill(m, sizeof(m), 8);
+    fill(cfg, sizeof(cfg), 9);
+    fill(nonce, sizeof(nonce), 10);
+    fill(lineage, sizeof(lineage), 11);
+    talos_attest_report_data(nonce, lineage, rd);
+    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, rd, ev, &len) !=
+        TALOS_OK) {
+        failed = 1;
+        goto out;
+    }
+    put("evidence", "sim-valid", ev, len);
+out:
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+/* --- cfg_file: a small model through the builder ------------------------------------ */
+static void gen_cfg(void)
+{
+    struct talos_cfg *cfg = NULL;
+    uint8_t *file = NULL;
+    size_t len = 0;
+    int rc = TALOS_OK;
+
+    /* The empty CFG. */
+    if ((rc = cfg_new(62, &cfg)) == TALOS_OK && (rc = cfg_finalize(cfg)) == TALOS_OK &&
+        (rc = talos_cfg_serialize(cfg, &file, &len)) == TALOS_OK) {
+        put("cfg_file", "empty-file", file, len);
+        put("cfg_file", "empty-body", file, len - TALOS_CFG_DIGEST_BYTES);
+    }
+    free(file);
+    file = NULL;
+    talos_cfg_free(cfg);
+    cfg = NULL;
+    if (rc != TALOS_OK)
+        goto out;
+
+    /* main: 3 blocks, a call to the migration point, an indirect call, an
+     * indirect jump; the migration point; an ecall handler with a tail call. */
+    const uint64_t f0 = 0x401000, f1 = 0x401100, f2 = 0x401200;
+    if ((rc = cfg_new(62, &cfg)) != TALOS_OK)
+        goto out;
+    memset(cfg->code_digest, 0xc0, sizeof(cfg->code_digest));
+    if ((rc = cfg_func_begin(cfg, "main", 4, f0, 0x40)) != TALOS_OK ||
+        (rc = cfg_add_block(cfg, f0)) != TALOS_OK ||
+        (rc = cfg_add_block(cfg, f0 + 0x10)) != TALOS_OK ||
+        (rc = cfg_add_block(cfg, f0 + 0x20)) != TALOS_OK ||
+        (rc = cfg_add_edge(cfg, f0, f0 + 0x10, TALOS_CFG_EDGE_FALL)) != TALOS_OK ||
+        (rc = cfg_add_edge(cfg, f0 + 0x10, f0, TALOS_CFG_EDGE_JUMP)) != TALOS_OK ||
+        (rc = cfg_add_edge(cfg, f0 + 0x10, f0 + 0x20, TALOS_CFG_EDGE_FALL)) != TALOS_OK ||
+        (rc = cfg_add_call(cfg, f0 + 0x0b, f0 + 0x10, f1, 0)) != TALOS_OK ||
+        (rc = cfg_add_call(cfg, f0 + 0x1b, f0 + 0x20, 0, 1)) != TALOS_OK ||
+        (rc = cfg_add_ijump(cfg, f0 + 0x30)) != TALOS_OK)
+        goto out;
+    if ((rc = cfg_func_begin(cfg, TALOS_CFG_MP_CALLEE, strlen(TALOS_CFG_MP_CALLEE), f1, 0x10)) !=
+            TALOS_OK ||
+        (rc = cfg_add_block(cfg, f1)) != TALOS_OK)
+        goto out;
+    if ((rc = cfg_func_begin(cfg, "handle_put", 10, f2, 0x20)) != TALOS_OK ||
+        (rc = cfg_add_block(cfg, f2)) != TALOS_OK ||
+        (rc = cfg_add_block(cfg, f2 + 0x10)) != TALOS_OK ||
+        (rc = cfg_add_edge(cfg, f2, f2 + 0x10, TALOS_CFG_EDGE_FALL)) != TALOS_OK ||
+        (rc = cfg_add_edge(cfg, f2 + 0x10, 0x402000, TALOS_CFG_EDGE_JUMP)) != TALOS_OK ||
+        (rc = cfg_add_call(cfg, f2 + 0x08, f2 + 0x10, 0x400500, 0)) != TALOS_OK)
+        goto out;
+    if ((rc = cfg_add_ecall(cfg, f2)) != TALOS_OK || (rc = cfg_finalize(cfg)) != TALOS_OK ||
+        (rc = talos_cfg_serialize(cfg, &file, &len)) != TALOS_OK)
+        goto out;
+    put("cfg_file", "small-file", file, len);
+    put("cfg_file", "small-body", file, len - TALOS_CFG_DIGEST_BYTES);
+    /* Make sure the parser takes what the writer wrote. */
+    struct talos_cfg *back = NULL;
+    if ((rc = talos_cfg_parse(file, len, &back)) != TALOS_OK)
+        fprintf(stderr, "gen_seeds: the parser refuses the small CFG\n");
+    talos_cfg_free(back);
+out:
+    if (rc != TALOS_OK) {
+        fprintf(stderr, "gen_seeds: cfg: %s\n", talos_strerror(rc));
+        failed = 1;
+    }
+    free(file);
+    talos_cfg_free(cfg);
+}
+
+/* --- control_json ------------------------------------------------------------------- */
+static void gen_control(void)
+{
+    static const struct {
+        const char *name, *json;
+    } reqs[] = {
+        {"node", "{\"op\":\"node\"}"},
+        {"ps", "{\"op\":\"ps\"}"},
+        {"run", "{\"op\":\"run\",\"image\":\"/nonexistent/kvstore.ta\",\"mode\":\"switchless\"}"},
+        {"call", "{\"op\":\"call\",\"id\":\"0123456789abcdef0123456789abcdef\",\"ecall\":\"put\","
+                 "\"args\":[\"apple\",\"red\"]}"},
+        {"attest", "{\"op\":\"attest\",\"id\":\"0123456789abcdef0123456789abcdef\",\"nonce\":"
+                   "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}"},
+        {"stop", "{\"op\":\"stop\",\"id\":\"0123456789abcdef0123456789abcdef\"}"},
+        {"migrate", "{\"op\":\"migrate\",\"id\":\"0123456789abcdef0123456789abcdef\","
+                    "\"to\":\"127.0.0.1:7102\"}"},
+        {"resume", "{\"op\":\"resume\",\"id\":\"0123456789abcdef0123456789abcdef\",\"token\":"
+                   "\"08000102030405060708090a0b0c0d0e0f\"}"},
+        {"unknown-id", "{\"op\":\"call\",\"id\":\"ffffffffffffffffffffffffffffffff\","
+                       "\"ecall\":\"get\",\"args\":[]}"},
+        {"call-args-object", "{\"op\":\"call\",\"id\":\"0123456789abcdef0123456789abcdef\","
+                             "\"ecall\":\"get\",\"args\":{\"a\":1}}"},
+        {"call-17-args", "{\"op\":\"call\",\"id\":\"0123456789abcdef0123456789abcdef\","
+                         "\"ecall\":\"e\",\"args\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\","
+                         "\"7\",\"8\",\"9\",\"10\",\"11\",\"12\",\"13\",\"14\",\"15\","
+                         "\"16\",\"17\"]}"},
+        {"call-arg-number", "{\"op\":\"call\",\"id\":\"0123456789abcdef0123456789abcdef\","
+                            "\"ecall\":\"get\",\"args\":[\"k\",2]}"},
+    };
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+        put("control_json", reqs[i].name, reqs[i].json, strlen(reqs[i].json));
+}
+
+/* --- call_decode: CALL bodies -------------------------------------------------------- */
+static void gen_call(struct talos_wr *w)
+{
+    talos_wr_str(w, "put");
+    talos_wr_u32(w, 2);
+    talos_wr_str(w, "apple");
+    talos_wr_str(w, "red");
+    put_wr("call_decode", "put", w);
+    talos_wr_str(w, "echo");
+    talos_wr_u32(w, 3);
+    talos_wr_str(w, "one");
+    talos_wr_bytes(w, "t\0o", 3);
+    talos_wr_str(w, "");
+    put_wr("call_decode", "echo", w);
+    talos_wr_str(w, "get");
+    talos_wr_u32(w, 1);
+    talos_wr_str(w, "pear");
+    put_wr("call_decode", "get", w);
+    talos_wr_str(w, "bad");
+    talos_wr_u32(w, 0);
+    put_wr("call_decode", "bad", w);
+}
+
+/* --- peer_offer: what peer_send_* writes -------------------------------------------- */
+static void capture(const char *name, int which)
+{
+    static uint8_t buf[PEER_MSG_MAX + 8];
+    struct peer_offer o = {.image_size = 1234567, .mode = 1};
+    int sv[2] = {-1, -1}, rc = TALOS_OK;
+    size_t n = 0;
+    ssize_t k;
+
+    fill(o.lineage, sizeof(o.lineage), 12);
+    fill(o.image_sha, sizeof(o.image_sha), 13);
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        failed = 1;
+        return;
+    }
+    rc = which == 0 ? peer_send_offer(sv[1], &o)
+         : which == 1
+             ? peer_send_answer(sv[1], TALOS_OK, 1, "send the image")
+             : peer_send_answer(sv[1], TALOS_ERR_EXISTS, 0, "this node already runs that lineage");
+    close(sv[1]);
+    while (n < sizeof(buf) && (k = read(sv[0], buf + n, sizeof(buf) - n)) > 0)
+        n += (size_t)k;
+    close(sv[0]);
+    if (rc != TALOS_OK)
+        failed = 1;
+    else
+        put("peer_offer", name, buf, n);
+}
+
+int main(int argc, char **argv)
+{
+    struct talos_wr w;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_seeds CORPUS_DIR\n");
+        return 2;
+    }
+    root = argv[1];
+    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
+        perror(root);
+        return 1;
+    }
+    talos_wr_init(&w, 0);
+    gen_wire(&w);
+    gen_msg(&w);
+    gen_mig(&w);
+    gen_evidence();
+    gen_cfg();
+    gen_control();
+    gen_call(&w);
+    capture("offer", 0);
+    capture("answer-need-image", 1);
+    capture("answer-refused", 2);
+    talos_wr_free(&w);
+    return failed;
+}
