@@ -8,39 +8,7 @@
 # sockets aside), the sim CA dir. And the canary is intact where the TA
 # serves.
 . "$(dirname "$0")/lib.sh"
-PROXY=$TALOS_ROOT/tests/integration/proxy.py
-PX_PORT=$((${TEST_PORT_BASE:-21000} + 100))
-# proxy ARGS... -> a one-connection adversary on the next proxy port
-# ($PX_PORT); it writes its JSON summary to $PX_LOG when it ends.
-proxy() {
-  PX_PORT=$((PX_PORT + 1)); PX_LOG=$T/proxy-$PX_PORT.json
-  local pid
-  pid=$(python3 "$PROXY" --daemon --listen "$PX_PORT" --log "$PX_LOG" --timeout 20 "$@") ||
-    fail "proxy $* did not start"
-  NODE_PIDS+=("$pid")
-}
-proxy_wait() {
-  for _ in $(seq 1 200); do [ -f "$PX_LOG" ] && return 0; sleep 0.05; done
-  fail "proxy on $PX_PORT did not finish"
-}
-# state_of NODE ID -> the states of NODE's entries for ID, comma-separated ("NONE" if none)
-state_of() { t "$1" ps --json | json "','.join(sorted(x['state'] for x in j['tas'] if x['id']=='$2')) or 'NONE'"; }
-version_of() { t "$1" ps --json | json "next((x['version'] for x in j['tas'] if x['id']=='$2' and x['state']!='MOVED'), -1)"; }
-# serves_once ID HOME: exactly one ACTIVE instance, on HOME; every other
-# entry for the lineage, on any node, is a MOVED note (I1).
-serves_once() {
-  local n s
-  for n in $NODES; do
-    s=$(t "$n" ps --json | json "[x['state'] for x in j['tas'] if x['id']=='$1']")
-    if [ "$n" = "$2" ]; then
-      python3 -c "import sys; s=$s; sys.exit(not (s.count('ACTIVE') == 1 and set(s) <= {'ACTIVE', 'MOVED'}))" ||
-        fail "lineage on its home $n: $s, wanted one ACTIVE instance (I1)"
-    else
-      python3 -c "import sys; sys.exit(not set($s) <= {'MOVED'})" ||
-        fail "lineage on $n: $s, wanted nothing or a MOVED note (I1)"
-    fi
-  done
-}
+. "$(dirname "$0")/attack_lib.sh"
 
 start_node a; A_PORT=$PORT
 start_node b; B_PORT=$PORT
