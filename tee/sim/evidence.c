@@ -9,7 +9,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/crypto.h"
 #include "core/log.h"
@@ -130,6 +132,51 @@ int talos_sim_evidence_decode(const uint8_t *ev, size_t len, struct talos_sim_ev
 /* Anchors are certificates only; never prompt for a passphrase. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u) { return 0; }
 
+/* Chain checks that succeeded, by (anchors, certificate) bytes, for a
+ * minute: a migration verifies the same platform certificates against the
+ * same anchors again and again, and a full X.509 check (PEM parse, store,
+ * path validation) cost ~0.3 ms of its critical path each time. Only the
+ * chain is cached; the signature over the claims is checked every time. */
+#define CHAIN_CACHE 8
+#define CHAIN_TTL_S 60
+
+static struct {
+    uint8_t key[TALOS_SHA256_BYTES];
+    time_t at;
+} chain_cache[CHAIN_CACHE];
+static size_t chain_next;
+static pthread_mutex_t chain_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void chain_key(const uint8_t *pem, size_t pem_len, const uint8_t *der, size_t der_len,
+                      uint8_t key[TALOS_SHA256_BYTES])
+{
+    uint8_t h[2 * TALOS_SHA256_BYTES];
+    talos_sha256(pem, pem_len, h);
+    talos_sha256(der, der_len, h + TALOS_SHA256_BYTES);
+    talos_sha256(h, sizeof(h), key);
+}
+
+static int chain_cached(const uint8_t key[TALOS_SHA256_BYTES])
+{
+    time_t now = time(NULL);
+    int hit = 0;
+    pthread_mutex_lock(&chain_lock);
+    for (size_t i = 0; i < CHAIN_CACHE && !hit; i++)
+        hit = chain_cache[i].at && now - chain_cache[i].at < CHAIN_TTL_S && now >= chain_cache[i].at &&
+              talos_ct_eq(chain_cache[i].key, key, TALOS_SHA256_BYTES);
+    pthread_mutex_unlock(&chain_lock);
+    return hit;
+}
+
+static void chain_remember(const uint8_t key[TALOS_SHA256_BYTES])
+{
+    pthread_mutex_lock(&chain_lock);
+    memcpy(chain_cache[chain_next % CHAIN_CACHE].key, key, TALOS_SHA256_BYTES);
+    chain_cache[chain_next % CHAIN_CACHE].at = time(NULL);
+    chain_next++;
+    pthread_mutex_unlock(&chain_lock);
+}
+
 /* TALOS_OK when cert chains to one of the PEM anchors. */
 static int check_chain(X509 *cert, const uint8_t *pem, size_t pem_len)
 {
@@ -203,9 +250,15 @@ int talos_sim_evidence_verify(const uint8_t *ev, size_t len, const uint8_t *anch
         rc = TALOS_ERR_MALFORMED;
         goto out;
     }
-    rc = check_chain(cert, anchors_pem, anchors_len);
-    if (rc != TALOS_OK)
-        goto out;
+    uint8_t ckey[TALOS_SHA256_BYTES];
+    if (anchors_pem && anchors_len)
+        chain_key(anchors_pem, anchors_len, e.cert_der, e.cert_len, ckey);
+    if (!(anchors_pem && anchors_len && chain_cached(ckey))) {
+        rc = check_chain(cert, anchors_pem, anchors_len);
+        if (rc != TALOS_OK)
+            goto out;
+        chain_remember(ckey);
+    }
     /* The certified key must be the one the claims name, and must sign. */
     rc = TALOS_ERR_EVIDENCE_SIG;
     pub = X509_get0_pubkey(cert);
