@@ -61,6 +61,39 @@ static void prefault_join(struct prefault *p)
     p->started = 0;
 }
 
+/* Memory introspection before activation runs on a thread from BEGIN on,
+ * so that re-hashing the code (milliseconds for a static image) overlaps
+ * the stream instead of adding to the downtime; it is joined, and its
+ * verdict applied, after HANDOFF, right before this TA activates. */
+struct introspection {
+    pthread_t thread;
+    int started;
+    int rc;
+    uint8_t now[TALOS_MEASUREMENT_BYTES];
+    char why[200];
+};
+
+static void *introspect_run(void *arg)
+{
+    struct introspection *in = arg;
+    in->rc = talos_rt_introspect(in->now, in->why, sizeof(in->why));
+    return NULL;
+}
+
+static void introspect_start(struct introspection *in)
+{
+    in->started = pthread_create(&in->thread, NULL, introspect_run, in) == 0;
+    if (!in->started)
+        introspect_run(in);
+}
+
+static void introspect_join(struct introspection *in)
+{
+    if (in->started)
+        pthread_join(in->thread, NULL);
+    in->started = 0;
+}
+
 static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16])
 {
     uint8_t body[73], ack[33], got = 0;
@@ -193,7 +226,7 @@ out:
 }
 
 static int activate(struct mig *m, const struct begin *b, const uint8_t head[32], uint64_t t_begin,
-                    uint64_t t_prepared)
+                    uint64_t t_prepared, struct introspection *in)
 {
     uint8_t buf[TALOS_TOKEN_BYTES], got = 0, rec[TALOS_TOKEN_BYTES + 16];
     uint32_t len = 0;
@@ -205,6 +238,12 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
     if ((rc = talos_token_open(buf, len, m->k_tok, TALOS_MIG_HANDOFF, m->session, m->lineage, &t)) != TALOS_OK ||
         t.version != b->version || !talos_ct_eq(t.head, head, 32))
         return fail(m, rc ? rc : TALOS_ERR_PROTOCOL, "HANDOFF is not valid for this session");
+    /* Introspection: code changed since launch (or unlike what the platform
+     * measured) blocks activation — FAILED, and the ABORT lets S resume. */
+    introspect_join(in);
+    if ((rc = in->rc) != TALOS_OK ||
+        (rc = talos_rt_code_unchanged(in->now, m->own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
+        return fail(m, rc, in->why);
     TALOS_FAULT("target.before_active");
     /* Activate: from here this instance is the lineage. */
     memcpy(talos_rt.lineage, m->lineage, 16);
@@ -244,6 +283,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     uint8_t *ppad = NULL, root[32], head[32];
     uint8_t tok[TALOS_TOKEN_BYTES];
     struct prefault pf = {0};
+    struct introspection in = {0};
     int rc = TALOS_OK;
 
     memset(&m, 0, sizeof(m));
@@ -263,6 +303,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     talos_rt.state = RT_IMPORTING;
     if ((rc = read_begin(&m, &b, plen)) != TALOS_OK)
         goto failed;
+    introspect_start(&in);
     uint64_t t_begin = mig_now();
     prefault_join(&pf);
     if (b.arena_bytes > pf.bytes) /* more than the hint said: fault the rest now */
@@ -286,7 +327,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     if ((rc = mig_send_token(&m, TALOS_MIG_PREPARED, b.version, head, 0, tok)) != TALOS_OK)
         goto failed;
     TALOS_FAULT("target.after_prepared");
-    if ((rc = activate(&m, &b, head, t_begin, t_prepared)) != TALOS_OK)
+    if ((rc = activate(&m, &b, head, t_begin, t_prepared, &in)) != TALOS_OK)
         goto failed;
     m.rep.state_bytes = b.arena_bytes + plen;
     m.rep.total_ns = mig_now() - m.t0;
@@ -299,6 +340,7 @@ failed:
     /* FAILED is terminal: wipe whatever arrived, tell the source it may
      * resume (if the channel still stands), tell the host, end. */
     prefault_join(&pf);
+    introspect_join(&in);
     talos_rt.state = RT_FAILED;
     talos_rt_wipe_state();
     if (ppad) {

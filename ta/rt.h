@@ -87,6 +87,14 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16]);
  * session serves again; anything else is refused with a reason in why. */
 int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap);
 
+/* Memory introspection (ta/introspect.c): check the TA's own mappings (code
+ * not writable, arena in place) and hash its code as it is now. */
+int talos_rt_introspect(uint8_t measurement[TALOS_MEASUREMENT_BYTES], char *why, size_t cap);
+/* TALOS_OK when `now` equals both the launch-time hash and the platform's
+ * `claimed` measurement; TALOS_ERR_MEASUREMENT (reason in why) otherwise. */
+int talos_rt_code_unchanged(const uint8_t now[TALOS_MEASUREMENT_BYTES],
+                            const uint8_t claimed[TALOS_MEASUREMENT_BYTES], char *why, size_t cap);
+
 /* The persist section [start, start+len). */
 uint8_t *talos_rt_persist(size_t *len);
 

@@ -48,8 +48,13 @@ struct talos_tee_env {
 struct talos_tee_ops {
     const char *name;
     int (*init)(const struct talos_tee_env *env);
-    /* Hash of this TA's code as loaded (see docs/measurement.md). */
+    /* Hash of this TA's code as it is in memory now (introspection: it
+     * re-reads the code every time; see docs/measurement.md). */
     int (*measure_self)(uint8_t out[TALOS_MEASUREMENT_BYTES]);
+    /* The same hash taken once when the TA started: the baseline a later
+     * measure_self is compared with. May be NULL (the runtime then compares
+     * with the measurement in the TA's own evidence). */
+    int (*launch_measurement)(uint8_t out[TALOS_MEASUREMENT_BYTES]);
     /* Evidence over report_data; *len in: capacity, out: bytes written. */
     int (*evidence)(const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len);
     /* Verify a peer's evidence (same contract as talos_verify_evidence). */

@@ -64,6 +64,16 @@ static int sim_measure_self(uint8_t out[TALOS_MEASUREMENT_BYTES])
     return talos_sim_measure_self(out);
 }
 
+static int sim_launch_measurement(uint8_t out[TALOS_MEASUREMENT_BYTES])
+{
+    if (!out)
+        return TALOS_ERR_INVALID_ARG;
+    pthread_once(&self_once, measure_once);
+    if (self_rc == TALOS_OK)
+        memcpy(out, self_measurement, TALOS_MEASUREMENT_BYTES);
+    return self_rc;
+}
+
 /* The host relays the platform's evidence. A host that substitutes evidence
  * of another TA or another request is caught here rather than by the peer,
  * so the TA reports TALOS_ERR_BACKEND at once. */
@@ -242,6 +252,7 @@ const struct talos_tee_ops talos_tee_enclave = {
     .name = "sim",
     .init = sim_init,
     .measure_self = sim_measure_self,
+    .launch_measurement = sim_launch_measurement,
     .fini = sim_fini,
     .evidence = sim_evidence,
     .verify = sim_verify,
