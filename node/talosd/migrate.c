@@ -74,7 +74,7 @@ refused:
 int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migration *m,
                 note_fn note, void *ctx, char *why, size_t why_cap)
 {
-    struct talos_ta_info info;
+    struct talos_ta_info info = {0};
     int fd = -1, rc = TALOS_OK;
 
     memset(m, 0, sizeof(*m));
@@ -86,8 +86,14 @@ int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migra
         rc = e->removed ? TALOS_ERR_NO_SUCH_TA : TALOS_ERR_MOVED;
         goto out;
     }
-    if (talos_ta_info(e->ta, &info) == TALOS_OK)
-        mode = info.mode == TALOS_CALL_SWITCHLESS;
+    /* Only an ACTIVE TA can move: refuse before any target is started. */
+    if ((rc = talos_ta_info(e->ta, &info)) != TALOS_OK || strcmp(info.state, "ACTIVE") != 0) {
+        snprintf(why, why_cap, "TA %s is %s, not ACTIVE%s", e->id, rc ? "unreachable" : info.state,
+                 strcmp(info.state, "HANDED_OFF") == 0 ? " (in doubt: see talos resume)" : "");
+        rc = strcmp(info.state, "CRASHED") == 0 ? TALOS_ERR_TA_CRASHED : TALOS_ERR_STATE;
+        goto out;
+    }
+    mode = info.mode == TALOS_CALL_SWITCHLESS;
     note(ctx, "connecting", to);
     if ((rc = peer_connect(to, &fd)) != TALOS_OK) {
         snprintf(why, why_cap, "cannot reach node %s: %s", to,
