@@ -1,6 +1,9 @@
 #include "cli/client.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <time.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,39 @@ int cli_set_str(json_t *req, const char *key, const char *val)
 /* Connect to DIR/talosd.sock. sun_path holds 108 bytes; a longer state dir
  * is reached through /proc/self/fd of a descriptor on the directory.
  * Returns the socket, or -1 with errno set. */
+static int connect_node_once(const char *dir);
+
+/* Whether to wait for a node that may be starting (`talosd ... &` then
+ * `talos ...` in a script): its pid file is locked by a live talosd before
+ * it creates its socket. A node that is not running fails at once, after a
+ * short grace for a state directory that does not exist yet. */
+static int node_starting(const char *dir, int waited_ms)
+{
+    char path[PATH_MAX];
+    int fd = -1, locked = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/talosd.pid", dir) >= sizeof(path))
+        return 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT && waited_ms < 300;
+    locked = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return locked && waited_ms < 5000;
+}
+
 static int connect_node(const char *dir)
+{
+    for (int waited = 0;; waited += 20) {
+        int fd = connect_node_once(dir);
+        if (fd >= 0 || (errno != ENOENT && errno != ECONNREFUSED) || !node_starting(dir, waited))
+            return fd;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        errno = ENOENT;
+    }
+}
+
+static int connect_node_once(const char *dir)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd = -1, dfd = -1, saved = 0;
