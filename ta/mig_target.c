@@ -61,10 +61,11 @@ static void prefault_join(struct prefault *p)
     p->started = 0;
 }
 
-/* Memory introspection before activation runs on a thread from BEGIN on,
- * so that re-hashing the code (milliseconds for a static image) overlaps
- * the stream instead of adding to the downtime; it is joined, and its
- * verdict applied, after HANDOFF, right before this TA activates. */
+/* Memory introspection before activation runs on a thread from the start
+ * of the import, so that re-hashing the code (milliseconds for a static
+ * image) overlaps the handshake and the stream instead of adding to the
+ * downtime; it is joined, and its verdict applied, after HANDOFF, right
+ * before this TA activates. */
 struct introspection {
     pthread_t thread;
     int started;
@@ -294,6 +295,9 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
                  talos_rt_state_name(talos_rt.state));
         return mig_reply(&m, TALOS_ERR_STATE);
     }
+    /* Introspection from the start: re-hashing the code overlaps the
+     * handshake and the stream; its verdict is taken right before activation. */
+    introspect_start(&in);
     if ((rc = talos_chan_open(&m.ch, fd, 0)) != TALOS_OK)
         goto failed;
     m.chan_up = 1;
@@ -303,7 +307,6 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     talos_rt.state = RT_IMPORTING;
     if ((rc = read_begin(&m, &b, plen)) != TALOS_OK)
         goto failed;
-    introspect_start(&in);
     uint64_t t_begin = mig_now();
     prefault_join(&pf);
     if (b.arena_bytes > pf.bytes) /* more than the hint said: fault the rest now */
