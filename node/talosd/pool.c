@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "node/talosd/node.h"
@@ -36,7 +37,10 @@ static int same_file(const struct slot *s)
 }
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_idle = PTHREAD_COND_INITIALIZER;
 static struct slot pool[POOL_MAX];
+static int inflight; /* fill threads running (under pool_lock) */
+static int closing;
 
 static struct slot *find(const uint8_t sha[32], int mode)
 {
@@ -80,14 +84,11 @@ static void *fill_thread(void *arg)
     int rc = stat(j->path, &st) == 0 ? talos_ta_create_target(node.host, j->path, &opt, &ta)
                                      : TALOS_ERR_IMAGE;
 
-    if (rc != TALOS_OK) {
+    if (rc != TALOS_OK)
         TLOG_WARN("pool: cannot pre-start a target of %s: %s", j->path, talos_strerror(rc));
-        free(j);
-        return NULL;
-    }
     pthread_mutex_lock(&pool_lock);
     struct slot *free_slot = NULL;
-    if (!find(j->sha, j->mode))
+    if (ta && !closing && !find(j->sha, j->mode))
         for (size_t i = 0; i < POOL_MAX && !free_slot; i++)
             if (!pool[i].ta)
                 free_slot = &pool[i];
@@ -102,6 +103,10 @@ static void *fill_thread(void *arg)
     pthread_mutex_unlock(&pool_lock);
     talos_ta_destroy(ta); /* the pool was full or already had one */
     free(j);
+    pthread_mutex_lock(&pool_lock);
+    inflight--;
+    pthread_cond_broadcast(&pool_idle);
+    pthread_mutex_unlock(&pool_lock);
     return NULL;
 }
 
@@ -115,8 +120,19 @@ void pool_fill(const uint8_t sha[32], int mode, const char *path)
     memcpy(j->sha, sha, 32);
     j->mode = mode;
     snprintf(j->path, sizeof(j->path), "%s", path);
+    pthread_mutex_lock(&pool_lock);
+    if (closing) {
+        pthread_mutex_unlock(&pool_lock);
+        free(j);
+        return;
+    }
+    inflight++;
+    pthread_mutex_unlock(&pool_lock);
     if (pthread_create(&t, NULL, fill_thread, j) != 0) {
         free(j);
+        pthread_mutex_lock(&pool_lock);
+        inflight--;
+        pthread_mutex_unlock(&pool_lock);
         return;
     }
     pthread_detach(t);
@@ -124,7 +140,16 @@ void pool_fill(const uint8_t sha[32], int mode, const char *path)
 
 void pool_shutdown(void)
 {
+    struct timespec until;
+
+    /* Let targets being started finish (bounded), so that none outlives
+     * the node and no fill thread is still running when the process ends. */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
     pthread_mutex_lock(&pool_lock);
+    closing = 1;
+    while (inflight > 0 && pthread_cond_timedwait(&pool_idle, &pool_lock, &until) == 0)
+        ;
     for (size_t i = 0; i < POOL_MAX; i++) {
         talos_ta_destroy(pool[i].ta);
         pool[i].ta = NULL;
