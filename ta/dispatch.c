@@ -94,19 +94,23 @@ static const struct talos_ecall *find_ecall(const char *name)
     return NULL;
 }
 
-static int send_reply(int status, const struct talos_out *out)
+int talos_rt_reply(int status, const void *out, size_t out_len, const char *reason)
 {
     struct talos_wr *w = &talos_rt.tx;
-    int ok = status == TALOS_OK;
 
     talos_wr_reset(w);
     talos_wr_u32(w, (uint32_t)status);
     talos_wr_u64(w, talos_rt.version);
-    talos_wr_bytes(w, ok && out ? out->buf.p : NULL, ok && out ? out->buf.len : 0);
-    talos_wr_str(w, out && !ok ? out->reason : "");
-    if (w->err)
-        return w->err;
-    return talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+    talos_wr_bytes(w, out, out ? out_len : 0);
+    talos_wr_str(w, status == TALOS_OK || !reason ? "" : reason);
+    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+}
+
+/* A failed ecall's output is dropped: only its reason leaves the TA. */
+static int send_reply(int status, const struct talos_out *out)
+{
+    int ok = status == TALOS_OK;
+    return talos_rt_reply(status, ok ? out->buf.p : NULL, ok ? out->buf.len : 0, out->reason);
 }
 
 int talos_rt_decode_call(struct talos_rd *r, char *name, struct talos_rt_call *a,

@@ -158,19 +158,14 @@ static int handle_attest(const uint8_t *body, size_t len)
     uint8_t rd[TALOS_REPORT_DATA_BYTES] = {0};
     uint8_t ev[TALOS_EVIDENCE_MAX];
     size_t ev_len = sizeof(ev);
-    struct talos_wr *w = &talos_rt.tx;
     int status = TALOS_OK;
 
     if (len != TALOS_NONCE_BYTES)
         return TALOS_ERR_MALFORMED;
     talos_attest_report_data(body, talos_rt.lineage, rd);
     status = talos_tee_enclave.evidence(rd, ev, &ev_len);
-    talos_wr_reset(w);
-    talos_wr_u32(w, (uint32_t)status);
-    talos_wr_u64(w, talos_rt.version);
-    talos_wr_bytes(w, ev, status == TALOS_OK ? ev_len : 0);
-    talos_wr_str(w, status == TALOS_OK ? "" : "the platform could not produce evidence");
-    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+    return talos_rt_reply(status, status == TALOS_OK ? ev : NULL, ev_len,
+                          "the platform could not produce evidence");
 }
 
 static int handle_info(void)
@@ -185,7 +180,6 @@ static int handle_info(void)
 
 static int handle_resume(const uint8_t *body, size_t len)
 {
-    struct talos_wr *w = &talos_rt.tx;
     char why[200] = "";
     struct talos_rd r;
     size_t n = 0;
@@ -194,12 +188,7 @@ static int handle_resume(const uint8_t *body, size_t len)
     int status = talos_rd_finish(&r);
     if (status == TALOS_OK)
         status = talos_rt_resume(tok, n, why, sizeof(why));
-    talos_wr_reset(w);
-    talos_wr_u32(w, (uint32_t)status);
-    talos_wr_u64(w, talos_rt.version);
-    talos_wr_bytes(w, NULL, 0);
-    talos_wr_str(w, why);
-    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+    return talos_rt_reply(status, NULL, 0, why);
 }
 
 static int serve(void)

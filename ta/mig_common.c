@@ -191,20 +191,18 @@ int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t 
 
 int mig_reply(struct mig *m, int status)
 {
-    struct talos_wr *w = &talos_rt.tx;
+    struct talos_wr rep;
+    int rc = TALOS_OK;
 
-    talos_wr_reset(w);
-    talos_wr_u32(w, (uint32_t)status);
-    talos_wr_u64(w, talos_rt.version);
     /* The report goes back on success and failure alike: a failed target's
      * ABORT token, a source in doubt's HANDOFF token, the phase times. */
-    struct talos_wr rep;
     talos_wr_init(&rep, 4096);
     talos_mig_report_encode(&m->rep, &rep);
-    talos_wr_bytes(w, rep.p, rep.len);
+    rc = rep.err ? rep.err
+                 : talos_rt_reply(status, rep.p, rep.len,
+                                  m->reason[0] ? m->reason : talos_strerror(status));
     talos_wr_free(&rep);
-    talos_wr_str(w, status == TALOS_OK ? "" : m->reason[0] ? m->reason : talos_strerror(status));
-    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+    return rc;
 }
 
 void mig_end(struct mig *m)

@@ -50,6 +50,10 @@ extern struct talos_rt talos_rt;
 /* The TA's table, defined by TALOS_TA_DEFINE in the TA's code. */
 extern const struct talos_ta_desc talos_ta_desc;
 
+/* The one encoder of a REPLY frame: i32 status ‖ u64 version ‖ bytes out ‖
+ * str reason (reason "" when status is TALOS_OK). */
+int talos_rt_reply(int status, const void *out, size_t out_len, const char *reason);
+
 /* ecall dispatch: handle one CALL frame (in talos_rt.rx), send the REPLY. */
 int talos_rt_handle_call(const uint8_t *body, size_t len);
 

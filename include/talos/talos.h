@@ -205,7 +205,8 @@ TALOS_MUST_CHECK int talos_ta_migrate_in(struct talos_ta *ta, int sock,
                                          struct talos_migration *m);
 
 /* Give a HANDED_OFF source the target's ABORT token so that it serves
- * again. The TA checks the token; res->status is its verdict. */
+ * again. The TA checks the token; res->status is its verdict (release res
+ * with talos_result_clear). */
 TALOS_MUST_CHECK int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
                                      struct talos_result *res);
 

@@ -36,6 +36,11 @@ struct talos_ta {
 /* Wait for a frame of type `want` from the TA, serving its ocalls and
  * platform requests meanwhile (ta.c). */
 int talos_host_await(struct talos_ta *ta, uint16_t want);
+/* The one decoder of a REPLY frame in ta->rx (i32 status ‖ u64 version ‖
+ * bytes out ‖ str reason) into res; a frame that does not decode means the
+ * TA broke the protocol (talos_host_lose). Release res with
+ * talos_result_clear. */
+int talos_host_decode_reply(struct talos_ta *ta, struct talos_result *res);
 /* The TA broke the protocol or died: mark it lost, log it, reap it. */
 int talos_host_lose(struct talos_ta *ta, int why);
 

@@ -12,10 +12,8 @@
 static int run(struct talos_ta *ta, uint16_t type, int sock, const uint8_t *body, size_t body_len,
                struct talos_migration *m)
 {
-    struct talos_rd r;
     struct talos_mig_report rep;
-    const uint8_t *out = NULL;
-    size_t n = 0;
+    struct talos_result res = {0};
     int rc = TALOS_OK;
 
     memset(m, 0, sizeof(*m));
@@ -39,13 +37,13 @@ static int run(struct talos_ta *ta, uint16_t type, int sock, const uint8_t *body
     ta->migrating = 0;
     if (rc != TALOS_OK)
         return rc;
-    talos_rd_init(&r, ta->rx.p, ta->rx.len);
-    m->status = (int32_t)talos_rd_u32(&r);
-    ta->version = talos_rd_u64(&r);
-    out = talos_rd_bytes(&r, &n, ta->rx.len);
-    talos_rd_str(&r, m->reason, sizeof(m->reason));
-    if (talos_rd_finish(&r) != TALOS_OK || m->status > 0 || m->status < TALOS_ERR_MIN ||
-        talos_mig_report_decode(out, n, &rep) != TALOS_OK)
+    if ((rc = talos_host_decode_reply(ta, &res)) != TALOS_OK)
+        return rc;
+    m->status = res.status;
+    snprintf(m->reason, sizeof(m->reason), "%s", res.reason);
+    rc = talos_mig_report_decode(res.out, res.out_len, &rep);
+    talos_result_clear(&res);
+    if (rc != TALOS_OK)
         return talos_host_lose(ta, TALOS_ERR_MALFORMED);
     memcpy(m->lineage, rep.lineage, sizeof(m->lineage));
     m->version = rep.version;
@@ -106,14 +104,5 @@ TALOS_EXPORT int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size
         return talos_host_lose(ta, rc);
     if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
         return rc;
-    struct talos_rd r;
-    size_t n = 0;
-    talos_rd_init(&r, ta->rx.p, ta->rx.len);
-    res->status = (int32_t)talos_rd_u32(&r);
-    res->version = talos_rd_u64(&r);
-    (void)talos_rd_bytes(&r, &n, 0);
-    talos_rd_str(&r, res->reason, sizeof(res->reason));
-    if (talos_rd_finish(&r) != TALOS_OK || res->status > 0 || res->status < TALOS_ERR_MIN)
-        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
-    return TALOS_OK;
+    return talos_host_decode_reply(ta, res);
 }

@@ -298,8 +298,7 @@ TALOS_EXPORT void talos_result_clear(struct talos_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* REPLY: i32 status ‖ u64 version ‖ bytes out ‖ str reason. */
-static int decode_reply(struct talos_ta *ta, struct talos_result *res)
+int talos_host_decode_reply(struct talos_ta *ta, struct talos_result *res)
 {
     struct talos_rd r;
     const uint8_t *out = NULL;
@@ -349,7 +348,7 @@ TALOS_EXPORT int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,
         return talos_host_lose(ta, rc);
     if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
         return rc;
-    return decode_reply(ta, res);
+    return talos_host_decode_reply(ta, res);
 }
 
 TALOS_EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_NONCE_BYTES],
@@ -366,7 +365,7 @@ TALOS_EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_
         return talos_host_lose(ta, rc);
     if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
         return rc;
-    if ((rc = decode_reply(ta, &res)) != TALOS_OK)
+    if ((rc = talos_host_decode_reply(ta, &res)) != TALOS_OK)
         return rc;
     rc = res.status;
     if (rc == TALOS_OK && res.out_len > TALOS_EVIDENCE_MAX)

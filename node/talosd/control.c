@@ -361,6 +361,7 @@ static int op_resume(struct req *r)
     else
         TLOG_WARN("TA %s resumed on this node after a failed handoff", e->id);
 out:
+    talos_result_clear(&res);
     registry_put(e);
     return r->code;
 }
