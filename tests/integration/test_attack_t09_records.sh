@@ -23,28 +23,7 @@ D=$(t a call "$TA" digest)
 # HANDOFF 114 -> 136, close_notify 2 -> 24. Records 1-2 are the ClientHello
 # and the compatibility ChangeCipherSpec; 3-5 the client's Certificate,
 # CertificateVerify and Finished.
-proxy --to "127.0.0.1:$B_PORT" --mode pass
-t a migrate "$TA" --to "127.0.0.1:$PX_PORT" >/dev/null
-proxy_wait
-serves_once "$TA" b
-assert_eq "$(t b call "$TA" digest)" "$D" "digest after the genuine migration"
-t b migrate "$TA" --to "127.0.0.1:$A_PORT" >/dev/null
-serves_once "$TA" a
-assert_eq "$(t a call "$TA" digest)" "$D" "digest after the round trip"
-V=$(version_of a "$TA")
-read -r CERT HELLO EVH EVB BEGIN CHUNK PAGES MANIFEST HANDOFF < <(python3 - "$PX_LOG" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["records"]
-lens = [n for _, _, n in r]
-evh = lens.index(27) + 1                  # the EVIDENCE header: the first 27-byte record
-hello, evb, begin, chunk = evh - 1, evh + 1, evh + 2, evh + 3
-assert r[0][1] == 22 and r[1][1] == 20 and hello == 6, r[:8]
-assert lens[begin - 1] == 91 and lens[chunk - 1] == 43, lens
-pages = [i + 1 for i in range(chunk, len(r) - 3) if lens[i] > 95]
-assert lens[-3:] == [95, 136, 24] and pages == list(range(chunk + 1, len(r) - 2)), lens
-print(3, hello, evh, evb, begin, chunk, pages[0], len(r) - 2, len(r) - 1)
-PY
-) || fail "the TLS stream does not have the layout this test expects: $(cat "$PX_LOG")"
+learn_record_layout
 # Counted from the end of the client's handshake (record 5, Finished): the
 # 3rd record after it is the evidence body, the 10th a record of pages.
 AFTER3=$((HELLO + 2)); AFTER10=$((HELLO + 9))
