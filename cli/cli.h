@@ -79,6 +79,12 @@ int cli_args(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *e
  * or CLI_USAGE after printing the usage error. */
 int cli_ta_id(const struct cli_ctx *ctx, const char *s, uint8_t lineage[16], char id[33]);
 
+/* Read PEM trust anchors (at most 1 MiB) from path into *pem (malloc'd).
+ * hint: appended to a failure, to say how to pick other anchors.
+ * CLI_PROCEED, or CLI_FAIL after printing the failure (cmd_attest.c). */
+int cli_read_anchors(const struct cli_ctx *ctx, const char *path, const char *hint, uint8_t **pem,
+                     size_t *len);
+
 /* Subcommands (cmd_*.c). */
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
@@ -89,6 +95,8 @@ int cmd_node(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_resume(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cfg(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_state_cert(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 
 extern const char cmd_run_usage[];
 extern const char cmd_call_usage[];
@@ -99,6 +107,8 @@ extern const char cmd_node_usage[];
 extern const char cmd_migrate_usage[];
 extern const char cmd_resume_usage[];
 extern const char cmd_cfg_usage[];
+extern const char cmd_state_cert_usage[];
+extern const char cmd_verify_usage[];
 
 /* The lines every command's --help ends with. */
 #define CLI_COMMON_HELP                                                        \

@@ -48,8 +48,7 @@ struct attest_result {
     const char *message;
 };
 
-/* hint: appended to a failure, to say how to pick other anchors. */
-static int read_anchors(const struct cli_ctx *ctx, const char *path, const char *hint, uint8_t **pem,
+int cli_read_anchors(const struct cli_ctx *ctx, const char *path, const char *hint, uint8_t **pem,
                         size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -234,7 +233,7 @@ int cmd_attest(struct cli_ctx *ctx, int argc, char **argv)
         anchors = default_anchors;
     }
     /* Anchors before the node: a verifier without anchors has no business asking. */
-    if (read_anchors(ctx, anchors, default_anchors ? " (pass --anchors PEM or set TALOS_SIM_CA)" : "",
+    if (cli_read_anchors(ctx, anchors, default_anchors ? " (pass --anchors PEM or set TALOS_SIM_CA)" : "",
                      &pem, &pem_len) != CLI_PROCEED)
         goto out;
     if (talos_random_bytes(nonce, sizeof(nonce)) != TALOS_OK) {

@@ -40,6 +40,11 @@ static const struct err_entry errs[] = {
     {TALOS_ERR_MEASUREMENT, "MEASUREMENT", "measurement not allowed by policy"},
     {TALOS_ERR_BACKEND, "BACKEND", "TEE backend failure"},
     {TALOS_ERR_MAC, "MAC", "authentication tag mismatch"},
+    {TALOS_ERR_CERT, "CERT", "state certificate does not verify"},
+    {TALOS_ERR_CERT_FORK, "CERT_FORK", "state certificates show a fork of the lineage"},
+    {TALOS_ERR_CERT_ROLLBACK, "CERT_ROLLBACK", "version or key epoch goes back in the certificate chain"},
+    {TALOS_ERR_CERT_LINEAGE, "CERT_LINEAGE", "state certificate of another lineage"},
+    {TALOS_ERR_CERT_LINK, "CERT_LINK", "lineage key not certified by the previous key"},
 };
 
 static const struct err_entry *find(int err)

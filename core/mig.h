@@ -29,7 +29,13 @@ enum talos_mig_type {
     TALOS_MIG_HANDOFF = 8,   /* S: token */
     TALOS_MIG_RECEIPT = 9,   /* T: token ‖ u64 restore_ns ‖ u64 activate_ns */
     TALOS_MIG_ABORT = 10,    /* T: token (reason in the token's code field) */
+    TALOS_MIG_LINEAGE = 11,  /* S, frozen, before BEGIN: the lineage key and execution record (ta/cert.c) */
 };
+
+/* LINEAGE: u64 epoch ‖ seed[32] ‖ pub0[32] ‖ exec_head[32] ‖ u64 head_version ‖
+ * head[32] ‖ u32 n_links ‖ n_links × link (core/cert.h). */
+#define TALOS_MIG_LINEAGE_MIN (8 + 32 + 32 + 32 + 8 + 32 + 4)
+#define TALOS_MIG_LINEAGE_MAX (TALOS_MIG_LINEAGE_MIN + 1024 * (8 + 32 + 8 + 32 + 64))
 
 #define TALOS_MIG_FROM_S 1
 #define TALOS_MIG_FROM_T 2

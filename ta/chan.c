@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -190,6 +191,25 @@ int talos_chan_send(struct talos_chan *c, uint8_t type, const void *body, size_t
     }
     if (rc == TALOS_OK && payload_len)
         rc = write_all(c, payload, payload_len);
+    return rc;
+}
+
+int talos_chan_send_one(struct talos_chan *c, uint8_t type, const void *body, size_t len)
+{
+    uint8_t *buf = NULL;
+    int rc = TALOS_OK;
+
+    if (len > UINT32_MAX - TALOS_MIG_HDR)
+        return TALOS_ERR_TOO_LARGE;
+    if (!(buf = malloc(TALOS_MIG_HDR + len)))
+        return TALOS_ERR_NOMEM;
+    talos_be32_put(buf, (uint32_t)len);
+    buf[4] = type;
+    if (len)
+        memcpy(buf + TALOS_MIG_HDR, body, len);
+    rc = write_all(c, buf, TALOS_MIG_HDR + len);
+    talos_wipe(buf, TALOS_MIG_HDR + len);
+    free(buf);
     return rc;
 }
 

@@ -31,6 +31,10 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client);
 /* RFC 8446 exporter over (label, context). */
 int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *context,
                       size_t ctx_len, uint8_t *out, size_t n);
+/* One record written as one TLS record (up to 16 KiB), whatever its
+ * length: a record whose size varies then never changes how many TLS
+ * records a migration has (the attack tests number them). */
+int talos_chan_send_one(struct talos_chan *c, uint8_t type, const void *body, size_t len);
 /* One record: header (type, length) then body; `payload` (may be NULL) is
  * sent after `body` without a copy, both counted in the length. */
 int talos_chan_send(struct talos_chan *c, uint8_t type, const void *body, size_t len,

@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/msg.h"
+#include "ta/cert.h"
 #include "ta/rt.h"
 
 struct talos_out {
@@ -212,6 +213,7 @@ int talos_rt_handle_call(const uint8_t *body, size_t len)
     if (status == TALOS_OK) {
         /* The transaction is the ecall: commit by advancing the version. */
         talos_rt.version++;
+        talos_rt_exec_note(talos_rt.version, (uint32_t)(e - talos_rt.desc->ecalls));
         if (out.buf.err) {
             talos_out_reason(&out, "output of %s exceeded %u bytes; its effects were committed",
                              name, TALOS_MAX_OUT_BYTES);

@@ -15,6 +15,7 @@
 #include "core/msg.h"
 #include "core/merkle.h"
 #include "ta/arena.h"
+#include "ta/cert.h"
 #include "ta/chan.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
@@ -75,6 +76,7 @@ void talos_rt_wipe_state(void)
         talos_wipe((void *)talos_arena_base(), used);
     if (persist_len())
         talos_wipe(__start_talos_persist, persist_len());
+    talos_rt_cert_wipe();
 }
 
 static int env_host_request(void *ctx, uint16_t type, const uint8_t *req, size_t req_len,
@@ -145,6 +147,8 @@ static int start(int *switchless)
     if ((rc = talos_random_bytes(talos_rt.lineage, sizeof(talos_rt.lineage))) != TALOS_OK)
         return rc;
     talos_chain_genesis(talos_rt.lineage, talos_rt.head);
+    if ((rc = talos_rt_cert_genesis()) != TALOS_OK)
+        return rc;
     talos_rt.state = RT_ACTIVE;
     if (talos_rt.desc->init && (rc = talos_rt.desc->init()) != TALOS_OK) {
         TLOG_ERR("init of %s failed: %s", talos_rt.desc->name, talos_strerror(rc));
@@ -208,6 +212,9 @@ static int serve(void)
         case TALOS_MSG_INFO:
             rc = handle_info();
             break;
+        case TALOS_MSG_STATE_CERT:
+            rc = talos_rt_state_cert();
+            break;
         case TALOS_MSG_MIGRATE_OUT:
         case TALOS_MSG_MIGRATE_IN: {
             int fd = -1;
@@ -222,6 +229,10 @@ static int serve(void)
             /* RETIRED and FAILED are final: the process ends here. */
             if (rc == TALOS_OK && (talos_rt.state == RT_RETIRED || talos_rt.state == RT_FAILED))
                 return TALOS_OK;
+            /* A new instance of the lineage rotates its key now, after the
+             * RECEIPT and the host's answer: off the downtime path. */
+            if (rc == TALOS_OK && type == TALOS_MSG_MIGRATE_IN && talos_rt.state == RT_ACTIVE)
+                talos_rt_cert_adopt();
             break;
         }
         case TALOS_MSG_RESUME:

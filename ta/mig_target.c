@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/wire.h"
 #include "ta/arena.h"
+#include "ta/cert.h"
 #include "ta/fault.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
@@ -305,7 +306,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     if ((rc = hello(&m, &pf, expected_lineage)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
         goto failed;
     talos_rt.state = RT_IMPORTING;
-    if ((rc = read_begin(&m, &b, plen)) != TALOS_OK)
+    if ((rc = talos_rt_cert_recv(&m)) != TALOS_OK || (rc = read_begin(&m, &b, plen)) != TALOS_OK)
         goto failed;
     uint64_t t_begin = mig_now();
     prefault_join(&pf);

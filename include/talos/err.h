@@ -50,6 +50,12 @@ enum talos_err {
     TALOS_ERR_MEASUREMENT = -45,    /* measurement not allowed by the policy */
     TALOS_ERR_BACKEND = -46,        /* the TEE backend failed */
     TALOS_ERR_MAC = -47,            /* authentication tag or MAC mismatch */
+    /* state certificates (docs/state-certs.md) */
+    TALOS_ERR_CERT = -60,           /* a certificate's signature or content does not verify */
+    TALOS_ERR_CERT_FORK = -61,      /* two states, chain heads or keys for one point: the lineage forked */
+    TALOS_ERR_CERT_ROLLBACK = -62,  /* a version or key epoch goes back along the chain */
+    TALOS_ERR_CERT_LINEAGE = -63,   /* a certificate of another lineage */
+    TALOS_ERR_CERT_LINK = -64,      /* a key not certified by the previous epoch's key */
 };
 
 #define TALOS_ERR_MIN (-99)

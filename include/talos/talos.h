@@ -210,6 +210,14 @@ TALOS_MUST_CHECK int talos_ta_migrate_in(struct talos_ta *ta, int sock,
 TALOS_MUST_CHECK int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
                                      struct talos_result *res);
 
+/* Ask the TA for a state certificate (docs/state-certs.md): the TA
+ * checkpoints (state root, chain head) and signs a statement of lineage,
+ * version, root, chain head, execution record and identity with its lineage
+ * key. res->status is the TA's verdict, res->out the encoded certificate
+ * (core/cert.h); release res with talos_result_clear. The host cannot forge
+ * one: verify it with `talos verify`. */
+TALOS_MUST_CHECK int talos_ta_state_cert(struct talos_ta *ta, struct talos_result *res);
+
 /* Snapshot of the TA as the host knows it (no round trip for the static
  * fields; version and state_bytes are refreshed from the TA). */
 TALOS_MUST_CHECK int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info);

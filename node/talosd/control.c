@@ -291,6 +291,47 @@ out:
     return r->code;
 }
 
+/* The node relays the certificate; the client verifies it (talos verify). */
+static int op_state_cert(struct req *r)
+{
+    struct ta_entry *e = get_ta(r);
+    struct talos_result res = {0};
+    char *hex = NULL;
+    int rc = TALOS_OK;
+
+    if (!e)
+        goto out;
+    pthread_mutex_lock(&e->lock);
+    rc = e->moved_to[0] ? TALOS_ERR_MOVED
+         : e->removed   ? TALOS_ERR_NO_SUCH_TA
+                        : talos_ta_state_cert(e->ta, &res);
+    pthread_mutex_unlock(&e->lock);
+    if (rc == TALOS_ERR_MOVED) {
+        fail(r, rc, "TA %s moved to %s", e->id, e->moved_to);
+        goto out;
+    }
+    if (rc != TALOS_OK) {
+        fail(r, rc, "state-cert: %s", talos_strerror(rc));
+        goto out;
+    }
+    if (res.status != TALOS_OK) {
+        fail(r, res.status, "%s", res.reason[0] ? res.reason : talos_strerror(res.status));
+        goto out;
+    }
+    if (!(hex = malloc(2 * res.out_len + 1))) {
+        fail(r, TALOS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    talos_hex(res.out, res.out_len, hex);
+    json_object_set_new(r->out, "cert", json_string(hex));
+    json_object_set_new(r->out, "version", json_integer((json_int_t)res.version));
+out:
+    free(hex);
+    talos_result_clear(&res);
+    registry_put(e);
+    return r->code;
+}
+
 static void progress(struct req *r, const char *step, const char *detail);
 
 static void note_cb(void *ctx, const char *step, const char *detail)
@@ -383,7 +424,7 @@ static const struct {
 } ops[] = {
     {"node", op_node}, {"run", op_run}, {"call", op_call},
     {"ps", op_ps},     {"attest", op_attest}, {"stop", op_stop},
-    {"migrate", op_migrate}, {"resume", op_resume},
+    {"migrate", op_migrate}, {"resume", op_resume}, {"state-cert", op_state_cert},
 };
 
 static int send_json(int fd, json_t *o);

@@ -109,6 +109,7 @@ flip_tls "$mid" 4            # length 16406 -> 16407
 flip_tls "$mid" 3 6          # length 16406 -> 22
 flip_tls "$HELLO" 30         # ciphertext: HELLO
 flip_tls "$EVB" 300          # ciphertext: the source's evidence
+flip_tls "$LINEAGE" 60       # ciphertext: LINEAGE (the lineage key, exec record)
 flip_tls "$BEGIN" 40         # ciphertext: BEGIN (version, sizes, chain head)
 flip_tls "$mid" 8000 5       # ciphertext: state pages
 flip_tls "$MANIFEST" 50      # ciphertext: MANIFEST (root, new head)

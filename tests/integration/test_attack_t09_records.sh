@@ -18,7 +18,8 @@ D=$(t a call "$TA" digest)
 # --- 1. One genuine migration through a passive proxy gives the layout of
 # the TLS stream (and B the image). Each record's plaintext is the
 # migration record plus 22 bytes (5-byte header, inner type, 16-byte tag):
-# HELLO 78 -> 100, EVIDENCE header 5 -> 27 then its body, BEGIN 69 -> 91,
+# HELLO 78 -> 100, EVIDENCE header 5 -> 27 then its body, LINEAGE 153 -> 175
+# (epoch 0, no rotation link yet), BEGIN 69 -> 91,
 # CHUNK header 21 -> 43 then 16 KiB records of pages, MANIFEST 73 -> 95,
 # HANDOFF 114 -> 136, close_notify 2 -> 24. Records 1-2 are the ClientHello
 # and the compatibility ChangeCipherSpec; 3-5 the client's Certificate,

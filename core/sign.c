@@ -1,0 +1,58 @@
+#include "core/sign.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "core/crypto.h"
+#include "talos/err.h"
+
+static EVP_PKEY *from_seed(const uint8_t seed[TALOS_ED25519_SEED_BYTES])
+{
+    return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, TALOS_ED25519_SEED_BYTES);
+}
+
+int talos_ed25519_keygen(uint8_t seed[TALOS_ED25519_SEED_BYTES], uint8_t pub[32])
+{
+    EVP_PKEY *k = NULL;
+    size_t n = 32;
+    int rc = TALOS_ERR_CRYPTO;
+
+    if (RAND_priv_bytes(seed, TALOS_ED25519_SEED_BYTES) != 1 || !(k = from_seed(seed)))
+        goto out;
+    if (EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32)
+        rc = TALOS_OK;
+out:
+    EVP_PKEY_free(k);
+    if (rc != TALOS_OK)
+        talos_wipe(seed, TALOS_ED25519_SEED_BYTES);
+    return rc;
+}
+
+int talos_ed25519_sign(const uint8_t seed[TALOS_ED25519_SEED_BYTES], const void *msg, size_t n,
+                       uint8_t sig[64])
+{
+    EVP_PKEY *k = from_seed(seed);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    size_t len = 64;
+    int rc = TALOS_ERR_CRYPTO;
+
+    if (k && md && EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 &&
+        EVP_DigestSign(md, sig, &len, msg, n) == 1 && len == 64)
+        rc = TALOS_OK;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(k); /* OpenSSL clears the private key it held */
+    return rc;
+}
+
+int talos_ed25519_verify(const uint8_t pub[32], const void *msg, size_t n, const uint8_t sig[64])
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = TALOS_ERR_CRYPTO;
+
+    if (k && md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) == 1)
+        rc = EVP_DigestVerify(md, sig, 64, msg, n) == 1 ? TALOS_OK : 1;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(k);
+    return rc;
+}

@@ -1,0 +1,21 @@
+/* Ed25519 signatures over OpenSSL 3 (crypto glue, like core/crypto.h): the
+ * lineage keys of state certificates (docs/state-certs.md). A private key is
+ * its 32-byte seed; callers wipe it. No primitive is implemented here. */
+#ifndef TALOS_CORE_SIGN_H
+#define TALOS_CORE_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TALOS_ED25519_SEED_BYTES 32
+
+/* A fresh key: seed from the DRBG, its public key. TALOS_ERR_CRYPTO. */
+int talos_ed25519_keygen(uint8_t seed[TALOS_ED25519_SEED_BYTES], uint8_t pub[32]);
+/* sig[64] over msg with the key of `seed`. TALOS_ERR_CRYPTO. */
+int talos_ed25519_sign(const uint8_t seed[TALOS_ED25519_SEED_BYTES], const void *msg, size_t n,
+                       uint8_t sig[64]);
+/* TALOS_OK when sig is pub's signature over msg; TALOS_ERR_CRYPTO when the
+ * library fails, 1 when the signature is wrong (the caller names the error). */
+int talos_ed25519_verify(const uint8_t pub[32], const void *msg, size_t n, const uint8_t sig[64]);
+
+#endif

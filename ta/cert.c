@@ -1,0 +1,373 @@
+/* State certificates, TA side (docs/state-certs.md). The lineage key lives
+ * only here and inside the encrypted migration stream: made at a fresh
+ * start, sent to the target in the LINEAGE record while the source is
+ * frozen, rotated by the target after it activated (the new key certified
+ * by the old one, the old one wiped), wiped on retire, FAILED and exit. */
+#include "ta/cert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cert.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/sign.h"
+#include "core/wire.h"
+#include "ta/arena.h"
+#include "ta/rt.h"
+#include "tee/tee.h"
+
+#define EXEC_BATCH 64
+#define EXEC_TAG "talos-exec"
+#define EXEC_GENESIS_TAG "talos-exec-genesis"
+
+struct exec_entry {
+    uint64_t version;
+    uint32_t ecall;
+};
+
+struct lineage_key {
+    int live;
+    uint64_t epoch;
+    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[32], pub0[32];
+    struct talos_cert_link *links; /* n_links == epoch */
+    uint32_t n_links;
+    uint8_t exec_head[TALOS_HASH];
+    struct exec_entry pend[EXEC_BATCH];
+    unsigned n_pend;
+    /* The checkpoint before the current chain head (talos_rt.head). */
+    uint64_t prev_version;
+    uint8_t prev_head[TALOS_HASH];
+    int rooted;                    /* talos_rt.head commits to a state root */
+    uint8_t *ev;                   /* evidence of this epoch's key, made once */
+    size_t ev_len;
+    struct talos_claims id;        /* what that evidence says about us */
+};
+
+static struct lineage_key lk, incoming;
+
+static void key_wipe(struct lineage_key *k)
+{
+    free(k->links);
+    if (k->ev)
+        talos_wipe(k->ev, k->ev_len);
+    free(k->ev);
+    talos_wipe(k, sizeof(*k));
+}
+
+void talos_rt_cert_wipe(void)
+{
+    key_wipe(&lk);
+    key_wipe(&incoming);
+}
+
+/* E' = SHA-256("talos-exec" ‖ E ‖ u32 n ‖ n × (u64 version ‖ u32 ecall)). */
+static void exec_fold(void)
+{
+    uint8_t buf[sizeof(EXEC_TAG) - 1 + TALOS_HASH + 4 + EXEC_BATCH * 12];
+    uint8_t *p = buf;
+
+    if (lk.n_pend == 0)
+        return;
+    memcpy(p, EXEC_TAG, sizeof(EXEC_TAG) - 1), p += sizeof(EXEC_TAG) - 1;
+    memcpy(p, lk.exec_head, TALOS_HASH), p += TALOS_HASH;
+    talos_be32_put(p, lk.n_pend), p += 4;
+    for (unsigned i = 0; i < lk.n_pend; i++, p += 12) {
+        talos_be32_put(p, (uint32_t)(lk.pend[i].version >> 32));
+        talos_be32_put(p + 4, (uint32_t)lk.pend[i].version);
+        talos_be32_put(p + 8, lk.pend[i].ecall);
+    }
+    talos_sha256(buf, (size_t)(p - buf), lk.exec_head);
+    lk.n_pend = 0;
+}
+
+void talos_rt_exec_note(uint64_t version, uint32_t ecall)
+{
+    lk.pend[lk.n_pend].version = version;
+    lk.pend[lk.n_pend].ecall = ecall;
+    if (++lk.n_pend == EXEC_BATCH)
+        exec_fold();
+}
+
+int talos_rt_cert_genesis(void)
+{
+    uint8_t buf[sizeof(EXEC_GENESIS_TAG) - 1 + TALOS_LINEAGE_BYTES];
+    int rc = TALOS_OK;
+
+    key_wipe(&lk);
+    if ((rc = talos_ed25519_keygen(lk.seed, lk.pub)) != TALOS_OK)
+        return rc;
+    memcpy(lk.pub0, lk.pub, 32);
+    memcpy(buf, EXEC_GENESIS_TAG, sizeof(EXEC_GENESIS_TAG) - 1);
+    memcpy(buf + sizeof(EXEC_GENESIS_TAG) - 1, talos_rt.lineage, TALOS_LINEAGE_BYTES);
+    talos_sha256(buf, sizeof(buf), lk.exec_head);
+    lk.live = 1;
+    return TALOS_OK;
+}
+
+/* The same leaves as a migration: arena pages in use, then the persist
+ * section's pages, its last one zero-padded. */
+static int state_root(uint8_t root[TALOS_HASH])
+{
+    size_t plen = 0;
+    const uint8_t *persist = talos_rt_persist(&plen);
+    const uint8_t *base = (const uint8_t *)talos_arena_base();
+    uint64_t a_pages = talos_arena_used_bytes() / TALOS_PAGE;
+    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE, total = a_pages + p_pages;
+    uint8_t *leaves = malloc((total ? total : 1) * TALOS_HASH);
+    uint8_t *last = calloc(1, TALOS_PAGE);
+    struct talos_sha256_ctx *c = NULL;
+    int rc = TALOS_ERR_NOMEM;
+
+    if (!leaves || !last || (rc = talos_sha256_begin(&c)) != TALOS_OK)
+        goto out;
+    for (uint64_t i = 0; i < a_pages; i++)
+        talos_merkle_leaf(c, i, base + i * TALOS_PAGE, leaves + i * TALOS_HASH);
+    for (uint64_t i = 0; i < p_pages; i++) {
+        const uint8_t *pg = persist + i * TALOS_PAGE;
+        if ((i + 1) * TALOS_PAGE > plen) { /* the partial last page */
+            memcpy(last, pg, plen - i * TALOS_PAGE);
+            pg = last;
+        }
+        talos_merkle_leaf(c, a_pages + i, pg, leaves + (a_pages + i) * TALOS_HASH);
+    }
+    talos_merkle_root(c, leaves, total, root);
+    talos_sha256_free(c);
+out:
+    free(leaves);
+    if (last)
+        talos_wipe(last, TALOS_PAGE);
+    free(last);
+    return rc;
+}
+
+/* Evidence that this epoch's key sits in this TA: made at the first
+ * certificate of the epoch, then reused. */
+static int key_evidence(char *why, size_t cap)
+{
+    uint8_t rd[TALOS_REPORT_DATA_BYTES];
+    uint8_t *ev = NULL;
+    size_t len = TALOS_EVIDENCE_MAX;
+    int rc = TALOS_OK;
+
+    if (lk.ev)
+        return TALOS_OK;
+    if (!(ev = malloc(TALOS_EVIDENCE_MAX)))
+        return TALOS_ERR_NOMEM;
+    talos_cert_key_report_data(talos_rt.lineage, lk.epoch, lk.pub, rd);
+    if ((rc = talos_tee_enclave.evidence(rd, ev, &len)) != TALOS_OK) {
+        snprintf(why, cap, "the platform could not produce evidence for the lineage key");
+        goto out;
+    }
+    /* Our identity as the platform states it (as mig_attest learns it). */
+    if ((rc = talos_tee_enclave.verify(ev, len, talos_rt.anchors, talos_rt.anchors_len,
+                                       talos_rt.verify_flags, &lk.id)) != TALOS_OK) {
+        snprintf(why, cap, "own evidence does not verify: %s", talos_strerror(rc));
+        goto out;
+    }
+    lk.id.backend[sizeof(lk.id.backend) - 1] = '\0';
+    lk.ev = ev;
+    lk.ev_len = len;
+    ev = NULL;
+out:
+    free(ev);
+    return rc;
+}
+
+static int make_cert(struct talos_wr *w, char *why, size_t cap)
+{
+    struct talos_cert c;
+    uint8_t root[TALOS_HASH];
+    int rc = TALOS_OK;
+
+    if ((rc = state_root(root)) != TALOS_OK)
+        return rc;
+    exec_fold();
+    /* Checkpoint (D9): the chain advances when the version moved since the
+     * last one, or when the head is still the genesis (it has no root). */
+    if (talos_rt.version != talos_rt.head_version || !lk.rooted) {
+        lk.prev_version = talos_rt.head_version;
+        memcpy(lk.prev_head, talos_rt.head, TALOS_HASH);
+        talos_chain_next(talos_rt.head, talos_rt.version, root, talos_rt.head);
+        talos_rt.head_version = talos_rt.version;
+        lk.rooted = 1;
+    }
+    if ((rc = key_evidence(why, cap)) != TALOS_OK)
+        return rc;
+    memset(&c, 0, sizeof(c));
+    c.format = TALOS_CERT_FORMAT;
+    memcpy(c.lineage, talos_rt.lineage, sizeof(c.lineage));
+    c.epoch = lk.epoch;
+    memcpy(c.pub, lk.pub, 32);
+    c.version = talos_rt.version;
+    memcpy(c.root, root, TALOS_HASH);
+    c.prev_version = lk.prev_version;
+    memcpy(c.prev_head, lk.prev_head, TALOS_HASH);
+    c.head_version = talos_rt.head_version;
+    memcpy(c.head, talos_rt.head, TALOS_HASH);
+    memcpy(c.exec_head, lk.exec_head, TALOS_HASH);
+    memcpy(c.backend, lk.id.backend, sizeof(c.backend));
+    memcpy(c.measurement, lk.id.measurement, sizeof(c.measurement));
+    memcpy(c.config_id, lk.id.config_id, sizeof(c.config_id));
+    memcpy(c.pub0, lk.pub0, 32);
+    c.n_links = lk.n_links;
+    c.links = lk.links;    /* borrowed: c is not cleared */
+    c.evidence = lk.ev;
+    c.evidence_len = lk.ev_len;
+    if ((rc = talos_cert_sign(&c, lk.seed)) != TALOS_OK)
+        return rc;
+    talos_cert_encode(&c, w);
+    return w->err;
+}
+
+int talos_rt_state_cert(void)
+{
+    struct talos_wr w;
+    char why[200] = "";
+    int status = TALOS_OK, rc = TALOS_OK;
+
+    talos_wr_init(&w, 0);
+    if (talos_rt.state != RT_ACTIVE) {
+        int moved = talos_rt.state == RT_HANDED_OFF || talos_rt.state == RT_RETIRED;
+        snprintf(why, sizeof(why), "TA is %s", talos_rt_state_name(talos_rt.state));
+        status = moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
+    } else if (!lk.live) {
+        snprintf(why, sizeof(why), "this instance holds no lineage key (see its log)");
+        status = TALOS_ERR_STATE;
+    } else if ((status = make_cert(&w, why, sizeof(why))) != TALOS_OK && !why[0]) {
+        snprintf(why, sizeof(why), "cannot make a state certificate: %s", talos_strerror(status));
+    }
+    rc = talos_rt_reply(status, status == TALOS_OK ? w.p : NULL, status == TALOS_OK ? w.len : 0, why);
+    talos_wr_free(&w);
+    return rc;
+}
+
+int talos_rt_cert_send(struct mig *m)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    if (!lk.live) {
+        snprintf(m->reason, sizeof(m->reason), "this instance holds no lineage key");
+        return TALOS_ERR_STATE;
+    }
+    exec_fold(); /* a migration is a checkpoint: nothing pending travels */
+    talos_wr_init(&w, TALOS_MIG_LINEAGE_MAX);
+    talos_wr_u64(&w, lk.epoch);
+    talos_wr_raw(&w, lk.seed, sizeof(lk.seed));
+    talos_wr_raw(&w, lk.pub0, 32);
+    talos_wr_raw(&w, lk.exec_head, TALOS_HASH);
+    talos_wr_u64(&w, talos_rt.head_version);
+    talos_wr_raw(&w, talos_rt.head, TALOS_HASH);
+    talos_wr_u32(&w, lk.n_links);
+    for (uint32_t i = 0; i < lk.n_links; i++) {
+        talos_wr_u64(&w, lk.links[i].epoch);
+        talos_wr_raw(&w, lk.links[i].pub, 32);
+        talos_wr_u64(&w, lk.links[i].version);
+        talos_wr_raw(&w, lk.links[i].head, TALOS_HASH);
+        talos_wr_raw(&w, lk.links[i].sig, TALOS_CERT_SIG_BYTES);
+    }
+    rc = w.err ? w.err : talos_chan_send_one(&m->ch, TALOS_MIG_LINEAGE, w.p, w.len);
+    talos_wr_free(&w); /* wipes the seed */
+    return rc;
+}
+
+int talos_rt_cert_recv(struct mig *m)
+{
+    uint8_t *buf = malloc(TALOS_MIG_LINEAGE_MAX), got = 0;
+    uint32_t len = 0;
+    struct talos_rd r;
+    int rc = TALOS_ERR_NOMEM;
+
+    key_wipe(&incoming);
+    if (!buf)
+        return rc;
+    if ((rc = mig_recv(m, TALOS_MIG_LINEAGE, &got, buf, TALOS_MIG_LINEAGE_MAX, &len)) != TALOS_OK)
+        goto out;
+    talos_rd_init(&r, buf, len);
+    incoming.epoch = talos_rd_u64(&r);
+    talos_rd_raw(&r, incoming.seed, sizeof(incoming.seed));
+    talos_rd_raw(&r, incoming.pub0, 32);
+    talos_rd_raw(&r, incoming.exec_head, TALOS_HASH);
+    incoming.prev_version = talos_rd_u64(&r);
+    talos_rd_raw(&r, incoming.prev_head, TALOS_HASH);
+    incoming.n_links = talos_rd_u32(&r);
+    if (r.err || incoming.n_links != incoming.epoch || incoming.n_links >= TALOS_CERT_MAX_LINKS ||
+        (uint64_t)incoming.n_links * TALOS_CERT_LINK_BYTES != talos_rd_left(&r)) {
+        snprintf(m->reason, sizeof(m->reason), "LINEAGE record does not decode");
+        rc = TALOS_ERR_MALFORMED;
+        goto out;
+    }
+    /* One spare slot: the link this instance adds when it rotates. */
+    if (!(incoming.links = calloc(incoming.n_links + 1, sizeof(*incoming.links)))) {
+        rc = TALOS_ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < incoming.n_links; i++) {
+        struct talos_cert_link *l = &incoming.links[i];
+        l->epoch = talos_rd_u64(&r);
+        talos_rd_raw(&r, l->pub, 32);
+        l->version = talos_rd_u64(&r);
+        talos_rd_raw(&r, l->head, TALOS_HASH);
+        talos_rd_raw(&r, l->sig, TALOS_CERT_SIG_BYTES);
+    }
+    rc = talos_rd_finish(&r);
+    incoming.live = rc == TALOS_OK;
+out:
+    talos_wipe(buf, TALOS_MIG_LINEAGE_MAX);
+    free(buf);
+    if (rc != TALOS_OK)
+        key_wipe(&incoming);
+    return rc;
+}
+
+void talos_rt_cert_adopt(void)
+{
+    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[32], old_pub[32];
+    struct talos_cert_link *l = NULL;
+
+    key_wipe(&lk);
+    if (!incoming.live) {
+        TLOG_ERR("activated without a lineage key: this instance cannot certify its state");
+        return;
+    }
+    lk = incoming;
+    memset(&incoming, 0, sizeof(incoming)); /* lk owns the links now */
+    lk.live = 0;
+    if (talos_ed25519_keygen(seed, pub) != TALOS_OK)
+        goto fail;
+    memcpy(old_pub, lk.epoch ? lk.links[lk.epoch - 1].pub : lk.pub0, 32);
+    l = &lk.links[lk.n_links];
+    l->epoch = lk.epoch + 1;
+    memcpy(l->pub, pub, 32);
+    l->version = talos_rt.version;
+    memcpy(l->head, talos_rt.head, TALOS_HASH);
+    if (talos_cert_link_sign(talos_rt.lineage, l, lk.seed) != TALOS_OK)
+        goto fail;
+    {
+        /* Check the old key against its public half before trusting the
+         * link it signed: a wrong seed would certify nothing. */
+        struct talos_wr w;
+        int ok = 0;
+        talos_wr_init(&w, 0);
+        talos_cert_link_message(talos_rt.lineage, l, &w);
+        ok = !w.err && talos_ed25519_verify(old_pub, w.p, w.len, l->sig) == TALOS_OK;
+        talos_wr_free(&w);
+        if (!ok)
+            goto fail;
+    }
+    lk.n_links++;
+    lk.epoch++;
+    talos_wipe(lk.seed, sizeof(lk.seed)); /* key n is gone for good */
+    memcpy(lk.seed, seed, sizeof(seed));
+    memcpy(lk.pub, pub, 32);
+    lk.rooted = 1; /* the migration's checkpoint: talos_rt.head has a root */
+    lk.live = 1;
+    talos_wipe(seed, sizeof(seed));
+    return;
+fail:
+    talos_wipe(seed, sizeof(seed));
+    key_wipe(&lk);
+    TLOG_ERR("lineage key rotation failed: this instance cannot certify its state");
+}
