@@ -224,9 +224,8 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
         rc = ferror(stdout) ? CLI_FAIL : CLI_OK;
     }
     if (err != TALOS_OK) {
-        if (err == TALOS_ERR_EVIDENCE_SIM || strstr(why, "simulated"))
-            strncat(why, "; pass --allow-sim to accept sim evidence (no hardware isolation)",
-                    sizeof(why) - strlen(why) - 1);
+        if (err == TALOS_ERR_EVIDENCE_SIM)
+            strncat(why, "; pass --allow-sim to accept it", sizeof(why) - strlen(why) - 1);
         cli_fail(ctx->label, err, "%s: %s", bad_file ? bad_file : "chain", why);
         rc = CLI_FAIL;
     }
