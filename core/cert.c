@@ -257,6 +257,17 @@ int talos_cert_check(const struct talos_cert *c, talos_cert_evidence_fn ev_fn, v
     talos_chain_next(c->prev_head, c->version, c->root, head);
     if (!talos_ct_eq(head, c->head, TALOS_HASH))
         return fail(TALOS_ERR_CERT, why, cap, "chain head does not commit to the state root");
+    /* Alone, a certificate must already agree with its own rotation links
+     * (the checkpoint of its epoch's migration): a genuine TA never signs
+     * one that does not, so it is a bad certificate, not a fork. */
+    {
+        const struct talos_cert *one[1] = {c};
+        char inner[200] = "";
+        size_t bad = 0;
+        if ((rc = talos_cert_chain_check(one, 1, NULL, &bad, inner, sizeof(inner))) != TALOS_OK)
+            return fail(rc == TALOS_ERR_CERT_FORK ? TALOS_ERR_CERT : rc, why, cap,
+                        "the certificate contradicts its own rotation links (%s)", inner);
+    }
     if (!ev_fn)
         return TALOS_OK;
     memset(&cl, 0, sizeof(cl));

@@ -11,18 +11,21 @@ static EVP_PKEY *from_seed(const uint8_t seed[TALOS_ED25519_SEED_BYTES])
     return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, TALOS_ED25519_SEED_BYTES);
 }
 
+int talos_ed25519_public(const uint8_t seed[TALOS_ED25519_SEED_BYTES], uint8_t pub[32])
+{
+    EVP_PKEY *k = from_seed(seed);
+    size_t n = 32;
+    int rc = k && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32 ? TALOS_OK : TALOS_ERR_CRYPTO;
+    EVP_PKEY_free(k);
+    return rc;
+}
+
 int talos_ed25519_keygen(uint8_t seed[TALOS_ED25519_SEED_BYTES], uint8_t pub[32])
 {
-    EVP_PKEY *k = NULL;
-    size_t n = 32;
     int rc = TALOS_ERR_CRYPTO;
 
-    if (RAND_priv_bytes(seed, TALOS_ED25519_SEED_BYTES) != 1 || !(k = from_seed(seed)))
-        goto out;
-    if (EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32)
-        rc = TALOS_OK;
-out:
-    EVP_PKEY_free(k);
+    if (RAND_priv_bytes(seed, TALOS_ED25519_SEED_BYTES) == 1)
+        rc = talos_ed25519_public(seed, pub);
     if (rc != TALOS_OK)
         talos_wipe(seed, TALOS_ED25519_SEED_BYTES);
     return rc;

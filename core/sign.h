@@ -11,6 +11,8 @@
 
 /* A fresh key: seed from the DRBG, its public key. TALOS_ERR_CRYPTO. */
 int talos_ed25519_keygen(uint8_t seed[TALOS_ED25519_SEED_BYTES], uint8_t pub[32]);
+/* The public key of `seed`. TALOS_ERR_CRYPTO. */
+int talos_ed25519_public(const uint8_t seed[TALOS_ED25519_SEED_BYTES], uint8_t pub[32]);
 /* sig[64] over msg with the key of `seed`. TALOS_ERR_CRYPTO. */
 int talos_ed25519_sign(const uint8_t seed[TALOS_ED25519_SEED_BYTES], const void *msg, size_t n,
                        uint8_t sig[64]);

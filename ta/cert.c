@@ -293,7 +293,7 @@ int talos_rt_cert_recv(struct mig *m)
     incoming.prev_version = talos_rd_u64(&r);
     talos_rd_raw(&r, incoming.prev_head, TALOS_HASH);
     incoming.n_links = talos_rd_u32(&r);
-    if (r.err || incoming.n_links != incoming.epoch || incoming.n_links >= TALOS_CERT_MAX_LINKS ||
+    if (r.err || incoming.n_links != incoming.epoch || incoming.n_links > TALOS_CERT_MAX_LINKS ||
         (uint64_t)incoming.n_links * TALOS_CERT_LINK_BYTES != talos_rd_left(&r)) {
         snprintf(m->reason, sizeof(m->reason), "LINEAGE record does not decode");
         rc = TALOS_ERR_MALFORMED;
@@ -324,7 +324,7 @@ out:
 
 void talos_rt_cert_adopt(void)
 {
-    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[32], old_pub[32];
+    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[32], check[32];
     struct talos_cert_link *l = NULL;
 
     key_wipe(&lk);
@@ -335,9 +335,19 @@ void talos_rt_cert_adopt(void)
     lk = incoming;
     memset(&incoming, 0, sizeof(incoming)); /* lk owns the links now */
     lk.live = 0;
-    if (talos_ed25519_keygen(seed, pub) != TALOS_OK)
+    if (lk.n_links == TALOS_CERT_MAX_LINKS) {
+        /* Format 1 carries at most this many links (docs/state-certs.md):
+         * the lineage lives on, its state can no longer be certified. */
+        key_wipe(&lk);
+        TLOG_ERR("lineage migrated %u times: no more state certificates", TALOS_CERT_MAX_LINKS);
+        return;
+    }
+    /* The key that travelled must be the one its links lead to: a wrong
+     * seed would sign links nobody can check. */
+    if (talos_ed25519_public(lk.seed, check) != TALOS_OK ||
+        !talos_ct_eq(check, lk.epoch ? lk.links[lk.epoch - 1].pub : lk.pub0, 32) ||
+        talos_ed25519_keygen(seed, pub) != TALOS_OK)
         goto fail;
-    memcpy(old_pub, lk.epoch ? lk.links[lk.epoch - 1].pub : lk.pub0, 32);
     l = &lk.links[lk.n_links];
     l->epoch = lk.epoch + 1;
     memcpy(l->pub, pub, 32);
@@ -345,18 +355,6 @@ void talos_rt_cert_adopt(void)
     memcpy(l->head, talos_rt.head, TALOS_HASH);
     if (talos_cert_link_sign(talos_rt.lineage, l, lk.seed) != TALOS_OK)
         goto fail;
-    {
-        /* Check the old key against its public half before trusting the
-         * link it signed: a wrong seed would certify nothing. */
-        struct talos_wr w;
-        int ok = 0;
-        talos_wr_init(&w, 0);
-        talos_cert_link_message(talos_rt.lineage, l, &w);
-        ok = !w.err && talos_ed25519_verify(old_pub, w.p, w.len, l->sig) == TALOS_OK;
-        talos_wr_free(&w);
-        if (!ok)
-            goto fail;
-    }
     lk.n_links++;
     lk.epoch++;
     talos_wipe(lk.seed, sizeof(lk.seed)); /* key n is gone for good */
