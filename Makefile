@@ -153,6 +153,13 @@ $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CFG) $(HOST_
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(CFG_LIBS) $(HOST_LIBS)
 
+# --- test tools (tests/tools/*.c): host-side helpers of the integration tests --
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: $(O)/tests/tools/%.o $(O)/cli/cert_json.o $(HOST_SIDE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+all: $(TEST_TOOLS)
+
 # --- benchmarks ----------------------------------------------------------------
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: $(O)/bench/%.o $(HOST_SIDE_LIBS)

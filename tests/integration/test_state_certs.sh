@@ -98,4 +98,24 @@ TA2=$(t b run "$KV")
 t b call "$TA2" put x y >/dev/null
 t b state-cert "$TA2" --json >"$C/other.json"
 expect_verify_fail CERT_LINEAGE "another lineage" "$C/c1.json" "$C/other.json"
+# A forked chain. A genuine lineage never forks (one instance, keys that
+# only travel inside the attested channel). But sim gives no hardware
+# isolation: node B holds the platform key that signs evidence, so it can
+# vouch for a key of its own making. cert_forge makes such a rival history
+# for the lineage: another state at version 5 under a fresh epoch-0 key.
+# Alone it verifies -- that is what "sim gives no isolation" means -- and
+# next to the genuine certificates it is a fork.
+FORGE=$TALOS_ROOT/$BUILD/tests/tools/cert_forge
+"$FORGE" "$T/b" "$C/c2.json" "$C/forged.json" || fail "cert_forge failed"
+verify "$C/forged.json" >/dev/null || fail "sim: a host-forged certificate verifies on its own (no isolation)"
+expect_verify_fail CERT_FORK "fork: two keys for epoch 0" "$C/c1.json" "$C/c2.json" "$C/forged.json"
+expect_verify_fail CERT_FORK "fork: two keys for epoch 0" "$C/forged.json" "$C/c2.json"
+# Two states for one version under one history: c2 and a copy of it whose
+# root (and so chain head) differ can only be signed by c2's own key, which
+# never leaves the TA; tests/unit/test_cert.c covers that fork with keys
+# of its own. Usage: no certificate is exit 2.
+rc=0; "$TALOS" verify --allow-sim >/dev/null 2>&1 || rc=$?
+assert_eq "$rc" 2 "verify without a certificate"
+# The lineage still serves on A, once, at the version of c3.
+assert_eq "$(t a call "$TA" get k6)" v6 "the lineage after the certificates"
 echo "state certificates: ok"
