@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cert_json.h"
 #include "cli/cli.h"
@@ -40,6 +41,7 @@ const char cmd_verify_usage[] =
     "  --json             print the result as JSON on stdout\n"
     "  -h, --help         show this help\n";
 
+/* Encoded certificates are at most TALOS_CERT_MAX_BYTES (~150 KiB). */
 #define CERT_FILE_MAX (4u << 20)
 
 struct ev_ctx {
@@ -62,15 +64,26 @@ static int ev_verify(void *ctx, const uint8_t *ev, size_t len, struct talos_clai
 static int load(const char *path, struct talos_cert *c, char *why, size_t cap)
 {
     json_error_t jerr;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *again = NULL;
+    json_t *j = NULL, *again = NULL;
     const char *hex = NULL;
     uint8_t *enc = NULL;
+    struct stat st;
     size_t n = 0;
     int rc = TALOS_ERR_MALFORMED;
 
-    if (!j) {
-        snprintf(why, cap, "%s", errno == ENOENT ? "no such file" : jerr.text);
-        return jerr.line < 0 && errno ? TALOS_ERR_IO : TALOS_ERR_MALFORMED;
+    /* A file is hostile input: bound it before a parser holds it. */
+    if (stat(path, &st) != 0) {
+        snprintf(why, cap, "cannot read: %s", strerror(errno));
+        return TALOS_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > 2ull * CERT_FILE_MAX + 65536) {
+        snprintf(why, cap, "not a state certificate file (not a regular file of at most %u MiB)",
+                 (2 * CERT_FILE_MAX) >> 20);
+        return TALOS_ERR_TOO_LARGE;
+    }
+    if (!(j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr))) {
+        snprintf(why, cap, "not JSON: %s", jerr.text);
+        return jerr.line < 0 ? TALOS_ERR_IO : TALOS_ERR_MALFORMED;
     }
     hex = json_string_value(json_object_get(j, "cert"));
     n = hex ? strlen(hex) / 2 : 0;

@@ -240,6 +240,7 @@ static void test_roundtrip(void **state)
     size_t at = 4 + 16 + 8 + 32 + 8 + 32 + 8 + 32 + 8 + 32 + 32 + 4 + 3 + 32 + 32 + 32;
     assert_int_equal(talos_be32_get(p + at), 1);
     talos_be32_put(p + at, 0xffffffffu);
+    talos_cert_clear(&d);
     assert_int_equal(talos_cert_decode(p, w.len, &d), TALOS_ERR_MALFORMED);
     free(p);
     talos_wr_free(&w);
