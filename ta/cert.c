@@ -22,6 +22,10 @@
 #define EXEC_TAG "talos-exec"
 #define EXEC_GENESIS_TAG "talos-exec-genesis"
 
+_Static_assert(TALOS_MIG_LINEAGE_MAX ==
+                   TALOS_MIG_LINEAGE_MIN + TALOS_CERT_MAX_LINKS * TALOS_CERT_LINK_BYTES,
+               "the LINEAGE record must hold every link a certificate may carry");
+
 struct exec_entry {
     uint64_t version;
     uint32_t ecall;
