@@ -18,6 +18,24 @@
 #define LINK_TAG "talos-lineage-link-v1"
 #define KEY_TAG "talos-lineage-key"
 
+static void link_encode(const struct talos_cert_link *l, struct talos_wr *w)
+{
+    talos_wr_u64(w, l->epoch);
+    talos_wr_raw(w, l->pub, 32);
+    talos_wr_u64(w, l->version);
+    talos_wr_raw(w, l->head, TALOS_HASH);
+    talos_wr_raw(w, l->sig, TALOS_CERT_SIG_BYTES);
+}
+
+static void link_decode(struct talos_rd *r, struct talos_cert_link *l)
+{
+    l->epoch = talos_rd_u64(r);
+    talos_rd_raw(r, l->pub, 32);
+    l->version = talos_rd_u64(r);
+    talos_rd_raw(r, l->head, TALOS_HASH);
+    talos_rd_raw(r, l->sig, TALOS_CERT_SIG_BYTES);
+}
+
 void talos_cert_clear(struct talos_cert *c)
 {
     free(c->links);
@@ -43,14 +61,8 @@ void talos_cert_encode_body(const struct talos_cert *c, struct talos_wr *w)
     talos_wr_raw(w, c->config_id, sizeof(c->config_id));
     talos_wr_raw(w, c->pub0, 32);
     talos_wr_u32(w, c->n_links);
-    for (uint32_t i = 0; i < c->n_links; i++) {
-        const struct talos_cert_link *l = &c->links[i];
-        talos_wr_u64(w, l->epoch);
-        talos_wr_raw(w, l->pub, 32);
-        talos_wr_u64(w, l->version);
-        talos_wr_raw(w, l->head, TALOS_HASH);
-        talos_wr_raw(w, l->sig, TALOS_CERT_SIG_BYTES);
-    }
+    for (uint32_t i = 0; i < c->n_links; i++)
+        link_encode(&c->links[i], w);
 }
 
 void talos_cert_encode(const struct talos_cert *c, struct talos_wr *w)
@@ -97,14 +109,8 @@ int talos_cert_decode(const uint8_t *p, size_t n, struct talos_cert *c)
         rc = TALOS_ERR_NOMEM;
         goto out;
     }
-    for (uint32_t i = 0; i < c->n_links; i++) {
-        struct talos_cert_link *l = &c->links[i];
-        l->epoch = talos_rd_u64(&r);
-        talos_rd_raw(&r, l->pub, 32);
-        l->version = talos_rd_u64(&r);
-        talos_rd_raw(&r, l->head, TALOS_HASH);
-        talos_rd_raw(&r, l->sig, TALOS_CERT_SIG_BYTES);
-    }
+    for (uint32_t i = 0; i < c->n_links; i++)
+        link_decode(&r, &c->links[i]);
     talos_rd_raw(&r, c->sig, TALOS_CERT_SIG_BYTES);
     ev = talos_rd_bytes(&r, &ev_len, TALOS_EVIDENCE_MAX);
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
@@ -126,6 +132,55 @@ bad:
 out:
     talos_cert_clear(c);
     return rc;
+}
+
+void talos_lineage_rec_encode(const struct talos_lineage_rec *l, struct talos_wr *w)
+{
+    talos_wr_u64(w, l->epoch);
+    talos_wr_raw(w, l->seed, sizeof(l->seed));
+    talos_wr_raw(w, l->pub0, 32);
+    talos_wr_raw(w, l->exec_head, TALOS_HASH);
+    talos_wr_u64(w, l->head_version);
+    talos_wr_raw(w, l->head, TALOS_HASH);
+    talos_wr_u32(w, l->n_links);
+    for (uint32_t i = 0; i < l->n_links; i++)
+        link_encode(&l->links[i], w);
+}
+
+int talos_lineage_rec_decode(const uint8_t *p, size_t n, struct talos_lineage_rec *l)
+{
+    struct talos_rd r;
+    int rc = TALOS_ERR_MALFORMED;
+
+    memset(l, 0, sizeof(*l));
+    talos_rd_init(&r, p, n);
+    l->epoch = talos_rd_u64(&r);
+    talos_rd_raw(&r, l->seed, sizeof(l->seed));
+    talos_rd_raw(&r, l->pub0, 32);
+    talos_rd_raw(&r, l->exec_head, TALOS_HASH);
+    l->head_version = talos_rd_u64(&r);
+    talos_rd_raw(&r, l->head, TALOS_HASH);
+    l->n_links = talos_rd_u32(&r);
+    if (r.err || l->n_links != l->epoch || l->n_links > TALOS_CERT_MAX_LINKS ||
+        (uint64_t)l->n_links * TALOS_CERT_LINK_BYTES != talos_rd_left(&r))
+        goto out;
+    if (!(l->links = calloc((size_t)l->n_links + 1, sizeof(*l->links)))) {
+        rc = TALOS_ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < l->n_links; i++)
+        link_decode(&r, &l->links[i]);
+    rc = talos_rd_finish(&r);
+out:
+    if (rc != TALOS_OK)
+        talos_lineage_rec_clear(l);
+    return rc;
+}
+
+void talos_lineage_rec_clear(struct talos_lineage_rec *l)
+{
+    free(l->links);
+    talos_wipe(l, sizeof(*l));
 }
 
 void talos_cert_link_message(const uint8_t lineage[16], const struct talos_cert_link *l,

@@ -91,6 +91,28 @@ int talos_cert_sign(struct talos_cert *c, const uint8_t seed[32]);
 /* Sign a rotation link with the previous epoch's key. */
 int talos_cert_link_sign(const uint8_t lineage[16], struct talos_cert_link *l, const uint8_t seed[32]);
 
+/* The LINEAGE migration record (core/mig.h): what the source hands the
+ * target about the lineage key, inside the attested channel:
+ * u64 epoch ‖ seed[32] ‖ pub0[32] ‖ exec_head[32] ‖ u64 head_version ‖
+ * head[32] ‖ u32 n_links ‖ n_links × link. `seed` is the private key of
+ * `epoch`: callers wipe every copy. */
+struct talos_lineage_rec {
+    uint64_t epoch;
+    uint8_t seed[32];
+    uint8_t pub0[32];
+    uint8_t exec_head[TALOS_HASH];
+    uint64_t head_version;         /* the source's checkpoint at its freeze */
+    uint8_t head[TALOS_HASH];
+    uint32_t n_links;              /* == epoch */
+    struct talos_cert_link *links; /* malloc'd with one spare slot */
+};
+void talos_lineage_rec_encode(const struct talos_lineage_rec *l, struct talos_wr *w);
+/* TALOS_ERR_MALFORMED (also n_links != epoch or > TALOS_CERT_MAX_LINKS),
+ * TALOS_ERR_NOMEM. On success l->links holds n_links + 1 slots. */
+int talos_lineage_rec_decode(const uint8_t *p, size_t n, struct talos_lineage_rec *l);
+/* Wipe (the seed) and free. */
+void talos_lineage_rec_clear(struct talos_lineage_rec *l);
+
 /* Evidence verification is the caller's (core names no backend): fill
  * *claims from ev and return TALOS_OK, or the evidence's refusal. */
 typedef int (*talos_cert_evidence_fn)(void *ctx, const uint8_t *ev, size_t len,

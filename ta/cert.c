@@ -249,6 +249,7 @@ int talos_rt_state_cert(void)
 
 int talos_rt_cert_send(struct mig *m)
 {
+    struct talos_lineage_rec rec;
     struct talos_wr w;
     int rc = TALOS_OK;
 
@@ -257,21 +258,18 @@ int talos_rt_cert_send(struct mig *m)
         return TALOS_ERR_STATE;
     }
     exec_fold(); /* a migration is a checkpoint: nothing pending travels */
+    memset(&rec, 0, sizeof(rec));
+    rec.epoch = lk.epoch;
+    memcpy(rec.seed, lk.seed, sizeof(rec.seed));
+    memcpy(rec.pub0, lk.pub0, 32);
+    memcpy(rec.exec_head, lk.exec_head, TALOS_HASH);
+    rec.head_version = talos_rt.head_version;
+    memcpy(rec.head, talos_rt.head, TALOS_HASH);
+    rec.n_links = lk.n_links;
+    rec.links = lk.links; /* borrowed */
     talos_wr_init(&w, TALOS_MIG_LINEAGE_MAX);
-    talos_wr_u64(&w, lk.epoch);
-    talos_wr_raw(&w, lk.seed, sizeof(lk.seed));
-    talos_wr_raw(&w, lk.pub0, 32);
-    talos_wr_raw(&w, lk.exec_head, TALOS_HASH);
-    talos_wr_u64(&w, talos_rt.head_version);
-    talos_wr_raw(&w, talos_rt.head, TALOS_HASH);
-    talos_wr_u32(&w, lk.n_links);
-    for (uint32_t i = 0; i < lk.n_links; i++) {
-        talos_wr_u64(&w, lk.links[i].epoch);
-        talos_wr_raw(&w, lk.links[i].pub, 32);
-        talos_wr_u64(&w, lk.links[i].version);
-        talos_wr_raw(&w, lk.links[i].head, TALOS_HASH);
-        talos_wr_raw(&w, lk.links[i].sig, TALOS_CERT_SIG_BYTES);
-    }
+    talos_lineage_rec_encode(&rec, &w);
+    talos_wipe(&rec, sizeof(rec));
     rc = w.err ? w.err : talos_chan_send_one(&m->ch, TALOS_MIG_LINEAGE, w.p, w.len);
     talos_wr_free(&w); /* wipes the seed */
     return rc;
@@ -280,49 +278,35 @@ int talos_rt_cert_send(struct mig *m)
 int talos_rt_cert_recv(struct mig *m)
 {
     uint8_t *buf = malloc(TALOS_MIG_LINEAGE_MAX), got = 0;
+    struct talos_lineage_rec rec;
     uint32_t len = 0;
-    struct talos_rd r;
     int rc = TALOS_ERR_NOMEM;
 
     key_wipe(&incoming);
+    memset(&rec, 0, sizeof(rec));
     if (!buf)
         return rc;
     if ((rc = mig_recv(m, TALOS_MIG_LINEAGE, &got, buf, TALOS_MIG_LINEAGE_MAX, &len)) != TALOS_OK)
         goto out;
-    talos_rd_init(&r, buf, len);
-    incoming.epoch = talos_rd_u64(&r);
-    talos_rd_raw(&r, incoming.seed, sizeof(incoming.seed));
-    talos_rd_raw(&r, incoming.pub0, 32);
-    talos_rd_raw(&r, incoming.exec_head, TALOS_HASH);
-    incoming.prev_version = talos_rd_u64(&r);
-    talos_rd_raw(&r, incoming.prev_head, TALOS_HASH);
-    incoming.n_links = talos_rd_u32(&r);
-    if (r.err || incoming.n_links != incoming.epoch || incoming.n_links > TALOS_CERT_MAX_LINKS ||
-        (uint64_t)incoming.n_links * TALOS_CERT_LINK_BYTES != talos_rd_left(&r)) {
+    if ((rc = talos_lineage_rec_decode(buf, len, &rec)) != TALOS_OK) {
         snprintf(m->reason, sizeof(m->reason), "LINEAGE record does not decode");
-        rc = TALOS_ERR_MALFORMED;
         goto out;
     }
-    /* One spare slot: the link this instance adds when it rotates. */
-    if (!(incoming.links = calloc(incoming.n_links + 1, sizeof(*incoming.links)))) {
-        rc = TALOS_ERR_NOMEM;
-        goto out;
-    }
-    for (uint32_t i = 0; i < incoming.n_links; i++) {
-        struct talos_cert_link *l = &incoming.links[i];
-        l->epoch = talos_rd_u64(&r);
-        talos_rd_raw(&r, l->pub, 32);
-        l->version = talos_rd_u64(&r);
-        talos_rd_raw(&r, l->head, TALOS_HASH);
-        talos_rd_raw(&r, l->sig, TALOS_CERT_SIG_BYTES);
-    }
-    rc = talos_rd_finish(&r);
-    incoming.live = rc == TALOS_OK;
+    /* Held aside until activation: a target that fails never uses it. */
+    incoming.epoch = rec.epoch;
+    memcpy(incoming.seed, rec.seed, sizeof(incoming.seed));
+    memcpy(incoming.pub0, rec.pub0, 32);
+    memcpy(incoming.exec_head, rec.exec_head, TALOS_HASH);
+    incoming.prev_version = rec.head_version;
+    memcpy(incoming.prev_head, rec.head, TALOS_HASH);
+    incoming.n_links = rec.n_links;
+    incoming.links = rec.links; /* n_links + 1 slots: one for our rotation */
+    rec.links = NULL;
+    incoming.live = 1;
 out:
+    talos_lineage_rec_clear(&rec);
     talos_wipe(buf, TALOS_MIG_LINEAGE_MAX);
     free(buf);
-    if (rc != TALOS_OK)
-        key_wipe(&incoming);
     return rc;
 }
 

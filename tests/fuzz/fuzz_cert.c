@@ -11,6 +11,9 @@
  *    (second pass), the checks behind the signature run on fuzzed links,
  *    versions and heads; a certificate whose check passed also passes the
  *    chain check as a chain of one, and as the same certificate twice.
+ * The same input also goes to the LINEAGE record's decoder
+ * (talos_lineage_rec_decode): a decoded record re-encodes to the input and
+ * has n_links == epoch <= TALOS_CERT_MAX_LINKS.
  * Evidence is not verified here (fuzz_evidence covers that decoder). */
 #include <string.h>
 
@@ -46,8 +49,27 @@ static void chain_once(const struct talos_cert *c)
     FUZZ_CHECK(talos_cert_chain_check(v, 2, NULL, &bad, why, sizeof(why)) == TALOS_OK);
 }
 
+static void lineage_rec(const uint8_t *data, size_t size)
+{
+    struct talos_lineage_rec l;
+    struct talos_wr w;
+    int rc = talos_lineage_rec_decode(data, size, &l);
+
+    FUZZ_CHECK(rc == TALOS_OK || rc == TALOS_ERR_MALFORMED);
+    if (rc != TALOS_OK)
+        return;
+    FUZZ_CHECK(l.n_links == l.epoch && l.n_links <= TALOS_CERT_MAX_LINKS && l.links);
+    talos_wr_init(&w, 0);
+    talos_lineage_rec_encode(&l, &w);
+    FUZZ_CHECK(w.err == TALOS_OK && w.len == size && memcmp(w.p, data, size) == 0);
+    talos_wr_free(&w);
+    talos_lineage_rec_clear(&l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    lineage_rec(data, size);
+
     struct talos_cert c;
     struct talos_wr w;
     char why[300];
