@@ -394,6 +394,8 @@ int talos_cert_chain_check(const struct talos_cert *const *certs, size_t n,
     for (size_t i = 0; i < n; i++) {
         const struct talos_cert *c = certs[i], *p = i ? certs[i - 1] : NULL;
         *bad = i;
+        if (c->n_links != c->epoch || (c->n_links && !c->links))
+            return fail(TALOS_ERR_MALFORMED, why, cap, "not a decoded certificate");
         if (!talos_ct_eq(c->lineage, first->lineage, sizeof(c->lineage)))
             return fail(TALOS_ERR_CERT_LINEAGE, why, cap, "certificate of another lineage");
         if (!talos_ct_eq(c->measurement, want, TALOS_MEASUREMENT_BYTES))
