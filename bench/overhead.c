@@ -17,7 +17,8 @@
  * runs, medians per build. overhead = 1 - normal / nomig; the write-tracking
  * column is 1 - wtrack / normal.
  *
- *   overhead [--runs N] [--ms MS] [--track MIB] [--json] BUILD_DIR
+ *   overhead [--runs N] [--ms MS] [--track MIB] [--json] [--verbose]
+ *            [--only TA[:MODE]] BUILD_DIR
  *
  * Defaults: 7 runs, 300 ms windows, 64 MiB tracked. --json prints one object
  * per (TA, mode) on its own line (bench/run.sh collects them). sim backend:
@@ -184,13 +185,18 @@ int main(int argc, char **argv)
     struct talos_host_config hc = {0};
     struct talos_host *h = NULL;
     const char *build = NULL;
-    int runs = 7, ms = 300, track = 64, json = 0, rc = TALOS_OK;
+    int runs = 7, ms = 300, track = 64, json = 0, verbose = 0, rc = TALOS_OK;
+    const char *only = NULL; /* "TA" or "TA:MODE" */
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else if (strcmp(argv[i], "--ms") == 0 && i + 1 < argc)
             ms = atoi(argv[++i]);
         else if (strcmp(argv[i], "--track") == 0 && i + 1 < argc)
@@ -201,7 +207,8 @@ int main(int argc, char **argv)
             build = NULL, i = argc;
     }
     if (build == NULL || runs < 1 || runs > MAX_RUNS || ms < 10 || track < 1) {
-        fprintf(stderr, "usage: overhead [--runs N] [--ms MS] [--track MIB] [--json] BUILD_DIR\n");
+        fprintf(stderr, "usage: overhead [--runs N] [--ms MS] [--track MIB] [--json] [--verbose] "
+                        "[--only TA[:MODE]] BUILD_DIR\n");
         return 2;
     }
     if (!mkdtemp(dir))
@@ -218,8 +225,13 @@ int main(int argc, char **argv)
     for (size_t ai = 0; ai < sizeof(apps) / sizeof(apps[0]) && rc == TALOS_OK; ai++) {
         for (int mode = 0; mode < 2 && rc == TALOS_OK; mode++) {
             const struct app *a = &apps[ai];
-            double ops[NVAR][MAX_RUNS], med[NVAR], warm = 0;
+            double ops[NVAR][MAX_RUNS], med[NVAR], best[NVAR], warm = 0;
             const char *mname = mode ? "switchless" : "passive";
+            char id[64];
+
+            snprintf(id, sizeof(id), "%s:%s", a->name, mname);
+            if (only != NULL && strcmp(only, a->name) != 0 && strcmp(only, id) != 0)
+                continue;
 
             for (int r = 0; r < runs && rc == TALOS_OK; r++)
                 for (int k = 0; k < NVAR && rc == TALOS_OK; k++) {
@@ -232,20 +244,27 @@ int main(int argc, char **argv)
                         rc = window(a, ta, ms / 3, &warm); /* warm-up, not counted */
                     if (rc == TALOS_OK)
                         rc = window(a, ta, ms, &ops[v][r]);
+                    if (rc == TALOS_OK && verbose)
+                        fprintf(stderr, "overhead: %s %s %s run %d: %.0f ops/s\n", a->name, mname,
+                                variants[v], r, ops[v][r]);
                     talos_ta_destroy(ta);
                 }
             if (rc != TALOS_OK) {
                 fprintf(stderr, "overhead: %s %s: %s\n", a->name, mname, talos_strerror(rc));
                 break;
             }
-            for (int v = 0; v < NVAR; v++)
-                med[v] = median(ops[v], runs);
+            for (int v = 0; v < NVAR; v++) {
+                med[v] = median(ops[v], runs); /* sorts */
+                best[v] = ops[v][runs - 1];
+            }
             if (json)
                 printf("{\"bench\":\"overhead\",\"ta\":\"%s\",\"mode\":\"%s\",\"runs\":%d,\"ms\":%d,"
                        "\"track_mib\":%d,\"nomig_ops\":%.0f,\"normal_ops\":%.0f,\"wtrack_ops\":%.0f,"
-                       "\"overhead_pct\":%.2f,\"wtrack_pct\":%.2f}\n",
+                       "\"overhead_pct\":%.2f,\"wtrack_pct\":%.2f,\"nomig_best\":%.0f,"
+                       "\"normal_best\":%.0f,\"wtrack_best\":%.0f}\n",
                        a->name, mname, runs, ms, track, med[0], med[1], med[2],
-                       100 * (1 - med[1] / med[0]), 100 * (1 - med[2] / med[1]));
+                       100 * (1 - med[1] / med[0]), 100 * (1 - med[2] / med[1]), best[0], best[1],
+                       best[2]);
             else
                 printf("| %s | %s | %.0f | %.0f | %.0f | %+.2f %% | %+.2f %% |\n", a->name, mname,
                        med[0], med[1], med[2], 100 * (1 - med[1] / med[0]),
