@@ -227,6 +227,43 @@ static void test_uffd_discard_and_kernel_write(void **state)
     munmap(r, NPAGES * page);
 }
 
+/* UFFD: discarding a whole aligned 2 MiB (one page table; the kernel may
+ * free the table itself, CONFIG_PT_RECLAIM) is reported too, once. */
+static void test_uffd_discard_table(void **state)
+{
+    size_t two = (size_t)2 << 20, len = 3 * two, np = len / page;
+    uint8_t *m = NULL, *p = NULL;
+    struct talos_wtrack *w = NULL;
+    uint64_t *bm = NULL;
+    size_t nd = 0;
+
+    (void)state;
+    if (!talos_wtrack_available(TALOS_WTRACK_UFFD))
+        skip();
+    m = mmap(NULL, len + two, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    p = (uint8_t *)(((uintptr_t)m + two - 1) & ~(uintptr_t)(two - 1));
+    bm = calloc(np / 64, 8);
+    assert_non_null(bm);
+    memset(p, 1, len);
+    assert_int_equal(talos_wtrack_start(p, len, TALOS_WTRACK_UFFD, &w), TALOS_OK);
+    assert_int_equal(talos_wtrack_collect(w, bm, np, &nd), TALOS_OK);
+    assert_int_equal(nd, 0);
+    assert_int_equal(madvise(p + two, two, MADV_DONTNEED), 0);
+    assert_int_equal(talos_wtrack_collect(w, bm, np, &nd), TALOS_OK);
+    assert_int_equal(nd, two / page);
+    for (size_t i = 0; i < np; i++)
+        assert_int_equal((int)((bm[i / 64] >> (i % 64)) & 1), i >= two / page && i < 2 * two / page);
+    assert_int_equal(talos_wtrack_collect(w, bm, np, &nd), TALOS_OK);
+    assert_int_equal(nd, 0);
+    p[two + 5] = 2;
+    assert_int_equal(talos_wtrack_collect(w, bm, np, &nd), TALOS_OK);
+    assert_int_equal(nd, 1);
+    talos_wtrack_stop(w);
+    free(bm);
+    munmap(m, len + two);
+}
+
 /* --- the race: a writer thread against collects and a shadow copy -------- */
 
 struct race {
@@ -361,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_auto_prefers_uffd),
         cmocka_unit_test(test_overlap_busy),
         cmocka_unit_test(test_uffd_discard_and_kernel_write),
+        cmocka_unit_test(test_uffd_discard_table),
         cmocka_unit_test(test_race_no_lost_write),
         cmocka_unit_test(test_mprotect_chains),
     };
