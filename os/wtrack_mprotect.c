@@ -41,6 +41,14 @@ static _Atomic(struct talos_wtrack *) trackers[MAX_TRACKERS];
  * of the table (seq_cst on both sides, so one of them sees the other). */
 static atomic_int in_handler;
 static struct sigaction previous;
+/* Ranges of the trackers stopped last. A write that faulted just before its
+ * tracker's stop made the range writable reaches the handler after the
+ * tracker left the table; it is retried once (the page is writable now)
+ * instead of being passed on as a crash. */
+#define RECENT 8
+static _Atomic uintptr_t recent_base[RECENT], recent_end[RECENT];
+static atomic_uint recent_next;
+static _Thread_local uintptr_t retried; /* last address this thread retried */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* table and handler changes */
 
 /* Faults that are not ours go where they would have gone without us. */
@@ -82,6 +90,13 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
         atomic_fetch_or(&w->dirty[pg / 64], (uint64_t)1 << (pg % 64));
         handled = 1;
     }
+    for (int i = 0; i < RECENT && !handled && si->si_code == SEGV_ACCERR && a != retried; i++)
+        if (a >= atomic_load(&recent_base[i]) && a < atomic_load(&recent_end[i])) {
+            retried = a;
+            handled = 1;
+        }
+    if (!handled || retried != a)
+        retried = 0;
     atomic_fetch_sub(&in_handler, 1);
     errno = saved;
     if (!handled)
@@ -197,6 +212,13 @@ static void mp_stop(struct talos_wtrack *w)
      * then wait for handlers that may still hold the pointer. */
     (void)mprotect((void *)w->base, w->len, PROT_READ | PROT_WRITE);
     pthread_mutex_lock(&lock);
+    {
+        unsigned k = atomic_fetch_add(&recent_next, 1) % RECENT;
+
+        atomic_store(&recent_end[k], 0); /* never a torn range that is too wide */
+        atomic_store(&recent_base[k], w->base);
+        atomic_store(&recent_end[k], w->base + w->len);
+    }
     if (w->slot >= 0)
         atomic_store(&trackers[w->slot], NULL);
     pthread_mutex_unlock(&lock);

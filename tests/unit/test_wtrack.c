@@ -355,6 +355,32 @@ static void test_race_no_lost_write(void **state)
     race(TALOS_WTRACK_MPROTECT, 0, 3);
 }
 
+/* Start and stop while a thread writes: a write that faulted just before
+ * stop made the range writable must be retried, not taken for a crash. */
+static void test_stop_while_writing(void **state)
+{
+    const enum talos_wtrack_method m2[] = {TALOS_WTRACK_UFFD, TALOS_WTRACK_MPROTECT};
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        struct race s = {.r = region(8), .npages = 8};
+        pthread_t t;
+
+        if (!talos_wtrack_available(m2[k]))
+            continue;
+        assert_int_equal(pthread_create(&t, NULL, writer, &s), 0);
+        for (int i = 0; i < 2000; i++) {
+            struct talos_wtrack *w = NULL;
+
+            assert_int_equal(talos_wtrack_start(s.r, 8 * page, m2[k], &w), TALOS_OK);
+            talos_wtrack_stop(w);
+        }
+        atomic_store(&s.stop, 1);
+        pthread_join(t, NULL);
+        munmap(s.r, 8 * page);
+    }
+}
+
 /* MPROTECT: a fault outside every tracked range reaches the handler that
  * was there before (here: one that exits 42). */
 static void on_segv_exit(int sig)
@@ -400,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_uffd_discard_and_kernel_write),
         cmocka_unit_test(test_uffd_discard_table),
         cmocka_unit_test(test_race_no_lost_write),
+        cmocka_unit_test(test_stop_while_writing),
         cmocka_unit_test(test_mprotect_chains),
     };
     page = (size_t)sysconf(_SC_PAGESIZE);
