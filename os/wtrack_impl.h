@@ -47,6 +47,12 @@ extern const struct wtrack_ops talos_wtrack_uffd_ops;
 extern const struct wtrack_ops talos_wtrack_mprotect_ops;
 extern const struct wtrack_ops talos_wtrack_softdirty_ops;
 
+/* uffd (wtrack_uffd.c): 1 when the kernel's PAGE_IS_WRITTEN scan also
+ * reports discarded pages, -1 when it does not (a second scan finds them),
+ * 0 before the probe. Tests set -2: first scan on the kernel's slow path
+ * (return mask wider than PAGE_IS_WRITTEN), then the second scan. */
+extern atomic_int talos_wtrack_uffd_discard_seen;
+
 /* Set bits [first, first + n) of bitmap. */
 void talos_wtrack_set_bits(uint64_t *bitmap, size_t first, size_t n);
 

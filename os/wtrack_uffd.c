@@ -100,9 +100,10 @@ static int uffd_open(void)
 
 /* One PAGEMAP_SCAN pass over the range: report the pages whose categories
  * match (masks as in the kernel: (cat ^ inverted) & mask == mask), write-
- * protect them, OR them into bitmap. */
-static int scan(struct talos_wtrack *w, uint64_t inverted, uint64_t mask, uint64_t *bitmap,
-                size_t *ndirty)
+ * protect them, OR them into bitmap. `ret` is the return mask; only
+ * ret == mask == PAGE_IS_WRITTEN takes the kernel's fast path. */
+static int scan(struct talos_wtrack *w, uint64_t inverted, uint64_t mask, uint64_t ret,
+                uint64_t *bitmap, size_t *ndirty)
 {
     struct page_region *vec = w->vec;
     struct pm_scan_arg a = {0};
@@ -122,7 +123,7 @@ static int scan(struct talos_wtrack *w, uint64_t inverted, uint64_t mask, uint64
         a.category_inverted = inverted;
         a.category_mask = mask;
         a.category_anyof_mask = 0;
-        a.return_mask = mask;
+        a.return_mask = ret;
         n = ioctl(w->pagemap_fd, PAGEMAP_SCAN, &a);
         if (n < 0) {
             if (errno == EINTR)
@@ -144,20 +145,21 @@ static int scan(struct talos_wtrack *w, uint64_t inverted, uint64_t mask, uint64
     return TALOS_OK;
 }
 
-/* 1: the PAGE_IS_WRITTEN scan reports discarded pages; -1: it does not
- * (or the probe failed); 0: not probed yet. */
-static atomic_int discard_seen;
+atomic_int talos_wtrack_uffd_discard_seen;
 
 static int uffd_collect(struct talos_wtrack *w, uint64_t *bitmap, size_t *ndirty)
 {
-    int rc = scan(w, 0, PAGE_IS_WRITTEN, bitmap, ndirty);
+    const uint64_t ps = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+    int seen = atomic_load(&talos_wtrack_uffd_discard_seen);
+    /* -2 (tests): the slow path, as on a kernel without the fast one. */
+    int rc = scan(w, 0, PAGE_IS_WRITTEN, PAGE_IS_WRITTEN | (seen == -2 ? PAGE_IS_PRESENT : 0),
+                  bitmap, ndirty);
 
-    if (rc != TALOS_OK || atomic_load(&discard_seen) == 1)
+    if (rc != TALOS_OK || seen == 1)
         return rc;
     /* Discarded pages: neither present nor swapped (a marker counts as
      * swapped). Never-touched pages carry a marker since start. */
-    return scan(w, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, bitmap,
-                ndirty);
+    return scan(w, ps, ps, ps, bitmap, ndirty);
 }
 
 static void uffd_stop(struct talos_wtrack *w)
@@ -236,22 +238,23 @@ static void probe_discard(size_t page)
     if (uffd_arm(&s) != TALOS_OK)
         goto out;
     if (madvise(p, page, MADV_DONTNEED) == 0 &&
-        scan(&s, 0, PAGE_IS_WRITTEN, &bm, &nd) == TALOS_OK && bm == 1 && nd == 1) {
+        scan(&s, 0, PAGE_IS_WRITTEN, PAGE_IS_WRITTEN, &bm, &nd) == TALOS_OK && bm == 1 &&
+        nd == 1) {
         /* ... and marked again: the next scan is clean. */
         bm = 0, nd = 0;
-        if (scan(&s, 0, PAGE_IS_WRITTEN, &bm, &nd) == TALOS_OK && bm == 0)
+        if (scan(&s, 0, PAGE_IS_WRITTEN, PAGE_IS_WRITTEN, &bm, &nd) == TALOS_OK && bm == 0)
             seen = 1;
     }
     uffd_stop(&s);
 out:
     if (p != MAP_FAILED)
         (void)munmap(p, 2 * page);
-    atomic_store(&discard_seen, seen);
+    atomic_store(&talos_wtrack_uffd_discard_seen, seen);
 }
 
 static int uffd_start(struct talos_wtrack *w)
 {
-    if (atomic_load(&discard_seen) == 0)
+    if (atomic_load(&talos_wtrack_uffd_discard_seen) == 0)
         probe_discard(w->page);
     return uffd_arm(w);
 }
