@@ -18,13 +18,14 @@
  *
  * A page whose memory was discarded (MADV_DONTNEED, also done by the arena
  * when it trims) loses its pte and, on anonymous memory, its marker: its
- * content changed (to zeros) without a write fault. The kernel's fast path
- * for a scan of exactly PAGE_IS_WRITTEN (Linux 6.7 on) tests only "uffd-wp
- * bit clear", so it reports such an empty pte as written and marks it
- * again. Whether it does is probed once; if not, a second scan reports the
- * pages that are neither present nor swapped (a marker counts as swapped)
- * and marks them, with the same ordering argument. The second scan costs
- * about as much as the first (bench/wtrack.c).
+ * content changed (to zeros) without a write fault. This machine's kernel
+ * (6.18) reports such an empty pte as written (it is not write-protected)
+ * and marks it again, on the fast path for a scan of exactly
+ * PAGE_IS_WRITTEN and on the slow path alike. That it does is probed once;
+ * where it does not, a second scan reports the pages that are neither
+ * present nor swapped (a marker counts as swapped) and marks them, with the
+ * same ordering argument. The second scan costs about as much as the first
+ * (bench/wtrack.c).
  */
 #include <errno.h>
 #include <fcntl.h>
