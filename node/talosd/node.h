@@ -54,9 +54,12 @@ int peer_listen(const char *hostport, int *fd);
 void peer_accept_one(int lfd);
 
 struct ta_entry;
-/* Move a TA to the node at `to` (migrate.c). `note` reports progress. On
- * failure `why` holds one line; the TA serves on unless it is in doubt. */
-int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migration *m,
+/* Move a TA to the node at `to` (migrate.c), by pre-copy or stop-and-copy
+ * as `precopy` says, with at most `max_rounds` rounds (0 default). `note`
+ * reports progress. On failure `why` holds one line; the TA serves on
+ * unless it is in doubt. */
+int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_rounds,
+                struct talos_migration *m,
                 void (*note)(void *ctx, const char *step, const char *detail), void *ctx,
                 char *why, size_t why_cap);
 
