@@ -321,10 +321,12 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
      * they find the TA moved. */
     talos_rt.state = RT_RETIRED;
     rc = mig_reply(&m, TALOS_OK);
-    retire();
-    precopy_end(pc);
+    /* Calls queued at the freeze get MOVED now, not after the wipe. */
+    precopy_thaw(pc);
     if (frozen)
         pthread_mutex_unlock(&talos_rt.freeze);
+    retire();
+    precopy_end(pc);
     return rc;
 
 resume:
