@@ -119,7 +119,7 @@ static int op_run(struct req *r)
     /* Should this lineage ever come back here, a virgin target waits for it. */
     uint8_t sha[32];
     if (images_sha(stored, sha) == TALOS_OK)
-        pool_fill(sha, opt.mode == TALOS_CALL_SWITCHLESS, stored);
+        pool_fill(sha, opt.mode == TALOS_CALL_SWITCHLESS, stored, 0);
     return TALOS_OK;
 }
 

@@ -42,7 +42,10 @@ int images_have(const uint8_t sha[32], char *out, size_t cap);
 /* Warm pool of virgin targets (pool.c): take one for (image, mode), or
  * start one in the background; all stopped at shutdown. */
 struct talos_ta *pool_take(const uint8_t sha[32], int mode);
-void pool_fill(const uint8_t sha[32], int mode, const char *path);
+/* Pre-start a target of `path` in the background, after `delay_ms`: a
+ * launch right after a migration would compete with the arrived TA's first
+ * calls on two cores. */
+void pool_fill(const uint8_t sha[32], int mode, const char *path, unsigned delay_ms);
 void pool_shutdown(void);
 
 /* The ocalls every TA on this node may make. */
