@@ -47,7 +47,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* table and handler ch
 static void chain(int sig, siginfo_t *si, void *ctx)
 {
     if (previous.sa_flags & SA_SIGINFO) {
-        if (previous.sa_sigaction != NULL) {
+        if (previous.sa_sigaction != NULL && (void *)previous.sa_sigaction != (void *)SIG_IGN) {
             previous.sa_sigaction(sig, si, ctx);
             return;
         }

@@ -26,6 +26,9 @@
 #define CONFIG_VERSION 1
 
 struct talos_rt talos_rt;
+#ifdef TALOS_BENCH_WTRACK
+void talos_rt_bench_wtrack(void);
+#endif
 
 extern char __start_talos_persist[] __attribute__((weak));
 extern char __stop_talos_persist[] __attribute__((weak));
@@ -294,6 +297,9 @@ int main(int argc, char **argv)
     if ((rc = talos_tee_enclave.init(&env)) != TALOS_OK ||
         (rc = start(&switchless)) != TALOS_OK || (rc = send_ready()) != TALOS_OK)
         goto out;
+#ifdef TALOS_BENCH_WTRACK
+    talos_rt_bench_wtrack(); /* bench images only: ta/bench_wtrack.c */
+#endif
     if (switchless) {
         if ((rc = talos_xport_switchless(&talos_rt.x, TA_SHM_FD, 0, 0)) != TALOS_OK)
             goto out;
