@@ -144,6 +144,9 @@ def one(build, size, mode, env, tmp):
         if c.first_b is None or c.last_a is None:
             raise RuntimeError("the client never saw the TA serve on both nodes")
         return {
+            # A plot series (bench/report.py): client-measured downtime.
+            "series": ("pre-copy" if mode == "precopy" else "stop-and-copy") + " (client, under writes)",
+            "bytes": size, "downtime_ms": (c.first_b - c.last_a) * 1e3,
             "size": size, "mode": mode,
             "state_bytes": m["state_bytes"],
             "client_downtime_ms": (c.first_b - c.last_a) * 1e3,
