@@ -343,7 +343,9 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
         return fail(m, rc ? rc : TALOS_ERR_PROTOCOL, "HANDOFF is not valid for this session");
     /* Introspection: code changed since launch (or unlike what the platform
      * measured) blocks activation — FAILED, and the ABORT lets S resume. */
+    TLOG_DEBUG("T: +%.3f ms HANDOFF verified", (mig_now() - m->t0) / 1e6);
     introspect_join(in);
+    TLOG_DEBUG("T: +%.3f ms introspection joined", (mig_now() - m->t0) / 1e6);
     if ((rc = in->rc) != TALOS_OK ||
         (rc = talos_rt_code_unchanged(in->now, m->own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);
@@ -414,6 +416,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     uint64_t t_begin = 0;
     if ((rc = receive(&m, &b, plen, &pf, ppad, &t_begin, root, head)) != TALOS_OK)
         goto failed;
+    TLOG_DEBUG("T: +%.3f ms stream verified", (mig_now() - m.t0) / 1e6);
     if ((rc = talos_arena_check()) != TALOS_OK) {
         snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
         goto failed;
