@@ -2,7 +2,7 @@
 """make bench: turn the JSON lines the benchmarks wrote into Markdown tables
 and PNG plots (drawn by gnuplot).
 
-    report.py table ecall|wtrack|overhead RESULTS_DIR
+    report.py table ecall|wtrack|overhead|downtime RESULTS_DIR
     report.py plots RESULTS_DIR PLOTS_DIR
 
 RESULTS_DIR holds one <bench>.jsonl per benchmark (bench/run.sh writes them).
@@ -75,6 +75,36 @@ def table_overhead(res):
             r["wtrack_pct"]))
 
 
+def table_downtime(res):
+    import statistics
+    rows = lines(res, "downtime")
+    if not rows:
+        print("(no downtime results)")
+        return
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["size"], r["mode"]), []).append(r)
+    print("| state (filled to) | mode | runs | client downtime ms (median) | min..max | TA downtime ms | total ms | rounds | sent frozen KiB | sent in all MiB | why it froze | writes/s idle | writes/s during rounds |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    for (size, mode), rs in sorted(groups.items()):
+        cd = [r["client_downtime_ms"] for r in rs]
+        conv = sorted(set(r["converged"] for r in rs))
+        print("| %d MiB | %s | %d | %.2f | %.2f..%.2f | %.2f | %.0f | %.0f | %.0f | %.1f | %s | %.0f | %s |" % (
+            round(size / 1048576), "pre-copy" if mode == "precopy" else "stop-and-copy",
+            len(rs), med(rs, "client_downtime_ms"), min(cd), max(cd), med(rs, "ta_downtime_ms"),
+            med(rs, "total_ms"), med(rs, "rounds"), med(rs, "frozen_bytes") / 1024,
+            med(rs, "state_bytes") / 1048576, ", ".join(conv),
+            med(rs, "writes_per_s"),
+            "%.0f" % med(rs, "writes_per_s_migrating") if mode == "precopy" else "(frozen)"))
+    pre = [rs for (size, mode), rs in groups.items() if mode == "precopy"]
+    if pre:
+        worst = max(med(rs, "client_downtime_ms") for rs in pre)
+        print()
+        print("- **≤ 5 ms median downtime at every size (pre-copy, client-measured): %s.** "
+              "Worst median %.2f ms." % ("met" if worst <= 5 else "NOT met", worst))
+
+
 def gnuplot(script):
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
@@ -85,7 +115,8 @@ def plots(res, out):
     for r in lines(res):
         if "series" in r and "bytes" in r:
             series.setdefault(r["series"], []).append(r)
-    order = ["pre-copy", "stop-and-copy", "limit (fresh)", "limit (touched)"]
+    order = ["pre-copy (client, under writes)", "stop-and-copy (client, under writes)", "pre-copy",
+             "stop-and-copy", "limit (fresh)", "limit (touched)"]
     names = [s for s in order if s in series] + sorted(s for s in series if s not in order)
     made = []
     for key, title, fname in (("total_ms", "Migration time vs state size", "migration-time.png"),
@@ -166,7 +197,8 @@ plot '%s' using ($2+0.1):xtic(1) title '0 %%', '' using 3 title '1 %%', '' using
 
 def main(argv):
     if len(argv) == 3 and argv[0] == "table":
-        {"ecall": table_ecall, "wtrack": table_wtrack, "overhead": table_overhead}[argv[1]](argv[2])
+        {"ecall": table_ecall, "wtrack": table_wtrack, "overhead": table_overhead,
+         "downtime": table_downtime}[argv[1]](argv[2])
     elif len(argv) == 3 and argv[0] == "plots":
         plots(argv[1], argv[2])
     else:

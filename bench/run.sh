@@ -43,9 +43,10 @@ run_bench() {
 }
 
 if [ "$QUICK" = 1 ]; then
-  RUNS=1 ECALL_ITERS=2000 SIZES="64K 1M 16M" OVH="--runs 1 --ms 60" WT="--runs 1 16"
+  RUNS=1 ECALL_ITERS=2000 SIZES="64K 1M 16M" OVH="--runs 1 --ms 60" WT="--runs 1 16" DT="--runs 1 16M"
 else
   RUNS=5 ECALL_ITERS=20000 SIZES="64K 1M 16M 64M 256M" OVH="--runs 7 --ms 300" WT="--runs 5"
+  DT="--runs 5 16M 64M 256M"
 fi
 
 run_bench ecall "$BUILD/bench/ecall_rtt" "$BUILD/tests/ta/probe.ta" "$ECALL_ITERS" --json
@@ -53,9 +54,10 @@ run_bench ecall "$BUILD/bench/ecall_rtt" "$BUILD/tests/ta/probe.ta" "$ECALL_ITER
 run_bench wtrack "$BUILD/bench/wtrack" --json $WT
 # shellcheck disable=SC2086
 run_bench overhead "$BUILD/bench/overhead" --json $OVH "$BUILD"
-# Hook: the pre-copy migration and downtime benchmarks go here, e.g.
-#   run_bench precopy "$BUILD/bench/precopy" --json ...
-# with lines {"series":"pre-copy","bytes":N,"total_ms":T,"downtime_ms":D}.
+# Downtime seen by a writing client, pre-copy and stop-and-copy (its lines
+# carry plot series "... (client, under writes)").
+# shellcheck disable=SC2086
+run_bench downtime ./bench/downtime.py --build "$BUILD" --json $DT
 
 # Migration (bench/migrate.c) against the physical limit (bench/limit.c),
 # measured in this run. Every number printed comes from the two TSV files.
@@ -249,6 +251,22 @@ overhead_section() {
   echo "\`$RES/overhead.jsonl\` also holds the best window of each build."
 }
 
+downtime_section() {
+  echo "## Downtime under a write load (bench/downtime.py)"
+  echo
+  echo "Two talosd nodes on 127.0.0.1; a kvstore TA filled with 1000-byte values to the"
+  echo "size shown; a Python client overwrites random keys in a closed loop (one call"
+  echo "at a time through node A's control socket, as fast as it is answered) while"
+  echo "\`talos migrate\` moves the TA to node B, with \`--precopy\` or \`--stop-and-copy\`."
+  echo "The client follows the TA on MOVED. **Client downtime** = its first answer"
+  echo "from B minus its last answer from A; **TA downtime** = source frozen .. RECEIPT"
+  echo "as the source TA reports it; total = the migrate request as the node answers"
+  echo "it. Writes/s: the client's rate before the migration, and during the"
+  echo "pre-copy rounds (write tracking armed, the TA still serving)."
+  echo
+  ./bench/report.py table downtime "$RES"
+}
+
 plots_section() {
   local made
   made=$(./bench/report.py plots "$RES" "$PLOTS")
@@ -260,8 +278,9 @@ plots_section() {
   echo
   echo "Migration time and downtime versus state size: stop-and-copy (bench/migrate.c),"
   echo "the physical limit (bench/limit.c; for downtime, the fresh-memory limit of"
-  echo "moving the whole state, which stop-and-copy pays while stopped), and"
-  echo "pre-copy when a pre-copy benchmark added its series."
+  echo "moving the whole state, which stop-and-copy pays while stopped), and the"
+  echo "client-measured downtime of pre-copy and stop-and-copy under writes"
+  echo "(bench/downtime.py; there \"total\" is the migrate request under load)."
 }
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
@@ -295,6 +314,8 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   overhead_section
   echo
   migration_section
+  echo
+  downtime_section
   echo
   plots_section
   echo
