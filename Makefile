@@ -131,6 +131,35 @@ $(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
 	@test -x $@
 
+# Bench-only TA images (bench/overhead.c, never product images; under
+# build/bench/ta): the same TAs with migration compiled out of the runtime
+# (-DTALOS_NO_MIGRATION: ta/mig_*.c, ta/chan.c and ta/introspect.c left out,
+# ta/nomig.c answers MIGRATE_* and RESUME with NOT_IMPLEMENTED), and with
+# write tracking armed over the arena while serving (-DTALOS_BENCH_WTRACK,
+# ta/bench_wtrack.c, switched on by TALOS_BENCH_WTRACK in the environment).
+TA_NOMIG_SRC := $(filter-out ta/mig_%.c ta/chan.c ta/introspect.c,$(TA_SRC))
+LIB_TA_NOMIG := $(BUILD)/lib/libtalos_ta_nomig.a
+LIB_TA_BENCHWT := $(BUILD)/lib/libtalos_ta_benchwt.a
+$(LIB_TA_NOMIG): $(patsubst %.c,$(O)/nomig/%.o,$(TA_NOMIG_SRC))
+$(LIB_TA_BENCHWT): $(patsubst %.c,$(O)/benchwt/%.o,$(TA_SRC))
+$(O)/nomig/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DTALOS_NO_MIGRATION -c $< -o $@
+$(O)/benchwt/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DTALOS_BENCH_WTRACK -c $< -o $@
+define bench_ta_image
+$(BUILD)/bench/ta/$(1)-$(2).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(3) \
+		$(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
+	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
+	@test -x $$@
+endef
+$(foreach e,$(EXAMPLES),$(eval $(call bench_ta_image,$(e),nomig,$(LIB_TA_NOMIG))))
+$(foreach e,$(EXAMPLES),$(eval $(call bench_ta_image,$(e),wtrack,$(LIB_TA_BENCHWT))))
+BENCH_TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/bench/ta/$(e)-nomig.ta $(BUILD)/bench/ta/$(e)-wtrack.ta)
+
 # Test TAs (tests/ta/<name>/*.c) are built the same way.
 define test_ta_image
 $(BUILD)/tests/ta/$(1).ta: $(call src2obj,$(wildcard tests/ta/$(1)/*.c)) $(TA_RUNTIME)
@@ -237,7 +266,7 @@ clean: clean-fuzz
 
 # --- top-level targets -------------------------------------------------------------
 .PHONY: all deps check check-unit check-integration check-san demo bench install clean format
-all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(UNIT_BINS) $(BENCH_BINS)
+all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
 
 $(BUILD)/.deps-ok: scripts/deps.sh
 	@./scripts/deps.sh

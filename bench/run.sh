@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
-# make bench: run every benchmark and write bench/RESULTS.md with the
-# machine described. Numbers are medians measured in this run.
+# make bench: run every benchmark, keep what each printed as JSON lines (or
+# TSV) in one results directory, write bench/RESULTS.md (machine described,
+# medians of this run) and draw bench/plots/*.png with gnuplot
+# (bench/report.py). Budget: under 10 minutes on 2 vCPUs.
+#
+#   BENCH_RESULTS=DIR   where the raw results go (default $BUILD/bench-results)
+#   BENCH_QUICK=1       few runs of everything: checks the pipeline, not a
+#                       measurement (RESULTS.md then says so)
+#
+# Adding a benchmark: run it with `run_bench NAME CMD...` below; its stdout
+# lands in $RES/NAME.jsonl (one JSON object per line), its stderr in
+# $RES/NAME.log. Lines carrying "series", "bytes", "total_ms" and/or
+# "downtime_ms", in any file, become points of the migration plots (see
+# bench/report.py): a pre-copy benchmark emits "series": "pre-copy".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -8,27 +20,76 @@ export TALOS_SIM_CA=$(mktemp -d /tmp/talos-bench-ca.XXXXXX)
 WORK=$(mktemp -d /tmp/talos-bench-work.XXXXXX)
 trap 'rm -rf "$TALOS_SIM_CA" "$WORK"' EXIT
 out=bench/RESULTS.md
+RES=${BENCH_RESULTS:-$BUILD/bench-results}
+PLOTS=bench/plots
+QUICK=${BENCH_QUICK:-0}
+rm -rf "$RES"
+mkdir -p "$RES" "$PLOTS"
+T_ALL=$(date +%s)
+
+# run_bench NAME CMD...: stdout -> $RES/NAME.jsonl, stderr -> $RES/NAME.log,
+# seconds -> $RES/times.tsv. A failing benchmark stops the run.
+run_bench() {
+  local name=$1 t0
+  shift
+  t0=$(date +%s)
+  echo "bench: $name ..." >&2
+  if ! "$@" >>"$RES/$name.jsonl" 2>>"$RES/$name.log"; then
+    echo "bench: $name failed; its log:" >&2
+    tail -20 "$RES/$name.log" >&2
+    exit 1
+  fi
+  printf '%s\t%s\n' "$name" "$(($(date +%s) - t0))" >>"$RES/times.tsv"
+}
+
+if [ "$QUICK" = 1 ]; then
+  RUNS=1 ECALL_ITERS=2000 SIZES="64K 1M 16M" OVH="--runs 1 --ms 60" WT="--runs 1 16" DT="--runs 1 16M"
+else
+  RUNS=5 ECALL_ITERS=20000 SIZES="64K 1M 16M 64M 256M" OVH="--runs 7 --ms 300" WT="--runs 5"
+  DT="--runs 5 16M 64M 256M"
+fi
+
+run_bench ecall "$BUILD/bench/ecall_rtt" "$BUILD/tests/ta/probe.ta" "$ECALL_ITERS" --json
+# shellcheck disable=SC2086
+run_bench wtrack "$BUILD/bench/wtrack" --json $WT
+# shellcheck disable=SC2086
+run_bench overhead "$BUILD/bench/overhead" --json $OVH "$BUILD"
+# Downtime seen by a writing client, pre-copy and stop-and-copy (its lines
+# carry plot series "... (client, under writes)").
+# shellcheck disable=SC2086
+run_bench downtime ./bench/downtime.py --build "$BUILD" --json $DT
 
 # Migration (bench/migrate.c) against the physical limit (bench/limit.c),
 # measured in this run. Every number printed comes from the two TSV files.
 migration_section() {
   local lim mig load0 load1
-  lim=$WORK/limit.tsv
-  mig=$WORK/migrate.tsv
+  local t0
+  t0=$(date +%s)
+  lim=$RES/limit.tsv
+  mig=$RES/migrate.tsv
   load0=$(cut -d' ' -f1-3 /proc/loadavg)
   : >"$lim"
   : >"$mig"
   # Size by size, the limit right before the migration: on this noisy shared
   # machine both then see about the same background load.
-  for size in 64K 1M 16M 64M 256M; do
+  for size in $SIZES; do
     printf '%s\t%s\n' "$size" "$(cut -d' ' -f1 /proc/loadavg)" >>"$WORK/load.tsv"
-    "$BUILD/bench/limit" --tsv --runs 5 "$size" | grep -v '^#' >>"$lim"
-    "$BUILD/bench/migrate" "$BUILD/examples/kvstore.ta" --tsv --runs 5 \
-      --runs-large "${BENCH_RUNS_LARGE:-5}" "$size" | grep -v '^#' >>"$mig"
+    "$BUILD/bench/limit" --tsv --runs "$RUNS" "$size" | grep -v '^#' >>"$lim"
+    "$BUILD/bench/migrate" "$BUILD/examples/kvstore.ta" --tsv --runs "$RUNS" \
+      --runs-large "${BENCH_RUNS_LARGE:-$RUNS}" "$size" | grep -v '^#' >>"$mig"
   done
   # The same with a target started ahead of time (a node's warm pool).
-  "$BUILD/bench/migrate" "$BUILD/examples/kvstore.ta" --tsv --runs 5 --pooled 64K 1M |
+  "$BUILD/bench/migrate" "$BUILD/examples/kvstore.ta" --tsv --runs "$RUNS" --pooled 64K 1M |
     grep -v '^#' >"$WORK/pooled.tsv"
+  # The plots' series (bench/report.py): sizes in bytes, medians in ms.
+  awk -F'\t' '$1 !~ /^#/ {
+      printf "{\"series\":\"limit (touched)\",\"bytes\":%s,\"total_ms\":%s}\n", $1, $2
+      printf "{\"series\":\"limit (fresh)\",\"bytes\":%s,\"total_ms\":%s,\"downtime_ms\":%s}\n", $1, $3, $3
+    }' "$lim" >>"$RES/migration.jsonl"
+  awk -F'\t' '$1 !~ /^#/ {
+      printf "{\"series\":\"stop-and-copy\",\"bytes\":%s,\"state_bytes\":%s,\"total_ms\":%s,\"downtime_ms\":%s}\n", $1, $16, $4, $9
+    }' "$mig" >>"$RES/migration.jsonl"
+  printf 'migration\t%s\n' "$(($(date +%s) - t0))" >>"$RES/times.tsv"
   load1=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "## Migration (bench/migrate.c) and the physical limit (bench/limit.c)"
   echo
@@ -49,7 +110,7 @@ migration_section() {
   echo "- **limit**: \`bench/limit.c\`, one thread encrypts with AES-256-GCM (EVP, 256 KiB"
   echo "  chunks, fresh IV each) and sends over TCP loopback, the other receives,"
   echo "  decrypts (tag checked) and copies into touched or into fresh (mmap'ed, never"
-  echo "  touched) memory; median of 5 runs; no handshake, no hashing."
+  echo "  touched) memory; median of $RUNS runs; no handshake, no hashing."
   echo "- **ratio**: total / limit. The target TA is a new process, so its arena is"
   echo "  fresh memory: limit (fresh) is the like-for-like floor, limit (touched) the"
   echo "  floor with destination memory prepared in advance."
@@ -149,11 +210,88 @@ migration_section() {
     echo "Sizes of 128 MiB and more ran ${BENCH_RUNS_LARGE} times instead of 5 (time budget)."
   fi
 }
+wtrack_section() {
+  echo "## Write tracking (bench/wtrack.c, os/wtrack.h)"
+  echo
+  echo "Each method that works on this kernel (probed for real, docs/wtrack.md) over a"
+  echo "populated anonymous region: arming it (start), the first write to each page"
+  echo "after arming (every page once, in order; \"untracked\" is the same loop on the"
+  echo "region without tracking), and one collect after 0, 1, 10 or 100 % of the pages"
+  echo "were written (spread evenly). Medians over $(sed -n 's/.*"runs":\([0-9]*\).*/\1/p' "$RES/wtrack.jsonl" | head -1) runs."
+  echo
+  ./bench/report.py table wtrack "$RES"
+  echo
+  echo "uffd (asynchronous write-protect) resolves a write fault inside the kernel, with"
+  echo "no signal and no system call, and a collect is one page-table walk that reads"
+  echo "and re-protects at once; mprotect pays a SIGSEGV and an mprotect per first"
+  echo "write and an mprotect per run of dirty pages at collect (scattered 10 % is"
+  echo "its worst case: one call per page). AUTO uses uffd where it works."
+}
+
+overhead_section() {
+  echo "## Runtime overhead of migration support (bench/overhead.c)"
+  echo
+  echo "Operations per second through the host API: kvstore (50 % put, 50 % get over"
+  echo "1 000 keys, 100-byte values) and ledger (transfers between random pairs of 100"
+  echo "accounts), for the same TA built three ways: without migration support"
+  echo "(\`-DTALOS_NO_MIGRATION\`, bench-only image: the runtime leaves out ta/mig_*.c,"
+  echo "ta/chan.c, ta/introspect.c), the product image with migration compiled in and"
+  echo "idle, and the product runtime with write tracking armed over 64 MiB of the"
+  echo "arena and collected every 10 ms, as during a pre-copy (bench-only image,"
+  echo "switched on by an environment variable; nothing is sent). One TA at a time;"
+  echo "the builds alternate, in rotating order; medians of the windows shown."
+  echo "Overhead of migration support = 1 − idle / none (target ≤ 1 %); of write"
+  echo "tracking = 1 − tracked / idle."
+  echo
+  ./bench/report.py table overhead "$RES"
+  echo
+  echo "Switchless mode needs both the host and the TA spinning on a core; on this"
+  echo "2-vCPU machine any other load pushes a pair into the futex-sleep regime, where"
+  echo "every call pays wake-ups (hundreds instead of hundreds of thousands of ops/s)."
+  echo "\`$RES/overhead.jsonl\` also holds the best window of each build."
+}
+
+downtime_section() {
+  echo "## Downtime under a write load (bench/downtime.py)"
+  echo
+  echo "Two talosd nodes on 127.0.0.1; a kvstore TA filled with 1000-byte values to the"
+  echo "size shown; a Python client overwrites random keys in a closed loop (one call"
+  echo "at a time through node A's control socket, as fast as it is answered) while"
+  echo "\`talos migrate\` moves the TA to node B, with \`--precopy\` or \`--stop-and-copy\`."
+  echo "The client follows the TA on MOVED. **Client downtime** = its first answer"
+  echo "from B minus its last answer from A; **TA downtime** = source frozen .. RECEIPT"
+  echo "as the source TA reports it; total = the migrate request as the node answers"
+  echo "it. Writes/s: the client's rate before the migration, and during the"
+  echo "pre-copy rounds (write tracking armed, the TA still serving)."
+  echo
+  ./bench/report.py table downtime "$RES"
+}
+
+plots_section() {
+  local made
+  made=$(./bench/report.py plots "$RES" "$PLOTS")
+  echo "## Plots (bench/plots, gnuplot)"
+  echo
+  for f in $made; do
+    echo "- [$f](plots/$f)"
+  done
+  echo
+  echo "Migration time and downtime versus state size: stop-and-copy (bench/migrate.c),"
+  echo "the physical limit (bench/limit.c; for downtime, the fresh-memory limit of"
+  echo "moving the whole state, which stop-and-copy pays while stopped), and the"
+  echo "client-measured downtime of pre-copy and stop-and-copy under writes"
+  echo "(bench/downtime.py; there \"total\" is the migrate request under load)."
+}
+
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
   echo "# TALOS benchmark results"
   echo
   echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d) at commit \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\`."
+  if [ "$QUICK" = 1 ]; then
+    echo
+    echo "**BENCH_QUICK=1: one short run of everything, a check of the pipeline, not a measurement.**"
+  fi
   echo
   echo "Machine: $cpu, $(nproc) vCPUs, $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")."
   echo "Backend: sim (TAs are separate processes; real cryptography, NO hardware isolation)."
@@ -162,16 +300,28 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "## Ecall round trip (bench/ecall_rtt.c)"
   echo
   echo "Host API straight to the TA (no talosd, no CLI): median and 99th percentile"
-  echo "of 20 000 calls after warm-up. The plain call is timed in batches of 1 000."
+  echo "of $ECALL_ITERS calls after warm-up. The plain call is timed in batches of 1 000."
   echo
-  "$BUILD/bench/ecall_rtt" "$BUILD/tests/ta/probe.ta" 20000
+  ./bench/report.py table ecall "$RES"
   echo
   echo "Passive mode pays two socket sends and two scheduler wake-ups per call."
   echo "Switchless mode polls shared-memory rings (spinning briefly before it"
   echo "sleeps on a futex), so the fast path makes no system call; on this 2-vCPU"
   echo "machine the host and the TA each need a core to spin."
   echo
+  wtrack_section
+  echo
+  overhead_section
+  echo
   migration_section
+  echo
+  downtime_section
+  echo
+  plots_section
+  echo
+  echo "Raw results: \`$RES\` (JSON lines and TSV). Time per benchmark (s):"
+  echo "$(awk -F'\t' '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }' "$RES/times.tsv");"
+  echo "whole \`make bench\` run: $(($(date +%s) - T_ALL)) s."
 } >"$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"

@@ -1,5 +1,6 @@
 /* talos migrate TA --to HOST:PORT: move a running TA to another node. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -9,6 +10,7 @@
 
 const char cmd_migrate_usage[] =
     "usage: talos [--node DIR] migrate [--json] TA --to HOST:PORT\n"
+    "                                  [--precopy | --stop-and-copy] [--max-rounds N]\n"
     "\n"
     "Move the TA with id TA to the node listening at HOST:PORT. The source and\n"
     "target TAs attest each other over their own TLS 1.3 channel and the state\n"
@@ -16,8 +18,16 @@ const char cmd_migrate_usage[] =
     "then a phase breakdown to stdout. Exit 0 only when the target serves; on\n"
     "a refusal the TA serves on here, unchanged.\n"
     "\n"
+    "Pre-copy copies the state in rounds while the TA keeps serving and freezes\n"
+    "it only for the last few pages written (the default from 4 MiB of state);\n"
+    "stop-and-copy freezes it for the whole transfer (the default below).\n"
+    "\n"
     "options:\n"
-    "  --to HOST:PORT the target node's peer listener (talosd --listen)\n" CLI_COMMON_HELP;
+    "  --to HOST:PORT   the target node's peer listener (talosd --listen)\n"
+    "  --precopy        pre-copy, whatever the state size\n"
+    "  --stop-and-copy  stop-and-copy, whatever the state size\n"
+    "  --max-rounds N   pre-copy rounds before the freeze at the latest (1-1000;\n"
+    "                   default 30)\n" CLI_COMMON_HELP;
 
 static void show_progress(const char *step, const char *detail)
 {
@@ -54,6 +64,16 @@ static int print_breakdown(const char *id, const char *to, const json_t *resp)
         printf("%-11s %9.3f  %s\n", rows[i].name, num(ph, rows[i].key), rows[i].what);
     printf("%-11s %9.3f  source frozen .. target serving\n", "downtime", num(resp, "downtime_ms"));
     printf("%-11s %9.3f\n", "total", num(resp, "total_ms"));
+    const json_t *mode = json_object_get(resp, "mode");
+    if (json_is_string(mode) && strcmp(json_string_value(mode), "pre-copy") == 0) {
+        const json_t *conv = json_object_get(resp, "converged"), *wt = json_object_get(resp, "write_tracking");
+        printf("pre-copy: %lld round%s (%s), %.1f KiB sent frozen, write tracking %s\n",
+               (long long)num(resp, "rounds"), num(resp, "rounds") == 1 ? "" : "s",
+               json_is_string(conv) ? json_string_value(conv) : "?", num(resp, "frozen_bytes") / 1024.0,
+               json_is_string(wt) ? json_string_value(wt) : "?");
+    } else {
+        printf("stop-and-copy: the TA was frozen for the whole transfer\n");
+    }
     return CLI_OK;
 }
 
@@ -61,11 +81,17 @@ int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
 {
     uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
     char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
-    const char *to = NULL;
-    const struct cli_opt opts[] = {{"to", 0, &to, NULL}};
+    const char *to = NULL, *rounds = NULL;
+    int precopy = 0, stop_copy = 0;
+    const struct cli_opt opts[] = {{"to", 0, &to, NULL},
+                                   {"precopy", 0, NULL, &precopy},
+                                   {"stop-and-copy", 0, NULL, &stop_copy},
+                                   {"max-rounds", 0, &rounds, NULL}};
+    long nrounds = 0;
+    char *end = NULL;
     json_t *req = NULL, *resp = NULL;
     int npos = 0;
-    int rc = cli_args(ctx, argc, argv, opts, 1, 0, &npos);
+    int rc = cli_args(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), 0, &npos);
 
     if (rc != CLI_PROCEED)
         goto out;
@@ -73,10 +99,22 @@ int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage(ctx->cmd->name, npos != 1 ? "expected exactly one TA" : "missing --to HOST:PORT");
         goto out;
     }
+    if (precopy && stop_copy) {
+        rc = cli_usage(ctx->cmd->name, "--precopy and --stop-and-copy exclude each other");
+        goto out;
+    }
+    if (rounds && ((nrounds = strtol(rounds, &end, 10)) < 1 || nrounds > 1000 || *end)) {
+        rc = cli_usage(ctx->cmd->name, "--max-rounds takes a number from 1 to 1000");
+        goto out;
+    }
     if ((rc = cli_ta_id(ctx, argv[1], lineage, id)) != CLI_PROCEED)
         goto out;
     rc = CLI_FAIL;
     req = cli_request("migrate");
+    if (req && (precopy || stop_copy))
+        json_object_set_new(req, "precopy", json_boolean(precopy));
+    if (req && nrounds)
+        json_object_set_new(req, "max_rounds", json_integer(nrounds));
     if (!req || cli_set_str(req, "id", id) != TALOS_OK || cli_set_str(req, "to", to) != TALOS_OK) {
         cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
         goto out;

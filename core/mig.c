@@ -20,6 +20,8 @@ static const struct talos_mig_desc recs[] = {
     {TALOS_MIG_HANDOFF, "HANDOFF", TALOS_MIG_FROM_S, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
     {TALOS_MIG_RECEIPT, "RECEIPT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES + 16, TALOS_TOKEN_BYTES + 16},
     {TALOS_MIG_ABORT, "ABORT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
+    {TALOS_MIG_ROUND, "ROUND", TALOS_MIG_FROM_S, 12, 12},
+    {TALOS_MIG_ROUND_ACK, "ROUND_ACK", TALOS_MIG_FROM_T, 4, 4},
     {TALOS_MIG_LINEAGE, "LINEAGE", TALOS_MIG_FROM_S, TALOS_MIG_LINEAGE_MIN, TALOS_MIG_LINEAGE_MAX},
 };
 
@@ -113,8 +115,29 @@ void talos_mig_report_encode(const struct talos_mig_report *r, struct talos_wr *
     talos_wr_u64(w, r->downtime_ns);
     talos_wr_u64(w, r->total_ns);
     talos_wr_u64(w, r->state_bytes);
+    talos_wr_u64(w, r->frozen_bytes);
+    talos_wr_u32(w, r->rounds);
+    talos_wr_u8(w, r->converged);
+    talos_wr_u8(w, r->wtrack);
     talos_wr_u8(w, r->token_kind);
     talos_wr_raw(w, r->token, sizeof(r->token));
+}
+
+const char *talos_wtrack_name(unsigned code)
+{
+    static const char *const names[] = {"", "uffd-wp", "soft-dirty", "mprotect"};
+    return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
+}
+
+const char *talos_precopy_reason(unsigned code)
+{
+    static const char *const names[] = {
+        [TALOS_PRECOPY_NONE] = "stop-and-copy",
+        [TALOS_PRECOPY_CONVERGED] = "converged",
+        [TALOS_PRECOPY_ROUNDS] = "round limit",
+        [TALOS_PRECOPY_NOT_SHRINKING] = "not shrinking",
+    };
+    return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
 }
 
 int talos_mig_report_decode(const uint8_t *p, size_t n, struct talos_mig_report *r)
@@ -132,6 +155,10 @@ int talos_mig_report_decode(const uint8_t *p, size_t n, struct talos_mig_report 
     r->downtime_ns = talos_rd_u64(&rd);
     r->total_ns = talos_rd_u64(&rd);
     r->state_bytes = talos_rd_u64(&rd);
+    r->frozen_bytes = talos_rd_u64(&rd);
+    r->rounds = talos_rd_u32(&rd);
+    r->converged = talos_rd_u8(&rd);
+    r->wtrack = talos_rd_u8(&rd);
     r->token_kind = talos_rd_u8(&rd);
     talos_rd_raw(&rd, r->token, sizeof(r->token));
     return talos_rd_finish(&rd);

@@ -29,7 +29,12 @@ enum talos_mig_type {
     TALOS_MIG_HANDOFF = 8,   /* S: token */
     TALOS_MIG_RECEIPT = 9,   /* T: token ‖ u64 restore_ns ‖ u64 activate_ns */
     TALOS_MIG_ABORT = 10,    /* T: token (reason in the token's code field) */
-    TALOS_MIG_LINEAGE = 11,  /* S, frozen, before BEGIN: the lineage key and execution record (ta/cert.c) */
+    TALOS_MIG_ROUND = 11,    /* S: u32 round ‖ u64 arena pages so far: a pre-copy round
+                              * of CHUNKs follows, sent while S still serves */
+    TALOS_MIG_ROUND_ACK = 12, /* T: u32 round: every page of that round is in place
+                               * and hashed (flow control: S freezes only once T
+                               * has caught up) */
+    TALOS_MIG_LINEAGE = 13,  /* S, frozen, before BEGIN: the lineage key and execution record (ta/cert.c) */
 };
 
 /* LINEAGE: u64 epoch ‖ seed[32] ‖ pub0[32] ‖ exec_head[32] ‖ u64 head_version ‖
@@ -91,10 +96,26 @@ struct talos_mig_report {
     uint64_t activate_ns;   /* S: HANDOFF sent .. RECEIPT */
     uint64_t downtime_ns;   /* S: frozen .. RECEIPT */
     uint64_t total_ns;      /* S: MIGRATE_OUT .. RECEIPT */
-    uint64_t state_bytes;   /* bytes of state pages sent */
+    uint64_t state_bytes;   /* bytes of state pages sent (all rounds) */
+    uint64_t frozen_bytes;  /* S: bytes sent while frozen (the last round) */
+    uint32_t rounds;        /* S: pre-copy rounds before the freeze (0: stop-and-copy) */
+    uint8_t converged;      /* S: TALOS_PRECOPY_* why the pre-copy stopped */
+    uint8_t wtrack;         /* S: write-tracking method (os/wtrack.h), 0 none */
     uint8_t token_kind;     /* 0, or the kind of `token`: HANDOFF (in doubt) or ABORT */
     uint8_t token[TALOS_TOKEN_BYTES];
 };
+
+/* Why a pre-copy stopped copying and froze the source. */
+enum {
+    TALOS_PRECOPY_NONE = 0,      /* stop-and-copy */
+    TALOS_PRECOPY_CONVERGED = 1, /* the dirty set became small */
+    TALOS_PRECOPY_ROUNDS = 2,    /* the round limit was reached */
+    TALOS_PRECOPY_NOT_SHRINKING = 3, /* pages are written as fast as they are sent */
+};
+const char *talos_precopy_reason(unsigned code);
+/* Name of a write-tracking method code (enum talos_wtrack_method in
+ * os/wtrack.h; 0 = none). */
+const char *talos_wtrack_name(unsigned code);
 
 struct talos_wr;
 void talos_mig_report_encode(const struct talos_mig_report *r, struct talos_wr *w);

@@ -24,10 +24,13 @@ enum talos_msg_type {
     TALOS_MSG_STOP = 5,        /* empty */
     TALOS_MSG_OCALL_RET = 6,   /* i32 status ‖ bytes resp */
     TALOS_MSG_HOST_RET = 7,    /* i32 status ‖ bytes resp (answer to HOST_REQ) */
-    TALOS_MSG_MIGRATE_OUT = 8, /* empty; a socket travels with it (SCM_RIGHTS) */
+    TALOS_MSG_MIGRATE_OUT = 8, /* u8 precopy ‖ u32 max rounds ‖ str target (for MOVED reasons);
+                                * the migration's control socket travels with it (SCM_RIGHTS) */
     TALOS_MSG_MIGRATE_IN = 9,  /* lineage[16] the host expects; a socket travels with it */
     TALOS_MSG_RESUME = 10,     /* bytes ABORT token: resume a HANDED_OFF source */
     TALOS_MSG_STATE_CERT = 11, /* empty: checkpoint and answer a signed state certificate (REPLY) */
+    TALOS_MSG_MIGRATE_SOCK = 15, /* on a migration's control socket: empty; the socket to the
+                                  * target travels with it */
     /* TA -> host */
     TALOS_MSG_READY = 16,      /* raw lineage[16] ‖ u64 version ‖ str name */
     TALOS_MSG_REPLY = 17,      /* i32 status ‖ u64 version ‖ bytes out ‖ str reason */

@@ -12,6 +12,7 @@ PKGS=(
   libelf-dev        # ELF parsing (measurement, CFG)
   libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang
   python3           # integration-test helpers (tamper proxy, wire capture)
+  gnuplot-nox       # make bench: plots (bench/plots/*.png)
 )
 
 missing=()

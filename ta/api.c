@@ -37,20 +37,21 @@ int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t 
     const uint8_t *p = NULL;
     size_t n = 0;
     int32_t status = 0;
-    int rc = talos_xport_send(&talos_rt.x, type, req->p, req->len);
+    const struct talos_bnd *b = talos_rt_bnd();
+    int rc = talos_xport_send(b->x, type, req->p, req->len);
 
     *resp_len = 0;
     if (rc != TALOS_OK)
         return rc;
     /* The answer lands in the runtime's receive buffer, which the current
      * ecall no longer reads: its arguments were copied out by dispatch. */
-    if ((rc = talos_xport_recv(&talos_rt.x, &got, &talos_rt.rx)) != TALOS_OK)
+    if ((rc = talos_xport_recv(b->x, &got, b->rx)) != TALOS_OK)
         return rc;
     if (got != ret_type)
         return TALOS_ERR_PROTOCOL;
-    talos_rd_init(&r, talos_rt.rx.p, talos_rt.rx.len);
+    talos_rd_init(&r, b->rx->p, b->rx->len);
     status = (int32_t)talos_rd_u32(&r);
-    p = talos_rd_bytes(&r, &n, talos_rt.rx.len);
+    p = talos_rd_bytes(&r, &n, b->rx->len);
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         return rc;
     if (status > 0 || status < TALOS_ERR_MIN)

@@ -22,10 +22,6 @@
 #define EXEC_TAG "talos-exec"
 #define EXEC_GENESIS_TAG "talos-exec-genesis"
 
-_Static_assert(TALOS_MIG_LINEAGE_MAX ==
-                   TALOS_MIG_LINEAGE_MIN + TALOS_CERT_MAX_LINKS * TALOS_CERT_LINK_BYTES,
-               "the LINEAGE record must hold every link a certificate may carry");
-
 struct exec_entry {
     uint64_t version;
     uint32_t ecall;
@@ -247,67 +243,37 @@ int talos_rt_state_cert(void)
     return rc;
 }
 
-int talos_rt_cert_send(struct mig *m)
+int talos_rt_cert_export(struct talos_lineage_rec *rec)
 {
-    struct talos_lineage_rec rec;
-    struct talos_wr w;
-    int rc = TALOS_OK;
-
-    if (!lk.live) {
-        snprintf(m->reason, sizeof(m->reason), "this instance holds no lineage key");
+    memset(rec, 0, sizeof(*rec));
+    if (!lk.live)
         return TALOS_ERR_STATE;
-    }
     exec_fold(); /* a migration is a checkpoint: nothing pending travels */
-    memset(&rec, 0, sizeof(rec));
-    rec.epoch = lk.epoch;
-    memcpy(rec.seed, lk.seed, sizeof(rec.seed));
-    memcpy(rec.pub0, lk.pub0, 32);
-    memcpy(rec.exec_head, lk.exec_head, TALOS_HASH);
-    rec.head_version = talos_rt.head_version;
-    memcpy(rec.head, talos_rt.head, TALOS_HASH);
-    rec.n_links = lk.n_links;
-    rec.links = lk.links; /* borrowed */
-    talos_wr_init(&w, TALOS_MIG_LINEAGE_MAX);
-    talos_lineage_rec_encode(&rec, &w);
-    talos_wipe(&rec, sizeof(rec));
-    rc = w.err ? w.err : talos_chan_send_one(&m->ch, TALOS_MIG_LINEAGE, w.p, w.len);
-    talos_wr_free(&w); /* wipes the seed */
-    return rc;
+    rec->epoch = lk.epoch;
+    memcpy(rec->seed, lk.seed, sizeof(rec->seed));
+    memcpy(rec->pub0, lk.pub0, 32);
+    memcpy(rec->exec_head, lk.exec_head, TALOS_HASH);
+    rec->head_version = talos_rt.head_version;
+    memcpy(rec->head, talos_rt.head, TALOS_HASH);
+    rec->n_links = lk.n_links;
+    rec->links = lk.links; /* borrowed */
+    return TALOS_OK;
 }
 
-int talos_rt_cert_recv(struct mig *m)
+void talos_rt_cert_import(struct talos_lineage_rec *rec)
 {
-    uint8_t *buf = malloc(TALOS_MIG_LINEAGE_MAX), got = 0;
-    struct talos_lineage_rec rec;
-    uint32_t len = 0;
-    int rc = TALOS_ERR_NOMEM;
-
     key_wipe(&incoming);
-    memset(&rec, 0, sizeof(rec));
-    if (!buf)
-        return rc;
-    if ((rc = mig_recv(m, TALOS_MIG_LINEAGE, &got, buf, TALOS_MIG_LINEAGE_MAX, &len)) != TALOS_OK)
-        goto out;
-    if ((rc = talos_lineage_rec_decode(buf, len, &rec)) != TALOS_OK) {
-        snprintf(m->reason, sizeof(m->reason), "LINEAGE record does not decode");
-        goto out;
-    }
-    /* Held aside until activation: a target that fails never uses it. */
-    incoming.epoch = rec.epoch;
-    memcpy(incoming.seed, rec.seed, sizeof(incoming.seed));
-    memcpy(incoming.pub0, rec.pub0, 32);
-    memcpy(incoming.exec_head, rec.exec_head, TALOS_HASH);
-    incoming.prev_version = rec.head_version;
-    memcpy(incoming.prev_head, rec.head, TALOS_HASH);
-    incoming.n_links = rec.n_links;
-    incoming.links = rec.links; /* n_links + 1 slots: one for our rotation */
-    rec.links = NULL;
+    incoming.epoch = rec->epoch;
+    memcpy(incoming.seed, rec->seed, sizeof(incoming.seed));
+    memcpy(incoming.pub0, rec->pub0, 32);
+    memcpy(incoming.exec_head, rec->exec_head, TALOS_HASH);
+    incoming.prev_version = rec->head_version;
+    memcpy(incoming.prev_head, rec->head, TALOS_HASH);
+    incoming.n_links = rec->n_links;
+    incoming.links = rec->links; /* n_links + 1 slots: one for our rotation */
+    rec->links = NULL;
     incoming.live = 1;
-out:
-    talos_lineage_rec_clear(&rec);
-    talos_wipe(buf, TALOS_MIG_LINEAGE_MAX);
-    free(buf);
-    return rc;
+    talos_lineage_rec_clear(rec);
 }
 
 void talos_rt_cert_adopt(void)

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "core/cert.h"
 #include "ta/mig.h"
 
 /* Fresh start (epoch 0): a new lineage key and an empty execution record.
@@ -23,11 +24,20 @@ void talos_rt_exec_note(uint64_t version, uint32_t ecall);
  * send the REPLY with the encoded certificate. */
 int talos_rt_state_cert(void);
 
-/* Migration. S, frozen, before BEGIN: send the LINEAGE record. T, before
- * BEGIN: receive it (held aside until activation). Both set m->reason on a
- * refusal. */
+/* Migration (ta/mig_cert.c). S, frozen, before BEGIN: send the LINEAGE
+ * record. T, before BEGIN: read the body (len bytes) of the LINEAGE record
+ * whose header it read, and hold it aside until activation. Both set
+ * m->reason on a refusal. */
 int talos_rt_cert_send(struct mig *m);
-int talos_rt_cert_recv(struct mig *m);
+int talos_rt_cert_recv(struct mig *m, uint32_t len);
+
+/* What travels (the links are borrowed: valid until the next call into
+ * this file); TALOS_ERR_STATE when this instance holds no key. The caller
+ * wipes rec. */
+int talos_rt_cert_export(struct talos_lineage_rec *rec);
+/* Hold a received record aside for talos_rt_cert_adopt; takes rec->links
+ * and wipes rec. */
+void talos_rt_cert_import(struct talos_lineage_rec *rec);
 /* T, after activation and RECEIPT (off the downtime path): take the
  * received lineage key, make the key of the next epoch, certify it with the
  * old one, wipe the old one. */

@@ -95,16 +95,27 @@ static const struct talos_ecall *find_ecall(const char *name)
     return NULL;
 }
 
+static __thread const struct talos_bnd *cur_bnd;
+
+const struct talos_bnd *talos_rt_bnd(void)
+{
+    static const struct talos_bnd main_bnd = {&talos_rt.x, &talos_rt.rx, &talos_rt.tx};
+    return cur_bnd ? cur_bnd : &main_bnd;
+}
+
+void talos_rt_set_bnd(const struct talos_bnd *b) { cur_bnd = b; }
+
 int talos_rt_reply(int status, const void *out, size_t out_len, const char *reason)
 {
-    struct talos_wr *w = &talos_rt.tx;
+    const struct talos_bnd *b = talos_rt_bnd();
+    struct talos_wr *w = b->tx;
 
     talos_wr_reset(w);
     talos_wr_u32(w, (uint32_t)status);
     talos_wr_u64(w, talos_rt.version);
     talos_wr_bytes(w, out, out ? out_len : 0);
     talos_wr_str(w, status == TALOS_OK || !reason ? "" : reason);
-    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_REPLY, w->p, w->len);
+    return w->err ? w->err : talos_xport_send(b->x, TALOS_MSG_REPLY, w->p, w->len);
 }
 
 /* A failed ecall's output is dropped: only its reason leaves the TA. */
@@ -189,7 +200,10 @@ int talos_rt_handle_call(const uint8_t *body, size_t len)
     /* I1 inside the TA: only an ACTIVE instance serves, whatever the host asks. */
     if (talos_rt.state != RT_ACTIVE) {
         int moved = talos_rt.state == RT_HANDED_OFF || talos_rt.state == RT_RETIRED;
-        talos_out_reason(&out, "TA is %s", talos_rt_state_name(talos_rt.state));
+        if (talos_rt.state == RT_RETIRED && talos_rt_moved_to()[0])
+            talos_out_reason(&out, "TA is RETIRED: it moved to %s", talos_rt_moved_to());
+        else
+            talos_out_reason(&out, "TA is %s", talos_rt_state_name(talos_rt.state));
         status = moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
         goto reply;
     }

@@ -27,6 +27,9 @@
 #define CONFIG_VERSION 1
 
 struct talos_rt talos_rt;
+#ifdef TALOS_BENCH_WTRACK
+void talos_rt_bench_wtrack(void);
+#endif
 
 extern char __start_talos_persist[] __attribute__((weak));
 extern char __stop_talos_persist[] __attribute__((weak));
@@ -195,6 +198,44 @@ static int handle_resume(const uint8_t *body, size_t len)
     return talos_rt_reply(status, NULL, 0, why);
 }
 
+/* One frame from the host. */
+static int handle(uint16_t type)
+{
+    switch (type) {
+    case TALOS_MSG_CALL:
+        return talos_rt_handle_call(talos_rt.rx.p, talos_rt.rx.len);
+    case TALOS_MSG_ATTEST:
+        return handle_attest(talos_rt.rx.p, talos_rt.rx.len);
+    case TALOS_MSG_INFO:
+        return handle_info();
+    case TALOS_MSG_STATE_CERT:
+        return talos_rt_state_cert();
+    case TALOS_MSG_MIGRATE_OUT:
+        return talos_rt_mig_start(talos_rt.rx.p, talos_rt.rx.len);
+    case TALOS_MSG_MIGRATE_IN: {
+        int fd = -1, rc = TALOS_OK;
+        uint8_t lineage[16] = {0};
+        /* Copied out: the receive buffer is reused during the migration. */
+        memcpy(lineage, talos_rt.rx.p, sizeof(lineage));
+        if ((rc = talos_xport_take_fd(&talos_rt.x, &fd)) != TALOS_OK)
+            return rc;
+        rc = talos_rt_migrate_in(fd, lineage);
+        /* A new instance of the lineage rotates its key now, after the
+         * RECEIPT and the host's answer: off the downtime path. */
+        if (rc == TALOS_OK && talos_rt.state == RT_ACTIVE)
+            talos_rt_cert_adopt();
+        return rc;
+    }
+    case TALOS_MSG_RESUME:
+        return handle_resume(talos_rt.rx.p, talos_rt.rx.len);
+    default:
+        /* A reply frame with no request outstanding: the host is confused
+         * or hostile; the stream is still in sync, so drop it. */
+        TLOG_WARN("unexpected %s frame from host ignored", talos_msg_find(type)->name);
+        return TALOS_OK;
+    }
+}
+
 static int serve(void)
 {
     for (;;) {
@@ -202,52 +243,26 @@ static int serve(void)
         int rc = talos_xport_recv(&talos_rt.x, &type, &talos_rt.rx);
         if (rc != TALOS_OK)
             return rc;
-        switch (type) {
-        case TALOS_MSG_CALL:
-            rc = talos_rt_handle_call(talos_rt.rx.p, talos_rt.rx.len);
-            break;
-        case TALOS_MSG_ATTEST:
-            rc = handle_attest(talos_rt.rx.p, talos_rt.rx.len);
-            break;
-        case TALOS_MSG_INFO:
-            rc = handle_info();
-            break;
-        case TALOS_MSG_STATE_CERT:
-            rc = talos_rt_state_cert();
-            break;
-        case TALOS_MSG_MIGRATE_OUT:
-        case TALOS_MSG_MIGRATE_IN: {
-            int fd = -1;
-            uint8_t lineage[16] = {0};
-            /* Copied out: the receive buffer is reused during the migration. */
-            if (type == TALOS_MSG_MIGRATE_IN)
-                memcpy(lineage, talos_rt.rx.p, sizeof(lineage));
-            if ((rc = talos_xport_take_fd(&talos_rt.x, &fd)) != TALOS_OK)
-                return rc;
-            rc = type == TALOS_MSG_MIGRATE_OUT ? talos_rt_migrate_out(fd)
-                                               : talos_rt_migrate_in(fd, lineage);
-            /* RETIRED and FAILED are final: the process ends here. */
-            if (rc == TALOS_OK && (talos_rt.state == RT_RETIRED || talos_rt.state == RT_FAILED))
-                return TALOS_OK;
-            /* A new instance of the lineage rotates its key now, after the
-             * RECEIPT and the host's answer: off the downtime path. */
-            if (rc == TALOS_OK && type == TALOS_MSG_MIGRATE_IN && talos_rt.state == RT_ACTIVE)
-                talos_rt_cert_adopt();
-            break;
-        }
-        case TALOS_MSG_RESUME:
-            rc = handle_resume(talos_rt.rx.p, talos_rt.rx.len);
-            break;
-        case TALOS_MSG_STOP:
+        if (type == TALOS_MSG_STOP)
             return TALOS_OK;
-        default:
-            /* A reply frame with no request outstanding: the host is confused
-             * or hostile; the stream is still in sync, so drop it. */
-            TLOG_WARN("unexpected %s frame from host ignored", talos_msg_find(type)->name);
-            rc = TALOS_OK;
+        /* While a migration runs, its control thread may freeze the state:
+         * every frame is handled under the freeze lock, i.e. between two
+         * ecalls or after the migration (then answered as MOVED). The flag
+         * is this thread's own: no cost when no migration runs. */
+        int locked = talos_rt_mig_busy();
+        if (locked)
+            pthread_mutex_lock(&talos_rt.freeze);
+        rc = handle(type);
+        if (locked) {
+            pthread_mutex_unlock(&talos_rt.freeze);
+            talos_rt_mig_reap(0);
         }
         if (rc != TALOS_OK)
             return rc;
+        /* A FAILED target is final: the process ends here. A RETIRED source
+         * answers MOVED until its host stops it (calls may still be queued). */
+        if (talos_rt.state == RT_FAILED)
+            return TALOS_OK;
     }
 }
 
@@ -282,6 +297,7 @@ int main(int argc, char **argv)
     pthread_t warm;
     int warm_started = pthread_create(&warm, NULL, warmup_thread, NULL) == 0;
     talos_rt.desc = &talos_ta_desc;
+    pthread_mutex_init(&talos_rt.freeze, NULL);
     talos_wr_init(&talos_rt.rx, TALOS_MSG_MAX);
     talos_wr_init(&talos_rt.tx, 0);
     talos_xport_init(&talos_rt.x, TA_CHANNEL_FD, TALOS_MSG_FROM_HOST);
@@ -292,12 +308,16 @@ int main(int argc, char **argv)
     if ((rc = talos_tee_enclave.init(&env)) != TALOS_OK ||
         (rc = start(&switchless)) != TALOS_OK || (rc = send_ready()) != TALOS_OK)
         goto out;
+#ifdef TALOS_BENCH_WTRACK
+    talos_rt_bench_wtrack(); /* bench images only: ta/bench_wtrack.c */
+#endif
     if (switchless) {
         if ((rc = talos_xport_switchless(&talos_rt.x, TA_SHM_FD, 0, 0)) != TALOS_OK)
             goto out;
         talos_rt.x.switchless = 1;
     }
     rc = serve();
+    talos_rt_mig_reap(1);
 out:
     if (rc != TALOS_OK && rc != TALOS_ERR_PEER_CLOSED)
         TLOG_ERR("stopping: %s", talos_strerror(rc));

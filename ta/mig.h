@@ -51,6 +51,10 @@ int mig_abort_code(struct mig *m, const uint8_t *buf, uint32_t len);
 int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t head[32],
                    int32_t code, uint8_t out[TALOS_TOKEN_BYTES]);
 
+/* S: one CHUNK of n pages starting at page `first` (seq: its number in
+ * the whole stream). */
+int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages);
+
 /* Answer the host's MIGRATE_* frame with status, reason and the report. */
 int mig_reply(struct mig *m, int status);
 

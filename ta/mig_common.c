@@ -213,3 +213,19 @@ void mig_end(struct mig *m)
     talos_wipe(m->k_tok, sizeof(m->k_tok));
     talos_wipe(m->exporter, sizeof(m->exporter));
 }
+
+int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages)
+{
+    uint8_t hdr[16];
+    int rc = TALOS_OK;
+
+    talos_be32_put(hdr, seq);
+    talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
+    talos_be32_put(hdr + 8, (uint32_t)first);
+    talos_be32_put(hdr + 12, n);
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_CHUNK, hdr, sizeof(hdr), pages,
+                              (size_t)n * TALOS_PAGE)) != TALOS_OK)
+        return rc;
+    m->rep.state_bytes += (uint64_t)n * TALOS_PAGE;
+    return TALOS_OK;
+}

@@ -15,6 +15,7 @@
 #include "ta/cert.h"
 #include "ta/fault.h"
 #include "ta/mig.h"
+#include "ta/precopy.h"
 #include "ta/rt.h"
 
 /* Kept while HANDED_OFF: the only key that can verify the target's ABORT. */
@@ -129,22 +130,6 @@ static int hello(struct mig *m, uint64_t arena_bytes)
     return mig_keys(m);
 }
 
-static int send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages)
-{
-    uint8_t hdr[16];
-    int rc = TALOS_OK;
-
-    talos_be32_put(hdr, seq);
-    talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
-    talos_be32_put(hdr + 8, (uint32_t)first);
-    talos_be32_put(hdr + 12, n);
-    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_CHUNK, hdr, sizeof(hdr), pages,
-                              (size_t)n * TALOS_PAGE)) != TALOS_OK)
-        return rc;
-    m->rep.state_bytes += (uint64_t)n * TALOS_PAGE;
-    return TALOS_OK;
-}
-
 /* BEGIN, CHUNKs (arena pages, then persist pages), MANIFEST. */
 static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
 {
@@ -168,13 +153,13 @@ static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
         return rc;
     for (uint64_t p = 0; p < h->a_pages; p += TALOS_MIG_CHUNK_PAGES) {
         uint32_t n = (uint32_t)(h->a_pages - p < TALOS_MIG_CHUNK_PAGES ? h->a_pages - p : TALOS_MIG_CHUNK_PAGES);
-        if ((rc = send_chunk(m, seq++, p, n, h->base + p * TALOS_PAGE)) != TALOS_OK)
+        if ((rc = mig_send_chunk(m, seq++, p, n, h->base + p * TALOS_PAGE)) != TALOS_OK)
             return rc;
         TALOS_FAULT(seq == 2 ? "source.after_2_chunks" : NULL);
     }
     for (uint64_t p = 0; p < p_pages; p += TALOS_MIG_CHUNK_PAGES) {
         uint32_t n = (uint32_t)(p_pages - p < TALOS_MIG_CHUNK_PAGES ? p_pages - p : TALOS_MIG_CHUNK_PAGES);
-        if ((rc = send_chunk(m, seq++, h->a_pages + p, n, h->ppad + p * TALOS_PAGE)) != TALOS_OK)
+        if ((rc = mig_send_chunk(m, seq++, h->a_pages + p, n, h->ppad + p * TALOS_PAGE)) != TALOS_OK)
             return rc;
     }
     if ((rc = prehash_join(h)) != TALOS_OK)
@@ -217,7 +202,7 @@ static void retire(void)
     TLOG_INFO("retired: the lineage now lives on the target");
 }
 
-int talos_rt_migrate_out(int fd)
+int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
 {
     struct mig m;
     uint8_t head[32], buf[TALOS_TOKEN_BYTES + 16], got = 0;
@@ -225,7 +210,8 @@ int talos_rt_migrate_out(int fd)
     uint64_t t_freeze = 0, t_handoff = 0;
     struct talos_token t;
     struct prehash h;
-    int rc = TALOS_OK;
+    struct precopy *pc = NULL;
+    int frozen = 0, rc = TALOS_OK;
 
     memset(&m, 0, sizeof(m));
     memset(&h, 0, sizeof(h));
@@ -233,34 +219,61 @@ int talos_rt_migrate_out(int fd)
     m.t0 = mig_now();
     memcpy(m.lineage, talos_rt.lineage, 16);
     memcpy(m.rep.lineage, talos_rt.lineage, 16);
+    /* Stop-and-copy is quiescent from here on: no ecall until the end (and
+     * the state can be hashed during the handshake, D13). Pre-copy takes
+     * the lock only to freeze. */
+    if (!o->precopy) {
+        pthread_mutex_lock(&talos_rt.freeze);
+        frozen = 1;
+    }
     if (talos_rt.state != RT_ACTIVE) {
         close(fd);
         snprintf(m.reason, sizeof(m.reason), "TA is %s, not ACTIVE",
                  talos_rt_state_name(talos_rt.state));
+        if (frozen)
+            pthread_mutex_unlock(&talos_rt.freeze);
         return mig_reply(&m, TALOS_ERR_STATE);
     }
     TALOS_FAULT("source.before_channel");
-    if ((rc = prehash_start(&h)) != TALOS_OK) {
+    uint64_t hint = 0;
+    rc = o->precopy ? precopy_start(&pc, &hint) : prehash_start(&h);
+    if (rc != TALOS_OK) {
         close(fd);
+        if (rc == TALOS_ERR_NOT_IMPLEMENTED)
+            snprintf(m.reason, sizeof(m.reason), "pre-copy needs write tracking, which this "
+                     "kernel does not offer (use stop-and-copy)");
         goto resume;
     }
+    if (!o->precopy)
+        hint = h.a_pages * TALOS_PAGE;
     if ((rc = talos_chan_open(&m.ch, fd, 1)) != TALOS_OK)
         goto resume;
     m.chan_up = 1;
     TLOG_DEBUG("%c: +%.3f ms TLS channel up", m.role, (mig_now() - m.t0) / 1e6);
-    if ((rc = hello(&m, h.a_pages * TALOS_PAGE)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
+    if ((rc = hello(&m, hint)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
         goto resume;
     m.rep.prepare_ns = mig_now() - m.t0;
 
+    uint64_t t_stream = mig_now();
+    if (o->precopy) {
+        m.rep.wtrack = (uint8_t)precopy_method(pc);
+        if ((rc = precopy_rounds(&m, pc, o->max_rounds)) != TALOS_OK)
+            goto resume;
+        precopy_freeze(pc);
+    }
     TALOS_FAULT("source.before_frozen");
     talos_rt.state = RT_FROZEN;
     t_freeze = mig_now();
-    uint64_t t_stream = t_freeze;
-    if ((rc = talos_rt_cert_send(&m)) != TALOS_OK || (rc = stream(&m, &h, head)) != TALOS_OK)
+    /* The lineage key and execution record first (ta/cert.c), while frozen. */
+    rc = talos_rt_cert_send(&m);
+    if (rc == TALOS_OK)
+        rc = o->precopy ? precopy_final(&m, pc, head) : stream(&m, &h, head);
+    if (rc != TALOS_OK)
         goto resume;
     m.rep.transfer_ns = mig_now() - t_stream;
     if ((rc = await_prepared(&m, head)) != TALOS_OK)
         goto resume;
+    TLOG_DEBUG("S: +%.3f ms PREPARED received", (mig_now() - m.t0) / 1e6);
 
     TALOS_FAULT("source.before_handoff");
     /* Point of no return: from here on S serves again only with an ABORT. */
@@ -301,13 +314,20 @@ int talos_rt_migrate_out(int fd)
     m.rep.version = talos_rt.version;
     memcpy(m.rep.head, head, 32);
     m.rep.token_kind = 0;
-    prehash_end(&h);
+    if (!o->precopy)
+        prehash_end(&h);
     mig_end(&m);
     /* RETIRED before anyone hears of it; answer, then wipe (the host need
-     * not wait for the wipe of a large state). */
+     * not wait for the wipe of a large state), then let queued calls in:
+     * they find the TA moved. */
     talos_rt.state = RT_RETIRED;
     rc = mig_reply(&m, TALOS_OK);
+    /* Calls queued at the freeze get MOVED now, not after the wipe. */
+    precopy_thaw(pc);
+    if (frozen)
+        pthread_mutex_unlock(&talos_rt.freeze);
     retire();
+    precopy_end(pc);
     return rc;
 
 resume:
@@ -317,7 +337,11 @@ resume:
         snprintf(m.reason, sizeof(m.reason), "migration failed before handoff: %s", talos_strerror(rc));
     TLOG_WARN("migration refused, source serves on: %s", m.reason);
     m.rep.token_kind = 0;
-    prehash_end(&h);
+    if (!o->precopy)
+        prehash_end(&h);
+    precopy_end(pc);
+    if (frozen)
+        pthread_mutex_unlock(&talos_rt.freeze);
     mig_end(&m);
     return mig_reply(&m, rc);
 
@@ -328,7 +352,11 @@ in_doubt:
     snprintf(m.reason, sizeof(m.reason), "handed off, no receipt (%s): in doubt, not serving",
              talos_strerror(rc));
     TLOG_WARN("%s", m.reason);
-    prehash_end(&h);
+    if (!o->precopy)
+        prehash_end(&h);
+    precopy_end(pc);
+    if (frozen)
+        pthread_mutex_unlock(&talos_rt.freeze);
     mig_end(&m);
     return mig_reply(&m, TALOS_ERR_STATE);
 }

@@ -11,6 +11,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/mtree.h"
 #include "core/wire.h"
 #include "ta/arena.h"
 #include "ta/cert.h"
@@ -132,15 +133,11 @@ static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16])
     return TALOS_OK;
 }
 
-static int read_begin(struct mig *m, struct begin *b, size_t plen)
+static int parse_begin(struct mig *m, const uint8_t *buf, uint32_t len, struct begin *b, size_t plen)
 {
-    uint8_t buf[64], got = 0;
-    uint32_t len = 0;
     struct talos_rd r;
-    int rc = mig_recv(m, TALOS_MIG_BEGIN, &got, buf, sizeof(buf), &len);
+    int rc = TALOS_OK;
 
-    if (rc != TALOS_OK)
-        return rc;
     talos_rd_init(&r, buf, len);
     b->version = talos_rd_u64(&r);
     b->arena_bytes = talos_rd_u64(&r);
@@ -158,63 +155,174 @@ static int read_begin(struct mig *m, struct begin *b, size_t plen)
     return TALOS_OK;
 }
 
-/* CHUNKs in order, straight into place; then MANIFEST. */
-static int receive(struct mig *m, const struct begin *b, uint8_t *ppad, uint8_t root[32],
-                   uint8_t head[32])
-{
-    uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
-    uint64_t total = a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE;
-    uint8_t *leaves = malloc((total ? total : 1) * TALOS_HASH);
-    uint8_t *base = (uint8_t *)talos_arena_base();
-    uint64_t next = 0;
-    uint32_t seq = 0;
-    struct talos_sha256_ctx *c = NULL;
-    int rc = TALOS_ERR_NOMEM;
+/* What the target knows of the stream so far. */
+struct rx {
+    struct talos_mtree tree;
+    struct talos_sha256_ctx *c;
+    uint64_t *have;      /* pages received at least once (arena indices) */
+    uint64_t max_arena;  /* pages of the arena region */
+    uint64_t high;       /* highest arena page written + 1 */
+    uint32_t seq;        /* CHUNKs so far, all rounds */
+    int64_t round;       /* current pre-copy round; -1 none yet */
+    int final;           /* BEGIN came */
+    uint64_t next;       /* lowest page the next CHUNK of this round may start at */
+};
 
-    if (!leaves || talos_sha256_begin(&c) != TALOS_OK) {
-        free(leaves);
+static int bit_get(const uint64_t *b, uint64_t i) { return (int)(b[i / 64] >> (i % 64) & 1); }
+
+/* ROUND: u32 round ‖ u64 arena pages so far. Before BEGIN only, in order. */
+static int on_round(struct mig *m, struct rx *x, uint32_t len)
+{
+    uint8_t body[12];
+    int rc = TALOS_OK;
+
+    if (len != sizeof(body) || x->final)
+        return fail(m, TALOS_ERR_PROTOCOL, "pre-copy round after the final one");
+    if ((rc = talos_chan_read(&m->ch, body, sizeof(body))) != TALOS_OK)
         return rc;
+    if ((int64_t)talos_be32_get(body) != x->round + 1)
+        return fail(m, TALOS_ERR_PROTOCOL, "pre-copy rounds out of order");
+    /* The previous round is complete: fold it into the tree now, while the
+     * source still serves, so that the root after the freeze costs only
+     * the last pages' paths. */
+    if (x->high) {
+        uint8_t root[TALOS_HASH];
+        if ((rc = talos_mtree_root(&x->tree, x->c, x->high, root)) != TALOS_OK)
+            return rc;
     }
+    if (x->round >= 0) {
+        uint8_t ack[4];
+        talos_be32_put(ack, (uint32_t)x->round);
+        if ((rc = talos_chan_send(&m->ch, TALOS_MIG_ROUND_ACK, ack, sizeof(ack), NULL, 0)) != TALOS_OK)
+            return rc;
+    }
+    x->round++;
+    x->next = 0;
+    return TALOS_OK;
+}
+
+/* CHUNK: into place, in order within its round, inside one region. */
+static int on_chunk(struct mig *m, struct rx *x, const struct begin *b, uint8_t *ppad, uint32_t len)
+{
+    uint8_t hdr[16];
+    uint8_t *base = (uint8_t *)talos_arena_base();
+    uint64_t a_pages = x->final ? b->arena_bytes / TALOS_PAGE : x->max_arena;
+    uint64_t total = x->final ? a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE : a_pages;
+    int rc = TALOS_OK;
+
+    if (!x->final && x->round < 0)
+        return fail(m, TALOS_ERR_PROTOCOL, "unexpected record in the state stream");
+    if ((rc = talos_chan_read(&m->ch, hdr, sizeof(hdr))) != TALOS_OK)
+        return rc;
+    uint32_t s = talos_be32_get(hdr), n = talos_be32_get(hdr + 12);
+    uint64_t first = (uint64_t)talos_be32_get(hdr + 4) << 32 | talos_be32_get(hdr + 8);
+    /* Numbered without gaps over the whole stream, ascending and not
+     * overlapping within a round, whole pages, inside one region. */
+    if (s != x->seq || first < x->next || n == 0 || n > TALOS_MIG_CHUNK_PAGES || first >= total ||
+        n > total - first || len != sizeof(hdr) + (uint64_t)n * TALOS_PAGE ||
+        (first < a_pages && first + n > a_pages))
+        return fail(m, TALOS_ERR_PROTOCOL, "chunk out of order, repeated or out of range");
+    uint8_t *dst = first < a_pages ? base + first * TALOS_PAGE : ppad + (first - a_pages) * TALOS_PAGE;
+    if ((rc = talos_chan_read(&m->ch, dst, (size_t)n * TALOS_PAGE)) != TALOS_OK)
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *leaf = talos_mtree_leaf(&x->tree, first + i);
+        if (!leaf)
+            return TALOS_ERR_NOMEM;
+        talos_merkle_leaf(x->c, first + i, dst + (size_t)i * TALOS_PAGE, leaf);
+        x->have[(first + i) / 64] |= 1ull << ((first + i) % 64);
+    }
+    if (first < a_pages && first + n > x->high)
+        x->high = first + n;
+    x->seq++;
+    x->next = first + n;
+    TALOS_FAULT(x->seq == 2 ? "target.after_2_chunks" : NULL);
+    return TALOS_OK;
+}
+
+/* Pre-copy ROUNDs of CHUNKs (optional), BEGIN, the final CHUNKs, MANIFEST:
+ * then every page of the announced state must have come, and root and
+ * chain head must match what arrived. */
+static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault *pf, uint8_t *ppad,
+                   uint64_t *t_begin, uint8_t root[32], uint8_t head[32])
+{
+    struct rx x;
+    int lineage = 0, rc = TALOS_ERR_NOMEM;
+
+    memset(&x, 0, sizeof(x));
+    x.round = -1;
+    x.max_arena = TALOS_ARENA_MAX / TALOS_PAGE;
+    /* The persist pages follow the arena's in the leaf numbering. */
+    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
+    if (!(x.have = calloc((x.max_arena + p_pages) / 64 + 1, sizeof(uint64_t))) ||
+        talos_mtree_init(&x.tree, 1024) != TALOS_OK || talos_sha256_begin(&x.c) != TALOS_OK)
+        goto out;
     for (;;) {
-        uint8_t type = 0, hdr[16];
+        uint8_t type = 0;
         uint32_t len = 0;
         if ((rc = talos_chan_recv_hdr(&m->ch, TALOS_MIG_FROM_S, &type, &len)) != TALOS_OK)
             goto out;
-        if (type == TALOS_MIG_MANIFEST)
+        if (type == TALOS_MIG_MANIFEST && x.final)
             break;
-        if (type != TALOS_MIG_CHUNK) {
+        if (type == TALOS_MIG_ROUND) {
+            rc = on_round(m, &x, len);
+        } else if (type == TALOS_MIG_CHUNK) {
+            rc = on_chunk(m, &x, b, ppad, len);
+        } else if (type == TALOS_MIG_LINEAGE && !x.final && !lineage) {
+            rc = talos_rt_cert_recv(m, len); /* the lineage key: held until activation */
+            lineage = rc == TALOS_OK;
+        } else if (type == TALOS_MIG_BEGIN && !x.final) {
+            uint8_t buf[64];
+            if (!lineage) {
+                rc = fail(m, TALOS_ERR_PROTOCOL, "BEGIN before the lineage key");
+                goto out;
+            }
+            if (len != sizeof(buf)) {
+                rc = fail(m, TALOS_ERR_MALFORMED, "BEGIN of a wrong size");
+                goto out;
+            }
+            if ((rc = talos_chan_read(&m->ch, buf, sizeof(buf))) != TALOS_OK ||
+                (rc = parse_begin(m, buf, len, b, plen)) != TALOS_OK)
+                goto out;
+            *t_begin = mig_now();
+            TLOG_DEBUG("T: +%.3f ms BEGIN", (*t_begin - m->t0) / 1e6);
+            x.final = 1;
+            x.next = 0;
+            prefault_join(pf);
+            if (b->arena_bytes > pf->bytes) /* more than the hint said: fault the rest now */
+                (void)madvise((uint8_t *)talos_arena_base() + pf->bytes,
+                              b->arena_bytes - pf->bytes, MADV_POPULATE_WRITE);
+            /* Persist pages come in this phase only, whatever indices the
+             * rounds used (the arena may have shrunk since). */
+            uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
+            for (uint64_t i = a_pages; i < a_pages + p_pages; i++)
+                x.have[i / 64] &= ~(1ull << (i % 64));
+        } else {
             rc = fail(m, TALOS_ERR_PROTOCOL, "unexpected record in the state stream");
-            goto out;
         }
-        if ((rc = talos_chan_read(&m->ch, hdr, sizeof(hdr))) != TALOS_OK)
+        if (rc != TALOS_OK)
             goto out;
-        uint32_t s = talos_be32_get(hdr), n = talos_be32_get(hdr + 12);
-        uint64_t first = (uint64_t)talos_be32_get(hdr + 4) << 32 | talos_be32_get(hdr + 8);
-        /* In order, no gap, no repeat, whole pages, inside one region. */
-        if (s != seq || first != next || n == 0 || n > TALOS_MIG_CHUNK_PAGES ||
-            n > total - first || len != sizeof(hdr) + (uint64_t)n * TALOS_PAGE ||
-            (first < a_pages && first + n > a_pages)) {
-            rc = fail(m, TALOS_ERR_PROTOCOL, "chunk out of order, repeated or out of range");
-            goto out;
-        }
-        uint8_t *dst = first < a_pages ? base + first * TALOS_PAGE
-                                       : ppad + (first - a_pages) * TALOS_PAGE;
-        if ((rc = talos_chan_read(&m->ch, dst, (size_t)n * TALOS_PAGE)) != TALOS_OK)
-            goto out;
-        for (uint32_t i = 0; i < n; i++)
-            talos_merkle_leaf(c, first + i, dst + (size_t)i * TALOS_PAGE, leaves + (first + i) * TALOS_HASH);
-        seq++;
-        next += n;
-        TALOS_FAULT(seq == 2 ? "target.after_2_chunks" : NULL);
     }
     uint8_t man[68];
+    uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
+    uint64_t total = a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE;
     if ((rc = talos_chan_read(&m->ch, man, sizeof(man))) != TALOS_OK)
         goto out;
-    if (talos_be32_get(man) != seq || next != total) {
+    int complete = talos_be32_get(man) == x.seq;
+    for (uint64_t i = 0; complete && i < total; i++)
+        complete = bit_get(x.have, i);
+    if (!complete) {
         rc = fail(m, TALOS_ERR_PROTOCOL, "manifest does not match the chunks received");
         goto out;
     }
-    talos_merkle_root(c, leaves, total, root);
+    /* Pages a round sent above the final top: the arena keeps them zero. */
+    if (x.high > a_pages)
+        memset((uint8_t *)talos_arena_base() + a_pages * TALOS_PAGE, 0,
+               (x.high - a_pages) * TALOS_PAGE);
+    TLOG_DEBUG("T: +%.3f ms MANIFEST", (mig_now() - m->t0) / 1e6);
+    if ((rc = talos_mtree_root(&x.tree, x.c, total, root)) != TALOS_OK)
+        goto out;
+    TLOG_DEBUG("T: +%.3f ms root computed", (mig_now() - m->t0) / 1e6);
     talos_chain_next(b->head, b->version, root, head);
     if (!talos_ct_eq(root, man + 4, 32) || !talos_ct_eq(head, man + 36, 32)) {
         rc = fail(m, TALOS_ERR_MAC, "state root or chain head does not match the pages received");
@@ -222,8 +330,9 @@ static int receive(struct mig *m, const struct begin *b, uint8_t *ppad, uint8_t 
     }
     rc = TALOS_OK;
 out:
-    talos_sha256_free(c);
-    free(leaves);
+    talos_sha256_free(x.c);
+    talos_mtree_free(&x.tree);
+    free(x.have);
     return rc;
 }
 
@@ -242,7 +351,9 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
         return fail(m, rc ? rc : TALOS_ERR_PROTOCOL, "HANDOFF is not valid for this session");
     /* Introspection: code changed since launch (or unlike what the platform
      * measured) blocks activation — FAILED, and the ABORT lets S resume. */
+    TLOG_DEBUG("T: +%.3f ms HANDOFF verified", (mig_now() - m->t0) / 1e6);
     introspect_join(in);
+    TLOG_DEBUG("T: +%.3f ms introspection joined", (mig_now() - m->t0) / 1e6);
     if ((rc = in->rc) != TALOS_OK ||
         (rc = talos_rt_code_unchanged(in->now, m->own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);
@@ -306,19 +417,14 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     if ((rc = hello(&m, &pf, expected_lineage)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
         goto failed;
     talos_rt.state = RT_IMPORTING;
-    if ((rc = talos_rt_cert_recv(&m)) != TALOS_OK || (rc = read_begin(&m, &b, plen)) != TALOS_OK)
-        goto failed;
-    uint64_t t_begin = mig_now();
-    prefault_join(&pf);
-    if (b.arena_bytes > pf.bytes) /* more than the hint said: fault the rest now */
-        (void)madvise((uint8_t *)talos_arena_base() + pf.bytes, b.arena_bytes - pf.bytes,
-                      MADV_POPULATE_WRITE);
     if (!(ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE))) {
         rc = TALOS_ERR_NOMEM;
         goto failed;
     }
-    if ((rc = receive(&m, &b, ppad, root, head)) != TALOS_OK)
+    uint64_t t_begin = 0;
+    if ((rc = receive(&m, &b, plen, &pf, ppad, &t_begin, root, head)) != TALOS_OK)
         goto failed;
+    TLOG_DEBUG("T: +%.3f ms stream verified", (mig_now() - m.t0) / 1e6);
     if ((rc = talos_arena_check()) != TALOS_OK) {
         snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
         goto failed;
@@ -327,6 +433,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
         memcpy(persist, ppad, plen);
     talos_rt.state = RT_PREPARED;
     uint64_t t_prepared = mig_now();
+    TLOG_DEBUG("T: +%.3f ms PREPARED", (t_prepared - m.t0) / 1e6);
     TALOS_FAULT("target.before_prepared");
     if ((rc = mig_send_token(&m, TALOS_MIG_PREPARED, b.version, head, 0, tok)) != TALOS_OK)
         goto failed;

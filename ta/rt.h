@@ -2,6 +2,7 @@
 #ifndef TALOS_TA_RT_H
 #define TALOS_TA_RT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +44,23 @@ struct talos_rt {
     uint64_t head_version;      /* version at that checkpoint */
     enum talos_rt_state state;
     int in_ecall;               /* ocalls are only legal inside an ecall */
+    /* Held by the main thread around every frame it handles while a
+     * migration runs, and by the migration's control thread from the freeze
+     * on: the state is quiescent (no ecall between its first and last byte)
+     * exactly while the control thread holds it. */
+    pthread_mutex_t freeze;
 };
+
+/* One side of a host channel: the TA's main one, or a migration's control
+ * channel (ta/mig_ctl.c). Replies and host requests go out on the calling
+ * thread's own. */
+struct talos_bnd {
+    struct talos_xport *x;
+    struct talos_wr *rx, *tx;
+};
+/* The calling thread's channel (the main one unless set). */
+const struct talos_bnd *talos_rt_bnd(void);
+void talos_rt_set_bnd(const struct talos_bnd *b);
 
 extern struct talos_rt talos_rt;
 
@@ -82,10 +99,27 @@ int talos_rt_check_table(const struct talos_ta_desc *d);
 int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
                             uint8_t *resp, size_t resp_cap, size_t *resp_len);
 
-/* Migration (ta/mig_*.c): handle MIGRATE_OUT (source) / MIGRATE_IN
- * (target, for the lineage the host expects) with the socket the host
- * passed; sends the REPLY. */
-int talos_rt_migrate_out(int fd);
+/* Options of a source migration (MIGRATE_OUT). */
+struct talos_rt_migopts {
+    int precopy;
+    uint32_t max_rounds;
+    char to[256]; /* where the lineage goes (host-told; only for messages) */
+};
+
+/* MIGRATE_OUT on the main thread (ta/mig_ctl.c): start the migration's
+ * control thread on the control channel that came with the frame. While it
+ * runs, talos_rt_mig_busy() is true; talos_rt_mig_reap() joins it once it
+ * ended. Only the main thread calls these. */
+int talos_rt_mig_start(const uint8_t *body, size_t len);
+int talos_rt_mig_busy(void);
+void talos_rt_mig_reap(int wait);
+/* Where the lineage went, for MOVED answers ("" when unknown). */
+const char *talos_rt_moved_to(void);
+
+/* Migration (ta/mig_*.c): the source side on the control thread, over the
+ * socket to the target; and MIGRATE_IN (target, for the lineage the host
+ * expects) with the socket the host passed. Both send the REPLY. */
+int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o);
 int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16]);
 /* RESUME: a HANDED_OFF source shown a valid ABORT token of its pending
  * session serves again; anything else is refused with a reason in why. */

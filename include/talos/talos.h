@@ -178,7 +178,11 @@ struct talos_migration {
     uint64_t activate_ns;        /* HANDOFF .. RECEIPT */
     uint64_t downtime_ns;        /* source frozen .. target serving */
     uint64_t total_ns;
-    uint64_t state_bytes;
+    uint64_t state_bytes;        /* state bytes sent, all rounds */
+    uint64_t frozen_bytes;       /* source: state bytes sent while frozen (the last round) */
+    uint32_t rounds;             /* source: pre-copy rounds before the freeze; 0 stop-and-copy */
+    char converged[24];          /* source: why the pre-copy froze ("converged", ...) */
+    char wtrack[16];             /* source: write tracking used ("uffd-wp", ...; "" none) */
     uint8_t token_kind;          /* 0, 8 = HANDOFF (source in doubt), 10 = ABORT (target failed) */
     uint8_t token[TALOS_TOKEN_MAX];
     size_t token_len;
@@ -194,6 +198,32 @@ TALOS_MUST_CHECK int talos_ta_create_target(struct talos_host *h, const char *im
  * listens (ownership of sock passes to the call). TALOS_OK with m->status
  * the verdict; after success the source TA has retired and ended. */
 TALOS_MUST_CHECK int talos_ta_migrate_out(struct talos_ta *ta, int sock, struct talos_migration *m);
+
+/* How a source migrates. Pre-copy copies the state in rounds while the TA
+ * keeps serving, tracking the pages written meanwhile, and freezes it only
+ * for the last small dirty set (docs/precopy.md). */
+#define TALOS_PRECOPY_MAX_ROUNDS 30 /* the round limit when max_rounds is 0 */
+struct talos_migrate_options {
+    int precopy;          /* 1 pre-copy, 0 stop-and-copy */
+    uint32_t max_rounds;  /* pre-copy rounds before the freeze at the latest; 0 default */
+    const char *to;       /* where the TA goes, named in its MOVED answers; may be NULL */
+};
+
+/* A source migration in flight (talos_ta_migrate_start). */
+struct talos_migration_op;
+
+/* Start the source side over `sock` (ownership passes to the call) and
+ * return at once: the TA runs the migration on its own control thread, and
+ * talos_ta_call keeps working on other threads of the host (pre-copy) or
+ * waits until the TA is frozen and then answers TALOS_ERR_MOVED or serves
+ * again. The caller must not use `ta` concurrently with this call itself. */
+TALOS_MUST_CHECK int talos_ta_migrate_start(struct talos_ta *ta, int sock,
+                                            const struct talos_migrate_options *o,
+                                            struct talos_migration_op **out);
+/* Wait for the migration started by talos_ta_migrate_start, serving the
+ * TA's platform requests meanwhile; frees op. Same outcome as
+ * talos_ta_migrate_out. Safe to run while other threads call the TA. */
+TALOS_MUST_CHECK int talos_ta_migrate_wait(struct talos_migration_op *op, struct talos_migration *m);
 
 /* Run the target side over `sock`, for the lineage the host expects (the
  * one the source's node announced). The target refuses a source that

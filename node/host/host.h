@@ -41,6 +41,12 @@ int talos_host_await(struct talos_ta *ta, uint16_t want);
  * TA broke the protocol (talos_host_lose). Release res with
  * talos_result_clear. */
 int talos_host_decode_reply(struct talos_ta *ta, struct talos_result *res);
+/* The decoder itself, over any buffer: TALOS_ERR_MALFORMED when it does not
+ * decode (the caller decides what that means for the TA). */
+int talos_host_decode_reply_buf(const uint8_t *p, size_t len, struct talos_result *res);
+/* Answer one HOST_REQ (platform request: quote, seal key) of `ta` on x. */
+int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const uint8_t *body,
+                              size_t len, struct talos_wr *w);
 /* The TA broke the protocol or died: mark it lost, log it, reap it. */
 int talos_host_lose(struct talos_ta *ta, int why);
 

@@ -1,50 +1,38 @@
-/* Host side of migration: pass the socket to the TA and serve its platform
+/* Host side of migration: pass the sockets to the TA and serve its platform
  * requests until it answers. The host never sees a key or a state byte:
- * the TA runs TLS on the socket itself. */
+ * the TA runs TLS on the socket itself.
+ *
+ * A source migration has its own control channel (a socketpair passed with
+ * MIGRATE_OUT): the TA runs the migration on a control thread that speaks
+ * only there, so that the TA's main channel stays free for calls while a
+ * pre-copy runs (docs/precopy.md). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/mig.h"
 #include "core/msg.h"
 #include "node/host/host.h"
 
-static int run(struct talos_ta *ta, uint16_t type, int sock, const uint8_t *body, size_t body_len,
-               struct talos_migration *m)
+struct talos_migration_op {
+    struct talos_ta *ta;
+    struct talos_xport x; /* the migration's control channel */
+    struct talos_wr rx, tx;
+};
+
+/* The REPLY of a migration (in res) into m. */
+static int report(const struct talos_result *res, struct talos_migration *m)
 {
     struct talos_mig_report rep;
-    struct talos_result res = {0};
     int rc = TALOS_OK;
 
-    memset(m, 0, sizeof(*m));
     memset(&rep, 0, sizeof(rep));
-    if (!ta || sock < 0) {
-        if (sock >= 0)
-            close(sock);
-        return TALOS_ERR_INVALID_ARG;
-    }
-    if (ta->dead) {
-        close(sock);
-        return TALOS_ERR_TA_CRASHED;
-    }
-    rc = talos_xport_send_fd(&ta->x, type, sock, body, body_len);
-    close(sock); /* the TA has its own copy now */
-    ta->migrating = type == TALOS_MSG_MIGRATE_OUT;
-    if (rc != TALOS_OK)
-        rc = talos_host_lose(ta, rc);
-    else
-        rc = talos_host_await(ta, TALOS_MSG_REPLY);
-    ta->migrating = 0;
-    if (rc != TALOS_OK)
-        return rc;
-    if ((rc = talos_host_decode_reply(ta, &res)) != TALOS_OK)
-        return rc;
-    m->status = res.status;
-    snprintf(m->reason, sizeof(m->reason), "%s", res.reason);
-    rc = talos_mig_report_decode(res.out, res.out_len, &rep);
-    talos_result_clear(&res);
-    if (rc != TALOS_OK)
-        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
+    m->status = res->status;
+    snprintf(m->reason, sizeof(m->reason), "%s", res->reason);
+    if ((rc = talos_mig_report_decode(res->out, res->out_len, &rep)) != TALOS_OK)
+        return TALOS_ERR_MALFORMED;
     memcpy(m->lineage, rep.lineage, sizeof(m->lineage));
     m->version = rep.version;
     m->prepare_ns = rep.prepare_ns;
@@ -55,36 +43,180 @@ static int run(struct talos_ta *ta, uint16_t type, int sock, const uint8_t *body
     m->downtime_ns = rep.downtime_ns;
     m->total_ns = rep.total_ns;
     m->state_bytes = rep.state_bytes;
+    m->frozen_bytes = rep.frozen_bytes;
+    m->rounds = rep.rounds;
+    snprintf(m->converged, sizeof(m->converged), "%s", talos_precopy_reason(rep.converged));
+    snprintf(m->wtrack, sizeof(m->wtrack), "%s", talos_wtrack_name(rep.wtrack));
     m->token_kind = rep.token_kind;
     if (rep.token_kind) {
         memcpy(m->token, rep.token, TALOS_TOKEN_BYTES);
         m->token_len = TALOS_TOKEN_BYTES;
     }
-    if (type == TALOS_MSG_MIGRATE_IN && m->status == TALOS_OK) {
-        memcpy(ta->lineage, rep.lineage, sizeof(ta->lineage));
-        ta->version = rep.version;
-        ta->target = 0; /* it holds the lineage now */
-    }
     return TALOS_OK;
+}
+
+TALOS_EXPORT int talos_ta_migrate_start(struct talos_ta *ta, int sock,
+                                        const struct talos_migrate_options *o,
+                                        struct talos_migration_op **out)
+{
+    struct talos_migration_op *op = NULL;
+    struct talos_wr w;
+    int sv[2] = {-1, -1}, rc = TALOS_OK;
+
+    if (out)
+        *out = NULL;
+    if (!ta || sock < 0 || !o || !out || (o->to && strlen(o->to) > 255)) {
+        rc = TALOS_ERR_INVALID_ARG;
+        goto out;
+    }
+    if (ta->dead) {
+        rc = TALOS_ERR_TA_CRASHED;
+        goto out;
+    }
+    if (!(op = calloc(1, sizeof(*op)))) {
+        rc = TALOS_ERR_NOMEM;
+        goto out;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        rc = TALOS_ERR_IO;
+        goto out;
+    }
+    talos_wr_init(&w, 0);
+    talos_wr_u8(&w, o->precopy ? 1 : 0);
+    talos_wr_u32(&w, o->max_rounds);
+    talos_wr_str(&w, o->to ? o->to : "");
+    rc = w.err ? w.err : talos_xport_send_fd(&ta->x, TALOS_MSG_MIGRATE_OUT, sv[1], w.p, w.len);
+    talos_wr_free(&w);
+    close(sv[1]); /* the TA has its own copy now */
+    sv[1] = -1;
+    if (rc != TALOS_OK) {
+        rc = talos_host_lose(ta, rc);
+        goto out;
+    }
+    op->ta = ta;
+    talos_xport_init(&op->x, sv[0], TALOS_MSG_FROM_TA);
+    sv[0] = -1;
+    talos_wr_init(&op->rx, TALOS_MSG_MAX);
+    talos_wr_init(&op->tx, 0);
+    ta->migrating = 1;
+    /* The socket to the target goes over the control channel: the TA's
+     * control thread takes it there. */
+    rc = talos_xport_send_fd(&op->x, TALOS_MSG_MIGRATE_SOCK, sock, NULL, 0);
+    close(sock);
+    sock = -1;
+    if (rc != TALOS_OK) {
+        /* The TA's control thread went away: it answers nothing more here;
+         * talos_ta_migrate_wait reports it. */
+        talos_xport_close(&op->x);
+    }
+    *out = op;
+    op = NULL;
+    rc = TALOS_OK;
+out:
+    if (sock >= 0)
+        close(sock);
+    if (sv[0] >= 0)
+        close(sv[0]);
+    free(op);
+    return rc;
+}
+
+TALOS_EXPORT int talos_ta_migrate_wait(struct talos_migration_op *op, struct talos_migration *m)
+{
+    struct talos_result res = {0};
+    int rc = TALOS_OK;
+
+    if (!op || !m) {
+        if (op) {
+            talos_xport_close(&op->x);
+            talos_wr_free(&op->rx);
+            talos_wr_free(&op->tx);
+            free(op);
+        }
+        return TALOS_ERR_INVALID_ARG;
+    }
+    memset(m, 0, sizeof(*m));
+    for (;;) {
+        uint16_t type = 0;
+        if ((rc = talos_xport_recv(&op->x, &type, &op->rx)) != TALOS_OK)
+            break;
+        if (type == TALOS_MSG_REPLY) {
+            if ((rc = talos_host_decode_reply_buf(op->rx.p, op->rx.len, &res)) == TALOS_OK)
+                rc = report(&res, m);
+            talos_result_clear(&res);
+            break;
+        }
+        if (type != TALOS_MSG_HOST_REQ) {
+            rc = TALOS_ERR_PROTOCOL;
+            break;
+        }
+        if ((rc = talos_host_serve_host_req(op->ta, &op->x, op->rx.p, op->rx.len, &op->tx)) != TALOS_OK)
+            break;
+    }
+    /* A control channel that breaks or lies means the TA died or is broken;
+     * the host's calls on the main channel find out which, and log it. */
+    if (rc == TALOS_ERR_PEER_CLOSED || rc == TALOS_ERR_IO)
+        rc = TALOS_ERR_TA_CRASHED;
+    op->ta->migrating = 0;
+    talos_xport_close(&op->x);
+    talos_wr_free(&op->rx);
+    talos_wr_free(&op->tx);
+    free(op);
+    return rc;
 }
 
 TALOS_EXPORT int talos_ta_migrate_out(struct talos_ta *ta, int sock, struct talos_migration *m)
 {
-    return run(ta, TALOS_MSG_MIGRATE_OUT, sock, NULL, 0, m);
+    const struct talos_migrate_options o = {.precopy = 0};
+    struct talos_migration_op *op = NULL;
+    int rc = TALOS_OK;
+
+    if (!m) {
+        if (sock >= 0)
+            close(sock);
+        return TALOS_ERR_INVALID_ARG;
+    }
+    memset(m, 0, sizeof(*m));
+    if ((rc = talos_ta_migrate_start(ta, sock, &o, &op)) != TALOS_OK)
+        return rc;
+    return talos_ta_migrate_wait(op, m);
 }
 
 TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock,
                                     const uint8_t lineage[TALOS_LINEAGE_BYTES],
                                     struct talos_migration *m)
 {
-    if (!lineage) {
+    struct talos_result res = {0};
+    int rc = TALOS_OK;
+
+    if (!ta || sock < 0 || !lineage || !m) {
         if (sock >= 0)
             close(sock);
         return TALOS_ERR_INVALID_ARG;
     }
-    return run(ta, TALOS_MSG_MIGRATE_IN, sock, lineage, TALOS_LINEAGE_BYTES, m);
+    memset(m, 0, sizeof(*m));
+    if (ta->dead) {
+        close(sock);
+        return TALOS_ERR_TA_CRASHED;
+    }
+    rc = talos_xport_send_fd(&ta->x, TALOS_MSG_MIGRATE_IN, sock, lineage, TALOS_LINEAGE_BYTES);
+    close(sock); /* the TA has its own copy now */
+    if (rc != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK ||
+        (rc = talos_host_decode_reply(ta, &res)) != TALOS_OK)
+        return rc;
+    rc = report(&res, m);
+    talos_result_clear(&res);
+    if (rc != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if (m->status == TALOS_OK) {
+        memcpy(ta->lineage, m->lineage, sizeof(ta->lineage));
+        ta->version = m->version;
+        ta->target = 0; /* it holds the lineage now */
+    }
+    return TALOS_OK;
 }
-
 TALOS_EXPORT int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
                                  struct talos_result *res)
 {

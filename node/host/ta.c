@@ -71,7 +71,8 @@ int talos_host_lose(struct talos_ta *ta, int why)
     return TALOS_ERR_TA_CRASHED;
 }
 
-static int serve_host_req(struct talos_ta *ta, const uint8_t *body, size_t len, struct talos_wr *w)
+int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const uint8_t *body,
+                              size_t len, struct talos_wr *w)
 {
     struct talos_rd r;
     uint16_t type = 0;
@@ -105,7 +106,7 @@ static int serve_host_req(struct talos_ta *ta, const uint8_t *body, size_t len, 
         talos_wr_u32(w, (uint32_t)TALOS_ERR_NOT_IMPLEMENTED);
         talos_wr_bytes(w, NULL, 0);
     }
-    return w->err ? w->err : talos_xport_send(&ta->x, TALOS_MSG_HOST_RET, w->p, w->len);
+    return w->err ? w->err : talos_xport_send(x, TALOS_MSG_HOST_RET, w->p, w->len);
 }
 
 static int serve_ocall(struct talos_ta *ta, const uint8_t *body, size_t len, struct talos_wr *w)
@@ -157,7 +158,7 @@ int talos_host_await(struct talos_ta *ta, uint16_t want)
         if (type == TALOS_MSG_OCALL)
             rc = serve_ocall(ta, ta->rx.p, ta->rx.len, &ta->tx);
         else if (type == TALOS_MSG_HOST_REQ)
-            rc = serve_host_req(ta, ta->rx.p, ta->rx.len, &ta->tx);
+            rc = talos_host_serve_host_req(ta, &ta->x, ta->rx.p, ta->rx.len, &ta->tx);
         else
             rc = TALOS_ERR_PROTOCOL;
         if (rc != TALOS_OK)
@@ -298,26 +299,36 @@ TALOS_EXPORT void talos_result_clear(struct talos_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-int talos_host_decode_reply(struct talos_ta *ta, struct talos_result *res)
+int talos_host_decode_reply_buf(const uint8_t *p, size_t len, struct talos_result *res)
 {
     struct talos_rd r;
     const uint8_t *out = NULL;
     size_t n = 0;
 
-    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    memset(res, 0, sizeof(*res));
+    talos_rd_init(&r, p, len);
     res->status = (int32_t)talos_rd_u32(&r);
     res->version = talos_rd_u64(&r);
     out = talos_rd_bytes(&r, &n, TALOS_MAX_OUT_BYTES);
     talos_rd_str(&r, res->reason, sizeof(res->reason));
     if (talos_rd_finish(&r) != TALOS_OK || res->status > 0 || res->status < TALOS_ERR_MIN)
-        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
+        return TALOS_ERR_MALFORMED;
     if (!(res->out = malloc(n + 1)))
         return TALOS_ERR_NOMEM;
     memcpy(res->out, out, n);
     res->out[n] = '\0';
     res->out_len = n;
-    ta->version = res->version;
     return TALOS_OK;
+}
+
+int talos_host_decode_reply(struct talos_ta *ta, struct talos_result *res)
+{
+    int rc = talos_host_decode_reply_buf(ta->rx.p, ta->rx.len, res);
+    if (rc == TALOS_ERR_MALFORMED)
+        return talos_host_lose(ta, rc);
+    if (rc == TALOS_OK)
+        ta->version = res->version;
+    return rc;
 }
 
 TALOS_EXPORT int talos_ta_call(struct talos_ta *ta, const char *ecall, int argc,

@@ -119,7 +119,7 @@ static int op_run(struct req *r)
     /* Should this lineage ever come back here, a virgin target waits for it. */
     uint8_t sha[32];
     if (images_sha(stored, sha) == TALOS_OK)
-        pool_fill(sha, opt.mode == TALOS_CALL_SWITCHLESS, stored);
+        pool_fill(sha, opt.mode == TALOS_CALL_SWITCHLESS, stored, 0);
     return TALOS_OK;
 }
 
@@ -349,9 +349,23 @@ static int op_migrate(struct req *r)
     char why[300] = "";
     int rc = TALOS_OK;
 
+    json_t *pc = json_object_get(r->in, "precopy"), *mr = json_object_get(r->in, "max_rounds");
+    int precopy = -1; /* auto */
+    json_int_t rounds = 0;
+
     if (!e || !to)
         goto out;
-    rc = migrate_out(e, to, 0, &m, note_cb, r, why, sizeof(why));
+    if (pc && !json_is_boolean(pc)) {
+        fail(r, TALOS_ERR_MALFORMED, "field 'precopy' must be true or false");
+        goto out;
+    }
+    if (mr && (!json_is_integer(mr) || (rounds = json_integer_value(mr)) < 1 || rounds > 1000)) {
+        fail(r, TALOS_ERR_INVALID_ARG, "field 'max_rounds' must be an integer from 1 to 1000");
+        goto out;
+    }
+    if (pc)
+        precopy = json_is_true(pc);
+    rc = migrate_out(e, to, precopy, (uint32_t)rounds, &m, note_cb, r, why, sizeof(why));
     if (rc != TALOS_OK) {
         fail(r, rc, "%s", why);
         goto out;
@@ -366,6 +380,11 @@ static int op_migrate(struct req *r)
     json_object_set_new(r->out, "downtime_ms", ms(m.downtime_ns));
     json_object_set_new(r->out, "total_ms", ms(m.total_ns));
     json_object_set_new(r->out, "state_bytes", json_integer((json_int_t)m.state_bytes));
+    json_object_set_new(r->out, "mode", json_string(m.rounds ? "pre-copy" : "stop-and-copy"));
+    json_object_set_new(r->out, "rounds", json_integer((json_int_t)m.rounds));
+    json_object_set_new(r->out, "converged", json_string(m.converged));
+    json_object_set_new(r->out, "frozen_bytes", json_integer((json_int_t)m.frozen_bytes));
+    json_object_set_new(r->out, "write_tracking", json_string(m.wtrack));
     json_object_set_new(r->out, "version", json_integer((json_int_t)m.version));
     json_object_set_new(r->out, "to", json_string(to));
     json_object_set_new(r->out, "id", json_string(e->id));

@@ -15,6 +15,10 @@
 #include "node/talosd/registry.h"
 #include "os/xport.h"
 
+/* Below this much state, stop-and-copy's downtime is already a few ms and
+ * its total time is shorter (bench/RESULTS.md). */
+#define PRECOPY_AUTO_MIN_BYTES (4ull << 20)
+
 typedef void (*note_fn)(void *ctx, const char *step, const char *detail);
 
 static int send_image(int fd, const char *path, uint64_t size)
@@ -71,19 +75,25 @@ refused:
     return rc;
 }
 
-int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migration *m,
-                note_fn note, void *ctx, char *why, size_t why_cap)
+int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_rounds,
+                struct talos_migration *m, note_fn note, void *ctx, char *why, size_t why_cap)
 {
+    struct talos_migrate_options o = {.precopy = precopy > 0, .max_rounds = max_rounds, .to = to};
+    struct talos_migration_op *op = NULL;
     struct talos_ta_info info = {0};
-    int fd = -1, rc = TALOS_OK;
+    int fd = -1, mode = 0, rc = TALOS_OK;
 
     memset(m, 0, sizeof(*m));
-    /* Holding the TA's lock: calls wait, then find it moved (or served). */
+    /* One migration at a time: a second one waits here, then finds the TA
+     * moved (or serves it). Calls are not held up by this lock: during a
+     * pre-copy they run; during the freeze they wait inside the TA. */
+    pthread_mutex_lock(&e->mig_lock);
     pthread_mutex_lock(&e->lock);
     if (e->moved_to[0] || e->removed) {
         snprintf(why, why_cap, "TA %s %s%s", e->id, e->removed ? "was stopped" : "moved to ",
                  e->removed ? "" : e->moved_to);
         rc = e->removed ? TALOS_ERR_NO_SUCH_TA : TALOS_ERR_MOVED;
+        pthread_mutex_unlock(&e->lock);
         goto out;
     }
     /* Only an ACTIVE TA can move: refuse before any target is started. */
@@ -91,9 +101,16 @@ int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migra
         snprintf(why, why_cap, "TA %s is %s, not ACTIVE%s", e->id, rc ? "unreachable" : info.state,
                  strcmp(info.state, "HANDED_OFF") == 0 ? " (in doubt: see talos resume)" : "");
         rc = strcmp(info.state, "CRASHED") == 0 ? TALOS_ERR_TA_CRASHED : TALOS_ERR_STATE;
+        pthread_mutex_unlock(&e->lock);
         goto out;
     }
+    pthread_mutex_unlock(&e->lock);
     mode = info.mode == TALOS_CALL_SWITCHLESS;
+    /* Auto: pre-copy where it wins — a state large enough that copying it
+     * frozen would cost more than the handshake (docs/precopy.md). */
+    if (precopy < 0)
+        precopy = info.state_bytes >= PRECOPY_AUTO_MIN_BYTES;
+    o.precopy = precopy;
     note(ctx, "connecting", to);
     if ((rc = peer_connect(to, &fd)) != TALOS_OK) {
         snprintf(why, why_cap, "cannot reach node %s: %s", to,
@@ -102,17 +119,22 @@ int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migra
     }
     if ((rc = preamble(e, fd, mode, note, ctx, why, why_cap)) != TALOS_OK)
         goto out;
-    note(ctx, "target started", "attesting and streaming (TA to TA)");
-    rc = talos_ta_migrate_out(e->ta, fd, m);
+    note(ctx, "target started", precopy ? "attesting, then pre-copy while the TA serves (TA to TA)"
+                                        : "attesting and streaming (TA to TA)");
+    pthread_mutex_lock(&e->lock);
+    rc = talos_ta_migrate_start(e->ta, fd, &o, &op);
+    pthread_mutex_unlock(&e->lock);
     fd = -1;
+    if (rc == TALOS_OK)
+        rc = talos_ta_migrate_wait(op, m);
+    /* A call in flight ends first (the TA answers it after the migration). */
+    pthread_mutex_lock(&e->lock);
     if (rc != TALOS_OK) {
         snprintf(why, why_cap, "the source TA failed: %s", talos_strerror(rc));
-        goto out;
-    }
-    if (m->status == TALOS_OK) {
+    } else if (m->status == TALOS_OK) {
         snprintf(e->moved_to, sizeof(e->moved_to), "%s", to);
-        /* The source retired and ended: reap it now (no zombie while the
-         * note lives); what stays here is only the forwarding note. */
+        /* The source retired: stop it now (no zombie while the note
+         * lives); what stays here is only the forwarding note. */
         talos_ta_destroy(e->ta);
         e->ta = NULL;
         TLOG_INFO("lineage %s moved to %s at version %llu", e->id, to, (unsigned long long)m->version);
@@ -126,8 +148,9 @@ int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migra
         snprintf(why, why_cap, "%s", m->reason);
         rc = m->status;
     }
-out:
     pthread_mutex_unlock(&e->lock);
+out:
+    pthread_mutex_unlock(&e->mig_lock);
     if (fd >= 0)
         close(fd);
     return rc;

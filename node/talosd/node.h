@@ -42,7 +42,10 @@ int images_have(const uint8_t sha[32], char *out, size_t cap);
 /* Warm pool of virgin targets (pool.c): take one for (image, mode), or
  * start one in the background; all stopped at shutdown. */
 struct talos_ta *pool_take(const uint8_t sha[32], int mode);
-void pool_fill(const uint8_t sha[32], int mode, const char *path);
+/* Pre-start a target of `path` in the background, after `delay_ms`: a
+ * launch right after a migration would compete with the arrived TA's first
+ * calls on two cores. */
+void pool_fill(const uint8_t sha[32], int mode, const char *path, unsigned delay_ms);
 void pool_shutdown(void);
 
 /* The ocalls every TA on this node may make. */
@@ -54,9 +57,12 @@ int peer_listen(const char *hostport, int *fd);
 void peer_accept_one(int lfd);
 
 struct ta_entry;
-/* Move a TA to the node at `to` (migrate.c). `note` reports progress. On
- * failure `why` holds one line; the TA serves on unless it is in doubt. */
-int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migration *m,
+/* Move a TA to the node at `to` (migrate.c), by pre-copy or stop-and-copy
+ * as `precopy` says, with at most `max_rounds` rounds (0 default). `note`
+ * reports progress. On failure `why` holds one line; the TA serves on
+ * unless it is in doubt. */
+int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_rounds,
+                struct talos_migration *m,
                 void (*note)(void *ctx, const char *step, const char *detail), void *ctx,
                 char *why, size_t why_cap);
 

@@ -17,6 +17,9 @@
 #include "core/log.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerproto.h"
+
+/* After an arrival, the TA's first calls go first (node.h pool_fill). */
+#define POOL_REFILL_DELAY_MS 300
 #include "node/talosd/registry.h"
 
 static int resolve(const char *hostport, int passive, struct addrinfo **ai)
@@ -180,7 +183,7 @@ out:
     if (fd >= 0)
         peer_close(fd);
     if (refill)
-        pool_fill(o.image_sha, o.mode, image);
+        pool_fill(o.image_sha, o.mode, image, POOL_REFILL_DELAY_MS);
 }
 
 static void *peer_thread(void *arg)

@@ -71,6 +71,7 @@ struct talos_ta *pool_take(const uint8_t sha[32], int mode)
 struct fill_job {
     uint8_t sha[32];
     int mode;
+    unsigned delay_ms;
     char path[PATH_MAX];
 };
 
@@ -81,6 +82,10 @@ static void *fill_thread(void *arg)
                                    .ocalls = node_ocalls, .n_ocalls = node_n_ocalls};
     struct talos_ta *ta = NULL;
     struct stat st;
+    if (j->delay_ms) {
+        struct timespec d = {.tv_sec = j->delay_ms / 1000, .tv_nsec = (long)(j->delay_ms % 1000) * 1000000};
+        nanosleep(&d, NULL);
+    }
     int rc = stat(j->path, &st) == 0 ? talos_ta_create_target(node.host, j->path, &opt, &ta)
                                      : TALOS_ERR_IMAGE;
 
@@ -110,7 +115,7 @@ static void *fill_thread(void *arg)
     return NULL;
 }
 
-void pool_fill(const uint8_t sha[32], int mode, const char *path)
+void pool_fill(const uint8_t sha[32], int mode, const char *path, unsigned delay_ms)
 {
     struct fill_job *j = calloc(1, sizeof(*j));
     pthread_t t;
@@ -119,6 +124,7 @@ void pool_fill(const uint8_t sha[32], int mode, const char *path)
         return;
     memcpy(j->sha, sha, 32);
     j->mode = mode;
+    j->delay_ms = delay_ms;
     snprintf(j->path, sizeof(j->path), "%s", path);
     pthread_mutex_lock(&pool_lock);
     if (closing) {

@@ -27,6 +27,7 @@ int registry_add(struct talos_ta *ta, const char *image, struct ta_entry **out)
     e->ta = ta;
     e->refs = 2; /* the registry's and the caller's */
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->mig_lock, NULL);
     pthread_mutex_lock(&reg_lock);
     e->next = head;
     head = e;
@@ -47,6 +48,7 @@ int registry_add_arriving(struct talos_ta *ta, const char *image, const char *id
     e->ta = ta;
     e->refs = 2;
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->mig_lock, NULL);
     pthread_mutex_lock(&e->lock);
     pthread_mutex_lock(&reg_lock);
     for (pp = &head; *pp; pp = &(*pp)->next)
@@ -56,6 +58,7 @@ int registry_add_arriving(struct talos_ta *ta, const char *image, const char *id
         pthread_mutex_unlock(&reg_lock);
         pthread_mutex_unlock(&e->lock);
         pthread_mutex_destroy(&e->lock);
+        pthread_mutex_destroy(&e->mig_lock);
         free(e);
         return TALOS_ERR_EXISTS;
     }
@@ -133,6 +136,7 @@ void registry_put(struct ta_entry *e)
         return;
     talos_ta_destroy(e->ta);
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->mig_lock);
     free(e);
 }
 

@@ -15,6 +15,7 @@ struct ta_entry {
     char image[PATH_MAX];
     struct talos_ta *ta;
     pthread_mutex_t lock; /* one call at a time per TA */
+    pthread_mutex_t mig_lock; /* one migration at a time per TA (taken before lock) */
     char moved_to[128];   /* set when the lineage left this node (under lock) */
     uint8_t token[TALOS_TOKEN_MAX]; /* a HANDOFF kept while in doubt */
     size_t token_len;

@@ -1,0 +1,278 @@
+/* Runtime overhead of migration support (issue #5 part 3, the analogue of
+ * UniTEE Fig. 10): operations per second of kvstore (50 % put, 50 % get of
+ * 1 000 keys, 100-byte values) and ledger (transfers of 1 between random
+ * pairs of 100 accounts), driven through the host API, for three builds of
+ * the same TA:
+ *   nomig    the runtime without migration support (-DTALOS_NO_MIGRATION,
+ *            build/bench/ta/<ta>-nomig.ta)
+ *   normal   the product image (build/examples/<ta>.ta): migration compiled
+ *            in and idle
+ *   wtrack   migration compiled in and write tracking armed over the first
+ *            TRACK MiB of the arena, collected every 10 ms as pre-copy rounds
+ *            would (build/bench/ta/<ta>-wtrack.ta, switched on by
+ *            TALOS_BENCH_WTRACK in its environment; ta/bench_wtrack.c)
+ * in passive and switchless mode. One TA at a time (a switchless TA spins
+ * on a core): each run starts the three builds in turn, rotating the order,
+ * fills it, warms it up for MS/3 ms and counts operations for MS ms; RUNS
+ * runs, medians per build. overhead = 1 - normal / nomig; the write-tracking
+ * column is 1 - wtrack / normal.
+ *
+ *   overhead [--runs N] [--ms MS] [--track MIB] [--json] [--verbose]
+ *            [--only TA[:MODE]] BUILD_DIR
+ *
+ * Defaults: 7 runs, 300 ms windows, 64 MiB tracked. --json prints one object
+ * per (TA, mode) on its own line (bench/run.sh collects them). sim backend:
+ * no hardware isolation. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "talos/talos.h"
+
+#define MAX_RUNS 51
+#define NVAR 3
+#define KV_KEYS 1000
+#define ACCOUNTS 100
+
+static const char *const variants[NVAR] = {"nomig", "normal", "wtrack"};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t next(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng;
+}
+
+static int call(struct talos_ta *ta, const char *ecall, int argc, const struct talos_buf *argv)
+{
+    struct talos_result res;
+    int rc = talos_ta_call(ta, ecall, argc, argv, &res);
+
+    if (rc == TALOS_OK && res.status != TALOS_OK) {
+        fprintf(stderr, "overhead: %s: %s (%s)\n", ecall, talos_strerror(res.status), res.reason);
+        rc = res.status;
+    }
+    talos_result_clear(&res);
+    return rc;
+}
+
+/* One operation of the TA's workload. */
+static int op_kvstore(struct talos_ta *ta)
+{
+    char key[16], val[100];
+    uint64_t x = next();
+    struct talos_buf a[2] = {{key, 0}, {val, sizeof(val)}};
+
+    a[0].len = (size_t)snprintf(key, sizeof(key), "k%u", (unsigned)(x % KV_KEYS));
+    if (x >> 63) {
+        memset(val, 'a' + (int)(x >> 40) % 26, sizeof(val));
+        return call(ta, "put", 2, a);
+    }
+    return call(ta, "get", 1, a);
+}
+
+static int op_ledger(struct talos_ta *ta)
+{
+    char from[16], to[16];
+    uint64_t x = next();
+    unsigned f = (unsigned)(x % ACCOUNTS), t = (unsigned)((x >> 20) % (ACCOUNTS - 1));
+    struct talos_buf a[3] = {{from, 0}, {to, 0}, {"1", 1}};
+
+    if (t >= f)
+        t++;
+    a[0].len = (size_t)snprintf(from, sizeof(from), "a%03u", f);
+    a[1].len = (size_t)snprintf(to, sizeof(to), "a%03u", t);
+    return call(ta, "transfer", 3, a);
+}
+
+/* One call (`fill`, keys k0..k999): a setup of 1 000 calls would cost
+ * seconds per TA when switchless falls into its sleep regime. */
+static int setup_kvstore(struct talos_ta *ta)
+{
+    char n[16];
+    struct talos_buf a[2] = {{n, 0}, {"100", 3}};
+
+    a[0].len = (size_t)snprintf(n, sizeof(n), "%u", KV_KEYS);
+    return call(ta, "fill", 2, a);
+}
+
+static int setup_ledger(struct talos_ta *ta)
+{
+    char name[16];
+    struct talos_buf a[2] = {{name, 0}, {"1000000000", 10}};
+    int rc = TALOS_OK;
+
+    for (unsigned i = 0; i < ACCOUNTS && rc == TALOS_OK; i++) {
+        a[0].len = (size_t)snprintf(name, sizeof(name), "a%03u", i);
+        rc = call(ta, "open", 2, a);
+    }
+    return rc;
+}
+
+static const struct app {
+    const char *name;
+    int (*setup)(struct talos_ta *);
+    int (*op)(struct talos_ta *);
+} apps[] = {{"kvstore", setup_kvstore, op_kvstore}, {"ledger", setup_ledger, op_ledger}};
+
+/* Operations per second over a window of ms milliseconds. */
+static int window(const struct app *a, struct talos_ta *ta, int ms, double *ops_s)
+{
+    uint64_t t0 = now_ns(), end = t0 + (uint64_t)ms * 1000000u, t = t0, n = 0;
+    int rc = TALOS_OK;
+
+    while (t < end) {
+        for (int i = 0; i < 32; i++, n++)
+            if ((rc = a->op(ta)) != TALOS_OK)
+                return rc;
+        t = now_ns();
+    }
+    *ops_s = (double)n * 1e9 / (double)(t - t0);
+    return TALOS_OK;
+}
+
+static int create(struct talos_host *h, const char *build, const struct app *a, int v,
+                  enum talos_call_mode mode, int track_mib, struct talos_ta **out)
+{
+    char path[512], mib[16];
+    struct talos_ta_options opt = {.mode = mode};
+    int rc = TALOS_OK;
+
+    if (v == 1)
+        snprintf(path, sizeof(path), "%s/examples/%s.ta", build, a->name);
+    else
+        snprintf(path, sizeof(path), "%s/bench/ta/%s-%s.ta", build, a->name, variants[v]);
+    /* The TA inherits this process's environment at launch (sim). */
+    snprintf(mib, sizeof(mib), "%d", track_mib);
+    if (v == 2)
+        setenv("TALOS_BENCH_WTRACK", mib, 1);
+    rc = talos_ta_create(h, path, &opt, out);
+    unsetenv("TALOS_BENCH_WTRACK");
+    if (rc != TALOS_OK) {
+        fprintf(stderr, "overhead: %s: %s\n", path, talos_strerror(rc));
+        return rc;
+    }
+    return a->setup(*out);
+}
+
+int main(int argc, char **argv)
+{
+    char dir[] = "/tmp/talos-bench-overhead.XXXXXX";
+    struct talos_host_config hc = {0};
+    struct talos_host *h = NULL;
+    const char *build = NULL;
+    int runs = 7, ms = 300, track = 64, json = 0, verbose = 0, rc = TALOS_OK;
+    const char *only = NULL; /* "TA" or "TA:MODE" */
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "--ms") == 0 && i + 1 < argc)
+            ms = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--track") == 0 && i + 1 < argc)
+            track = atoi(argv[++i]);
+        else if (argv[i][0] != '-' && build == NULL)
+            build = argv[i];
+        else
+            build = NULL, i = argc;
+    }
+    if (build == NULL || runs < 1 || runs > MAX_RUNS || ms < 10 || track < 1) {
+        fprintf(stderr, "usage: overhead [--runs N] [--ms MS] [--track MIB] [--json] [--verbose] "
+                        "[--only TA[:MODE]] BUILD_DIR\n");
+        return 2;
+    }
+    if (!mkdtemp(dir))
+        return 1;
+    hc.state_dir = dir;
+    if ((rc = talos_host_open(&hc, &h)) != TALOS_OK) {
+        fprintf(stderr, "overhead: %s\n", talos_strerror(rc));
+        return 1;
+    }
+    if (!json) {
+        printf("| TA | mode | nomig ops/s | normal ops/s | wtrack ops/s | migration compiled in, idle | "
+               "write tracking active |\n|---|---|---:|---:|---:|---:|---:|\n");
+    }
+    for (size_t ai = 0; ai < sizeof(apps) / sizeof(apps[0]) && rc == TALOS_OK; ai++) {
+        for (int mode = 0; mode < 2 && rc == TALOS_OK; mode++) {
+            const struct app *a = &apps[ai];
+            double ops[NVAR][MAX_RUNS], med[NVAR], best[NVAR], warm = 0;
+            const char *mname = mode ? "switchless" : "passive";
+            char id[64];
+
+            snprintf(id, sizeof(id), "%s:%s", a->name, mname);
+            if (only != NULL && strcmp(only, a->name) != 0 && strcmp(only, id) != 0)
+                continue;
+
+            for (int r = 0; r < runs && rc == TALOS_OK; r++)
+                for (int k = 0; k < NVAR && rc == TALOS_OK; k++) {
+                    int v = (r + k) % NVAR;
+                    struct talos_ta *ta = NULL;
+
+                    rc = create(h, build, a, v, mode ? TALOS_CALL_SWITCHLESS : TALOS_CALL_PASSIVE,
+                                track, &ta);
+                    if (rc == TALOS_OK)
+                        rc = window(a, ta, ms / 3, &warm); /* warm-up, not counted */
+                    if (rc == TALOS_OK)
+                        rc = window(a, ta, ms, &ops[v][r]);
+                    if (rc == TALOS_OK && verbose)
+                        fprintf(stderr, "overhead: %s %s %s run %d: %.0f ops/s\n", a->name, mname,
+                                variants[v], r, ops[v][r]);
+                    talos_ta_destroy(ta);
+                }
+            if (rc != TALOS_OK) {
+                fprintf(stderr, "overhead: %s %s: %s\n", a->name, mname, talos_strerror(rc));
+                break;
+            }
+            for (int v = 0; v < NVAR; v++) {
+                med[v] = median(ops[v], runs); /* sorts */
+                best[v] = ops[v][runs - 1];
+            }
+            if (json)
+                printf("{\"bench\":\"overhead\",\"ta\":\"%s\",\"mode\":\"%s\",\"runs\":%d,\"ms\":%d,"
+                       "\"track_mib\":%d,\"nomig_ops\":%.0f,\"normal_ops\":%.0f,\"wtrack_ops\":%.0f,"
+                       "\"overhead_pct\":%.2f,\"wtrack_pct\":%.2f,\"nomig_best\":%.0f,"
+                       "\"normal_best\":%.0f,\"wtrack_best\":%.0f}\n",
+                       a->name, mname, runs, ms, track, med[0], med[1], med[2],
+                       100 * (1 - med[1] / med[0]), 100 * (1 - med[2] / med[1]), best[0], best[1],
+                       best[2]);
+            else
+                printf("| %s | %s | %.0f | %.0f | %.0f | %+.2f %% | %+.2f %% |\n", a->name, mname,
+                       med[0], med[1], med[2], 100 * (1 - med[1] / med[0]),
+                       100 * (1 - med[2] / med[1]));
+            fflush(stdout);
+        }
+    }
+    talos_host_close(h);
+    char cmd[80];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "overhead: could not remove %s\n", dir);
+    return rc == TALOS_OK ? 0 : 1;
+}

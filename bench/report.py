@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""make bench: turn the JSON lines the benchmarks wrote into Markdown tables
+and PNG plots (drawn by gnuplot).
+
+    report.py table ecall|wtrack|overhead|downtime RESULTS_DIR
+    report.py plots RESULTS_DIR PLOTS_DIR
+
+RESULTS_DIR holds one <bench>.jsonl per benchmark (bench/run.sh writes them).
+Every line is one JSON object. Migration series for the plots are the lines,
+in any *.jsonl file, that carry "series" (a name), "bytes" (state size) and
+"total_ms" and/or "downtime_ms"; bench/run.sh writes "stop-and-copy",
+"limit (fresh)" and "limit (touched)"; a pre-copy benchmark adds lines with
+"series": "pre-copy" (any file name) and they are plotted with the others.
+A series without points is left out of the plot.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+
+def lines(res, name=None):
+    files = [os.path.join(res, name + ".jsonl")] if name else sorted(glob.glob(os.path.join(res, "*.jsonl")))
+    out = []
+    for f in files:
+        if not os.path.exists(f):
+            continue
+        with open(f) as fh:
+            for ln in fh:
+                ln = ln.strip()
+                if ln.startswith("{"):
+                    out.append(json.loads(ln))
+    return out
+
+
+def table_ecall(res):
+    rows = lines(res, "ecall")
+    if not rows:
+        print("(no ecall results)")
+        return
+    r = rows[-1]
+    print("| call | median | p99 |\n|---|---:|---:|")
+    print("| plain function call (no TALOS) | %.1f ns | — |" % r["plain_ns"])
+    for key, label in (("passive", "ecall `noop`, passive"), ("switchless", "ecall `noop`, switchless"),
+                       ("passive_1k", "ecall `echo` 1 KiB, passive"),
+                       ("switchless_1k", "ecall `echo` 1 KiB, switchless"),
+                       ("passive_ocall", "ecall + 1 ocall, passive"),
+                       ("switchless_ocall", "ecall + 1 ocall, switchless")):
+        print("| %s | %.1f µs | %.1f µs |" % (label, r[key]["median"] / 1e3, r[key]["p99"] / 1e3))
+
+
+def table_wtrack(res):
+    rows = lines(res, "wtrack")
+    print("| method | region | start µs | first write ns/page | untracked write ns/page | "
+          "collect, 0 % dirty µs | 1 % | 10 % | 100 % |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if not r.get("available"):
+            print("| %s | — | not available on this kernel (probe failed) | | | | | | |" % r["method"])
+            continue
+        print("| %s | %d MiB | %.0f | %.0f | %.1f | %.0f | %.0f | %.0f | %.0f |" % (
+            r["method"], r["mib"], r["start_us"], r["fault_ns"], r["baseline_ns"], r["collect_0_us"],
+            r["collect_1_us"], r["collect_10_us"], r["collect_100_us"]))
+
+
+def table_overhead(res):
+    rows = lines(res, "overhead")
+    print("| TA | mode | no migration, ops/s | migration idle, ops/s | write tracking active, ops/s | "
+          "overhead of migration support | overhead of write tracking |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print("| %s | %s | %.0f | %.0f | %.0f | %+.2f %% | %+.2f %% |" % (
+            r["ta"], r["mode"], r["nomig_ops"], r["normal_ops"], r["wtrack_ops"], r["overhead_pct"],
+            r["wtrack_pct"]))
+
+
+def table_downtime(res):
+    import statistics
+    rows = lines(res, "downtime")
+    if not rows:
+        print("(no downtime results)")
+        return
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["size"], r["mode"]), []).append(r)
+    print("| state (filled to) | mode | runs | client downtime ms (median) | min..max | TA downtime ms | total ms | rounds | sent frozen KiB | sent in all MiB | why it froze | writes/s idle | writes/s during rounds |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    for (size, mode), rs in sorted(groups.items()):
+        cd = [r["client_downtime_ms"] for r in rs]
+        conv = sorted(set(r["converged"] for r in rs))
+        print("| %d MiB | %s | %d | %.2f | %.2f..%.2f | %.2f | %.0f | %.0f | %.0f | %.1f | %s | %.0f | %s |" % (
+            round(size / 1048576), "pre-copy" if mode == "precopy" else "stop-and-copy",
+            len(rs), med(rs, "client_downtime_ms"), min(cd), max(cd), med(rs, "ta_downtime_ms"),
+            med(rs, "total_ms"), med(rs, "rounds"), med(rs, "frozen_bytes") / 1024,
+            med(rs, "state_bytes") / 1048576, ", ".join(conv),
+            med(rs, "writes_per_s"),
+            "%.0f" % med(rs, "writes_per_s_migrating") if mode == "precopy" else "(frozen)"))
+    pre = [rs for (size, mode), rs in groups.items() if mode == "precopy"]
+    if pre:
+        worst = max(med(rs, "client_downtime_ms") for rs in pre)
+        print()
+        print("- **≤ 5 ms median downtime at every size (pre-copy, client-measured): %s.** "
+              "Worst median %.2f ms." % ("met" if worst <= 5 else "NOT met", worst))
+
+
+def gnuplot(script):
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+
+
+def plots(res, out):
+    os.makedirs(out, exist_ok=True)
+    series = {}
+    for r in lines(res):
+        if "series" in r and "bytes" in r:
+            series.setdefault(r["series"], []).append(r)
+    order = ["pre-copy (client, under writes)", "stop-and-copy (client, under writes)", "pre-copy",
+             "stop-and-copy", "limit (fresh)", "limit (touched)"]
+    names = [s for s in order if s in series] + sorted(s for s in series if s not in order)
+    made = []
+    for key, title, fname in (("total_ms", "Migration time vs state size", "migration-time.png"),
+                              ("downtime_ms", "Downtime vs state size", "downtime.png")):
+        plotted = []
+        for s in names:
+            pts = sorted((p["bytes"], p[key]) for p in series[s] if p.get(key) is not None)
+            if not pts:
+                continue
+            dat = os.path.join(out, ".%s-%s.dat" % (key, "".join(c if c.isalnum() else "_" for c in s)))
+            with open(dat, "w") as fh:
+                for b, v in pts:
+                    fh.write("%.6f %.6f\n" % (b / 1048576.0, v))
+            plotted.append("'%s' using 1:2 with linespoints title '%s'" % (dat, s))
+        if not plotted:
+            continue
+        gnuplot("""set terminal pngcairo size 900,560 font ',11'
+set output '%s'
+set title '%s (sim backend: no hardware isolation)'
+set xlabel 'state size (MiB)'
+set ylabel 'ms'
+set logscale xy
+set grid
+set key top left
+plot %s
+""" % (os.path.join(out, fname), title, ", ".join(plotted)))
+        made.append(fname)
+    rows = lines(res, "overhead")
+    if rows:
+        dat = os.path.join(out, ".overhead.dat")
+        with open(dat, "w") as fh:
+            for r in rows:
+                base = r["nomig_ops"] or 1
+                fh.write('"%s %s" %.2f %.2f %.2f\n' % (r["ta"], r["mode"], 100.0,
+                                                       100.0 * r["normal_ops"] / base,
+                                                       100.0 * r["wtrack_ops"] / base))
+        gnuplot("""set terminal pngcairo size 900,560 font ',11'
+set output '%s'
+set title 'Throughput relative to a runtime without migration support (= 100)'
+set ylabel 'ops/s, %% of no-migration build'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set grid ytics
+set key outside bottom center horizontal
+plot '%s' using 2:xtic(1) title 'no migration', '' using 3 title 'migration compiled in, idle', \\
+     '' using 4 title 'write tracking active'
+""" % (os.path.join(out, "overhead.png"), dat))
+        made.append("overhead.png")
+    rows = [r for r in lines(res, "wtrack") if r.get("available")]
+    if rows:
+        big = max(r["mib"] for r in rows)
+        dat = os.path.join(out, ".wtrack.dat")
+        with open(dat, "w") as fh:
+            for r in rows:
+                if r["mib"] == big:
+                    fh.write('"%s" %.1f %.1f %.1f %.1f\n' % (r["method"], r["collect_0_us"], r["collect_1_us"],
+                                                             r["collect_10_us"], r["collect_100_us"]))
+        gnuplot("""set terminal pngcairo size 900,560 font ',11'
+set output '%s'
+set title 'Cost of one collect over %d MiB, by share of pages written'
+set ylabel 'µs'
+set logscale y
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set grid ytics
+set key top left
+plot '%s' using ($2+0.1):xtic(1) title '0 %%', '' using 3 title '1 %%', '' using 4 title '10 %%', \\
+     '' using 5 title '100 %%'
+""" % (os.path.join(out, "wtrack-collect.png"), big, dat))
+        made.append("wtrack-collect.png")
+    for f in glob.glob(os.path.join(out, ".*.dat")):
+        os.remove(f)
+    print(" ".join(made))
+
+
+def main(argv):
+    if len(argv) == 3 and argv[0] == "table":
+        {"ecall": table_ecall, "wtrack": table_wtrack, "overhead": table_overhead,
+         "downtime": table_downtime}[argv[1]](argv[2])
+    elif len(argv) == 3 and argv[0] == "plots":
+        plots(argv[1], argv[2])
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

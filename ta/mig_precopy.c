@@ -1,0 +1,311 @@
+/* Pre-copy (docs/precopy.md): the source copies its state in rounds while
+ * its main thread goes on serving calls, tracking the pages written
+ * meanwhile (os/wtrack.h), and freezes only for the last, small dirty set.
+ *
+ * Why it is safe: tracking starts, under the freeze lock, before any page
+ * is read; a collect re-arms a page before its contents are read again, so
+ * a write after a page's copy is always in a later dirty set; the last set
+ * is taken with the state frozen. Each page's leaf hash is taken as it is
+ * sent, and the root covers the latest leaf of every page: the target,
+ * which hashes what it receives, reaches the same root only if the last
+ * copy of every page it holds equals the frozen state. Every round runs
+ * inside the attested channel, under every check of version 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/mtree.h"
+#include "core/wire.h"
+#include "os/wtrack.h"
+#include "ta/arena.h"
+#include "ta/fault.h"
+#include "ta/mig.h"
+#include "ta/precopy.h"
+#include "ta/rt.h"
+
+/* The dirty set that is small enough to send frozen: 1 MiB is ~0.5 ms of
+ * encrypt + send + install on this machine (bench/RESULTS.md). */
+#define FINAL_PAGES 256u
+/* Pages tracked beyond the arena's top at the start, for its growth; pages
+ * beyond the tracked range are sent in every round. */
+#define TRACK_SLACK_PAGES (64u << 8) /* 64 MiB */
+
+struct precopy {
+    uint8_t *base;
+    struct talos_wtrack *wt;
+    uint64_t track_pages;
+    uint64_t cap;       /* bits in dirty and sent */
+    uint64_t *dirty;    /* pages to send next */
+    uint64_t *sent;     /* pages sent at least once */
+    struct talos_mtree tree;
+    struct talos_sha256_ctx *c;
+    uint8_t *ppad;      /* persist section, padded to whole pages */
+    uint64_t p_pages;
+    uint32_t seq;
+    int frozen;         /* we hold talos_rt.freeze */
+};
+
+static int bit(const uint64_t *b, uint64_t i) { return (int)(b[i / 64] >> (i % 64) & 1); }
+static void set_bit(uint64_t *b, uint64_t i) { b[i / 64] |= 1ull << (i % 64); }
+
+static uint64_t arena_pages(void) { return talos_arena_used_bytes() / TALOS_PAGE; }
+
+/* The arena's extent, read between two ecalls (not torn by one). */
+static uint64_t arena_pages_quiescent(struct precopy *pc)
+{
+    uint64_t n = 0;
+    if (!pc->frozen)
+        pthread_mutex_lock(&talos_rt.freeze);
+    n = arena_pages();
+    if (!pc->frozen)
+        pthread_mutex_unlock(&talos_rt.freeze);
+    return n;
+}
+
+/* Send the marked pages below `limit` (and everything untracked below it),
+ * hashing each as it goes; clears the marks it sends. Runs of contiguous
+ * pages share a CHUNK. */
+static int send_marked(struct mig *m, struct precopy *pc, uint64_t limit, uint64_t *npages)
+{
+    uint64_t i = 0;
+    int rc = TALOS_OK;
+
+    *npages = 0;
+    while (i < limit) {
+        if (i < pc->track_pages && !bit(pc->dirty, i)) {
+            i++;
+            continue;
+        }
+        uint64_t first = i;
+        uint32_t n = 0;
+        while (i < limit && n < TALOS_MIG_CHUNK_PAGES && (i >= pc->track_pages || bit(pc->dirty, i))) {
+            uint8_t *leaf = talos_mtree_leaf(&pc->tree, i);
+            if (!leaf)
+                return TALOS_ERR_NOMEM;
+            talos_merkle_leaf(pc->c, i, pc->base + i * TALOS_PAGE, leaf);
+            pc->dirty[i / 64] &= ~(1ull << (i % 64));
+            set_bit(pc->sent, i);
+            i++;
+            n++;
+        }
+        if ((rc = mig_send_chunk(m, pc->seq++, first, n, pc->base + first * TALOS_PAGE)) != TALOS_OK)
+            return rc;
+        *npages += n;
+        TALOS_FAULT(pc->seq == 2 ? "source.after_2_chunks" : NULL);
+    }
+    return TALOS_OK;
+}
+
+static int round_begin(struct mig *m, uint32_t round, uint64_t pages)
+{
+    uint8_t body[12];
+    talos_be32_put(body, round);
+    talos_be32_put(body + 4, (uint32_t)(pages >> 32));
+    talos_be32_put(body + 8, (uint32_t)pages);
+    return talos_chan_send(&m->ch, TALOS_MIG_ROUND, body, sizeof(body), NULL, 0);
+}
+
+/* The target has installed and hashed every page of `round`. */
+static int await_ack(struct mig *m, uint32_t round)
+{
+    uint8_t buf[TALOS_TOKEN_BYTES], got = 0;
+    uint32_t len = 0;
+    int rc = mig_recv(m, TALOS_MIG_ROUND_ACK, &got, buf, sizeof(buf), &len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if (got == TALOS_MIG_ABORT)
+        return mig_abort_code(m, buf, len);
+    if (talos_be32_get(buf) != round) {
+        snprintf(m->reason, sizeof(m->reason), "target acknowledged round %u, not %u",
+                 talos_be32_get(buf), round);
+        return TALOS_ERR_PROTOCOL;
+    }
+    return TALOS_OK;
+}
+
+static int collect(struct precopy *pc, size_t *nd)
+{
+    return talos_wtrack_collect(pc->wt, pc->dirty, pc->track_pages, nd);
+}
+
+int precopy_start(struct precopy **out, uint64_t *hint_bytes)
+{
+    struct precopy *pc = calloc(1, sizeof(*pc));
+    int rc = TALOS_ERR_NOMEM;
+
+    *out = NULL;
+    if (!pc)
+        return rc;
+    pc->base = (uint8_t *)talos_arena_base();
+    pc->cap = TALOS_ARENA_MAX / TALOS_PAGE;
+    pthread_mutex_lock(&talos_rt.freeze);
+    uint64_t a = arena_pages();
+    pc->track_pages = a + TRACK_SLACK_PAGES > pc->cap ? pc->cap : a + TRACK_SLACK_PAGES;
+    /* Tracking starts between two ecalls, before any page is read. */
+    rc = talos_wtrack_start(pc->base, pc->track_pages * TALOS_PAGE, TALOS_WTRACK_AUTO, &pc->wt);
+    pthread_mutex_unlock(&talos_rt.freeze);
+    if (rc != TALOS_OK)
+        goto fail;
+    rc = TALOS_ERR_NOMEM;
+    pc->dirty = calloc(pc->cap / 64, sizeof(uint64_t));
+    pc->sent = calloc(pc->cap / 64, sizeof(uint64_t));
+    if (!pc->dirty || !pc->sent || talos_mtree_init(&pc->tree, a + 1) != TALOS_OK ||
+        talos_sha256_begin(&pc->c) != TALOS_OK)
+        goto fail;
+    *hint_bytes = a * TALOS_PAGE;
+    *out = pc;
+    return TALOS_OK;
+fail:
+    precopy_end(pc);
+    return rc;
+}
+
+int precopy_rounds(struct mig *m, struct precopy *pc, uint32_t max_rounds)
+{
+    uint64_t prev = UINT64_MAX, sent = 0;
+    int rc = TALOS_OK;
+
+    if (!max_rounds)
+        max_rounds = TALOS_PRECOPY_MAX_ROUNDS;
+    /* Round 0: everything in use. */
+    uint64_t a = arena_pages_quiescent(pc);
+    for (uint64_t i = 0; i < a && i < pc->track_pages; i++)
+        set_bit(pc->dirty, i);
+    if (!a)
+        return TALOS_OK;
+    if ((rc = round_begin(m, 0, a)) != TALOS_OK)
+        return rc;
+    for (uint32_t round = 0;; round++) {
+        if ((rc = send_marked(m, pc, a, &sent)) != TALOS_OK)
+            return rc;
+        m->rep.rounds = round + 1;
+        TLOG_DEBUG("S: +%.3f ms round %u: %llu pages", (mig_now() - m->t0) / 1e6, round,
+                   (unsigned long long)sent);
+        /* The next round's mark goes out at once: the target hashes its
+         * tree up to here while we collect, and the last round's root is
+         * ready before the freeze. Ours too. */
+        uint8_t root[TALOS_HASH];
+        if ((rc = round_begin(m, round + 1, a)) != TALOS_OK ||
+            (rc = talos_mtree_root(&pc->tree, pc->c, a, root)) != TALOS_OK)
+            return rc;
+        size_t nd = 0;
+        if ((rc = collect(pc, &nd)) != TALOS_OK || (rc = await_ack(m, round)) != TALOS_OK)
+            return rc;
+        a = arena_pages_quiescent(pc);
+        uint64_t untracked = a > pc->track_pages ? a - pc->track_pages : 0;
+        uint64_t d = nd + untracked;
+        if (d <= FINAL_PAGES) {
+            m->rep.converged = TALOS_PRECOPY_CONVERGED;
+            break;
+        }
+        if (round + 1 >= max_rounds) {
+            m->rep.converged = TALOS_PRECOPY_ROUNDS;
+            break;
+        }
+        if (round >= 1 && d >= prev) {
+            m->rep.converged = TALOS_PRECOPY_NOT_SHRINKING;
+            break;
+        }
+        prev = d;
+    }
+    return TALOS_OK;
+}
+
+void precopy_freeze(struct precopy *pc)
+{
+    pthread_mutex_lock(&talos_rt.freeze);
+    pc->frozen = 1;
+}
+
+int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[32])
+{
+    size_t plen = 0, nd = 0;
+    uint8_t *persist = talos_rt_persist(&plen);
+    uint8_t begin[64], manifest[68], root[TALOS_HASH];
+    uint64_t sent = 0;
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    /* Frozen: what was written since the last collect, plus what never
+     * went (pages the arena took since, and never wrote). */
+    if ((rc = collect(pc, &nd)) != TALOS_OK)
+        return rc;
+    TLOG_DEBUG("S: +%.3f ms frozen: %zu dirty pages collected", (mig_now() - m->t0) / 1e6, nd);
+    uint64_t a = arena_pages();
+    for (uint64_t i = 0; i < a && i < pc->track_pages; i++)
+        if (!bit(pc->sent, i))
+            set_bit(pc->dirty, i);
+    pc->p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
+    if (!(pc->ppad = calloc(pc->p_pages ? pc->p_pages : 1, TALOS_PAGE)))
+        return TALOS_ERR_NOMEM;
+    if (plen)
+        memcpy(pc->ppad, persist, plen);
+
+    talos_wr_init(&w, sizeof(begin));
+    talos_wr_u64(&w, talos_rt.version);
+    talos_wr_u64(&w, a * TALOS_PAGE);
+    talos_wr_u64(&w, plen);
+    talos_wr_u64(&w, talos_rt.head_version);
+    talos_wr_raw(&w, talos_rt.head, 32);
+    memcpy(begin, w.p, sizeof(begin));
+    talos_wr_free(&w);
+    uint64_t before = m->rep.state_bytes;
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_BEGIN, begin, sizeof(begin), NULL, 0)) != TALOS_OK ||
+        (rc = send_marked(m, pc, a, &sent)) != TALOS_OK)
+        return rc;
+    for (uint64_t p = 0; p < pc->p_pages; p += TALOS_MIG_CHUNK_PAGES) {
+        uint32_t n = (uint32_t)(pc->p_pages - p < TALOS_MIG_CHUNK_PAGES ? pc->p_pages - p
+                                                                          : TALOS_MIG_CHUNK_PAGES);
+        for (uint32_t j = 0; j < n; j++) {
+            uint8_t *leaf = talos_mtree_leaf(&pc->tree, a + p + j);
+            if (!leaf)
+                return TALOS_ERR_NOMEM;
+            talos_merkle_leaf(pc->c, a + p + j, pc->ppad + (p + j) * TALOS_PAGE, leaf);
+        }
+        if ((rc = mig_send_chunk(m, pc->seq++, a + p, n, pc->ppad + p * TALOS_PAGE)) != TALOS_OK)
+            return rc;
+    }
+    m->rep.frozen_bytes = m->rep.state_bytes - before;
+    if ((rc = talos_mtree_root(&pc->tree, pc->c, a + pc->p_pages, root)) != TALOS_OK)
+        return rc;
+    TLOG_DEBUG("S: +%.3f ms last round sent (%llu pages), root computed", (mig_now() - m->t0) / 1e6,
+               (unsigned long long)sent);
+    talos_chain_next(talos_rt.head, talos_rt.version, root, new_head);
+    talos_be32_put(manifest, pc->seq);
+    memcpy(manifest + 4, root, 32);
+    memcpy(manifest + 36, new_head, 32);
+    return talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
+}
+
+unsigned precopy_method(const struct precopy *pc)
+{
+    return pc && pc->wt ? (unsigned)talos_wtrack_method(pc->wt) : 0;
+}
+
+void precopy_thaw(struct precopy *pc)
+{
+    if (pc && pc->frozen) {
+        pc->frozen = 0;
+        pthread_mutex_unlock(&talos_rt.freeze);
+    }
+}
+
+void precopy_end(struct precopy *pc)
+{
+    if (!pc)
+        return;
+    precopy_thaw(pc);
+    talos_wtrack_stop(pc->wt);
+    free(pc->dirty);
+    free(pc->sent);
+    talos_mtree_free(&pc->tree);
+    talos_sha256_free(pc->c);
+    if (pc->ppad) {
+        talos_wipe(pc->ppad, pc->p_pages * TALOS_PAGE);
+        free(pc->ppad);
+    }
+    free(pc);
+}

@@ -1,0 +1,85 @@
+/* Migration compiled out (-DTALOS_NO_MIGRATION; bench images only, see the
+ * Makefile): these stand in for ta/mig_*.c and ta/chan.c, which such a
+ * runtime leaves out, so that the runtime overhead of migration support can
+ * be measured against a runtime without it (bench/overhead.c). The host's
+ * MIGRATE_* and RESUME frames are answered NOT_IMPLEMENTED. In a normal
+ * build this file is empty. */
+#ifdef TALOS_NO_MIGRATION
+#include <string.h>
+#include <unistd.h>
+
+#include "core/mig.h"
+#include "core/msg.h"
+#include "ta/chan.h"
+#include "ta/rt.h"
+
+#define WHY "this TA image was built without migration support (TALOS_NO_MIGRATION)"
+
+/* The host decodes a migration report from every answer to MIGRATE_*,
+ * refusals included (ta/mig_common.c mig_reply): an empty one, with the
+ * lineage and version of this instance. */
+static int refuse(int fd)
+{
+    struct talos_mig_report rep;
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    (void)close(fd);
+    memset(&rep, 0, sizeof(rep));
+    memcpy(rep.lineage, talos_rt.lineage, sizeof(rep.lineage));
+    rep.version = talos_rt.version;
+    talos_wr_init(&w, 4096);
+    talos_mig_report_encode(&rep, &w);
+    rc = w.err ? w.err : talos_rt_reply(TALOS_ERR_NOT_IMPLEMENTED, w.p, w.len, WHY);
+    talos_wr_free(&w);
+    return rc;
+}
+
+/* MIGRATE_OUT: the answer goes on the control channel that came with it
+ * (ta/mig_ctl.c in a normal build). */
+int talos_rt_mig_start(const uint8_t *body, size_t len)
+{
+    struct talos_xport x;
+    struct talos_wr w;
+    const struct talos_bnd b = {&x, NULL, &w};
+    int fd = -1, rc = talos_xport_take_fd(&talos_rt.x, &fd);
+
+    (void)body;
+    (void)len;
+    if (rc != TALOS_OK)
+        return rc;
+    talos_xport_init(&x, dup(fd), TALOS_MSG_FROM_HOST);
+    talos_wr_init(&w, 0);
+    talos_rt_set_bnd(&b);
+    rc = refuse(fd);
+    talos_rt_set_bnd(NULL);
+    talos_wr_free(&w);
+    talos_xport_close(&x);
+    return rc;
+}
+
+int talos_rt_mig_busy(void) { return 0; }
+
+void talos_rt_mig_reap(int wait) { (void)wait; }
+
+const char *talos_rt_moved_to(void) { return ""; }
+
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
+{
+    (void)expected_lineage;
+    return refuse(fd);
+}
+
+int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
+{
+    (void)tok;
+    (void)len;
+    (void)why;
+    (void)why_cap;
+    return TALOS_ERR_NOT_IMPLEMENTED;
+}
+
+void talos_chan_warmup(void)
+{
+}
+#endif
