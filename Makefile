@@ -38,7 +38,10 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(ARENA_DEF) 
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 CRYPTO_LIBS := -lssl -lcrypto
-HOST_LIBS := -ljansson -lelf $(CRYPTO_LIBS) -lpthread
+CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
+# The sim platform builds the CFG of every image it launches (docs/cfg.md),
+# so every host-side program links libtalos_cfg and Capstone.
+HOST_LIBS := -ljansson -lelf $(CFG_LIBS) $(CRYPTO_LIBS) -lpthread
 
 src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 
@@ -46,7 +49,7 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 CORE_SRC := $(wildcard core/*.c)
 TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
 TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/launch.c tee/skeleton/host.c
+                tee/sim/measure_file.c tee/sim/launch.c tee/sim/cfg_cache.c tee/skeleton/host.c
 TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
 TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
 TA_SRC := $(wildcard ta/*.c)
@@ -83,24 +86,24 @@ $(O)/%.o: %.c | $(BUILD)/.deps-ok
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # CFG extraction (tools/cfg): the only user of Capstone. Linked into the
-# talos CLI and the unit tests, never into a TA or the node.
+# talos CLI, the node (the sim platform computes each image's CFG digest)
+# and the unit tests, never into a TA.
 CFG_SRC := $(wildcard tools/cfg/*.c)
 LIB_CFG := $(BUILD)/lib/libtalos_cfg.a
-CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
 $(LIB_CFG): $(call src2obj,$(CFG_SRC))
 
 # --- programs ------------------------------------------------------------------
 TALOSD := $(BUILD)/bin/talosd
 TALOS := $(BUILD)/bin/talos
-HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 
 $(TALOSD): $(call src2obj,$(wildcard node/talosd/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
-$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(LIB_CFG) $(HOST_SIDE_LIBS)
+$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CFG_LIBS) $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
 # A TA image: the TA's objects + runtime + one backend's enclave side.
 # Static and non-PIE: one self-contained file whose every code byte is measured,
@@ -149,9 +152,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
 UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c)
 
-$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CFG) $(HOST_SIDE_LIBS)
+$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(CFG_LIBS) $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
 
 # --- benchmarks ----------------------------------------------------------------
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
@@ -191,7 +194,7 @@ FZ_VERIFY := $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
 FZ_CFG := $(call fzobj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/json.c) $(FZ_CORE)
 # talosd without its main.c (the harness defines `node`), and all it links.
 FZ_NODE := $(call fzobj,$(filter-out node/talosd/main.c,$(wildcard node/talosd/*.c)) \
-             $(HOST_SRC) $(TEE_HOST_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+             $(HOST_SRC) $(TEE_HOST_SRC) $(CFG_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
 
 FZ_DEPS_wire_reader := $(FZ_CORE)
 FZ_DEPS_msg_header := $(FZ_OS)

@@ -91,8 +91,8 @@ static int serve_host_req(struct talos_ta *ta, const uint8_t *body, size_t len, 
     if (type == TALOS_HOST_REQ_QUOTE && req_len == TALOS_REPORT_DATA_BYTES) {
         /* The platform signs the measurement IT computed at launch, never a
          * measurement the TA claims. */
-        status = ta->host->ops->quote(ta->host->plat, ta->measurement, ta->host->config_id, req,
-                                      ev, &ev_len);
+        status = ta->host->ops->quote(ta->host->plat, ta->measurement, ta->host->config_id,
+                                      ta->has_cfg ? ta->cfg_digest : NULL, req, ev, &ev_len);
         talos_wr_u32(w, (uint32_t)status);
         talos_wr_bytes(w, ev, status == TALOS_OK ? ev_len : 0);
     } else if (type == TALOS_HOST_REQ_SEAL_KEY && req_len == 4) {
@@ -215,6 +215,11 @@ static int create(struct talos_host *h, const char *image_path, const struct tal
     talos_xport_init(&ta->x, -1, TALOS_MSG_FROM_TA);
     if ((rc = h->ops->measure_image(h->plat, image_path, ta->measurement)) != TALOS_OK)
         goto out;
+    /* The CFG digest is part of the TA's identity (docs/cfg.md). A backend
+     * or image without one gets NO_CFG evidence, which a peer that has a
+     * CFG digest refuses. */
+    ta->has_cfg = h->ops->cfg_image &&
+                  h->ops->cfg_image(h->plat, image_path, ta->cfg_digest, NULL, NULL) == TALOS_OK;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         rc = TALOS_ERR_IO;
         goto out;

@@ -131,9 +131,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     /* Second pass: the same claims and certificate, signed by the platform. */
-    rc = talos_sim_evidence_sign(platform_key, e.cert_der, e.cert_len, e.claims.flags,
-                                 e.claims.measurement, e.claims.config_id, e.claims.report_data,
-                                 ev2, &len2);
+    rc = talos_sim_evidence_sign(platform_key, e.cert_der, e.cert_len,
+                                 e.claims.flags & ~TALOS_CLAIM_NO_CFG, e.claims.measurement,
+                                 e.claims.config_id,
+                                 (e.claims.flags & TALOS_CLAIM_NO_CFG) ? NULL : e.claims.cfg_digest,
+                                 e.claims.report_data, ev2, &len2);
     FUZZ_CHECK(rc == TALOS_OK && len2 == size);
     FUZZ_CHECK(memcmp(ev2, data, PLATFORM_ID_OFF) == 0);
     FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF, platform_id, 32) == 0);

@@ -204,7 +204,7 @@ static void gen_evidence(void)
     fill(nonce, sizeof(nonce), 10);
     fill(lineage, sizeof(lineage), 11);
     talos_attest_report_data(nonce, lineage, rd);
-    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, rd, ev, &len) !=
+    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, m, rd, ev, &len) !=
         TALOS_OK) {
         failed = 1;
         goto out;
