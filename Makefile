@@ -108,7 +108,14 @@ $(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 # A TA image: the TA's objects + runtime + one backend's enclave side.
 # Static and non-PIE: one self-contained file whose every code byte is measured,
 # at fixed addresses (TALOS_PERSIST, arena pointers).
-TA_RUNTIME := $(LIB_TA) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+# The CFG model half of tools/cfg (parse, lookups, flow check: no Capstone):
+# a migration target checks thread contexts with it (ta/flow.c).
+LIB_CFG_MODEL := $(BUILD)/lib/libtalos_cfg_model.a
+$(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/check.c)
+# The runtime walks its frame pointers to record a thread's context at a
+# migration point (ta/flow.c).
+$(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += -fno-omit-frame-pointer
+TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 define ta_image
 $(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
 	@mkdir -p $$(@D)
@@ -128,7 +135,7 @@ $(O)/faults/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_FAULT_POINTS -c $< -o $@
 $(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/*.c)) $(LIB_TA_FAULTS) \
-		$(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(CRYPTO_LIBS) -lpthread 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }

@@ -29,6 +29,7 @@ enum talos_mig_type {
     TALOS_MIG_HANDOFF = 8,   /* S: token */
     TALOS_MIG_RECEIPT = 9,   /* T: token ‖ u64 restore_ns ‖ u64 activate_ns */
     TALOS_MIG_ABORT = 10,    /* T: token (reason in the token's code field) */
+    TALOS_MIG_THREADS = 11,  /* S, after MANIFEST: thread contexts (core/migctx.h) */
 };
 
 #define TALOS_MIG_FROM_S 1

@@ -13,6 +13,7 @@
 #include "core/wire.h"
 #include "ta/arena.h"
 #include "ta/fault.h"
+#include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
 
@@ -255,7 +256,7 @@ int talos_rt_migrate_out(int fd)
     talos_rt.state = RT_FROZEN;
     t_freeze = mig_now();
     uint64_t t_stream = t_freeze;
-    if ((rc = stream(&m, &h, head)) != TALOS_OK)
+    if ((rc = stream(&m, &h, head)) != TALOS_OK || (rc = talos_flow_send(&m)) != TALOS_OK)
         goto resume;
     m.rep.transfer_ns = mig_now() - t_stream;
     if ((rc = await_prepared(&m, head)) != TALOS_OK)

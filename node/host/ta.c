@@ -101,6 +101,20 @@ static int serve_host_req(struct talos_ta *ta, const uint8_t *body, size_t len, 
         talos_wr_u32(w, (uint32_t)status);
         talos_wr_bytes(w, key, status == TALOS_OK ? sizeof(key) : 0);
         talos_wipe(key, sizeof(key));
+    } else if (type == TALOS_HOST_REQ_CFG && req_len == 0) {
+        /* The canonical CFG file of the image launched. The TA trusts it
+         * only if it hashes to the cfg_digest the platform signed. */
+        uint8_t digest[TALOS_CFG_DIGEST_BYTES], *file = NULL;
+        size_t file_len = 0;
+        status = ta->host->ops->cfg_image
+                     ? ta->host->ops->cfg_image(ta->host->plat, ta->image_path, digest, &file,
+                                                &file_len)
+                     : TALOS_ERR_NOT_IMPLEMENTED;
+        if (status == TALOS_OK && file_len > TALOS_MSG_MAX - 64)
+            status = TALOS_ERR_TOO_LARGE;
+        talos_wr_u32(w, (uint32_t)status);
+        talos_wr_bytes(w, file, status == TALOS_OK ? file_len : 0);
+        free(file);
     } else {
         talos_wr_u32(w, (uint32_t)TALOS_ERR_NOT_IMPLEMENTED);
         talos_wr_bytes(w, NULL, 0);
@@ -181,7 +195,11 @@ static int handshake(struct talos_ta *ta, uint8_t start)
     if (rc != TALOS_OK)
         return rc;
     ta->x.recv_timeout_ms = READY_TIMEOUT_MS;
-    rc = talos_xport_recv(&ta->x, &type, &ta->rx);
+    /* A restore target fetches its CFG file before READY (docs/cfg.md). */
+    while ((rc = talos_xport_recv(&ta->x, &type, &ta->rx)) == TALOS_OK &&
+           type == TALOS_MSG_HOST_REQ)
+        if ((rc = serve_host_req(ta, ta->rx.p, ta->rx.len, &ta->tx)) != TALOS_OK)
+            break;
     ta->x.recv_timeout_ms = 0;
     if (rc != TALOS_OK)
         return rc;
@@ -208,6 +226,10 @@ static int create(struct talos_host *h, const char *image_path, const struct tal
     if (!(ta = calloc(1, sizeof(*ta))))
         return TALOS_ERR_NOMEM;
     ta->host = h;
+    if (!(ta->image_path = strdup(image_path))) {
+        free(ta);
+        return TALOS_ERR_NOMEM;
+    }
     if (opt)
         ta->opt = *opt;
     talos_wr_init(&ta->rx, TALOS_MAX_OUT_BYTES + 8192);
@@ -260,6 +282,7 @@ out:
         reap(ta, 1);
         talos_wr_free(&ta->rx);
         talos_wr_free(&ta->tx);
+        free(ta->image_path);
         free(ta);
     }
     return rc;
@@ -292,6 +315,7 @@ TALOS_EXPORT void talos_ta_destroy(struct talos_ta *ta)
     reap(ta, 1);
     talos_wr_free(&ta->rx);
     talos_wr_free(&ta->tx);
+    free(ta->image_path);
     free(ta);
 }
 
