@@ -7,7 +7,8 @@
 
 #include "core/crypto.h"
 
-static int refuse(int code, char *reason, size_t cap, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int refuse(int code, char *reason, size_t cap,
+                                                         const char *fmt, ...)
 {
     va_list ap;
 

@@ -10,7 +10,7 @@
 #include "talos/err.h"
 #include "tools/cfg/cfg.h"
 
-static int refuse(char *why, size_t cap, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, const char *fmt, ...)
 {
     va_list ap;
 
