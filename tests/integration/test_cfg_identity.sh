@@ -23,6 +23,10 @@ grep -q "signs WRONG CFG digests" "$T/c.log" || fail "the tamper knob must be lo
 
 # The tampering platform's target: refused on the CFG digest, not earlier.
 expect_fail CFG_DIGEST a migrate "$TA" --to 127.0.0.1:$C_PORT
+# The source's own policy refused the target's evidence (both sides send
+# their evidence before checking the peer's, so this is not the target's ABORT).
+grep -q "source serves on: peer's CFG digest differs" "$T/a.log" ||
+  fail "the source must refuse the target on its CFG digest: $(grep refused "$T/a.log")"
 assert_eq "$(t a call "$TA" digest)" "$D" "source state unchanged"
 t a call "$TA" put after refused >/dev/null
 assert_eq "$(t a call "$TA" get after)" "refused" "source serves after the refusal"
