@@ -113,8 +113,9 @@ $(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 LIB_CFG_MODEL := $(BUILD)/lib/libtalos_cfg_model.a
 $(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/check.c)
 # The runtime walks its frame pointers to record a thread's context at a
-# migration point (ta/flow.c).
-$(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += -fno-omit-frame-pointer
+# migration point (ta/flow.c). Overridable only to measure what they cost.
+TA_FP_FLAGS ?= -fno-omit-frame-pointer
+$(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
 TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 define ta_image
 $(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
