@@ -6,11 +6,14 @@
  * passes the ones the platform computed itself from the image at launch, as
  * hardware would.
  *
- * Debug knob, sim only: TALOS_SIM_CFG_DIGEST_TAMPER=1 in the node's
- * environment makes this platform sign a wrong CFG digest (first byte
- * flipped) for every TA it launches. Tests use it to show that a peer
- * refuses a TA whose CFG differs (docs/cfg.md). It grants nothing an
- * attacker lacks: a sim host can already sign anything with its key. */
+ * Debug knobs, sim only, for tests (docs/cfg.md); they grant nothing an
+ * attacker lacks, as a sim host can already sign anything with its key and
+ * hand a TA any bytes:
+ *  - TALOS_SIM_CFG_DIGEST_TAMPER=1: sign a wrong CFG digest (first byte
+ *    flipped) for every TA launched: peers refuse it (CFG_DIGEST);
+ *  - TALOS_SIM_CFG_FILE=PATH: hand TAs that ask for their CFG file the
+ *    bytes of PATH instead: a target must refuse a CFG file that does not
+ *    hash to its signed digest. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +51,8 @@ struct talos_platform {
     struct measure_entry cache[MEASURE_CACHE];
     size_t cache_next;
     struct sim_cfg_cache *cfgs;
-    int cfg_tamper; /* TALOS_SIM_CFG_DIGEST_TAMPER: see the top of this file */
+    int cfg_tamper;        /* TALOS_SIM_CFG_DIGEST_TAMPER: see the top of this file */
+    char *cfg_file_other;  /* TALOS_SIM_CFG_FILE: see the top of this file */
 };
 
 static int sim_open(const struct talos_platform_config *cfg, struct talos_platform **out)
@@ -79,6 +83,15 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     if (p->cfg_tamper)
         TLOG_WARN("sim: TALOS_SIM_CFG_DIGEST_TAMPER=1: this platform signs WRONG CFG digests "
                   "(test knob)");
+    const char *other = getenv("TALOS_SIM_CFG_FILE");
+    if (other && *other) {
+        if (!(p->cfg_file_other = strdup(other))) {
+            rc = TALOS_ERR_NOMEM;
+            goto out;
+        }
+        TLOG_WARN("sim: TALOS_SIM_CFG_FILE: this platform hands TAs the CFG file %s, not their "
+                  "own (test knob)", other);
+    }
     rc = talos_sim_identity_open(cfg->state_dir, ca_dir, &p->id);
     if (rc != TALOS_OK)
         goto out;
@@ -88,6 +101,7 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     p = NULL;
 out:
     if (p) {
+        free(p->cfg_file_other);
         sim_cfg_cache_free(p->cfgs);
         pthread_mutex_destroy(&p->cache_lock);
     }
@@ -100,6 +114,7 @@ static void sim_close(struct talos_platform *p)
     if (!p)
         return;
     talos_sim_identity_close(&p->id);
+    free(p->cfg_file_other);
     sim_cfg_cache_free(p->cfgs);
     pthread_mutex_destroy(&p->cache_lock);
     free(p);
@@ -142,6 +157,33 @@ static int sim_measure_image(struct talos_platform *p, const char *path,
     return TALOS_OK;
 }
 
+/* The whole of a (test) file, malloc'd. */
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    long n = 0;
+    int rc = TALOS_ERR_IO;
+
+    if (!f)
+        return rc;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto out;
+    rc = TALOS_ERR_NOMEM;
+    if (!(*out = malloc(n ? (size_t)n : 1)))
+        goto out;
+    rc = TALOS_ERR_IO;
+    if (fread(*out, 1, (size_t)n, f) != (size_t)n) {
+        free(*out);
+        *out = NULL;
+        goto out;
+    }
+    *len = (size_t)n;
+    rc = TALOS_OK;
+out:
+    fclose(f);
+    return rc;
+}
+
 static int sim_cfg_image(struct talos_platform *p, const char *path,
                          uint8_t digest[TALOS_CFG_DIGEST_BYTES], uint8_t **file, size_t *file_len)
 {
@@ -152,6 +194,12 @@ static int sim_cfg_image(struct talos_platform *p, const char *path,
     rc = sim_cfg_cache_get(p->cfgs, path, digest, file, file_len);
     if (rc == TALOS_OK && p->cfg_tamper)
         digest[0] ^= 0x01;
+    if (rc == TALOS_OK && file && p->cfg_file_other) {
+        free(*file);
+        *file = NULL;
+        *file_len = 0;
+        rc = read_file(p->cfg_file_other, file, file_len);
+    }
     return rc;
 }
 
