@@ -175,7 +175,7 @@ int talos_flow_check(struct mig *m)
 {
     static struct talos_mig_threads c; /* 8 KiB: off the stack */
     static uint8_t buf[TALOS_MIG_THREADS_MAX];
-    uint8_t digest[TALOS_CFG_DIGEST_BYTES];
+    uint8_t digest[TALOS_CFG_DIGEST_BYTES] = {0};
     uint8_t got = 0;
     uint32_t len = 0;
     int rc = mig_recv(m, TALOS_MIG_THREADS, &got, buf, sizeof(buf), &len);
@@ -210,7 +210,7 @@ int talos_flow_check(struct mig *m)
     for (uint32_t i = 0; i < c.n; i++) {
         struct talos_cfg_thread t = {.resume = c.t[i].resume, .ret = c.t[i].ret,
                                      .n_ret = c.t[i].n_ret};
-        char why[160];
+        char why[160] = "";
         if ((rc = talos_cfg_check_thread(load.cfg, &t, why, sizeof(why))) != TALOS_OK) {
             snprintf(m->reason, sizeof(m->reason), "thread %" PRIu32 ": %s", i, why);
             goto out;

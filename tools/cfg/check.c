@@ -41,7 +41,7 @@ int talos_cfg_check_thread(const struct talos_cfg *cfg, const struct talos_cfg_t
 {
     const struct talos_cfg_func *below = NULL, *fn = NULL;
     const struct talos_cfg_call *call = NULL;
-    char name[TALOS_CFG_SYNTH_NAME_BYTES];
+    char name[TALOS_CFG_SYNTH_NAME_BYTES] = "";
     int rc = TALOS_OK;
 
     if (why && cap)
