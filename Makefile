@@ -38,7 +38,10 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(ARENA_DEF) 
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 CRYPTO_LIBS := -lssl -lcrypto
-HOST_LIBS := -ljansson -lelf $(CRYPTO_LIBS) -lpthread
+CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
+# The sim platform builds the CFG of every image it launches (docs/cfg.md),
+# so every host-side program links libtalos_cfg and Capstone.
+HOST_LIBS := -ljansson -lelf $(CFG_LIBS) $(CRYPTO_LIBS) -lpthread
 
 src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 
@@ -46,7 +49,7 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 CORE_SRC := $(wildcard core/*.c)
 TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
 TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/launch.c tee/skeleton/host.c
+                tee/sim/measure_file.c tee/sim/launch.c tee/sim/cfg_cache.c tee/skeleton/host.c
 TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
 TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
 TA_SRC := $(wildcard ta/*.c)
@@ -83,29 +86,37 @@ $(O)/%.o: %.c | $(BUILD)/.deps-ok
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # CFG extraction (tools/cfg): the only user of Capstone. Linked into the
-# talos CLI and the unit tests, never into a TA or the node.
+# talos CLI, the node (the sim platform computes each image's CFG digest)
+# and the unit tests, never into a TA.
 CFG_SRC := $(wildcard tools/cfg/*.c)
 LIB_CFG := $(BUILD)/lib/libtalos_cfg.a
-CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
 $(LIB_CFG): $(call src2obj,$(CFG_SRC))
 
 # --- programs ------------------------------------------------------------------
 TALOSD := $(BUILD)/bin/talosd
 TALOS := $(BUILD)/bin/talos
-HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 
 $(TALOSD): $(call src2obj,$(wildcard node/talosd/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
-$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(LIB_CFG) $(HOST_SIDE_LIBS)
+$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CFG_LIBS) $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
 # A TA image: the TA's objects + runtime + one backend's enclave side.
 # Static and non-PIE: one self-contained file whose every code byte is measured,
 # at fixed addresses (TALOS_PERSIST, arena pointers).
-TA_RUNTIME := $(LIB_TA) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+# The CFG model half of tools/cfg (parse, lookups, flow check: no Capstone):
+# a migration target checks thread contexts with it (ta/flow.c).
+LIB_CFG_MODEL := $(BUILD)/lib/libtalos_cfg_model.a
+$(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/check.c)
+# The runtime walks its frame pointers to record a thread's context at a
+# migration point (ta/flow.c). Overridable only to measure what they cost.
+TA_FP_FLAGS ?= -fno-omit-frame-pointer
+$(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
+TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 define ta_image
 $(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
 	@mkdir -p $$(@D)
@@ -125,7 +136,7 @@ $(O)/faults/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_FAULT_POINTS -c $< -o $@
 $(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/*.c)) $(LIB_TA_FAULTS) \
-		$(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(CRYPTO_LIBS) -lpthread 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
@@ -137,7 +148,7 @@ $(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/
 # ta/nomig.c answers MIGRATE_* and RESUME with NOT_IMPLEMENTED), and with
 # write tracking armed over the arena while serving (-DTALOS_BENCH_WTRACK,
 # ta/bench_wtrack.c, switched on by TALOS_BENCH_WTRACK in the environment).
-TA_NOMIG_SRC := $(filter-out ta/mig_%.c ta/chan.c ta/introspect.c,$(TA_SRC))
+TA_NOMIG_SRC := $(filter-out ta/mig_%.c ta/chan.c ta/introspect.c ta/flow.c,$(TA_SRC))
 LIB_TA_NOMIG := $(BUILD)/lib/libtalos_ta_nomig.a
 LIB_TA_BENCHWT := $(BUILD)/lib/libtalos_ta_benchwt.a
 $(LIB_TA_NOMIG): $(patsubst %.c,$(O)/nomig/%.o,$(TA_NOMIG_SRC))
@@ -150,7 +161,7 @@ $(O)/benchwt/%.o: %.c | $(BUILD)/.deps-ok
 	$(CC) $(ALL_CFLAGS) -DTALOS_BENCH_WTRACK -c $< -o $@
 define bench_ta_image
 $(BUILD)/bench/ta/$(1)-$(2).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(3) \
-		$(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
@@ -178,9 +189,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
 UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c)
 
-$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CFG) $(HOST_SIDE_LIBS)
+$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(CFG_LIBS) $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
 
 # --- benchmarks ----------------------------------------------------------------
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
@@ -220,7 +231,7 @@ FZ_VERIFY := $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
 FZ_CFG := $(call fzobj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/json.c) $(FZ_CORE)
 # talosd without its main.c (the harness defines `node`), and all it links.
 FZ_NODE := $(call fzobj,$(filter-out node/talosd/main.c,$(wildcard node/talosd/*.c)) \
-             $(HOST_SRC) $(TEE_HOST_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+             $(HOST_SRC) $(TEE_HOST_SRC) $(CFG_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
 
 FZ_DEPS_wire_reader := $(FZ_CORE)
 FZ_DEPS_msg_header := $(FZ_OS)

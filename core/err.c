@@ -40,6 +40,8 @@ static const struct err_entry errs[] = {
     {TALOS_ERR_MEASUREMENT, "MEASUREMENT", "measurement not allowed by policy"},
     {TALOS_ERR_BACKEND, "BACKEND", "TEE backend failure"},
     {TALOS_ERR_MAC, "MAC", "authentication tag mismatch"},
+    {TALOS_ERR_CFG, "CFG", "execution flow does not match the CFG"},
+    {TALOS_ERR_CFG_DIGEST, "CFG_DIGEST", "CFG digest not allowed by policy"},
 };
 
 static const struct err_entry *find(int err)

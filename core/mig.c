@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/migctx.h"
 #include "core/wire.h"
 #include "talos/err.h"
 #include "talos/talos.h"
@@ -20,6 +21,7 @@ static const struct talos_mig_desc recs[] = {
     {TALOS_MIG_HANDOFF, "HANDOFF", TALOS_MIG_FROM_S, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
     {TALOS_MIG_RECEIPT, "RECEIPT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES + 16, TALOS_TOKEN_BYTES + 16},
     {TALOS_MIG_ABORT, "ABORT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
+    {TALOS_MIG_THREADS, "THREADS", TALOS_MIG_FROM_S, TALOS_MIG_THREADS_MIN, TALOS_MIG_THREADS_MAX},
     {TALOS_MIG_ROUND, "ROUND", TALOS_MIG_FROM_S, 12, 12},
     {TALOS_MIG_ROUND_ACK, "ROUND_ACK", TALOS_MIG_FROM_T, 4, 4},
 };

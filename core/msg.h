@@ -62,6 +62,8 @@ int talos_msg_check(uint16_t type, uint8_t from, uint32_t body_len);
 enum talos_host_req {
     TALOS_HOST_REQ_QUOTE = 1,    /* raw report_data[64] -> evidence */
     TALOS_HOST_REQ_SEAL_KEY = 2, /* u32 policy -> raw key[32] */
+    TALOS_HOST_REQ_CFG = 3,      /* empty -> the TA image's canonical CFG file (hostile: the
+                                  * TA checks it against the cfg_digest of its own evidence) */
 };
 
 #endif

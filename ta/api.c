@@ -5,6 +5,7 @@
 #include "core/crypto.h"
 #include "core/msg.h"
 #include "ta/arena.h"
+#include "ta/flow.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
 
@@ -18,7 +19,11 @@ int talos_random(void *buf, size_t n) { return talos_random_bytes(buf, n); }
 int talos_migration_point(void)
 {
     /* Version 1 migrates at call boundaries only; an explicit point inside
-     * an ecall is accepted and is where later versions may stop a thread. */
+     * an ecall is accepted and is where later versions may stop a thread.
+     * The serve loop calls it at the boundary, armed, to record where its
+     * thread stops (ta/flow.c); this frame's address starts the walk. */
+    if (talos_flow_armed())
+        talos_flow_capture(__builtin_frame_address(0));
     return TALOS_OK;
 }
 

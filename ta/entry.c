@@ -16,6 +16,7 @@
 #include "core/merkle.h"
 #include "ta/arena.h"
 #include "ta/chan.h"
+#include "ta/flow.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
 
@@ -139,9 +140,10 @@ static int start(int *switchless)
     if ((rc = talos_arena_map(TALOS_ARENA_BASE, TALOS_ARENA_MAX)) != TALOS_OK)
         return rc;
     if (start_mode == INIT_RESTORE) {
-        /* A virgin target: no lineage, no state until a source hands one over. */
+        /* A virgin target: no lineage, no state until a source hands one
+         * over; its CFG loads now, off any migration's path. */
         talos_rt.state = RT_EMPTY;
-        return TALOS_OK;
+        return talos_flow_load_start();
     }
     if ((rc = talos_arena_format()) != TALOS_OK)
         return rc;
@@ -205,6 +207,11 @@ static int handle(uint16_t type)
     case TALOS_MSG_INFO:
         return handle_info();
     case TALOS_MSG_MIGRATE_OUT:
+        /* The call boundary is this thread's migration point: record its
+         * context here, for the target's CFG check (ta/flow.c). While the
+         * migration runs this thread stops only at this loop's boundary. */
+        talos_flow_arm();
+        (void)talos_migration_point();
         return talos_rt_mig_start(talos_rt.rx.p, talos_rt.rx.len);
     case TALOS_MSG_MIGRATE_IN: {
         int fd = -1, rc = TALOS_OK;
@@ -269,6 +276,7 @@ int main(int argc, char **argv)
     char tag[80];
 
     (void)argc;
+    talos_flow_set_entry(__builtin_frame_address(0));
     snprintf(tag, sizeof(tag), "ta[%s]", talos_ta_desc.name ? talos_ta_desc.name : "?");
     talos_log_init(tag, TALOS_LOG_WARN);
     if (fcntl(TA_CHANNEL_FD, F_GETFD) < 0) {
@@ -312,6 +320,7 @@ out:
         TLOG_ERR("stopping: %s", talos_strerror(rc));
     talos_rt_wipe_state();
     talos_xport_close(&talos_rt.x);
+    talos_flow_fini();
     if (warm_started)
         pthread_join(warm, NULL);
     if (talos_tee_enclave.fini)

@@ -13,6 +13,7 @@
 #include "core/wire.h"
 #include "ta/arena.h"
 #include "ta/fault.h"
+#include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/precopy.h"
 #include "ta/rt.h"
@@ -267,6 +268,8 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         rc = precopy_final(&m, pc, head);
     else
         rc = stream(&m, &h, head);
+    if (rc == TALOS_OK)
+        rc = talos_flow_send(&m);
     if (rc != TALOS_OK)
         goto resume;
     m.rep.transfer_ns = mig_now() - t_stream;

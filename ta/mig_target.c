@@ -15,6 +15,7 @@
 #include "core/wire.h"
 #include "ta/arena.h"
 #include "ta/fault.h"
+#include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
 
@@ -421,6 +422,9 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
         snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
         goto failed;
     }
+    /* Thread contexts against the CFG (loaded at launch): before PREPARED. */
+    if ((rc = talos_flow_check(&m)) != TALOS_OK)
+        goto failed;
     if (plen) /* no persist section: persist may be NULL */
         memcpy(persist, ppad, plen);
     talos_rt.state = RT_PREPARED;

@@ -11,6 +11,7 @@
 #include "core/mig.h"
 #include "core/msg.h"
 #include "ta/chan.h"
+#include "ta/flow.h"
 #include "ta/rt.h"
 
 #define WHY "this TA image was built without migration support (TALOS_NO_MIGRATION)"
@@ -78,6 +79,14 @@ int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     (void)why_cap;
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
+
+/* No migration, no thread contexts to record or check (ta/flow.c). */
+void talos_flow_set_entry(void *entry_frame) { (void)entry_frame; }
+void talos_flow_arm(void) {}
+int talos_flow_armed(void) { return 0; }
+void talos_flow_capture(void *mp_frame) { (void)mp_frame; }
+int talos_flow_load_start(void) { return TALOS_OK; }
+void talos_flow_fini(void) {}
 
 void talos_chan_warmup(void)
 {

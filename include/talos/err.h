@@ -50,6 +50,9 @@ enum talos_err {
     TALOS_ERR_MEASUREMENT = -45,    /* measurement not allowed by the policy */
     TALOS_ERR_BACKEND = -46,        /* the TEE backend failed */
     TALOS_ERR_MAC = -47,            /* authentication tag or MAC mismatch */
+    /* execution-flow verification (docs/cfg.md) */
+    TALOS_ERR_CFG = -70,            /* execution flow does not match the CFG */
+    TALOS_ERR_CFG_DIGEST = -71,     /* CFG digest not allowed by the policy */
 };
 
 #define TALOS_ERR_MIN (-99)

@@ -35,6 +35,8 @@ extern "C" {
 /* Claims flags. */
 #define TALOS_CLAIM_SIMULATED 0x1u /* produced by a simulated TEE: no isolation */
 #define TALOS_CLAIM_DEBUG 0x2u     /* produced by a debug-mode TEE */
+#define TALOS_CLAIM_NO_CFG 0x4u    /* the platform computed no CFG digest: cfg_digest is zero */
+#define TALOS_CFG_DIGEST_BYTES 32
 
 /* What a verified piece of evidence says. */
 struct talos_claims {
@@ -42,6 +44,9 @@ struct talos_claims {
     uint32_t flags;                                /* TALOS_CLAIM_* */
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];  /* hash of the TA code as loaded */
     uint8_t config_id[32];                         /* hash of the measured launch config */
+    /* Digest of the image's canonical CFG (docs/cfg.md), computed by the
+     * platform from the image it launched; zero with TALOS_CLAIM_NO_CFG. */
+    uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES];
     uint8_t report_data[TALOS_REPORT_DATA_BYTES];  /* chosen by the TA */
     uint8_t platform_id[32];                       /* hash of the platform's public key */
 };

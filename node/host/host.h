@@ -23,6 +23,9 @@ struct talos_ta {
     struct talos_wr rx, tx;
     struct talos_ta_options opt;
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];
+    uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES];
+    int has_cfg;           /* the platform computed cfg_digest (else NO_CFG evidence) */
+    char *image_path;      /* the image launched: its CFG file is served on request */
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint64_t version;
     uint64_t state_bytes;

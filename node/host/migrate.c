@@ -101,14 +101,11 @@ TALOS_EXPORT int talos_ta_migrate_start(struct talos_ta *ta, int sock,
     ta->migrating = 1;
     /* The socket to the target goes over the control channel: the TA's
      * control thread takes it there. */
-    rc = talos_xport_send_fd(&op->x, TALOS_MSG_MIGRATE_SOCK, sock, NULL, 0);
+    /* If this fails, the TA answered (a refusal) and closed the channel
+     * already: its answer waits in the socket for talos_ta_migrate_wait. */
+    (void)talos_xport_send_fd(&op->x, TALOS_MSG_MIGRATE_SOCK, sock, NULL, 0);
     close(sock);
     sock = -1;
-    if (rc != TALOS_OK) {
-        /* The TA's control thread went away: it answers nothing more here;
-         * talos_ta_migrate_wait reports it. */
-        talos_xport_close(&op->x);
-    }
     *out = op;
     op = NULL;
     rc = TALOS_OK;

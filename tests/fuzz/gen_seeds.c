@@ -15,6 +15,7 @@
 
 #include "core/crypto.h"
 #include "core/mig.h"
+#include "core/migctx.h"
 #include "core/msg.h"
 #include "core/wire.h"
 #include "node/talosd/peerproto.h"
@@ -175,6 +176,14 @@ static void gen_mig(struct talos_wr *w)
     talos_wr_u8(w, TALOS_MIG_FROM_S);
     talos_wr_u32(w, 73);
     put_wr("mig_records", "hello-header", w);
+    /* A THREADS record: the serve loop's context, one frame. */
+    struct talos_mig_threads th = {.n = 1};
+    th.t[0].resume = 0x402f0b;
+    th.t[0].n_ret = 1;
+    th.t[0].ret[0] = 0x401234;
+    if (talos_mig_threads_encode(&th, w) != TALOS_OK)
+        failed = 1;
+    put_wr("mig_records", "threads", w);
 }
 
 /* --- evidence: signed by the fixed platform key ------------------------------------- */
@@ -204,7 +213,7 @@ static void gen_evidence(void)
     fill(nonce, sizeof(nonce), 10);
     fill(lineage, sizeof(lineage), 11);
     talos_attest_report_data(nonce, lineage, rd);
-    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, rd, ev, &len) !=
+    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, m, rd, ev, &len) !=
         TALOS_OK) {
         failed = 1;
         goto out;

@@ -57,8 +57,8 @@ compgen -G "$T/b/images/*.ta" >/dev/null && fail "b kept an image from a refused
 # record's plaintext is the migration record plus 22 bytes (5-byte header,
 # 1 inner type byte, 16-byte AEAD tag): HELLO 78 -> 100, EVIDENCE header 5
 # -> 27 (its body follows in its own record), BEGIN 69 -> 91, CHUNK header
-# 21 -> 43 (then 16 KiB records of pages), MANIFEST 73 -> 95, HANDOFF 114 ->
-# 136, close_notify 2 -> 24. Records 1-2 are the ClientHello and the
+# 21 -> 43 (then 16 KiB records of pages), MANIFEST 73 -> 95, THREADS 21 ->
+# 43, HANDOFF 114 -> 136, close_notify 2 -> 24. Records 1-2 are the ClientHello and the
 # compatibility ChangeCipherSpec; the client's Certificate, CertificateVerify
 # and Finished come next, encrypted.
 learn_record_layout
@@ -112,10 +112,12 @@ flip_tls "$EVB" 300          # ciphertext: the source's evidence
 flip_tls "$BEGIN" 40         # ciphertext: BEGIN (version, sizes, chain head)
 flip_tls "$mid" 8000 5       # ciphertext: state pages
 flip_tls "$MANIFEST" 50      # ciphertext: MANIFEST (root, new head)
+flip_tls "$THREADS" 10       # ciphertext: THREADS (the thread's resume address)
 flip_tls "$BEGIN" -1         # AEAD tags
 flip_tls "$CHUNK" -1
 flip_tls "$((MANIFEST - 1))" -1 7
 flip_tls "$MANIFEST" -1
+flip_tls "$THREADS" -1
 
 # --- Bugs found by this test. Each is reported; the test fails at the end
 # if any is present (so that one bug does not hide the next).

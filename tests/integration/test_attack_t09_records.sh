@@ -20,7 +20,7 @@ D=$(t a call "$TA" digest)
 # migration record plus 22 bytes (5-byte header, inner type, 16-byte tag):
 # HELLO 78 -> 100, EVIDENCE header 5 -> 27 then its body, BEGIN 69 -> 91,
 # CHUNK header 21 -> 43 then 16 KiB records of pages, MANIFEST 73 -> 95,
-# HANDOFF 114 -> 136, close_notify 2 -> 24. Records 1-2 are the ClientHello
+# THREADS 21 -> 43, HANDOFF 114 -> 136, close_notify 2 -> 24. Records 1-2 are the ClientHello
 # and the compatibility ChangeCipherSpec; 3-5 the client's Certificate,
 # CertificateVerify and Finished.
 learn_record_layout
@@ -103,8 +103,9 @@ truncate_at "$AFTER3"     # the evidence is complete; BEGIN never comes
 truncate_at "$AFTER10"    # in the middle of the state pages
 
 # BUG (I7): attacks that break the channel after the target's PREPARED.
-# A duplicated MANIFEST: the target installs the state, sends PREPARED,
-# then fails on the copy (MAC). The stream truncated after MANIFEST: the
+# A duplicated THREADS (the last record before PREPARED): the target
+# installs the state, sends PREPARED, then fails on the copy (MAC). The
+# stream truncated after THREADS: the
 # target sends PREPARED, then finds the connection closed instead of a
 # HANDOFF. Either way the source, having read PREPARED, handed off and
 # hears no RECEIPT: in doubt, it must not serve (STATE,
@@ -149,17 +150,17 @@ resume_or_bug() {
 }
 # The copy breaks the channel (AEAD failure: the target's TLS is dead), so
 # the source can only be in doubt.
-in_doubt "authentication tag mismatch" dup --nth "$MANIFEST"
-resume_or_bug "duplicated MANIFEST"
+in_doubt "authentication tag mismatch" dup --nth "$THREADS"
+resume_or_bug "duplicated THREADS"
 # Truncated: the target reads the end of the stream; if its TLS can still
 # write, its ABORT reaches the source, which resumes (the ABORT's code is
 # PEER_CLOSED); if not, the source is in doubt and the logged token must
 # resume it. Both are the protocol; a lost lineage is not.
-in_doubt "peer closed the connection" truncate --nth "$MANIFEST"
+in_doubt "peer closed the connection" truncate --nth "$THREADS"
 if [ "$CODE" = PEER_CLOSED ]; then
   serves_once "$TA" a
   assert_eq "$(t a call "$TA" digest)" "$D" "digest after the target's ABORT"
 else
-  resume_or_bug "truncated after MANIFEST"
+  resume_or_bug "truncated after THREADS"
 fi
 [ $BUGS -eq 0 ] || fail "$BUGS bug(s) found, each reported above"
