@@ -27,6 +27,9 @@ enum talos_msg_type {
     TALOS_MSG_MIGRATE_OUT = 8, /* empty; a socket travels with it (SCM_RIGHTS) */
     TALOS_MSG_MIGRATE_IN = 9,  /* lineage[16] the host expects; a socket travels with it */
     TALOS_MSG_RESUME = 10,     /* bytes ABORT token: resume a HANDED_OFF source */
+    TALOS_MSG_HANDOFF = 11,    /* bytes HANDOFF token: a waiting PREPARED target activates */
+    TALOS_MSG_GIVE_UP = 12,    /* i32 code: a waiting PREPARED target fails and seals an ABORT */
+    TALOS_MSG_RECEIPT = 13,    /* bytes RECEIPT token: a HANDED_OFF source retires */
     /* TA -> host */
     TALOS_MSG_READY = 16,      /* raw lineage[16] ‖ u64 version ‖ str name */
     TALOS_MSG_REPLY = 17,      /* i32 status ‖ u64 version ‖ bytes out ‖ str reason */

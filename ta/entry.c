@@ -191,6 +191,24 @@ static int handle_resume(const uint8_t *body, size_t len)
     return talos_rt_reply(status, NULL, 0, why);
 }
 
+/* A token from the host for the handover after a lost channel: RECEIPT
+ * (source), HANDOFF (waiting target). Hostile bytes, decoded once. */
+static int handle_token(uint16_t type, const uint8_t *body, size_t len)
+{
+    char why[200] = "";
+    struct talos_rd r;
+    size_t n = 0;
+    talos_rd_init(&r, body, len);
+    const uint8_t *tok = talos_rd_bytes(&r, &n, 4096);
+    int status = talos_rd_finish(&r);
+    if (type == TALOS_MSG_HANDOFF)
+        return status == TALOS_OK ? talos_rt_handoff(tok, n)
+                                  : talos_rt_reply(status, NULL, 0, "malformed HANDOFF frame");
+    if (status == TALOS_OK)
+        status = talos_rt_receipt(tok, n, why, sizeof(why));
+    return talos_rt_reply(status, NULL, 0, why);
+}
+
 static int serve(void)
 {
     for (;;) {
@@ -226,6 +244,18 @@ static int serve(void)
         }
         case TALOS_MSG_RESUME:
             rc = handle_resume(talos_rt.rx.p, talos_rt.rx.len);
+            break;
+        case TALOS_MSG_HANDOFF:
+        case TALOS_MSG_RECEIPT:
+            rc = handle_token(type, talos_rt.rx.p, talos_rt.rx.len);
+            if (rc == TALOS_OK && (talos_rt.state == RT_RETIRED || talos_rt.state == RT_FAILED))
+                return TALOS_OK;
+            break;
+        case TALOS_MSG_GIVE_UP:
+            /* Length checked by the frame table (4 bytes). */
+            rc = talos_rt_give_up((int32_t)talos_be32_get(talos_rt.rx.p));
+            if (rc == TALOS_OK && talos_rt.state == RT_FAILED)
+                return TALOS_OK;
             break;
         case TALOS_MSG_STOP:
             return TALOS_OK;

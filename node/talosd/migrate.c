@@ -10,6 +10,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerproto.h"
 #include "node/talosd/registry.h"
@@ -75,7 +76,7 @@ int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migra
                 note_fn note, void *ctx, char *why, size_t why_cap)
 {
     struct talos_ta_info info = {0};
-    int fd = -1, rc = TALOS_OK;
+    int fd = -1, rc = TALOS_OK, resending = 0;
 
     memset(m, 0, sizeof(*m));
     /* Holding the TA's lock: calls wait, then find it moved (or served). */
@@ -119,9 +120,11 @@ int migrate_out(struct ta_entry *e, const char *to, int mode, struct talos_migra
         note(ctx, "done", NULL);
     } else {
         if (m->token_kind == 8 && m->token_len <= sizeof(e->token)) {
-            /* In doubt: keep the HANDOFF so that it can be resent. */
+            /* In doubt: keep the HANDOFF and resend it to the target node
+             * (resend.c); the target may be PREPARED and waiting for it. */
             memcpy(e->token, m->token, m->token_len);
             e->token_len = m->token_len;
+            resending = resend_start(e, to, m) == TALOS_OK;
         }
         snprintf(why, why_cap, "%s", m->reason);
         rc = m->status;
@@ -130,5 +133,14 @@ out:
     pthread_mutex_unlock(&e->lock);
     if (fd >= 0)
         close(fd);
+    if (resending) {
+        /* The resend needs the TA's lock: wait for it with the lock free. */
+        note(ctx, "in doubt", "resending the HANDOFF to the target node");
+        rc = resend_await(e, node.handoff_wait + 5, why, why_cap);
+        if (rc == TALOS_OK) {
+            m->status = TALOS_OK;
+            note(ctx, "done", "RECEIPT through the nodes");
+        }
+    }
     return rc;
 }
