@@ -199,10 +199,11 @@ static json_t *ta_json(struct ta_entry *e)
     struct talos_ta_info info;
     json_t *o = json_object();
 
-    char handoff[sizeof(e->handoff)];
+    char handoff[sizeof(e->handoff)], session[sizeof(e->handoff_session)];
 
     pthread_mutex_lock(&e->lock);
     memcpy(handoff, e->handoff, sizeof(handoff));
+    memcpy(session, e->handoff_session, sizeof(session));
     int rc = e->moved_to[0] ? TALOS_OK : talos_ta_info(e->ta, &info);
     if (e->moved_to[0]) {
         /* The process retired; what is left here is a forwarding note. */
@@ -230,8 +231,10 @@ static json_t *ta_json(struct ta_entry *e)
     json_object_set_new(o, "mode", json_string(info.mode == TALOS_CALL_SWITCHLESS ? "switchless"
                                                                                   : "passive"));
     json_object_set_new(o, "state_bytes", json_integer((json_int_t)info.state_bytes));
-    if (handoff[0]) /* a handover after a lost channel is under way or gave up */
+    if (handoff[0]) { /* a handover after a lost channel is under way or gave up */
         json_object_set_new(o, "handoff", json_string(handoff));
+        json_object_set_new(o, "handoff_session", json_string(session));
+    }
     return o;
 }
 

@@ -184,6 +184,7 @@ int handoff_wait(struct ta_entry *e, struct talos_migration *m, int seconds)
     waiters = &w;
     pthread_mutex_unlock(&hl);
     snprintf(e->handoff, sizeof(e->handoff), "waiting for HANDOFF");
+    talos_hex(w.session, sizeof(w.session), e->handoff_session);
     TLOG_WARN("peer: target for %s is PREPARED and lost its channel: waiting up to %d s for the "
               "source's HANDOFF through its node (talos abort gives up now)", e->id, seconds);
     pthread_mutex_unlock(&e->lock); /* ps and calls (STATE) meanwhile */

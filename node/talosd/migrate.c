@@ -135,11 +135,16 @@ out:
         close(fd);
     if (resending) {
         /* The resend needs the TA's lock: wait for it with the lock free. */
+        char how[300] = "";
         note(ctx, "in doubt", "resending the HANDOFF to the target node");
-        rc = resend_await(e, node.handoff_wait + 5, why, why_cap);
+        rc = resend_await(e, node.handoff_wait + 5, how, sizeof(how));
         if (rc == TALOS_OK) {
             m->status = TALOS_OK;
             note(ctx, "done", "RECEIPT through the nodes");
+        } else if (rc == TALOS_ERR_STATE) {
+            snprintf(why, why_cap, "%s; %s", m->reason, how); /* still in doubt */
+        } else {
+            snprintf(why, why_cap, "%s", how); /* the ABORT came back: serving again */
         }
     }
     return rc;

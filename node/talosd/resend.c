@@ -130,7 +130,7 @@ static void *resend_thread(void *arg)
         if (e->removed || !e->ta || !e->token_len) {
             /* Resumed by an operator (talos resume) or stopped meanwhile. */
             pthread_mutex_unlock(&e->lock);
-            settle(r, R_GAVE_UP, TALOS_ERR_STATE, "%s", "the resend stopped: the TA was resumed or stopped meanwhile");
+            settle(r, R_GAVE_UP, TALOS_ERR_STATE, "the resend stopped: the TA was resumed or stopped meanwhile");
             goto out;
         }
         pthread_mutex_unlock(&e->lock);
@@ -162,8 +162,7 @@ static void *resend_thread(void *arg)
     TLOG_WARN("resend for %s gave up after %d attempts (%s): the source stays HANDED_OFF, not "
               "serving; only the target's ABORT brings it back (talos resume)", e->id, n,
               unknown >= UNKNOWN_MAX ? "the target node knows no such session" : "time is up");
-    settle(r, R_GAVE_UP, TALOS_ERR_STATE,
-           "handed off, no receipt: in doubt, not serving (resend gave up: %s)",
+    settle(r, R_GAVE_UP, TALOS_ERR_STATE, "the resend gave up (%s)",
            unknown >= UNKNOWN_MAX ? "the target node knows no such session" : "time is up");
 out:
     pthread_mutex_lock(&rl);
@@ -200,14 +199,18 @@ int resend_start(struct ta_entry *e, const char *to, const struct talos_migratio
     r->deadline = handoff_now() + 2.0 * node.handoff_wait + 10;
     r->state = R_PENDING;
     snprintf(e->handoff, sizeof(e->handoff), "in doubt, resending HANDOFF");
+    talos_hex(r->q.session, 16, e->handoff_session);
     pthread_mutex_lock(&rl);
     r->next = resends;
     resends = r;
     pthread_mutex_unlock(&rl);
-    TLOG_WARN("TA %s is in doubt after handing off to %s: resending its HANDOFF for up to %d s",
-              e->id, to, 2 * node.handoff_wait + 10);
+    char hex[2 * TALOS_TOKEN_BYTES + 1];
+    talos_hex(m->token, m->token_len, hex);
+    /* Not a secret (MAC'd under the session key); logged like an ABORT. */
+    TLOG_WARN("TA %s is in doubt after handing off to %s: resending its HANDOFF for up to %d s "
+              "(HANDOFF token %s)", e->id, to, 2 * node.handoff_wait + 10, hex);
     if (pthread_create(&t, NULL, resend_thread, r) != 0) {
-        settle(r, R_GAVE_UP, TALOS_ERR_STATE, "%s", "cannot start the resend");
+        settle(r, R_GAVE_UP, TALOS_ERR_STATE, "cannot start the resend");
         pthread_mutex_lock(&rl);
         r->e = NULL;
         pthread_mutex_unlock(&rl);
@@ -237,8 +240,7 @@ int resend_await(struct ta_entry *e, int seconds, char *why, size_t cap)
         rc = r->code;
         snprintf(why, cap, "%s", r->why);
     } else {
-        snprintf(why, cap, "handed off, no receipt: in doubt, not serving; the node still resends "
-                           "the HANDOFF (talos ps)");
+        snprintf(why, cap, "the node still resends the HANDOFF in the background (talos ps)");
     }
     pthread_mutex_unlock(&rl);
     return rc;
