@@ -303,7 +303,8 @@ void handoff_serve_resend(int fd, const struct peer_resend *q)
         else
             verdict(&v, rc, 0, NULL, 0,
                     rc == TALOS_ERR_BUSY ? "another HANDOFF is being delivered" : "the target did not answer");
-    } else if (is_importing(id)) {
+    } else if (is_importing(id) && !find_waiter(id, NULL)) {
+        /* Its target may not have noticed yet that the channel broke. */
         verdict(&v, TALOS_ERR_BUSY, 0, NULL, 0, "the lineage is still being imported; retry");
     } else {
         verdict(&v, TALOS_ERR_NO_SUCH_SESSION, 0, NULL, 0, "no migration session of that lineage and id here");
