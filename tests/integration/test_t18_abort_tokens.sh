@@ -26,7 +26,8 @@
 #      cut_s2t  only S->T dropped, and PREPARED held 10 s so that T's timeout
 #               comes first: T waits 1 s, FAILS, and B keeps its ABORT; S
 #               times out after its HANDOFF, is in doubt, and A's resend
-#               (this relay passes further connections) gets the kept ABORT:
+#               (this relay passes further connections, held until 36 s
+#               after the first so that T has surely failed) gets the kept ABORT:
 #               S checks it under the session key and resumes by itself.
 # Refusals (core/mig.c talos_token_open checks length, then the MAC under
 # the pending session's key, then kind/session/lineage):
@@ -122,15 +123,24 @@ def handle(a):
         pass
     time.sleep(3600)  # a partition: no FIN either way
 
-n = 0
+def handle_later(c):
+    # A resend in the half partition is held until the target has surely
+    # timed out (30 s channel timeout + 1 s wait): it must get the ABORT.
+    time.sleep(max(0.0, first + 36 - time.time()))
+    log.write("passing a later connection\n")
+    handle(c)
+
+n, first = 0, time.time()
 while True:
     c, _ = ls.accept()
     n += 1
+    if n == 1:
+        first = time.time()
     if once and n > 1:
         log.write("dropped connection %d\n" % n)
         c.close()
         continue
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+    threading.Thread(target=handle if n == 1 else handle_later, args=(c,), daemon=True).start()
 PY
 relay() { # PORT DEST MODE LOG DELAY
   python3 "$T/relay.py" "$@" & PIDS+=($!)
