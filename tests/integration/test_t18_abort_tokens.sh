@@ -20,7 +20,8 @@
 #               docs/migration.md "Resend"), then FAILS with an ABORT of the
 #               pending session that B logs and keeps. This relay takes ONE
 #               connection: A's resends never reach B, so A gives up (A runs
-#               --handoff-wait 2: it resends for 14 s) and stays in doubt.
+#               --handoff-wait 4: migrate waits 9 s, the resend goes on for
+#               18 s) and stays in doubt.
 #               B's logged token is the one the operator may carry to A:
 #               resume works exactly once.
 #      cut_s2t  only S->T dropped, and PREPARED held 10 s so that T's timeout
@@ -148,7 +149,7 @@ relay() { # PORT DEST MODE LOG DELAY
   fail "relay did not start"
 }
 
-start_node a --handoff-wait 2; AP=$PORT
+start_node a --handoff-wait 4; AP=$PORT
 start_node b --handoff-wait 1; BP=$PORT
 start_node c; CP=$PORT
 TALOS_FAULT=target.before_active start_node d; DP=$PORT
