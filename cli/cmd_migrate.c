@@ -14,7 +14,11 @@ const char cmd_migrate_usage[] =
     "target TAs attest each other over their own TLS 1.3 channel and the state\n"
     "moves between them; the nodes only relay bytes. Progress goes to stderr,\n"
     "then a phase breakdown to stdout. Exit 0 only when the target serves; on\n"
-    "a refusal the TA serves on here, unchanged.\n"
+    "a refusal the TA serves on here, unchanged. If the channel breaks after\n"
+    "the source handed off, the source is in doubt and its node resends the\n"
+    "HANDOFF (talosd --handoff-wait); migrate waits for that to settle: exit 0\n"
+    "on the target's RECEIPT, exit 1 with the target's code on its ABORT (the\n"
+    "TA serves on here), exit 1 (STATE) while still in doubt (see talos ps).\n"
     "\n"
     "options:\n"
     "  --to HOST:PORT the target node's peer listener (talosd --listen)\n" CLI_COMMON_HELP;
