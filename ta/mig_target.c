@@ -361,6 +361,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
         memcpy(m.rep.token, tok, TALOS_TOKEN_BYTES);
         m.rep.token_kind = TALOS_MIG_PREPARED;
         mig_end(&m);
+        talos_wipe(ppad, p_pages * TALOS_PAGE); /* the persist copy is installed */
         free(ppad);
         TLOG_WARN("%s", m.reason);
         return mig_reply(&m, TALOS_ERR_HANDOFF_WAIT);
