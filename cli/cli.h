@@ -88,6 +88,7 @@ int cmd_stop(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_node(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_resume(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_abort(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cfg(struct cli_ctx *ctx, int argc, char **argv);
 
 extern const char cmd_run_usage[];
@@ -98,6 +99,7 @@ extern const char cmd_stop_usage[];
 extern const char cmd_node_usage[];
 extern const char cmd_migrate_usage[];
 extern const char cmd_resume_usage[];
+extern const char cmd_abort_usage[];
 extern const char cmd_cfg_usage[];
 
 /* The lines every command's --help ends with. */

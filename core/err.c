@@ -40,6 +40,9 @@ static const struct err_entry errs[] = {
     {TALOS_ERR_MEASUREMENT, "MEASUREMENT", "measurement not allowed by policy"},
     {TALOS_ERR_BACKEND, "BACKEND", "TEE backend failure"},
     {TALOS_ERR_MAC, "MAC", "authentication tag mismatch"},
+    {TALOS_ERR_HANDOFF_WAIT, "HANDOFF_WAIT", "prepared target waits for a HANDOFF from its node"},
+    {TALOS_ERR_NO_SUCH_SESSION, "NO_SUCH_SESSION", "no such migration session on this node"},
+    {TALOS_ERR_ABORTED, "ABORTED", "an operator gave up on the migration"},
     {TALOS_ERR_CFG, "CFG", "execution flow does not match the CFG"},
     {TALOS_ERR_CFG_DIGEST, "CFG_DIGEST", "CFG digest not allowed by policy"},
 };

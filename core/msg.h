@@ -28,6 +28,9 @@ enum talos_msg_type {
                                 * the migration's control socket travels with it (SCM_RIGHTS) */
     TALOS_MSG_MIGRATE_IN = 9,  /* lineage[16] the host expects; a socket travels with it */
     TALOS_MSG_RESUME = 10,     /* bytes ABORT token: resume a HANDED_OFF source */
+    TALOS_MSG_HANDOFF = 11,    /* bytes HANDOFF token: a waiting PREPARED target activates */
+    TALOS_MSG_GIVE_UP = 12,    /* i32 code: a waiting PREPARED target fails and seals an ABORT */
+    TALOS_MSG_RECEIPT = 13,    /* bytes RECEIPT token: a HANDED_OFF source retires */
     TALOS_MSG_MIGRATE_SOCK = 15, /* on a migration's control socket: empty; the socket to the
                                   * target travels with it */
     /* TA -> host */

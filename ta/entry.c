@@ -196,6 +196,24 @@ static int handle_resume(const uint8_t *body, size_t len)
     return talos_rt_reply(status, NULL, 0, why);
 }
 
+/* A token from the host for the handover after a lost channel: RECEIPT
+ * (source), HANDOFF (waiting target). Hostile bytes, decoded once. */
+static int handle_token(uint16_t type, const uint8_t *body, size_t len)
+{
+    char why[200] = "";
+    struct talos_rd r;
+    size_t n = 0;
+    talos_rd_init(&r, body, len);
+    const uint8_t *tok = talos_rd_bytes(&r, &n, 4096);
+    int status = talos_rd_finish(&r);
+    if (type == TALOS_MSG_HANDOFF)
+        return status == TALOS_OK ? talos_rt_handoff(tok, n)
+                                  : talos_rt_reply(status, NULL, 0, "malformed HANDOFF frame");
+    if (status == TALOS_OK)
+        status = talos_rt_receipt(tok, n, why, sizeof(why));
+    return talos_rt_reply(status, NULL, 0, why);
+}
+
 /* One frame from the host. */
 static int handle(uint16_t type)
 {
@@ -224,6 +242,12 @@ static int handle(uint16_t type)
     }
     case TALOS_MSG_RESUME:
         return handle_resume(talos_rt.rx.p, talos_rt.rx.len);
+    case TALOS_MSG_HANDOFF:
+    case TALOS_MSG_RECEIPT:
+        return handle_token(type, talos_rt.rx.p, talos_rt.rx.len);
+    case TALOS_MSG_GIVE_UP:
+        /* Length checked by the frame table (4 bytes). */
+        return talos_rt_give_up((int32_t)talos_be32_get(talos_rt.rx.p));
     default:
         /* A reply frame with no request outstanding: the host is confused
          * or hostile; the stream is still in sync, so drop it. */

@@ -5,6 +5,7 @@
  * MIGRATE_* and RESUME frames are answered NOT_IMPLEMENTED. In a normal
  * build this file is empty. */
 #ifdef TALOS_NO_MIGRATION
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,13 +20,12 @@
 /* The host decodes a migration report from every answer to MIGRATE_*,
  * refusals included (ta/mig_common.c mig_reply): an empty one, with the
  * lineage and version of this instance. */
-static int refuse(int fd)
+static int refuse_reply(void)
 {
     struct talos_mig_report rep;
     struct talos_wr w;
     int rc = TALOS_OK;
 
-    (void)close(fd);
     memset(&rep, 0, sizeof(rep));
     memcpy(rep.lineage, talos_rt.lineage, sizeof(rep.lineage));
     rep.version = talos_rt.version;
@@ -34,6 +34,12 @@ static int refuse(int fd)
     rc = w.err ? w.err : talos_rt_reply(TALOS_ERR_NOT_IMPLEMENTED, w.p, w.len, WHY);
     talos_wr_free(&w);
     return rc;
+}
+
+static int refuse(int fd)
+{
+    (void)close(fd);
+    return refuse_reply();
 }
 
 /* MIGRATE_OUT: the answer goes on the control channel that came with it
@@ -77,6 +83,28 @@ int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     (void)len;
     (void)why;
     (void)why_cap;
+    return TALOS_ERR_NOT_IMPLEMENTED;
+}
+
+/* The handover after a lost channel (ta/mig_handoff.c): none here. */
+int talos_rt_handoff(const uint8_t *tok, size_t len)
+{
+    (void)tok;
+    (void)len;
+    return refuse_reply();
+}
+
+int talos_rt_give_up(int32_t code)
+{
+    (void)code;
+    return refuse_reply();
+}
+
+int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap)
+{
+    (void)tok;
+    (void)len;
+    snprintf(why, why_cap, "%s", WHY);
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
 

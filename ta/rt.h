@@ -124,6 +124,14 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16]);
 /* RESUME: a HANDED_OFF source shown a valid ABORT token of its pending
  * session serves again; anything else is refused with a reason in why. */
 int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap);
+/* RECEIPT carried by the nodes: a HANDED_OFF source shown the target's
+ * RECEIPT of its pending session retires (state RETIRED, wiped); anything
+ * else is refused with a reason in why and changes nothing. */
+int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap);
+/* HANDOFF and GIVE_UP frames for a PREPARED target that lost its channel
+ * (ta/mig_handoff.c); each sends the REPLY with a report. */
+int talos_rt_handoff(const uint8_t *tok, size_t len);
+int talos_rt_give_up(int32_t code);
 
 /* Memory introspection (ta/introspect.c): check the TA's own mappings (code
  * not writable, arena in place) and hash its code as it is now. */

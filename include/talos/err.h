@@ -50,6 +50,10 @@ enum talos_err {
     TALOS_ERR_MEASUREMENT = -45,    /* measurement not allowed by the policy */
     TALOS_ERR_BACKEND = -46,        /* the TEE backend failed */
     TALOS_ERR_MAC = -47,            /* authentication tag or MAC mismatch */
+    /* handover after a lost channel (docs/migration.md, "Resend") */
+    TALOS_ERR_HANDOFF_WAIT = -65,   /* PREPARED target lost its channel: waits for a HANDOFF via its node */
+    TALOS_ERR_NO_SUCH_SESSION = -66, /* the node knows no migration session of that lineage and id */
+    TALOS_ERR_ABORTED = -67,        /* an operator gave up on the PREPARED target (talos abort) */
     /* execution-flow verification (docs/cfg.md) */
     TALOS_ERR_CFG = -70,            /* execution flow does not match the CFG */
     TALOS_ERR_CFG_DIGEST = -71,     /* CFG digest not allowed by the policy */
