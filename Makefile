@@ -143,6 +143,20 @@ TEST_TAS := $(notdir $(wildcard tests/ta/*))
 $(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 
+# talosd as a hostile host (tests only, SECURITY.md T25): node/host/ta.c
+# compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the
+# malformed and racing answers of tests/host/hostile.c. The talosd that is
+# installed has none of this code.
+TALOSD_HOSTILE := $(BUILD)/tests/talosd-hostile
+$(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DTALOS_HOSTILE_HOST -c $< -o $@
+$(TALOSD_HOSTILE): $(call src2obj,$(wildcard node/talosd/*.c) $(filter-out node/host/ta.c,$(HOST_SRC))) \
+		$(O)/hostile/node/host/ta.o $(O)/hostile/tests/host/hostile.o \
+		$(LIB_TEE_HOST) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+
 # --- unit tests (cmocka) -------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
@@ -229,7 +243,7 @@ clean: clean-fuzz
 
 # --- top-level targets -------------------------------------------------------------
 .PHONY: all deps check check-unit check-integration check-san demo bench install clean format
-all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(UNIT_BINS) $(BENCH_BINS)
+all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(TALOSD_HOSTILE) $(UNIT_BINS) $(BENCH_BINS)
 
 $(BUILD)/.deps-ok: scripts/deps.sh
 	@./scripts/deps.sh

@@ -41,8 +41,22 @@ int talos_host_await(struct talos_ta *ta, uint16_t want);
  * TA broke the protocol (talos_host_lose). Release res with
  * talos_result_clear. */
 int talos_host_decode_reply(struct talos_ta *ta, struct talos_result *res);
+/* The READY frame in ta->rx (raw lineage[16] ‖ u64 version ‖ str name)
+ * into ta->lineage, ta->version, ta->name (NUL-terminated); TALOS_OK or
+ * TALOS_ERR_MALFORMED (the caller refuses the image). */
+int talos_host_decode_ready(struct talos_ta *ta);
+/* The INFO_RET frame in ta->rx (u64 version ‖ u64 state_bytes ‖ str state)
+ * into ta->version, ta->state_bytes and state (state_cap bytes with NUL);
+ * a frame that does not decode loses the TA (TA_CRASHED, state ""). */
+int talos_host_decode_info(struct talos_ta *ta, char *state, size_t state_cap);
 /* The TA broke the protocol or died: mark it lost, log it, reap it. */
 int talos_host_lose(struct talos_ta *ta, int why);
+
+#ifdef TALOS_HOSTILE_HOST
+/* Test build only (tests/host/hostile.c, SECURITY.md T25): answer the
+ * ocall "hostile.<mode>" the hostile way <mode> names. */
+int talos_hostile_ocall(struct talos_ta *ta, const char *mode);
+#endif
 
 /* Build the launch configuration (anchors, policy) shared by the host's TAs. */
 int talos_host_make_config(struct talos_host *h);
