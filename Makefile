@@ -186,7 +186,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
 FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_json call_decode \
-                peer_offer
+                peer_offer host_frames host_ret mig_bodies
 FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
              -Iinclude -I. -MMD -MP
@@ -215,6 +215,11 @@ FZ_DEPS_cfg_file := $(FZ_CFG)
 FZ_DEPS_control_json := $(FZ_NODE)
 FZ_DEPS_call_decode := $(call fzobj,ta/dispatch.c) $(FZ_OS)
 FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c) $(FZ_OS)
+FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.c $(TEE_HOST_SRC) \
+                         $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
+# ta/mig_target.c is #included by the harness (its decoders are static).
+FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c) $(FZ_CORE)
 
 define fuzz_harness
 $(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))
