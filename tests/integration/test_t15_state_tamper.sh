@@ -108,6 +108,7 @@ wait "$M" || rc=$?
 grep -q '(MAC)' "$T/m1.err" || fail "migrate must fail with MAC: $(cat "$T/m1.err")"
 grep -q "state root or chain head does not match" "$T/b.log" ||
   fail "b's log must name the state-root refusal"
+grep -q "ABORT token for $TA" "$T/b.log" || fail "b's FAILED target must have sealed an ABORT (I6)"
 assert_eq "$(entry a "$TA" state)" ACTIVE "the source resumed after the verified ABORT (I8)"
 assert_eq "$(entry a "$TA" version)" "$V" "the source's version is unchanged (I2, I8)"
 assert_eq "$(t a call "$TA" digest)" "$D" "the source's state is unchanged (I8)"
@@ -152,3 +153,7 @@ else
   assert_eq "$(t b call "$TA" digest)" "$D" "the source resumed unchanged (I8)"
   echo "target: tampering after the check was refused (MAC)"
 fi
+# I4: the canary travelled only inside the channel: no log shows it.
+for l in "$T"/*.log; do
+  ! grep -q "$CANARY\|$TAMPERED" "$l" || fail "a canary value appears in $(basename "$l") (I4)"
+done
