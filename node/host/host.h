@@ -56,6 +56,9 @@ int talos_host_lose(struct talos_ta *ta, int why);
 /* Test build only (tests/host/hostile.c, SECURITY.md T25): answer the
  * ocall "hostile.<mode>" the hostile way <mode> names. */
 int talos_hostile_ocall(struct talos_ta *ta, const char *mode);
+/* The same for a platform request: 1 when it answered (*rc: the send's
+ * result), 0 when the request is served normally. */
+int talos_hostile_host_req(struct talos_ta *ta, uint16_t type, int *rc);
 #endif
 
 /* Build the launch configuration (anchors, policy) shared by the host's TAs. */

@@ -87,6 +87,10 @@ static int serve_host_req(struct talos_ta *ta, const uint8_t *body, size_t len, 
     req = talos_rd_bytes(&r, &req_len, len);
     if (talos_rd_finish(&r) != TALOS_OK)
         return TALOS_ERR_MALFORMED;
+#ifdef TALOS_HOSTILE_HOST
+    if (talos_hostile_host_req(ta, type, &status)) /* test build only (T25) */
+        return status;
+#endif
     talos_wr_reset(w);
     if (type == TALOS_HOST_REQ_QUOTE && req_len == TALOS_REPORT_DATA_BYTES) {
         /* The platform signs the measurement IT computed at launch, never a

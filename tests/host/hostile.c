@@ -21,6 +21,12 @@
  *                  length field in the ring slot is flipped between its real
  *                  value and 0xffffffff while the TA reads it, and for a
  *                  while after (the TA must copy once, then validate)
+ *
+ * Platform requests (HOST_REQ) are not named by the TA, so an ocall arms the
+ * host for that TA's next one: "hostile.arm_seal_short", "..._long",
+ * "..._status" make the next SEAL_KEY answer 16 bytes, 64 bytes, or a
+ * positive status instead of the 32-byte key (the arming ocall itself
+ * answers OK, empty).
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -117,6 +123,26 @@ static int h_race(struct talos_ta *ta)
     return TALOS_OK;
 }
 
+/* The TA whose next SEAL_KEY request is answered the hostile way, and how. */
+static const struct talos_ta *armed_ta;
+static char armed[16];
+
+int talos_hostile_host_req(struct talos_ta *ta, uint16_t type, int *rc)
+{
+    static const uint8_t junk[64] = {1, 2, 3};
+
+    if (ta != armed_ta || type != TALOS_HOST_REQ_SEAL_KEY)
+        return 0;
+    armed_ta = NULL;
+    if (strcmp(armed, "short") == 0)
+        *rc = send_ret(ta, TALOS_MSG_HOST_RET, 0, 16, junk, 16);
+    else if (strcmp(armed, "long") == 0)
+        *rc = send_ret(ta, TALOS_MSG_HOST_RET, 0, sizeof(junk), junk, sizeof(junk));
+    else
+        *rc = send_ret(ta, TALOS_MSG_HOST_RET, 7, 32, junk, 32);
+    return 1;
+}
+
 int talos_hostile_ocall(struct talos_ta *ta, const char *mode)
 {
     static uint8_t big[4096];
@@ -151,5 +177,10 @@ int talos_hostile_ocall(struct talos_ta *ta, const char *mode)
         return h_flip(ta);
     if (strcmp(mode, "race") == 0)
         return h_race(ta);
+    if (strncmp(mode, "arm_seal_", 9) == 0 && strlen(mode + 9) < sizeof(armed)) {
+        armed_ta = ta;
+        strcpy(armed, mode + 9);
+        return send_ret(ta, TALOS_MSG_OCALL_RET, 0, 0, NULL, 0);
+    }
     return send_ret(ta, TALOS_MSG_OCALL_RET, (uint32_t)TALOS_ERR_NOT_IMPLEMENTED, 0, NULL, 0);
 }

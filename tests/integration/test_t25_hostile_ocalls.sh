@@ -12,6 +12,9 @@
 #   a status that is no talos_err (> 0, < ERR_MIN)   PROTOCOL
 #   an answer frame of the wrong type                PROTOCOL
 #   a header announcing more than TALOS_MSG_MAX      TOO_LARGE
+# Platform requests answered the hostile way (a seal key of 16 or 64 bytes,
+# or a status that is no talos_err): the backend refuses with BACKEND and
+# wipes the key buffer; the next, honest answer gives the same key as before.
 # A "pointer" into TA memory is 8 bytes of data: returned as such, never
 # followed (the secret does not come out). Different data on two reads
 # (switchless: the host rewrites the ring slot after the TA took it, or
@@ -47,6 +50,16 @@ for flag in "" --switchless; do
   # about the capacity, not the bytes.
   [ "$(t h call "$V" ocall hostile.oversize 4096 | wc -c)" -eq 8193 ] ||
     fail "a 4096-byte answer into a 4096-byte buffer ($mode)"
+
+  K=$(t h call "$V" seal)
+  for how in short long status; do
+    t h call "$V" ocall "hostile.arm_seal_$how" 0 >/dev/null
+    v0=$(version "$V")
+    expect_fail BACKEND h call "$V" seal
+    assert_eq "$(version "$V")" "$v0" "version unchanged after a hostile seal key ($how, $mode)"
+    assert_eq "$(t h call "$V" seal)" "$K" "the honest seal key after a hostile one ($how, $mode)"
+  done
+  assert_eq "$(t h call "$V" digest)" "$D" "state unchanged after the hostile seal keys ($mode)"
 
   out=$(t h call "$V" ocall hostile.pointer 64)
   case "$out" in *"$SECRET_HEX"*) fail "the secret came out through a pointer answer ($mode)" ;; esac

@@ -96,10 +96,36 @@ static int v_ocall(int argc, const struct talos_arg *argv, struct talos_out *out
     return TALOS_OK;
 }
 
+/* seal: SHA-256 of the seal key, hex (never the key). A refusal must leave
+ * the key buffer wiped: no half-written key from a hostile answer. */
+static int v_seal(int argc, const struct talos_arg *argv, struct talos_out *out)
+{
+    uint8_t key[TALOS_SEAL_KEY_BYTES], h[32];
+    int rc = TALOS_OK;
+
+    (void)argc, (void)argv;
+    memset(key, GUARD_BYTE, sizeof(key));
+    if ((rc = talos_seal_key(TALOS_SEAL_MEASUREMENT, key)) != TALOS_OK) {
+        for (size_t i = 0; i < sizeof(key); i++)
+            if (key[i] != 0) {
+                talos_out_reason(out, "a refused seal key was not wiped");
+                return TALOS_ERR_TA_REFUSED;
+            }
+        return rc;
+    }
+    talos_sha256(key, sizeof(key), h);
+    talos_wipe(key, sizeof(key));
+    for (int i = 0; i < 32; i++)
+        if (talos_out_printf(out, "%02x", h[i]) != TALOS_OK)
+            return TALOS_ERR_TOO_LARGE;
+    return TALOS_OK;
+}
+
 static const struct talos_ecall victim_ecalls[] = {
     {"set", v_set, 1, 1, 1024, "VALUE"},
     {"digest", v_digest, 0, 0, 0, ""},
     {"ocall", v_ocall, 2, 3, 4096, "NAME CAP [ARG]"},
+    {"seal", v_seal, 0, 0, 0, ""},
 };
 
 TALOS_TA_DEFINE("victim", victim_ecalls, NULL);
