@@ -161,7 +161,7 @@ $(TALOSD_HOSTILE): $(call src2obj,$(wildcard node/talosd/*.c) $(filter-out node/
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c)
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CFG) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
