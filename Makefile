@@ -183,11 +183,25 @@ TEST_TAS := $(notdir $(wildcard tests/ta/*))
 $(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 
+# talosd as a hostile host (tests only, SECURITY.md T25): node/host/ta.c
+# compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the
+# malformed and racing answers of tests/host/hostile.c. The talosd that is
+# installed has none of this code.
+TALOSD_HOSTILE := $(BUILD)/tests/talosd-hostile
+$(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DTALOS_HOSTILE_HOST -c $< -o $@
+$(TALOSD_HOSTILE): $(call src2obj,$(wildcard node/talosd/*.c) $(filter-out node/host/ta.c,$(HOST_SRC))) \
+		$(O)/hostile/node/host/ta.o $(O)/hostile/tests/host/hostile.o \
+		$(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+
 # --- unit tests (cmocka) -------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c)
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
@@ -212,7 +226,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
 FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_json call_decode \
-                peer_offer
+                peer_offer host_frames host_ret mig_bodies
 FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
              -Iinclude -I. -MMD -MP
@@ -241,6 +255,11 @@ FZ_DEPS_cfg_file := $(FZ_CFG)
 FZ_DEPS_control_json := $(FZ_NODE)
 FZ_DEPS_call_decode := $(call fzobj,ta/dispatch.c) $(FZ_OS)
 FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c) $(FZ_OS)
+FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.c $(TEE_HOST_SRC) $(CFG_SRC) \
+                         $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
+# ta/mig_target.c is #included by the harness (its decoders are static).
+FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c) $(FZ_CORE)
 
 define fuzz_harness
 $(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))
@@ -269,7 +288,7 @@ clean: clean-fuzz
 
 # --- top-level targets -------------------------------------------------------------
 .PHONY: all deps check check-unit check-integration check-san demo bench install clean format
-all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
+all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(TALOSD_HOSTILE) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
 
 $(BUILD)/.deps-ok: scripts/deps.sh
 	@./scripts/deps.sh

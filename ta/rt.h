@@ -98,6 +98,14 @@ int talos_rt_check_table(const struct talos_ta_desc *d);
  * i32 status ‖ bytes resp. The answer is copied into resp (<= resp_cap). */
 int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
                             uint8_t *resp, size_t resp_cap, size_t *resp_len);
+/* Decode such an answer's body (ta/hostret.c): TALOS_OK with the bytes
+ * copied into resp and *resp_len <= resp_cap; MALFORMED when the body does
+ * not decode (a length inconsistent with the frame, trailing bytes);
+ * PROTOCOL for a status that is no talos_err; TOO_LARGE when the answer is
+ * longer than resp_cap; or the host's own refusal code. On failure resp is
+ * untouched and *resp_len is 0. */
+int talos_rt_decode_host_ret(const uint8_t *body, size_t len, uint8_t *resp, size_t resp_cap,
+                             size_t *resp_len);
 
 /* Options of a source migration (MIGRATE_OUT). */
 struct talos_rt_migopts {

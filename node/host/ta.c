@@ -88,6 +88,10 @@ int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const 
     req = talos_rd_bytes(&r, &req_len, len);
     if (talos_rd_finish(&r) != TALOS_OK)
         return TALOS_ERR_MALFORMED;
+#ifdef TALOS_HOSTILE_HOST
+    if (talos_hostile_host_req(ta, type, &status)) /* test build only (T25) */
+        return status;
+#endif
     talos_wr_reset(w);
     if (type == TALOS_HOST_REQ_QUOTE && req_len == TALOS_REPORT_DATA_BYTES) {
         /* The platform signs the measurement IT computed at launch, never a
@@ -137,6 +141,12 @@ static int serve_ocall(struct talos_ta *ta, const uint8_t *body, size_t len, str
     req = talos_rd_bytes(&r, &req_len, len);
     if (talos_rd_finish(&r) != TALOS_OK)
         return TALOS_ERR_MALFORMED;
+#ifdef TALOS_HOSTILE_HOST
+    /* Test build only (build/tests/talosd-hostile, T25): answer as a
+     * hostile host would (tests/host/hostile.c). */
+    if (strncmp(name, "hostile.", 8) == 0)
+        return talos_hostile_ocall(ta, name + 8);
+#endif
     for (size_t i = 0; i < ta->opt.n_ocalls; i++) {
         const struct talos_ocall *o = &ta->opt.ocalls[i];
         if (strcmp(o->name, name) != 0)
@@ -180,10 +190,20 @@ int talos_host_await(struct talos_ta *ta, uint16_t want)
     }
 }
 
+int talos_host_decode_ready(struct talos_ta *ta)
+{
+    struct talos_rd r;
+
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    talos_rd_raw(&r, ta->lineage, sizeof(ta->lineage));
+    ta->version = talos_rd_u64(&r);
+    talos_rd_str(&r, ta->name, sizeof(ta->name));
+    return talos_rd_finish(&r);
+}
+
 static int handshake(struct talos_ta *ta, uint8_t start)
 {
     struct talos_wr w;
-    struct talos_rd r;
     uint16_t type = 0;
     int rc = TALOS_OK;
 
@@ -206,11 +226,7 @@ static int handshake(struct talos_ta *ta, uint8_t start)
         return rc;
     if (type != TALOS_MSG_READY)
         return TALOS_ERR_PROTOCOL;
-    talos_rd_init(&r, ta->rx.p, ta->rx.len);
-    talos_rd_raw(&r, ta->lineage, sizeof(ta->lineage));
-    ta->version = talos_rd_u64(&r);
-    talos_rd_str(&r, ta->name, sizeof(ta->name));
-    return talos_rd_finish(&r);
+    return talos_host_decode_ready(ta);
 }
 
 static int create(struct talos_host *h, const char *image_path, const struct talos_ta_options *opt,
@@ -418,9 +434,23 @@ TALOS_EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_
     return rc;
 }
 
-TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
+int talos_host_decode_info(struct talos_ta *ta, char *state, size_t state_cap)
 {
     struct talos_rd r;
+
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    ta->version = talos_rd_u64(&r);
+    ta->state_bytes = talos_rd_u64(&r);
+    talos_rd_str(&r, state, state_cap);
+    if (talos_rd_finish(&r) != TALOS_OK) {
+        state[0] = '\0';
+        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
+    }
+    return TALOS_OK;
+}
+
+TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
+{
     char state[16] = {0};
     int rc = TALOS_OK;
 
@@ -429,14 +459,8 @@ TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
     memset(info, 0, sizeof(*info));
     if (!ta->dead && (rc = talos_xport_send(&ta->x, TALOS_MSG_INFO, NULL, 0)) != TALOS_OK)
         talos_host_lose(ta, rc);
-    if (!ta->dead && talos_host_await(ta, TALOS_MSG_INFO_RET) == TALOS_OK) {
-        talos_rd_init(&r, ta->rx.p, ta->rx.len);
-        ta->version = talos_rd_u64(&r);
-        ta->state_bytes = talos_rd_u64(&r);
-        talos_rd_str(&r, state, sizeof(state));
-        if (talos_rd_finish(&r) != TALOS_OK)
-            talos_host_lose(ta, TALOS_ERR_MALFORMED);
-    }
+    if (!ta->dead && talos_host_await(ta, TALOS_MSG_INFO_RET) == TALOS_OK)
+        (void)talos_host_decode_info(ta, state, sizeof(state));
     memcpy(info->lineage, ta->lineage, sizeof(info->lineage));
     memcpy(info->measurement, ta->measurement, sizeof(info->measurement));
     info->version = ta->version;
