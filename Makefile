@@ -38,7 +38,10 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(ARENA_DEF) 
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 CRYPTO_LIBS := -lssl -lcrypto
-HOST_LIBS := -ljansson -lelf $(CRYPTO_LIBS) -lpthread
+CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
+# The sim platform builds the CFG of every image it launches (docs/cfg.md),
+# so every host-side program links libtalos_cfg and Capstone.
+HOST_LIBS := -ljansson -lelf $(CFG_LIBS) $(CRYPTO_LIBS) -lpthread
 
 src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 
@@ -46,7 +49,7 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 CORE_SRC := $(wildcard core/*.c)
 TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
 TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/launch.c tee/skeleton/host.c
+                tee/sim/measure_file.c tee/sim/launch.c tee/sim/cfg_cache.c tee/skeleton/host.c
 TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
 TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
 TA_SRC := $(wildcard ta/*.c)
@@ -83,29 +86,37 @@ $(O)/%.o: %.c | $(BUILD)/.deps-ok
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # CFG extraction (tools/cfg): the only user of Capstone. Linked into the
-# talos CLI and the unit tests, never into a TA or the node.
+# talos CLI, the node (the sim platform computes each image's CFG digest)
+# and the unit tests, never into a TA.
 CFG_SRC := $(wildcard tools/cfg/*.c)
 LIB_CFG := $(BUILD)/lib/libtalos_cfg.a
-CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
 $(LIB_CFG): $(call src2obj,$(CFG_SRC))
 
 # --- programs ------------------------------------------------------------------
 TALOSD := $(BUILD)/bin/talosd
 TALOS := $(BUILD)/bin/talos
-HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 
 $(TALOSD): $(call src2obj,$(wildcard node/talosd/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
-$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(LIB_CFG) $(HOST_SIDE_LIBS)
+$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CFG_LIBS) $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
 # A TA image: the TA's objects + runtime + one backend's enclave side.
 # Static and non-PIE: one self-contained file whose every code byte is measured,
 # at fixed addresses (TALOS_PERSIST, arena pointers).
-TA_RUNTIME := $(LIB_TA) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+# The CFG model half of tools/cfg (parse, lookups, flow check: no Capstone):
+# a migration target checks thread contexts with it (ta/flow.c).
+LIB_CFG_MODEL := $(BUILD)/lib/libtalos_cfg_model.a
+$(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/check.c)
+# The runtime walks its frame pointers to record a thread's context at a
+# migration point (ta/flow.c). Overridable only to measure what they cost.
+TA_FP_FLAGS ?= -fno-omit-frame-pointer
+$(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
+TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 define ta_image
 $(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
 	@mkdir -p $$(@D)
@@ -125,7 +136,7 @@ $(O)/faults/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_FAULT_POINTS -c $< -o $@
 $(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/*.c)) $(LIB_TA_FAULTS) \
-		$(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(CRYPTO_LIBS) -lpthread 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
@@ -137,7 +148,7 @@ $(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/
 # ta/nomig.c answers MIGRATE_* and RESUME with NOT_IMPLEMENTED), and with
 # write tracking armed over the arena while serving (-DTALOS_BENCH_WTRACK,
 # ta/bench_wtrack.c, switched on by TALOS_BENCH_WTRACK in the environment).
-TA_NOMIG_SRC := $(filter-out ta/mig_%.c ta/chan.c ta/introspect.c,$(TA_SRC))
+TA_NOMIG_SRC := $(filter-out ta/mig_%.c ta/chan.c ta/introspect.c ta/flow.c,$(TA_SRC))
 LIB_TA_NOMIG := $(BUILD)/lib/libtalos_ta_nomig.a
 LIB_TA_BENCHWT := $(BUILD)/lib/libtalos_ta_benchwt.a
 $(LIB_TA_NOMIG): $(patsubst %.c,$(O)/nomig/%.o,$(TA_NOMIG_SRC))
@@ -150,7 +161,7 @@ $(O)/benchwt/%.o: %.c | $(BUILD)/.deps-ok
 	$(CC) $(ALL_CFLAGS) -DTALOS_BENCH_WTRACK -c $< -o $@
 define bench_ta_image
 $(BUILD)/bench/ta/$(1)-$(2).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(3) \
-		$(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
@@ -172,15 +183,29 @@ TEST_TAS := $(notdir $(wildcard tests/ta/*))
 $(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 
+# talosd as a hostile host (tests only, SECURITY.md T25): node/host/ta.c
+# compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the
+# malformed and racing answers of tests/host/hostile.c. The talosd that is
+# installed has none of this code.
+TALOSD_HOSTILE := $(BUILD)/tests/talosd-hostile
+$(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DTALOS_HOSTILE_HOST -c $< -o $@
+$(TALOSD_HOSTILE): $(call src2obj,$(wildcard node/talosd/*.c) $(filter-out node/host/ta.c,$(HOST_SRC))) \
+		$(O)/hostile/node/host/ta.o $(O)/hostile/tests/host/hostile.o \
+		$(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
+
 # --- unit tests (cmocka) -------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c)
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
 
-$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CFG) $(HOST_SIDE_LIBS)
+$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(CFG_LIBS) $(HOST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
 
 # --- test tools (tests/tools/*.c): host-side helpers of the integration tests --
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
@@ -208,7 +233,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
 FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_json call_decode \
-                peer_offer cert
+                peer_offer host_frames host_ret mig_bodies cert
 FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
              -Iinclude -I. -MMD -MP
@@ -227,7 +252,7 @@ FZ_VERIFY := $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
 FZ_CFG := $(call fzobj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/json.c) $(FZ_CORE)
 # talosd without its main.c (the harness defines `node`), and all it links.
 FZ_NODE := $(call fzobj,$(filter-out node/talosd/main.c,$(wildcard node/talosd/*.c)) \
-             $(HOST_SRC) $(TEE_HOST_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+             $(HOST_SRC) $(TEE_HOST_SRC) $(CFG_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
 
 FZ_DEPS_wire_reader := $(FZ_CORE)
 FZ_DEPS_msg_header := $(FZ_OS)
@@ -237,6 +262,11 @@ FZ_DEPS_cfg_file := $(FZ_CFG)
 FZ_DEPS_control_json := $(FZ_NODE)
 FZ_DEPS_call_decode := $(call fzobj,ta/dispatch.c) $(FZ_OS)
 FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c) $(FZ_OS)
+FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.c $(TEE_HOST_SRC) $(CFG_SRC) \
+                         $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
+# ta/mig_target.c is #included by the harness (its decoders are static).
+FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c) $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
 
 define fuzz_harness
@@ -266,7 +296,7 @@ clean: clean-fuzz
 
 # --- top-level targets -------------------------------------------------------------
 .PHONY: all deps check check-unit check-integration check-san demo bench install clean format
-all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
+all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(TALOSD_HOSTILE) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
 
 $(BUILD)/.deps-ok: scripts/deps.sh
 	@./scripts/deps.sh

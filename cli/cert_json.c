@@ -50,6 +50,7 @@ json_t *cli_cert_json(const struct talos_cert *c, const uint8_t *enc, size_t enc
         bad |= json_object_set_new(id, "backend", json_string(c->backend));
         bad |= hex(id, "measurement", c->measurement, sizeof(c->measurement));
         bad |= hex(id, "config_id", c->config_id, sizeof(c->config_id));
+        bad |= hex(id, "cfg_digest", c->cfg_digest, sizeof(c->cfg_digest));
         bad |= u64_field(j, "format", c->format);
         bad |= hex(j, "lineage", c->lineage, sizeof(c->lineage));
         bad |= u64_field(j, "epoch", c->epoch);

@@ -107,6 +107,11 @@ static int print_json(const struct attest_result *r)
         bad |= json_object_set_new(cl, "debug", json_boolean(c->flags & TALOS_CLAIM_DEBUG));
         bad |= hex_field(cl, "measurement", c->measurement, sizeof(c->measurement));
         bad |= hex_field(cl, "config_id", c->config_id, sizeof(c->config_id));
+        /* null when the platform computed no CFG (TALOS_CLAIM_NO_CFG) */
+        if (c->flags & TALOS_CLAIM_NO_CFG)
+            bad |= json_object_set_new(cl, "cfg_digest", json_null());
+        else
+            bad |= hex_field(cl, "cfg_digest", c->cfg_digest, sizeof(c->cfg_digest));
         bad |= hex_field(cl, "report_data", c->report_data, sizeof(c->report_data));
         bad |= hex_field(cl, "platform_id", c->platform_id, sizeof(c->platform_id));
     }
@@ -151,6 +156,10 @@ static int print_human(const struct attest_result *r)
                c->flags & TALOS_CLAIM_DEBUG ? " (DEBUG)" : "");
         print_hex_line("measurement", c->measurement, sizeof(c->measurement));
         print_hex_line("config_id", c->config_id, sizeof(c->config_id));
+        if (c->flags & TALOS_CLAIM_NO_CFG)
+            printf("cfg_digest: none (the platform computed no CFG)\n");
+        else
+            print_hex_line("cfg_digest", c->cfg_digest, sizeof(c->cfg_digest));
         print_hex_line("platform", c->platform_id, sizeof(c->platform_id));
     }
     printf("nonce: %s\n", r->nonce);

@@ -15,7 +15,9 @@ const char cmd_ps_usage[] =
     "state, call mode, process id and the first 16 hex characters of the\n"
     "measurement. With --json, print {\"tas\": [...]} with every field the node\n"
     "reports (id, name, image, measurement, state, version, lineage, pid,\n"
-    "mode, state_bytes).\n"
+    "mode, state_bytes, and handoff while a handover after a lost migration\n"
+    "channel is under way: a source in doubt resending its HANDOFF, or a\n"
+    "PREPARED target waiting for it).\n"
     "\n"
     "options:\n" CLI_COMMON_HELP;
 
@@ -31,6 +33,7 @@ static const struct cli_field ta_fields[] = {
     {"pid", CLI_J_UINT, 0, 0},
     {"mode", CLI_J_STR, 0, 0},
     {"state_bytes", CLI_J_UINT, 0, 0},
+    {"handoff", CLI_J_STR, 0, 1},
 };
 
 static const struct cli_field ps_fields[] = {
@@ -66,6 +69,13 @@ static size_t cell(const json_t *ta, const struct ps_col *c, char out[CELL_MAX])
     char num[24] = "";
     size_t cap = c->max_chars && c->max_chars < CELL_MAX ? c->max_chars + 1 : CELL_MAX;
 
+    /* A handover after a lost channel shows beside the state. */
+    const json_t *h = strcmp(c->field, "state") == 0 ? json_object_get(ta, "handoff") : NULL;
+    if (json_is_string(h)) {
+        char both[CELL_MAX];
+        snprintf(both, sizeof(both), "%s (%s)", json_string_value(v), json_string_value(h));
+        return cli_sanitize(both, out, cap);
+    }
     if (json_is_integer(v)) {
         snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)json_integer_value(v));
         return cli_sanitize(num, out, cap);

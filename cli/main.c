@@ -24,6 +24,7 @@ static const struct cli_command commands[] = {
     {"node", cmd_node, "show the node's backend, listener and TA count", cmd_node_usage, 1},
     {"migrate", cmd_migrate, "move a TA to another node (TA to TA, attested)", cmd_migrate_usage, 1},
     {"resume", cmd_resume, "resume a handed-off source with the target's ABORT", cmd_resume_usage, 1},
+    {"abort", cmd_abort, "give up on a PREPARED target waiting for a HANDOFF", cmd_abort_usage, 1},
     {"state-cert", cmd_state_cert, "get a TA's signed state certificate", cmd_state_cert_usage, 1},
     {"verify", cmd_verify, "verify state certificates across migrations", cmd_verify_usage, 0},
     {"cfg", cmd_cfg, "extract a TA image's control-flow graph and its digest", cmd_cfg_usage, 0},

@@ -59,6 +59,7 @@ void talos_cert_encode_body(const struct talos_cert *c, struct talos_wr *w)
     talos_wr_str(w, c->backend);
     talos_wr_raw(w, c->measurement, sizeof(c->measurement));
     talos_wr_raw(w, c->config_id, sizeof(c->config_id));
+    talos_wr_raw(w, c->cfg_digest, sizeof(c->cfg_digest));
     talos_wr_raw(w, c->pub0, 32);
     talos_wr_u32(w, c->n_links);
     for (uint32_t i = 0; i < c->n_links; i++)
@@ -97,6 +98,7 @@ int talos_cert_decode(const uint8_t *p, size_t n, struct talos_cert *c)
     talos_rd_str(&r, c->backend, sizeof(c->backend));
     talos_rd_raw(&r, c->measurement, sizeof(c->measurement));
     talos_rd_raw(&r, c->config_id, sizeof(c->config_id));
+    talos_rd_raw(&r, c->cfg_digest, sizeof(c->cfg_digest));
     talos_rd_raw(&r, c->pub0, 32);
     c->n_links = talos_rd_u32(&r);
     if (r.err) /* a short input: stop before the count is believed */
@@ -340,6 +342,9 @@ int talos_cert_check(const struct talos_cert *c, talos_cert_evidence_fn ev_fn, v
         !talos_ct_eq(cl.config_id, c->config_id, sizeof(cl.config_id)))
         return fail(TALOS_ERR_MEASUREMENT, why, cap,
                     "the key's evidence names another identity than the certificate");
+    if (!talos_ct_eq(cl.cfg_digest, c->cfg_digest, sizeof(cl.cfg_digest)))
+        return fail(TALOS_ERR_CFG_DIGEST, why, cap,
+                    "the key's evidence names another CFG digest than the certificate");
     return TALOS_OK;
 }
 
@@ -402,6 +407,8 @@ int talos_cert_chain_check(const struct talos_cert *const *certs, size_t n,
             return fail(TALOS_ERR_MEASUREMENT, why, cap, "the TA runs another image (measurement)");
         if (!talos_ct_eq(c->config_id, first->config_id, 32) || strcmp(c->backend, first->backend))
             return fail(TALOS_ERR_MEASUREMENT, why, cap, "the TA runs with another launch config or backend");
+        if (!talos_ct_eq(c->cfg_digest, first->cfg_digest, sizeof(c->cfg_digest)))
+            return fail(TALOS_ERR_CFG_DIGEST, why, cap, "the TA runs an image of another CFG");
         if (!talos_ct_eq(c->pub0, first->pub0, 32))
             return fail(TALOS_ERR_CERT_FORK, why, cap, "fork: two keys for epoch 0");
         if (ref) {

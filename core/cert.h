@@ -9,7 +9,8 @@
  *   body  = u32 format ‖ lineage[16] ‖ u64 epoch ‖ pub[32] ‖ u64 version ‖
  *           root[32] ‖ u64 prev_version ‖ prev_head[32] ‖ u64 head_version ‖
  *           head[32] ‖ exec_head[32] ‖ str backend ‖ measurement[32] ‖
- *           config_id[32] ‖ pub0[32] ‖ u32 n_links ‖ n_links × link
+ *           config_id[32] ‖ cfg_digest[32] ‖ pub0[32] ‖ u32 n_links ‖
+ *           n_links × link
  *   link  = u64 epoch ‖ pub[32] ‖ u64 version ‖ head[32] ‖ sig[64]
  *   cert  = body ‖ sig[64] ‖ bytes evidence
  *
@@ -36,7 +37,7 @@
  * limit of format 1, see docs/state-certs.md. */
 #define TALOS_CERT_MAX_LINKS 1024
 #define TALOS_CERT_LINK_BYTES (8 + 32 + 8 + 32 + 64)
-#define TALOS_CERT_MAX_BYTES (512 + TALOS_CERT_MAX_LINKS * TALOS_CERT_LINK_BYTES + 4 + TALOS_EVIDENCE_MAX)
+#define TALOS_CERT_MAX_BYTES (544 + TALOS_CERT_MAX_LINKS * TALOS_CERT_LINK_BYTES + 4 + TALOS_EVIDENCE_MAX)
 
 struct talos_cert_link {
     uint64_t epoch;      /* the epoch of the new key (>= 1) */
@@ -61,6 +62,7 @@ struct talos_cert {
     char backend[TALOS_BACKEND_NAME_MAX];
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];
     uint8_t config_id[32];
+    uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES]; /* as the key's evidence states it (zero: none) */
     uint8_t pub0[32];              /* the key of epoch 0 */
     uint32_t n_links;              /* == epoch */
     struct talos_cert_link *links; /* malloc'd; talos_cert_clear frees */
@@ -122,7 +124,8 @@ typedef int (*talos_cert_evidence_fn)(void *ctx, const uint8_t *ev, size_t len,
  * links from pub0 to pub (TALOS_ERR_CERT_LINK), head == chain(prev_head,
  * version, root) (TALOS_ERR_CERT), and, when ev_fn is not NULL, the key's
  * evidence (its own error), bound to the key (TALOS_ERR_REPORT_DATA) and
- * naming the cert's identity (TALOS_ERR_MEASUREMENT). A reason goes to why. */
+ * naming the cert's identity (TALOS_ERR_MEASUREMENT; TALOS_ERR_CFG_DIGEST for
+ * the CFG digest). A reason goes to why. */
 int talos_cert_check(const struct talos_cert *c, talos_cert_evidence_fn ev_fn, void *ctx,
                      char *why, size_t cap);
 
@@ -131,7 +134,8 @@ int talos_cert_check(const struct talos_cert *c, talos_cert_evidence_fn ev_fn, v
  * epochs and versions never go back (TALOS_ERR_CERT_ROLLBACK), one state per
  * version and one chain head per checkpoint (TALOS_ERR_CERT_FORK), nobody
  * serves on after the next key took over (TALOS_ERR_CERT_FORK), one identity
- * (TALOS_ERR_MEASUREMENT; `measurement` non-NULL: that one). *bad is the
+ * (TALOS_ERR_MEASUREMENT, TALOS_ERR_CFG_DIGEST; `measurement` non-NULL:
+ * that one). *bad is the
  * index of the certificate that breaks the chain. */
 int talos_cert_chain_check(const struct talos_cert *const *certs, size_t n,
                            const uint8_t *measurement, size_t *bad, char *why, size_t cap);

@@ -29,12 +29,13 @@ enum talos_mig_type {
     TALOS_MIG_HANDOFF = 8,   /* S: token */
     TALOS_MIG_RECEIPT = 9,   /* T: token ‖ u64 restore_ns ‖ u64 activate_ns */
     TALOS_MIG_ABORT = 10,    /* T: token (reason in the token's code field) */
-    TALOS_MIG_ROUND = 11,    /* S: u32 round ‖ u64 arena pages so far: a pre-copy round
+    TALOS_MIG_THREADS = 11,  /* S, after MANIFEST: thread contexts (core/migctx.h) */
+    TALOS_MIG_ROUND = 12,    /* S: u32 round ‖ u64 arena pages so far: a pre-copy round
                               * of CHUNKs follows, sent while S still serves */
-    TALOS_MIG_ROUND_ACK = 12, /* T: u32 round: every page of that round is in place
+    TALOS_MIG_ROUND_ACK = 13, /* T: u32 round: every page of that round is in place
                                * and hashed (flow control: S freezes only once T
                                * has caught up) */
-    TALOS_MIG_LINEAGE = 13,  /* S, frozen, before BEGIN: the lineage key and execution record (ta/cert.c) */
+    TALOS_MIG_LINEAGE = 14,  /* S, frozen, before BEGIN: the lineage key and execution record (ta/cert.c) */
 };
 
 /* LINEAGE: u64 epoch ‖ seed[32] ‖ pub0[32] ‖ exec_head[32] ‖ u64 head_version ‖

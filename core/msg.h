@@ -28,7 +28,10 @@ enum talos_msg_type {
                                 * the migration's control socket travels with it (SCM_RIGHTS) */
     TALOS_MSG_MIGRATE_IN = 9,  /* lineage[16] the host expects; a socket travels with it */
     TALOS_MSG_RESUME = 10,     /* bytes ABORT token: resume a HANDED_OFF source */
-    TALOS_MSG_STATE_CERT = 11, /* empty: checkpoint and answer a signed state certificate (REPLY) */
+    TALOS_MSG_HANDOFF = 11,    /* bytes HANDOFF token: a waiting PREPARED target activates */
+    TALOS_MSG_GIVE_UP = 12,    /* i32 code: a waiting PREPARED target fails and seals an ABORT */
+    TALOS_MSG_RECEIPT = 13,    /* bytes RECEIPT token: a HANDED_OFF source retires */
+    TALOS_MSG_STATE_CERT = 14, /* empty: checkpoint and answer a signed state certificate (REPLY) */
     TALOS_MSG_MIGRATE_SOCK = 15, /* on a migration's control socket: empty; the socket to the
                                   * target travels with it */
     /* TA -> host */
@@ -63,6 +66,8 @@ int talos_msg_check(uint16_t type, uint8_t from, uint32_t body_len);
 enum talos_host_req {
     TALOS_HOST_REQ_QUOTE = 1,    /* raw report_data[64] -> evidence */
     TALOS_HOST_REQ_SEAL_KEY = 2, /* u32 policy -> raw key[32] */
+    TALOS_HOST_REQ_CFG = 3,      /* empty -> the TA image's canonical CFG file (hostile: the
+                                  * TA checks it against the cfg_digest of its own evidence) */
 };
 
 #endif

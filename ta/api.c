@@ -5,6 +5,7 @@
 #include "core/crypto.h"
 #include "core/msg.h"
 #include "ta/arena.h"
+#include "ta/flow.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
 
@@ -18,7 +19,11 @@ int talos_random(void *buf, size_t n) { return talos_random_bytes(buf, n); }
 int talos_migration_point(void)
 {
     /* Version 1 migrates at call boundaries only; an explicit point inside
-     * an ecall is accepted and is where later versions may stop a thread. */
+     * an ecall is accepted and is where later versions may stop a thread.
+     * The serve loop calls it at the boundary, armed, to record where its
+     * thread stops (ta/flow.c); this frame's address starts the walk. */
+    if (talos_flow_armed())
+        talos_flow_capture(__builtin_frame_address(0));
     return TALOS_OK;
 }
 
@@ -33,10 +38,6 @@ int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t 
                             uint8_t *resp, size_t resp_cap, size_t *resp_len)
 {
     uint16_t got = 0;
-    struct talos_rd r;
-    const uint8_t *p = NULL;
-    size_t n = 0;
-    int32_t status = 0;
     const struct talos_bnd *b = talos_rt_bnd();
     int rc = talos_xport_send(b->x, type, req->p, req->len);
 
@@ -44,26 +45,14 @@ int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t 
     if (rc != TALOS_OK)
         return rc;
     /* The answer lands in the runtime's receive buffer, which the current
-     * ecall no longer reads: its arguments were copied out by dispatch. */
+     * ecall no longer reads: its arguments were copied out by dispatch.
+     * That buffer is the one copy of the frame (in switchless mode too:
+     * the ring's bytes are copied out once); only it is decoded. */
     if ((rc = talos_xport_recv(b->x, &got, b->rx)) != TALOS_OK)
         return rc;
     if (got != ret_type)
         return TALOS_ERR_PROTOCOL;
-    talos_rd_init(&r, b->rx->p, b->rx->len);
-    status = (int32_t)talos_rd_u32(&r);
-    p = talos_rd_bytes(&r, &n, b->rx->len);
-    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
-        return rc;
-    if (status > 0 || status < TALOS_ERR_MIN)
-        return TALOS_ERR_PROTOCOL;
-    if (status != TALOS_OK)
-        return status;
-    if (n > resp_cap)
-        return TALOS_ERR_TOO_LARGE;
-    if (n)
-        memcpy(resp, p, n);
-    *resp_len = n;
-    return TALOS_OK;
+    return talos_rt_decode_host_ret(b->rx->p, b->rx->len, resp, resp_cap, resp_len);
 }
 
 int talos_call_host(const char *name, const void *req, size_t req_len, void *resp,

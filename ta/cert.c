@@ -210,6 +210,7 @@ static int make_cert(struct talos_wr *w, char *why, size_t cap)
     memcpy(c.backend, lk.id.backend, sizeof(c.backend));
     memcpy(c.measurement, lk.id.measurement, sizeof(c.measurement));
     memcpy(c.config_id, lk.id.config_id, sizeof(c.config_id));
+    memcpy(c.cfg_digest, lk.id.cfg_digest, sizeof(c.cfg_digest));
     memcpy(c.pub0, lk.pub0, 32);
     c.n_links = lk.n_links;
     c.links = lk.links;    /* borrowed: c is not cleared */
@@ -281,11 +282,9 @@ void talos_rt_cert_adopt(void)
     uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[32], check[32];
     struct talos_cert_link *l = NULL;
 
-    key_wipe(&lk);
-    if (!incoming.live) {
-        TLOG_ERR("activated without a lineage key: this instance cannot certify its state");
+    if (!incoming.live) /* nothing arrived: not a new instance (or already adopted) */
         return;
-    }
+    key_wipe(&lk);
     lk = incoming;
     memset(&incoming, 0, sizeof(incoming)); /* lk owns the links now */
     lk.live = 0;

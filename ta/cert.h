@@ -38,9 +38,10 @@ int talos_rt_cert_export(struct talos_lineage_rec *rec);
 /* Hold a received record aside for talos_rt_cert_adopt; takes rec->links
  * and wipes rec. */
 void talos_rt_cert_import(struct talos_lineage_rec *rec);
-/* T, after activation and RECEIPT (off the downtime path): take the
- * received lineage key, make the key of the next epoch, certify it with the
- * old one, wipe the old one. */
+/* T, after activation and RECEIPT (off the downtime path), whether the
+ * HANDOFF came in the channel or later through its node: take the received
+ * lineage key, make the key of the next epoch, certify it with the old one,
+ * wipe the old one. Nothing when no received key waits. */
 void talos_rt_cert_adopt(void);
 
 /* Wipe every key and the record (retire, FAILED, exit). */

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +22,21 @@ static int accept_any(int ok, X509_STORE_CTX *x)
 {
     (void)ok, (void)x;
     return 1;
+}
+
+/* An SSL call that failed only because a system call was interrupted:
+ * Linux makes recv/send on a socket with SO_RCVTIMEO/SO_SNDTIMEO fail with
+ * EINTR when the process is stopped and continued (SIGSTOP/SIGCONT), even
+ * without a handler. A host that pauses its TA must not turn into a
+ * CRYPTO or TIMEOUT failure: retry. A real timeout sets EAGAIN instead. */
+static int interrupted(SSL *ssl, int r)
+{
+    int e = SSL_get_error(ssl, r);
+    if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && errno == EINTR) {
+        ERR_clear_error();
+        return 1;
+    }
+    return 0;
 }
 
 static X509 *self_signed(EVP_PKEY *key)
@@ -113,8 +129,12 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
     if (!(c->ssl = SSL_new(c->ctx)) || !SSL_set_fd(c->ssl, fd))
         goto out;
-    if ((is_client ? SSL_connect(c->ssl) : SSL_accept(c->ssl)) != 1) {
-        int e = SSL_get_error(c->ssl, 0);
+    int hs = 0;
+    do
+        hs = is_client ? SSL_connect(c->ssl) : SSL_accept(c->ssl);
+    while (hs != 1 && interrupted(c->ssl, hs));
+    if (hs != 1) {
+        int e = SSL_get_error(c->ssl, hs);
         rc = e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ? TALOS_ERR_PEER_CLOSED
                                                                   : TALOS_ERR_CRYPTO;
         goto out;
@@ -161,6 +181,8 @@ static int write_all(struct talos_chan *c, const void *p, size_t n)
     while (n) {
         int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
         int r = SSL_write(c->ssl, b, chunk);
+        if (r <= 0 && interrupted(c->ssl, r))
+            continue;
         if (r <= 0)
             return ssl_err(c, r);
         b += r;
@@ -219,6 +241,8 @@ int talos_chan_read(struct talos_chan *c, void *dst, size_t n)
     while (n) {
         int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
         int r = SSL_read(c->ssl, b, chunk);
+        if (r <= 0 && interrupted(c->ssl, r))
+            continue;
         if (r <= 0)
             return ssl_err(c, r);
         b += r;

@@ -17,6 +17,7 @@
 #include "ta/arena.h"
 #include "ta/cert.h"
 #include "ta/chan.h"
+#include "ta/flow.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
 
@@ -141,9 +142,10 @@ static int start(int *switchless)
     if ((rc = talos_arena_map(TALOS_ARENA_BASE, TALOS_ARENA_MAX)) != TALOS_OK)
         return rc;
     if (start_mode == INIT_RESTORE) {
-        /* A virgin target: no lineage, no state until a source hands one over. */
+        /* A virgin target: no lineage, no state until a source hands one
+         * over; its CFG loads now, off any migration's path. */
         talos_rt.state = RT_EMPTY;
-        return TALOS_OK;
+        return talos_flow_load_start();
     }
     if ((rc = talos_arena_format()) != TALOS_OK)
         return rc;
@@ -198,6 +200,24 @@ static int handle_resume(const uint8_t *body, size_t len)
     return talos_rt_reply(status, NULL, 0, why);
 }
 
+/* A token from the host for the handover after a lost channel: RECEIPT
+ * (source), HANDOFF (waiting target). Hostile bytes, decoded once. */
+static int handle_token(uint16_t type, const uint8_t *body, size_t len)
+{
+    char why[200] = "";
+    struct talos_rd r;
+    size_t n = 0;
+    talos_rd_init(&r, body, len);
+    const uint8_t *tok = talos_rd_bytes(&r, &n, 4096);
+    int status = talos_rd_finish(&r);
+    if (type == TALOS_MSG_HANDOFF)
+        return status == TALOS_OK ? talos_rt_handoff(tok, n)
+                                  : talos_rt_reply(status, NULL, 0, "malformed HANDOFF frame");
+    if (status == TALOS_OK)
+        status = talos_rt_receipt(tok, n, why, sizeof(why));
+    return talos_rt_reply(status, NULL, 0, why);
+}
+
 /* One frame from the host. */
 static int handle(uint16_t type)
 {
@@ -211,6 +231,11 @@ static int handle(uint16_t type)
     case TALOS_MSG_STATE_CERT:
         return talos_rt_state_cert();
     case TALOS_MSG_MIGRATE_OUT:
+        /* The call boundary is this thread's migration point: record its
+         * context here, for the target's CFG check (ta/flow.c). While the
+         * migration runs this thread stops only at this loop's boundary. */
+        talos_flow_arm();
+        (void)talos_migration_point();
         return talos_rt_mig_start(talos_rt.rx.p, talos_rt.rx.len);
     case TALOS_MSG_MIGRATE_IN: {
         int fd = -1, rc = TALOS_OK;
@@ -228,6 +253,17 @@ static int handle(uint16_t type)
     }
     case TALOS_MSG_RESUME:
         return handle_resume(talos_rt.rx.p, talos_rt.rx.len);
+    case TALOS_MSG_HANDOFF:
+    case TALOS_MSG_RECEIPT: {
+        int rc = handle_token(type, talos_rt.rx.p, talos_rt.rx.len);
+        /* A waiting target that a resent HANDOFF activated: as above. */
+        if (rc == TALOS_OK && type == TALOS_MSG_HANDOFF && talos_rt.state == RT_ACTIVE)
+            talos_rt_cert_adopt();
+        return rc;
+    }
+    case TALOS_MSG_GIVE_UP:
+        /* Length checked by the frame table (4 bytes). */
+        return talos_rt_give_up((int32_t)talos_be32_get(talos_rt.rx.p));
     default:
         /* A reply frame with no request outstanding: the host is confused
          * or hostile; the stream is still in sync, so drop it. */
@@ -280,6 +316,7 @@ int main(int argc, char **argv)
     char tag[80];
 
     (void)argc;
+    talos_flow_set_entry(__builtin_frame_address(0));
     snprintf(tag, sizeof(tag), "ta[%s]", talos_ta_desc.name ? talos_ta_desc.name : "?");
     talos_log_init(tag, TALOS_LOG_WARN);
     if (fcntl(TA_CHANNEL_FD, F_GETFD) < 0) {
@@ -323,6 +360,7 @@ out:
         TLOG_ERR("stopping: %s", talos_strerror(rc));
     talos_rt_wipe_state();
     talos_xport_close(&talos_rt.x);
+    talos_flow_fini();
     if (warm_started)
         pthread_join(warm, NULL);
     if (talos_tee_enclave.fini)

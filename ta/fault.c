@@ -20,6 +20,11 @@ void talos_fault_point(const char *name)
     if (strcmp(want + n, ":stall") == 0)
         for (;;)
             pause();
+    /* kill(), not raise(): the whole process stops, whichever thread got here. */
+    if (strcmp(want + n, ":stop") == 0) {
+        kill(getpid(), SIGSTOP);
+        return;
+    }
     raise(SIGKILL);
 }
 #else

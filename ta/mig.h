@@ -61,4 +61,12 @@ int mig_reply(struct mig *m, int status);
 /* Wipe keys and close the channel. */
 void mig_end(struct mig *m);
 
+/* The target becomes the lineage at (version, head): ACTIVE (mig_target.c). */
+void mig_activate_commit(const uint8_t lineage[16], uint64_t version, const uint8_t head[32]);
+
+/* A PREPARED target whose channel broke keeps what a HANDOFF carried by
+ * its node needs: session, lineage, token key, version, head, its own
+ * measurement (ta/mig_handoff.c). */
+void mig_wait_begin(const struct mig *m, uint64_t version, const uint8_t head[32]);
+
 #endif

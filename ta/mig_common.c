@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/msg.h"
+#include "core/policy.h"
 #include "core/wire.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
@@ -63,14 +64,10 @@ static int check_peer(struct mig *m, const uint8_t *ev, size_t len)
         snprintf(m->reason, sizeof(m->reason), "peer evidence refused: %s", talos_strerror(rc));
         return rc;
     }
-    /* Policy v1: the peer runs the same code with the same launch config. */
-    if (!talos_ct_eq(m->peer.measurement, m->own.measurement, TALOS_MEASUREMENT_BYTES) ||
-        !talos_ct_eq(m->peer.config_id, m->own.config_id, 32)) {
-        snprintf(m->reason, sizeof(m->reason), "peer runs another %s than this TA",
-                 talos_ct_eq(m->peer.measurement, m->own.measurement, 32) ? "launch config"
-                                                                         : "image (measurement)");
-        return TALOS_ERR_MEASUREMENT;
-    }
+    /* Policy v1: the peer runs the same code, launch config and CFG. */
+    if ((rc = talos_mig_policy_check(&m->own, &m->peer, m->reason, sizeof(m->reason))) !=
+        TALOS_OK)
+        return rc;
     binding(m, peer_role, m->ch.peer_pub, m->nonce_own, want);
     if (!talos_ct_eq(want, m->peer.report_data, sizeof(want))) {
         snprintf(m->reason, sizeof(m->reason),

@@ -49,9 +49,10 @@ static void *ctl_main(void *arg)
     if (rc == TALOS_OK)
         rc = talos_xport_take_fd(&ctl.x, &fd);
     if (rc == TALOS_OK) {
+        /* Named in MOVED answers only once RETIRED (ta/dispatch.c); set
+         * before, since queued calls are answered as soon as we thaw. */
+        snprintf(moved_to, sizeof(moved_to), "%s", ctl.opts.to);
         (void)talos_rt_migrate_out(fd, &ctl.opts);
-        if (talos_rt.state == RT_RETIRED)
-            snprintf(moved_to, sizeof(moved_to), "%s", ctl.opts.to);
     } else {
         TLOG_WARN("migration control channel broke before the target socket came: %s",
                   talos_strerror(rc));

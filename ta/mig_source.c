@@ -14,15 +14,19 @@
 #include "ta/arena.h"
 #include "ta/cert.h"
 #include "ta/fault.h"
+#include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/precopy.h"
 #include "ta/rt.h"
 
-/* Kept while HANDED_OFF: the only key that can verify the target's ABORT. */
+/* Kept while HANDED_OFF: the only key that can verify the target's ABORT
+ * or RECEIPT, and what a RECEIPT must name (version, chain head). */
 static struct {
     int live;
     uint8_t session[TALOS_SESSION_BYTES];
     uint8_t k_tok[32];
+    uint64_t version;
+    uint8_t head[32];
 } pending;
 
 /* The state is hashed on a second thread while the channel and the mutual
@@ -56,6 +60,9 @@ static void *prehash_run(void *arg)
     talos_merkle_root(c, h->leaves, h->total, h->root);
     talos_sha256_free(c);
     h->ns = mig_now() - t;
+    /* Every page is hashed; for a small state none is sent yet, since the
+     * stream starts after the attestation (T15 tampers here). */
+    TALOS_FAULT("source.after_prehash");
     return NULL;
 }
 
@@ -268,6 +275,8 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     rc = talos_rt_cert_send(&m);
     if (rc == TALOS_OK)
         rc = o->precopy ? precopy_final(&m, pc, head) : stream(&m, &h, head);
+    if (rc == TALOS_OK)
+        rc = talos_flow_send(&m);
     if (rc != TALOS_OK)
         goto resume;
     m.rep.transfer_ns = mig_now() - t_stream;
@@ -281,6 +290,8 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     pending.live = 1;
     memcpy(pending.session, m.session, sizeof(pending.session));
     memcpy(pending.k_tok, m.k_tok, sizeof(pending.k_tok));
+    pending.version = talos_rt.version;
+    memcpy(pending.head, head, sizeof(pending.head));
     t_handoff = mig_now();
     if ((rc = mig_send_token(&m, TALOS_MIG_HANDOFF, talos_rt.version, head, 0, m.rep.token)) != TALOS_OK)
         goto in_doubt;
@@ -351,6 +362,8 @@ in_doubt:
      * ABORT (RESUME) brings us back. Safety over liveness. */
     snprintf(m.reason, sizeof(m.reason), "handed off, no receipt (%s): in doubt, not serving",
              talos_strerror(rc));
+    m.rep.version = talos_rt.version; /* the node's resend reports it */
+    memcpy(m.rep.head, head, 32);
     TLOG_WARN("%s", m.reason);
     if (!o->precopy)
         prehash_end(&h);
@@ -380,5 +393,34 @@ int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     talos_wipe(&pending, sizeof(pending));
     talos_rt.state = RT_ACTIVE;
     TLOG_WARN("resumed after the target's ABORT (%s)", talos_strerror(t.code));
+    return TALOS_OK;
+}
+
+/* RECEIPT carried by the nodes (the in-channel one was lost): a HANDED_OFF
+ * source shown the target's RECEIPT of its pending session, version and
+ * chain head retires. Anything else changes nothing (I8). */
+int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap)
+{
+    struct talos_token t;
+    int rc = TALOS_OK;
+
+    if (talos_rt.state != RT_HANDED_OFF || !pending.live) {
+        snprintf(why, why_cap, "TA is %s: only a HANDED_OFF source takes a RECEIPT",
+                 talos_rt_state_name(talos_rt.state));
+        return TALOS_ERR_STATE;
+    }
+    if ((rc = talos_token_open(tok, len, pending.k_tok, TALOS_MIG_RECEIPT, pending.session,
+                               talos_rt.lineage, &t)) != TALOS_OK) {
+        snprintf(why, why_cap, "not a valid RECEIPT of the pending session: %s", talos_strerror(rc));
+        return rc;
+    }
+    if (t.version != pending.version || !talos_ct_eq(t.head, pending.head, 32)) {
+        snprintf(why, why_cap, "the RECEIPT names another version or chain head");
+        return TALOS_ERR_PROTOCOL;
+    }
+    /* RETIRED (and wiped) before the host hears of it; the process ends
+     * after the reply. */
+    TLOG_INFO("the target's RECEIPT arrived through the nodes");
+    retire();
     return TALOS_OK;
 }

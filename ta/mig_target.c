@@ -16,6 +16,7 @@
 #include "ta/arena.h"
 #include "ta/cert.h"
 #include "ta/fault.h"
+#include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
 
@@ -336,6 +337,18 @@ out:
     return rc;
 }
 
+/* Activate: from here this instance is the lineage. Shared by the HANDOFF
+ * that arrives in the channel and the one our node delivers later
+ * (ta/mig_handoff.c). */
+void mig_activate_commit(const uint8_t lineage[16], uint64_t version, const uint8_t head[32])
+{
+    memcpy(talos_rt.lineage, lineage, 16);
+    talos_rt.version = version;
+    memcpy(talos_rt.head, head, 32);
+    talos_rt.head_version = version;
+    talos_rt.state = RT_ACTIVE;
+}
+
 static int activate(struct mig *m, const struct begin *b, const uint8_t head[32], uint64_t t_begin,
                     uint64_t t_prepared, struct introspection *in)
 {
@@ -344,8 +357,17 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
     struct talos_token t;
     int rc = mig_recv(m, TALOS_MIG_HANDOFF, &got, buf, sizeof(buf), &len);
 
-    if (rc != TALOS_OK)
-        return rc;
+    m->rep.restore_ns = t_prepared - t_begin;
+    if (rc != TALOS_OK) {
+        /* The channel broke after PREPARED: the source may have handed off
+         * (its HANDOFF lost on the way) or not. Failing now could leave a
+         * HANDED_OFF source with nobody to serve; so wait, PREPARED, for the
+         * HANDOFF its node resends through ours (ta/mig_handoff.c). */
+        snprintf(m->reason, sizeof(m->reason),
+                 "PREPARED, channel lost before HANDOFF (%s): waiting for it through the node",
+                 talos_strerror(rc));
+        return TALOS_ERR_HANDOFF_WAIT;
+    }
     if ((rc = talos_token_open(buf, len, m->k_tok, TALOS_MIG_HANDOFF, m->session, m->lineage, &t)) != TALOS_OK ||
         t.version != b->version || !talos_ct_eq(t.head, head, 32))
         return fail(m, rc ? rc : TALOS_ERR_PROTOCOL, "HANDOFF is not valid for this session");
@@ -358,25 +380,23 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
         (rc = talos_rt_code_unchanged(in->now, m->own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);
     TALOS_FAULT("target.before_active");
-    /* Activate: from here this instance is the lineage. */
-    memcpy(talos_rt.lineage, m->lineage, 16);
-    talos_rt.version = b->version;
-    memcpy(talos_rt.head, head, 32);
-    talos_rt.head_version = b->version;
-    talos_rt.state = RT_ACTIVE;
-    m->rep.restore_ns = t_prepared - t_begin;
+    mig_activate_commit(m->lineage, b->version, head);
     m->rep.version = b->version;
     memcpy(m->rep.head, head, 32);
     memcpy(m->rep.lineage, m->lineage, 16);
     TALOS_FAULT("target.after_active");
     /* RECEIPT: token ‖ restore_ns ‖ activate_ns; best effort — we serve
-     * whether or not the source hears it (it stays HANDED_OFF, never serving). */
+     * whether or not the source hears it (it stays HANDED_OFF, never serving).
+     * The token also goes to our node, which answers a resent HANDOFF of
+     * this session with it (the source lost this one). */
     struct talos_token r = {.kind = TALOS_MIG_RECEIPT, .version = b->version};
     memcpy(r.session, m->session, 16);
     memcpy(r.lineage, m->lineage, 16);
     memcpy(r.head, head, 32);
     if (talos_token_seal(&r, m->k_tok, rec) == TALOS_OK) {
         uint64_t act = mig_now() - t_prepared;
+        memcpy(m->rep.token, rec, TALOS_TOKEN_BYTES);
+        m->rep.token_kind = TALOS_MIG_RECEIPT;
         talos_be32_put(rec + TALOS_TOKEN_BYTES, (uint32_t)(m->rep.restore_ns >> 32));
         talos_be32_put(rec + TALOS_TOKEN_BYTES + 4, (uint32_t)m->rep.restore_ns);
         talos_be32_put(rec + TALOS_TOKEN_BYTES + 8, (uint32_t)(act >> 32));
@@ -429,6 +449,9 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
         snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
         goto failed;
     }
+    /* Thread contexts against the CFG (loaded at launch): before PREPARED. */
+    if ((rc = talos_flow_check(&m)) != TALOS_OK)
+        goto failed;
     if (plen) /* no persist section: persist may be NULL */
         memcpy(persist, ppad, plen);
     talos_rt.state = RT_PREPARED;
@@ -438,7 +461,24 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     if ((rc = mig_send_token(&m, TALOS_MIG_PREPARED, b.version, head, 0, tok)) != TALOS_OK)
         goto failed;
     TALOS_FAULT("target.after_prepared");
-    if ((rc = activate(&m, &b, head, t_begin, t_prepared, &in)) != TALOS_OK)
+    if ((rc = activate(&m, &b, head, t_begin, t_prepared, &in)) == TALOS_ERR_HANDOFF_WAIT) {
+        /* Keep what a HANDOFF delivered by the node needs (the token key,
+         * version, head); the introspection runs again at activation. The
+         * PREPARED token tells our node which session we wait for. */
+        introspect_join(&in);
+        mig_wait_begin(&m, b.version, head);
+        m.rep.version = b.version;
+        memcpy(m.rep.lineage, m.lineage, 16);
+        memcpy(m.rep.head, head, 32);
+        memcpy(m.rep.token, tok, TALOS_TOKEN_BYTES);
+        m.rep.token_kind = TALOS_MIG_PREPARED;
+        mig_end(&m);
+        talos_wipe(ppad, p_pages * TALOS_PAGE); /* the persist copy is installed */
+        free(ppad);
+        TLOG_WARN("%s", m.reason);
+        return mig_reply(&m, TALOS_ERR_HANDOFF_WAIT);
+    }
+    if (rc != TALOS_OK)
         goto failed;
     m.rep.state_bytes = b.arena_bytes + plen;
     m.rep.total_ns = mig_now() - m.t0;

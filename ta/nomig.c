@@ -5,12 +5,14 @@
  * MIGRATE_* and RESUME frames are answered NOT_IMPLEMENTED. In a normal
  * build this file is empty. */
 #ifdef TALOS_NO_MIGRATION
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/mig.h"
 #include "core/msg.h"
 #include "ta/chan.h"
+#include "ta/flow.h"
 #include "ta/rt.h"
 
 #define WHY "this TA image was built without migration support (TALOS_NO_MIGRATION)"
@@ -18,13 +20,12 @@
 /* The host decodes a migration report from every answer to MIGRATE_*,
  * refusals included (ta/mig_common.c mig_reply): an empty one, with the
  * lineage and version of this instance. */
-static int refuse(int fd)
+static int refuse_reply(void)
 {
     struct talos_mig_report rep;
     struct talos_wr w;
     int rc = TALOS_OK;
 
-    (void)close(fd);
     memset(&rep, 0, sizeof(rep));
     memcpy(rep.lineage, talos_rt.lineage, sizeof(rep.lineage));
     rep.version = talos_rt.version;
@@ -33,6 +34,12 @@ static int refuse(int fd)
     rc = w.err ? w.err : talos_rt_reply(TALOS_ERR_NOT_IMPLEMENTED, w.p, w.len, WHY);
     talos_wr_free(&w);
     return rc;
+}
+
+static int refuse(int fd)
+{
+    (void)close(fd);
+    return refuse_reply();
 }
 
 /* MIGRATE_OUT: the answer goes on the control channel that came with it
@@ -78,6 +85,36 @@ int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     (void)why_cap;
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
+
+/* The handover after a lost channel (ta/mig_handoff.c): none here. */
+int talos_rt_handoff(const uint8_t *tok, size_t len)
+{
+    (void)tok;
+    (void)len;
+    return refuse_reply();
+}
+
+int talos_rt_give_up(int32_t code)
+{
+    (void)code;
+    return refuse_reply();
+}
+
+int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap)
+{
+    (void)tok;
+    (void)len;
+    snprintf(why, why_cap, "%s", WHY);
+    return TALOS_ERR_NOT_IMPLEMENTED;
+}
+
+/* No migration, no thread contexts to record or check (ta/flow.c). */
+void talos_flow_set_entry(void *entry_frame) { (void)entry_frame; }
+void talos_flow_arm(void) {}
+int talos_flow_armed(void) { return 0; }
+void talos_flow_capture(void *mp_frame) { (void)mp_frame; }
+int talos_flow_load_start(void) { return TALOS_OK; }
+void talos_flow_fini(void) {}
 
 void talos_chan_warmup(void)
 {

@@ -98,6 +98,14 @@ int talos_rt_check_table(const struct talos_ta_desc *d);
  * i32 status ‖ bytes resp. The answer is copied into resp (<= resp_cap). */
 int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
                             uint8_t *resp, size_t resp_cap, size_t *resp_len);
+/* Decode such an answer's body (ta/hostret.c): TALOS_OK with the bytes
+ * copied into resp and *resp_len <= resp_cap; MALFORMED when the body does
+ * not decode (a length inconsistent with the frame, trailing bytes);
+ * PROTOCOL for a status that is no talos_err; TOO_LARGE when the answer is
+ * longer than resp_cap; or the host's own refusal code. On failure resp is
+ * untouched and *resp_len is 0. */
+int talos_rt_decode_host_ret(const uint8_t *body, size_t len, uint8_t *resp, size_t resp_cap,
+                             size_t *resp_len);
 
 /* Options of a source migration (MIGRATE_OUT). */
 struct talos_rt_migopts {
@@ -124,6 +132,14 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16]);
 /* RESUME: a HANDED_OFF source shown a valid ABORT token of its pending
  * session serves again; anything else is refused with a reason in why. */
 int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap);
+/* RECEIPT carried by the nodes: a HANDED_OFF source shown the target's
+ * RECEIPT of its pending session retires (state RETIRED, wiped); anything
+ * else is refused with a reason in why and changes nothing. */
+int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap);
+/* HANDOFF and GIVE_UP frames for a PREPARED target that lost its channel
+ * (ta/mig_handoff.c); each sends the REPLY with a report. */
+int talos_rt_handoff(const uint8_t *tok, size_t len);
+int talos_rt_give_up(int32_t code);
 
 /* Memory introspection (ta/introspect.c): check the TA's own mappings (code
  * not writable, arena in place) and hash its code as it is now. */

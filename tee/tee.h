@@ -93,11 +93,19 @@ struct talos_tee_host_ops {
     /* The measurement the platform assigns to an image file at load. */
     int (*measure_image)(struct talos_platform *p, const char *path,
                          uint8_t out[TALOS_MEASUREMENT_BYTES]);
+    /* The CFG digest the platform assigns to an image file at load
+     * (docs/cfg.md) and, when file is not NULL, the canonical CFG file
+     * (malloc'd, *file_len bytes, freed by the caller). May be NULL: the
+     * backend computes no CFG, and its evidence says TALOS_CLAIM_NO_CFG. */
+    int (*cfg_image)(struct talos_platform *p, const char *path,
+                     uint8_t digest[TALOS_CFG_DIGEST_BYTES], uint8_t **file, size_t *file_len);
     /* Start the TA; *pid is the process to watch (sim) or 0. */
     int (*launch)(struct talos_platform *p, const struct talos_launch *l, int *pid);
-    /* Sign claims for a TA this platform launched (the quoting service). */
+    /* Sign claims for a TA this platform launched (the quoting service).
+     * cfg_digest NULL: no CFG digest (TALOS_CLAIM_NO_CFG). */
     int (*quote)(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
-                 const uint8_t config_id[32], const uint8_t report_data[TALOS_REPORT_DATA_BYTES],
+                 const uint8_t config_id[32], const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
+                 const uint8_t report_data[TALOS_REPORT_DATA_BYTES],
                  uint8_t *ev, size_t *len);
     /* Seal key of a TA this platform launched. */
     int (*seal_key)(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],

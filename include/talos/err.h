@@ -56,6 +56,13 @@ enum talos_err {
     TALOS_ERR_CERT_ROLLBACK = -62,  /* a version or key epoch goes back along the chain */
     TALOS_ERR_CERT_LINEAGE = -63,   /* a certificate of another lineage */
     TALOS_ERR_CERT_LINK = -64,      /* a key not certified by the previous epoch's key */
+    /* handover after a lost channel (docs/migration.md, "Resend") */
+    TALOS_ERR_HANDOFF_WAIT = -65,   /* PREPARED target lost its channel: waits for a HANDOFF via its node */
+    TALOS_ERR_NO_SUCH_SESSION = -66, /* the node knows no migration session of that lineage and id */
+    TALOS_ERR_ABORTED = -67,        /* an operator gave up on the PREPARED target (talos abort) */
+    /* execution-flow verification (docs/cfg.md) */
+    TALOS_ERR_CFG = -70,            /* execution flow does not match the CFG */
+    TALOS_ERR_CFG_DIGEST = -71,     /* CFG digest not allowed by the policy */
 };
 
 #define TALOS_ERR_MIN (-99)

@@ -35,6 +35,8 @@ extern "C" {
 /* Claims flags. */
 #define TALOS_CLAIM_SIMULATED 0x1u /* produced by a simulated TEE: no isolation */
 #define TALOS_CLAIM_DEBUG 0x2u     /* produced by a debug-mode TEE */
+#define TALOS_CLAIM_NO_CFG 0x4u    /* the platform computed no CFG digest: cfg_digest is zero */
+#define TALOS_CFG_DIGEST_BYTES 32
 
 /* What a verified piece of evidence says. */
 struct talos_claims {
@@ -42,6 +44,9 @@ struct talos_claims {
     uint32_t flags;                                /* TALOS_CLAIM_* */
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];  /* hash of the TA code as loaded */
     uint8_t config_id[32];                         /* hash of the measured launch config */
+    /* Digest of the image's canonical CFG (docs/cfg.md), computed by the
+     * platform from the image it launched; zero with TALOS_CLAIM_NO_CFG. */
+    uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES];
     uint8_t report_data[TALOS_REPORT_DATA_BYTES];  /* chosen by the TA */
     uint8_t platform_id[32];                       /* hash of the platform's public key */
 };
@@ -183,7 +188,8 @@ struct talos_migration {
     uint32_t rounds;             /* source: pre-copy rounds before the freeze; 0 stop-and-copy */
     char converged[24];          /* source: why the pre-copy froze ("converged", ...) */
     char wtrack[16];             /* source: write tracking used ("uffd-wp", ...; "" none) */
-    uint8_t token_kind;          /* 0, 8 = HANDOFF (source in doubt), 10 = ABORT (target failed) */
+    uint8_t token_kind;          /* 0, 7 = PREPARED (target waits for a HANDOFF), 8 = HANDOFF
+                                  * (source in doubt), 9 = RECEIPT (target serves), 10 = ABORT */
     uint8_t token[TALOS_TOKEN_MAX];
     size_t token_len;
 };
@@ -239,6 +245,25 @@ TALOS_MUST_CHECK int talos_ta_migrate_in(struct talos_ta *ta, int sock,
  * with talos_result_clear). */
 TALOS_MUST_CHECK int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
                                      struct talos_result *res);
+
+/* A target that answered talos_ta_migrate_in with m->status
+ * TALOS_ERR_HANDOFF_WAIT is PREPARED and lost its channel: give it the
+ * source's HANDOFF token that a peer node carried. TALOS_OK with m->status
+ * the TA's verdict: TALOS_OK = it activated (m->token is its RECEIPT); a
+ * token that does not verify leaves it PREPARED (m->status names why); a
+ * failed activation leaves it FAILED with m->token its ABORT. */
+TALOS_MUST_CHECK int talos_ta_handoff(struct talos_ta *ta, const uint8_t *token, size_t len,
+                                      struct talos_migration *m);
+
+/* Make a waiting PREPARED target give up: it becomes FAILED (terminal) and
+ * m->token is its ABORT token carrying `code`. */
+TALOS_MUST_CHECK int talos_ta_give_up(struct talos_ta *ta, int code, struct talos_migration *m);
+
+/* Give a HANDED_OFF source the target's RECEIPT token (carried by the
+ * nodes): the TA checks it under its pending session key and retires.
+ * res->status is its verdict (release res with talos_result_clear). */
+TALOS_MUST_CHECK int talos_ta_receipt(struct talos_ta *ta, const uint8_t *token, size_t len,
+                                      struct talos_result *res);
 
 /* Ask the TA for a state certificate (docs/state-certs.md): the TA
  * checkpoints (state root, chain head) and signs a statement of lineage,

@@ -23,6 +23,9 @@ struct talos_ta {
     struct talos_wr rx, tx;
     struct talos_ta_options opt;
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];
+    uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES];
+    int has_cfg;           /* the platform computed cfg_digest (else NO_CFG evidence) */
+    char *image_path;      /* the image launched: its CFG file is served on request */
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint64_t version;
     uint64_t state_bytes;
@@ -47,8 +50,25 @@ int talos_host_decode_reply_buf(const uint8_t *p, size_t len, struct talos_resul
 /* Answer one HOST_REQ (platform request: quote, seal key) of `ta` on x. */
 int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const uint8_t *body,
                               size_t len, struct talos_wr *w);
+/* The READY frame in ta->rx (raw lineage[16] ‖ u64 version ‖ str name)
+ * into ta->lineage, ta->version, ta->name (NUL-terminated); TALOS_OK or
+ * TALOS_ERR_MALFORMED (the caller refuses the image). */
+int talos_host_decode_ready(struct talos_ta *ta);
+/* The INFO_RET frame in ta->rx (u64 version ‖ u64 state_bytes ‖ str state)
+ * into ta->version, ta->state_bytes and state (state_cap bytes with NUL);
+ * a frame that does not decode loses the TA (TA_CRASHED, state ""). */
+int talos_host_decode_info(struct talos_ta *ta, char *state, size_t state_cap);
 /* The TA broke the protocol or died: mark it lost, log it, reap it. */
 int talos_host_lose(struct talos_ta *ta, int why);
+
+#ifdef TALOS_HOSTILE_HOST
+/* Test build only (tests/host/hostile.c, SECURITY.md T25): answer the
+ * ocall "hostile.<mode>" the hostile way <mode> names. */
+int talos_hostile_ocall(struct talos_ta *ta, const char *mode);
+/* The same for a platform request: 1 when it answered (*rc: the send's
+ * result), 0 when the request is served normally. */
+int talos_hostile_host_req(struct talos_ta *ta, uint16_t type, int *rc);
+#endif
 
 /* Build the launch configuration (anchors, policy) shared by the host's TAs. */
 int talos_host_make_config(struct talos_host *h);

@@ -101,14 +101,11 @@ TALOS_EXPORT int talos_ta_migrate_start(struct talos_ta *ta, int sock,
     ta->migrating = 1;
     /* The socket to the target goes over the control channel: the TA's
      * control thread takes it there. */
-    rc = talos_xport_send_fd(&op->x, TALOS_MSG_MIGRATE_SOCK, sock, NULL, 0);
+    /* If this fails, the TA answered (a refusal) and closed the channel
+     * already: its answer waits in the socket for talos_ta_migrate_wait. */
+    (void)talos_xport_send_fd(&op->x, TALOS_MSG_MIGRATE_SOCK, sock, NULL, 0);
     close(sock);
     sock = -1;
-    if (rc != TALOS_OK) {
-        /* The TA's control thread went away: it answers nothing more here;
-         * talos_ta_migrate_wait reports it. */
-        talos_xport_close(&op->x);
-    }
     *out = op;
     op = NULL;
     rc = TALOS_OK;
@@ -182,11 +179,33 @@ TALOS_EXPORT int talos_ta_migrate_out(struct talos_ta *ta, int sock, struct talo
     return talos_ta_migrate_wait(op, m);
 }
 
+/* The REPLY on the TA's main channel to a migration frame (MIGRATE_IN,
+ * HANDOFF, GIVE_UP), decoded into m. */
+static int finish(struct talos_ta *ta, uint16_t type, struct talos_migration *m)
+{
+    struct talos_result res = {0};
+    int rc = talos_host_await(ta, TALOS_MSG_REPLY);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if ((rc = talos_host_decode_reply(ta, &res)) != TALOS_OK)
+        return rc;
+    rc = report(&res, m);
+    talos_result_clear(&res);
+    if (rc != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if ((type == TALOS_MSG_MIGRATE_IN || type == TALOS_MSG_HANDOFF) && m->status == TALOS_OK) {
+        memcpy(ta->lineage, m->lineage, sizeof(ta->lineage));
+        ta->version = m->version;
+        ta->target = 0; /* it holds the lineage now */
+    }
+    return TALOS_OK;
+}
+
 TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock,
                                     const uint8_t lineage[TALOS_LINEAGE_BYTES],
                                     struct talos_migration *m)
 {
-    struct talos_result res = {0};
     int rc = TALOS_OK;
 
     if (!ta || sock < 0 || !lineage || !m) {
@@ -203,22 +222,56 @@ TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock,
     close(sock); /* the TA has its own copy now */
     if (rc != TALOS_OK)
         return talos_host_lose(ta, rc);
-    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK ||
-        (rc = talos_host_decode_reply(ta, &res)) != TALOS_OK)
-        return rc;
-    rc = report(&res, m);
-    talos_result_clear(&res);
+    return finish(ta, TALOS_MSG_MIGRATE_IN, m);
+}
+
+/* A frame carrying bytes (a token) or an i32, answered by a report. */
+static int run_plain(struct talos_ta *ta, uint16_t type, const struct talos_wr *w,
+                     struct talos_migration *m)
+{
+    int rc = TALOS_OK;
+
+    memset(m, 0, sizeof(*m));
+    if (ta->dead)
+        return TALOS_ERR_TA_CRASHED;
+    rc = w->err ? w->err : talos_xport_send(&ta->x, type, w->p, w->len);
     if (rc != TALOS_OK)
         return talos_host_lose(ta, rc);
-    if (m->status == TALOS_OK) {
-        memcpy(ta->lineage, m->lineage, sizeof(ta->lineage));
-        ta->version = m->version;
-        ta->target = 0; /* it holds the lineage now */
-    }
-    return TALOS_OK;
+    return finish(ta, type, m);
 }
-TALOS_EXPORT int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
-                                 struct talos_result *res)
+
+TALOS_EXPORT int talos_ta_handoff(struct talos_ta *ta, const uint8_t *token, size_t len,
+                                  struct talos_migration *m)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    if (!ta || !m || (len && !token) || len > 4096)
+        return TALOS_ERR_INVALID_ARG;
+    talos_wr_init(&w, 0);
+    talos_wr_bytes(&w, token, len);
+    rc = run_plain(ta, TALOS_MSG_HANDOFF, &w, m);
+    talos_wr_free(&w);
+    return rc;
+}
+
+TALOS_EXPORT int talos_ta_give_up(struct talos_ta *ta, int code, struct talos_migration *m)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+
+    if (!ta || !m || code >= 0 || code < TALOS_ERR_MIN)
+        return TALOS_ERR_INVALID_ARG;
+    talos_wr_init(&w, 0);
+    talos_wr_u32(&w, (uint32_t)code);
+    rc = run_plain(ta, TALOS_MSG_GIVE_UP, &w, m);
+    talos_wr_free(&w);
+    return rc;
+}
+
+/* A token for a HANDED_OFF source (RESUME with an ABORT, RECEIPT). */
+static int source_token(struct talos_ta *ta, uint16_t type, const uint8_t *token, size_t len,
+                        struct talos_result *res)
 {
     struct talos_wr w;
     int rc = TALOS_OK;
@@ -230,11 +283,23 @@ TALOS_EXPORT int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size
         return TALOS_ERR_TA_CRASHED;
     talos_wr_init(&w, 0);
     talos_wr_bytes(&w, token, len);
-    rc = w.err ? w.err : talos_xport_send(&ta->x, TALOS_MSG_RESUME, w.p, w.len);
+    rc = w.err ? w.err : talos_xport_send(&ta->x, type, w.p, w.len);
     talos_wr_free(&w);
     if (rc != TALOS_OK)
         return talos_host_lose(ta, rc);
     if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK)
         return rc;
     return talos_host_decode_reply(ta, res);
+}
+
+TALOS_EXPORT int talos_ta_resume(struct talos_ta *ta, const uint8_t *token, size_t len,
+                                 struct talos_result *res)
+{
+    return source_token(ta, TALOS_MSG_RESUME, token, len, res);
+}
+
+TALOS_EXPORT int talos_ta_receipt(struct talos_ta *ta, const uint8_t *token, size_t len,
+                                  struct talos_result *res)
+{
+    return source_token(ta, TALOS_MSG_RECEIPT, token, len, res);
 }

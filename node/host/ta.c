@@ -88,12 +88,16 @@ int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const 
     req = talos_rd_bytes(&r, &req_len, len);
     if (talos_rd_finish(&r) != TALOS_OK)
         return TALOS_ERR_MALFORMED;
+#ifdef TALOS_HOSTILE_HOST
+    if (talos_hostile_host_req(ta, type, &status)) /* test build only (T25) */
+        return status;
+#endif
     talos_wr_reset(w);
     if (type == TALOS_HOST_REQ_QUOTE && req_len == TALOS_REPORT_DATA_BYTES) {
         /* The platform signs the measurement IT computed at launch, never a
          * measurement the TA claims. */
-        status = ta->host->ops->quote(ta->host->plat, ta->measurement, ta->host->config_id, req,
-                                      ev, &ev_len);
+        status = ta->host->ops->quote(ta->host->plat, ta->measurement, ta->host->config_id,
+                                      ta->has_cfg ? ta->cfg_digest : NULL, req, ev, &ev_len);
         talos_wr_u32(w, (uint32_t)status);
         talos_wr_bytes(w, ev, status == TALOS_OK ? ev_len : 0);
     } else if (type == TALOS_HOST_REQ_SEAL_KEY && req_len == 4) {
@@ -102,6 +106,20 @@ int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const 
         talos_wr_u32(w, (uint32_t)status);
         talos_wr_bytes(w, key, status == TALOS_OK ? sizeof(key) : 0);
         talos_wipe(key, sizeof(key));
+    } else if (type == TALOS_HOST_REQ_CFG && req_len == 0) {
+        /* The canonical CFG file of the image launched. The TA trusts it
+         * only if it hashes to the cfg_digest the platform signed. */
+        uint8_t digest[TALOS_CFG_DIGEST_BYTES], *file = NULL;
+        size_t file_len = 0;
+        status = ta->host->ops->cfg_image
+                     ? ta->host->ops->cfg_image(ta->host->plat, ta->image_path, digest, &file,
+                                                &file_len)
+                     : TALOS_ERR_NOT_IMPLEMENTED;
+        if (status == TALOS_OK && file_len > TALOS_MSG_MAX - 64)
+            status = TALOS_ERR_TOO_LARGE;
+        talos_wr_u32(w, (uint32_t)status);
+        talos_wr_bytes(w, file, status == TALOS_OK ? file_len : 0);
+        free(file);
     } else {
         talos_wr_u32(w, (uint32_t)TALOS_ERR_NOT_IMPLEMENTED);
         talos_wr_bytes(w, NULL, 0);
@@ -123,6 +141,12 @@ static int serve_ocall(struct talos_ta *ta, const uint8_t *body, size_t len, str
     req = talos_rd_bytes(&r, &req_len, len);
     if (talos_rd_finish(&r) != TALOS_OK)
         return TALOS_ERR_MALFORMED;
+#ifdef TALOS_HOSTILE_HOST
+    /* Test build only (build/tests/talosd-hostile, T25): answer as a
+     * hostile host would (tests/host/hostile.c). */
+    if (strncmp(name, "hostile.", 8) == 0)
+        return talos_hostile_ocall(ta, name + 8);
+#endif
     for (size_t i = 0; i < ta->opt.n_ocalls; i++) {
         const struct talos_ocall *o = &ta->opt.ocalls[i];
         if (strcmp(o->name, name) != 0)
@@ -166,10 +190,20 @@ int talos_host_await(struct talos_ta *ta, uint16_t want)
     }
 }
 
+int talos_host_decode_ready(struct talos_ta *ta)
+{
+    struct talos_rd r;
+
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    talos_rd_raw(&r, ta->lineage, sizeof(ta->lineage));
+    ta->version = talos_rd_u64(&r);
+    talos_rd_str(&r, ta->name, sizeof(ta->name));
+    return talos_rd_finish(&r);
+}
+
 static int handshake(struct talos_ta *ta, uint8_t start)
 {
     struct talos_wr w;
-    struct talos_rd r;
     uint16_t type = 0;
     int rc = TALOS_OK;
 
@@ -182,17 +216,17 @@ static int handshake(struct talos_ta *ta, uint8_t start)
     if (rc != TALOS_OK)
         return rc;
     ta->x.recv_timeout_ms = READY_TIMEOUT_MS;
-    rc = talos_xport_recv(&ta->x, &type, &ta->rx);
+    /* A restore target fetches its CFG file before READY (docs/cfg.md). */
+    while ((rc = talos_xport_recv(&ta->x, &type, &ta->rx)) == TALOS_OK &&
+           type == TALOS_MSG_HOST_REQ)
+        if ((rc = talos_host_serve_host_req(ta, &ta->x, ta->rx.p, ta->rx.len, &ta->tx)) != TALOS_OK)
+            break;
     ta->x.recv_timeout_ms = 0;
     if (rc != TALOS_OK)
         return rc;
     if (type != TALOS_MSG_READY)
         return TALOS_ERR_PROTOCOL;
-    talos_rd_init(&r, ta->rx.p, ta->rx.len);
-    talos_rd_raw(&r, ta->lineage, sizeof(ta->lineage));
-    ta->version = talos_rd_u64(&r);
-    talos_rd_str(&r, ta->name, sizeof(ta->name));
-    return talos_rd_finish(&r);
+    return talos_host_decode_ready(ta);
 }
 
 static int create(struct talos_host *h, const char *image_path, const struct talos_ta_options *opt,
@@ -209,6 +243,10 @@ static int create(struct talos_host *h, const char *image_path, const struct tal
     if (!(ta = calloc(1, sizeof(*ta))))
         return TALOS_ERR_NOMEM;
     ta->host = h;
+    if (!(ta->image_path = strdup(image_path))) {
+        free(ta);
+        return TALOS_ERR_NOMEM;
+    }
     if (opt)
         ta->opt = *opt;
     talos_wr_init(&ta->rx, TALOS_MAX_OUT_BYTES + 8192);
@@ -216,6 +254,11 @@ static int create(struct talos_host *h, const char *image_path, const struct tal
     talos_xport_init(&ta->x, -1, TALOS_MSG_FROM_TA);
     if ((rc = h->ops->measure_image(h->plat, image_path, ta->measurement)) != TALOS_OK)
         goto out;
+    /* The CFG digest is part of the TA's identity (docs/cfg.md). A backend
+     * or image without one gets NO_CFG evidence, which a peer that has a
+     * CFG digest refuses. */
+    ta->has_cfg = h->ops->cfg_image &&
+                  h->ops->cfg_image(h->plat, image_path, ta->cfg_digest, NULL, NULL) == TALOS_OK;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         rc = TALOS_ERR_IO;
         goto out;
@@ -256,6 +299,7 @@ out:
         reap(ta, 1);
         talos_wr_free(&ta->rx);
         talos_wr_free(&ta->tx);
+        free(ta->image_path);
         free(ta);
     }
     return rc;
@@ -288,6 +332,7 @@ TALOS_EXPORT void talos_ta_destroy(struct talos_ta *ta)
     reap(ta, 1);
     talos_wr_free(&ta->rx);
     talos_wr_free(&ta->tx);
+    free(ta->image_path);
     free(ta);
 }
 
@@ -389,9 +434,23 @@ TALOS_EXPORT int talos_ta_attest(struct talos_ta *ta, const uint8_t nonce[TALOS_
     return rc;
 }
 
-TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
+int talos_host_decode_info(struct talos_ta *ta, char *state, size_t state_cap)
 {
     struct talos_rd r;
+
+    talos_rd_init(&r, ta->rx.p, ta->rx.len);
+    ta->version = talos_rd_u64(&r);
+    ta->state_bytes = talos_rd_u64(&r);
+    talos_rd_str(&r, state, state_cap);
+    if (talos_rd_finish(&r) != TALOS_OK) {
+        state[0] = '\0';
+        return talos_host_lose(ta, TALOS_ERR_MALFORMED);
+    }
+    return TALOS_OK;
+}
+
+TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
+{
     char state[16] = {0};
     int rc = TALOS_OK;
 
@@ -400,14 +459,8 @@ TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
     memset(info, 0, sizeof(*info));
     if (!ta->dead && (rc = talos_xport_send(&ta->x, TALOS_MSG_INFO, NULL, 0)) != TALOS_OK)
         talos_host_lose(ta, rc);
-    if (!ta->dead && talos_host_await(ta, TALOS_MSG_INFO_RET) == TALOS_OK) {
-        talos_rd_init(&r, ta->rx.p, ta->rx.len);
-        ta->version = talos_rd_u64(&r);
-        ta->state_bytes = talos_rd_u64(&r);
-        talos_rd_str(&r, state, sizeof(state));
-        if (talos_rd_finish(&r) != TALOS_OK)
-            talos_host_lose(ta, TALOS_ERR_MALFORMED);
-    }
+    if (!ta->dead && talos_host_await(ta, TALOS_MSG_INFO_RET) == TALOS_OK)
+        (void)talos_host_decode_info(ta, state, sizeof(state));
     memcpy(info->lineage, ta->lineage, sizeof(info->lineage));
     memcpy(info->measurement, ta->measurement, sizeof(info->measurement));
     info->version = ta->version;

@@ -10,6 +10,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/registry.h"
 #include "os/xport.h"
@@ -198,7 +199,11 @@ static json_t *ta_json(struct ta_entry *e)
     struct talos_ta_info info;
     json_t *o = json_object();
 
+    char handoff[sizeof(e->handoff)], session[sizeof(e->handoff_session)];
+
     pthread_mutex_lock(&e->lock);
+    memcpy(handoff, e->handoff, sizeof(handoff));
+    memcpy(session, e->handoff_session, sizeof(session));
     int rc = e->moved_to[0] ? TALOS_OK : talos_ta_info(e->ta, &info);
     if (e->moved_to[0]) {
         /* The process retired; what is left here is a forwarding note. */
@@ -226,6 +231,10 @@ static json_t *ta_json(struct ta_entry *e)
     json_object_set_new(o, "mode", json_string(info.mode == TALOS_CALL_SWITCHLESS ? "switchless"
                                                                                   : "passive"));
     json_object_set_new(o, "state_bytes", json_integer((json_int_t)info.state_bytes));
+    if (handoff[0]) { /* a handover after a lost channel is under way or gave up */
+        json_object_set_new(o, "handoff", json_string(handoff));
+        json_object_set_new(o, "handoff_session", json_string(session));
+    }
     return o;
 }
 
@@ -418,12 +427,39 @@ static int op_resume(struct req *r)
         fail(r, rc, "resume: %s", rc == TALOS_ERR_MOVED ? "the TA moved away" : talos_strerror(rc));
     else if (res.status != TALOS_OK)
         fail(r, res.status, "the TA refused to resume: %s", res.reason);
-    else
+    else {
+        e->token_len = 0; /* the resend (resend.c) stops */
         TLOG_WARN("TA %s resumed on this node after a failed handoff", e->id);
+    }
 out:
     talos_result_clear(&res);
     registry_put(e);
     return r->code;
+}
+
+/* talos abort: a PREPARED target waiting for a resent HANDOFF gives up now
+ * (FAILED + ABORT). The token is no secret (MAC'd under the session key):
+ * the operator may carry it to `talos resume` on the source node. */
+static int op_abort(struct req *r)
+{
+    const char *id = get_str(r, "id", 1);
+    uint8_t tok[TALOS_TOKEN_MAX];
+    size_t len = 0;
+    char why[300] = "";
+    int rc = TALOS_OK;
+
+    if (!id)
+        return r->code;
+    if (strlen(id) != TA_ID_LEN || strspn(id, "0123456789abcdef") != TA_ID_LEN)
+        return fail(r, TALOS_ERR_INVALID_ARG, "TA id must be %d lower-case hex characters", TA_ID_LEN);
+    if ((rc = handoff_abort(id, tok, &len, why, sizeof(why))) != TALOS_OK)
+        return fail(r, rc, "abort: %s", why);
+    char hex[2 * TALOS_TOKEN_MAX + 1];
+    talos_hex(tok, len, hex);
+    TLOG_WARN("TA %s: the operator gave up on the PREPARED target (talos abort)", id);
+    json_object_set_new(r->out, "id", json_string(id));
+    json_object_set_new(r->out, "token", json_string(hex));
+    return TALOS_OK;
 }
 
 static int op_stop(struct req *r)
@@ -443,7 +479,8 @@ static const struct {
 } ops[] = {
     {"node", op_node}, {"run", op_run}, {"call", op_call},
     {"ps", op_ps},     {"attest", op_attest}, {"stop", op_stop},
-    {"migrate", op_migrate}, {"resume", op_resume}, {"state-cert", op_state_cert},
+    {"migrate", op_migrate}, {"resume", op_resume}, {"abort", op_abort},
+    {"state-cert", op_state_cert},
 };
 
 static int send_json(int fd, json_t *o);

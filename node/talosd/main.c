@@ -24,7 +24,7 @@ static int stop_pipe[2] = {-1, -1};
 
 static const char usage[] =
     "usage: talosd --state-dir DIR [--listen HOST:PORT] [--backend NAME] [--sim-ca DIR]\n"
-    "              [--log-level error|warn|info|debug]\n"
+    "              [--handoff-wait SECONDS] [--log-level error|warn|info|debug]\n"
     "\n"
     "Run one TALOS node: it launches trusted applications (TAs) on a TEE backend\n"
     "and serves the control socket DIR/talosd.sock used by talos(1).\n"
@@ -34,6 +34,10 @@ static const char usage[] =
     "  --backend NAME      sim (default) or skeleton (porting template, not runnable)\n"
     "  --sim-ca DIR        sim: the local sim CA (default $TALOS_SIM_CA or\n"
     "                      ~/.local/state/talos/sim-ca)\n"
+    "  --handoff-wait S    a migration target that lost its channel after PREPARED waits\n"
+    "                      S seconds (default 30) for the source's HANDOFF resent by the\n"
+    "                      source's node, then fails (ABORT); a source in doubt resends\n"
+    "                      for up to 2*S+10 s\n"
     "  --log-level LEVEL   default info\n"
     "  -h, --help          this text;  -V, --version  the version\n"
     "\n"
@@ -119,7 +123,8 @@ static int parse_args(int argc, char **argv, const char **sim_ca)
         {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
         {"backend", required_argument, NULL, 'b'},   {"sim-ca", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},         {"handoff-wait", required_argument, NULL, 'W'},
+        {NULL, 0, NULL, 0},
     };
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     const char *state = NULL;
@@ -127,12 +132,23 @@ static int parse_args(int argc, char **argv, const char **sim_ca)
 
     snprintf(node.listen, sizeof(node.listen), "127.0.0.1:7100");
     node.backend = "sim";
+    node.handoff_wait = 30;
     while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (c) {
         case 's': state = optarg; break;
         case 'l': snprintf(node.listen, sizeof(node.listen), "%s", optarg); break;
         case 'b': node.backend = optarg; break;
         case 'c': *sim_ca = optarg; break;
+        case 'W': {
+            char *end = NULL;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 86400) {
+                fprintf(stderr, "talosd: --handoff-wait takes 1..86400 seconds, not '%s'\n", optarg);
+                return 2;
+            }
+            node.handoff_wait = (int)v;
+            break;
+        }
         case 'L':
             level = -1;
             for (int i = 0; i < 4; i++)

@@ -10,6 +10,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerproto.h"
 #include "node/talosd/registry.h"
@@ -81,7 +82,7 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
     struct talos_migrate_options o = {.precopy = precopy > 0, .max_rounds = max_rounds, .to = to};
     struct talos_migration_op *op = NULL;
     struct talos_ta_info info = {0};
-    int fd = -1, mode = 0, rc = TALOS_OK;
+    int fd = -1, mode = 0, rc = TALOS_OK, resending = 0;
 
     memset(m, 0, sizeof(*m));
     /* One migration at a time: a second one waits here, then finds the TA
@@ -141,9 +142,11 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
         note(ctx, "done", NULL);
     } else {
         if (m->token_kind == 8 && m->token_len <= sizeof(e->token)) {
-            /* In doubt: keep the HANDOFF so that it can be resent. */
+            /* In doubt: keep the HANDOFF and resend it to the target node
+             * (resend.c); the target may be PREPARED and waiting for it. */
             memcpy(e->token, m->token, m->token_len);
             e->token_len = m->token_len;
+            resending = resend_start(e, to, m) == TALOS_OK;
         }
         snprintf(why, why_cap, "%s", m->reason);
         rc = m->status;
@@ -153,5 +156,19 @@ out:
     pthread_mutex_unlock(&e->mig_lock);
     if (fd >= 0)
         close(fd);
+    if (resending) {
+        /* The resend needs the TA's lock: wait for it with the lock free. */
+        char how[300] = "";
+        note(ctx, "in doubt", "resending the HANDOFF to the target node");
+        rc = resend_await(e, node.handoff_wait + 5, how, sizeof(how));
+        if (rc == TALOS_OK) {
+            m->status = TALOS_OK;
+            note(ctx, "done", "RECEIPT through the nodes");
+        } else if (rc == TALOS_ERR_STATE) {
+            snprintf(why, why_cap, "%s; %s", m->reason, how); /* still in doubt */
+        } else {
+            snprintf(why, why_cap, "%s", how); /* the ABORT came back: serving again */
+        }
+    }
     return rc;
 }

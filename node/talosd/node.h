@@ -15,6 +15,7 @@ struct node {
     char listen[128];
     const char *backend;
     struct talos_host *host;
+    int handoff_wait; /* seconds a PREPARED target waits for a resent HANDOFF */
 };
 
 extern struct node node;

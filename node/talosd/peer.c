@@ -15,6 +15,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerproto.h"
 
@@ -83,13 +84,21 @@ int peer_connect(const char *hostport, int *out)
 static void serve_migration(int fd)
 {
     struct peer_offer o;
+    struct peer_resend q;
     struct talos_ta_options opt = {.ocalls = node_ocalls, .n_ocalls = node_n_ocalls};
     struct talos_ta *ta = NULL;
     struct talos_migration m;
     struct ta_entry *e = NULL;
-    char image[PATH_MAX], id[33];
-    int refill = 0, rc = peer_recv_offer(fd, &o), one = 1;
+    char image[PATH_MAX], id[33] = "";
+    int refill = 0, importing = 0, kind = 0, one = 1;
+    int rc = peer_recv_request(fd, &kind, &o, &q);
 
+    if (rc == TALOS_OK && kind == PEER_REQ_RESEND) {
+        /* Not a migration: a source's node resends a HANDOFF (handoff.c). */
+        handoff_serve_resend(fd, &q);
+        peer_close(fd);
+        return;
+    }
     if (rc != TALOS_OK) {
         TLOG_WARN("peer: refused a connection: %s", talos_strerror(rc));
         (void)peer_send_answer(fd, rc, 0, "malformed offer");
@@ -150,6 +159,8 @@ static void serve_migration(int fd)
         goto out;
     }
     ta = NULL;
+    handoff_importing(id, 1);
+    importing = 1;
     if ((rc = peer_send_answer(fd, TALOS_OK, 0, "target ready")) != TALOS_OK) {
         registry_abandon(e);
         goto out;
@@ -158,6 +169,11 @@ static void serve_migration(int fd)
     /* From here the stream is the TAs' TLS channel. */
     rc = talos_ta_migrate_in(e->ta, fd, o.lineage, &m);
     fd = -1;
+    if (rc == TALOS_OK && m.status == TALOS_ERR_HANDOFF_WAIT)
+        rc = handoff_wait(e, &m, node.handoff_wait);
+    /* The RECEIPT or ABORT answers any later resend of this session. */
+    if (rc == TALOS_OK && (m.token_kind == 9 || m.token_kind == 10))
+        handoff_keep(id, m.token, m.token_len);
     if (rc != TALOS_OK || m.status != TALOS_OK) {
         registry_abandon(e);
         TLOG_WARN("peer: target for %s FAILED: %s", id,
@@ -175,6 +191,8 @@ static void serve_migration(int fd)
     TLOG_INFO("lineage %s arrived at version %llu and serves here", e->id,
               (unsigned long long)m.version);
 out:
+    if (importing)
+        handoff_importing(id, 0);
     if (e) {
         pthread_mutex_unlock(&e->lock);
         registry_put(e);

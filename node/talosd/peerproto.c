@@ -49,14 +49,12 @@ int peer_send_offer(int fd, const struct peer_offer *o)
     return rc;
 }
 
-int peer_recv_offer(int fd, struct peer_offer *o)
+static int decode_offer(const uint8_t *buf, size_t len, struct peer_offer *o)
 {
-    uint8_t buf[PEER_MSG_MAX], magic[sizeof(PEER_MAGIC)];
-    size_t len = 0;
+    uint8_t magic[sizeof(PEER_MAGIC)];
     struct talos_rd r;
-    int rc = recv_msg(fd, buf, sizeof(buf), &len);
-    if (rc != TALOS_OK)
-        return rc;
+    int rc = TALOS_OK;
+
     talos_rd_init(&r, buf, len);
     talos_rd_raw(&r, magic, sizeof(magic));
     talos_rd_raw(&r, o->lineage, 16);
@@ -70,6 +68,98 @@ int peer_recv_offer(int fd, struct peer_offer *o)
     if (o->image_size == 0 || o->image_size > PEER_IMAGE_MAX || o->mode > 1)
         return TALOS_ERR_MALFORMED;
     return TALOS_OK;
+}
+
+static int decode_resend(const uint8_t *buf, size_t len, struct peer_resend *q)
+{
+    struct talos_rd r;
+    const uint8_t *tok = NULL;
+    int rc = TALOS_OK;
+
+    talos_rd_init(&r, buf, len);
+    talos_rd_raw(&r, (uint8_t[sizeof(PEER_MAGIC_RESEND)]){0}, sizeof(PEER_MAGIC_RESEND));
+    talos_rd_raw(&r, q->lineage, 16);
+    talos_rd_raw(&r, q->session, 16);
+    tok = talos_rd_bytes(&r, &q->token_len, sizeof(q->token));
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    memcpy(q->token, tok, q->token_len);
+    return TALOS_OK;
+}
+
+int peer_recv_offer(int fd, struct peer_offer *o)
+{
+    uint8_t buf[PEER_MSG_MAX];
+    size_t len = 0;
+    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+    return rc != TALOS_OK ? rc : decode_offer(buf, len, o);
+}
+
+int peer_recv_request(int fd, int *kind, struct peer_offer *o, struct peer_resend *q)
+{
+    uint8_t buf[PEER_MSG_MAX];
+    size_t len = 0;
+    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if (len >= sizeof(PEER_MAGIC_RESEND) &&
+        memcmp(buf, PEER_MAGIC_RESEND, sizeof(PEER_MAGIC_RESEND)) == 0) {
+        *kind = PEER_REQ_RESEND;
+        return decode_resend(buf, len, q);
+    }
+    *kind = PEER_REQ_OFFER;
+    return decode_offer(buf, len, o);
+}
+
+int peer_send_resend(int fd, const struct peer_resend *q)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+    talos_wr_init(&w, PEER_MSG_MAX);
+    talos_wr_raw(&w, PEER_MAGIC_RESEND, sizeof(PEER_MAGIC_RESEND));
+    talos_wr_raw(&w, q->lineage, 16);
+    talos_wr_raw(&w, q->session, 16);
+    talos_wr_bytes(&w, q->token, q->token_len);
+    rc = send_msg(fd, &w);
+    talos_wr_free(&w);
+    return rc;
+}
+
+int peer_send_verdict(int fd, const struct peer_verdict *v)
+{
+    struct talos_wr w;
+    int rc = TALOS_OK;
+    talos_wr_init(&w, PEER_MSG_MAX);
+    talos_wr_u32(&w, (uint32_t)v->status);
+    talos_wr_u8(&w, v->kind);
+    talos_wr_bytes(&w, v->token, v->token_len);
+    talos_wr_bytes(&w, v->message, strnlen(v->message, 255));
+    rc = send_msg(fd, &w);
+    talos_wr_free(&w);
+    return rc;
+}
+
+int peer_recv_verdict(int fd, struct peer_verdict *v)
+{
+    uint8_t buf[PEER_MSG_MAX];
+    size_t len = 0;
+    struct talos_rd r;
+    const uint8_t *tok = NULL;
+    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+
+    if (rc != TALOS_OK)
+        return rc;
+    memset(v, 0, sizeof(*v));
+    talos_rd_init(&r, buf, len);
+    v->status = (int32_t)talos_rd_u32(&r);
+    v->kind = talos_rd_u8(&r);
+    tok = talos_rd_bytes(&r, &v->token_len, sizeof(v->token));
+    talos_rd_str(&r, v->message, sizeof(v->message));
+    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        return rc;
+    memcpy(v->token, tok, v->token_len);
+    return v->status > 0 || v->status < TALOS_ERR_MIN ? TALOS_ERR_MALFORMED : TALOS_OK;
 }
 
 int peer_send_answer(int fd, int32_t status, uint8_t need_image, const char *message)

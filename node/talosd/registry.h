@@ -19,6 +19,8 @@ struct ta_entry {
     char moved_to[128];   /* set when the lineage left this node (under lock) */
     uint8_t token[TALOS_TOKEN_MAX]; /* a HANDOFF kept while in doubt */
     size_t token_len;
+    char handoff[64];     /* handover after a lost channel, for ps (under lock; "" = none) */
+    char handoff_session[33]; /* its session id (hex), for ps */
     struct ta_entry *replaced; /* an arriving entry: the MOVED note it replaced */
     int refs;             /* guarded by the registry lock */
     int removed;

@@ -23,6 +23,7 @@
 static void put_claims(struct talos_wr *w, uint32_t flags,
                        const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
                        const uint8_t config_id[32],
+                       const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                        const uint8_t report_data[TALOS_REPORT_DATA_BYTES],
                        const uint8_t platform_id[32])
 {
@@ -32,6 +33,7 @@ static void put_claims(struct talos_wr *w, uint32_t flags,
     talos_wr_u32(w, flags);
     talos_wr_raw(w, measurement, TALOS_MEASUREMENT_BYTES);
     talos_wr_raw(w, config_id, 32);
+    talos_wr_raw(w, cfg_digest, TALOS_CFG_DIGEST_BYTES);
     talos_wr_raw(w, report_data, TALOS_REPORT_DATA_BYTES);
     talos_wr_raw(w, platform_id, 32);
 }
@@ -39,9 +41,11 @@ static void put_claims(struct talos_wr *w, uint32_t flags,
 int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_len,
                             uint32_t flags, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
                             const uint8_t config_id[32],
+                            const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                             const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev,
                             size_t *len)
 {
+    static const uint8_t no_cfg[TALOS_CFG_DIGEST_BYTES];
     struct talos_wr w = {0};
     EVP_MD_CTX *md = NULL;
     uint8_t pub[TALOS_ED25519_PUB_BYTES] = {0};
@@ -59,7 +63,11 @@ int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_
     if (EVP_PKEY_get_raw_public_key(key, pub, &pub_len) != 1 || pub_len != sizeof(pub))
         goto out;
     talos_sha256(pub, sizeof(pub), platform_id);
-    put_claims(&w, flags, measurement, config_id, report_data, platform_id);
+    if (!cfg_digest) {
+        flags |= TALOS_CLAIM_NO_CFG;
+        cfg_digest = no_cfg;
+    }
+    put_claims(&w, flags, measurement, config_id, cfg_digest, report_data, platform_id);
     talos_wr_bytes(&w, cert_der, cert_len);
     if (w.err) {
         rc = w.err;
@@ -94,6 +102,16 @@ out:
     return rc;
 }
 
+/* SIMULATED, plus NO_CFG exactly when the digest is zero: one encoding
+ * per claim set. */
+static int flags_ok(const struct talos_claims *c)
+{
+    static const uint8_t zero[TALOS_CFG_DIGEST_BYTES];
+    int no_cfg = memcmp(c->cfg_digest, zero, sizeof(zero)) == 0;
+
+    return c->flags == (TALOS_CLAIM_SIMULATED | (no_cfg ? TALOS_CLAIM_NO_CFG : 0u));
+}
+
 int talos_sim_evidence_decode(const uint8_t *ev, size_t len, struct talos_sim_evidence *out)
 {
     struct talos_rd r = {0};
@@ -113,6 +131,7 @@ int talos_sim_evidence_decode(const uint8_t *ev, size_t len, struct talos_sim_ev
     out->claims.flags = talos_rd_u32(&r);
     talos_rd_raw(&r, out->claims.measurement, TALOS_MEASUREMENT_BYTES);
     talos_rd_raw(&r, out->claims.config_id, sizeof(out->claims.config_id));
+    talos_rd_raw(&r, out->claims.cfg_digest, sizeof(out->claims.cfg_digest));
     talos_rd_raw(&r, out->claims.report_data, TALOS_REPORT_DATA_BYTES);
     talos_rd_raw(&r, out->claims.platform_id, sizeof(out->claims.platform_id));
     out->cert_der = talos_rd_bytes(&r, &out->cert_len, TALOS_SIM_EV_CERT_MAX);
@@ -121,7 +140,7 @@ int talos_sim_evidence_decode(const uint8_t *ev, size_t len, struct talos_sim_ev
     out->signed_len = signed_len;
     if (talos_rd_finish(&r) != TALOS_OK || magic != TALOS_EV_MAGIC ||
         version != TALOS_SIM_EV_VERSION || strcmp(out->claims.backend, "sim") != 0 ||
-        out->claims.flags != TALOS_CLAIM_SIMULATED || out->cert_len == 0 ||
+        !flags_ok(&out->claims) || out->cert_len == 0 ||
         sig_len != TALOS_ED25519_SIG_BYTES) {
         memset(out, 0, sizeof(*out));
         return TALOS_ERR_MALFORMED;

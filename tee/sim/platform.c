@@ -2,9 +2,20 @@
  * service and key derivation. It has real keys and real signatures but no
  * hardware isolation: the host can read a sim TA's memory.
  *
- * It signs whatever measurement the host passes: the node passes the one it
- * computed itself from the image at launch, as hardware would. */
+ * It signs whatever measurement and CFG digest the host passes: the node
+ * passes the ones the platform computed itself from the image at launch, as
+ * hardware would.
+ *
+ * Debug knobs, sim only, for tests (docs/cfg.md); they grant nothing an
+ * attacker lacks, as a sim host can already sign anything with its key and
+ * hand a TA any bytes:
+ *  - TALOS_SIM_CFG_DIGEST_TAMPER=1: sign a wrong CFG digest (first byte
+ *    flipped) for every TA launched: peers refuse it (CFG_DIGEST);
+ *  - TALOS_SIM_CFG_FILE=PATH: hand TAs that ask for their CFG file the
+ *    bytes of PATH instead: a target must refuse a CFG file that does not
+ *    hash to its signed digest. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +23,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "tee/sim/ca.h"
+#include "tee/sim/cfg_cache.h"
 #include "tee/sim/evidence.h"
 #include "tee/sim/launch.h"
 #include "tee/sim/measure.h"
@@ -38,6 +50,9 @@ struct talos_platform {
     pthread_mutex_t cache_lock;
     struct measure_entry cache[MEASURE_CACHE];
     size_t cache_next;
+    struct sim_cfg_cache *cfgs;
+    int cfg_tamper;        /* TALOS_SIM_CFG_DIGEST_TAMPER: see the top of this file */
+    char *cfg_file_other;  /* TALOS_SIM_CFG_FILE: see the top of this file */
 };
 
 static int sim_open(const struct talos_platform_config *cfg, struct talos_platform **out)
@@ -61,6 +76,22 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     if (!p)
         goto out;
     pthread_mutex_init(&p->cache_lock, NULL);
+    if ((rc = sim_cfg_cache_new(&p->cfgs)) != TALOS_OK)
+        goto out;
+    const char *tamper = getenv("TALOS_SIM_CFG_DIGEST_TAMPER");
+    p->cfg_tamper = tamper && strcmp(tamper, "1") == 0;
+    if (p->cfg_tamper)
+        TLOG_WARN("sim: TALOS_SIM_CFG_DIGEST_TAMPER=1: this platform signs WRONG CFG digests "
+                  "(test knob)");
+    const char *other = getenv("TALOS_SIM_CFG_FILE");
+    if (other && *other) {
+        if (!(p->cfg_file_other = strdup(other))) {
+            rc = TALOS_ERR_NOMEM;
+            goto out;
+        }
+        TLOG_WARN("sim: TALOS_SIM_CFG_FILE: this platform hands TAs the CFG file %s, not their "
+                  "own (test knob)", other);
+    }
     rc = talos_sim_identity_open(cfg->state_dir, ca_dir, &p->id);
     if (rc != TALOS_OK)
         goto out;
@@ -69,6 +100,11 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     *out = p;
     p = NULL;
 out:
+    if (p) {
+        free(p->cfg_file_other);
+        sim_cfg_cache_free(p->cfgs);
+        pthread_mutex_destroy(&p->cache_lock);
+    }
     free(p);
     return rc;
 }
@@ -78,6 +114,8 @@ static void sim_close(struct talos_platform *p)
     if (!p)
         return;
     talos_sim_identity_close(&p->id);
+    free(p->cfg_file_other);
+    sim_cfg_cache_free(p->cfgs);
     pthread_mutex_destroy(&p->cache_lock);
     free(p);
 }
@@ -119,6 +157,52 @@ static int sim_measure_image(struct talos_platform *p, const char *path,
     return TALOS_OK;
 }
 
+/* The whole of a (test) file, malloc'd. */
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    long n = 0;
+    int rc = TALOS_ERR_IO;
+
+    if (!f)
+        return rc;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto out;
+    rc = TALOS_ERR_NOMEM;
+    if (!(*out = malloc(n ? (size_t)n : 1)))
+        goto out;
+    rc = TALOS_ERR_IO;
+    if (fread(*out, 1, (size_t)n, f) != (size_t)n) {
+        free(*out);
+        *out = NULL;
+        goto out;
+    }
+    *len = (size_t)n;
+    rc = TALOS_OK;
+out:
+    fclose(f);
+    return rc;
+}
+
+static int sim_cfg_image(struct talos_platform *p, const char *path,
+                         uint8_t digest[TALOS_CFG_DIGEST_BYTES], uint8_t **file, size_t *file_len)
+{
+    int rc = TALOS_ERR_INVALID_ARG;
+
+    if (!p)
+        return rc;
+    rc = sim_cfg_cache_get(p->cfgs, path, digest, file, file_len);
+    if (rc == TALOS_OK && p->cfg_tamper)
+        digest[0] ^= 0x01;
+    if (rc == TALOS_OK && file && p->cfg_file_other) {
+        free(*file);
+        *file = NULL;
+        *file_len = 0;
+        rc = read_file(p->cfg_file_other, file, file_len);
+    }
+    return rc;
+}
+
 static int sim_launch(struct talos_platform *p, const struct talos_launch *l, int *pid)
 {
     if (!p)
@@ -128,13 +212,14 @@ static int sim_launch(struct talos_platform *p, const struct talos_launch *l, in
 
 static int sim_quote(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
                      const uint8_t config_id[32],
+                     const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                      const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len)
 {
     if (!p)
         return TALOS_ERR_INVALID_ARG;
     return talos_sim_evidence_sign(p->id.key, p->id.cert_der, p->id.cert_der_len,
-                                   TALOS_CLAIM_SIMULATED, measurement, config_id, report_data, ev,
-                                   len);
+                                   TALOS_CLAIM_SIMULATED, measurement, config_id, cfg_digest,
+                                   report_data, ev, len);
 }
 
 static int sim_seal_key(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
@@ -176,6 +261,7 @@ const struct talos_tee_host_ops talos_tee_sim_host = {
     .open = sim_open,
     .close = sim_close,
     .measure_image = sim_measure_image,
+    .cfg_image = sim_cfg_image,
     .launch = sim_launch,
     .quote = sim_quote,
     .seal_key = sim_seal_key,

@@ -31,8 +31,9 @@
 #include "tests/fuzz/fuzz_keys.h"
 
 /* Offset of platform_id in the encoding: magic, version, "sim", flags,
- * measurement, config id, report data. */
-#define PLATFORM_ID_OFF (4 + 2 + 4 + 3 + 4 + TALOS_MEASUREMENT_BYTES + 32 + TALOS_REPORT_DATA_BYTES)
+ * measurement, config id, CFG digest, report data. */
+#define PLATFORM_ID_OFF \
+    (4 + 2 + 4 + 3 + 4 + TALOS_MEASUREMENT_BYTES + 32 + TALOS_CFG_DIGEST_BYTES + TALOS_REPORT_DATA_BYTES)
 
 static EVP_PKEY *platform_key;
 static uint8_t *platform_cert;
@@ -97,7 +98,8 @@ static int verify(const uint8_t *ev, size_t n, const struct talos_sim_evidence *
     if (rc == TALOS_OK) {
         FUZZ_CHECK(dec_rc == TALOS_OK && same_claims(&c, &dec->claims));
         FUZZ_CHECK(memcmp(c.platform_id, platform_id, 32) == 0);
-        FUZZ_CHECK(c.flags == TALOS_CLAIM_SIMULATED);
+        FUZZ_CHECK(c.flags == TALOS_CLAIM_SIMULATED ||
+                   c.flags == (TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG));
     } else {
         FUZZ_CHECK(is_zero(&c, sizeof(c)));
     }
@@ -118,7 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == TALOS_OK || rc == TALOS_ERR_MALFORMED);
     if (rc == TALOS_OK) {
         FUZZ_CHECK(strcmp(e.claims.backend, "sim") == 0);
-        FUZZ_CHECK(e.claims.flags == TALOS_CLAIM_SIMULATED);
+        FUZZ_CHECK(e.claims.flags == TALOS_CLAIM_SIMULATED ||
+                   e.claims.flags == (TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG));
         FUZZ_CHECK(e.cert_len >= 1 && e.cert_len <= TALOS_SIM_EV_CERT_MAX);
         FUZZ_CHECK(e.cert_der >= data && e.cert_der + e.cert_len <= data + size);
         FUZZ_CHECK(e.cert_der + e.cert_len == data + e.signed_len);
@@ -131,9 +134,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     /* Second pass: the same claims and certificate, signed by the platform. */
-    rc = talos_sim_evidence_sign(platform_key, e.cert_der, e.cert_len, e.claims.flags,
-                                 e.claims.measurement, e.claims.config_id, e.claims.report_data,
-                                 ev2, &len2);
+    rc = talos_sim_evidence_sign(platform_key, e.cert_der, e.cert_len,
+                                 e.claims.flags & ~TALOS_CLAIM_NO_CFG, e.claims.measurement,
+                                 e.claims.config_id,
+                                 (e.claims.flags & TALOS_CLAIM_NO_CFG) ? NULL : e.claims.cfg_digest,
+                                 e.claims.report_data, ev2, &len2);
     FUZZ_CHECK(rc == TALOS_OK && len2 == size);
     FUZZ_CHECK(memcmp(ev2, data, PLATFORM_ID_OFF) == 0);
     FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF, platform_id, 32) == 0);

@@ -11,11 +11,14 @@
  *    so that the checks after the MAC are reached. An opened token reseals
  *    to the very same bytes (encode(decode(x)) == x), and a token opens
  *    exactly when its MAC is right and it names what was expected;
- *  - talos_mig_report_decode: a decoded report encodes back to the input. */
+ *  - talos_mig_report_decode: a decoded report encodes back to the input;
+ *  - talos_mig_threads_decode (the THREADS record, core/migctx.h): a
+ *    decoded record encodes back to the input, within its counts. */
 #include <string.h>
 
 #include "core/crypto.h"
 #include "core/mig.h"
+#include "core/migctx.h"
 #include "core/wire.h"
 #include "talos/err.h"
 #include "tests/fuzz/fuzz.h"
@@ -97,8 +100,25 @@ static void check_report(const uint8_t *d, size_t n)
     talos_wr_free(&w);
 }
 
+static void check_threads(const uint8_t *d, size_t n)
+{
+    static struct talos_mig_threads t;
+    struct talos_wr w;
+
+    if (talos_mig_threads_decode(d, n, &t) != TALOS_OK) {
+        FUZZ_CHECK(t.n == 0);
+        return;
+    }
+    FUZZ_CHECK(t.n >= 1 && t.n <= TALOS_MIG_MAX_THREADS);
+    talos_wr_init(&w, 0);
+    FUZZ_CHECK(talos_mig_threads_encode(&t, &w) == TALOS_OK);
+    FUZZ_CHECK(!w.err && w.len == n && memcmp(w.p, d, n) == 0);
+    talos_wr_free(&w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_threads(data, size);
     check_record_header(data, size);
     check_token(data, size, 0);
     if (size >= TALOS_TOKEN_BYTES) {

@@ -7,7 +7,10 @@
  * (0, PEER_IMAGE_MAX] and a mode 0 or 1, and peer_send_offer writes back
  * exactly the frame read; an accepted ANSWER has a talos_err status and a
  * NUL-terminated message, and peer_send_answer writes back exactly the
- * frame read. A refusal is a talos_err. */
+ * frame read. The same bytes also go to peer_recv_request (OFFER or the
+ * RESEND of a handover after a lost channel) and peer_recv_verdict (its
+ * answer): token lengths bounded, messages NUL-terminated. A refusal is a
+ * talos_err. */
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -89,6 +92,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memchr(a.message, '\0', sizeof(a.message)) != NULL);
         FUZZ_CHECK(frame <= size && resend(1, NULL, &a, again, sizeof(again)) == frame);
         FUZZ_CHECK(memcmp(again, data, frame) == 0);
+    }
+
+    /* The first message of any connection (OFFER or RESEND) and the
+     * VERDICT a source's node reads back (handoff.h): bounded, no crash. */
+    struct peer_resend q;
+    struct peer_verdict v;
+    int kind = 0;
+    if ((fd = feed(data, size)) < 0)
+        return 0;
+    memset(&q, 0xa5, sizeof(q));
+    rc = peer_recv_request(fd, &kind, &o, &q);
+    close(fd);
+    FUZZ_CHECK(rc <= 0 && rc >= TALOS_ERR_MIN);
+    if (rc == TALOS_OK && kind == PEER_REQ_RESEND)
+        FUZZ_CHECK(q.token_len <= sizeof(q.token));
+    if ((fd = feed(data, size)) < 0)
+        return 0;
+    memset(&v, 0xa5, sizeof(v));
+    rc = peer_recv_verdict(fd, &v);
+    close(fd);
+    FUZZ_CHECK(rc <= 0 && rc >= TALOS_ERR_MIN);
+    if (rc == TALOS_OK) {
+        FUZZ_CHECK(v.status <= 0 && v.status >= TALOS_ERR_MIN && v.token_len <= sizeof(v.token));
+        FUZZ_CHECK(memchr(v.message, '\0', sizeof(v.message)) != NULL);
     }
     return 0;
 }

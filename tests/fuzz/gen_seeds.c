@@ -13,8 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cert.h"
 #include "core/crypto.h"
+#include "core/merkle.h"
 #include "core/mig.h"
+#include "core/migctx.h"
 #include "core/msg.h"
 #include "core/wire.h"
 #include "node/talosd/peerproto.h"
@@ -175,6 +178,14 @@ static void gen_mig(struct talos_wr *w)
     talos_wr_u8(w, TALOS_MIG_FROM_S);
     talos_wr_u32(w, 73);
     put_wr("mig_records", "hello-header", w);
+    /* A THREADS record: the serve loop's context, one frame. */
+    struct talos_mig_threads th = {.n = 1};
+    th.t[0].resume = 0x402f0b;
+    th.t[0].n_ret = 1;
+    th.t[0].ret[0] = 0x401234;
+    if (talos_mig_threads_encode(&th, w) != TALOS_OK)
+        failed = 1;
+    put_wr("mig_records", "threads", w);
 }
 
 /* --- evidence: signed by the fixed platform key ------------------------------------- */
@@ -204,7 +215,7 @@ static void gen_evidence(void)
     fill(nonce, sizeof(nonce), 10);
     fill(lineage, sizeof(lineage), 11);
     talos_attest_report_data(nonce, lineage, rd);
-    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, rd, ev, &len) !=
+    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, m, rd, ev, &len) !=
         TALOS_OK) {
         failed = 1;
         goto out;
@@ -340,6 +351,149 @@ static void gen_call(struct talos_wr *w)
     put_wr("call_decode", "bad", w);
 }
 
+/* --- mig_bodies: BEGIN, CHUNKs, MANIFEST as a target receives them ---------------- */
+static void record(struct talos_wr *w, uint8_t type, const void *p, size_t n)
+{
+    talos_wr_u32(w, (uint32_t)n);
+    talos_wr_u8(w, type);
+    talos_wr_raw(w, p, n);
+}
+
+/* A stream for an arena of a_pages pages and the harness's 5000-byte
+ * persist section (tests/fuzz/fuzz_mig_bodies.c PERSIST_LEN), the arena
+ * sent in chunks of `per` pages, with the right root and chain head. */
+static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, uint32_t per)
+{
+    enum { PERSIST = 5000 };
+    uint64_t total = a_pages + (PERSIST + TALOS_PAGE - 1) / TALOS_PAGE;
+    uint8_t *pages = calloc(total, TALOS_PAGE), *leaves = calloc(total, TALOS_HASH);
+    uint8_t prev[32], mroot[32], man[68], hdr[16];
+    struct talos_wr b;
+    struct talos_sha256_ctx *c = NULL;
+    uint32_t seq = 0;
+
+    if (!pages || !leaves || talos_sha256_begin(&c) != TALOS_OK) {
+        failed = 1;
+        free(pages);
+        free(leaves);
+        return;
+    }
+    for (uint64_t i = 0; i < a_pages; i++)
+        fill(pages + i * TALOS_PAGE, 64, (uint8_t)(20 + i)); /* the rest of each page 0 */
+    fill(pages + a_pages * TALOS_PAGE, PERSIST, 30);
+    fill(prev, sizeof(prev), 31);
+    /* LINEAGE first: a target refuses a BEGIN before the lineage key. */
+    struct talos_lineage_rec lin;
+    memset(&lin, 0, sizeof(lin));
+    fill(lin.seed, sizeof(lin.seed), 32);
+    fill(lin.pub0, sizeof(lin.pub0), 33);
+    lin.head_version = 8;
+    memcpy(lin.head, prev, sizeof(prev));
+    talos_wr_init(&b, 0);
+    talos_lineage_rec_encode(&lin, &b);
+    record(w, TALOS_MIG_LINEAGE, b.p, b.len);
+    talos_wr_free(&b);
+    talos_wr_init(&b, 0);
+    talos_wr_u64(&b, 9);                 /* version */
+    talos_wr_u64(&b, a_pages * TALOS_PAGE);
+    talos_wr_u64(&b, PERSIST);
+    talos_wr_u64(&b, 8);                 /* chain head version */
+    talos_wr_raw(&b, prev, sizeof(prev));
+    record(w, TALOS_MIG_BEGIN, b.p, b.len);
+    talos_wr_free(&b);
+    for (uint64_t first = 0; first < total; seq++) {
+        uint64_t end = first < a_pages ? a_pages : total;
+        uint32_t n = (uint32_t)(end - first < per ? end - first : per);
+        talos_be32_put(hdr, seq);
+        talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
+        talos_be32_put(hdr + 8, (uint32_t)first);
+        talos_be32_put(hdr + 12, n);
+        talos_wr_u32(w, (uint32_t)(sizeof(hdr) + (size_t)n * TALOS_PAGE));
+        talos_wr_u8(w, TALOS_MIG_CHUNK);
+        talos_wr_raw(w, hdr, sizeof(hdr));
+        talos_wr_raw(w, pages + first * TALOS_PAGE, (size_t)n * TALOS_PAGE);
+        first += n;
+    }
+    for (uint64_t i = 0; i < total; i++)
+        talos_merkle_leaf(c, i, pages + i * TALOS_PAGE, leaves + i * TALOS_HASH);
+    talos_merkle_root(c, leaves, total, mroot);
+    talos_sha256_free(c);
+    talos_be32_put(man, seq);
+    memcpy(man + 4, mroot, 32);
+    talos_chain_next(prev, 9, mroot, man + 36);
+    record(w, TALOS_MIG_MANIFEST, man, sizeof(man));
+    put_wr("mig_bodies", name, w);
+    free(pages);
+    free(leaves);
+}
+
+/* --- host_frames: u8 what ‖ what a TA sends; host_ret: u16 cap ‖ an answer ---------- */
+static void gen_host(struct talos_wr *w)
+{
+    struct talos_wr b;
+    uint8_t rd[TALOS_REPORT_DATA_BYTES], lineage[16];
+
+    fill(rd, sizeof(rd), 3);
+    fill(lineage, sizeof(lineage), 4);
+    talos_wr_init(&b, 0);
+    /* REPLY after every kind of request the host serves meanwhile. */
+    talos_wr_u8(w, 0);
+    talos_wr_str(&b, "time");
+    talos_wr_bytes(&b, NULL, 0);
+    frame(w, TALOS_MSG_OCALL, &b);
+    talos_wr_reset(&b);
+    talos_wr_str(&b, "echo");
+    talos_wr_bytes(&b, "hello", 5);
+    frame(w, TALOS_MSG_OCALL, &b);
+    talos_wr_reset(&b);
+    talos_wr_str(&b, "nosuchocall");
+    talos_wr_bytes(&b, NULL, 0);
+    frame(w, TALOS_MSG_OCALL, &b);
+    talos_wr_reset(&b);
+    talos_wr_u16(&b, TALOS_HOST_REQ_QUOTE);
+    talos_wr_bytes(&b, rd, sizeof(rd));
+    frame(w, TALOS_MSG_HOST_REQ, &b);
+    talos_wr_reset(&b);
+    talos_wr_u16(&b, TALOS_HOST_REQ_SEAL_KEY);
+    talos_wr_bytes(&b, "\0\0\0\1", 4);
+    frame(w, TALOS_MSG_HOST_REQ, &b);
+    talos_wr_reset(&b);
+    talos_wr_u32(&b, (uint32_t)TALOS_ERR_NOT_FOUND);
+    talos_wr_u64(&b, 7);
+    talos_wr_bytes(&b, "out", 3);
+    talos_wr_str(&b, "no such key");
+    frame(w, TALOS_MSG_REPLY, &b);
+    put_wr("host_frames", "reply-after-requests", w);
+    talos_wr_reset(&b);
+    talos_wr_u8(w, 1);
+    talos_wr_raw(&b, lineage, sizeof(lineage));
+    talos_wr_u64(&b, 0);
+    talos_wr_str(&b, "kvstore");
+    frame(w, TALOS_MSG_READY, &b);
+    put_wr("host_frames", "ready", w);
+    talos_wr_reset(&b);
+    talos_wr_u8(w, 2);
+    talos_wr_u64(&b, 42);
+    talos_wr_u64(&b, 8192);
+    talos_wr_str(&b, "ACTIVE");
+    frame(w, TALOS_MSG_INFO_RET, &b);
+    put_wr("host_frames", "info", w);
+    talos_wr_free(&b);
+
+    talos_wr_u16(w, 64);
+    talos_wr_u32(w, 0);
+    talos_wr_bytes(w, "hello", 5);
+    put_wr("host_ret", "ok", w);
+    talos_wr_u16(w, 4);
+    talos_wr_u32(w, 0);
+    talos_wr_bytes(w, "hello", 5);
+    put_wr("host_ret", "too-large", w);
+    talos_wr_u16(w, 64);
+    talos_wr_u32(w, (uint32_t)TALOS_ERR_NOT_IMPLEMENTED);
+    talos_wr_bytes(w, NULL, 0);
+    put_wr("host_ret", "refused", w);
+}
+
 /* --- peer_offer: what peer_send_* writes -------------------------------------------- */
 static void capture(const char *name, int which)
 {
@@ -390,6 +544,9 @@ int main(int argc, char **argv)
     gen_cfg();
     gen_control();
     gen_call(&w);
+    gen_host(&w);
+    gen_stream(&w, "one-page", 1, 64);
+    gen_stream(&w, "three-pages-by-two", 3, 2);
     capture("offer", 0);
     capture("answer-need-image", 1);
     capture("answer-refused", 2);

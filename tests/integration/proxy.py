@@ -67,6 +67,12 @@ writes until the source closes: the source then always reads the target's
 last words instead of racing a reset, so the error it reports is
 deterministic.
 
+--then-pass D  after the one connection is done, refuse connections (nothing
+              listens) for D seconds, then relay every further connection
+              untouched, until --then-pass-for S (default 30) seconds end:
+              the source node's resent HANDOFF (docs/migration.md "Resend")
+              reaches the target through the same address.
+
 --timeout S bounds every mode. --log FILE writes a JSON summary: preamble length, need_image, the TLS
 records seen (index, type, length), the action taken, bytes each way, who
 closed first. Capture format: b"TALOSCAP1\\n", then entries
@@ -735,6 +741,8 @@ def main():
     p.add_argument("--xor", help="with --offset: XOR these bytes (hex) in, from the offset on")
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--log")
+    p.add_argument("--then-pass", type=float)
+    p.add_argument("--then-pass-for", type=float, default=30)
     p.add_argument("--show")
     p.add_argument("--daemon", action="store_true",
                    help="listen, then run in the background and print its pid")
@@ -786,6 +794,46 @@ def main():
             with open(a.log + ".tmp", "w") as f:
                 json.dump(log, f)
             os.rename(a.log + ".tmp", a.log)
+    if a.then_pass is not None:
+        then_pass(a)
+
+
+def then_pass(a):
+    """Plain relay of every further connection (threads), for a bounded time."""
+    import threading
+    time.sleep(a.then_pass)
+    end = time.time() + a.then_pass_for
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", a.listen))
+    ls.listen(8)
+
+    def pump(x, y):
+        try:
+            while True:
+                d = x.recv(1 << 16)
+                if not d:
+                    break
+                y.sendall(d)
+        except OSError:
+            pass
+        try:
+            y.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    while time.time() < end:
+        ls.settimeout(max(0.1, end - time.time()))
+        try:
+            src, _ = ls.accept()
+        except socket.timeout:
+            break
+        dst = connect(a.to, 5)
+        src.settimeout(None)
+        dst.settimeout(None)
+        for x, y in ((src, dst), (dst, src)):
+            threading.Thread(target=pump, args=(x, y), daemon=True).start()
+    ls.close()
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ BASE=$PORT
 # Expected outcomes, worked out from ta/mig_source.c, ta/mig_target.c and
 # node/talosd/{migrate,peer}.c:
 #  lost    the source process died (any source.* point). Before HANDOFF the
-#          target never gets a HANDOFF, fails and is destroyed; so nothing
-#          serves and A logs "lineage <id> lost". migrate: TA_CRASHED.
+#          target never gets a HANDOFF; if it was PREPARED it waits for a
+#          resent one (--handoff-wait 2), which a dead source's node never
+#          sends, then fails and is destroyed; so nothing serves and A logs
+#          "lineage <id> lost". migrate: TA_CRASHED.
 #  moved   source.after_handoff: the HANDOFF record is in the kernel before
 #          SIGKILL, the target reads it, activates and B serves the same
 #          version; A's record is CRASHED (calls: TA_CRASHED).
@@ -46,7 +48,9 @@ BASE=$PORT
 #  indoubt the target died after PREPARED (target.after_prepared,
 #          target.before_active, target.after_active): S received PREPARED,
 #          went HANDED_OFF and sent HANDOFF; no RECEIPT comes. S must not
-#          serve (MOVED), ps shows HANDED_OFF, migrate says STATE; a retry
+#          serve (MOVED), ps shows HANDED_OFF, migrate says STATE (its node
+#          resends the HANDOFF; B, whose target died, knows no such session,
+#          so the resend gives up after three answers); a retry
 #          is refused (STATE) and resume without a token is MALFORMED.
 #  both sides: whenever the source dies, the lineage is lost unless the
 #          target activated; with the target dying too, it never activates.
@@ -72,8 +76,12 @@ CASES=(
 
 # start_node_env NAME FAULT: start_node with TALOS_FAULT=FAULT in talosd's
 # environment, which its TA processes inherit ("" = no fault).
+# Every node runs with --handoff-wait 2: a target whose channel broke after
+# PREPARED (its source died before or while handing off) waits that long for
+# a resent HANDOFF (docs/migration.md "Resend") before it FAILS, instead of
+# failing at once; 2 s keeps B's verdict inside wait_log's 20 s.
 start_node_env() {
-  if [ -n "$2" ]; then TALOS_FAULT=$2 start_node "$1"; else start_node "$1"; fi
+  if [ -n "$2" ]; then TALOS_FAULT=$2 start_node "$1" --handoff-wait 2; else start_node "$1" --handoff-wait 2; fi
 }
 stop_node() {
   local p; p=$(eval echo "\${${1}_PID:-}")

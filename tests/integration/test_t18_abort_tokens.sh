@@ -16,12 +16,20 @@
 #      cut      both directions dropped after PREPARED: S sent HANDOFF into
 #               the void and waits for a RECEIPT; T waits for HANDOFF. Both
 #               time out (30 s channel timeout): S is HANDED_OFF in doubt, T
-#               FAILS and sends an ABORT of the pending session, which is
-#               lost on the wire but logged by B. That is the token the
-#               operator may carry to A: resume works exactly once.
+#               waits for a resent HANDOFF (B runs --handoff-wait 1, see
+#               docs/migration.md "Resend"), then FAILS with an ABORT of the
+#               pending session that B logs and keeps. This relay takes ONE
+#               connection: A's resends never reach B, so A gives up (A runs
+#               --handoff-wait 4: migrate waits 9 s, the resend goes on for
+#               18 s) and stays in doubt.
+#               B's logged token is the one the operator may carry to A:
+#               resume works exactly once.
 #      cut_s2t  only S->T dropped, and PREPARED held 10 s so that T's timeout
-#               comes first: T's ABORT reaches S after S's HANDOFF, S checks
-#               it under the session key and resumes by itself.
+#               comes first: T waits 1 s, FAILS, and B keeps its ABORT; S
+#               times out after its HANDOFF, is in doubt, and A's resend
+#               (this relay passes further connections, held until 36 s
+#               after the first so that T has surely failed) gets the kept ABORT:
+#               S checks it under the session key and resumes by itself.
 # Refusals (core/mig.c talos_token_open checks length, then the MAC under
 # the pending session's key, then kind/session/lineage):
 #   a genuine ABORT of an earlier session of the same lineage     MAC
@@ -55,6 +63,7 @@ cat >"$T/relay.py" <<'PY'
 # A TCP relay that drops traffic after the target's PREPARED (see above).
 import socket, sys, threading, time
 lport, dport, mode, logf, delay = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+once = mode == "cut"  # a full partition: later connections (resends) are dropped too
 log = open(logf, "a", buffering=1)
 ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", lport)); ls.listen(8)
@@ -115,9 +124,24 @@ def handle(a):
         pass
     time.sleep(3600)  # a partition: no FIN either way
 
+def handle_later(c):
+    # A resend in the half partition is held until the target has surely
+    # timed out (30 s channel timeout + 1 s wait): it must get the ABORT.
+    time.sleep(max(0.0, first + 36 - time.time()))
+    log.write("passing a later connection\n")
+    handle(c)
+
+n, first = 0, time.time()
 while True:
     c, _ = ls.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+    n += 1
+    if n == 1:
+        first = time.time()
+    if once and n > 1:
+        log.write("dropped connection %d\n" % n)
+        c.close()
+        continue
+    threading.Thread(target=handle if n == 1 else handle_later, args=(c,), daemon=True).start()
 PY
 relay() { # PORT DEST MODE LOG DELAY
   python3 "$T/relay.py" "$@" & PIDS+=($!)
@@ -125,8 +149,8 @@ relay() { # PORT DEST MODE LOG DELAY
   fail "relay did not start"
 }
 
-start_node a; AP=$PORT
-start_node b; BP=$PORT
+start_node a --handoff-wait 4; AP=$PORT
+start_node b --handoff-wait 1; BP=$PORT
 start_node c; CP=$PORT
 TALOS_FAULT=target.before_active start_node d; DP=$PORT
 PORT=$((PORT + 1)); R1=$PORT; relay $R1 $BP cut "$T/relay1.log" 0
@@ -154,14 +178,17 @@ PIDS+=($MX $MY)
 rc=0; wait $MX || rc=$?; assert_eq $rc 1 "partitioned migration of X"
 rc=0; wait $MY || rc=$?; assert_eq $rc 1 "partitioned migration of Y"
 grep -q "PREPARED seen" "$T/relay1.log" || fail "relay 1 never saw PREPARED"
-grep -q "dropped a 131-byte record from T" "$T/relay1.log" || fail "relay 1 did not drop T's ABORT"
+# T sent no ABORT on the wire: it waited for a resent HANDOFF, then failed.
+grep -q "target for $X is PREPARED and lost its channel" "$T/b.log" || fail "B's target for X did not wait for a resent HANDOFF"
+grep -q "dropped connection" "$T/relay1.log" || fail "relay 1 did not drop A's resends"
 grep -q "(STATE)$" "$T/mx.err" || fail "X: $(tail -1 "$T/mx.err")"
 grep -q "in doubt, not serving" "$T/mx.err" || fail "X: $(tail -1 "$T/mx.err")"
 wait_log "$T/b.log" "ABORT token for $X: "
 wait_log "$T/b.log" "ABORT token for $Y: "
 HX=$(token_of "$T/b.log" "$X"); HY=$(token_of "$T/b.log" "$Y")
-# Y: T's verified ABORT reached S after HANDOFF; S resumed by itself.
-grep -q "target refused" "$T/my.err" || fail "Y should report the target's ABORT: $(tail -1 "$T/my.err")"
+# Y: T's ABORT, kept by B, came back for A's resent HANDOFF; S verified it
+# and resumed by itself.
+grep -q "verified its ABORT and serves again" "$T/my.err" || fail "Y should report the target's ABORT: $(tail -1 "$T/my.err")"
 assert_eq "$(entry a "$Y" state)" ACTIVE "Y resumed on the target's ABORT"
 assert_eq "$(t a call "$Y" digest)" "$DY" "Y's digest after resuming"
 assert_eq "$(code_of a resume "$Y" --token "$HY")" STATE "Y's ABORT again: Y is ACTIVE"

@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     c.root[0] ^= 0xff;
     talos_chain_next(c.prev_head, c.version, c.root, c.head);
     talos_cert_key_report_data(c.lineage, 0, c.pub, rd);
-    if (ops->quote(p, c.measurement, c.config_id, rd, ev, &ev_len) != TALOS_OK)
+    if (ops->quote(p, c.measurement, c.config_id, c.cfg_digest, rd, ev, &ev_len) != TALOS_OK)
         return die("the platform would not quote");
     free(c.evidence);
     c.evidence = ev;

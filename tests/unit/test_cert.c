@@ -22,7 +22,7 @@
 
 #define MAXE 8
 
-static const uint8_t meas[32] = {0x41, 0x42}, cfg_id[32] = {0x51};
+static const uint8_t meas[32] = {0x41, 0x42}, cfg_id[32] = {0x51}, cfgd[32] = {0x61};
 
 struct fixture {
     char base[64], ca[96], st[96];
@@ -163,6 +163,7 @@ static void lin_cert(struct lin *l, uint8_t salt, struct talos_cert *c)
     strcpy(c->backend, "sim");
     memcpy(c->measurement, meas, 32);
     memcpy(c->config_id, cfg_id, 32);
+    memcpy(c->cfg_digest, cfgd, 32);
     memcpy(c->pub0, l->pub[0], 32);
     c->n_links = (uint32_t)l->epoch;
     if (c->n_links) {
@@ -171,7 +172,7 @@ static void lin_cert(struct lin *l, uint8_t salt, struct talos_cert *c)
         memcpy(c->links, l->links, c->n_links * sizeof(*c->links));
     }
     talos_cert_key_report_data(l->lineage, c->epoch, c->pub, rd);
-    assert_int_equal(F->ops->quote(F->p, meas, cfg_id, rd, ev, &ev_len), TALOS_OK);
+    assert_int_equal(F->ops->quote(F->p, meas, cfg_id, cfgd, rd, ev, &ev_len), TALOS_OK);
     c->evidence = malloc(ev_len);
     assert_non_null(c->evidence);
     memcpy(c->evidence, ev, ev_len);
@@ -237,7 +238,7 @@ static void test_roundtrip(void **state)
     /* A count of links that is not the epoch, or absurd. */
     uint8_t *p = malloc(w.len);
     memcpy(p, w.p, w.len);
-    size_t at = 4 + 16 + 8 + 32 + 8 + 32 + 8 + 32 + 8 + 32 + 32 + 4 + 3 + 32 + 32 + 32;
+    size_t at = 4 + 16 + 8 + 32 + 8 + 32 + 8 + 32 + 8 + 32 + 32 + 4 + 3 + 32 + 32 + 32 + 32;
     assert_int_equal(talos_be32_get(p + at), 1);
     talos_be32_put(p + at, 0xffffffffu);
     talos_cert_clear(&d);
@@ -335,6 +336,11 @@ static void test_evidence_binding(void **state)
     c.measurement[0] ^= 1;
     assert_int_equal(talos_cert_sign(&c, l.seed[0]), TALOS_OK);
     assert_int_equal(check(&c), TALOS_ERR_MEASUREMENT);
+    c.measurement[0] ^= 1;
+    /* ... or another CFG digest. */
+    c.cfg_digest[0] ^= 1;
+    assert_int_equal(talos_cert_sign(&c, l.seed[0]), TALOS_OK);
+    assert_int_equal(check(&c), TALOS_ERR_CFG_DIGEST);
     talos_cert_clear(&c);
     talos_cert_clear(&d);
 }

@@ -30,7 +30,8 @@ struct fixture {
     size_t ev_len;
 };
 
-static const uint8_t meas[32] = {0x11, 0x12, 0x13}, cfg_id[32] = {0x22}, rdata[64] = {0x33, 0x34};
+static const uint8_t meas[32] = {0x11, 0x12, 0x13}, cfg_id[32] = {0x22}, cfgd[32] = {0x44},
+                     rdata[64] = {0x33, 0x34};
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -65,7 +66,7 @@ static int setup(void **state)
     f->b = open_platform(f, f->st_b, f->ca);
     f->c = open_platform(f, f->st_c, f->ca2);
     f->ev_len = sizeof(f->ev);
-    assert_int_equal(f->ops->quote(f->a, meas, cfg_id, rdata, f->ev, &f->ev_len), TALOS_OK);
+    assert_int_equal(f->ops->quote(f->a, meas, cfg_id, cfgd, rdata, f->ev, &f->ev_len), TALOS_OK);
     *state = f;
     return 0;
 }
@@ -128,6 +129,7 @@ static void test_sign_verify_ok(void **state)
     assert_int_equal(c.flags, TALOS_CLAIM_SIMULATED);
     assert_memory_equal(c.measurement, meas, 32);
     assert_memory_equal(c.config_id, cfg_id, 32);
+    assert_memory_equal(c.cfg_digest, cfgd, 32);
     assert_memory_equal(c.report_data, rdata, 64);
     /* platform_id is the hash of the key in the certificate. */
     assert_int_equal(talos_sim_evidence_decode(f->ev, f->ev_len, &e), TALOS_OK);
@@ -140,7 +142,7 @@ static void test_sign_verify_ok(void **state)
     uint8_t ev2[TALOS_EVIDENCE_MAX];
     size_t len2 = sizeof(ev2);
     struct talos_claims c2;
-    assert_int_equal(f->ops->quote(f->b, meas, cfg_id, rdata, ev2, &len2), TALOS_OK);
+    assert_int_equal(f->ops->quote(f->b, meas, cfg_id, cfgd, rdata, ev2, &len2), TALOS_OK);
     assert_int_equal(talos_verify_evidence(ev2, len2, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c2), TALOS_OK);
     assert_memory_not_equal(c.platform_id, c2.platform_id, 32);
 }
@@ -167,7 +169,7 @@ static int expected_for(struct fixture *f, size_t i, size_t cert_off, size_t cer
     if (i < claims_off)
         return TALOS_ERR_MALFORMED; /* flags other than SIMULATED */
     if (i < cert_off - 4)
-        return TALOS_ERR_EVIDENCE_SIG; /* measurement, config, report data, platform id */
+        return TALOS_ERR_EVIDENCE_SIG; /* measurement, config, CFG digest, report data, platform id */
     if (i < cert_off)
         return TALOS_ERR_MALFORMED; /* certificate length */
     if (i < cert_off + cert_len)
@@ -187,7 +189,7 @@ static void test_bitflip_every_bit(void **state)
     assert_non_null(copy);
     assert_int_equal(talos_sim_evidence_decode(f->ev, f->ev_len, &e), TALOS_OK);
     cert_off = (size_t)(e.cert_der - f->ev);
-    assert_int_equal(cert_off, 17 + 32 + 32 + 64 + 32 + 4);
+    assert_int_equal(cert_off, 17 + 32 + 32 + 32 + 64 + 32 + 4);
     assert_int_equal(f->ev_len, cert_off + e.cert_len + 4 + 64);
     for (size_t i = 0; i < f->ev_len; i++) {
         for (int bit = 0; bit < 8; bit++) {
@@ -254,7 +256,7 @@ static void test_spliced_certificate(void **state)
     size_t lenb = sizeof(evb);
     struct talos_wr w;
 
-    assert_int_equal(f->ops->quote(f->b, meas, cfg_id, rdata, evb, &lenb), TALOS_OK);
+    assert_int_equal(f->ops->quote(f->b, meas, cfg_id, cfgd, rdata, evb, &lenb), TALOS_OK);
     assert_int_equal(talos_sim_evidence_decode(f->ev, f->ev_len, &ea), TALOS_OK);
     assert_int_equal(talos_sim_evidence_decode(evb, lenb, &eb), TALOS_OK);
     /* A's claims and signature, B's certificate. */
@@ -265,7 +267,7 @@ static void test_spliced_certificate(void **state)
     assert_int_equal(w.err, 0);
     assert_int_equal(verify(f, w.p, w.len, TALOS_VERIFY_ALLOW_SIM), TALOS_ERR_EVIDENCE_SIG);
     /* ... and with B's platform_id too: only the signature is left to fail. */
-    memcpy(w.p + 17 + 32 + 32 + 64, eb.claims.platform_id, 32);
+    memcpy(w.p + 17 + 32 + 32 + 32 + 64, eb.claims.platform_id, 32);
     assert_int_equal(verify(f, w.p, w.len, TALOS_VERIFY_ALLOW_SIM), TALOS_ERR_EVIDENCE_SIG);
     assert_int_equal(verify(f, w.p, w.len, 0), TALOS_ERR_EVIDENCE_SIG);
     talos_wr_free(&w);
@@ -318,11 +320,40 @@ static void test_sign_limits(void **state)
     uint8_t ev[TALOS_EVIDENCE_MAX];
     size_t len = f->ev_len - 1;
 
-    assert_int_equal(f->ops->quote(f->a, meas, cfg_id, rdata, ev, &len), TALOS_ERR_TOO_LARGE);
+    assert_int_equal(f->ops->quote(f->a, meas, cfg_id, cfgd, rdata, ev, &len), TALOS_ERR_TOO_LARGE);
     len = sizeof(ev);
     assert_int_equal(talos_sim_evidence_sign(NULL, (const uint8_t *)"x", 1, TALOS_CLAIM_SIMULATED, meas,
-                                             cfg_id, rdata, ev, &len),
+                                             cfg_id, cfgd, rdata, ev, &len),
                      TALOS_ERR_INVALID_ARG);
+}
+
+/* A platform without a CFG signs a zero digest and says so in the flags;
+ * the flag and the digest must agree, or the blob is malformed. */
+static void test_no_cfg_flag(void **state)
+{
+    struct fixture *f = *state;
+    const uint8_t *pem = NULL;
+    size_t pem_len = 0;
+    uint8_t ev[TALOS_EVIDENCE_MAX];
+    size_t len = sizeof(ev);
+    struct talos_claims c;
+    struct talos_sim_evidence e;
+
+    assert_int_equal(f->ops->quote(f->a, meas, cfg_id, NULL, rdata, ev, &len), TALOS_OK);
+    anchors_of(f, f->a, &pem, &pem_len);
+    assert_int_equal(talos_verify_evidence(ev, len, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c), TALOS_OK);
+    assert_int_equal(c.flags, TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG);
+    assert_true(is_zero(c.cfg_digest, sizeof(c.cfg_digest)));
+    /* NO_CFG cleared on a zero digest, or set on a real one: malformed. */
+    ev[16] &= (uint8_t)~TALOS_CLAIM_NO_CFG;
+    assert_int_equal(talos_sim_evidence_decode(ev, len, &e), TALOS_ERR_MALFORMED);
+    memcpy(ev, f->ev, f->ev_len);
+    ev[16] |= TALOS_CLAIM_NO_CFG;
+    assert_int_equal(talos_sim_evidence_decode(ev, f->ev_len, &e), TALOS_ERR_MALFORMED);
+    /* Version 1 (no CFG digest) is refused. */
+    memcpy(ev, f->ev, f->ev_len);
+    ev[5] = 1;
+    assert_int_equal(verify(f, ev, f->ev_len, TALOS_VERIFY_ALLOW_SIM), TALOS_ERR_MALFORMED);
 }
 
 static void test_attest_report_data(void **state)
@@ -362,7 +393,7 @@ static int fake_quote(void *ctx, uint16_t type, const uint8_t *req, size_t req_l
     assert_int_equal(req_len, 64);
     memcpy(rd, req, 64);
     rd[0] ^= (uint8_t)h->other_report_data;
-    rc = h->f->ops->quote(h->f->a, h->measurement, cfg_id, rd, resp, &len);
+    rc = h->f->ops->quote(h->f->a, h->measurement, cfg_id, cfgd, rd, resp, &len);
     *resp_len = h->truncate ? len - h->truncate : len;
     return rc;
 }
@@ -407,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_truncated_every_length),
         cmocka_unit_test(test_unknown_backend),
         cmocka_unit_test(test_sign_limits),
+        cmocka_unit_test(test_no_cfg_flag),
         cmocka_unit_test(test_attest_report_data),
         cmocka_unit_test(test_enclave_catches_substitution),
     };

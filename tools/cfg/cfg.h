@@ -184,6 +184,29 @@ unsigned talos_cfg_migration_point(const struct talos_cfg *cfg, uint64_t addr);
 size_t talos_cfg_n_ecall_entries(const struct talos_cfg *cfg);
 uint64_t talos_cfg_ecall_entry(const struct talos_cfg *cfg, size_t i);
 
+/* The runtime entry function: the outermost frame of a migrated thread. */
+#define TALOS_CFG_ENTRY "main"
+
+/* A migrated thread's context (docs/cfg.md, "Execution-flow checks"):
+ * where it resumes, and the return addresses of its stack frames, innermost
+ * first, up to the runtime entry: ret[0] returns into the caller of the
+ * function holding `resume`, ret[n_ret - 1] into TALOS_CFG_ENTRY. */
+struct talos_cfg_thread {
+    uint64_t resume;
+    const uint64_t *ret;
+    size_t n_ret;
+};
+
+/* Check a thread context against the CFG. TALOS_OK when: resume is a
+ * migration point; every address lies in a function the disassembler
+ * decoded completely (undecoded == 0); each ret[i] is the return address of
+ * a call site whose callee is the function of the frame below (an indirect
+ * call's callee is unknown and accepted); and the outermost frame is in
+ * TALOS_CFG_ENTRY. TALOS_ERR_CFG otherwise, with one line in why (cap
+ * bytes, NUL-terminated; may be NULL). TALOS_ERR_INVALID_ARG for NULLs. */
+int talos_cfg_check_thread(const struct talos_cfg *cfg, const struct talos_cfg_thread *t,
+                           char *why, size_t cap) __attribute__((warn_unused_result));
+
 /* JSON: the whole model on f, streamed one function at a time:
  * {"digest", "code_digest", "machine", "counts", "ecall_entries",
  *  "functions": [{"name", "addr", "size", "blocks", "edges", "calls",
