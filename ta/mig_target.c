@@ -437,7 +437,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     if ((rc = receive(&m, &b, plen, &pf, ppad, &t_begin, root, head)) != TALOS_OK)
         goto failed;
     TLOG_DEBUG("T: +%.3f ms stream verified", (mig_now() - m.t0) / 1e6);
-    if ((rc = talos_arena_check()) != TALOS_OK) {
+    if ((rc = talos_arena_adopt()) != TALOS_OK) {
         snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
         goto failed;
     }
