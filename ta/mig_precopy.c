@@ -191,8 +191,10 @@ int precopy_rounds(struct mig *m, struct precopy *pc, uint32_t max_rounds)
         if ((rc = round_begin(m, round + 1, a)) != TALOS_OK ||
             (rc = talos_mtree_root(&pc->tree, pc->c, a, root)) != TALOS_OK)
             return rc;
+        /* Collect only once the target caught up: what is written while we
+         * wait goes into this set, not into the frozen one. */
         size_t nd = 0;
-        if ((rc = collect(pc, &nd)) != TALOS_OK || (rc = await_ack(m, round)) != TALOS_OK)
+        if ((rc = await_ack(m, round)) != TALOS_OK || (rc = collect(pc, &nd)) != TALOS_OK)
             return rc;
         a = arena_pages_quiescent(pc);
         uint64_t untracked = a > pc->track_pages ? a - pc->track_pages : 0;

@@ -276,6 +276,7 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         rc = stream(&m, &h, head);
     if (rc == TALOS_OK)
         rc = talos_flow_send(&m);
+    TLOG_DEBUG("S: +%.3f ms THREADS sent", (mig_now() - m.t0) / 1e6);
     if (rc != TALOS_OK)
         goto resume;
     m.rep.transfer_ns = mig_now() - t_stream;
