@@ -25,9 +25,10 @@
 #include "ta/precopy.h"
 #include "ta/rt.h"
 
-/* The dirty set that is small enough to send frozen: 1 MiB is ~0.5 ms of
- * encrypt + send + install on this machine (bench/RESULTS.md). */
-#define FINAL_PAGES 256u
+/* The dirty set that is small enough to send frozen: 64 pages (256 KiB)
+ * cost ~1 ms frozen here (hash, encrypt, install, hash again); a larger
+ * threshold froze ~1 MiB under a steady write load, ~5 ms (bench/RESULTS.md). */
+#define FINAL_PAGES 64u
 /* Pages tracked beyond the arena's top at the start, for its growth; pages
  * beyond the tracked range are sent in every round. */
 #define TRACK_SLACK_PAGES (64u << 8) /* 64 MiB */

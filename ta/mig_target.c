@@ -479,11 +479,10 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
         goto failed;
     m.rep.state_bytes = b.arena_bytes + plen;
     m.rep.total_ns = mig_now() - m.t0;
-    mig_end(&m);
     free(ppad);
     TLOG_INFO("active: lineage continues at version %llu", (unsigned long long)b.version);
     rc = mig_reply(&m, TALOS_OK);
-    talos_flow_fini(); /* the CFG is not needed any more: freed after the answer */
+    mig_end_later(&m); /* the close and the CFG's release, off the first calls' path */
     return rc;
 
 failed:
