@@ -161,6 +161,10 @@ def one(build, size, mode, env, tmp):
             "writes_per_s_migrating": (c.ops_at_moved - ops0) / max(1e-9, c.moved_at - t0)
             if c.moved_at else 0,
             "client_errors": len(c.errors),
+            # Where the client's downtime goes: until A answers MOVED, then
+            # until B answers.
+            "to_moved_ms": (c.moved_at - c.last_a) * 1e3 if c.moved_at else None,
+            "moved_to_b_ms": (c.first_b - c.moved_at) * 1e3 if c.moved_at else None,
         }
     finally:
         for p in (na, nb):

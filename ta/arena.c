@@ -118,11 +118,31 @@ static unsigned bin_of(uint64_t size)
     return lg - 5u >= TALOS_ARENA_NBINS ? TALOS_ARENA_NBINS - 1 : lg - 5u;
 }
 
+/* A chunk reached through a list link or a bin head: before the allocator
+ * writes through it, it must be a free chunk of bin b wholly inside the
+ * arena, with matching tags. The arena of a migrated TA is adopted without
+ * a walk of every chunk (talos_arena_adopt); this is what keeps a damaged
+ * list from steering a write outside the arena. */
+static void check_listed(const struct talos_arena_hdr *h, uint64_t c, unsigned b)
+{
+    uint64_t head = 0, size = 0;
+
+    if (c < FIRST || c >= h->top || c % ALIGN != 0)
+        die("free list points outside the arena");
+    head = ld(c);
+    size = tag_size(head);
+    if ((head & F_MASK) != 0 || size < MIN_CHUNK || size > h->top - c || ld(c + size - 8) != head ||
+        bin_of(size) != b)
+        die("free list entry is not a free chunk of its bin");
+}
+
 static void list_push(struct talos_arena_hdr *h, uint64_t c, uint64_t size)
 {
     unsigned b = bin_of(size);
     uint64_t first = h->bins[b];
 
+    if (first != 0)
+        check_listed(h, first, b);
     st(c + NEXT, first);
     st(c + PREV, 0);
     if (first != 0)
@@ -136,7 +156,21 @@ static void list_unlink(struct talos_arena_hdr *h, uint64_t c, uint64_t size)
 {
     uint64_t next = ld(c + NEXT);
     uint64_t prev = ld(c + PREV);
+    unsigned b = bin_of(size);
 
+    /* Both neighbours must be free chunks of this bin that point back. */
+    if (prev != 0) {
+        check_listed(h, prev, b);
+        if (ld(prev + NEXT) != c)
+            die("free list links disagree");
+    } else if (h->bins[b] != c) {
+        die("free list links disagree");
+    }
+    if (next != 0) {
+        check_listed(h, next, b);
+        if (ld(next + PREV) != c)
+            die("free list links disagree");
+    }
     if (prev != 0)
         st(prev + NEXT, next);
     else
@@ -154,7 +188,13 @@ static void list_unlink(struct talos_arena_hdr *h, uint64_t c, uint64_t size)
 static uint64_t take_free(struct talos_arena_hdr *h, uint64_t need, uint64_t *got)
 {
     for (unsigned b = bin_of(need); b < TALOS_ARENA_NBINS; b++) {
+        /* Bounded: a damaged list may loop; there are never more free
+         * chunks than fit between FIRST and top. */
+        uint64_t steps = (h->top - FIRST) / MIN_CHUNK + 1;
         for (uint64_t c = h->bins[b]; c != 0; c = ld(c + NEXT)) {
+            if (steps-- == 0)
+                die("free list does not end");
+            check_listed(h, c, b);
             uint64_t size = tag_size(ld(c));
 
             if (size < need)
@@ -344,6 +384,25 @@ static int check_lists(struct talos_arena_hdr *h, uint64_t n_free)
         }
     }
     return budget == 0 ? TALOS_OK : TALOS_ERR_MALFORMED;
+}
+
+int talos_arena_adopt(void)
+{
+    int rc = TALOS_OK;
+
+    if (g.base == 0)
+        return TALOS_ERR_STATE;
+    g.ready = false;
+    if ((rc = check_header(hdr())) != TALOS_OK)
+        return TALOS_ERR_MALFORMED;
+    for (unsigned b = 0; b < TALOS_ARENA_NBINS; b++) {
+        uint64_t c = hdr()->bins[b];
+        if (c != 0 && (c < FIRST || c >= hdr()->top || c % ALIGN != 0))
+            return TALOS_ERR_MALFORMED;
+    }
+    g.hwm = hdr()->top;
+    g.ready = true;
+    return TALOS_OK;
 }
 
 int talos_arena_check(void)

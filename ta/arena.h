@@ -82,7 +82,20 @@ TALOS_MUST_CHECK int talos_arena_map(uintptr_t base, size_t reserve);
 TALOS_MUST_CHECK int talos_arena_format(void);
 
 /* Adopt an arena whose bytes [base, base + used bytes) were written into the
- * mapping from elsewhere (a migration). Treats them as hostile: checks the
+ * mapping from elsewhere (a migration), in O(1): checks the header (magic,
+ * version, page size, base, reserve, top, root) and the bin heads, and makes
+ * the arena usable. Every other piece of allocator metadata is checked when
+ * the allocator first uses it: a free-list entry or neighbour before it is
+ * unlinked or linked (a free chunk of its bin, inside the arena, tags
+ * matching, links pointing back, lists bounded), a block before it is
+ * freed; a violation ends the TA (die) instead of writing anywhere else.
+ * The migration target uses this: the whole walk below costs O(chunks)
+ * (~8 ms for 256 MiB of small blocks), inside the downtime (D18).
+ * TALOS_ERR_MALFORMED on a bad header, TALOS_ERR_STATE when nothing is
+ * mapped. */
+TALOS_MUST_CHECK int talos_arena_adopt(void);
+
+/* The full audit of an arena written from elsewhere. Treats it as hostile: checks the
  * header (magic, version, page size, base, reserve, top, root, counters),
  * walks every chunk once (tags, sizes, no adjacent free chunks) and every
  * free list (links in bounds, doubly linked, right class, each free chunk

@@ -31,6 +31,10 @@ int talos_flow_send(struct mig *m);
  * CFG file against the cfg_digest of this TA's own evidence
  * (TALOS_ERR_CFG_DIGEST), then every context against the CFG
  * (TALOS_ERR_CFG). m->reason says why on refusal. Frees the CFG. */
+/* Wait until the CFG file the target loads at launch is parsed (its
+ * digest taken): a pre-copy target calls it before acknowledging a round,
+ * so that the source freezes only once the check can run at once. */
+void talos_flow_ready(void);
 int talos_flow_check(struct mig *m);
 
 /* Join the loader and free the CFG (before the TA exits). */

@@ -60,6 +60,11 @@ int mig_reply(struct mig *m, int status);
 
 /* Wipe keys and close the channel. */
 void mig_end(struct mig *m);
+/* The same for an import that succeeded, with the channel's close (and the
+ * CFG's release) on a helper thread: the TA serves meanwhile. */
+void mig_end_later(struct mig *m);
+/* Wait for that helper (before another import, and at exit). */
+void mig_later_join(void);
 
 /* The target becomes the lineage at (version, head): ACTIVE (mig_target.c). */
 void mig_activate_commit(const uint8_t lineage[16], uint64_t version, const uint8_t head[32]);

@@ -1,6 +1,7 @@
 /* Shared by both roles of a migration: keys, mutual attestation, tokens.
  * Trusted code: everything the peer or the host sends is hostile until
  * checked, and every refusal is a specific talos_err. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include "core/msg.h"
 #include "core/policy.h"
 #include "core/wire.h"
+#include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
@@ -200,6 +202,47 @@ int mig_reply(struct mig *m, int status)
                                   m->reason[0] ? m->reason : talos_strerror(status));
     talos_wr_free(&rep);
     return rc;
+}
+
+/* The tail of a target's import that its first calls need not wait for:
+ * the channel's graceful close (it waits for the peer's FIN) and the CFG's
+ * release. One at a time; joined before the next import and at exit. */
+static struct {
+    pthread_t thread;
+    int started;
+    struct talos_chan ch;
+    int chan_up;
+} later;
+
+static void *later_run(void *arg)
+{
+    (void)arg;
+    if (later.chan_up)
+        talos_chan_close(&later.ch);
+    later.chan_up = 0;
+    talos_flow_fini();
+    return NULL;
+}
+
+void mig_later_join(void)
+{
+    if (later.started)
+        pthread_join(later.thread, NULL);
+    later.started = 0;
+}
+
+void mig_end_later(struct mig *m)
+{
+    mig_later_join();
+    /* The channel moves to the helper; the keys are wiped here and now. */
+    later.ch = m->ch;
+    later.chan_up = m->chan_up;
+    m->chan_up = 0;
+    talos_wipe(&m->ch, sizeof(m->ch));
+    mig_end(m);
+    later.started = pthread_create(&later.thread, NULL, later_run, NULL) == 0;
+    if (!later.started)
+        later_run(NULL);
 }
 
 void mig_end(struct mig *m)

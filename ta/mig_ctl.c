@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/wire.h"
+#include "ta/mig.h"
 #include "ta/rt.h"
 
 static struct {
@@ -64,6 +65,8 @@ static void *ctl_main(void *arg)
 
 void talos_rt_mig_reap(int wait)
 {
+    if (wait)
+        mig_later_join(); /* a target's import tail (ta/mig_common.c) */
     if (!ctl.running || (!wait && !atomic_load(&ctl.done)))
         return;
     pthread_join(ctl.thread, NULL);

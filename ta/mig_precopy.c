@@ -25,9 +25,10 @@
 #include "ta/precopy.h"
 #include "ta/rt.h"
 
-/* The dirty set that is small enough to send frozen: 1 MiB is ~0.5 ms of
- * encrypt + send + install on this machine (bench/RESULTS.md). */
-#define FINAL_PAGES 256u
+/* The dirty set that is small enough to send frozen: 64 pages (256 KiB)
+ * cost ~1 ms frozen here (hash, encrypt, install, hash again); a larger
+ * threshold froze ~1 MiB under a steady write load, ~5 ms (bench/RESULTS.md). */
+#define FINAL_PAGES 64u
 /* Pages tracked beyond the arena's top at the start, for its growth; pages
  * beyond the tracked range are sent in every round. */
 #define TRACK_SLACK_PAGES (64u << 8) /* 64 MiB */
@@ -191,8 +192,10 @@ int precopy_rounds(struct mig *m, struct precopy *pc, uint32_t max_rounds)
         if ((rc = round_begin(m, round + 1, a)) != TALOS_OK ||
             (rc = talos_mtree_root(&pc->tree, pc->c, a, root)) != TALOS_OK)
             return rc;
+        /* Collect only once the target caught up: what is written while we
+         * wait goes into this set, not into the frozen one. */
         size_t nd = 0;
-        if ((rc = collect(pc, &nd)) != TALOS_OK || (rc = await_ack(m, round)) != TALOS_OK)
+        if ((rc = await_ack(m, round)) != TALOS_OK || (rc = collect(pc, &nd)) != TALOS_OK)
             return rc;
         a = arena_pages_quiescent(pc);
         uint64_t untracked = a > pc->track_pages ? a - pc->track_pages : 0;

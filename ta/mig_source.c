@@ -277,6 +277,7 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         rc = o->precopy ? precopy_final(&m, pc, head) : stream(&m, &h, head);
     if (rc == TALOS_OK)
         rc = talos_flow_send(&m);
+    TLOG_DEBUG("S: +%.3f ms THREADS sent", (mig_now() - m.t0) / 1e6);
     if (rc != TALOS_OK)
         goto resume;
     m.rep.transfer_ns = mig_now() - t_stream;
@@ -325,18 +326,17 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     m.rep.version = talos_rt.version;
     memcpy(m.rep.head, head, 32);
     m.rep.token_kind = 0;
-    if (!o->precopy)
-        prehash_end(&h);
-    mig_end(&m);
-    /* RETIRED before anyone hears of it; answer, then wipe (the host need
-     * not wait for the wipe of a large state), then let queued calls in:
-     * they find the TA moved. */
+    /* RETIRED before anyone hears of it. Calls queued at the freeze get
+     * MOVED at once — their clients go to the target now, not after the
+     * channel's close, our answer to the host and the wipe of the state. */
     talos_rt.state = RT_RETIRED;
-    rc = mig_reply(&m, TALOS_OK);
-    /* Calls queued at the freeze get MOVED now, not after the wipe. */
     precopy_thaw(pc);
     if (frozen)
         pthread_mutex_unlock(&talos_rt.freeze);
+    if (!o->precopy)
+        prehash_end(&h);
+    mig_end(&m);
+    rc = mig_reply(&m, TALOS_OK);
     retire();
     precopy_end(pc);
     return rc;

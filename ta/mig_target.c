@@ -193,6 +193,9 @@ static int on_round(struct mig *m, struct rx *x, uint32_t len)
     }
     if (x->round >= 0) {
         uint8_t ack[4];
+        /* The source freezes after an acknowledgement: by then the CFG
+         * (parsed since launch) must be ready for the check. */
+        talos_flow_ready();
         talos_be32_put(ack, (uint32_t)x->round);
         if ((rc = talos_chan_send(&m->ch, TALOS_MIG_ROUND_ACK, ack, sizeof(ack), NULL, 0)) != TALOS_OK)
             return rc;
@@ -445,13 +448,15 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     if ((rc = receive(&m, &b, plen, &pf, ppad, &t_begin, root, head)) != TALOS_OK)
         goto failed;
     TLOG_DEBUG("T: +%.3f ms stream verified", (mig_now() - m.t0) / 1e6);
-    if ((rc = talos_arena_check()) != TALOS_OK) {
+    if ((rc = talos_arena_adopt()) != TALOS_OK) {
         snprintf(m.reason, sizeof(m.reason), "arena metadata in the state is inconsistent");
         goto failed;
     }
+    TLOG_DEBUG("T: +%.3f ms arena adopted", (mig_now() - m.t0) / 1e6);
     /* Thread contexts against the CFG (loaded at launch): before PREPARED. */
     if ((rc = talos_flow_check(&m)) != TALOS_OK)
         goto failed;
+    TLOG_DEBUG("T: +%.3f ms thread contexts checked", (mig_now() - m.t0) / 1e6);
     if (plen) /* no persist section: persist may be NULL */
         memcpy(persist, ppad, plen);
     talos_rt.state = RT_PREPARED;
@@ -482,10 +487,11 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
         goto failed;
     m.rep.state_bytes = b.arena_bytes + plen;
     m.rep.total_ns = mig_now() - m.t0;
-    mig_end(&m);
     free(ppad);
     TLOG_INFO("active: lineage continues at version %llu", (unsigned long long)b.version);
-    return mig_reply(&m, TALOS_OK);
+    rc = mig_reply(&m, TALOS_OK);
+    mig_end_later(&m); /* the close and the CFG's release, off the first calls' path */
+    return rc;
 
 failed:
     /* FAILED is terminal: wipe whatever arrived, tell the source it may

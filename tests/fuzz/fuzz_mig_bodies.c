@@ -51,7 +51,10 @@ static const uint8_t *fix_ppad;
 static int reading_manifest;
 
 uintptr_t talos_arena_base(void) { return (uintptr_t)arena; }
-int talos_arena_check(void) { return TALOS_OK; }
+int talos_arena_adopt(void) { return TALOS_OK; }
+/* The CFG check (ta/flow.c) is not what this harness decodes. */
+void talos_flow_ready(void) {}
+void talos_flow_fini(void) {}
 uint8_t *talos_rt_persist(size_t *len)
 {
     *len = sizeof(persist);

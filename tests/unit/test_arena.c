@@ -713,6 +713,64 @@ static void test_corruption(void **state)
     free(snap);
 }
 
+/* talos_arena_adopt (what a migration target uses): O(1) at adoption, so
+ * header damage is refused there, and damaged free-list metadata ends the
+ * TA (abort) when the allocator first reaches it, before it writes through
+ * it — never a write outside the arena. */
+static size_t adopt_need;
+
+static void alloc_through_lists(void *arg)
+{
+    (void)arg;
+    (void)talos_arena_alloc(adopt_need);
+}
+
+static int adopt(const unsigned char *snap, size_t used)
+{
+    if (talos_arena_unmap() != TALOS_OK || talos_arena_map(TEST_BASE, BIG_RESERVE) != TALOS_OK)
+        return -1;
+    memcpy((void *)TEST_BASE, snap, used);
+    return talos_arena_adopt();
+}
+
+static void test_adopt(void **state)
+{
+    static const enum corruption header[] = {C_MAGIC, C_VERSION, C_BASE, C_PAGE, C_TOP_BEYOND,
+                                             C_TOP_MISALIGNED, C_TOP_LOW, C_ROOT_OUTSIDE, C_RESERVE};
+    static const enum corruption lists[] = {C_LINK_OUTSIDE, C_LINK_SELF, C_LINK_TO_LIVE,
+                                            C_PREV_LINK, C_FOOT, C_WRONG_BIN};
+    unsigned char *snap = NULL, *bad = NULL;
+    size_t used = 0;
+    uint64_t f = 0;
+
+    (void)state;
+    used = build_and_snapshot(&snap, 100);
+    f = first_free_chunk(snap);
+    assert_true(f != 0);
+    /* A request that the first free chunk serves exactly. */
+    adopt_need = (snap_ld(snap, f) & ~(uint64_t)15) - 24; /* - head, size and foot words */
+    bad = malloc(used);
+    assert_non_null(bad);
+    for (size_t i = 0; i < sizeof(header) / sizeof(header[0]); i++) {
+        memcpy(bad, snap, used);
+        corrupt(bad, header[i]);
+        assert_int_equal(adopt(bad, used), TALOS_ERR_MALFORMED);
+        assert_null(talos_arena_alloc(16));
+    }
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        memcpy(bad, snap, used);
+        corrupt(bad, lists[i]);
+        assert_int_equal(adopt(bad, used), TALOS_OK);
+        expect_abort(alloc_through_lists, NULL);
+    }
+    /* The intact copy works exactly as the fully checked one. */
+    assert_int_equal(adopt(snap, used), TALOS_OK);
+    assert_non_null(talos_arena_alloc(adopt_need));
+    assert_int_equal(talos_arena_check(), TALOS_OK);
+    free(bad);
+    free(snap);
+}
+
 /* Offsets of every metadata word of a snapshot whose every bit matters:
  * the header but root (any in-range root is valid), and every tag, size
  * and link word of every chunk. */
@@ -786,6 +844,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_corruption, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_bitflips, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt, setup_big, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
