@@ -90,7 +90,7 @@ TALOS_MUST_CHECK int talos_arena_format(void);
  * matching, links pointing back, lists bounded), a block before it is
  * freed; a violation ends the TA (die) instead of writing anywhere else.
  * The migration target uses this: the whole walk below costs O(chunks)
- * (~8 ms for 256 MiB of small blocks), inside the downtime (D18).
+ * (~8 ms for 256 MiB of small blocks), inside the downtime (D31).
  * TALOS_ERR_MALFORMED on a bad header, TALOS_ERR_STATE when nothing is
  * mapped. */
 TALOS_MUST_CHECK int talos_arena_adopt(void);
