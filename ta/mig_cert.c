@@ -29,7 +29,7 @@ int talos_rt_cert_send(struct mig *m)
     talos_wr_init(&w, TALOS_MIG_LINEAGE_MAX);
     talos_lineage_rec_encode(&rec, &w);
     talos_wipe(&rec, sizeof(rec)); /* the links were borrowed: not freed */
-    /* One TLS record whatever the number of links (D??, attack tests). */
+    /* One TLS record whatever the number of links (D28, attack tests). */
     rc = w.err ? w.err : talos_chan_send_one(&m->ch, TALOS_MIG_LINEAGE, w.p, w.len);
     talos_wr_free(&w); /* wipes the seed */
     return rc;
