@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/merkle.h"
+#include "os/sched.h"
 #include "ta/arena.h"
 #include "ta/cert.h"
 #include "ta/chan.h"
@@ -279,8 +280,13 @@ static int serve(void)
         int rc = talos_xport_recv(&talos_rt.x, &type, &talos_rt.rx);
         if (rc != TALOS_OK)
             return rc;
-        if (type == TALOS_MSG_STOP)
+        if (type == TALOS_MSG_STOP) {
+            /* A retired source's exit (unmapping its state) yields to the
+             * lineage's new home. */
+            if (talos_rt.state == RT_RETIRED)
+                talos_thread_background();
             return TALOS_OK;
+        }
         /* While a migration runs, its control thread may freeze the state:
          * every frame is handled under the freeze lock, i.e. between two
          * ecalls or after the migration (then answered as MOVED). The flag

@@ -11,6 +11,7 @@
 #include "core/msg.h"
 #include "core/policy.h"
 #include "core/wire.h"
+#include "os/sched.h"
 #include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
@@ -217,6 +218,7 @@ static struct {
 static void *later_run(void *arg)
 {
     (void)arg;
+    talos_thread_background();
     if (later.chan_up)
         talos_chan_close(&later.ch);
     later.chan_up = 0;

@@ -437,7 +437,13 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
         goto failed;
     m.chan_up = 1;
     TLOG_DEBUG("%c: +%.3f ms TLS channel up", m.role, (mig_now() - m.t0) / 1e6);
-    if ((rc = hello(&m, &pf, expected_lineage)) != TALOS_OK || (rc = mig_attest(&m)) != TALOS_OK)
+    /* The CFG (parsed since launch) must be ready before the source may
+     * freeze: it waits for our evidence, so a freshly launched target's
+     * parse lands in prepare, not in the downtime. */
+    if ((rc = hello(&m, &pf, expected_lineage)) != TALOS_OK)
+        goto failed;
+    talos_flow_ready();
+    if ((rc = mig_attest(&m)) != TALOS_OK)
         goto failed;
     talos_rt.state = RT_IMPORTING;
     if (!(ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE))) {
