@@ -12,7 +12,7 @@ Prints one JSON object per migration (--json) or a table of medians.
 usage: bench/downtime.py [--build DIR] [--runs N] [--mode precopy|stop|both]
                          [--json] SIZE...   (SIZE like 16M, 64M, 256M)
 """
-import argparse, json, os, random, socket, statistics, struct, subprocess
+import argparse, gc, json, os, random, socket, statistics, struct, subprocess
 import sys, tempfile, threading, time
 
 VAL = 1000  # bytes per value: ~1.1 KiB of arena per key
@@ -75,11 +75,13 @@ class Client(threading.Thread):
         self.ops = 0
         self.errors = []
         self.max_gap = 0.0  # longest time between two successful replies
-        self.lat = []
+        self.b_refusals = []  # what B answered before it served
         self.moved_at = None  # when A first answered MOVED
         self.ops_at_moved = 0
 
     def run(self):
+        # A collector pause would count as downtime: none while measuring.
+        gc.disable()
         rnd = random.Random(1)
         prev = None
         while not self.stop:
@@ -90,7 +92,6 @@ class Client(threading.Thread):
             t = time.monotonic()
             if r.get("ok"):
                 self.ops += 1
-                self.lat.append(t - t0)
                 if prev is not None:
                     self.max_gap = max(self.max_gap, t - prev)
                 prev = t
@@ -103,6 +104,7 @@ class Client(threading.Thread):
                 self.on_b = True
                 self.moved_at, self.ops_at_moved = t, self.ops
             elif self.on_b:
+                self.b_refusals.append(r.get("error"))
                 time.sleep(0.0001)  # B not serving yet: retry at once
             else:
                 self.errors.append(r)
@@ -161,6 +163,7 @@ def one(build, size, mode, env, tmp):
             "writes_per_s_migrating": (c.ops_at_moved - ops0) / max(1e-9, c.moved_at - t0)
             if c.moved_at else 0,
             "client_errors": len(c.errors),
+            "b_refusals": sorted(set(c.b_refusals)), "n_b_refusals": len(c.b_refusals),
             # Where the client's downtime goes: until A answers MOVED, then
             # until B answers.
             "to_moved_ms": (c.moved_at - c.last_a) * 1e3 if c.moved_at else None,
