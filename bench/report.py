@@ -15,6 +15,7 @@ A series without points is left out of the plot.
 """
 import glob
 import json
+import statistics
 import os
 import subprocess
 import sys
@@ -123,7 +124,12 @@ def plots(res, out):
                               ("downtime_ms", "Downtime vs state size", "downtime.png")):
         plotted = []
         for s in names:
-            pts = sorted((p["bytes"], p[key]) for p in series[s] if p.get(key) is not None)
+            # One point per size: the median of its runs.
+            by_size = {}
+            for p in series[s]:
+                if p.get(key) is not None:
+                    by_size.setdefault(p["bytes"], []).append(p[key])
+            pts = sorted((b, statistics.median(v)) for b, v in by_size.items())
             if not pts:
                 continue
             dat = os.path.join(out, ".%s-%s.dat" % (key, "".join(c if c.isalnum() else "_" for c in s)))

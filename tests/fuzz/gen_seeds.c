@@ -362,7 +362,35 @@ static void record(struct talos_wr *w, uint8_t type, const void *p, size_t n)
 /* A stream for an arena of a_pages pages and the harness's 5000-byte
  * persist section (tests/fuzz/fuzz_mig_bodies.c PERSIST_LEN), the arena
  * sent in chunks of `per` pages, with the right root and chain head. */
-static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, uint32_t per)
+static void chunk_rec(struct talos_wr *w, uint32_t seq, uint64_t first, uint32_t n,
+                      const uint8_t *p)
+{
+    uint8_t hdr[16];
+    talos_be32_put(hdr, seq);
+    talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
+    talos_be32_put(hdr + 8, (uint32_t)first);
+    talos_be32_put(hdr + 12, n);
+    talos_wr_u32(w, (uint32_t)(sizeof(hdr) + (size_t)n * TALOS_PAGE));
+    talos_wr_u8(w, TALOS_MIG_CHUNK);
+    talos_wr_raw(w, hdr, sizeof(hdr));
+    talos_wr_raw(w, p, (size_t)n * TALOS_PAGE);
+}
+
+static void round_rec(struct talos_wr *w, uint32_t round, uint64_t pages)
+{
+    uint8_t body[12];
+    talos_be32_put(body, round);
+    talos_be32_put(body + 4, (uint32_t)(pages >> 32));
+    talos_be32_put(body + 8, (uint32_t)pages);
+    record(w, TALOS_MIG_ROUND, body, sizeof(body));
+}
+
+/* `rounds`: a pre-copy before the frozen part (docs/precopy.md): round 0
+ * sends every arena page, page 0 with contents it had then; round 1 is the
+ * mark the source sends right after; the frozen part sends page 0 again,
+ * with its final contents, before the persist pages. */
+static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, uint32_t per,
+                       int rounds)
 {
     enum { PERSIST = 5000 };
     uint64_t total = a_pages + (PERSIST + TALOS_PAGE - 1) / TALOS_PAGE;
@@ -382,6 +410,20 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
         fill(pages + i * TALOS_PAGE, 64, (uint8_t)(20 + i)); /* the rest of each page 0 */
     fill(pages + a_pages * TALOS_PAGE, PERSIST, 30);
     fill(prev, sizeof(prev), 31);
+    if (rounds) {
+        uint8_t *stale = calloc(1, TALOS_PAGE);
+        if (!stale) {
+            failed = 1;
+            goto out;
+        }
+        fill(stale, 64, 99);
+        round_rec(w, 0, a_pages);
+        chunk_rec(w, seq++, 0, 1, stale);
+        if (a_pages > 1)
+            chunk_rec(w, seq++, 1, (uint32_t)(a_pages - 1), pages + TALOS_PAGE);
+        round_rec(w, 1, a_pages);
+        free(stale);
+    }
     /* LINEAGE first: a target refuses a BEGIN before the lineage key. */
     struct talos_lineage_rec lin;
     memset(&lin, 0, sizeof(lin));
@@ -401,7 +443,9 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     talos_wr_raw(&b, prev, sizeof(prev));
     record(w, TALOS_MIG_BEGIN, b.p, b.len);
     talos_wr_free(&b);
-    for (uint64_t first = 0; first < total; seq++) {
+    if (rounds)
+        chunk_rec(w, seq++, 0, 1, pages); /* the page written during round 1 */
+    for (uint64_t first = rounds ? a_pages : 0; first < total; seq++) {
         uint64_t end = first < a_pages ? a_pages : total;
         uint32_t n = (uint32_t)(end - first < per ? end - first : per);
         talos_be32_put(hdr, seq);
@@ -423,6 +467,7 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     talos_chain_next(prev, 9, mroot, man + 36);
     record(w, TALOS_MIG_MANIFEST, man, sizeof(man));
     put_wr("mig_bodies", name, w);
+out:
     free(pages);
     free(leaves);
 }
@@ -545,8 +590,9 @@ int main(int argc, char **argv)
     gen_control();
     gen_call(&w);
     gen_host(&w);
-    gen_stream(&w, "one-page", 1, 64);
-    gen_stream(&w, "three-pages-by-two", 3, 2);
+    gen_stream(&w, "one-page", 1, 64, 0);
+    gen_stream(&w, "three-pages-by-two", 3, 2, 0);
+    gen_stream(&w, "precopy-three-pages", 3, 64, 1);
     capture("offer", 0);
     capture("answer-need-image", 1);
     capture("answer-refused", 2);
