@@ -188,21 +188,9 @@ static int handle_info(void)
     return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_INFO_RET, w->p, w->len);
 }
 
-static int handle_resume(const uint8_t *body, size_t len)
-{
-    char why[200] = "";
-    struct talos_rd r;
-    size_t n = 0;
-    talos_rd_init(&r, body, len);
-    const uint8_t *tok = talos_rd_bytes(&r, &n, 4096);
-    int status = talos_rd_finish(&r);
-    if (status == TALOS_OK)
-        status = talos_rt_resume(tok, n, why, sizeof(why));
-    return talos_rt_reply(status, NULL, 0, why);
-}
-
-/* A token from the host for the handover after a lost channel: RECEIPT
- * (source), HANDOFF (waiting target). Hostile bytes, decoded once. */
+/* A token from the host: ABORT (RESUME, a source in doubt), RECEIPT (a
+ * source in doubt), HANDOFF (a waiting target). Hostile bytes, decoded
+ * once, here, for all three. */
 static int handle_token(uint16_t type, const uint8_t *body, size_t len)
 {
     char why[200] = "";
@@ -215,7 +203,8 @@ static int handle_token(uint16_t type, const uint8_t *body, size_t len)
         return status == TALOS_OK ? talos_rt_handoff(tok, n)
                                   : talos_rt_reply(status, NULL, 0, "malformed HANDOFF frame");
     if (status == TALOS_OK)
-        status = talos_rt_receipt(tok, n, why, sizeof(why));
+        status = type == TALOS_MSG_RESUME ? talos_rt_resume(tok, n, why, sizeof(why))
+                                          : talos_rt_receipt(tok, n, why, sizeof(why));
     return talos_rt_reply(status, NULL, 0, why);
 }
 
@@ -253,7 +242,6 @@ static int handle(uint16_t type)
         return rc;
     }
     case TALOS_MSG_RESUME:
-        return handle_resume(talos_rt.rx.p, talos_rt.rx.len);
     case TALOS_MSG_HANDOFF:
     case TALOS_MSG_RECEIPT: {
         int rc = handle_token(type, talos_rt.rx.p, talos_rt.rx.len);

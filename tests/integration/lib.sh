@@ -61,3 +61,17 @@ assert_eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', wanted '$2
 json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
 node_alive() { kill -0 "$1" 2>/dev/null || fail "talosd (pid $1) died"; }
+
+# code_of NODE ARGS...: "OK" when `talos` succeeds, else the error code it
+# names on stderr (or EXITn for another exit status). Uses the test's `t`.
+code_of() {
+  local err rc=0
+  err=$(t "$@" 2>&1 >/dev/null) || rc=$?
+  if [ $rc -eq 0 ]; then echo OK; return; fi
+  [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
+  sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
+}
+
+# entry NODE LINEAGE FIELD: that field of the lineage's row in `talos ps`
+# on NODE, or "none".
+entry() { t "$1" ps --json | json "next((str(x['$3']) for x in j['tas'] if x['lineage']=='$2'), 'none')"; }

@@ -29,13 +29,6 @@ PEER=$TALOS_ROOT/tests/integration/peer_resend.py
 PIDS=()
 trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
 
-code_of() {
-  local err rc=0
-  err=$(t "$@" 2>&1 >/dev/null) || rc=$?
-  if [ $rc -eq 0 ]; then echo OK; return; fi
-  [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
-  sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
-}
 field_of() { t "$1" ps --json | json "next((str(x.get('$3', '')) for x in j['tas'] if x['id']=='$2'), 'none')"; }
 wait_state() { # NODE ID STATE: up to 20 s
   for _ in $(seq 1 400); do [ "$(state_of "$1" "$2")" = "$3" ] && return 0; sleep 0.05; done

@@ -85,7 +85,6 @@ stopped_child() {
   done
   fail "no TA of node $1 stopped at its fault point"
 }
-entry() { t "$1" ps --json | json "next((str(x['$3']) for x in j['tas'] if x['lineage']=='$2'), 'none')"; }
 n_active() { local n=0 x; for x in "${@:2}"; do [ "$(entry "$x" "$1" state)" = ACTIVE ] && n=$((n + 1)); done; echo $n; }
 
 TA=$(t a run "$KVF")

@@ -89,16 +89,8 @@ stop_node() {
   kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
 }
 # entry NODE ID FIELD: the field of lineage ID's record on NODE, or "none".
-entry() { t "$1" ps --json | json "next((str(x['$3']) for x in j['tas'] if x['lineage']=='$2'), 'none')"; }
 n_active() { local n=0 x; for x in "${@:2}"; do [ "$(entry "$x" "$1" state)" = ACTIVE ] && n=$((n + 1)); done; echo $n; }
 # code_of CMD...: run a talos command; print OK or the error name it ended with.
-code_of() {
-  local err rc=0
-  err=$(t "$@" 2>&1 >/dev/null) || rc=$?
-  if [ $rc -eq 0 ]; then echo OK; return; fi
-  [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
-  sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
-}
 wait_log() { # FILE REGEX: up to 20 s
   for _ in $(seq 1 400); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done
   fail "no line /$2/ in $(basename "$1")"

@@ -29,14 +29,6 @@ t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT
 KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 
-entry() { t "$1" ps --json | json "next((str(x['$3']) for x in j['tas'] if x['lineage']=='$2'), 'none')"; }
-code_of() {
-  local err rc=0
-  err=$(t "$@" 2>&1 >/dev/null) || rc=$?
-  if [ $rc -eq 0 ]; then echo OK; return; fi
-  [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
-  sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
-}
 wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 children() { { ps -o pid= --ppid "$1" || true; } | tr -d ' '; }
 

@@ -46,14 +46,6 @@ KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 PIDS=()
 trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
 
-entry() { t "$1" ps --json | json "next((str(x['$3']) for x in j['tas'] if x['lineage']=='$2'), 'none')"; }
-code_of() {
-  local err rc=0
-  err=$(t "$@" 2>&1 >/dev/null) || rc=$?
-  if [ $rc -eq 0 ]; then echo OK; return; fi
-  [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
-  sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
-}
 wait_log() { for _ in $(seq 1 ${3:-200}); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 token_of() { sed -n "s/.*ABORT token for $2: \([0-9a-f]*\)$/\1/p" "$1" | tail -1; }
 # flip HEX BYTE: the token with bit 0 of byte BYTE flipped

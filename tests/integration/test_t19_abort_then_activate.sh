@@ -25,14 +25,6 @@ KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 PIDS=()
 trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
 
-entry() { t "$1" ps --json | json "next((str(x['$3']) for x in j['tas'] if x['lineage']=='$2'), 'none')"; }
-code_of() {
-  local err rc=0
-  err=$(t "$@" 2>&1 >/dev/null) || rc=$?
-  if [ $rc -eq 0 ]; then echo OK; return; fi
-  [ $rc -eq 1 ] || { echo "EXIT$rc"; return; }
-  sed -n 's/.*(\([A-Z_]*\))$/\1/p' <<<"$err" | tail -1
-}
 wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 # live (non-zombie) children of a process, and zombie ones
 children() { { ps -o pid=,stat= --ppid "$1" || true; } | awk '$2 !~ /^Z/ {print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
