@@ -55,7 +55,8 @@ j=$(t a migrate "$TA" --to 127.0.0.1:$BP --precopy --json) || fail "pre-copy mig
 sleep 0.3; touch "$T/stop1"; wait $W || fail "writer failed: $(cat "$T/w1.json")"
 assert_eq "$(echo "$j" | json "j['mode']")" pre-copy "mode"
 [ "$(echo "$j" | json "j['rounds']")" -ge 1 ] || fail "no round: $j"
-assert_eq "$(echo "$j" | json "j['write_tracking']")" uffd-wp "write tracking on this kernel"
+# uffd-wp where the kernel has it (6.7+, as here), mprotect elsewhere.
+case "$(echo "$j" | json "j['write_tracking']")" in uffd-wp|mprotect) ;; *) fail "write tracking: $j" ;; esac
 echo "$j" | json "j['converged']" | grep -Eq '^(converged|round limit|not shrinking)$' || fail "convergence: $j"
 [ "$(json "j['on_a']" <"$T/w1.json")" -gt 0 ] || fail "the writer was never answered on A"
 [ "$(json "j['on_b']" <"$T/w1.json")" -gt 0 ] || fail "the writer never reached B"
