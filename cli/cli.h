@@ -79,11 +79,11 @@ int cli_args(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *e
  * or CLI_USAGE after printing the usage error. */
 int cli_ta_id(const struct cli_ctx *ctx, const char *s, uint8_t lineage[16], char id[33]);
 
-/* Read PEM trust anchors (at most 1 MiB) from path into *pem (malloc'd).
- * hint: appended to a failure, to say how to pick other anchors.
- * CLI_PROCEED, or CLI_FAIL after printing the failure (cmd_attest.c). */
-int cli_read_anchors(const struct cli_ctx *ctx, const char *path, const char *hint, uint8_t **pem,
-                     size_t *len);
+/* Read PEM trust anchors (at most 1 MiB) from path into *pem (malloc'd);
+ * path NULL: the sim CA's (talos_sim_ca_default()/ca.pem), and a failure
+ * says how to pick others. CLI_PROCEED, or CLI_FAIL after printing the
+ * failure (cmd_attest.c). */
+int cli_read_anchors(const struct cli_ctx *ctx, const char *path, uint8_t **pem, size_t *len);
 
 /* Subcommands (cmd_*.c). */
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);

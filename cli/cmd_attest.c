@@ -48,8 +48,8 @@ struct attest_result {
     const char *message;
 };
 
-int cli_read_anchors(const struct cli_ctx *ctx, const char *path, const char *hint, uint8_t **pem,
-                        size_t *len)
+static int read_anchors_file(const struct cli_ctx *ctx, const char *path, const char *hint,
+                             uint8_t **pem, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
@@ -84,6 +84,24 @@ out:
     free(buf);
     if (f)
         fclose(f);
+    return rc;
+}
+
+int cli_read_anchors(const struct cli_ctx *ctx, const char *path, uint8_t **pem, size_t *len)
+{
+    char *dflt = NULL;
+    int rc = CLI_FAIL;
+
+    if (path)
+        return read_anchors_file(ctx, path, "", pem, len);
+    const char *dir = talos_sim_ca_default();
+    if (!dir || asprintf(&dflt, "%s/ca.pem", dir) < 0) {
+        cli_fail(ctx->label, TALOS_ERR_INVALID_ARG,
+                 "no trust anchors: pass --anchors PEM or set TALOS_SIM_CA");
+        return CLI_FAIL;
+    }
+    rc = read_anchors_file(ctx, dflt, " (pass --anchors PEM or set TALOS_SIM_CA)", pem, len);
+    free(dflt);
     return rc;
 }
 
@@ -214,7 +232,6 @@ int cmd_attest(struct cli_ctx *ctx, int argc, char **argv)
     uint8_t lineage[TALOS_LINEAGE_BYTES] = {0}, nonce[TALOS_NONCE_BYTES] = {0};
     uint8_t *pem = NULL, *ev = NULL;
     size_t pem_len = 0, ev_len = 0;
-    char *default_anchors = NULL;
     struct attest_result r = {.err = TALOS_ERR_INVALID_ARG};
     json_t *req = NULL, *resp = NULL;
     const char *ev_hex = NULL;
@@ -231,19 +248,8 @@ int cmd_attest(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     rc = CLI_FAIL;
     allow_sim = allow_sim || (env && strcmp(env, "1") == 0);
-    if (!anchors) {
-        const char *dir = talos_sim_ca_default();
-        if (!dir || asprintf(&default_anchors, "%s/ca.pem", dir) < 0) {
-            default_anchors = NULL;
-            cli_fail(ctx->label, TALOS_ERR_INVALID_ARG,
-                     "no trust anchors: pass --anchors PEM or set TALOS_SIM_CA");
-            goto out;
-        }
-        anchors = default_anchors;
-    }
     /* Anchors before the node: a verifier without anchors has no business asking. */
-    if (cli_read_anchors(ctx, anchors, default_anchors ? " (pass --anchors PEM or set TALOS_SIM_CA)" : "",
-                     &pem, &pem_len) != CLI_PROCEED)
+    if (cli_read_anchors(ctx, anchors, &pem, &pem_len) != CLI_PROCEED)
         goto out;
     if (talos_random_bytes(nonce, sizeof(nonce)) != TALOS_OK) {
         cli_fail(ctx->label, TALOS_ERR_CRYPTO, "cannot draw a nonce");
@@ -280,6 +286,5 @@ out:
     json_decref(req);
     free(ev);
     free(pem);
-    free(default_anchors);
     return rc;
 }

@@ -167,7 +167,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     };
     uint8_t meas[TALOS_MEASUREMENT_BYTES], *pem = NULL;
     size_t pem_len = 0, n_ok = 0, bad = 0;
-    char *default_anchors = NULL, why[300] = "";
+    char why[300] = "";
     struct talos_cert *certs = NULL;
     const struct talos_cert **chain = NULL;
     const char *bad_file = NULL;
@@ -185,18 +185,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     rc = CLI_FAIL;
-    if (!anchors) {
-        const char *dir = talos_sim_ca_default();
-        if (!dir || asprintf(&default_anchors, "%s/ca.pem", dir) < 0) {
-            default_anchors = NULL;
-            cli_fail(ctx->label, TALOS_ERR_INVALID_ARG,
-                     "no trust anchors: pass --anchors PEM or set TALOS_SIM_CA");
-            goto out;
-        }
-        anchors = default_anchors;
-    }
-    if (cli_read_anchors(ctx, anchors, default_anchors ? " (pass --anchors PEM or set TALOS_SIM_CA)" : "",
-                         &pem, &pem_len) != CLI_PROCEED)
+    if (cli_read_anchors(ctx, anchors, &pem, &pem_len) != CLI_PROCEED)
         goto out;
     ev.pem = pem;
     ev.pem_len = pem_len;
@@ -248,6 +237,5 @@ out:
     free(certs);
     free(chain);
     free(pem);
-    free(default_anchors);
     return rc;
 }
