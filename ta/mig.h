@@ -55,6 +55,12 @@ int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t 
  * the whole stream). */
 int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages);
 
+/* S, frozen: BEGIN for this TA's version and chain head and the given
+ * sizes; MANIFEST with the chunk count and root, new_head set to the next
+ * chain head (both stop-and-copy and pre-copy). */
+int mig_send_begin(struct mig *m, uint64_t arena_bytes, uint64_t persist_bytes);
+int mig_send_manifest(struct mig *m, uint32_t n_chunks, const uint8_t root[32], uint8_t new_head[32]);
+
 /* Answer the host's MIGRATE_* frame with status, reason and the report. */
 int mig_reply(struct mig *m, int status);
 

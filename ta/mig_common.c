@@ -271,3 +271,30 @@ int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, cons
     m->rep.state_bytes += (uint64_t)n * TALOS_PAGE;
     return TALOS_OK;
 }
+
+int mig_send_begin(struct mig *m, uint64_t arena_bytes, uint64_t persist_bytes)
+{
+    uint8_t begin[64];
+    struct talos_wr w;
+
+    talos_wr_init(&w, sizeof(begin));
+    talos_wr_u64(&w, talos_rt.version);
+    talos_wr_u64(&w, arena_bytes);
+    talos_wr_u64(&w, persist_bytes);
+    talos_wr_u64(&w, talos_rt.head_version);
+    talos_wr_raw(&w, talos_rt.head, 32);
+    memcpy(begin, w.p, sizeof(begin));
+    talos_wr_free(&w);
+    return talos_chan_send(&m->ch, TALOS_MIG_BEGIN, begin, sizeof(begin), NULL, 0);
+}
+
+int mig_send_manifest(struct mig *m, uint32_t n_chunks, const uint8_t root[32], uint8_t new_head[32])
+{
+    uint8_t manifest[68];
+
+    talos_chain_next(talos_rt.head, talos_rt.version, root, new_head);
+    talos_be32_put(manifest, n_chunks);
+    memcpy(manifest + 4, root, 32);
+    memcpy(manifest + 36, new_head, 32);
+    return talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
+}

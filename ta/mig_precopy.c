@@ -227,9 +227,8 @@ int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[32])
 {
     size_t plen = 0, nd = 0;
     uint8_t *persist = talos_rt_persist(&plen);
-    uint8_t begin[64], manifest[68], root[TALOS_HASH];
+    uint8_t root[TALOS_HASH];
     uint64_t sent = 0;
-    struct talos_wr w;
     int rc = TALOS_OK;
 
     /* Frozen: what was written since the last collect, plus what never
@@ -247,16 +246,8 @@ int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[32])
     if (plen)
         memcpy(pc->ppad, persist, plen);
 
-    talos_wr_init(&w, sizeof(begin));
-    talos_wr_u64(&w, talos_rt.version);
-    talos_wr_u64(&w, a * TALOS_PAGE);
-    talos_wr_u64(&w, plen);
-    talos_wr_u64(&w, talos_rt.head_version);
-    talos_wr_raw(&w, talos_rt.head, 32);
-    memcpy(begin, w.p, sizeof(begin));
-    talos_wr_free(&w);
     uint64_t before = m->rep.state_bytes;
-    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_BEGIN, begin, sizeof(begin), NULL, 0)) != TALOS_OK ||
+    if ((rc = mig_send_begin(m, a * TALOS_PAGE, plen)) != TALOS_OK ||
         (rc = send_marked(m, pc, a, &sent)) != TALOS_OK)
         return rc;
     for (uint64_t p = 0; p < pc->p_pages; p += TALOS_MIG_CHUNK_PAGES) {
@@ -276,11 +267,7 @@ int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[32])
         return rc;
     TLOG_DEBUG("S: +%.3f ms last round sent (%llu pages), root computed", (mig_now() - m->t0) / 1e6,
                (unsigned long long)sent);
-    talos_chain_next(talos_rt.head, talos_rt.version, root, new_head);
-    talos_be32_put(manifest, pc->seq);
-    memcpy(manifest + 4, root, 32);
-    memcpy(manifest + 36, new_head, 32);
-    return talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
+    return mig_send_manifest(m, pc->seq, root, new_head);
 }
 
 unsigned precopy_method(const struct precopy *pc)

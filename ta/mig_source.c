@@ -143,21 +143,11 @@ static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
 {
     size_t plen = 0;
     uint64_t p_pages = h->total - h->a_pages;
-    uint8_t begin[64], manifest[68];
     uint32_t seq = 0;
-    struct talos_wr w;
     int rc = TALOS_OK;
 
     (void)talos_rt_persist(&plen);
-    talos_wr_init(&w, sizeof(begin));
-    talos_wr_u64(&w, talos_rt.version);
-    talos_wr_u64(&w, h->a_pages * TALOS_PAGE);
-    talos_wr_u64(&w, plen);
-    talos_wr_u64(&w, talos_rt.head_version);
-    talos_wr_raw(&w, talos_rt.head, 32);
-    memcpy(begin, w.p, sizeof(begin));
-    talos_wr_free(&w);
-    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_BEGIN, begin, sizeof(begin), NULL, 0)) != TALOS_OK)
+    if ((rc = mig_send_begin(m, h->a_pages * TALOS_PAGE, plen)) != TALOS_OK)
         return rc;
     for (uint64_t p = 0; p < h->a_pages; p += TALOS_MIG_CHUNK_PAGES) {
         uint32_t n = (uint32_t)(h->a_pages - p < TALOS_MIG_CHUNK_PAGES ? h->a_pages - p : TALOS_MIG_CHUNK_PAGES);
@@ -173,11 +163,7 @@ static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
     if ((rc = prehash_join(h)) != TALOS_OK)
         return rc;
     m->rep.checkpoint_ns = h->ns;
-    talos_chain_next(talos_rt.head, talos_rt.version, h->root, new_head);
-    talos_be32_put(manifest, seq);
-    memcpy(manifest + 4, h->root, 32);
-    memcpy(manifest + 36, new_head, 32);
-    return talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
+    return mig_send_manifest(m, seq, h->root, new_head);
 }
 
 /* The target's answer to a stream: PREPARED (go on) or ABORT (resume). */
