@@ -500,21 +500,29 @@ def replay(a, log):
     log["target_ready"] = True
     # The TLS part: as recorded, in order, paced by the target's answers.
     got, closed, sent = 0, False, 0
+
+    def pull(wait):
+        # One read of the target's answer, if any comes within `wait` s:
+        # the bytes read (captured), or None when the target closed.
+        r, _, _ = select.select([sock], [], [], wait)
+        if not r:
+            return 0
+        try:
+            c = sock.recv(1 << 16)
+        except OSError:
+            c = b""
+        if not c:
+            return None
+        cap.add("<", c)
+        return len(c)
+
     sock.setblocking(False)
     for want, b in plan:
         t_wait = time.time() + 2
         while got < want and not closed and time.time() < min(t_wait, deadline):
-            r, _, _ = select.select([sock], [], [], 0.1)
-            if r:
-                try:
-                    c = sock.recv(1 << 16)
-                except OSError:
-                    c = b""
-                if not c:
-                    closed = True
-                else:
-                    got += len(c)
-                    cap.add("<", c)
+            n = pull(0.1)
+            closed = n is None
+            got += n or 0
         if closed:
             break
         try:
@@ -528,17 +536,9 @@ def replay(a, log):
     # Then listen until the target closes (bounded).
     sock.setblocking(False)
     while not closed and time.time() < deadline:
-        r, _, _ = select.select([sock], [], [], 0.2)
-        if r:
-            try:
-                c = sock.recv(1 << 16)
-            except OSError:
-                c = b""
-            if not c:
-                closed = True
-            else:
-                got += len(c)
-                cap.add("<", c)
+        n = pull(0.2)
+        closed = n is None
+        got += n or 0
     cap.close()
     log.update(tls_sent=sent, tls_planned=sum(len(b) for _, b in plan), tls_received=got,
                target_closed=closed)
