@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -66,19 +67,116 @@ static int raw_pub(EVP_PKEY *k, uint8_t out[32])
     return TALOS_OK;
 }
 
-/* OpenSSL 3 fetches and caches algorithm implementations on first use:
- * in a fresh TA process the first handshake paid milliseconds for it. Done
- * once at start, off the critical path (a background thread). */
+/* One SSL_CTX per role, made once and shared by every channel of this TA:
+ * no key or certificate lives in it (those are per channel, on the SSL).
+ * The peer's certificate is not checked at all (see accept_any): TLS still
+ * makes the peer prove that it holds the key, and evidence binds the key. */
+static int no_chain_check(X509_STORE_CTX *x, void *arg)
+{
+    (void)x, (void)arg;
+    return 1;
+}
+
+static SSL_CTX *role_ctx(int is_client)
+{
+    SSL_CTX *c = SSL_CTX_new(is_client ? TLS_client_method() : TLS_server_method());
+    if (!c || !SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) ||
+        !SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION)) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    /* No session tickets or resumption: every channel is fresh. A TCP EOF
+     * without close_notify reads as a plain end of stream: our records are
+     * framed, so a cut inside one is still caught (PEER_CLOSED), and no
+     * decode_error alert then hides the cause from the peer. */
+    SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(c, 0);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+    SSL_CTX_set_cert_verify_callback(c, no_chain_check, NULL);
+    return c;
+}
+
+/* The TLS identity of the next channel, made ahead of time (a fresh
+ * target is started before it is needed, a source is asked to migrate at
+ * any moment): the contexts, and one spare ephemeral key with the
+ * certificate that carries it into TLS. A spare serves exactly one channel;
+ * it never leaves the TA, and is no different from a key made on demand. */
+static struct {
+    pthread_mutex_t lock;
+    SSL_CTX *ctx[2]; /* [0] server (target), [1] client (source) */
+    EVP_PKEY *key;
+    X509 *cert;
+} pre = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int make_identity(EVP_PKEY **key, X509 **cert)
+{
+    *cert = NULL;
+    if (!(*key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) || !(*cert = self_signed(*key))) {
+        EVP_PKEY_free(*key);
+        *key = NULL;
+        ERR_clear_error();
+        return TALOS_ERR_CRYPTO;
+    }
+    return TALOS_OK;
+}
+
+void talos_chan_prepare(void)
+{
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    int have = 0;
+
+    pthread_mutex_lock(&pre.lock);
+    for (int i = 0; i < 2; i++)
+        if (!pre.ctx[i])
+            pre.ctx[i] = role_ctx(i);
+    have = pre.key != NULL;
+    pthread_mutex_unlock(&pre.lock);
+    if (have || make_identity(&key, &cert) != TALOS_OK)
+        return;
+    pthread_mutex_lock(&pre.lock);
+    if (!pre.key) {
+        pre.key = key, pre.cert = cert;
+        key = NULL, cert = NULL;
+    }
+    pthread_mutex_unlock(&pre.lock);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+/* The spare identity (made now if there is none) and a reference to the
+ * role's context. */
+static int take_identity(int is_client, SSL_CTX **ctx, EVP_PKEY **key, X509 **cert)
+{
+    pthread_mutex_lock(&pre.lock);
+    if (!pre.ctx[is_client])
+        pre.ctx[is_client] = role_ctx(is_client);
+    *ctx = pre.ctx[is_client];
+    if (*ctx)
+        SSL_CTX_up_ref(*ctx);
+    *key = pre.key, *cert = pre.cert;
+    pre.key = NULL, pre.cert = NULL;
+    pthread_mutex_unlock(&pre.lock);
+    if (!*ctx)
+        return TALOS_ERR_CRYPTO;
+    return *key ? TALOS_OK : make_identity(key, cert);
+}
+
+/* OpenSSL 3 fetches and caches algorithm implementations on first use: in
+ * a fresh TA process the first handshake paid milliseconds for it. Done
+ * once at start, off the critical path (a background thread), together
+ * with the first channel's identity. */
 void talos_chan_warmup(void)
 {
-    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    X509 *cert = key ? self_signed(key) : NULL;
-    SSL_CTX *cs[2] = {SSL_CTX_new(TLS_client_method()), SSL_CTX_new(TLS_server_method())};
+    talos_chan_prepare();
+    pthread_mutex_lock(&pre.lock);
     for (int i = 0; i < 2; i++)
-        if (cs[i] && cert && SSL_CTX_use_certificate(cs[i], cert) && SSL_CTX_use_PrivateKey(cs[i], key)) {
-            SSL *ssl = SSL_new(cs[i]); /* fetches the TLS 1.3 suites' ciphers and digests */
+        if (pre.ctx[i]) {
+            SSL *ssl = SSL_new(pre.ctx[i]); /* fetches the TLS 1.3 suites' ciphers and digests */
             SSL_free(ssl);
         }
+    pthread_mutex_unlock(&pre.lock);
     uint8_t k[32] = {0}, iv[12] = {0}, buf[64] = {0}, tag[16];
     int outl = 0;
     EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
@@ -88,10 +186,6 @@ void talos_chan_warmup(void)
         (void)EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_GCM_GET_TAG, 16, tag);
     }
     EVP_CIPHER_CTX_free(cc);
-    SSL_CTX_free(cs[0]);
-    SSL_CTX_free(cs[1]);
-    X509_free(cert);
-    EVP_PKEY_free(key);
     ERR_clear_error();
 }
 
@@ -99,6 +193,7 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
 {
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
+    SSL_CTX *ctx = NULL;
     int rc = TALOS_ERR_CRYPTO;
 
     memset(c, 0, sizeof(*c));
@@ -108,26 +203,15 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
     struct timeval tv = {.tv_sec = TALOS_CHAN_TIMEOUT_S};
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (!(key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) || !(cert = self_signed(key)) ||
+    if ((rc = take_identity(is_client, &ctx, &key, &cert)) != TALOS_OK ||
         (rc = raw_pub(key, c->own_pub)) != TALOS_OK) {
         rc = TALOS_ERR_CRYPTO;
         goto out;
     }
     rc = TALOS_ERR_CRYPTO;
-    c->ctx = SSL_CTX_new(is_client ? TLS_client_method() : TLS_server_method());
-    if (!c->ctx || !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) ||
-        !SSL_CTX_set_max_proto_version(c->ctx, TLS1_3_VERSION) ||
-        !SSL_CTX_use_certificate(c->ctx, cert) || !SSL_CTX_use_PrivateKey(c->ctx, key))
-        goto out;
-    /* No session tickets or resumption: every channel is fresh. A TCP EOF
-     * without close_notify reads as a plain end of stream: our records are
-     * framed, so a cut inside one is still caught (PEER_CLOSED), and no
-     * decode_error alert then hides the cause from the peer. */
-    SSL_CTX_set_options(c->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-    SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(c->ctx, 0);
-    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
-    if (!(c->ssl = SSL_new(c->ctx)) || !SSL_set_fd(c->ssl, fd))
+    c->ctx = ctx, ctx = NULL;
+    if (!(c->ssl = SSL_new(c->ctx)) || !SSL_use_certificate(c->ssl, cert) ||
+        !SSL_use_PrivateKey(c->ssl, key) || !SSL_set_fd(c->ssl, fd))
         goto out;
     int hs = 0;
     do
@@ -142,8 +226,9 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
     rc = raw_pub(X509_get0_pubkey(SSL_get0_peer_certificate(c->ssl)), c->peer_pub);
 out:
     ERR_clear_error();
+    SSL_CTX_free(ctx);
     X509_free(cert);
-    EVP_PKEY_free(key); /* the SSL_CTX holds its own reference */
+    EVP_PKEY_free(key); /* the SSL holds its own reference */
     if (rc != TALOS_OK) /* the caller owns nothing of a channel that failed */
         talos_chan_close(c);
     return rc;

@@ -21,8 +21,12 @@ struct talos_chan {
     uint8_t peer_pub[32]; /* the peer's, from its certificate */
 };
 
-/* Warm OpenSSL's algorithm caches (call once, from any thread). */
+/* Warm OpenSSL's algorithm caches and make the first channel's TLS
+ * identity (call once, from any thread). */
 void talos_chan_warmup(void);
+/* Make the next channel's TLS identity ahead of time, if there is none
+ * (any thread; a channel opened without one makes its own). */
+void talos_chan_prepare(void);
 
 /* Handshake on a connected socket (client = the source); takes ownership
  * of fd. TALOS_ERR_CRYPTO when the handshake fails (tampering, wrong peer),

@@ -223,6 +223,7 @@ static void *later_run(void *arg)
         talos_chan_close(&later.ch);
     later.chan_up = 0;
     talos_flow_fini();
+    talos_chan_prepare(); /* this TA's next migration */
     return NULL;
 }
 

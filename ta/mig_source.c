@@ -3,6 +3,7 @@
  * FROZEN, S may resume on its own (nothing was promised); from HANDED_OFF,
  * only with the target's ABORT; RETIRED is final. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,16 @@ static struct {
     uint8_t head[32];
 } pending;
 
-/* The state is hashed on a second thread while the channel and the mutual
- * attestation are set up: the TA's only ecall thread is in here, so no
- * ecall can write the state meanwhile. The stream then only encrypts. */
+/* The state's pages are hashed by whichever thread gets to them first
+ * (D13, revised in D32). A helper thread starts at once and hashes from
+ * the front while the channel and the mutual attestation are set up — with
+ * a target launched on demand that is tens of milliseconds of otherwise
+ * idle time. When the stream starts, the helper is stopped after its
+ * current page and the stream hashes each remaining chunk itself, just
+ * before encrypting it: on two cores a third busy thread only slows the
+ * two TAs' main threads down (measured: D32). Stop-and-copy holds the
+ * freeze lock throughout, so no ecall writes a page between its hash and
+ * its send. */
 struct prehash {
     pthread_t thread;
     int started;
@@ -41,29 +49,41 @@ struct prehash {
     uint8_t *ppad;       /* persist section, padded to whole pages */
     uint8_t *leaves;
     uint8_t root[TALOS_HASH];
+    struct talos_sha256_ctx *c; /* the stream's own */
+    _Atomic int stop;
+    _Atomic uint64_t done; /* pages [0, done) are hashed */
     int rc;
     uint64_t ns;
 };
+
+static const uint8_t *page_at(const struct prehash *h, uint64_t i)
+{
+    return i < h->a_pages ? h->base + i * TALOS_PAGE : h->ppad + (i - h->a_pages) * TALOS_PAGE;
+}
+
+/* The last page is hashed and the last chunk not yet sent (T15 tampers
+ * here: the pages sent then differ from the ones the root covers). */
+static void all_hashed(void) { TALOS_FAULT("source.after_prehash"); }
 
 static void *prehash_run(void *arg)
 {
     struct prehash *h = arg;
     struct talos_sha256_ctx *c = NULL;
-    uint64_t t = mig_now();
+    uint64_t t = mig_now(), i = 0;
 
+    /* Idle time only: the handshake's threads must not wait for this one
+     * (what it leaves undone, the stream hashes). */
+    talos_thread_background();
     if ((h->rc = talos_sha256_begin(&c)) != TALOS_OK)
         return NULL;
-    for (uint64_t i = 0; i < h->total; i++) {
-        const uint8_t *pg = i < h->a_pages ? h->base + i * TALOS_PAGE
-                                           : h->ppad + (i - h->a_pages) * TALOS_PAGE;
-        talos_merkle_leaf(c, i, pg, h->leaves + i * TALOS_HASH);
+    for (; i < h->total && !atomic_load_explicit(&h->stop, memory_order_relaxed); i++) {
+        talos_merkle_leaf(c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
+        atomic_store_explicit(&h->done, i + 1, memory_order_release);
     }
-    talos_merkle_root(c, h->leaves, h->total, h->root);
     talos_sha256_free(c);
     h->ns = mig_now() - t;
-    /* Every page is hashed; for a small state none is sent yet, since the
-     * stream starts after the attestation (T15 tampers here). */
-    TALOS_FAULT("source.after_prehash");
+    if (i == h->total)
+        all_hashed(); /* no chunk is sent before the stream stops this thread */
     return NULL;
 }
 
@@ -83,25 +103,42 @@ static int prehash_start(struct prehash *h)
         return TALOS_ERR_NOMEM;
     if (plen) /* no persist section: persist may be NULL */
         memcpy(h->ppad, persist, plen);
-    if (pthread_create(&h->thread, NULL, prehash_run, h) != 0)
-        prehash_run(h); /* no thread: hash here, before the handshake */
-    else
-        h->started = 1;
-    return TALOS_OK;
+    if (talos_sha256_begin(&h->c) != TALOS_OK)
+        return TALOS_ERR_NOMEM;
+    h->started = pthread_create(&h->thread, NULL, prehash_run, h) == 0;
+    return TALOS_OK; /* no thread: the stream hashes every page */
 }
 
-/* Wait for the hashes; TALOS_OK with h->root set. */
-static int prehash_join(struct prehash *h)
+/* The stream takes over: stop the helper after its current page. */
+static int prehash_stop(struct prehash *h)
 {
+    atomic_store(&h->stop, 1);
     if (h->started)
         pthread_join(h->thread, NULL);
     h->started = 0;
     return h->rc;
 }
 
+/* Pages [first, first + n) are hashed before they are sent. */
+static void hash_chunk(struct prehash *h, uint64_t first, uint32_t n)
+{
+    uint64_t done = atomic_load_explicit(&h->done, memory_order_acquire);
+    uint64_t t = mig_now();
+
+    for (uint64_t i = first > done ? first : done; i < first + n; i++)
+        talos_merkle_leaf(h->c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
+    if (first + n > done) {
+        atomic_store_explicit(&h->done, first + n, memory_order_release);
+        h->ns += mig_now() - t;
+        if (first + n == h->total)
+            all_hashed();
+    }
+}
+
 static void prehash_end(struct prehash *h)
 {
-    (void)prehash_join(h);
+    (void)prehash_stop(h);
+    talos_sha256_free(h->c);
     free(h->leaves);
     if (h->ppad) {
         talos_wipe(h->ppad, (h->total - h->a_pages) * TALOS_PAGE);
@@ -142,26 +179,25 @@ static int hello(struct mig *m, uint64_t arena_bytes)
 static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
 {
     size_t plen = 0;
-    uint64_t p_pages = h->total - h->a_pages;
     uint32_t seq = 0;
     int rc = TALOS_OK;
 
+    if ((rc = prehash_stop(h)) != TALOS_OK)
+        return rc;
     (void)talos_rt_persist(&plen);
     if ((rc = mig_send_begin(m, h->a_pages * TALOS_PAGE, plen)) != TALOS_OK)
         return rc;
-    for (uint64_t p = 0; p < h->a_pages; p += TALOS_MIG_CHUNK_PAGES) {
-        uint32_t n = (uint32_t)(h->a_pages - p < TALOS_MIG_CHUNK_PAGES ? h->a_pages - p : TALOS_MIG_CHUNK_PAGES);
-        if ((rc = mig_send_chunk(m, seq++, p, n, h->base + p * TALOS_PAGE)) != TALOS_OK)
+    /* One chunk never spans the arena's end and the persist section. */
+    for (uint64_t p = 0; p < h->total;) {
+        uint64_t end = p < h->a_pages ? h->a_pages : h->total;
+        uint32_t n = (uint32_t)(end - p < TALOS_MIG_CHUNK_PAGES ? end - p : TALOS_MIG_CHUNK_PAGES);
+        hash_chunk(h, p, n);
+        if ((rc = mig_send_chunk(m, seq++, p, n, page_at(h, p))) != TALOS_OK)
             return rc;
         TALOS_FAULT(seq == 2 ? "source.after_2_chunks" : NULL);
+        p += n;
     }
-    for (uint64_t p = 0; p < p_pages; p += TALOS_MIG_CHUNK_PAGES) {
-        uint32_t n = (uint32_t)(p_pages - p < TALOS_MIG_CHUNK_PAGES ? p_pages - p : TALOS_MIG_CHUNK_PAGES);
-        if ((rc = mig_send_chunk(m, seq++, h->a_pages + p, n, h->ppad + p * TALOS_PAGE)) != TALOS_OK)
-            return rc;
-    }
-    if ((rc = prehash_join(h)) != TALOS_OK)
-        return rc;
+    talos_merkle_root(h->c, h->leaves, h->total, h->root);
     m->rep.checkpoint_ns = h->ns;
     return mig_send_manifest(m, seq, h->root, new_head);
 }
