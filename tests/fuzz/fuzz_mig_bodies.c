@@ -85,6 +85,7 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
 void talos_chan_close(struct talos_chan *c) { (void)c; }
+void talos_chan_prepare(void) {}
 int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *context,
                       size_t ctx_len, uint8_t *out, size_t n)
 {
