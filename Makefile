@@ -216,7 +216,8 @@ all: $(TEST_TOOLS)
 
 # --- benchmarks ----------------------------------------------------------------
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-$(BUILD)/bench/%: $(O)/bench/%.o $(HOST_SIDE_LIBS)
+BENCH_LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard bench/lib/*.c))
+$(BUILD)/bench/%: $(O)/bench/%.o $(BENCH_LIB_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 

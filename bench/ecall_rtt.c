@@ -11,20 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/lib/stats.h"
+
 #include "talos/talos.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 struct stats {
     double median, p99;
@@ -32,7 +21,7 @@ struct stats {
 
 static struct stats summarize(uint64_t *v, size_t n)
 {
-    qsort(v, n, sizeof(*v), cmp_u64);
+    qsort(v, n, sizeof(*v), bench_cmp_u64);
     return (struct stats){(double)v[n / 2], (double)v[n * 99 / 100]};
 }
 
@@ -49,10 +38,10 @@ static struct stats bench_plain(size_t iters)
     uint64_t *v = calloc(batches, sizeof(*v));
     int (*volatile fn)(int) = plain_noop;
     for (size_t b = 0; b < batches; b++) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bench_now_ns();
         for (int i = 0; i < 1000; i++)
             fn(i);
-        v[b] = (now_ns() - t0) / 1000;
+        v[b] = (bench_now_ns() - t0) / 1000;
     }
     struct stats s = summarize(v, batches);
     free(v);
@@ -90,9 +79,9 @@ static int bench_ecall(struct talos_host *h, const char *image, enum talos_call_
         talos_result_clear(&res);
     }
     for (size_t i = 0; i < iters; i++) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bench_now_ns();
         rc = talos_ta_call(ta, ecall, argc, argv, &res);
-        v[i] = now_ns() - t0;
+        v[i] = bench_now_ns() - t0;
         if (rc != TALOS_OK || res.status != TALOS_OK) {
             rc = rc ? rc : res.status;
             goto out;

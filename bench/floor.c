@@ -27,26 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/lib/stats.h"
+
 #define MAX_RUNS 1000
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void die(const char *what)
 {
@@ -126,12 +109,12 @@ static uint64_t one_handshake(void)
     SSL *ssl = SSL_new(cc);
     if (!ssl || !SSL_set_fd(ssl, fa))
         die("SSL_new");
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bench_now_ns();
     if (pthread_create(&th, NULL, server, &s))
         die("pthread_create");
     int ok = SSL_connect(ssl) == 1;
     pthread_join(th, NULL);
-    uint64_t t = now_ns() - t0;
+    uint64_t t = bench_now_ns() - t0;
     if (!ok || !s.ok)
         die("handshake");
     SSL_free(ssl);
@@ -153,13 +136,13 @@ static double sha256_mbs(void)
     if (!buf || !c)
         die("malloc");
     memset(buf, 0xa5, (size_t)PAGES * 4096);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bench_now_ns();
     for (int i = 0; i < PAGES; i++)
         if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
             EVP_DigestUpdate(c, buf + (size_t)i * 4096, 4096) != 1 ||
             EVP_DigestFinal_ex(c, out, &olen) != 1)
             die("SHA-256");
-    uint64_t t = now_ns() - t0;
+    uint64_t t = bench_now_ns() - t0;
     EVP_MD_CTX_free(c);
     free(buf);
     return (double)PAGES * 4096 / ((double)t / 1e9) / 1e6;
@@ -177,7 +160,7 @@ static double aesgcm_mbs(void)
     if (!buf || !c)
         die("malloc");
     memset(buf, 0x5a, TOTAL);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bench_now_ns();
     for (size_t off = 0; off < TOTAL; off += REC) {
         memcpy(iv, &off, sizeof(off));
         if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) != 1 ||
@@ -186,7 +169,7 @@ static double aesgcm_mbs(void)
             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
             die("AES-256-GCM");
     }
-    uint64_t t = now_ns() - t0;
+    uint64_t t = bench_now_ns() - t0;
     EVP_CIPHER_CTX_free(c);
     free(buf);
     return (double)TOTAL / ((double)t / 1e9) / 1e6;
@@ -214,13 +197,13 @@ int main(int argc, char **argv)
     (void)one_handshake(); /* OpenSSL's first-use costs: not counted */
     for (int i = 0; i < runs; i++)
         v[i] = one_handshake();
-    qsort(v, (size_t)runs, sizeof(*v), cmp_u64);
+    qsort(v, (size_t)runs, sizeof(*v), bench_cmp_u64);
     double hs = (double)v[runs / 2] / 1e6, mbs = 0;
     double r[5], a[5], aes = 0;
     for (int i = 0; i < 5; i++)
         r[i] = sha256_mbs(), a[i] = aesgcm_mbs();
-    qsort(r, 5, sizeof(*r), cmp_double);
-    qsort(a, 5, sizeof(*a), cmp_double);
+    qsort(r, 5, sizeof(*r), bench_cmp_double);
+    qsort(a, 5, sizeof(*a), bench_cmp_double);
     mbs = r[2], aes = a[2];
     if (tsv)
         printf("# handshake_ms\thandshake_min_ms\tsha256_MBps\taes256gcm_MBps\n%.3f\t%.3f\t%.0f\t%.0f\n",

@@ -29,28 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/lib/stats.h"
+
 #define CHUNK (256u * 1024u)
 #define HDR (4 + 12 + 16) /* length ‖ IV ‖ tag */
 #define MAX_SIZES 16
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_u64);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void die(const char *what)
 {
@@ -130,7 +113,7 @@ static void *sender(void *arg)
     pthread_barrier_wait(j->start);
     /* The clock starts here, in the thread that does the first work: on two
      * vCPUs a third (timing) thread may not run until the transfer is over. */
-    j->t_start = now_ns();
+    j->t_start = bench_now_ns();
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
@@ -176,7 +159,7 @@ static void *receiver(void *arg)
         if (ok)
             memcpy(j->dst + off, buf + HDR, n);
     }
-    j->t_end = now_ns();
+    j->t_end = bench_now_ns();
     EVP_CIPHER_CTX_free(ctx);
     free(buf);
     j->ok = ok;
@@ -231,23 +214,6 @@ static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size)
     return r.t_end - s.t_start;
 }
 
-static size_t parse_size(const char *s)
-{
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    switch (*end) {
-    case 'K': case 'k': v <<= 10; end++; break;
-    case 'M': case 'm': v <<= 20; end++; break;
-    case 'G': case 'g': v <<= 30; end++; break;
-    default: break;
-    }
-    if (*end || v == 0) {
-        fprintf(stderr, "limit: bad size %s\n", s);
-        exit(2);
-    }
-    return (size_t)v;
-}
-
 int main(int argc, char **argv)
 {
     size_t sizes[MAX_SIZES], n_sizes = 0;
@@ -259,7 +225,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--tsv") == 0)
             tsv = 1;
         else if (n_sizes < MAX_SIZES)
-            sizes[n_sizes++] = parse_size(argv[i]);
+            sizes[n_sizes++] = bench_parse_size("limit", argv[i]);
     }
     if (runs < 1 || runs > 100) {
         fprintf(stderr, "usage: limit [--runs N] [--tsv] [SIZE...]\n");
@@ -300,8 +266,8 @@ int main(int argc, char **argv)
             }
             munmap(f, size);
         }
-        double mt = (double)median(touched, (size_t)runs) / 1e6;
-        double mf = (double)median(fresh, (size_t)runs) / 1e6;
+        double mt = (double)bench_median_u64(touched, (size_t)runs) / 1e6;
+        double mf = (double)bench_median_u64(fresh, (size_t)runs) / 1e6;
         if (tsv)
             printf("%zu\t%.3f\t%.3f\t%d\n", size, mt, mf, runs);
         else

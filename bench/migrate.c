@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/lib/stats.h"
+
 #include "talos/talos.h"
 
 #define MAX_SIZES 16
@@ -45,25 +47,11 @@
 #define VALUE_SIZE 4000
 #define BYTES_PER_KEY 4064 /* 4000-byte value + key + kvstore node + arena chunk tags */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static uint64_t median(const uint64_t *v, int n)
 {
-    uint64_t s[MAX_RUNS];
+    uint64_t s[MAX_RUNS]; /* v stays in run order: min and max read it too */
     memcpy(s, v, (size_t)n * sizeof(*v));
-    qsort(s, (size_t)n, sizeof(*s), cmp_u64);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    return bench_median_u64(s, (size_t)n);
 }
 
 static double median_ms(const uint64_t *v, int n) { return (double)median(v, n) / 1e6; }
@@ -170,12 +158,12 @@ static int one_run(struct bench *bn, uint64_t n_keys, unsigned seed, uint64_t s[
     snprintf(seed_s, sizeof(seed_s), "%u", seed);
     uint64_t t0 = 0, t1 = 0;
     if (bn->pooled) {
-        t0 = now_ns();
+        t0 = bench_now_ns();
         if ((rc = talos_ta_create_target(bn->b, bn->image, &opt, &dst)) != TALOS_OK) {
             fprintf(stderr, "migrate: create_target on B: %s\n", talos_strerror(rc));
             goto out;
         }
-        t1 = now_ns();
+        t1 = bench_now_ns();
     }
     if ((rc = talos_ta_create(bn->a, bn->image, &opt, &src)) != TALOS_OK) {
         fprintf(stderr, "migrate: create on A: %s\n", talos_strerror(rc));
@@ -189,20 +177,20 @@ static int one_run(struct bench *bn, uint64_t n_keys, unsigned seed, uint64_t s[
     if (bn->pooled) {
         usleep(100 * 1000); /* as a pooled target would be: its start-up work done */
     } else {
-        t0 = now_ns();
+        t0 = bench_now_ns();
         if ((rc = talos_ta_create_target(bn->b, bn->image, &opt, &dst)) != TALOS_OK) {
             fprintf(stderr, "migrate: create_target on B: %s\n", talos_strerror(rc));
             goto out;
         }
-        t1 = now_ns();
+        t1 = bench_now_ns();
     }
-    uint64_t tc = now_ns();
+    uint64_t tc = bench_now_ns();
     if (connect_pair(bn, &fa, &fb) != 0) {
         fprintf(stderr, "migrate: loopback connection: %s\n", strerror(errno));
         rc = -1;
         goto out;
     }
-    uint64_t t2 = now_ns();
+    uint64_t t2 = bench_now_ns();
     in.ta = dst;
     in.fd = fb;
     struct talos_ta_info si;
@@ -216,7 +204,7 @@ static int one_run(struct bench *bn, uint64_t n_keys, unsigned seed, uint64_t s[
     }
     int rc_out = talos_ta_migrate_out(src, fa, &mo); /* both take ownership of their socket */
     pthread_join(th, NULL);
-    uint64_t t3 = now_ns();
+    uint64_t t3 = bench_now_ns();
 
     if (rc_out != TALOS_OK || mo.status != TALOS_OK || in.rc != TALOS_OK || in.m.status != TALOS_OK) {
         fprintf(stderr, "migrate: migration failed: source %s (%s), target %s (%s)\n",
@@ -252,23 +240,6 @@ out:
     talos_ta_destroy(src);
     talos_ta_destroy(dst);
     return rc;
-}
-
-static size_t parse_size(const char *str)
-{
-    char *end = NULL;
-    unsigned long long v = strtoull(str, &end, 10);
-    switch (*end) {
-    case 'K': case 'k': v <<= 10; end++; break;
-    case 'M': case 'm': v <<= 20; end++; break;
-    case 'G': case 'g': v <<= 30; end++; break;
-    default: break;
-    }
-    if (*end || v == 0) {
-        fprintf(stderr, "migrate: bad size %s\n", str);
-        exit(2);
-    }
-    return (size_t)v;
 }
 
 static int open_host(const char *root, const char *name, struct talos_host **h)
@@ -309,7 +280,7 @@ int main(int argc, char **argv)
         else if (!bn.image)
             bn.image = argv[i];
         else if (n_sizes < MAX_SIZES)
-            sizes[n_sizes++] = parse_size(argv[i]);
+            sizes[n_sizes++] = bench_parse_size("migrate", argv[i]);
     }
     if (!bn.image || runs < 1 || runs > MAX_RUNS || runs_large < 1 || runs_large > MAX_RUNS) {
         fprintf(stderr, "usage: migrate KVSTORE_TA [--runs N] [--runs-large N] [--pooled] [--tsv] [SIZE...]\n");

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/lib/stats.h"
+
 #include "talos/talos.h"
 
 #define MAX_RUNS 51
@@ -37,25 +39,6 @@
 #define ACCOUNTS 100
 
 static const char *const variants[NVAR] = {"nomig", "normal", "wtrack"};
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t next(void)
@@ -139,14 +122,14 @@ static const struct app {
 /* Operations per second over a window of ms milliseconds. */
 static int window(const struct app *a, struct talos_ta *ta, int ms, double *ops_s)
 {
-    uint64_t t0 = now_ns(), end = t0 + (uint64_t)ms * 1000000u, t = t0, n = 0;
+    uint64_t t0 = bench_now_ns(), end = t0 + (uint64_t)ms * 1000000u, t = t0, n = 0;
     int rc = TALOS_OK;
 
     while (t < end) {
         for (int i = 0; i < 32; i++, n++)
             if ((rc = a->op(ta)) != TALOS_OK)
                 return rc;
-        t = now_ns();
+        t = bench_now_ns();
     }
     *ops_s = (double)n * 1e9 / (double)(t - t0);
     return TALOS_OK;
@@ -251,7 +234,7 @@ int main(int argc, char **argv)
                 break;
             }
             for (int v = 0; v < NVAR; v++) {
-                med[v] = median(ops[v], runs); /* sorts */
+                med[v] = bench_median_double(ops[v], (size_t)runs); /* sorts */
                 best[v] = ops[v][runs - 1];
             }
             if (json)

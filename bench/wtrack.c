@@ -20,29 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/lib/stats.h"
+
 #include "os/wtrack.h"
 
 #define MAX_RUNS 50
 #define MAX_SIZES 8
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static const int pcts[] = {0, 1, 10, 100};
 #define NPCT 4
@@ -69,25 +52,25 @@ static int run_one(enum talos_wtrack_method m, uint8_t *r, size_t npages, size_t
 {
     struct talos_wtrack *w = NULL;
     size_t nd = 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bench_now_ns();
     int rc = talos_wtrack_start(r, npages * page, m, &w);
 
     if (rc != TALOS_OK)
         return rc;
-    out->start_us = (double)(now_ns() - t0) / 1e3;
-    t0 = now_ns();
+    out->start_us = (double)(bench_now_ns() - t0) / 1e3;
+    t0 = bench_now_ns();
     for (size_t i = 0; i < npages; i++)
         ((volatile uint8_t *)r)[i * page] += 1;
-    out->fault_ns = (double)(now_ns() - t0) / (double)npages;
+    out->fault_ns = (double)(bench_now_ns() - t0) / (double)npages;
     memset(bm, 0, (npages + 63) / 64 * 8);
     if ((rc = talos_wtrack_collect(w, bm, npages, &nd)) != TALOS_OK)
         goto out;
     for (int k = 0; k < NPCT; k++) {
         size_t n = dirty(r, npages, page, pcts[k]);
 
-        t0 = now_ns();
+        t0 = bench_now_ns();
         rc = talos_wtrack_collect(w, bm, npages, &nd);
-        out->collect_us[k] = (double)(now_ns() - t0) / 1e3;
+        out->collect_us[k] = (double)(bench_now_ns() - t0) / 1e3;
         if (rc != TALOS_OK)
             goto out;
         if (nd != n) {
@@ -105,10 +88,10 @@ out:
 
 static double baseline_ns(uint8_t *r, size_t npages, size_t page)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bench_now_ns();
     for (size_t i = 0; i < npages; i++)
         ((volatile uint8_t *)r)[i * page] += 1;
-    return (double)(now_ns() - t0) / (double)npages;
+    return (double)(bench_now_ns() - t0) / (double)npages;
 }
 
 int main(int argc, char **argv)
@@ -192,16 +175,16 @@ int main(int argc, char **argv)
             if (json) {
                 printf("{\"bench\":\"wtrack\",\"method\":\"%s\",\"available\":true,\"mib\":%zu,"
                        "\"runs\":%d,\"start_us\":%.1f,\"fault_ns\":%.0f,\"baseline_ns\":%.1f",
-                       name, sizes[si], runs, median(start, runs), median(fault, runs),
-                       median(base, runs));
+                       name, sizes[si], runs, bench_median_double(start, (size_t)runs), bench_median_double(fault, (size_t)runs),
+                       bench_median_double(base, (size_t)runs));
                 for (int p = 0; p < NPCT; p++)
-                    printf(",\"collect_%d_us\":%.1f", pcts[p], median(col[p], runs));
+                    printf(",\"collect_%d_us\":%.1f", pcts[p], bench_median_double(col[p], (size_t)runs));
                 printf("}\n");
             } else {
-                printf("| %s | %zu MiB | %.0f | %.0f | %.1f", name, sizes[si], median(start, runs),
-                       median(fault, runs), median(base, runs));
+                printf("| %s | %zu MiB | %.0f | %.0f | %.1f", name, sizes[si], bench_median_double(start, (size_t)runs),
+                       bench_median_double(fault, (size_t)runs), bench_median_double(base, (size_t)runs));
                 for (int p = 0; p < NPCT; p++)
-                    printf(" | %.0f", median(col[p], runs));
+                    printf(" | %.0f", bench_median_double(col[p], (size_t)runs));
                 printf(" |\n");
             }
             fflush(stdout);

@@ -1,0 +1,20 @@
+/* What every benchmark under bench/ needs: a monotonic clock, medians and
+ * sizes with K/M/G suffixes. Linked into each bench program (Makefile). */
+#ifndef TALOS_BENCH_STATS_H
+#define TALOS_BENCH_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t bench_now_ns(void);
+/* qsort comparators. */
+int bench_cmp_u64(const void *a, const void *b);
+int bench_cmp_double(const void *a, const void *b);
+/* Medians (of the two middle values for an even n); sort v in place. */
+uint64_t bench_median_u64(uint64_t *v, size_t n);
+double bench_median_double(double *v, size_t n);
+/* "4096", "64K", "16M", "1G": the bytes; anything else (or 0) prints
+ * "PROG: bad size S" and exits 2. */
+size_t bench_parse_size(const char *prog, const char *s);
+
+#endif
