@@ -27,6 +27,23 @@ json_t *cli_request(const char *op)
     return req;
 }
 
+int cli_ta_request(const struct cli_ctx *ctx, int npos, char **argv, const char *op,
+                   uint8_t lineage[16], char id[33], json_t **req)
+{
+    int rc = CLI_PROCEED;
+
+    *req = NULL;
+    if (npos != 1)
+        return cli_usage(ctx->cmd->name, npos == 0 ? "missing TA" : "expected exactly one TA");
+    if ((rc = cli_ta_id(ctx, argv[1], lineage, id)) != CLI_PROCEED)
+        return rc;
+    if (!(*req = cli_request(op)) || cli_set_str(*req, "id", id) != TALOS_OK) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+        return CLI_FAIL;
+    }
+    return CLI_PROCEED;
+}
+
 int cli_set_str(json_t *req, const char *key, const char *val)
 {
     json_t *s = json_string(val); /* NULL for invalid UTF-8 as for no memory */

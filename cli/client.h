@@ -14,6 +14,15 @@
 /* A request object {"op": op}; NULL when out of memory. */
 json_t *cli_request(const char *op);
 
+/* The request op about the one TA a command names (argv[1], npos
+ * positional arguments in all): a usage error unless there is exactly one
+ * ("missing TA", "expected exactly one TA"), or it is not an id
+ * (cli_ta_id); then *req = {"op": op, "id": id}, lineage and id filled.
+ * CLI_PROCEED, or the exit code (the failure printed); the caller decrefs
+ * *req either way. */
+int cli_ta_request(const struct cli_ctx *ctx, int npos, char **argv, const char *op,
+                   uint8_t lineage[16], char id[33], json_t **req);
+
 /* Set req[key] to the string val. TALOS_OK, or TALOS_ERR_INVALID_ARG when
  * val is not UTF-8 (JSON carries only text), TALOS_ERR_NOMEM. */
 int cli_set_str(json_t *req, const char *key, const char *val);

@@ -36,18 +36,8 @@ int cmd_abort(struct cli_ctx *ctx, int argc, char **argv)
 
     if (rc != CLI_PROCEED)
         goto out;
-    if (npos != 1) {
-        rc = cli_usage(ctx->cmd->name, "expected exactly one TA");
+    if ((rc = cli_ta_request(ctx, npos, argv, "abort", lineage, id, &req)) != CLI_PROCEED)
         goto out;
-    }
-    if ((rc = cli_ta_id(ctx, argv[1], lineage, id)) != CLI_PROCEED)
-        goto out;
-    rc = CLI_FAIL;
-    req = cli_request("abort");
-    if (!req || cli_set_str(req, "id", id) != TALOS_OK) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
-        goto out;
-    }
     if ((rc = cli_rpc(ctx, req, &resp)) != CLI_PROCEED)
         goto out;
     if ((rc = cli_check_fields(ctx->label, NULL, resp, abort_fields,

@@ -239,12 +239,7 @@ int cmd_attest(struct cli_ctx *ctx, int argc, char **argv)
 
     if (rc != CLI_PROCEED)
         goto out;
-    if (npos != 1) {
-        rc = cli_usage(ctx->cmd->name, npos == 0 ? "missing TA" : "expected exactly one TA");
-        goto out;
-    }
-    rc = cli_ta_id(ctx, argv[1], lineage, r.id);
-    if (rc != CLI_PROCEED)
+    if ((rc = cli_ta_request(ctx, npos, argv, "attest", lineage, r.id, &req)) != CLI_PROCEED)
         goto out;
     rc = CLI_FAIL;
     allow_sim = allow_sim || (env && strcmp(env, "1") == 0);
@@ -256,8 +251,7 @@ int cmd_attest(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     talos_hex(nonce, sizeof(nonce), r.nonce);
-    req = cli_request("attest");
-    if (!req || cli_set_str(req, "id", r.id) != TALOS_OK || cli_set_str(req, "nonce", r.nonce) != TALOS_OK) {
+    if (cli_set_str(req, "nonce", r.nonce) != TALOS_OK) {
         cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
         goto out;
     }

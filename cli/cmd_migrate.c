@@ -111,15 +111,14 @@ int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage(ctx->cmd->name, "--max-rounds takes a number from 1 to 1000");
         goto out;
     }
-    if ((rc = cli_ta_id(ctx, argv[1], lineage, id)) != CLI_PROCEED)
+    if ((rc = cli_ta_request(ctx, npos, argv, "migrate", lineage, id, &req)) != CLI_PROCEED)
         goto out;
     rc = CLI_FAIL;
-    req = cli_request("migrate");
-    if (req && (precopy || stop_copy))
+    if (precopy || stop_copy)
         json_object_set_new(req, "precopy", json_boolean(precopy));
-    if (req && nrounds)
+    if (nrounds)
         json_object_set_new(req, "max_rounds", json_integer(nrounds));
-    if (!req || cli_set_str(req, "id", id) != TALOS_OK || cli_set_str(req, "to", to) != TALOS_OK) {
+    if (cli_set_str(req, "to", to) != TALOS_OK) {
         cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
         goto out;
     }

@@ -28,16 +28,10 @@ int cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
 
     if (rc != CLI_PROCEED)
         goto out;
-    if (npos != 1) {
-        rc = cli_usage(ctx->cmd->name, "expected exactly one TA");
+    if ((rc = cli_ta_request(ctx, npos, argv, "resume", lineage, id, &req)) != CLI_PROCEED)
         goto out;
-    }
-    if ((rc = cli_ta_id(ctx, argv[1], lineage, id)) != CLI_PROCEED)
-        goto out;
-    rc = CLI_FAIL;
-    req = cli_request("resume");
-    if (!req || cli_set_str(req, "id", id) != TALOS_OK ||
-        (token && cli_set_str(req, "token", token) != TALOS_OK)) {
+    if (token && cli_set_str(req, "token", token) != TALOS_OK) {
+        rc = CLI_FAIL;
         cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
         goto out;
     }

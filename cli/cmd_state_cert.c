@@ -85,18 +85,9 @@ int cmd_state_cert(struct cli_ctx *ctx, int argc, char **argv)
     memset(&c, 0, sizeof(c));
     if (rc != CLI_PROCEED)
         goto out;
-    if (npos != 1) {
-        rc = cli_usage(ctx->cmd->name, npos == 0 ? "missing TA" : "expected exactly one TA");
-        goto out;
-    }
-    if ((rc = cli_ta_id(ctx, argv[1], lineage, id)) != CLI_PROCEED)
+    if ((rc = cli_ta_request(ctx, npos, argv, "state-cert", lineage, id, &req)) != CLI_PROCEED)
         goto out;
     rc = CLI_FAIL;
-    req = cli_request("state-cert");
-    if (!req || cli_set_str(req, "id", id) != TALOS_OK) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
-        goto out;
-    }
     if (cli_rpc(ctx, req, &resp) != CLI_PROCEED ||
         cli_check_fields(ctx->label, NULL, resp, cert_fields, 2) != CLI_PROCEED)
         goto out;

@@ -23,19 +23,8 @@ int cmd_stop(struct cli_ctx *ctx, int argc, char **argv)
 
     if (rc != CLI_PROCEED)
         goto out;
-    if (npos != 1) {
-        rc = cli_usage(ctx->cmd->name, npos == 0 ? "missing TA" : "expected exactly one TA");
+    if ((rc = cli_ta_request(ctx, npos, argv, "stop", lineage, id, &req)) != CLI_PROCEED)
         goto out;
-    }
-    rc = cli_ta_id(ctx, argv[1], lineage, id);
-    if (rc != CLI_PROCEED)
-        goto out;
-    rc = CLI_FAIL;
-    req = cli_request("stop");
-    if (!req || cli_set_str(req, "id", id) != TALOS_OK) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
-        goto out;
-    }
     rc = cli_rpc(ctx, req, &resp);
     if (rc != CLI_PROCEED)
         goto out;
