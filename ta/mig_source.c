@@ -375,13 +375,7 @@ resume:
         snprintf(m.reason, sizeof(m.reason), "migration failed before handoff: %s", talos_strerror(rc));
     TLOG_WARN("migration refused, source serves on: %s", m.reason);
     m.rep.token_kind = 0;
-    if (!o->precopy)
-        prehash_end(&h);
-    precopy_end(pc);
-    if (frozen)
-        pthread_mutex_unlock(&talos_rt.freeze);
-    mig_end(&m);
-    return mig_reply(&m, rc);
+    goto release;
 
 in_doubt:
     /* HANDOFF may have reached the target: we must not serve, and cannot
@@ -392,13 +386,16 @@ in_doubt:
     m.rep.version = talos_rt.version; /* the node's resend reports it */
     memcpy(m.rep.head, head, 32);
     TLOG_WARN("%s", m.reason);
+    rc = TALOS_ERR_STATE;
+
+release: /* both failures: the stream's helpers, the freeze and the channel */
     if (!o->precopy)
         prehash_end(&h);
     precopy_end(pc);
     if (frozen)
         pthread_mutex_unlock(&talos_rt.freeze);
     mig_end(&m);
-    return mig_reply(&m, TALOS_ERR_STATE);
+    return mig_reply(&m, rc);
 }
 
 /* RESUME: a HANDED_OFF source shown a valid ABORT of its pending session. */
