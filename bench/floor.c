@@ -69,21 +69,6 @@ static SSL_CTX *side(int is_client)
     return c;
 }
 
-static void loopback_pair(int *a, int *b)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
-        getsockname(l, (struct sockaddr *)&sa, &len) || (*a = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-        connect(*a, (struct sockaddr *)&sa, sizeof(sa)) || (*b = accept(l, NULL, NULL)) < 0)
-        die("loopback connection");
-    (void)setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    (void)setsockopt(*b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    close(l);
-}
-
 struct srv {
     SSL_CTX *ctx;
     int fd, ok;
@@ -105,7 +90,8 @@ static uint64_t one_handshake(void)
     int fa = -1;
     pthread_t th;
 
-    loopback_pair(&fa, &s.fd);
+    if (bench_loopback_pair(&fa, &s.fd) != 0)
+        die("loopback connection");
     SSL *ssl = SSL_new(cc);
     if (!ssl || !SSL_set_fd(ssl, fa))
         die("SSL_new");

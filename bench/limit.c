@@ -166,23 +166,6 @@ static void *receiver(void *arg)
     return NULL;
 }
 
-static void loopback_pair(int *a, int *b)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-    int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
-        getsockname(l, (struct sockaddr *)&sa, &sl))
-        die("listen on loopback");
-    if ((*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-        connect(*a, (struct sockaddr *)&sa, sizeof(sa)) || (*b = accept(l, NULL, NULL)) < 0)
-        die("connect on loopback");
-    close(l);
-    (void)setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    (void)setsockopt(*b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
 /* One transfer of `size` bytes into dst; returns ns. */
 static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size)
 {
@@ -191,7 +174,8 @@ static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size)
     pthread_t ts, tr;
     int fa = -1, fb = -1;
 
-    loopback_pair(&fa, &fb);
+    if (bench_loopback_pair(&fa, &fb) != 0)
+        die("loopback connection");
     if (RAND_bytes(s.key, sizeof(s.key)) != 1 || RAND_bytes(s.salt, sizeof(s.salt)) != 1)
         die("RAND_bytes");
     r = s;

@@ -1,8 +1,13 @@
 #include "bench/lib/stats.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t bench_now_ns(void)
 {
@@ -55,4 +60,28 @@ size_t bench_parse_size(const char *prog, const char *s)
         exit(2);
     }
     return (size_t)v;
+}
+
+int bench_loopback_pair(int *a, int *b)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    int one = 1, rc = -1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    *a = *b = -1;
+    if (l >= 0 && !bind(l, (struct sockaddr *)&sa, sizeof(sa)) && !listen(l, 1) &&
+        !getsockname(l, (struct sockaddr *)&sa, &sl) &&
+        (*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+        !connect(*a, (struct sockaddr *)&sa, sizeof(sa)) &&
+        (*b = accept4(l, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+        (void)setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        (void)setsockopt(*b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        rc = 0;
+    } else if (*a >= 0) {
+        close(*a);
+        *a = -1;
+    }
+    if (l >= 0)
+        close(l);
+    return rc;
 }

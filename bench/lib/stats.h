@@ -16,5 +16,8 @@ double bench_median_double(double *v, size_t n);
 /* "4096", "64K", "16M", "1G": the bytes; anything else (or 0) prints
  * "PROG: bad size S" and exits 2. */
 size_t bench_parse_size(const char *prog, const char *s);
+/* Two ends of a fresh TCP connection on 127.0.0.1, TCP_NODELAY on both (as
+ * talosd sets them); 0, or -1 with errno set. */
+int bench_loopback_pair(int *a, int *b);
 
 #endif
