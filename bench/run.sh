@@ -111,7 +111,8 @@ migration_section() {
   echo "- **total**: wall time around the migrate_out/migrate_in pair, as the host sees it."
   echo "- **downtime, prepare, checkpoint, transfer, activate**: as the source TA reports"
   echo "  them; **restore** as the target reports it (docs/migration.md, \"Times reported\")."
-  echo "  checkpoint (hashing state pages) overlaps transfer."
+  echo "  checkpoint is the CPU time the source spends hashing state pages, on its"
+  echo "  helper thread and in the stream; it overlaps prepare and transfer."
   echo "- **e2e incl. launch**: from \`talos_ta_create_target\` start until both calls"
   echo "  returned (target launch + loopback connect + total): what a user waits for."
   echo "- **limit**: \`bench/limit.c\`, one thread encrypts with AES-256-GCM (EVP, 256 KiB"
@@ -159,9 +160,9 @@ migration_section() {
   echo "on the other and does nothing else. A migration does that too (TLS 1.3"
   echo "records of 16 KiB instead of 256 KiB chunks) and, in addition, SHA-256 over"
   echo "every state page on *both* sides: the source's pages are hashed by a niced"
-  echo "helper during the handshake and, for what it has not reached, by the stream"
-  echo "right before each chunk is encrypted (D32); the target hashes each page as it"
-  echo "lands (inside restore), after pre-faulting its arena during the attestation."
+  echo "helper from the back, on idle cycles, and by the stream from the front right"
+  echo "before each chunk is encrypted, the two meeting (D33); the target hashes each"
+  echo "page as it lands (inside restore), its arena pre-faulted from the attestation on."
   echo "Two hashes cost more CPU than encryption, decryption and the copies together"
   echo "(see the SHA-256 and AES-GCM rates above), and this machine has two"
   echo "vCPUs: the state root's cost alone puts the touched-memory limit's 1.5× out of"
@@ -229,7 +230,7 @@ mig_table() {
         for (i = 1; i <= n; i++) if (sz[i] >= 16777216) {
           s = sz[i]
           printf "  %s: total %s ms = %.2f× / %.2f× the limit; the source streams at %.0f MB/s\n", human(s), ms(tot[i]), tot[i] / lf[s], tot[i] / lt[s], st[i] / xfer[i] / 1000
-          printf "  (transfer %s ms, of which %s ms hashing pages = checkpoint, %.0f%%), the\n", ms(xfer[i]), ms(ckpt[i]), 100 * ckpt[i] / xfer[i]
+          printf "  (transfer %s ms; hashing the pages took %s ms of CPU = checkpoint), the\n", ms(xfer[i]), ms(ckpt[i])
           printf "  limit at %.0f MB/s (fresh); prepare %s ms.\n", s / lf[s] / 1000, ms(prep[i])
         }
       }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/crypto.h"
@@ -31,29 +32,31 @@ static struct {
     uint8_t head[32];
 } pending;
 
-/* The state's pages are hashed by whichever thread gets to them first
- * (D13, revised in D32). A helper thread starts at once and hashes from
- * the front while the channel and the mutual attestation are set up — with
- * a target launched on demand that is tens of milliseconds of otherwise
- * idle time. When the stream starts, the helper is stopped after its
- * current page and the stream hashes each remaining chunk itself, just
- * before encrypting it: on two cores a third busy thread only slows the
- * two TAs' main threads down (measured: D32). Stop-and-copy holds the
- * freeze lock throughout, so no ecall writes a page between its hash and
- * its send. */
+/* The state's pages are hashed by two threads that meet (D13, revised in
+ * D32 and D33). A helper at nice 19 starts at once and hashes chunk by
+ * chunk from the *back* — during the channel set-up and the attestation,
+ * and on through the stream whenever a core is idle (the stream waiting for
+ * the socket, the target faulting its arena in). The stream hashes from the
+ * front, each chunk right before it encrypts it. Each chunk is claimed once,
+ * by whoever gets to it first; when the stream meets the helper's first
+ * chunk it joins the helper, which by then has hashed, or is finishing,
+ * every chunk from there to the end. Stop-and-copy holds the freeze lock
+ * throughout, so no ecall writes a page between its hash and its send. */
 struct prehash {
     pthread_t thread;
     int started;
     const uint8_t *base; /* arena */
     uint64_t a_pages, total;
+    uint32_t a_chunks, n_chunks;
     uint8_t *ppad;       /* persist section, padded to whole pages */
     uint8_t *leaves;
     uint8_t root[TALOS_HASH];
     struct talos_sha256_ctx *c; /* the stream's own */
-    _Atomic int stop;
-    _Atomic uint64_t done; /* pages [0, done) are hashed */
+    _Atomic uint8_t *claim;     /* per chunk: taken by the stream or the helper */
+    _Atomic int stop;           /* a failure: the helper ends after its chunk */
+    int all;                    /* every page hashed (the stream knows) */
     int rc;
-    uint64_t ns;
+    uint64_t ns, helper_ns;     /* CPU time spent hashing, stream and helper */
 };
 
 static const uint8_t *page_at(const struct prehash *h, uint64_t i)
@@ -61,29 +64,61 @@ static const uint8_t *page_at(const struct prehash *h, uint64_t i)
     return i < h->a_pages ? h->base + i * TALOS_PAGE : h->ppad + (i - h->a_pages) * TALOS_PAGE;
 }
 
+/* Chunk k is pages [*first, *first + *n); no chunk spans the arena's end
+ * and the persist section. */
+static void chunk_at(const struct prehash *h, uint32_t k, uint64_t *first, uint32_t *n)
+{
+    uint64_t end = h->total;
+
+    if (k < h->a_chunks) {
+        *first = (uint64_t)k * TALOS_MIG_CHUNK_PAGES;
+        end = h->a_pages;
+    } else {
+        *first = h->a_pages + (uint64_t)(k - h->a_chunks) * TALOS_MIG_CHUNK_PAGES;
+    }
+    *n = (uint32_t)(end - *first < TALOS_MIG_CHUNK_PAGES ? end - *first : TALOS_MIG_CHUNK_PAGES);
+}
+
+static void hash_pages(const struct prehash *h, struct talos_sha256_ctx *c, uint32_t k)
+{
+    uint64_t first = 0;
+    uint32_t n = 0;
+
+    chunk_at(h, k, &first, &n);
+    for (uint64_t i = first; i < first + n; i++)
+        talos_merkle_leaf(c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
+}
+
 /* The last page is hashed and the last chunk not yet sent (T15 tampers
  * here: the pages sent then differ from the ones the root covers). */
 static void all_hashed(void) { TALOS_FAULT("source.after_prehash"); }
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *prehash_run(void *arg)
 {
     struct prehash *h = arg;
     struct talos_sha256_ctx *c = NULL;
-    uint64_t t = mig_now(), i = 0;
+    uint64_t t = thread_cpu_ns();
 
-    /* Idle time only: the handshake's threads must not wait for this one
-     * (what it leaves undone, the stream hashes). */
+    /* Idle time only: the handshake's and the stream's threads must not
+     * wait for this one (what it leaves undone, the stream hashes). */
     talos_thread_background();
     if ((h->rc = talos_sha256_begin(&c)) != TALOS_OK)
-        return NULL;
-    for (; i < h->total && !atomic_load_explicit(&h->stop, memory_order_relaxed); i++) {
-        talos_merkle_leaf(c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
-        atomic_store_explicit(&h->done, i + 1, memory_order_release);
+        return NULL; /* nothing claimed: the stream hashes every chunk */
+    for (uint32_t k = h->n_chunks; k-- > 0;) {
+        if (atomic_load_explicit(&h->stop, memory_order_relaxed) ||
+            atomic_exchange(&h->claim[k], 1))
+            break; /* the stream got here first: it has every chunk below */
+        hash_pages(h, c, k);
     }
     talos_sha256_free(c);
-    h->ns = mig_now() - t;
-    if (i == h->total)
-        all_hashed(); /* no chunk is sent before the stream stops this thread */
+    h->helper_ns = thread_cpu_ns() - t;
     return NULL;
 }
 
@@ -92,14 +127,18 @@ static int prehash_start(struct prehash *h)
     size_t plen = 0;
     uint8_t *persist = talos_rt_persist(&plen);
     uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
+    uint64_t cp = TALOS_MIG_CHUNK_PAGES;
 
     memset(h, 0, sizeof(*h));
     h->base = (const uint8_t *)talos_arena_base();
     h->a_pages = talos_arena_used_bytes() / TALOS_PAGE;
     h->total = h->a_pages + p_pages;
+    h->a_chunks = (uint32_t)((h->a_pages + cp - 1) / cp);
+    h->n_chunks = h->a_chunks + (uint32_t)((p_pages + cp - 1) / cp);
     h->leaves = malloc((h->total ? h->total : 1) * TALOS_HASH);
     h->ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE);
-    if (!h->leaves || !h->ppad)
+    h->claim = calloc(h->n_chunks ? h->n_chunks : 1, sizeof(*h->claim));
+    if (!h->leaves || !h->ppad || !h->claim)
         return TALOS_ERR_NOMEM;
     if (plen) /* no persist section: persist may be NULL */
         memcpy(h->ppad, persist, plen);
@@ -109,37 +148,41 @@ static int prehash_start(struct prehash *h)
     return TALOS_OK; /* no thread: the stream hashes every page */
 }
 
-/* The stream takes over: stop the helper after its current page. */
-static int prehash_stop(struct prehash *h)
+static int prehash_join(struct prehash *h)
 {
-    atomic_store(&h->stop, 1);
     if (h->started)
         pthread_join(h->thread, NULL);
     h->started = 0;
     return h->rc;
 }
 
-/* Pages [first, first + n) are hashed before they are sent. */
-static void hash_chunk(struct prehash *h, uint64_t first, uint32_t n)
+/* Chunk k's pages are hashed before it is sent: by the stream now, or by
+ * the helper — then the helper has every chunk from k to the end, and
+ * joining it (at most one chunk's work) makes the whole state hashed. */
+static void hash_chunk(struct prehash *h, uint32_t k)
 {
-    uint64_t done = atomic_load_explicit(&h->done, memory_order_acquire);
-    uint64_t t = mig_now();
-
-    for (uint64_t i = first > done ? first : done; i < first + n; i++)
-        talos_merkle_leaf(h->c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
-    if (first + n > done) {
-        atomic_store_explicit(&h->done, first + n, memory_order_release);
-        h->ns += mig_now() - t;
-        if (first + n == h->total)
-            all_hashed();
+    if (h->all)
+        return;
+    if (atomic_exchange(&h->claim[k], 1)) {
+        (void)prehash_join(h);
+        h->all = 1;
+    } else {
+        uint64_t t = thread_cpu_ns();
+        hash_pages(h, h->c, k);
+        h->ns += thread_cpu_ns() - t;
+        h->all = k + 1 == h->n_chunks;
     }
+    if (h->all)
+        all_hashed();
 }
 
 static void prehash_end(struct prehash *h)
 {
-    (void)prehash_stop(h);
+    atomic_store(&h->stop, 1);
+    (void)prehash_join(h);
     talos_sha256_free(h->c);
     free(h->leaves);
+    free((void *)h->claim);
     if (h->ppad) {
         talos_wipe(h->ppad, (h->total - h->a_pages) * TALOS_PAGE);
         free(h->ppad);
@@ -179,27 +222,24 @@ static int hello(struct mig *m, uint64_t arena_bytes)
 static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
 {
     size_t plen = 0;
-    uint32_t seq = 0;
     int rc = TALOS_OK;
 
-    if ((rc = prehash_stop(h)) != TALOS_OK)
-        return rc;
     (void)talos_rt_persist(&plen);
     if ((rc = mig_send_begin(m, h->a_pages * TALOS_PAGE, plen)) != TALOS_OK)
         return rc;
-    /* One chunk never spans the arena's end and the persist section. */
-    for (uint64_t p = 0; p < h->total;) {
-        uint64_t end = p < h->a_pages ? h->a_pages : h->total;
-        uint32_t n = (uint32_t)(end - p < TALOS_MIG_CHUNK_PAGES ? end - p : TALOS_MIG_CHUNK_PAGES);
-        hash_chunk(h, p, n);
-        if ((rc = mig_send_chunk(m, seq++, p, n, page_at(h, p))) != TALOS_OK)
+    for (uint32_t k = 0; k < h->n_chunks; k++) {
+        uint64_t first = 0;
+        uint32_t n = 0;
+        chunk_at(h, k, &first, &n);
+        hash_chunk(h, k);
+        if ((rc = mig_send_chunk(m, k, first, n, page_at(h, first))) != TALOS_OK)
             return rc;
-        TALOS_FAULT(seq == 2 ? "source.after_2_chunks" : NULL);
-        p += n;
+        TALOS_FAULT(k == 1 ? "source.after_2_chunks" : NULL);
     }
+    (void)prehash_join(h); /* it met the stream, or found nothing left: it is ending */
     talos_merkle_root(h->c, h->leaves, h->total, h->root);
-    m->rep.checkpoint_ns = h->ns;
-    return mig_send_manifest(m, seq, h->root, new_head);
+    m->rep.checkpoint_ns = h->ns + h->helper_ns;
+    return mig_send_manifest(m, h->n_chunks, h->root, new_head);
 }
 
 /* The target's answer to a stream: PREPARED (go on) or ABORT (resume). */

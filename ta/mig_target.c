@@ -44,10 +44,20 @@ struct prefault {
  * reaches the peer port can make us fault in; BEGIN faults the rest. */
 #define PREFAULT_UNAUTH_MAX (256ull << 20)
 
+/* In slices: MADV_POPULATE_WRITE holds the mmap lock for the whole range,
+ * and every malloc that maps memory (the stream's bookkeeping, OpenSSL's
+ * buffers) waits for it — for 256 MiB that stalled the import ~80 ms with
+ * both TAs' main threads idle. Between slices a waiting writer gets in. */
+#define PREFAULT_SLICE (4ull << 20)
+
 static void *prefault_run(void *arg)
 {
     struct prefault *p = arg;
-    (void)madvise((void *)talos_arena_base(), p->bytes, MADV_POPULATE_WRITE);
+    uint8_t *base = (uint8_t *)talos_arena_base();
+
+    for (uint64_t off = 0; off < p->bytes; off += PREFAULT_SLICE)
+        (void)madvise(base + off, p->bytes - off < PREFAULT_SLICE ? p->bytes - off : PREFAULT_SLICE,
+                      MADV_POPULATE_WRITE);
     return NULL;
 }
 
@@ -292,7 +302,8 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
             TLOG_DEBUG("T: +%.3f ms BEGIN", (*t_begin - m->t0) / 1e6);
             x.final = 1;
             x.next = 0;
-            prefault_join(pf);
+            /* Not joined here: the chunks land in pages as the helper gets
+             * to them (a page it has not reached yet faults in the copy). */
             if (b->arena_bytes > pf->bytes) /* more than the hint said: fault the rest now */
                 (void)madvise((uint8_t *)talos_arena_base() + pf->bytes,
                               b->arena_bytes - pf->bytes, MADV_POPULATE_WRITE);
@@ -307,6 +318,7 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
         if (rc != TALOS_OK)
             goto out;
     }
+    prefault_join(pf); /* long done at any size that matters */
     uint8_t man[68];
     uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
     uint64_t total = a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE;
