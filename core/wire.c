@@ -29,6 +29,34 @@ void talos_wr_reset(struct talos_wr *w)
     w->err = 0;
 }
 
+/* A buffer of at least cap bytes (within max), the content kept. */
+static int wr_grow(struct talos_wr *w, size_t cap)
+{
+    if (cap > w->max)
+        cap = w->max;
+    if (cap <= w->cap)
+        return TALOS_OK;
+    uint8_t *np = malloc(cap);
+    if (!np)
+        return TALOS_ERR_NOMEM;
+    /* Copy-and-wipe rather than realloc: buffers may hold secrets. */
+    if (w->p) {
+        memcpy(np, w->p, w->len);
+        talos_wipe(w->p, w->cap);
+        free(w->p);
+    }
+    w->p = np;
+    w->cap = cap;
+    return TALOS_OK;
+}
+
+void talos_wr_reserve(struct talos_wr *w, size_t n)
+{
+    /* Only a hint: failing to grow now is no error (writing will say). */
+    if (!w->err && n > w->cap)
+        (void)wr_grow(w, n);
+}
+
 uint8_t *talos_wr_space(struct talos_wr *w, size_t n)
 {
     if (w->err)
@@ -41,21 +69,8 @@ uint8_t *talos_wr_space(struct talos_wr *w, size_t n)
         size_t cap = w->cap ? w->cap : 256;
         while (cap < w->len + n)
             cap *= 2;
-        if (cap > w->max)
-            cap = w->max;
-        uint8_t *np = malloc(cap);
-        if (!np) {
-            w->err = TALOS_ERR_NOMEM;
+        if ((w->err = wr_grow(w, cap)) != TALOS_OK)
             return NULL;
-        }
-        /* Copy-and-wipe rather than realloc: buffers may hold secrets. */
-        if (w->p) {
-            memcpy(np, w->p, w->len);
-            talos_wipe(w->p, w->cap);
-            free(w->p);
-        }
-        w->p = np;
-        w->cap = cap;
     }
     /* n == 0 before anything was written: there is no buffer, and NULL + 0
      * is undefined behaviour. Nothing to reserve, nothing went wrong. */

@@ -33,6 +33,9 @@ void talos_wr_str(struct talos_wr *w, const char *s);             /* as bytes, n
 /* Reserve n bytes and return a pointer to them (NULL on error, and for
  * n == 0 while the writer holds no buffer yet: w->err tells them apart). */
 uint8_t *talos_wr_space(struct talos_wr *w, size_t n);
+/* Make room for n bytes in total now (a size known in advance), so that
+ * writing them does not copy the buffer as it grows. Only a hint. */
+void talos_wr_reserve(struct talos_wr *w, size_t n);
 
 struct talos_rd {
     const uint8_t *p;

@@ -136,6 +136,27 @@ static void writer_limit(void **state)
     talos_wr_free(&w);
 }
 
+/* A reserved size is allocated once: writing it does not move the buffer;
+ * the limit still holds (a reserve beyond it is clamped, not an error). */
+static void writer_reserve(void **state)
+{
+    struct talos_wr w;
+    (void)state;
+    talos_wr_init(&w, 64);
+    talos_wr_reserve(&w, 1000);
+    assert_int_equal(w.err, TALOS_OK);
+    assert_int_equal(w.cap, 64);
+    const uint8_t *p = w.p;
+    for (int i = 0; i < 16; i++)
+        talos_wr_u32(&w, (uint32_t)i);
+    assert_ptr_equal(w.p, p);
+    assert_int_equal(w.len, 64);
+    assert_int_equal(talos_be32_get(w.p + 60), 15);
+    talos_wr_u8(&w, 1);
+    assert_int_equal(w.err, TALOS_ERR_TOO_LARGE);
+    talos_wr_free(&w);
+}
+
 static void msg_table(void **state)
 {
     (void)state;
@@ -169,7 +190,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip),    cmocka_unit_test(truncation),
         cmocka_unit_test(hostile_lengths), cmocka_unit_test(sticky),
-        cmocka_unit_test(writer_limit), cmocka_unit_test(msg_table),
+        cmocka_unit_test(writer_limit), cmocka_unit_test(writer_reserve),
+        cmocka_unit_test(msg_table),
         cmocka_unit_test(errors_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,6 +68,11 @@ uint32_t cfg_func_index(const struct talos_cfg *cfg, uint64_t addr);
 /* Sets the public pointers, resolves callees, derives counts and migration
  * points, and computes the digest. Once, after the last add. */
 int cfg_finalize(struct talos_cfg *cfg);
+/* The same for a parsed file: its body must be exactly the model's
+ * serialization (TALOS_ERR_MALFORMED otherwise), and its SHA-256, digest,
+ * becomes the CFG's digest without hashing the body a second time. */
+int cfg_finalize_canonical(struct talos_cfg *cfg, const uint8_t *body, size_t len,
+                           const uint8_t digest[TALOS_CFG_DIGEST_BYTES]);
 
 /* --- disassembler back ends (arch_x86.c, ...) --------------------------------------- */
 
@@ -127,6 +132,6 @@ int cfg_add_function(struct talos_cfg *cfg, const char *name, size_t name_len, u
 #define CFG_FORMAT_VERSION 1
 
 /* Serialize without the trailer into *out and *len (malloc'd). */
-int cfg_serialize_body(const struct talos_cfg *cfg, uint8_t **out, size_t *len);
+int cfg_serialize_body(const struct talos_cfg *cfg, size_t hint, uint8_t **out, size_t *len);
 
 #endif

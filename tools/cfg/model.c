@@ -216,7 +216,11 @@ static int build_mps(struct talos_cfg *cfg)
     return TALOS_OK;
 }
 
-int cfg_finalize(struct talos_cfg *cfg)
+/* Pointers, callees, counts, migration points; then the digest: hashed from
+ * a fresh serialization, or, for a parsed file, taken from the file once
+ * the serialization proves byte for byte equal to it (canon). */
+static int finish(struct talos_cfg *cfg, const uint8_t *canon, size_t canon_len,
+                  const uint8_t canon_digest[TALOS_CFG_DIGEST_BYTES])
 {
     uint8_t *body = NULL;
     size_t len = 0;
@@ -247,12 +251,25 @@ int cfg_finalize(struct talos_cfg *cfg)
     }
     if ((rc = build_mps(cfg)) != TALOS_OK)
         goto out;
-    if ((rc = cfg_serialize_body(cfg, &body, &len)) != TALOS_OK)
+    if ((rc = cfg_serialize_body(cfg, canon_len, &body, &len)) != TALOS_OK)
         goto out;
-    talos_sha256(body, len, cfg->digest);
+    if (!canon)
+        talos_sha256(body, len, cfg->digest);
+    else if (len == canon_len && memcmp(body, canon, len) == 0)
+        memcpy(cfg->digest, canon_digest, TALOS_CFG_DIGEST_BYTES);
+    else
+        rc = TALOS_ERR_MALFORMED;
 out:
     free(body);
     return rc;
+}
+
+int cfg_finalize(struct talos_cfg *cfg) { return finish(cfg, NULL, 0, NULL); }
+
+int cfg_finalize_canonical(struct talos_cfg *cfg, const uint8_t *body, size_t len,
+                           const uint8_t digest[TALOS_CFG_DIGEST_BYTES])
+{
+    return finish(cfg, body, len, digest);
 }
 
 /* --- lookups ----------------------------------------------------------------------- */

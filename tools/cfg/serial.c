@@ -63,7 +63,7 @@ static void write_func(struct talos_wr *w, const struct talos_cfg_func *fn)
         talos_wr_u32(w, (uint32_t)(fn->ijumps[i] - fn->addr));
 }
 
-int cfg_serialize_body(const struct talos_cfg *cfg, uint8_t **out, size_t *len)
+int cfg_serialize_body(const struct talos_cfg *cfg, size_t hint, uint8_t **out, size_t *len)
 {
     struct talos_wr w = {0};
 
@@ -72,6 +72,7 @@ int cfg_serialize_body(const struct talos_cfg *cfg, uint8_t **out, size_t *len)
     if (cfg->n_funcs > UINT32_MAX || cfg->n_ecalls > UINT32_MAX)
         return TALOS_ERR_TOO_LARGE;
     talos_wr_init(&w, TALOS_CFG_FILE_MAX - TALOS_CFG_DIGEST_BYTES);
+    talos_wr_reserve(&w, hint); /* a parsed file's size: no growth on the way */
     talos_wr_raw(&w, CFG_MAGIC, 8);
     talos_wr_u16(&w, CFG_FORMAT_VERSION);
     talos_wr_u16(&w, cfg->machine);
@@ -97,7 +98,7 @@ int talos_cfg_serialize(const struct talos_cfg *cfg, uint8_t **out, size_t *len)
 {
     uint8_t *body = NULL, *all = NULL;
     size_t n = 0;
-    int rc = cfg_serialize_body(cfg, &body, &n);
+    int rc = cfg_serialize_body(cfg, 0, &body, &n);
 
     *out = NULL;
     *len = 0;
@@ -336,10 +337,8 @@ int talos_cfg_parse(const void *p, size_t len, struct talos_cfg **out)
     }
     if (talos_rd_finish(&r) != TALOS_OK)
         goto out;
-    if ((rc = cfg_finalize(cfg)) != TALOS_OK)
-        goto out;
     /* Canonical: what we parsed serializes back to the very same body. */
-    rc = talos_ct_eq(cfg->digest, want, TALOS_CFG_DIGEST_BYTES) ? TALOS_OK : TALOS_ERR_MALFORMED;
+    rc = cfg_finalize_canonical(cfg, bytes, body_len, want);
 out:
     if (rc != TALOS_OK) {
         talos_cfg_free(cfg);
