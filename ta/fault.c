@@ -20,9 +20,14 @@ void talos_fault_point(const char *name)
     if (strcmp(want + n, ":stall") == 0)
         for (;;)
             pause();
-    /* kill(), not raise(): the whole process stops, whichever thread got here. */
+    /* raise() (a signal to this thread), not kill(): a stop signal stops
+     * the whole process either way, but kill() leaves it to the main
+     * thread to take the signal, and on a busy machine this thread went on
+     * past the fault point (sending the very chunk T15 then tampers) before
+     * the main thread ran and stopped it. This thread stops before it
+     * returns from raise(). */
     if (strcmp(want + n, ":stop") == 0) {
-        kill(getpid(), SIGSTOP);
+        raise(SIGSTOP);
         return;
     }
     raise(SIGKILL);

@@ -33,15 +33,18 @@ static struct {
 } pending;
 
 /* The state's pages are hashed by two threads that meet (D13, revised in
- * D32 and D33). A helper at nice 19 starts at once and hashes chunk by
- * chunk from the *back* — during the channel set-up and the attestation,
- * and on through the stream whenever a core is idle (the stream waiting for
- * the socket, the target faulting its arena in). The stream hashes from the
- * front, each chunk right before it encrypts it. Each chunk is claimed once,
- * by whoever gets to it first; when the stream meets the helper's first
- * chunk it joins the helper, which by then has hashed, or is finishing,
- * every chunk from there to the end. Stop-and-copy holds the freeze lock
- * throughout, so no ecall writes a page between its hash and its send. */
+ * D32 and D33). The persist section is copied and hashed at once (a few
+ * pages; the copy is what is sent). A helper at nice 19 starts at once and
+ * hashes the arena chunk by chunk from the *back* — during the channel
+ * set-up and the attestation, and on through the stream whenever a core is
+ * idle (the stream waiting for the socket, the target faulting its arena
+ * in). The stream hashes from the front, each chunk right before it
+ * encrypts it. Each chunk is claimed once, by whoever gets to it first;
+ * when the stream meets the helper's first chunk it joins the helper,
+ * which by then has hashed, or is finishing, every arena chunk from there
+ * on. Either way the last arena chunk is hashed before it is sent, and no
+ * later than any other. Stop-and-copy holds the freeze lock throughout, so
+ * no ecall writes a page between its hash and its send. */
 struct prehash {
     pthread_t thread;
     int started;
@@ -89,8 +92,8 @@ static void hash_pages(const struct prehash *h, struct talos_sha256_ctx *c, uint
         talos_merkle_leaf(c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
 }
 
-/* The last page is hashed and the last chunk not yet sent (T15 tampers
- * here: the pages sent then differ from the ones the root covers). */
+/* Every page is hashed and the arena's last chunk not yet sent (T15
+ * tampers here: the pages sent then differ from the ones the root covers). */
 static void all_hashed(void) { TALOS_FAULT("source.after_prehash"); }
 
 static uint64_t thread_cpu_ns(void)
@@ -111,7 +114,7 @@ static void *prehash_run(void *arg)
     talos_thread_background();
     if ((h->rc = talos_sha256_begin(&c)) != TALOS_OK)
         return NULL; /* nothing claimed: the stream hashes every chunk */
-    for (uint32_t k = h->n_chunks; k-- > 0;) {
+    for (uint32_t k = h->a_chunks; k-- > 0;) {
         if (atomic_load_explicit(&h->stop, memory_order_relaxed) ||
             atomic_exchange(&h->claim[k], 1))
             break; /* the stream got here first: it has every chunk below */
@@ -144,6 +147,15 @@ static int prehash_start(struct prehash *h)
         memcpy(h->ppad, persist, plen);
     if (talos_sha256_begin(&h->c) != TALOS_OK)
         return TALOS_ERR_NOMEM;
+    /* The persist section is sent from this copy, so it is hashed now (a
+     * few pages); the two threads share the arena's chunks. Then the last
+     * arena chunk is never sent before every page is hashed. */
+    uint64_t t = thread_cpu_ns();
+    for (uint32_t k = h->a_chunks; k < h->n_chunks; k++) {
+        hash_pages(h, h->c, k);
+        atomic_store(&h->claim[k], 1);
+    }
+    h->ns = thread_cpu_ns() - t;
     h->started = pthread_create(&h->thread, NULL, prehash_run, h) == 0;
     return TALOS_OK; /* no thread: the stream hashes every page */
 }
@@ -157,7 +169,7 @@ static int prehash_join(struct prehash *h)
 }
 
 /* Chunk k's pages are hashed before it is sent: by the stream now, or by
- * the helper — then the helper has every chunk from k to the end, and
+ * the helper — then the helper has every arena chunk from k on, and
  * joining it (at most one chunk's work) makes the whole state hashed. */
 static void hash_chunk(struct prehash *h, uint32_t k)
 {
@@ -170,7 +182,7 @@ static void hash_chunk(struct prehash *h, uint32_t k)
         uint64_t t = thread_cpu_ns();
         hash_pages(h, h->c, k);
         h->ns += thread_cpu_ns() - t;
-        h->all = k + 1 == h->n_chunks;
+        h->all = k + 1 >= h->a_chunks;
     }
     if (h->all)
         all_hashed();

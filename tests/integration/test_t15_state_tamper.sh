@@ -4,7 +4,7 @@
 # it cannot). The TAs are kvstore-faults images stopped (SIGSTOP, fault mode
 # `:stop`, ta/fault.h) at one step of the migration, written, then continued.
 #
-# 1. Source, after its pre-hash covered every page and before any page was
+# 1. Source, once every page is hashed and before the arena's last chunk is
 #    sent (source.after_prehash): the pages sent differ from the ones the
 #    MANIFEST's root covers. The target must refuse with MAC ("state root or
 #    chain head does not match"), go FAILED and send ABORT; the source
