@@ -4,12 +4,11 @@
  * refusal is a specific code with a one-line reason. */
 #include "core/cert.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/reason.h"
 #include "core/sign.h"
 #include "core/wire.h"
 #include "talos/err.h"
@@ -241,16 +240,6 @@ int talos_cert_link_sign(const uint8_t lineage[16], struct talos_cert_link *l, c
     return rc;
 }
 
-static int fail(int rc, char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(int rc, char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 /* 0 when sig is pub's over msg; otherwise the error to report. */
 static int verify_sig(const uint8_t pub[32], const struct talos_wr *msg, const uint8_t sig[64], int bad)
 {
@@ -269,25 +258,26 @@ static int check_links(const struct talos_cert *c, char *why, size_t cap)
         int rc = TALOS_OK;
 
         if (l->epoch != (uint64_t)i + 1)
-            return fail(TALOS_ERR_CERT_LINK, why, cap, "rotation link %u names epoch %llu", i,
-                        (unsigned long long)l->epoch);
+            return talos_reason(TALOS_ERR_CERT_LINK, why, cap, "rotation link %u names epoch %llu",
+                                i, (unsigned long long)l->epoch);
         if (l->version < last || l->version > c->version)
-            return fail(TALOS_ERR_CERT_ROLLBACK, why, cap,
-                        "rotation link to epoch %llu names version %llu, out of order",
-                        (unsigned long long)l->epoch, (unsigned long long)l->version);
+            return talos_reason(TALOS_ERR_CERT_ROLLBACK, why, cap,
+                                "rotation link to epoch %llu names version %llu, out of order",
+                                (unsigned long long)l->epoch, (unsigned long long)l->version);
         talos_wr_init(&w, 0);
         talos_cert_link_message(c->lineage, l, &w);
         rc = verify_sig(key, &w, l->sig, TALOS_ERR_CERT_LINK);
         talos_wr_free(&w);
         if (rc != TALOS_OK)
-            return fail(rc, why, cap, "the key of epoch %llu is not certified by the key of epoch %u",
-                        (unsigned long long)l->epoch, i);
+            return talos_reason(rc, why, cap,
+                                "the key of epoch %llu is not certified by the key of epoch %u",
+                                (unsigned long long)l->epoch, i);
         key = l->pub;
         last = l->version;
     }
     if (!talos_ct_eq(key, c->pub, 32))
-        return fail(TALOS_ERR_CERT_LINK, why, cap,
-                    "the signing key is not the one the rotation links lead to");
+        return talos_reason(TALOS_ERR_CERT_LINK, why, cap,
+                            "the signing key is not the one the rotation links lead to");
     return TALOS_OK;
 }
 
@@ -300,20 +290,23 @@ int talos_cert_check(const struct talos_cert *c, talos_cert_evidence_fn ev_fn, v
     int rc = TALOS_OK;
 
     if (c->format != TALOS_CERT_FORMAT || c->n_links != c->epoch)
-        return fail(TALOS_ERR_MALFORMED, why, cap, "not a format %d certificate", TALOS_CERT_FORMAT);
+        return talos_reason(TALOS_ERR_MALFORMED, why, cap, "not a format %d certificate",
+                            TALOS_CERT_FORMAT);
     rc = signed_message(c, &w);
     if (rc == TALOS_OK)
         rc = verify_sig(c->pub, &w, c->sig, TALOS_ERR_CERT);
     talos_wr_free(&w);
     if (rc != TALOS_OK)
-        return fail(rc, why, cap, "signature does not verify under the certificate's key");
+        return talos_reason(rc, why, cap, "signature does not verify under the certificate's key");
     if ((rc = check_links(c, why, cap)) != TALOS_OK)
         return rc;
     if (c->head_version != c->version || c->prev_version > c->version)
-        return fail(TALOS_ERR_CERT, why, cap, "chain head is not the checkpoint of this version");
+        return talos_reason(TALOS_ERR_CERT, why, cap,
+                            "chain head is not the checkpoint of this version");
     talos_chain_next(c->prev_head, c->version, c->root, head);
     if (!talos_ct_eq(head, c->head, TALOS_HASH))
-        return fail(TALOS_ERR_CERT, why, cap, "chain head does not commit to the state root");
+        return talos_reason(TALOS_ERR_CERT, why, cap,
+                            "chain head does not commit to the state root");
     /* Alone, a certificate must already agree with its own rotation links
      * (the checkpoint of its epoch's migration): a genuine TA never signs
      * one that does not, so it is a bad certificate, not a fork. */
@@ -322,29 +315,29 @@ int talos_cert_check(const struct talos_cert *c, talos_cert_evidence_fn ev_fn, v
         char inner[200] = "";
         size_t bad = 0;
         if ((rc = talos_cert_chain_check(one, 1, NULL, &bad, inner, sizeof(inner))) != TALOS_OK)
-            return fail(rc == TALOS_ERR_CERT_FORK ? TALOS_ERR_CERT : rc, why, cap,
-                        "the certificate contradicts its own rotation links (%s)", inner);
+            return talos_reason(rc == TALOS_ERR_CERT_FORK ? TALOS_ERR_CERT : rc, why, cap,
+                                "the certificate contradicts its own rotation links (%s)", inner);
     }
     if (!ev_fn)
         return TALOS_OK;
     memset(&cl, 0, sizeof(cl));
     if ((rc = ev_fn(ctx, c->evidence, c->evidence_len, &cl)) != TALOS_OK)
-        return fail(rc, why, cap, "evidence of the key of epoch %llu refused: %s",
-                    (unsigned long long)c->epoch, talos_strerror(rc));
+        return talos_reason(rc, why, cap, "evidence of the key of epoch %llu refused: %s",
+                            (unsigned long long)c->epoch, talos_strerror(rc));
     talos_cert_key_report_data(c->lineage, c->epoch, c->pub, rd);
     if (!talos_ct_eq(rd, cl.report_data, sizeof(rd)))
-        return fail(TALOS_ERR_REPORT_DATA, why, cap,
-                    "evidence does not bind the key of epoch %llu of this lineage",
-                    (unsigned long long)c->epoch);
+        return talos_reason(TALOS_ERR_REPORT_DATA, why, cap,
+                            "evidence does not bind the key of epoch %llu of this lineage",
+                            (unsigned long long)c->epoch);
     cl.backend[sizeof(cl.backend) - 1] = '\0';
     if (strcmp(cl.backend, c->backend) != 0 ||
         !talos_ct_eq(cl.measurement, c->measurement, sizeof(cl.measurement)) ||
         !talos_ct_eq(cl.config_id, c->config_id, sizeof(cl.config_id)))
-        return fail(TALOS_ERR_MEASUREMENT, why, cap,
-                    "the key's evidence names another identity than the certificate");
+        return talos_reason(TALOS_ERR_MEASUREMENT, why, cap,
+                            "the key's evidence names another identity than the certificate");
     if (!talos_ct_eq(cl.cfg_digest, c->cfg_digest, sizeof(cl.cfg_digest)))
-        return fail(TALOS_ERR_CFG_DIGEST, why, cap,
-                    "the key's evidence names another CFG digest than the certificate");
+        return talos_reason(TALOS_ERR_CFG_DIGEST, why, cap,
+                            "the key's evidence names another CFG digest than the certificate");
     return TALOS_OK;
 }
 
@@ -365,9 +358,9 @@ static int add_point(struct point *pts, size_t *n, uint64_t epoch, uint64_t vers
             if (talos_ct_eq(pts[i].head, head, TALOS_HASH))
                 return TALOS_OK;
             *bad = from > pts[i].from ? from : pts[i].from;
-            return fail(TALOS_ERR_CERT_FORK, why, cap,
-                        "fork: two chain heads for version %llu in epoch %llu",
-                        (unsigned long long)version, (unsigned long long)epoch);
+            return talos_reason(TALOS_ERR_CERT_FORK, why, cap,
+                                "fork: two chain heads for version %llu in epoch %llu",
+                                (unsigned long long)version, (unsigned long long)epoch);
         }
     pts[*n].epoch = epoch;
     pts[*n].version = version;
@@ -393,43 +386,48 @@ int talos_cert_chain_check(const struct talos_cert *const *certs, size_t n,
 
     *bad = 0;
     if (n == 0)
-        return fail(TALOS_ERR_INVALID_ARG, why, cap, "no certificate");
+        return talos_reason(TALOS_ERR_INVALID_ARG, why, cap, "no certificate");
     const struct talos_cert *first = certs[0];
     const uint8_t *want = measurement ? measurement : first->measurement;
     for (size_t i = 0; i < n; i++) {
         const struct talos_cert *c = certs[i], *p = i ? certs[i - 1] : NULL;
         *bad = i;
         if (c->n_links != c->epoch || (c->n_links && !c->links))
-            return fail(TALOS_ERR_MALFORMED, why, cap, "not a decoded certificate");
+            return talos_reason(TALOS_ERR_MALFORMED, why, cap, "not a decoded certificate");
         if (!talos_ct_eq(c->lineage, first->lineage, sizeof(c->lineage)))
-            return fail(TALOS_ERR_CERT_LINEAGE, why, cap, "certificate of another lineage");
+            return talos_reason(TALOS_ERR_CERT_LINEAGE, why, cap, "certificate of another lineage");
         if (!talos_ct_eq(c->measurement, want, TALOS_MEASUREMENT_BYTES))
-            return fail(TALOS_ERR_MEASUREMENT, why, cap, "the TA runs another image (measurement)");
+            return talos_reason(TALOS_ERR_MEASUREMENT, why, cap,
+                                "the TA runs another image (measurement)");
         if (!talos_ct_eq(c->config_id, first->config_id, 32) || strcmp(c->backend, first->backend))
-            return fail(TALOS_ERR_MEASUREMENT, why, cap, "the TA runs with another launch config or backend");
+            return talos_reason(TALOS_ERR_MEASUREMENT, why, cap,
+                                "the TA runs with another launch config or backend");
         if (!talos_ct_eq(c->cfg_digest, first->cfg_digest, sizeof(c->cfg_digest)))
-            return fail(TALOS_ERR_CFG_DIGEST, why, cap, "the TA runs an image of another CFG");
+            return talos_reason(TALOS_ERR_CFG_DIGEST, why, cap,
+                                "the TA runs an image of another CFG");
         if (!talos_ct_eq(c->pub0, first->pub0, 32))
-            return fail(TALOS_ERR_CERT_FORK, why, cap, "fork: two keys for epoch 0");
+            return talos_reason(TALOS_ERR_CERT_FORK, why, cap, "fork: two keys for epoch 0");
         if (ref) {
             uint32_t m = c->n_links < ref->n_links ? c->n_links : ref->n_links;
             for (uint32_t k = 0; k < m; k++)
                 if (!same_link(&c->links[k], &ref->links[k]))
-                    return fail(TALOS_ERR_CERT_FORK, why, cap, "fork: two keys for epoch %u", k + 1);
+                    return talos_reason(TALOS_ERR_CERT_FORK, why, cap,
+                                        "fork: two keys for epoch %u", k + 1);
         }
         if (!ref || c->n_links > ref->n_links)
             ref = c;
         if (p && c->epoch < p->epoch)
-            return fail(TALOS_ERR_CERT_ROLLBACK, why, cap,
-                        "epoch goes back (%llu after %llu): certificates out of order",
-                        (unsigned long long)c->epoch, (unsigned long long)p->epoch);
+            return talos_reason(TALOS_ERR_CERT_ROLLBACK, why, cap,
+                                "epoch goes back (%llu after %llu): certificates out of order",
+                                (unsigned long long)c->epoch, (unsigned long long)p->epoch);
         if (p && c->version < p->version)
-            return fail(TALOS_ERR_CERT_ROLLBACK, why, cap,
-                        "version goes back (%llu after %llu)", (unsigned long long)c->version,
-                        (unsigned long long)p->version);
+            return talos_reason(TALOS_ERR_CERT_ROLLBACK, why, cap,
+                                "version goes back (%llu after %llu)",
+                                (unsigned long long)c->version, (unsigned long long)p->version);
         if (p && c->version == p->version && !talos_ct_eq(c->root, p->root, TALOS_HASH))
-            return fail(TALOS_ERR_CERT_FORK, why, cap,
-                        "fork: two different states for version %llu", (unsigned long long)c->version);
+            return talos_reason(TALOS_ERR_CERT_FORK, why, cap,
+                                "fork: two different states for version %llu",
+                                (unsigned long long)c->version);
     }
     /* Nobody serves on after its successor key took over: a certificate of
      * epoch e past the version at which epoch e+1 began is a second instance. */
@@ -437,16 +435,16 @@ int talos_cert_chain_check(const struct talos_cert *const *certs, size_t n,
         for (uint32_t k = (uint32_t)certs[i]->epoch; k < ref->n_links; k++)
             if (certs[i]->version > ref->links[k].version) {
                 *bad = i;
-                return fail(TALOS_ERR_CERT_FORK, why, cap,
-                            "fork: epoch %llu served version %llu after epoch %llu began at %llu",
-                            (unsigned long long)certs[i]->epoch,
-                            (unsigned long long)certs[i]->version,
-                            (unsigned long long)ref->links[k].epoch,
-                            (unsigned long long)ref->links[k].version);
+                return talos_reason(
+                    TALOS_ERR_CERT_FORK, why, cap,
+                    "fork: epoch %llu served version %llu after epoch %llu began at %llu",
+                    (unsigned long long)certs[i]->epoch, (unsigned long long)certs[i]->version,
+                    (unsigned long long)ref->links[k].epoch,
+                    (unsigned long long)ref->links[k].version);
             }
     /* Chain heads link: every checkpoint named twice names one head. */
     if (!(pts = calloc(3 * n + ref->n_links + 1, sizeof(*pts))))
-        return fail(TALOS_ERR_NOMEM, why, cap, "out of memory");
+        return talos_reason(TALOS_ERR_NOMEM, why, cap, "out of memory");
     for (uint32_t k = 0; k < ref->n_links && rc == TALOS_OK; k++)
         rc = add_point(pts, &np, ref->links[k].epoch, ref->links[k].version, ref->links[k].head, 0,
                        bad, why, cap);

@@ -1,7 +1,11 @@
 /* The one table behind talos_strerror/talos_errname. */
 #include "talos/err.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+
+#include "core/reason.h"
 
 struct err_entry {
     int code;
@@ -70,4 +74,16 @@ const char *talos_errname(int err)
 {
     const struct err_entry *e = find(err);
     return e ? e->name : "UNKNOWN";
+}
+
+int talos_reason(int rc, char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why && cap) {
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

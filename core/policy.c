@@ -2,23 +2,8 @@
  * measurement (DESIGN.md step 2) would be one more rule here. */
 #include "core/policy.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-
 #include "core/crypto.h"
-
-__attribute__((format(printf, 4, 5))) static int refuse(int code, char *reason, size_t cap,
-                                                         const char *fmt, ...)
-{
-    va_list ap;
-
-    if (reason && cap) {
-        va_start(ap, fmt);
-        vsnprintf(reason, cap, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+#include "core/reason.h"
 
 int talos_mig_policy_check(const struct talos_claims *own, const struct talos_claims *peer,
                            char *reason, size_t cap)
@@ -28,17 +13,17 @@ int talos_mig_policy_check(const struct talos_claims *own, const struct talos_cl
     if (!own || !peer)
         return TALOS_ERR_INVALID_ARG;
     if (!talos_ct_eq(peer->measurement, own->measurement, TALOS_MEASUREMENT_BYTES))
-        return refuse(TALOS_ERR_MEASUREMENT, reason, cap,
-                      "peer runs another image (measurement) than this TA");
+        return talos_reason(TALOS_ERR_MEASUREMENT, reason, cap,
+                            "peer runs another image (measurement) than this TA");
     if (!talos_ct_eq(peer->config_id, own->config_id, sizeof(own->config_id)))
-        return refuse(TALOS_ERR_MEASUREMENT, reason, cap,
-                      "peer runs another launch config than this TA");
+        return talos_reason(TALOS_ERR_MEASUREMENT, reason, cap,
+                            "peer runs another launch config than this TA");
     if ((own->flags & TALOS_CLAIM_NO_CFG) || (peer->flags & TALOS_CLAIM_NO_CFG))
-        return refuse(TALOS_ERR_CFG_DIGEST, reason, cap,
-                      "%s platform computed no CFG digest: execution flow cannot be checked",
-                      (own->flags & TALOS_CLAIM_NO_CFG) ? "this TA's" : "the peer's");
+        return talos_reason(TALOS_ERR_CFG_DIGEST, reason, cap,
+                            "%s platform computed no CFG digest: execution flow cannot be checked",
+                            (own->flags & TALOS_CLAIM_NO_CFG) ? "this TA's" : "the peer's");
     if (!talos_ct_eq(peer->cfg_digest, own->cfg_digest, sizeof(own->cfg_digest)))
-        return refuse(TALOS_ERR_CFG_DIGEST, reason, cap,
-                      "peer's CFG digest differs from this TA's");
+        return talos_reason(TALOS_ERR_CFG_DIGEST, reason, cap,
+                            "peer's CFG digest differs from this TA's");
     return TALOS_OK;
 }

@@ -3,24 +3,11 @@
  * Every address comes from the migration peer and is hostile: it is only
  * looked up, never followed. */
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "core/reason.h"
 #include "talos/err.h"
 #include "tools/cfg/cfg.h"
-
-__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why && cap) {
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return TALOS_ERR_CFG;
-}
 
 /* The function holding addr, refused when there is none or when its bytes
  * were not all decoded (its blocks and call sites may be bogus). */
@@ -29,10 +16,12 @@ static int func_of(const struct talos_cfg *cfg, uint64_t addr, const char *what,
 {
     *fn = talos_cfg_func_at(cfg, addr);
     if (!*fn)
-        return refuse(why, cap, "%s 0x%" PRIx64 " is in no function of the image", what, addr);
+        return talos_reason(TALOS_ERR_CFG, why, cap,
+                            "%s 0x%" PRIx64 " is in no function of the image", what, addr);
     if ((*fn)->undecoded)
-        return refuse(why, cap, "%s 0x%" PRIx64 " is in %s, which has undecoded bytes", what,
-                      addr, (*fn)->name);
+        return talos_reason(TALOS_ERR_CFG, why, cap,
+                            "%s 0x%" PRIx64 " is in %s, which has undecoded bytes", what, addr,
+                            (*fn)->name);
     return TALOS_OK;
 }
 
@@ -49,26 +38,29 @@ int talos_cfg_check_thread(const struct talos_cfg *cfg, const struct talos_cfg_t
     if (!cfg || !t || (t->n_ret && !t->ret))
         return TALOS_ERR_INVALID_ARG;
     if (!talos_cfg_migration_point(cfg, t->resume))
-        return refuse(why, cap, "resume address 0x%" PRIx64 " is no migration point", t->resume);
+        return talos_reason(TALOS_ERR_CFG, why, cap,
+                            "resume address 0x%" PRIx64 " is no migration point", t->resume);
     if ((rc = func_of(cfg, t->resume, "resume address", &below, why, cap)) != TALOS_OK)
         return rc;
     for (size_t i = 0; i < t->n_ret; i++) {
         if (talos_cfg_call_for_return(cfg, t->ret[i], &call) != TALOS_OK)
-            return refuse(why, cap, "return address 0x%" PRIx64 " (frame %zu) follows no call site",
-                          t->ret[i], i + 1);
+            return talos_reason(TALOS_ERR_CFG, why, cap,
+                                "return address 0x%" PRIx64 " (frame %zu) follows no call site",
+                                t->ret[i], i + 1);
         if ((rc = func_of(cfg, t->ret[i], "return address", &fn, why, cap)) != TALOS_OK)
             return rc;
         /* A direct call must call the function of the frame below; a tail
          * call in between is not followed (refused: the safe side). */
         if (!call->indirect &&
             (call->callee == TALOS_CFG_NO_FUNC || talos_cfg_func(cfg, call->callee) != below))
-            return refuse(why, cap,
-                          "call site 0x%" PRIx64 " calls %s, but the frame below is in %s",
-                          call->site, talos_cfg_callee_name(cfg, call, name), below->name);
+            return talos_reason(TALOS_ERR_CFG, why, cap,
+                                "call site 0x%" PRIx64 " calls %s, but the frame below is in %s",
+                                call->site, talos_cfg_callee_name(cfg, call, name), below->name);
         below = fn;
     }
     if (strcmp(below->name, TALOS_CFG_ENTRY) != 0)
-        return refuse(why, cap, "outermost frame is in %s, not the runtime entry %s", below->name,
-                      TALOS_CFG_ENTRY);
+        return talos_reason(TALOS_ERR_CFG, why, cap,
+                            "outermost frame is in %s, not the runtime entry %s", below->name,
+                            TALOS_CFG_ENTRY);
     return TALOS_OK;
 }

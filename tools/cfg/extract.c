@@ -5,7 +5,6 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
+#include "core/reason.h"
 #include "talos/err.h"
 #include "talos/ta.h"
 #include "tools/cfg/internal.h"
@@ -49,22 +49,6 @@ struct image {
     uint64_t desc_addr; /* talos_ta_desc, 0 when absent */
 };
 
-static int fail(char *msg, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Write one line into msg (when given) and return rc. */
-static int fail(char *msg, size_t cap, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg && cap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(msg, cap, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 static const struct cfg_arch *arch_find(uint16_t machine)
 {
     for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++)
@@ -76,7 +60,7 @@ static const struct cfg_arch *arch_find(uint16_t machine)
 static int load_sections(struct image *im, char *msg, size_t cap)
 {
     if (elf_getshdrnum(im->elf, &im->shnum) != 0)
-        return fail(msg, cap, TALOS_ERR_IMAGE, "bad section headers: %s", elf_errmsg(-1));
+        return talos_reason(TALOS_ERR_IMAGE, msg, cap, "bad section headers: %s", elf_errmsg(-1));
     im->scns = calloc(im->shnum ? im->shnum : 1, sizeof(*im->scns));
     if (!im->scns)
         return TALOS_ERR_NOMEM;
@@ -84,14 +68,14 @@ static int load_sections(struct image *im, char *msg, size_t cap)
         Elf_Scn *scn = elf_getscn(im->elf, i);
         Elf_Data *d = NULL;
         if (!scn || !gelf_getshdr(scn, &im->scns[i].sh))
-            return fail(msg, cap, TALOS_ERR_IMAGE, "bad section header %zu", i);
+            return talos_reason(TALOS_ERR_IMAGE, msg, cap, "bad section header %zu", i);
         if (!(im->scns[i].sh.sh_flags & SHF_ALLOC) || im->scns[i].sh.sh_type != SHT_PROGBITS ||
             im->scns[i].sh.sh_size == 0)
             continue;
         /* libelf refuses a section that reaches past the end of the file. */
         d = elf_getdata(scn, NULL);
         if (!d || !d->d_buf || d->d_size != im->scns[i].sh.sh_size)
-            return fail(msg, cap, TALOS_ERR_IMAGE, "section %zu lies outside the file", i);
+            return talos_reason(TALOS_ERR_IMAGE, msg, cap, "section %zu lies outside the file", i);
         im->scns[i].data = d->d_buf;
     }
     return TALOS_OK;
@@ -140,19 +124,20 @@ static int load_symbols(struct image *im, char *msg, size_t cap)
         if (im->scns[i].sh.sh_type == SHT_SYMTAB)
             symtab = i;
     if (!symtab)
-        return fail(msg, cap, TALOS_ERR_IMAGE, "no symbol table (stripped image?)");
+        return talos_reason(TALOS_ERR_IMAGE, msg, cap, "no symbol table (stripped image?)");
     d = elf_getdata(elf_getscn(im->elf, symtab), NULL);
     if (!d)
-        return fail(msg, cap, TALOS_ERR_IMAGE, "unreadable symbol table: %s", elf_errmsg(-1));
+        return talos_reason(TALOS_ERR_IMAGE, msg, cap, "unreadable symbol table: %s",
+                            elf_errmsg(-1));
     n = d->d_size / sizeof(Elf64_Sym);
     if (n > INT_MAX) /* gelf_getsym takes an int index */
-        return fail(msg, cap, TALOS_ERR_IMAGE, "symbol table of %zu entries", n);
+        return talos_reason(TALOS_ERR_IMAGE, msg, cap, "symbol table of %zu entries", n);
     for (int i = 0; (size_t)i < n; i++) {
         GElf_Sym s = {0};
         const char *name = NULL;
         int type = 0, rc = TALOS_OK;
         if (!gelf_getsym(d, i, &s))
-            return fail(msg, cap, TALOS_ERR_IMAGE, "bad symbol %d", i);
+            return talos_reason(TALOS_ERR_IMAGE, msg, cap, "bad symbol %d", i);
         type = GELF_ST_TYPE(s.st_info);
         name = elf_strptr(im->elf, im->scns[symtab].sh.sh_link, s.st_name);
         if (type == STT_OBJECT && name && strcmp(name, TA_DESC_SYMBOL) == 0 &&
@@ -162,8 +147,8 @@ static int load_symbols(struct image *im, char *msg, size_t cap)
             s.st_shndx == SHN_UNDEF || s.st_shndx >= SHN_LORESERVE || s.st_shndx >= im->shnum)
             continue;
         if ((rc = add_sym(im, &sym_cap, &s, name)) == TALOS_ERR_IMAGE)
-            return fail(msg, cap, rc, "function %s at 0x%llx lies outside its section",
-                        name ? name : "?", (unsigned long long)s.st_value);
+            return talos_reason(rc, msg, cap, "function %s at 0x%llx lies outside its section",
+                                name ? name : "?", (unsigned long long)s.st_value);
         if (rc != TALOS_OK)
             return rc;
     }
@@ -325,34 +310,34 @@ int talos_cfg_build(const char *path, struct talos_cfg **out, char *msg, size_t 
     if (!path)
         goto out;
     if (elf_version(EV_CURRENT) == EV_NONE) {
-        rc = fail(msg, msg_cap, TALOS_ERR_NOT_IMPLEMENTED, "libelf: %s", elf_errmsg(-1));
+        rc = talos_reason(TALOS_ERR_NOT_IMPLEMENTED, msg, msg_cap, "libelf: %s", elf_errmsg(-1));
         goto out;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        rc = fail(msg, msg_cap, TALOS_ERR_IO, "cannot open %s: %m", path);
+        rc = talos_reason(TALOS_ERR_IO, msg, msg_cap, "cannot open %s: %m", path);
         goto out;
     }
     im.elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     if (!im.elf || elf_kind(im.elf) != ELF_K_ELF || !gelf_getehdr(im.elf, &eh)) {
-        rc = fail(msg, msg_cap, TALOS_ERR_IMAGE, "%s is not an ELF file", path);
+        rc = talos_reason(TALOS_ERR_IMAGE, msg, msg_cap, "%s is not an ELF file", path);
         goto out;
     }
     if (gelf_getclass(im.elf) != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
-        rc = fail(msg, msg_cap, TALOS_ERR_NOT_IMPLEMENTED,
-                  "only 64-bit little-endian images are supported");
+        rc = talos_reason(TALOS_ERR_NOT_IMPLEMENTED, msg, msg_cap,
+                          "only 64-bit little-endian images are supported");
         goto out;
     }
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
-        rc = fail(msg, msg_cap, TALOS_ERR_IMAGE, "%s is not an executable (ELF type %u)", path,
-                  (unsigned)eh.e_type);
+        rc = talos_reason(TALOS_ERR_IMAGE, msg, msg_cap, "%s is not an executable (ELF type %u)",
+                          path, (unsigned)eh.e_type);
         goto out;
     }
     arch = arch_find(eh.e_machine);
     if (!arch) {
-        rc = fail(msg, msg_cap, TALOS_ERR_NOT_IMPLEMENTED,
-                  "no CFG extraction for ELF machine %u (%s) yet: only x86-64 is supported",
-                  (unsigned)eh.e_machine, talos_cfg_machine_name(eh.e_machine));
+        rc = talos_reason(TALOS_ERR_NOT_IMPLEMENTED, msg, msg_cap,
+                          "no CFG extraction for ELF machine %u (%s) yet: only x86-64 is supported",
+                          (unsigned)eh.e_machine, talos_cfg_machine_name(eh.e_machine));
         goto out;
     }
     if ((rc = load_sections(&im, msg, msg_cap)) != TALOS_OK)
@@ -367,11 +352,11 @@ int talos_cfg_build(const char *path, struct talos_cfg **out, char *msg, size_t 
         goto out;
     rc = cfg_finalize(cfg);
     if (rc == TALOS_ERR_TOO_LARGE)
-        fail(msg, msg_cap, rc, "the CFG exceeds %u MiB", TALOS_CFG_FILE_MAX >> 20);
+        talos_reason(rc, msg, msg_cap, "the CFG exceeds %u MiB", TALOS_CFG_FILE_MAX >> 20);
 out:
     if (rc != TALOS_OK) {
         if (msg && msg_cap && !msg[0])
-            fail(msg, msg_cap, rc, "%s", talos_strerror(rc));
+            talos_reason(rc, msg, msg_cap, "%s", talos_strerror(rc));
         talos_cfg_free(cfg);
         cfg = NULL;
     }
