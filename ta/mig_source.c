@@ -58,7 +58,6 @@ struct prehash {
     _Atomic uint8_t *claim;     /* per chunk: taken by the stream or the helper */
     _Atomic int stop;           /* a failure: the helper ends after its chunk */
     int all;                    /* every page hashed (the stream knows) */
-    int rc;
     uint64_t ns, helper_ns;     /* CPU time spent hashing, stream and helper */
 };
 
@@ -112,7 +111,7 @@ static void *prehash_run(void *arg)
     /* Idle time only: the handshake's and the stream's threads must not
      * wait for this one (what it leaves undone, the stream hashes). */
     talos_thread_background();
-    if ((h->rc = talos_sha256_begin(&c)) != TALOS_OK)
+    if (talos_sha256_begin(&c) != TALOS_OK)
         return NULL; /* nothing claimed: the stream hashes every chunk */
     for (uint32_t k = h->a_chunks; k-- > 0;) {
         if (atomic_load_explicit(&h->stop, memory_order_relaxed) ||
@@ -160,12 +159,11 @@ static int prehash_start(struct prehash *h)
     return TALOS_OK; /* no thread: the stream hashes every page */
 }
 
-static int prehash_join(struct prehash *h)
+static void prehash_join(struct prehash *h)
 {
     if (h->started)
         pthread_join(h->thread, NULL);
     h->started = 0;
-    return h->rc;
 }
 
 /* Chunk k's pages are hashed before it is sent: by the stream now, or by
@@ -176,7 +174,7 @@ static void hash_chunk(struct prehash *h, uint32_t k)
     if (h->all)
         return;
     if (atomic_exchange(&h->claim[k], 1)) {
-        (void)prehash_join(h);
+        prehash_join(h);
         h->all = 1;
     } else {
         uint64_t t = thread_cpu_ns();
@@ -191,7 +189,7 @@ static void hash_chunk(struct prehash *h, uint32_t k)
 static void prehash_end(struct prehash *h)
 {
     atomic_store(&h->stop, 1);
-    (void)prehash_join(h);
+    prehash_join(h);
     talos_sha256_free(h->c);
     free(h->leaves);
     free((void *)h->claim);
@@ -248,7 +246,7 @@ static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
             return rc;
         TALOS_FAULT(k == 1 ? "source.after_2_chunks" : NULL);
     }
-    (void)prehash_join(h); /* it met the stream, or found nothing left: it is ending */
+    prehash_join(h); /* it met the stream, or found nothing left: it is ending */
     talos_merkle_root(h->c, h->leaves, h->total, h->root);
     m->rep.checkpoint_ns = h->ns + h->helper_ns;
     return mig_send_manifest(m, h->n_chunks, h->root, new_head);

@@ -50,14 +50,20 @@ struct prefault {
  * both TAs' main threads idle. Between slices a waiting writer gets in. */
 #define PREFAULT_SLICE (4ull << 20)
 
-static void *prefault_run(void *arg)
+/* Fault in arena bytes [from, to) for writing, slice by slice. */
+static void populate(uint64_t from, uint64_t to)
 {
-    struct prefault *p = arg;
     uint8_t *base = (uint8_t *)talos_arena_base();
 
-    for (uint64_t off = 0; off < p->bytes; off += PREFAULT_SLICE)
-        (void)madvise(base + off, p->bytes - off < PREFAULT_SLICE ? p->bytes - off : PREFAULT_SLICE,
+    for (uint64_t off = from; off < to; off += PREFAULT_SLICE)
+        (void)madvise(base + off, to - off < PREFAULT_SLICE ? to - off : PREFAULT_SLICE,
                       MADV_POPULATE_WRITE);
+}
+
+static void *prefault_run(void *arg)
+{
+    const struct prefault *p = arg;
+    populate(0, p->bytes);
     return NULL;
 }
 
@@ -304,9 +310,7 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
             x.next = 0;
             /* Not joined here: the chunks land in pages as the helper gets
              * to them (a page it has not reached yet faults in the copy). */
-            if (b->arena_bytes > pf->bytes) /* more than the hint said: fault the rest now */
-                (void)madvise((uint8_t *)talos_arena_base() + pf->bytes,
-                              b->arena_bytes - pf->bytes, MADV_POPULATE_WRITE);
+            populate(pf->bytes, b->arena_bytes); /* more than the hint said: the rest now */
             /* Persist pages come in this phase only, whatever indices the
              * rounds used (the arena may have shrunk since). */
             uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
@@ -318,7 +322,7 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
         if (rc != TALOS_OK)
             goto out;
     }
-    prefault_join(pf); /* long done at any size that matters */
+    prefault_join(pf); /* every chunk is in place: the helper has nothing left to do */
     uint8_t man[68];
     uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
     uint64_t total = a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE;

@@ -219,8 +219,8 @@ static int build_mps(struct talos_cfg *cfg)
 /* Pointers, callees, counts, migration points; then the digest: hashed from
  * a fresh serialization, or, for a parsed file, taken from the file once
  * the serialization proves byte for byte equal to it (canon). */
-static int finish(struct talos_cfg *cfg, const uint8_t *canon, size_t canon_len,
-                  const uint8_t canon_digest[TALOS_CFG_DIGEST_BYTES])
+int cfg_finalize_canonical(struct talos_cfg *cfg, const uint8_t *canon, size_t canon_len,
+                           const uint8_t canon_digest[TALOS_CFG_DIGEST_BYTES])
 {
     uint8_t *body = NULL;
     size_t len = 0;
@@ -264,12 +264,9 @@ out:
     return rc;
 }
 
-int cfg_finalize(struct talos_cfg *cfg) { return finish(cfg, NULL, 0, NULL); }
-
-int cfg_finalize_canonical(struct talos_cfg *cfg, const uint8_t *body, size_t len,
-                           const uint8_t digest[TALOS_CFG_DIGEST_BYTES])
+int cfg_finalize(struct talos_cfg *cfg)
 {
-    return finish(cfg, body, len, digest);
+    return cfg_finalize_canonical(cfg, NULL, 0, NULL);
 }
 
 /* --- lookups ----------------------------------------------------------------------- */
