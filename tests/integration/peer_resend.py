@@ -16,22 +16,15 @@ Wire: u32 BE length-prefixed messages.
 """
 import json, os, socket, struct, sys, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proxy import daemonize, listener, recv_exact  # noqa: E402
+
 MAGIC = b"TALOSH1\0"
 
 
-def read_full(s, n):
-    b = bytearray()
-    while len(b) < n:
-        d = s.recv(n - len(b))
-        if not d:
-            raise EOFError("peer closed")
-        b += d
-    return bytes(b)
-
-
 def read_msg(s):
-    (n,) = struct.unpack(">I", read_full(s, 4))
-    return read_full(s, n)
+    (n,) = struct.unpack(">I", recv_exact(s, 4))
+    return recv_exact(s, n)
 
 
 def send_msg(s, body):
@@ -53,18 +46,9 @@ def send(hostport, lineage, session, token):
 
 
 def serve(port, kind, token, seconds):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(8)
-    pid = os.fork()
-    if pid:
-        print(pid)
+    ls = listener(port, backlog=8)
+    if daemonize():
         return
-    os.setsid()
-    fd = os.open(os.devnull, os.O_RDWR)
-    for i in (0, 1, 2):
-        os.dup2(fd, i)
     end = time.time() + seconds
     tok = bytes.fromhex(token)
     while time.time() < end:

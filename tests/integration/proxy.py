@@ -322,12 +322,26 @@ def send_all(sock, b):
         return False
 
 
-def listener(port):
+def listener(port, backlog=1):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", port))
-    ls.listen(1)
+    ls.listen(backlog)
     return ls
+
+
+def daemonize():
+    """Fork: the parent prints the child's pid and gets True; the child,
+    detached from the caller's session and output, gets False."""
+    pid = os.fork()
+    if pid:
+        print(pid)
+        return True
+    os.setsid()
+    fd = os.open(os.devnull, os.O_RDWR)
+    for i in (0, 1, 2):
+        os.dup2(fd, i)
+    return False
 
 
 def relay(a, ls, log):
@@ -769,14 +783,8 @@ def main():
     ls = listener(a.listen) if a.mode not in ("replay", "fake-source") else None
     if a.daemon:
         # Listening already: the caller may connect as soon as we print.
-        pid = os.fork()
-        if pid:
-            print(pid)
+        if daemonize():
             return
-        os.setsid()
-        fd = os.open(os.devnull, os.O_RDWR)
-        for i in (0, 1, 2):
-            os.dup2(fd, i)
     try:
         if a.mode == "replay":
             replay(a, log)
