@@ -20,6 +20,9 @@
  *   the phases  as the TAs report them (struct talos_migration): prepare,
  *               checkpoint, transfer, downtime, activate and the TA-side total
  *               from the source, restore from the target
+ *   cpu S, T    CPU time each TA process used during its migration (all threads)
+ *   cpu bound   (cpu S + cpu T) / online cores: the wall time below which that
+ *               work cannot finish on this machine, however well it overlaps
  *
  * --pooled: the target is started before the source is created and filled,
  * then left 100 ms to finish its start-up work, as a target from a node's
@@ -74,12 +77,30 @@ static double max_ms(const uint64_t *v, int n)
 
 /* One run's measurements, ns (state in bytes). */
 enum {
-    S_TOTAL, S_E2E, S_LAUNCH, S_CONNECT, S_TA_TOTAL, S_DOWNTIME, S_PREPARE, S_CHECKPOINT,
-    S_TRANSFER, S_RESTORE, S_ACTIVATE, S_TARGET_TOTAL, S_STATE, S_N
+    S_TOTAL,
+    S_E2E,
+    S_LAUNCH,
+    S_CONNECT,
+    S_TA_TOTAL,
+    S_DOWNTIME,
+    S_PREPARE,
+    S_CHECKPOINT,
+    S_TRANSFER,
+    S_RESTORE,
+    S_ACTIVATE,
+    S_TARGET_TOTAL,
+    S_STATE,
+    S_CPU_S,
+    S_CPU_T,
+    S_CPU_BOUND,
+    S_N
 };
 static const char *const col_names[S_N] = {
-    "total", "e2e", "launch", "connect", "ta_total", "downtime", "prepare", "checkpoint",
-    "transfer", "restore", "activate", "target_total", "state_bytes"};
+    "total",       "e2e",        "launch",     "connect",  "ta_total", "downtime",
+    "prepare",     "checkpoint", "transfer",   "restore",  "activate", "target_total",
+    "state_bytes", "source_cpu", "target_cpu", "cpu_bound"};
+/* The TSV's columns after state_bytes: the spread, then the CPU columns
+ * (appended, so that older readers of the first columns still work). */
 
 struct bench {
     struct talos_host *a, *b;
@@ -235,6 +256,12 @@ static int one_run(struct bench *bn, uint64_t n_keys, unsigned seed, uint64_t s[
     s[S_ACTIVATE] = mo.activate_ns;
     s[S_TARGET_TOTAL] = in.m.total_ns;
     s[S_STATE] = mo.state_bytes;
+    /* Both TAs' CPU time over the cores: no schedule of that work on this
+     * machine finishes sooner (the floor the CPU alone sets). */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    s[S_CPU_S] = mo.cpu_ns;
+    s[S_CPU_T] = in.m.cpu_ns;
+    s[S_CPU_BOUND] = (mo.cpu_ns + in.m.cpu_ns) / (uint64_t)(cores > 0 ? cores : 1);
     rc = 0;
 out:
     talos_ta_destroy(src);
@@ -334,13 +361,17 @@ int main(int argc, char **argv)
 
     if (tsv) {
         printf("# size_target\tn_keys\truns");
-        for (int c = 0; c < S_N; c++)
+        for (int c = 0; c <= S_STATE; c++)
             printf("\t%s%s", col_names[c], c == S_STATE ? "" : "_ms");
-        printf("\ttotal_min_ms\ttotal_max_ms\te2e_min_ms\te2e_max_ms\n");
+        printf("\ttotal_min_ms\ttotal_max_ms\te2e_min_ms\te2e_max_ms");
+        for (int c = S_STATE + 1; c < S_N; c++)
+            printf("\t%s_ms", col_names[c]);
+        printf("\n");
     } else {
-        printf("| size | state bytes | runs | total | e2e | launch | downtime | prepare | checkpoint "
-               "| transfer | restore | activate | total min..max |\n"
-               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        printf(
+            "| size | state bytes | runs | total | e2e | launch | downtime | prepare | checkpoint "
+            "| transfer | restore | activate | total min..max | cpu S | cpu T | cpu bound |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     }
     for (size_t k = 0; k < n_sizes; k++) {
         uint64_t v[S_N][MAX_RUNS];
@@ -363,23 +394,28 @@ int main(int argc, char **argv)
         }
         if (tsv) {
             printf("%zu\t%llu\t%d", sizes[k], (unsigned long long)n_keys, nr);
-            for (int c = 0; c < S_N; c++) {
+            for (int c = 0; c <= S_STATE; c++) {
                 if (c == S_STATE)
                     printf("\t%llu", (unsigned long long)median(v[c], nr));
                 else
                     printf("\t%.3f", median_ms(v[c], nr));
             }
-            printf("\t%.3f\t%.3f\t%.3f\t%.3f\n", min_ms(v[S_TOTAL], nr), max_ms(v[S_TOTAL], nr),
+            printf("\t%.3f\t%.3f\t%.3f\t%.3f", min_ms(v[S_TOTAL], nr), max_ms(v[S_TOTAL], nr),
                    min_ms(v[S_E2E], nr), max_ms(v[S_E2E], nr));
+            for (int c = S_STATE + 1; c < S_N; c++)
+                printf("\t%.3f", median_ms(v[c], nr));
+            printf("\n");
         } else {
-            printf("| %zu KiB | %llu | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f "
-                   "| %.3f..%.3f |\n",
+            printf("| %zu KiB | %llu | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f "
+                   "| %.3f "
+                   "| %.3f..%.3f | %.3f | %.3f | %.3f |\n",
                    sizes[k] >> 10, (unsigned long long)median(v[S_STATE], nr), nr,
                    median_ms(v[S_TOTAL], nr), median_ms(v[S_E2E], nr), median_ms(v[S_LAUNCH], nr),
                    median_ms(v[S_DOWNTIME], nr), median_ms(v[S_PREPARE], nr),
                    median_ms(v[S_CHECKPOINT], nr), median_ms(v[S_TRANSFER], nr),
                    median_ms(v[S_RESTORE], nr), median_ms(v[S_ACTIVATE], nr),
-                   min_ms(v[S_TOTAL], nr), max_ms(v[S_TOTAL], nr));
+                   min_ms(v[S_TOTAL], nr), max_ms(v[S_TOTAL], nr), median_ms(v[S_CPU_S], nr),
+                   median_ms(v[S_CPU_T], nr), median_ms(v[S_CPU_BOUND], nr));
         }
         fflush(stdout);
     }

@@ -118,6 +118,7 @@ void talos_mig_report_encode(const struct talos_mig_report *r, struct talos_wr *
     talos_wr_u64(w, r->total_ns);
     talos_wr_u64(w, r->state_bytes);
     talos_wr_u64(w, r->frozen_bytes);
+    talos_wr_u64(w, r->cpu_ns);
     talos_wr_u32(w, r->rounds);
     talos_wr_u8(w, r->converged);
     talos_wr_u8(w, r->wtrack);
@@ -158,6 +159,7 @@ int talos_mig_report_decode(const uint8_t *p, size_t n, struct talos_mig_report 
     r->total_ns = talos_rd_u64(&rd);
     r->state_bytes = talos_rd_u64(&rd);
     r->frozen_bytes = talos_rd_u64(&rd);
+    r->cpu_ns = talos_rd_u64(&rd);
     r->rounds = talos_rd_u32(&rd);
     r->converged = talos_rd_u8(&rd);
     r->wtrack = talos_rd_u8(&rd);

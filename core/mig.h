@@ -99,6 +99,7 @@ struct talos_mig_report {
     uint64_t total_ns;      /* S: MIGRATE_OUT .. RECEIPT */
     uint64_t state_bytes;   /* bytes of state pages sent (all rounds) */
     uint64_t frozen_bytes;  /* S: bytes sent while frozen (the last round) */
+    uint64_t cpu_ns; /* CPU time of the reporting TA (all its threads) during the migration */
     uint32_t rounds;        /* S: pre-copy rounds before the freeze (0: stop-and-copy) */
     uint8_t converged;      /* S: TALOS_PRECOPY_* why the pre-copy stopped */
     uint8_t wtrack;         /* S: write-tracking method (os/wtrack.h), 0 none */

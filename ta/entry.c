@@ -296,10 +296,35 @@ static int serve(void)
     }
 }
 
+/* The launch config reaches the warm-up thread once start() has it (or
+ * never: then the thread just ends). */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done; /* 1: config parsed, 2: no config coming */
+} config_seen = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+static void config_announce(int done)
+{
+    pthread_mutex_lock(&config_seen.lock);
+    config_seen.done = done;
+    pthread_cond_broadcast(&config_seen.cond);
+    pthread_mutex_unlock(&config_seen.lock);
+}
+
 static void *warmup_thread(void *arg)
 {
+    int done = 0;
+
     (void)arg;
     talos_chan_warmup();
+    pthread_mutex_lock(&config_seen.lock);
+    while (!(done = config_seen.done))
+        pthread_cond_wait(&config_seen.cond, &config_seen.lock);
+    pthread_mutex_unlock(&config_seen.lock);
+    /* The anchors parsed now, not during the first attestation. */
+    if (done == 1)
+        talos_tee_verifiers_warm(talos_rt.anchors, talos_rt.anchors_len);
     return NULL;
 }
 
@@ -336,8 +361,12 @@ int main(int argc, char **argv)
         TLOG_ERR("invalid ecall table: %s", talos_strerror(rc));
         return 3;
     }
-    if ((rc = talos_tee_enclave.init(&env)) != TALOS_OK ||
-        (rc = start(&switchless)) != TALOS_OK || (rc = send_ready()) != TALOS_OK)
+    if ((rc = talos_tee_enclave.init(&env)) != TALOS_OK || (rc = start(&switchless)) != TALOS_OK) {
+        config_announce(2);
+        goto out;
+    }
+    config_announce(1);
+    if ((rc = send_ready()) != TALOS_OK)
         goto out;
 #ifdef TALOS_BENCH_WTRACK
     talos_rt_bench_wtrack(); /* bench images only: ta/bench_wtrack.c */

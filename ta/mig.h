@@ -24,10 +24,13 @@ struct mig {
     struct talos_claims own, peer;
     struct talos_mig_report rep;
     uint64_t t0;
+    uint64_t cpu0; /* this process's CPU time at t0 (the report's cpu_ns) */
     char reason[200];
 };
 
 uint64_t mig_now(void);
+/* CPU time of the whole TA process (every thread, live or ended), ns. */
+uint64_t mig_cpu_now(void);
 
 /* Derive the channel binding and the token key (after HELLO). */
 int mig_keys(struct mig *m);

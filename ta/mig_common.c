@@ -26,6 +26,13 @@ uint64_t mig_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t mig_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int mig_keys(struct mig *m)
 {
     int rc = talos_chan_export(&m->ch, "EXPORTER-talos-binding", m->session,
@@ -96,24 +103,24 @@ int mig_attest(struct mig *m)
         snprintf(m->reason, sizeof(m->reason), "no evidence from the platform");
         return rc;
     }
-    /* Our own identity as the platform states it: the peer must match it. */
-    if ((rc = talos_tee_enclave.verify(ev, ev_len, talos_rt.anchors, talos_rt.anchors_len,
-                                       talos_rt.verify_flags, &m->own)) != TALOS_OK) {
-        snprintf(m->reason, sizeof(m->reason), "own evidence does not verify: %s",
-                 talos_strerror(rc));
-        return rc;
-    }
-    TLOG_DEBUG("%c: +%.3f ms attest: own evidence checked", m->role, (mig_now() - m->t0) / 1e6);
     talos_wr_init(&w, 0);
     talos_wr_bytes(&w, ev, ev_len);
     if (w.err) {
         rc = w.err;
         goto out;
     }
-    /* Both sides send first, then verify the peer's: evidence is no secret,
-     * and the two verifications then run at the same time, not in turn. */
+    /* Both sides send first, then verify: evidence is no secret, and the
+     * peer's checks of ours then run while we check our own and wait. */
     if ((rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0)) != TALOS_OK)
         goto out;
+    /* Our own identity as the platform states it: the peer must match it. */
+    if ((rc = talos_tee_enclave.verify(ev, ev_len, talos_rt.anchors, talos_rt.anchors_len,
+                                       talos_rt.verify_flags, &m->own)) != TALOS_OK) {
+        snprintf(m->reason, sizeof(m->reason), "own evidence does not verify: %s",
+                 talos_strerror(rc));
+        goto out;
+    }
+    TLOG_DEBUG("%c: +%.3f ms attest: own evidence checked", m->role, (mig_now() - m->t0) / 1e6);
     if ((rc = mig_recv(m, TALOS_MIG_EVIDENCE, &got, peer_ev, sizeof(peer_ev), &len)) != TALOS_OK)
         goto out;
     if (got == TALOS_MIG_ABORT) { /* the target refused us first */
@@ -196,6 +203,7 @@ int mig_reply(struct mig *m, int status)
 
     /* The report goes back on success and failure alike: a failed target's
      * ABORT token, a source in doubt's HANDOFF token, the phase times. */
+    m->rep.cpu_ns = mig_cpu_now() - m->cpu0;
     talos_wr_init(&rep, 4096);
     talos_mig_report_encode(&m->rep, &rep);
     rc = rep.err ? rep.err

@@ -297,6 +297,7 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     memset(&h, 0, sizeof(h));
     m.role = MIG_ROLE_S;
     m.t0 = mig_now();
+    m.cpu0 = mig_cpu_now();
     memcpy(m.lineage, talos_rt.lineage, 16);
     memcpy(m.rep.lineage, talos_rt.lineage, 16);
     /* Stop-and-copy is quiescent from here on: no ecall until the end (and

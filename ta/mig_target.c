@@ -17,6 +17,7 @@
 #include "ta/cert.h"
 #include "ta/fault.h"
 #include "ta/flow.h"
+#include "ta/leafhash.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
 
@@ -118,9 +119,17 @@ static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16])
 {
     uint8_t body[73], ack[33], got = 0;
     uint32_t len = 0;
-    int rc = mig_recv(m, TALOS_MIG_HELLO, &got, body, sizeof(body), &len);
+    int rc = talos_random_bytes(m->nonce_own, 32);
 
+    /* HELLO_ACK does not depend on HELLO: it goes out first, and the two
+     * cross on the wire instead of costing a round trip. */
     if (rc != TALOS_OK)
+        return rc;
+    ack[0] = TALOS_MIG_VERSION;
+    memcpy(ack + 1, m->nonce_own, 32);
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO_ACK, ack, sizeof(ack), NULL, 0)) !=
+            TALOS_OK ||
+        (rc = mig_recv(m, TALOS_MIG_HELLO, &got, body, sizeof(body), &len)) != TALOS_OK)
         return rc;
     if (body[0] != TALOS_MIG_VERSION) {
         snprintf(m->reason, sizeof(m->reason), "source speaks migration protocol %u, not %u",
@@ -131,12 +140,7 @@ static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16])
     memcpy(m->nonce_peer, body + 17, 32);
     memcpy(m->lineage, body + 49, 16); /* bound by the source's evidence, checked next */
     prefault_start(pf, (uint64_t)talos_be32_get(body + 65) << 32 | talos_be32_get(body + 69));
-    if ((rc = talos_random_bytes(m->nonce_own, 32)) != TALOS_OK)
-        return rc;
-    ack[0] = TALOS_MIG_VERSION;
-    memcpy(ack + 1, m->nonce_own, 32);
-    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO_ACK, ack, sizeof(ack), NULL, 0)) != TALOS_OK ||
-        (rc = mig_keys(m)) != TALOS_OK)
+    if ((rc = mig_keys(m)) != TALOS_OK)
         return rc;
     /* The host registers us under the lineage the source's node announced in
      * plaintext; a source offering another one (a tampered announcement)
@@ -183,6 +187,7 @@ struct rx {
     int64_t round;       /* current pre-copy round; -1 none yet */
     int final;           /* BEGIN came */
     uint64_t next;       /* lowest page the next CHUNK of this round may start at */
+    struct leafhash lh;  /* the final phase's leaves, hashed on a helper */
 };
 
 static int bit_get(const uint64_t *b, uint64_t i) { return (int)(b[i / 64] >> (i % 64) & 1); }
@@ -245,13 +250,23 @@ static int on_chunk(struct mig *m, struct rx *x, const struct begin *b, uint8_t 
     uint8_t *dst = first < a_pages ? base + first * TALOS_PAGE : ppad + (first - a_pages) * TALOS_PAGE;
     if ((rc = talos_chan_read(&m->ch, dst, (size_t)n * TALOS_PAGE)) != TALOS_OK)
         return rc;
+    /* The leaf slots of a chunk are contiguous; in the final phase they
+     * exist already (BEGIN grew the tree), so no slot moves under the helper. */
+    struct leafhash_job j = {.first = first, .n = n, .pages = dst};
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *leaf = talos_mtree_leaf(&x->tree, first + i);
         if (!leaf)
             return TALOS_ERR_NOMEM;
-        talos_merkle_leaf(x->c, first + i, dst + (size_t)i * TALOS_PAGE, leaf);
+        if (i == 0)
+            j.slots = leaf;
         x->have[(first + i) / 64] |= 1ull << ((first + i) % 64);
     }
+    if (x->final)
+        leafhash_post(&x->lh, &j);
+    else /* a pre-copy round may send a page again: hashed now, in order */
+        for (uint32_t i = 0; i < n; i++)
+            talos_merkle_leaf(x->c, first + i, dst + (size_t)i * TALOS_PAGE,
+                              j.slots + i * TALOS_HASH);
     if (first < a_pages && first + n > x->high)
         x->high = first + n;
     x->seq++;
@@ -316,6 +331,15 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
             uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
             for (uint64_t i = a_pages; i < a_pages + p_pages; i++)
                 x.have[i / 64] &= ~(1ull << (i % 64));
+            /* Every leaf slot of the state now, then the helper: final
+             * chunks are ascending and disjoint, at most this many. */
+            if (!talos_mtree_leaf(&x.tree, a_pages + p_pages - 1)) {
+                rc = TALOS_ERR_NOMEM;
+                goto out;
+            }
+            uint64_t cp = TALOS_MIG_CHUNK_PAGES;
+            leafhash_start(&x.lh, (uint32_t)((a_pages + cp - 1) / cp + (p_pages + cp - 1) / cp),
+                           x.c);
         } else {
             rc = fail(m, TALOS_ERR_PROTOCOL, "unexpected record in the state stream");
         }
@@ -340,6 +364,9 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
         memset((uint8_t *)talos_arena_base() + a_pages * TALOS_PAGE, 0,
                (x.high - a_pages) * TALOS_PAGE);
     TLOG_DEBUG("T: +%.3f ms MANIFEST", (mig_now() - m->t0) / 1e6);
+    if ((rc = leafhash_finish(&x.lh)) != TALOS_OK)
+        goto out;
+    TLOG_DEBUG("T: +%.3f ms leaves hashed", (mig_now() - m->t0) / 1e6);
     if ((rc = talos_mtree_root(&x.tree, x.c, total, root)) != TALOS_OK)
         goto out;
     TLOG_DEBUG("T: +%.3f ms root computed", (mig_now() - m->t0) / 1e6);
@@ -350,6 +377,7 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
     }
     rc = TALOS_OK;
 out:
+    (void)leafhash_finish(&x.lh); /* before the tree it writes into goes */
     talos_sha256_free(x.c);
     talos_mtree_free(&x.tree);
     free(x.have);
@@ -441,6 +469,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     memset(&m, 0, sizeof(m));
     m.role = MIG_ROLE_T;
     m.t0 = mig_now();
+    m.cpu0 = mig_cpu_now();
     if (talos_rt.state != RT_EMPTY) {
         snprintf(m.reason, sizeof(m.reason), "TA is %s: only an EMPTY target imports",
                  talos_rt_state_name(talos_rt.state));

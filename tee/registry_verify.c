@@ -22,3 +22,10 @@ const struct talos_tee_verifier *talos_tee_verifier_find(const char *name)
             return verifiers[i];
     return NULL;
 }
+
+void talos_tee_verifiers_warm(const uint8_t *anchors_pem, size_t anchors_len)
+{
+    for (size_t i = 0; i < sizeof(verifiers) / sizeof(verifiers[0]); i++)
+        if (verifiers[i]->warm)
+            verifiers[i]->warm(anchors_pem, anchors_len);
+}

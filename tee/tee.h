@@ -119,10 +119,15 @@ struct talos_tee_verifier {
     const char *name;
     int (*verify)(const uint8_t *ev, size_t len, const uint8_t *anchors_pem, size_t anchors_len,
                   unsigned flags, struct talos_claims *out);
+    /* Work a verifier can do ahead of its first evidence, given the anchors
+     * it will be asked to check against (parse them, say); may be NULL. */
+    void (*warm)(const uint8_t *anchors_pem, size_t anchors_len);
 };
 
 /* Registries (tee/registry_host.c, tee/registry_verify.c): NULL when unknown. */
 const struct talos_tee_host_ops *talos_tee_host_find(const char *name);
 const struct talos_tee_verifier *talos_tee_verifier_find(const char *name);
+/* Every verifier's warm (off a critical path: it may take milliseconds). */
+void talos_tee_verifiers_warm(const uint8_t *anchors_pem, size_t anchors_len);
 
 #endif

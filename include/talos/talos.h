@@ -185,6 +185,7 @@ struct talos_migration {
     uint64_t total_ns;
     uint64_t state_bytes;        /* state bytes sent, all rounds */
     uint64_t frozen_bytes;       /* source: state bytes sent while frozen (the last round) */
+    uint64_t cpu_ns;             /* CPU time of the reporting TA (all threads) */
     uint32_t rounds;             /* source: pre-copy rounds before the freeze; 0 stop-and-copy */
     char converged[24];          /* source: why the pre-copy froze ("converged", ...) */
     char wtrack[16];             /* source: write tracking used ("uffd-wp", ...; "" none) */

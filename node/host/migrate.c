@@ -44,6 +44,7 @@ static int report(const struct talos_result *res, struct talos_migration *m)
     m->total_ns = rep.total_ns;
     m->state_bytes = rep.state_bytes;
     m->frozen_bytes = rep.frozen_bytes;
+    m->cpu_ns = rep.cpu_ns;
     m->rounds = rep.rounds;
     snprintf(m->converged, sizeof(m->converged), "%s", talos_precopy_reason(rep.converged));
     snprintf(m->wtrack, sizeof(m->wtrack), "%s", talos_wtrack_name(rep.wtrack));

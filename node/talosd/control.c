@@ -388,6 +388,7 @@ static int op_migrate(struct req *r)
     json_object_set_new(r->out, "phases", ph);
     json_object_set_new(r->out, "downtime_ms", ms(m.downtime_ns));
     json_object_set_new(r->out, "total_ms", ms(m.total_ns));
+    json_object_set_new(r->out, "source_cpu_ms", ms(m.cpu_ns));
     json_object_set_new(r->out, "state_bytes", json_integer((json_int_t)m.state_bytes));
     json_object_set_new(r->out, "mode", json_string(m.rounds ? "pre-copy" : "stop-and-copy"));
     json_object_set_new(r->out, "rounds", json_integer((json_int_t)m.rounds));

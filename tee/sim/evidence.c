@@ -196,25 +196,25 @@ static void chain_remember(const uint8_t key[TALOS_SHA256_BYTES])
     pthread_mutex_unlock(&chain_lock);
 }
 
-/* TALOS_OK when cert chains to one of the PEM anchors. */
-static int check_chain(X509 *cert, const uint8_t *pem, size_t pem_len)
+/* The anchors as an X509_STORE, parsed once per anchors (by hash) and
+ * shared: parsing the PEM and building a store cost about half of a chain
+ * check, on a migration's critical path, twice per side. A store is only
+ * read by X509_verify_cert, which OpenSSL allows from several threads. */
+static struct {
+    uint8_t key[TALOS_SHA256_BYTES];
+    X509_STORE *store;
+} anchor_store;
+
+static int build_store(const uint8_t *pem, size_t pem_len, X509_STORE **out)
 {
-    BIO *bio = NULL;
-    X509_STORE *store = NULL;
-    X509_STORE_CTX *ctx = NULL;
+    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+    X509_STORE *store = X509_STORE_new();
     X509 *anchor = NULL;
     size_t n_anchors = 0;
-    int rc = TALOS_ERR_EVIDENCE_CHAIN;
+    int rc = TALOS_ERR_NOMEM;
 
-    if (!pem || pem_len == 0 || pem_len > INT_MAX)
+    if (!bio || !store)
         goto out;
-    bio = BIO_new_mem_buf(pem, (int)pem_len);
-    store = X509_STORE_new();
-    ctx = X509_STORE_CTX_new();
-    if (!bio || !store || !ctx) {
-        rc = TALOS_ERR_NOMEM;
-        goto out;
-    }
     while ((anchor = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
         int added = X509_STORE_add_cert(store, anchor);
         X509_free(anchor);
@@ -224,14 +224,68 @@ static int check_chain(X509 *cert, const uint8_t *pem, size_t pem_len)
         }
         n_anchors++;
     }
+    rc = TALOS_ERR_EVIDENCE_CHAIN;
     if (n_anchors == 0) {
         TLOG_WARN("sim evidence: the trust anchors hold no PEM certificate");
         goto out;
     }
-    if (X509_STORE_CTX_init(ctx, store, cert, NULL) != 1) {
-        rc = TALOS_ERR_CRYPTO;
-        goto out;
+    *out = store;
+    store = NULL;
+    rc = TALOS_OK;
+out:
+    X509_STORE_free(store);
+    BIO_free(bio);
+    ERR_clear_error();
+    return rc;
+}
+
+/* A reference to the store of these anchors (the caller frees it). */
+static int anchors_store(const uint8_t *pem, size_t pem_len, X509_STORE **out)
+{
+    uint8_t key[TALOS_SHA256_BYTES];
+    X509_STORE *store = NULL;
+    int rc = TALOS_OK;
+
+    *out = NULL;
+    if (!pem || pem_len == 0 || pem_len > INT_MAX)
+        return TALOS_ERR_EVIDENCE_CHAIN;
+    talos_sha256(pem, pem_len, key);
+    pthread_mutex_lock(&chain_lock);
+    if (anchor_store.store && talos_ct_eq(anchor_store.key, key, sizeof(key)) &&
+        X509_STORE_up_ref(anchor_store.store))
+        *out = anchor_store.store;
+    pthread_mutex_unlock(&chain_lock);
+    if (*out)
+        return TALOS_OK;
+    if ((rc = build_store(pem, pem_len, &store)) != TALOS_OK)
+        return rc;
+    pthread_mutex_lock(&chain_lock);
+    if (X509_STORE_up_ref(store)) {
+        X509_STORE_free(anchor_store.store);
+        anchor_store.store = store;
+        memcpy(anchor_store.key, key, sizeof(key));
     }
+    pthread_mutex_unlock(&chain_lock);
+    *out = store;
+    return TALOS_OK;
+}
+
+/* TALOS_OK when cert chains to one of the PEM anchors. */
+static int check_chain(X509 *cert, const uint8_t *pem, size_t pem_len)
+{
+    X509_STORE *store = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    int rc = anchors_store(pem, pem_len, &store);
+
+    if (rc != TALOS_OK)
+        return rc;
+    rc = TALOS_ERR_NOMEM;
+    if (!(ctx = X509_STORE_CTX_new()))
+        goto out;
+    rc = TALOS_ERR_CRYPTO;
+    if (X509_STORE_CTX_init(ctx, store, cert, NULL) != 1)
+        goto out;
+    rc = TALOS_ERR_EVIDENCE_CHAIN;
     if (X509_verify_cert(ctx) == 1)
         rc = TALOS_OK;
     else
@@ -240,8 +294,14 @@ static int check_chain(X509 *cert, const uint8_t *pem, size_t pem_len)
 out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
-    BIO_free(bio);
     return rc;
+}
+
+static void sim_warm(const uint8_t *anchors_pem, size_t anchors_len)
+{
+    X509_STORE *store = NULL;
+    if (anchors_store(anchors_pem, anchors_len, &store) == TALOS_OK)
+        X509_STORE_free(store);
 }
 
 int talos_sim_evidence_verify(const uint8_t *ev, size_t len, const uint8_t *anchors_pem,
@@ -314,6 +374,7 @@ out:
 const struct talos_tee_verifier talos_tee_sim_verifier = {
     .name = "sim",
     .verify = talos_sim_evidence_verify,
+    .warm = sim_warm,
 };
 
 /* The envelope common to every backend's evidence: magic, version, name. */

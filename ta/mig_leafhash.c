@@ -1,0 +1,89 @@
+/* A target's leaf hasher for the final phase (ta/leafhash.h). */
+#include "ta/leafhash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/merkle.h"
+#include "talos/err.h"
+
+static void hash_job(struct talos_sha256_ctx *c, const struct leafhash_job *j)
+{
+    for (uint32_t i = 0; i < j->n; i++)
+        talos_merkle_leaf(c, j->first + i, j->pages + (size_t)i * TALOS_PAGE,
+                          j->slots + (size_t)i * TALOS_HASH);
+}
+
+static void *run(void *arg)
+{
+    struct leafhash *h = arg;
+    struct talos_sha256_ctx *c = NULL;
+    int ok = talos_sha256_begin(&c) == TALOS_OK;
+
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (h->done == h->posted && !h->end)
+            pthread_cond_wait(&h->cond, &h->lock);
+        if (h->done == h->posted)
+            break; /* the end, and nothing left */
+        struct leafhash_job j = h->jobs[h->done];
+        pthread_mutex_unlock(&h->lock);
+        if (ok)
+            hash_job(c, &j);
+        pthread_mutex_lock(&h->lock);
+        h->done++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    talos_sha256_free(c);
+    return ok ? NULL : h; /* non-NULL: no hash context, nothing hashed */
+}
+
+void leafhash_start(struct leafhash *h, uint32_t cap, struct talos_sha256_ctx *c)
+{
+    memset(h, 0, sizeof(*h));
+    h->c = c;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->cond, NULL);
+    if (!(h->jobs = calloc(cap ? cap : 1, sizeof(*h->jobs))))
+        return;
+    h->cap = cap;
+    h->started = pthread_create(&h->thread, NULL, run, h) == 0;
+}
+
+void leafhash_post(struct leafhash *h, const struct leafhash_job *j)
+{
+    if (!h->started) {
+        hash_job(h->c, j);
+        return;
+    }
+    pthread_mutex_lock(&h->lock);
+    if (h->posted < h->cap) {
+        h->jobs[h->posted++] = *j;
+        pthread_cond_signal(&h->cond);
+        j = NULL;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (j) /* more jobs than announced: cannot happen in a checked stream */
+        hash_job(h->c, j);
+}
+
+int leafhash_finish(struct leafhash *h)
+{
+    void *failed = NULL;
+
+    if (h->started) {
+        pthread_mutex_lock(&h->lock);
+        h->end = 1;
+        pthread_cond_signal(&h->cond);
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->thread, &failed);
+        h->started = 0;
+    }
+    if (h->jobs) {
+        free(h->jobs);
+        h->jobs = NULL;
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->cond);
+    }
+    return failed ? TALOS_ERR_NOMEM : TALOS_OK;
+}
