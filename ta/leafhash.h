@@ -26,6 +26,7 @@ struct leafhash {
     int started;
     pthread_mutex_t lock;
     pthread_cond_t cond; /* jobs posted, or the end */
+    pthread_cond_t idle; /* every job posted is done */
     struct leafhash_job *jobs;
     uint32_t cap, posted, done;
     int end;
@@ -37,6 +38,8 @@ struct leafhash {
 void leafhash_start(struct leafhash *h, uint32_t cap, struct talos_sha256_ctx *c);
 /* Hash a chunk's pages into their slots (now, or on the helper). */
 void leafhash_post(struct leafhash *h, const struct leafhash_job *j);
+/* Wait until every job posted so far is hashed (the helper goes on). */
+void leafhash_drain(struct leafhash *h);
 /* Every job posted is hashed, the helper has ended. Safe to call twice
  * and on a leafhash never started (all zero). TALOS_OK, or NOMEM when the
  * helper could not hash. */

@@ -31,7 +31,8 @@ static void *run(void *arg)
         if (ok)
             hash_job(c, &j);
         pthread_mutex_lock(&h->lock);
-        h->done++;
+        if (++h->done == h->posted)
+            pthread_cond_broadcast(&h->idle);
     }
     pthread_mutex_unlock(&h->lock);
     talos_sha256_free(c);
@@ -44,6 +45,7 @@ void leafhash_start(struct leafhash *h, uint32_t cap, struct talos_sha256_ctx *c
     h->c = c;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
+    pthread_cond_init(&h->idle, NULL);
     if (!(h->jobs = calloc(cap ? cap : 1, sizeof(*h->jobs))))
         return;
     h->cap = cap;
@@ -67,6 +69,16 @@ void leafhash_post(struct leafhash *h, const struct leafhash_job *j)
         hash_job(h->c, j);
 }
 
+void leafhash_drain(struct leafhash *h)
+{
+    if (!h->started)
+        return;
+    pthread_mutex_lock(&h->lock);
+    while (h->done != h->posted)
+        pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+}
+
 int leafhash_finish(struct leafhash *h)
 {
     void *failed = NULL;
@@ -84,6 +96,7 @@ int leafhash_finish(struct leafhash *h)
         h->jobs = NULL;
         pthread_mutex_destroy(&h->lock);
         pthread_cond_destroy(&h->cond);
+        pthread_cond_destroy(&h->idle);
     }
     return failed ? TALOS_ERR_NOMEM : TALOS_OK;
 }

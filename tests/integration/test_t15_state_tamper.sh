@@ -12,7 +12,8 @@
 #    I6). The byte written lies above the arena's top, inside the last page
 #    streamed: part of the measured state, not of the kvstore's data, so the
 #    source's digest must stay what it was.
-# 2. Target, after two chunks arrived and were hashed (target.after_2_chunks):
+# 2. Target, after two chunks arrived and were hashed (target.after_2_chunks,
+#    which waits for the target's leaf hasher):
 #    a value already received is rewritten. The target hashes each page as it
 #    arrives and never re-reads it, so this write lands after the check: the
 #    known window docs/measurement.md describes (sim only). The case asserts
