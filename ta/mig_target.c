@@ -261,7 +261,7 @@ static int on_chunk(struct mig *m, struct rx *x, const struct begin *b, uint8_t 
             j.slots = leaf;
         x->have[(first + i) / 64] |= 1ull << ((first + i) % 64);
     }
-    if (x->final)
+    if (x->lh.c) /* a final phase with a helper (see BEGIN) */
         leafhash_post(&x->lh, &j);
     else /* a pre-copy round may send a page again: hashed now, in order */
         for (uint32_t i = 0; i < n; i++)
@@ -335,15 +335,20 @@ static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault 
             uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
             for (uint64_t i = a_pages; i < a_pages + p_pages; i++)
                 x.have[i / 64] &= ~(1ull << (i % 64));
-            /* Every leaf slot of the state now, then the helper: final
-             * chunks are ascending and disjoint, at most this many. */
-            if (!talos_mtree_leaf(&x.tree, a_pages + p_pages - 1)) {
-                rc = TALOS_ERR_NOMEM;
-                goto out;
+            /* Stop-and-copy: every leaf slot of the state now, then the
+             * helper (final chunks are ascending and disjoint, at most this
+             * many). After pre-copy rounds the last one is small and on the
+             * downtime's path, where a thread's start and wake-ups cost more
+             * than they save: hashed inline. */
+            if (x.round < 0) {
+                if (!talos_mtree_leaf(&x.tree, a_pages + p_pages - 1)) {
+                    rc = TALOS_ERR_NOMEM;
+                    goto out;
+                }
+                uint64_t cp = TALOS_MIG_CHUNK_PAGES;
+                leafhash_start(&x.lh, (uint32_t)((a_pages + cp - 1) / cp + (p_pages + cp - 1) / cp),
+                               x.c);
             }
-            uint64_t cp = TALOS_MIG_CHUNK_PAGES;
-            leafhash_start(&x.lh, (uint32_t)((a_pages + cp - 1) / cp + (p_pages + cp - 1) / cp),
-                           x.c);
         } else {
             rc = fail(m, TALOS_ERR_PROTOCOL, "unexpected record in the state stream");
         }
