@@ -395,7 +395,7 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     enum { PERSIST = 5000 };
     uint64_t total = a_pages + (PERSIST + TALOS_PAGE - 1) / TALOS_PAGE;
     uint8_t *pages = calloc(total, TALOS_PAGE), *leaves = calloc(total, TALOS_HASH);
-    uint8_t prev[32], mroot[32], man[68], hdr[16];
+    uint8_t prev[32], mroot[32], man[68];
     struct talos_wr b;
     struct talos_sha256_ctx *c = NULL;
     uint32_t seq = 0;
@@ -448,14 +448,7 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     for (uint64_t first = rounds ? a_pages : 0; first < total; seq++) {
         uint64_t end = first < a_pages ? a_pages : total;
         uint32_t n = (uint32_t)(end - first < per ? end - first : per);
-        talos_be32_put(hdr, seq);
-        talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
-        talos_be32_put(hdr + 8, (uint32_t)first);
-        talos_be32_put(hdr + 12, n);
-        talos_wr_u32(w, (uint32_t)(sizeof(hdr) + (size_t)n * TALOS_PAGE));
-        talos_wr_u8(w, TALOS_MIG_CHUNK);
-        talos_wr_raw(w, hdr, sizeof(hdr));
-        talos_wr_raw(w, pages + first * TALOS_PAGE, (size_t)n * TALOS_PAGE);
+        chunk_rec(w, seq, first, n, pages + first * TALOS_PAGE);
         first += n;
     }
     for (uint64_t i = 0; i < total; i++)
