@@ -3,6 +3,7 @@
 #define TALOS_TA_MIG_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "core/mig.h"
 #include "ta/chan.h"
@@ -28,9 +29,11 @@ struct mig {
     char reason[200];
 };
 
+/* A clock in ns: CLOCK_PROCESS_CPUTIME_ID is the whole TA process's CPU
+ * time (every thread, live or ended), CLOCK_THREAD_CPUTIME_ID the caller's. */
+uint64_t mig_clock(clockid_t id);
+/* mig_clock(CLOCK_MONOTONIC). */
 uint64_t mig_now(void);
-/* CPU time of the whole TA process (every thread, live or ended), ns. */
-uint64_t mig_cpu_now(void);
 
 /* Derive the channel binding and the token key (after HELLO). */
 int mig_keys(struct mig *m);

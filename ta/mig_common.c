@@ -19,18 +19,16 @@
 
 #define BINDING_TAG "talos-mig-v1"
 
-uint64_t mig_now(void)
+uint64_t mig_clock(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t mig_cpu_now(void)
+uint64_t mig_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return mig_clock(CLOCK_MONOTONIC);
 }
 
 int mig_keys(struct mig *m)
@@ -203,7 +201,7 @@ int mig_reply(struct mig *m, int status)
 
     /* The report goes back on success and failure alike: a failed target's
      * ABORT token, a source in doubt's HANDOFF token, the phase times. */
-    m->rep.cpu_ns = mig_cpu_now() - m->cpu0;
+    m->rep.cpu_ns = mig_clock(CLOCK_PROCESS_CPUTIME_ID) - m->cpu0;
     talos_wr_init(&rep, 4096);
     talos_mig_report_encode(&m->rep, &rep);
     rc = rep.err ? rep.err

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/crypto.h"
@@ -95,18 +94,11 @@ static void hash_pages(const struct prehash *h, struct talos_sha256_ctx *c, uint
  * tampers here: the pages sent then differ from the ones the root covers). */
 static void all_hashed(void) { TALOS_FAULT("source.after_prehash"); }
 
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void *prehash_run(void *arg)
 {
     struct prehash *h = arg;
     struct talos_sha256_ctx *c = NULL;
-    uint64_t t = thread_cpu_ns();
+    uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
 
     /* Idle time only: the handshake's and the stream's threads must not
      * wait for this one (what it leaves undone, the stream hashes). */
@@ -120,7 +112,7 @@ static void *prehash_run(void *arg)
         hash_pages(h, c, k);
     }
     talos_sha256_free(c);
-    h->helper_ns = thread_cpu_ns() - t;
+    h->helper_ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
     return NULL;
 }
 
@@ -149,12 +141,12 @@ static int prehash_start(struct prehash *h)
     /* The persist section is sent from this copy, so it is hashed now (a
      * few pages); the two threads share the arena's chunks. Then the last
      * arena chunk is never sent before every page is hashed. */
-    uint64_t t = thread_cpu_ns();
+    uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
     for (uint32_t k = h->a_chunks; k < h->n_chunks; k++) {
         hash_pages(h, h->c, k);
         atomic_store(&h->claim[k], 1);
     }
-    h->ns = thread_cpu_ns() - t;
+    h->ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
     h->started = pthread_create(&h->thread, NULL, prehash_run, h) == 0;
     return TALOS_OK; /* no thread: the stream hashes every page */
 }
@@ -177,9 +169,9 @@ static void hash_chunk(struct prehash *h, uint32_t k)
         prehash_join(h);
         h->all = 1;
     } else {
-        uint64_t t = thread_cpu_ns();
+        uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
         hash_pages(h, h->c, k);
-        h->ns += thread_cpu_ns() - t;
+        h->ns += mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
         h->all = k + 1 >= h->a_chunks;
     }
     if (h->all)
@@ -297,7 +289,7 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     memset(&h, 0, sizeof(h));
     m.role = MIG_ROLE_S;
     m.t0 = mig_now();
-    m.cpu0 = mig_cpu_now();
+    m.cpu0 = mig_clock(CLOCK_PROCESS_CPUTIME_ID);
     memcpy(m.lineage, talos_rt.lineage, 16);
     memcpy(m.rep.lineage, talos_rt.lineage, 16);
     /* Stop-and-copy is quiescent from here on: no ecall until the end (and

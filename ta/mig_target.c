@@ -478,7 +478,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     memset(&m, 0, sizeof(m));
     m.role = MIG_ROLE_T;
     m.t0 = mig_now();
-    m.cpu0 = mig_cpu_now();
+    m.cpu0 = mig_clock(CLOCK_PROCESS_CPUTIME_ID);
     if (talos_rt.state != RT_EMPTY) {
         snprintf(m.reason, sizeof(m.reason), "TA is %s: only an EMPTY target imports",
                  talos_rt_state_name(talos_rt.state));
