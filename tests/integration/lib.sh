@@ -62,6 +62,19 @@ json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
 node_alive() { kill -0 "$1" 2>/dev/null || fail "talosd (pid $1) died"; }
 
+# child_procs PID: "CHILD STATE" per line, children in pid order, zombies
+# (state Z) included. Read from /proc, not ps: a fresh Debian has no procps,
+# and a missing ps read as "no children" would make the checks vacuous.
+child_procs() {
+  local f s st pp
+  for f in /proc/[0-9]*/stat; do
+    { read -r s <"$f"; } 2>/dev/null || continue
+    s=${s##*) } # after "(comm)", which may hold spaces: STATE PPID ...
+    read -r st pp _ <<<"$s"
+    if [ "$pp" = "$1" ]; then echo "${f//[^0-9]/} $st"; fi
+  done | sort -n
+}
+
 # code_of NODE ARGS...: "OK" when `talos` succeeds, else the error code it
 # names on stderr (or EXITn for another exit status). Uses the test's `t`.
 code_of() {

@@ -78,7 +78,7 @@ sleep 0.3
 t a migrate "$TA" --to 127.0.0.1:$CP --precopy >/dev/null 2>"$T/m2.err" & M=$!
 tp=""
 for _ in $(seq 1 400); do
-  tp=$({ ps -o pid= --ppid "$c_PID" || true; } | tr -d ' ' | head -1)
+  tp=$(child_procs "$c_PID" | awk 'NR == 1 {print $1}')
   [ -n "$tp" ] && grep -q pause "/proc/$tp/wchan" 2>/dev/null && break
   sleep 0.025
 done

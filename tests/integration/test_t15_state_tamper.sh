@@ -79,9 +79,8 @@ stopped_child() {
   local parent c
   parent=$(eval echo "\$${1}_PID")
   for _ in $(seq 1 400); do
-    for c in $(ps -o pid= --ppid "$parent"); do
-      [ "$(awk '{print $3}' "/proc/$c/stat" 2>/dev/null)" = T ] && { echo "$c"; return 0; }
-    done
+    c=$(child_procs "$parent" | awk '$2 == "T" {print $1; exit}')
+    [ -n "$c" ] && { echo "$c"; return 0; }
     sleep 0.05
   done
   fail "no TA of node $1 stopped at its fault point"

@@ -105,7 +105,7 @@ check_procs() {
   pid=$(eval echo "\$${1}_PID")
   for _ in $(seq 1 200); do
     want=$(t "$1" ps --json | json "' '.join(str(x['pid']) for x in j['tas'] if x['pid'])")
-    extra=$({ ps -o pid= --ppid "$pid" || true; } | tr -d ' ' | grep -vxF -f <(tr ' ' '\n' <<<"$want" | grep .) || true)
+    extra=$(child_procs "$pid" | cut -d' ' -f1 | grep -vxF -f <(tr ' ' '\n' <<<"$want" | grep .) || true)
     [ "$(grep -c . <<<"$extra")" -le 1 ] && return 0
     sleep 0.05
   done

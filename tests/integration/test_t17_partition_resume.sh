@@ -30,7 +30,7 @@ unset TALOS_FAULT
 KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 
 wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
-children() { { ps -o pid= --ppid "$1" || true; } | tr -d ' '; }
+children() { child_procs "$1" | cut -d' ' -f1; }
 
 start_node a; AP=$PORT
 start_node c; CP=$PORT
@@ -69,7 +69,7 @@ assert_eq "$(code_of a migrate "$TK" --to 127.0.0.1:$BK)" STATE "migrate with th
 t a migrate "$TS" --to 127.0.0.1:$BS >/dev/null 2>"$T/mig_stall.err" & MIG=$!
 tp=""
 for _ in $(seq 1 400); do
-  tp=$(children "$bs_PID" | head -1)
+  tp=$(children "$bs_PID" | awk 'NR == 1')
   [ -n "$tp" ] && grep -q pause "/proc/$tp/wchan" 2>/dev/null && break
   tp=""; sleep 0.025
 done

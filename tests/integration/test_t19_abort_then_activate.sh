@@ -27,8 +27,8 @@ trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wa
 
 wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 # live (non-zombie) children of a process, and zombie ones
-children() { { ps -o pid=,stat= --ppid "$1" || true; } | awk '$2 !~ /^Z/ {print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
-zombies() { { ps -o pid=,stat= --ppid "$1" || true; } | awk '$2 ~ /^Z/ {print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+children() { child_procs "$1" | awk '$2 != "Z" {print $1}' | tr '\n' ' ' | sed 's/ $//'; }
+zombies() { child_procs "$1" | awk '$2 == "Z" {print $1}' | tr '\n' ' ' | sed 's/ $//'; }
 n_active() { local n=0 x; for x in "${@:2}"; do [ "$(entry "$x" "$1" state)" = ACTIVE ] && n=$((n + 1)); done; echo $n; }
 # A node's live TA processes: those its registry shows, plus at most one
 # virgin target of the warm pool (node/talosd/pool.c refills it after each

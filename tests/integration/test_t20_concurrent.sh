@@ -68,7 +68,7 @@ t a migrate "$X" --to 127.0.0.1:$DP >/dev/null 2>"$T/md.err" & MD=$!
 BG+=($MD)
 tp=""
 for _ in $(seq 1 400); do
-  tp=$({ ps -o pid= --ppid "$d_PID" || true; } | tr -d ' ' | head -1)
+  tp=$(child_procs "$d_PID" | awk 'NR == 1 {print $1}')
   [ -n "$tp" ] && grep -q pause "/proc/$tp/wchan" 2>/dev/null && break
   tp=""; sleep 0.025
 done
