@@ -7,12 +7,19 @@
  * destinations: memory touched beforehand, and fresh memory (mmap'ed, never
  * touched, so every page faults during the copy).
  *
+ * A third transfer, into fresh memory, also computes the state root a
+ * migration needs on both sides: the sender hashes each 4 KiB page
+ * (SHA-256) right before it encrypts it, the receiver each page it copied
+ * in, and each side then folds its leaves into a Merkle root, which must
+ * agree. One thread a side, as above: the floor of a transfer that checks
+ * a state root, not of TALOS's scheduling of it.
+ *
  *   limit [--runs N] [--tsv] [SIZE...]     SIZE: bytes, or with K/M/G suffix
  *
  * Default sizes: 64K 1M 16M 64M 256M; 5 runs each; prints the median in ms
- * from the first byte encrypted to the last byte copied. The connection is
- * set up before the clock starts. No hashing: the floor is crypto + copy +
- * transport only. */
+ * from the first byte encrypted to the last byte copied (and, with the
+ * root, hashed and folded), and the CPU time the two threads used. The
+ * connection is set up before the clock starts. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,6 +41,7 @@
 #define CHUNK (256u * 1024u)
 #define HDR (4 + 12 + 16) /* length ‖ IV ‖ tag */
 #define MAX_SIZES 16
+#define PAGE 4096u
 
 static void die(const char *what)
 {
@@ -50,8 +58,80 @@ struct job {
     uint8_t salt[4];
     pthread_barrier_t *start;
     uint64_t t_start, t_end;
+    uint64_t cpu_ns; /* this thread's CPU time for its part of the transfer */
+    int hash;        /* also compute the state root (leaves, then the tree) */
+    uint8_t root[32];
     int ok;
 };
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* SHA-256 of each page of p[0, n) into leaves (n a multiple of PAGE, or
+ * the last page short). */
+static int hash_pages(EVP_MD_CTX *md, const EVP_MD *sha, const uint8_t *p, size_t n,
+                      uint8_t *leaves)
+{
+    for (size_t off = 0; off < n; off += PAGE, leaves += 32) {
+        size_t len = n - off < PAGE ? n - off : PAGE;
+        if (EVP_DigestInit_ex2(md, sha, NULL) != 1 || EVP_DigestUpdate(md, p + off, len) != 1 ||
+            EVP_DigestFinal_ex(md, leaves, NULL) != 1)
+            return 0;
+    }
+    return 1;
+}
+
+/* Fold n leaves pairwise, level by level, in place, into root (an odd
+ * node moves up as it is). The same work as TALOS's tree (core/merkle.c),
+ * not its exact layout. */
+static int fold(EVP_MD_CTX *md, const EVP_MD *sha, uint8_t *leaves, size_t n, uint8_t root[32])
+{
+    while (n > 1) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i += 2, m++) {
+            if (i + 1 == n) {
+                memmove(leaves + 32 * m, leaves + 32 * i, 32);
+                continue;
+            }
+            if (EVP_DigestInit_ex2(md, sha, NULL) != 1 ||
+                EVP_DigestUpdate(md, leaves + 32 * i, 64) != 1 ||
+                EVP_DigestFinal_ex(md, leaves + 32 * m, NULL) != 1)
+                return 0;
+        }
+        n = m;
+    }
+    memcpy(root, leaves, 32);
+    return 1;
+}
+
+/* What a side needs to compute the root, when it does. */
+struct rooter {
+    EVP_MD_CTX *md;
+    EVP_MD *sha;
+    uint8_t *leaves;
+};
+
+static int rooter_init(struct rooter *r, const struct job *j)
+{
+    memset(r, 0, sizeof(*r));
+    if (!j->hash)
+        return 1;
+    r->md = EVP_MD_CTX_new();
+    r->sha = EVP_MD_fetch(NULL, "SHA256", NULL);
+    r->leaves = malloc((j->size + PAGE - 1) / PAGE * 32);
+    return r->md && r->sha && r->leaves;
+}
+
+static void rooter_free(struct rooter *r)
+{
+    EVP_MD_CTX_free(r->md);
+    EVP_MD_free(r->sha);
+    free(r->leaves);
+}
 
 static int send_all(int fd, const uint8_t *p, size_t n)
 {
@@ -104,7 +184,8 @@ static void *sender(void *arg)
     struct job *j = arg;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     uint8_t *buf = malloc(HDR + CHUNK);
-    int outl = 0, ok = ctx && buf;
+    struct rooter rt;
+    int outl = 0, ok = rooter_init(&rt, j) && ctx && buf;
 
     if (ok)
         ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
@@ -114,9 +195,12 @@ static void *sender(void *arg)
     /* The clock starts here, in the thread that does the first work: on two
      * vCPUs a third (timing) thread may not run until the transfer is over. */
     j->t_start = bench_now_ns();
+    j->cpu_ns = thread_cpu_ns();
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
+        if (j->hash && !hash_pages(rt.md, rt.sha, j->src + off, n, rt.leaves + off / PAGE * 32))
+            ok = 0;
         make_iv(j->salt, ctr, iv);
         put_be32(buf, (uint32_t)n);
         memcpy(buf + 4, iv, 12);
@@ -126,6 +210,10 @@ static void *sender(void *arg)
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
              send_all(j->fd, buf, HDR + n) == 0;
     }
+    if (ok && j->hash)
+        ok = fold(rt.md, rt.sha, rt.leaves, (j->size + PAGE - 1) / PAGE, j->root);
+    j->cpu_ns = thread_cpu_ns() - j->cpu_ns;
+    rooter_free(&rt);
     EVP_CIPHER_CTX_free(ctx);
     free(buf);
     j->ok = ok;
@@ -137,13 +225,15 @@ static void *receiver(void *arg)
     struct job *j = arg;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     uint8_t *buf = malloc(HDR + CHUNK);
-    int outl = 0, ok = ctx && buf;
+    struct rooter rt;
+    int outl = 0, ok = rooter_init(&rt, j) && ctx && buf;
 
     if (ok)
         ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
     if (buf)
         memset(buf, 0, HDR + CHUNK);
     pthread_barrier_wait(j->start);
+    j->cpu_ns = thread_cpu_ns();
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
@@ -158,19 +248,26 @@ static void *receiver(void *arg)
              EVP_DecryptFinal_ex(ctx, buf + HDR + n, &outl) == 1;
         if (ok)
             memcpy(j->dst + off, buf + HDR, n);
+        if (ok && j->hash)
+            ok = hash_pages(rt.md, rt.sha, j->dst + off, n, rt.leaves + off / PAGE * 32);
     }
+    if (ok && j->hash)
+        ok = fold(rt.md, rt.sha, rt.leaves, (j->size + PAGE - 1) / PAGE, j->root);
     j->t_end = bench_now_ns();
+    j->cpu_ns = thread_cpu_ns() - j->cpu_ns;
+    rooter_free(&rt);
     EVP_CIPHER_CTX_free(ctx);
     free(buf);
     j->ok = ok;
     return NULL;
 }
 
-/* One transfer of `size` bytes into dst; returns ns. */
-static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size)
+/* One transfer of `size` bytes into dst, with the state root on both sides
+ * if hash; returns ns, and the two threads' CPU time in *cpu if not NULL. */
+static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size, int hash, uint64_t *cpu)
 {
     pthread_barrier_t start;
-    struct job s = {.src = src, .size = size}, r;
+    struct job s = {.src = src, .size = size, .hash = hash}, r;
     pthread_t ts, tr;
     int fa = -1, fb = -1;
 
@@ -195,6 +292,12 @@ static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size)
         errno = 0;
         die("transfer (encrypt/send/receive/decrypt)");
     }
+    if (hash && memcmp(s.root, r.root, 32) != 0) {
+        errno = 0;
+        die("the two state roots differ");
+    }
+    if (cpu)
+        *cpu = s.cpu_ns + r.cpu_ns;
     return r.t_end - s.t_start;
 }
 
@@ -221,12 +324,13 @@ int main(int argc, char **argv)
         n_sizes = sizeof(def) / sizeof(def[0]);
     }
     if (tsv)
-        printf("# size_bytes\ttouched_ms\tfresh_ms\truns\n");
+        printf("# size_bytes\ttouched_ms\tfresh_ms\truns\tfresh_cpu_ms\troot_ms\troot_cpu_ms\n");
     else
-        printf("| size | into touched memory | into fresh memory |\n|---:|---:|---:|\n");
+        printf("| size | into touched memory | into fresh memory | its CPU | fresh, with the state "
+               "root | its CPU |\n|---:|---:|---:|---:|---:|---:|\n");
     for (size_t k = 0; k < n_sizes; k++) {
         size_t size = sizes[k];
-        uint64_t touched[100], fresh[100];
+        uint64_t touched[100], fresh[100], fcpu[100], root[100], rcpu[100];
         uint8_t *src = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         uint8_t *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (src == MAP_FAILED || dst == MAP_FAILED)
@@ -236,26 +340,37 @@ int main(int argc, char **argv)
             if (RAND_bytes(src + off, (int)(size - off < (1u << 20) ? size - off : 1u << 20)) != 1)
                 die("RAND_bytes");
         memset(dst, 0, size);
-        (void)one_run(src, dst, size); /* warm up: code, OpenSSL's tables, socket buffers */
+        /* warm up: code, OpenSSL's tables, socket buffers */
+        (void)one_run(src, dst, size, 1, NULL);
         for (int r = 0; r < runs; r++) {
             memset(dst, 0, size); /* keep it touched (and dirty), not equal to src */
-            touched[r] = one_run(src, dst, size);
-            uint8_t *f = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (f == MAP_FAILED)
-                die("mmap");
-            fresh[r] = one_run(src, f, size);
-            if (r == 0 && (memcmp(f, src, size) != 0 || memcmp(dst, src, size) != 0)) {
-                errno = 0;
-                die("destination differs from source");
+            touched[r] = one_run(src, dst, size, 0, NULL);
+            for (int hash = 0; hash <= 1; hash++) {
+                uint8_t *f =
+                    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (f == MAP_FAILED)
+                    die("mmap");
+                if (hash)
+                    root[r] = one_run(src, f, size, 1, &rcpu[r]);
+                else
+                    fresh[r] = one_run(src, f, size, 0, &fcpu[r]);
+                if (r == 0 && (memcmp(f, src, size) != 0 || memcmp(dst, src, size) != 0)) {
+                    errno = 0;
+                    die("destination differs from source");
+                }
+                munmap(f, size);
             }
-            munmap(f, size);
         }
         double mt = (double)bench_median_u64(touched, (size_t)runs) / 1e6;
         double mf = (double)bench_median_u64(fresh, (size_t)runs) / 1e6;
+        double mfc = (double)bench_median_u64(fcpu, (size_t)runs) / 1e6;
+        double mr = (double)bench_median_u64(root, (size_t)runs) / 1e6;
+        double mrc = (double)bench_median_u64(rcpu, (size_t)runs) / 1e6;
         if (tsv)
-            printf("%zu\t%.3f\t%.3f\t%d\n", size, mt, mf, runs);
+            printf("%zu\t%.3f\t%.3f\t%d\t%.3f\t%.3f\t%.3f\n", size, mt, mf, runs, mfc, mr, mrc);
         else
-            printf("| %zu KiB | %.3f ms | %.3f ms |\n", size >> 10, mt, mf);
+            printf("| %zu KiB | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %.3f ms |\n", size >> 10,
+                   mt, mf, mfc, mr, mrc);
         fflush(stdout);
         munmap(src, size);
         munmap(dst, size);

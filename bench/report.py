@@ -9,7 +9,8 @@ RESULTS_DIR holds one <bench>.jsonl per benchmark (bench/run.sh writes them).
 Every line is one JSON object. Migration series for the plots are the lines,
 in any *.jsonl file, that carry "series" (a name), "bytes" (state size) and
 "total_ms" and/or "downtime_ms"; bench/run.sh writes "stop-and-copy",
-"limit (fresh)" and "limit (touched)"; a pre-copy benchmark adds lines with
+"limit (fresh)", "limit (touched)" and "limit + state root (fresh)"; a pre-copy
+benchmark adds lines with
 "series": "pre-copy" (any file name) and they are plotted with the others.
 A series without points is left out of the plot.
 """
@@ -117,7 +118,7 @@ def plots(res, out):
         if "series" in r and "bytes" in r:
             series.setdefault(r["series"], []).append(r)
     order = ["pre-copy (client, under writes)", "stop-and-copy (client, under writes)", "pre-copy",
-             "stop-and-copy", "limit (fresh)", "limit (touched)"]
+             "stop-and-copy", "limit + state root (fresh)", "limit (fresh)", "limit (touched)"]
     names = [s for s in order if s in series] + sorted(s for s in series if s not in order)
     made = []
     for key, title, fname in (("total_ms", "Migration time vs state size", "migration-time.png"),
