@@ -9,11 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t bench_now_ns(void)
+uint64_t bench_clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_now_ns(void)
+{
+    return bench_clock_ns(CLOCK_MONOTONIC);
 }
 
 int bench_cmp_u64(const void *a, const void *b)

@@ -5,8 +5,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+/* A clock in ns: bench_now_ns is CLOCK_MONOTONIC; bench_clock_ns takes any
+ * (CLOCK_THREAD_CPUTIME_ID for a thread's CPU time). */
 uint64_t bench_now_ns(void);
+uint64_t bench_clock_ns(clockid_t id);
 /* qsort comparators. */
 int bench_cmp_u64(const void *a, const void *b);
 int bench_cmp_double(const void *a, const void *b);
