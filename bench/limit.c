@@ -64,48 +64,12 @@ struct job {
     int ok;
 };
 
-/* SHA-256 of each page of p[0, n) into leaves (n a multiple of PAGE, or
- * the last page short). */
-static int hash_pages(EVP_MD_CTX *md, const EVP_MD *sha, const uint8_t *p, size_t n,
-                      uint8_t *leaves)
-{
-    for (size_t off = 0; off < n; off += PAGE, leaves += 32) {
-        size_t len = n - off < PAGE ? n - off : PAGE;
-        if (EVP_DigestInit_ex2(md, sha, NULL) != 1 || EVP_DigestUpdate(md, p + off, len) != 1 ||
-            EVP_DigestFinal_ex(md, leaves, NULL) != 1)
-            return 0;
-    }
-    return 1;
-}
-
-/* Fold n leaves pairwise, level by level, in place, into root (an odd
- * node moves up as it is). The same work as TALOS's tree (core/merkle.c),
- * not its exact layout. */
-static int fold(EVP_MD_CTX *md, const EVP_MD *sha, uint8_t *leaves, size_t n, uint8_t root[32])
-{
-    while (n > 1) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i += 2, m++) {
-            if (i + 1 == n) {
-                memmove(leaves + 32 * m, leaves + 32 * i, 32);
-                continue;
-            }
-            if (EVP_DigestInit_ex2(md, sha, NULL) != 1 ||
-                EVP_DigestUpdate(md, leaves + 32 * i, 64) != 1 ||
-                EVP_DigestFinal_ex(md, leaves + 32 * m, NULL) != 1)
-                return 0;
-        }
-        n = m;
-    }
-    memcpy(root, leaves, 32);
-    return 1;
-}
-
-/* What a side needs to compute the root, when it does. */
+/* What a side needs to compute the root, when it does: one leaf per page. */
 struct rooter {
     EVP_MD_CTX *md;
     EVP_MD *sha;
     uint8_t *leaves;
+    size_t n; /* leaves */
 };
 
 static int rooter_init(struct rooter *r, const struct job *j)
@@ -113,9 +77,10 @@ static int rooter_init(struct rooter *r, const struct job *j)
     memset(r, 0, sizeof(*r));
     if (!j->hash)
         return 1;
+    r->n = (j->size + PAGE - 1) / PAGE;
     r->md = EVP_MD_CTX_new();
     r->sha = EVP_MD_fetch(NULL, "SHA256", NULL);
-    r->leaves = malloc((j->size + PAGE - 1) / PAGE * 32);
+    r->leaves = malloc(r->n * 32);
     return r->md && r->sha && r->leaves;
 }
 
@@ -124,6 +89,42 @@ static void rooter_free(struct rooter *r)
     EVP_MD_CTX_free(r->md);
     EVP_MD_free(r->sha);
     free(r->leaves);
+}
+
+static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[32])
+{
+    return EVP_DigestInit_ex2(r->md, r->sha, NULL) == 1 && EVP_DigestUpdate(r->md, p, len) == 1 &&
+           EVP_DigestFinal_ex(r->md, out, NULL) == 1;
+}
+
+/* The leaves of the state's bytes [off, off + n), which are at p (off a
+ * multiple of PAGE; the state's last page may be short). */
+static int rooter_pages(struct rooter *r, size_t off, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += PAGE)
+        if (!sha256(r, p + i, n - i < PAGE ? n - i : PAGE, r->leaves + (off + i) / PAGE * 32))
+            return 0;
+    return 1;
+}
+
+/* Fold the leaves pairwise, level by level, in place, into root (an odd
+ * node moves up as it is). The same work as TALOS's tree (core/merkle.c),
+ * not its exact layout. */
+static int rooter_fold(struct rooter *r, uint8_t root[32])
+{
+    uint8_t *l = r->leaves;
+    for (size_t n = r->n; n > 1;) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i += 2, m++) {
+            if (i + 1 == n)
+                memmove(l + 32 * m, l + 32 * i, 32);
+            else if (!sha256(r, l + 32 * i, 64, l + 32 * m))
+                return 0;
+        }
+        n = m;
+    }
+    memcpy(root, l, 32);
+    return 1;
 }
 
 static int send_all(int fd, const uint8_t *p, size_t n)
@@ -192,19 +193,18 @@ static void *sender(void *arg)
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
-        if (j->hash && !hash_pages(rt.md, rt.sha, j->src + off, n, rt.leaves + off / PAGE * 32))
-            ok = 0;
         make_iv(j->salt, ctr, iv);
         put_be32(buf, (uint32_t)n);
         memcpy(buf + 4, iv, 12);
-        ok = EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
+        ok = (!j->hash || rooter_pages(&rt, off, j->src + off, n)) &&
+             EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
              EVP_EncryptUpdate(ctx, buf + HDR, &outl, j->src + off, (int)n) == 1 &&
              (size_t)outl == n && EVP_EncryptFinal_ex(ctx, buf + HDR + n, &outl) == 1 &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
              send_all(j->fd, buf, HDR + n) == 0;
     }
     if (ok && j->hash)
-        ok = fold(rt.md, rt.sha, rt.leaves, (j->size + PAGE - 1) / PAGE, j->root);
+        ok = rooter_fold(&rt, j->root);
     j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
     rooter_free(&rt);
     EVP_CIPHER_CTX_free(ctx);
@@ -242,10 +242,10 @@ static void *receiver(void *arg)
         if (ok)
             memcpy(j->dst + off, buf + HDR, n);
         if (ok && j->hash)
-            ok = hash_pages(rt.md, rt.sha, j->dst + off, n, rt.leaves + off / PAGE * 32);
+            ok = rooter_pages(&rt, off, j->dst + off, n);
     }
     if (ok && j->hash)
-        ok = fold(rt.md, rt.sha, rt.leaves, (j->size + PAGE - 1) / PAGE, j->root);
+        ok = rooter_fold(&rt, j->root);
     j->t_end = bench_now_ns();
     j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
     rooter_free(&rt);
