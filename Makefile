@@ -185,14 +185,17 @@ TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/te
 
 # talosd as a hostile host (tests only, SECURITY.md T25): node/host/ta.c
 # compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the
-# malformed and racing answers of tests/host/hostile.c. The talosd that is
-# installed has none of this code.
+# malformed and racing answers of tests/host/hostile.c, and
+# node/talosd/images.c runs whatever its store holds under an image's name
+# (T13, T16-T19: wrong target images). The talosd that is installed has
+# none of this code.
 TALOSD_HOSTILE := $(BUILD)/tests/talosd-hostile
 $(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_HOSTILE_HOST -c $< -o $@
-$(TALOSD_HOSTILE): $(call src2obj,$(wildcard node/talosd/*.c) $(filter-out node/host/ta.c,$(HOST_SRC))) \
-		$(O)/hostile/node/host/ta.o $(O)/hostile/tests/host/hostile.o \
+$(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard node/talosd/*.c)) \
+		$(filter-out node/host/ta.c,$(HOST_SRC))) \
+		$(O)/hostile/node/host/ta.o $(O)/hostile/node/talosd/images.o $(O)/hostile/tests/host/hostile.o \
 		$(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
@@ -262,7 +265,7 @@ FZ_DEPS_evidence := $(FZ_VERIFY)
 FZ_DEPS_cfg_file := $(FZ_CFG)
 FZ_DEPS_control_json := $(FZ_NODE)
 FZ_DEPS_call_decode := $(call fzobj,ta/dispatch.c) $(FZ_OS)
-FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c) $(FZ_OS)
+FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c node/talosd/peerlink.c) $(FZ_OS)
 FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.c $(TEE_HOST_SRC) $(CFG_SRC) \
                          $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
 FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
@@ -277,7 +280,7 @@ endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_harness,$(t))))
 FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(FZ)/fuzz_$(t))
 
-$(FZ)/gen_seeds: $(FZ)/obj/tests/fuzz/gen_seeds.o $(call fzobj,node/talosd/peerproto.c) \
+$(FZ)/gen_seeds: $(FZ)/obj/tests/fuzz/gen_seeds.o $(call fzobj,node/talosd/peerproto.c node/talosd/peerlink.c) \
 		$(call fzobj,$(TEE_VERIFY_SRC) tools/cfg/model.c tools/cfg/serial.c $(OS_SRC)) $(FZ_CORE)
 	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(FZ_SAN) -o $@ $^ $(HOST_LIBS)
 

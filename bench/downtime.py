@@ -186,7 +186,8 @@ def main():
     ap.add_argument("sizes", nargs="+")
     o = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="talos-downtime.")
-    env = dict(os.environ, TALOS_SIM_CA=os.path.join(tmp, "ca"), TALOS_LOG="warn")
+    env = dict(os.environ, TALOS_SIM_CA=os.path.join(tmp, "ca"),
+               TALOS_NODE_CA=os.path.join(tmp, "node-ca"), TALOS_LOG="warn")
     modes = ["precopy", "stop"] if o.mode == "both" else [o.mode]
     rows = []
     try:

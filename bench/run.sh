@@ -17,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export TALOS_SIM_CA=$(mktemp -d /tmp/talos-bench-ca.XXXXXX)
+export TALOS_NODE_CA=$TALOS_SIM_CA/node-ca
 WORK=$(mktemp -d /tmp/talos-bench-work.XXXXXX)
 trap 'rm -rf "$TALOS_SIM_CA" "$WORK"' EXIT
 out=bench/RESULTS.md

@@ -1,12 +1,15 @@
 /* talos call TA ECALL [ARG...]: one ecall; its output goes to stdout. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "core/crypto.h"
+#include "talos/ta.h"
 #include "talos/talos.h"
 
 const char cmd_call_usage[] =
@@ -18,6 +21,11 @@ const char cmd_call_usage[] =
     "unchanged). Options must come before TA: every word after it is passed\n"
     "to the TA, even one that starts with '-'.\n"
     "\n"
+    "An ARG @FILE passes the bytes of FILE (a regular file, text, up to 1 MiB)\n"
+    "and @- those of standard input (once): a secret given that way is not in\n"
+    "the command line, which every local user can read in /proc. @@TEXT passes\n"
+    "@TEXT. The bytes are passed exactly (a file's final newline included).\n"
+    "\n"
     "A call the TA refuses exits with status 1 and prints its reason.\n"
     "\n"
     "options:\n" CLI_COMMON_HELP;
@@ -27,6 +35,49 @@ static const struct cli_field call_fields[] = {
     {"out", CLI_J_STR, 0, 1},
     {"out_hex", CLI_J_HEX, 0, 1},
 };
+
+/* The bytes of an @FILE or @- argument, read once, at most the TA's
+ * argument limit; *len their length. NULL after a one-line complaint. */
+static char *arg_from(struct cli_ctx *ctx, const char *src, int *stdin_used, size_t *len)
+{
+    FILE *f = NULL;
+    char *buf = malloc(TALOS_MAX_ARG_BYTES + 1);
+    int is_stdin = strcmp(src, "-") == 0;
+
+    *len = 0;
+    if (!buf) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (is_stdin && (*stdin_used)++) {
+        cli_usage(ctx->cmd->name, "@- may be used once");
+        goto bad;
+    }
+    if (!(f = is_stdin ? stdin : fopen(src, "rbe"))) {
+        cli_fail(ctx->label, TALOS_ERR_NOT_FOUND, "@%s: %s", src, strerror(errno));
+        goto bad;
+    }
+    struct stat st;
+    if (!is_stdin && (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))) {
+        cli_fail(ctx->label, TALOS_ERR_INVALID_ARG, "@%s: not a regular file", src);
+        goto bad;
+    }
+    *len = fread(buf, 1, TALOS_MAX_ARG_BYTES + 1, f);
+    if (ferror(f) || *len > TALOS_MAX_ARG_BYTES) {
+        cli_fail(ctx->label, ferror(f) ? TALOS_ERR_IO : TALOS_ERR_TOO_LARGE,
+                 "@%s: %s", src, ferror(f) ? "read error" : "more than 1 MiB");
+        goto bad;
+    }
+    if (!is_stdin)
+        fclose(f);
+    return buf;
+bad:
+    if (f && !is_stdin)
+        fclose(f);
+    talos_wipe(buf, TALOS_MAX_ARG_BYTES + 1);
+    free(buf);
+    return NULL;
+}
 
 static int build_request(struct cli_ctx *ctx, const char *id, int nargs, char **args, json_t **out)
 {
@@ -42,9 +93,25 @@ static int build_request(struct cli_ctx *ctx, const char *id, int nargs, char **
         rc = cli_usage(ctx->cmd->name, "ECALL is not valid UTF-8");
         goto out;
     }
+    int stdin_used = 0;
     for (int i = 1; i < nargs; i++) {
         /* The control protocol carries arguments as JSON text. */
-        json_t *s = json_string(args[i]);
+        json_t *s = NULL;
+        if (args[i][0] == '@' && args[i][1] != '@') {
+            size_t n = 0;
+            char *b = arg_from(ctx, args[i] + 1, &stdin_used, &n);
+            if (!b)
+                goto out;
+            s = json_stringn(b, n);
+            talos_wipe(b, n);
+            free(b);
+            if (!s) {
+                rc = cli_usage(ctx->cmd->name, "%s is not valid UTF-8 text", args[i]);
+                goto out;
+            }
+        } else {
+            s = json_string(args[i] + (args[i][0] == '@')); /* @@x passes @x */
+        }
         if (!s) {
             rc = cli_usage(ctx->cmd->name, "argument %d is not valid UTF-8 text", i);
             goto out;

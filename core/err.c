@@ -49,6 +49,8 @@ static const struct err_entry errs[] = {
     {TALOS_ERR_ABORTED, "ABORTED", "an operator gave up on the migration"},
     {TALOS_ERR_CFG, "CFG", "execution flow does not match the CFG"},
     {TALOS_ERR_CFG_DIGEST, "CFG_DIGEST", "CFG digest not allowed by policy"},
+    {TALOS_ERR_PEER_AUTH, "PEER_AUTH", "peer node not authenticated by a configured CA"},
+    {TALOS_ERR_POLICY, "POLICY", "image not allowed by the node's image policy"},
     {TALOS_ERR_CERT, "CERT", "state certificate does not verify"},
     {TALOS_ERR_CERT_FORK, "CERT_FORK", "state certificates show a fork of the lineage"},
     {TALOS_ERR_CERT_ROLLBACK, "CERT_ROLLBACK", "version or key epoch goes back in the certificate chain"},

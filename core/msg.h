@@ -68,6 +68,9 @@ enum talos_host_req {
     TALOS_HOST_REQ_SEAL_KEY = 2, /* u32 policy -> raw key[32] */
     TALOS_HOST_REQ_CFG = 3,      /* empty -> the TA image's canonical CFG file (hostile: the
                                   * TA checks it against the cfg_digest of its own evidence) */
+    TALOS_HOST_REQ_ACTIVATE = 4, /* lineage[16] ‖ u64 version -> empty: a migration target is
+                                  * about to serve; status OK once the host recorded the
+                                  * arrival (docs/node-security.md, "No silent loss") */
 };
 
 #endif

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
 D=$(mktemp -d /tmp/talos-demo.XXXXXX)
-export TALOS_SIM_CA=$D/sim-ca
+export TALOS_SIM_CA=$D/sim-ca TALOS_NODE_CA=$D/node-ca
 PA=${DEMO_PORT:-7101}; PB=$((PA + 1))
 PIDS=()
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -230,11 +230,15 @@ static int handle(uint16_t type)
     case TALOS_MSG_MIGRATE_IN: {
         int fd = -1, rc = TALOS_OK;
         uint8_t lineage[16] = {0};
-        /* Copied out: the receive buffer is reused during the migration. */
+        /* Copied out: the receive buffer is reused during the migration.
+         * lineage[16] ‖ u64 the pre-fault the node grants (length checked
+         * by the frame table). */
         memcpy(lineage, talos_rt.rx.p, sizeof(lineage));
+        uint64_t grant = (uint64_t)talos_be32_get(talos_rt.rx.p + 16) << 32 |
+                         talos_be32_get(talos_rt.rx.p + 20);
         if ((rc = talos_xport_take_fd(&talos_rt.x, &fd)) != TALOS_OK)
             return rc;
-        rc = talos_rt_migrate_in(fd, lineage);
+        rc = talos_rt_migrate_in(fd, lineage, grant);
         /* A new instance of the lineage rotates its key now, after the
          * RECEIPT and the host's answer: off the downtime path. */
         if (rc == TALOS_OK && talos_rt.state == RT_ACTIVE)
@@ -381,6 +385,15 @@ int main(int argc, char **argv)
 out:
     if (rc != TALOS_OK && rc != TALOS_ERR_PEER_CLOSED)
         TLOG_ERR("stopping: %s", talos_strerror(rc));
+    if (rc == TALOS_ERR_PEER_CLOSED && talos_rt.state == RT_ACTIVE) {
+        /* Our node is gone (it never said STOP): nobody can reach this
+         * instance any more. Not silent (I7): the node's record says it
+         * held the lineage, and this line says what became of it. */
+        char id[2 * sizeof(talos_rt.lineage) + 1];
+        talos_hex(talos_rt.lineage, sizeof(talos_rt.lineage), id);
+        TLOG_ERR("lineage %s lost: its node is gone; this instance held version %llu and ends",
+                 id, (unsigned long long)talos_rt.version);
+    }
     talos_rt_wipe_state();
     talos_xport_close(&talos_rt.x);
     talos_flow_fini();

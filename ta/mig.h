@@ -80,6 +80,12 @@ void mig_later_join(void);
 
 /* The target becomes the lineage at (version, head): ACTIVE (mig_target.c). */
 void mig_activate_commit(const uint8_t lineage[16], uint64_t version, const uint8_t head[32]);
+/* Before a target activates: its host records the arrival (talosd: on
+ * disk). TALOS_OK, or the reason the host could not (it died, its disk
+ * failed, the lineage already serves there) in why: the target then fails
+ * and its ABORT lets the source serve on, instead of activating where
+ * nobody can reach it. */
+int mig_host_arrival(const uint8_t lineage[16], uint64_t version, char *why, size_t cap);
 
 /* A PREPARED target whose channel broke keeps what a HANDOFF carried by
  * its node needs: session, lineage, token key, version, head, its own

@@ -131,6 +131,9 @@ int talos_rt_handoff(const uint8_t *tok, size_t len)
         (rc = talos_rt_code_unchanged(now, waiting.measurement, why, sizeof(why))) != TALOS_OK)
         return fail_waiting(rc, why);
     TALOS_FAULT("target.before_active");
+    if ((rc = mig_host_arrival(waiting.lineage, waiting.version, why, sizeof(why))) != TALOS_OK)
+        return fail_waiting(rc, why);
+    TALOS_FAULT("target.after_recorded");
     mig_activate_commit(waiting.lineage, waiting.version, waiting.head);
     TALOS_FAULT("target.after_active");
     TLOG_INFO("active: the HANDOFF arrived through the node; lineage continues at version %llu",

@@ -11,6 +11,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/msg.h"
 #include "core/mtree.h"
 #include "core/wire.h"
 #include "ta/arena.h"
@@ -68,8 +69,12 @@ static void *prefault_run(void *arg)
     return NULL;
 }
 
-static void prefault_start(struct prefault *p, uint64_t hint)
+/* The node's grant bounds it too: its budget for all virgin targets at
+ * once (node/talosd/peer.c), so many unauthenticated hints cannot add up. */
+static void prefault_start(struct prefault *p, uint64_t hint, uint64_t grant)
 {
+    if (hint > grant)
+        hint = grant;
     p->bytes = hint > PREFAULT_UNAUTH_MAX ? PREFAULT_UNAUTH_MAX : hint & ~(uint64_t)(TALOS_PAGE - 1);
     p->started = p->bytes && pthread_create(&p->thread, NULL, prefault_run, p) == 0;
 }
@@ -115,7 +120,7 @@ static void introspect_join(struct introspection *in)
     in->started = 0;
 }
 
-static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16])
+static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16], uint64_t grant)
 {
     uint8_t body[73], ack[33], got = 0;
     uint32_t len = 0;
@@ -139,7 +144,7 @@ static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16])
     memcpy(m->session, body + 1, 16);
     memcpy(m->nonce_peer, body + 17, 32);
     memcpy(m->lineage, body + 49, 16); /* bound by the source's evidence, checked next */
-    prefault_start(pf, (uint64_t)talos_be32_get(body + 65) << 32 | talos_be32_get(body + 69));
+    prefault_start(pf, (uint64_t)talos_be32_get(body + 65) << 32 | talos_be32_get(body + 69), grant);
     if ((rc = mig_keys(m)) != TALOS_OK)
         return rc;
     /* The host registers us under the lineage the source's node announced in
@@ -393,6 +398,28 @@ out:
     return rc;
 }
 
+int mig_host_arrival(const uint8_t lineage[16], uint64_t version, char *why, size_t cap)
+{
+    uint8_t req[24];
+    struct talos_wr w;
+    size_t n = 0;
+    int rc = TALOS_OK;
+
+    memcpy(req, lineage, 16);
+    talos_be32_put(req + 16, (uint32_t)(version >> 32));
+    talos_be32_put(req + 20, (uint32_t)version);
+    talos_wr_init(&w, 0);
+    talos_wr_u16(&w, TALOS_HOST_REQ_ACTIVATE);
+    talos_wr_bytes(&w, req, sizeof(req));
+    rc = w.err ? w.err
+               : talos_rt_host_roundtrip(TALOS_MSG_HOST_REQ, &w, TALOS_MSG_HOST_RET, NULL, 0, &n);
+    talos_wr_free(&w);
+    if (rc != TALOS_OK)
+        snprintf(why, cap, "our node did not record the arrival (%s): not activating",
+                 talos_strerror(rc));
+    return rc;
+}
+
 /* Activate: from here this instance is the lineage. Shared by the HANDOFF
  * that arrives in the channel and the one our node delivers later
  * (ta/mig_handoff.c). */
@@ -436,6 +463,12 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
         (rc = talos_rt_code_unchanged(in->now, m->own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);
     TALOS_FAULT("target.before_active");
+    /* Our node first: it records the arrival before we serve and before
+     * the source hears RECEIPT, so a node that dies now leaves a source
+     * that resumes (our ABORT), not a lineage nobody can reach. */
+    if ((rc = mig_host_arrival(m->lineage, b->version, in->why, sizeof(in->why))) != TALOS_OK)
+        return fail(m, rc, in->why);
+    TALOS_FAULT("target.after_recorded");
     mig_activate_commit(m->lineage, b->version, head);
     m->rep.version = b->version;
     memcpy(m->rep.head, head, 32);
@@ -462,7 +495,7 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
     return TALOS_OK;
 }
 
-int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t prefault_grant)
 {
     struct mig m;
     struct begin b = {0};
@@ -494,7 +527,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16])
     /* The CFG (parsed since launch) must be ready before the source may
      * freeze: it waits for our evidence, so a freshly launched target's
      * parse lands in prepare, not in the downtime. */
-    if ((rc = hello(&m, &pf, expected_lineage)) != TALOS_OK)
+    if ((rc = hello(&m, &pf, expected_lineage, prefault_grant)) != TALOS_OK)
         goto failed;
     talos_flow_ready();
     if ((rc = mig_attest(&m)) != TALOS_OK)

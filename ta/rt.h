@@ -128,7 +128,7 @@ const char *talos_rt_moved_to(void);
  * socket to the target; and MIGRATE_IN (target, for the lineage the host
  * expects) with the socket the host passed. Both send the REPLY. */
 int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o);
-int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16]);
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t prefault_grant);
 /* RESUME: a HANDED_OFF source shown a valid ABORT token of its pending
  * session serves again; anything else is refused with a reason in why. */
 int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap);

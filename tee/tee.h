@@ -90,6 +90,11 @@ struct talos_tee_host_ops {
     const char *name;
     int (*open)(const struct talos_platform_config *cfg, struct talos_platform **out);
     void (*close)(struct talos_platform *p);
+    /* The bytes of the open image file fd (read with pread, never through
+     * a path) are something this platform can run; otherwise
+     * TALOS_ERR_IMAGE with a one-line reason in why. May be NULL: the
+     * backend runs nothing from image files. */
+    int (*check_image)(struct talos_platform *p, int fd, char *why, size_t cap);
     /* The measurement the platform assigns to an image file at load. */
     int (*measure_image)(struct talos_platform *p, const char *path,
                          uint8_t out[TALOS_MEASUREMENT_BYTES]);

@@ -63,6 +63,9 @@ enum talos_err {
     /* execution-flow verification (docs/cfg.md) */
     TALOS_ERR_CFG = -70,            /* execution flow does not match the CFG */
     TALOS_ERR_CFG_DIGEST = -71,     /* CFG digest not allowed by the policy */
+    /* the node itself (docs/node-security.md) */
+    TALOS_ERR_PEER_AUTH = -80,      /* the peer node holds no certificate of a configured CA */
+    TALOS_ERR_POLICY = -81,         /* the image is not allowed by this node's image policy */
 };
 
 #define TALOS_ERR_MIN (-99)

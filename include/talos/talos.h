@@ -94,6 +94,15 @@ void talos_host_close(struct talos_host *h); /* NULL is ignored */
 const char *talos_host_backend(const struct talos_host *h);
 TALOS_MUST_CHECK int talos_host_anchors(const struct talos_host *h, const uint8_t **pem, size_t *len);
 
+/* Check the image at `path` before anything runs it: the backend parses
+ * its bytes and refuses what it could not run as a TA (for sim: not a
+ * static non-PIE ELF of this machine with the TALOS runtime in it), then
+ * gives the measurement it would sign for it. TALOS_ERR_IMAGE with a
+ * one-line reason in why otherwise. Starts no process. */
+TALOS_MUST_CHECK int talos_host_check_image(struct talos_host *h, const char *path,
+                                            uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                                            char *why, size_t why_cap);
+
 enum talos_call_mode {
     TALOS_CALL_PASSIVE = 0,    /* one message on a socket per call */
     TALOS_CALL_SWITCHLESS = 1, /* polled shared-memory rings, no syscall on the fast path */
@@ -124,6 +133,45 @@ TALOS_MUST_CHECK int talos_ta_create(struct talos_host *h, const char *image_pat
 
 /* Stop the TA (its lineage ends) and free the handle. NULL is ignored. */
 void talos_ta_destroy(struct talos_ta *ta);
+
+/* What the host library tells its user about one TA (talosd keeps its
+ * record of the lineages it holds with these). */
+enum talos_ta_event_kind {
+    /* A migration target is about to serve `lineage` at `version`, and
+     * waits: return TALOS_OK once the arrival is recorded; any error
+     * refuses it (the target fails, and its ABORT lets the source serve
+     * on). Without a handler the target activates. */
+    TALOS_TA_EV_ACTIVATING = 1,
+    /* The TA process died or broke the protocol (`why`: the error). */
+    TALOS_TA_EV_LOST = 2,
+};
+struct talos_ta_event {
+    enum talos_ta_event_kind kind;
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint64_t version;
+    int why;
+    const char *name; /* the TA's name (from its image) */
+};
+/* Called in the thread that is using the TA when the event happens. */
+typedef int (*talos_ta_event_fn)(void *ctx, struct talos_ta *ta, const struct talos_ta_event *ev);
+void talos_ta_set_event_handler(struct talos_ta *ta, talos_ta_event_fn fn, void *ctx);
+
+/* At most `bytes` of its arena a migration target pre-faults on the
+ * source's unauthenticated size hint, before the source is attested
+ * (default: only the runtime's own bound). talosd shares one budget among
+ * all its virgin targets with it. */
+void talos_ta_set_prefault_grant(struct talos_ta *ta, uint64_t bytes);
+
+/* 1 while the TA's process exists, 0 once it has ended; from any thread,
+ * without reaping it (the thread using the TA learns it on its next call). */
+int talos_ta_alive(const struct talos_ta *ta);
+
+/* Kill the TA's process now, from any thread: only a signal, no other
+ * change to the handle; the thread using the TA then finds it dead
+ * (TALOS_ERR_TA_CRASHED) and talos_ta_destroy still frees it. For a
+ * watchdog that bounds how long a TA may take (a migration target that
+ * never gets its state). */
+void talos_ta_kill(struct talos_ta *ta);
 
 /* One argument, by pointer and length. */
 struct talos_buf {

@@ -1,6 +1,11 @@
 /* Opening a backend and building the measured launch configuration. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/wire.h"
@@ -76,6 +81,43 @@ TALOS_EXPORT void talos_host_close(struct talos_host *h)
         h->ops->close(h->plat);
     free(h->config);
     free(h);
+}
+
+TALOS_EXPORT int talos_host_check_image(struct talos_host *h, const char *path,
+                                        uint8_t measurement[TALOS_MEASUREMENT_BYTES], char *why,
+                                        size_t why_cap)
+{
+    int fd = -1, rc = TALOS_ERR_INVALID_ARG;
+
+    if (why && why_cap)
+        why[0] = '\0';
+    if (!h || !path || !measurement || !why || !why_cap)
+        return rc;
+    /* O_NONBLOCK: a FIFO named here must not hang the caller; it is then
+     * refused as not a regular file. */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
+        snprintf(why, why_cap, "cannot open: %s", strerror(errno));
+        return errno == ENOENT ? TALOS_ERR_NOT_FOUND : TALOS_ERR_IMAGE;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, why_cap, "not a regular file");
+        rc = TALOS_ERR_IMAGE;
+        goto out;
+    }
+    if (!h->ops->check_image) {
+        snprintf(why, why_cap, "backend %s runs no image files", h->ops->name);
+        rc = TALOS_ERR_NOT_IMPLEMENTED;
+        goto out;
+    }
+    if ((rc = h->ops->check_image(h->plat, fd, why, why_cap)) != TALOS_OK)
+        goto out;
+    rc = h->ops->measure_image(h->plat, path, measurement);
+    if (rc != TALOS_OK)
+        snprintf(why, why_cap, "cannot measure: %s", talos_strerror(rc));
+out:
+    close(fd);
+    return rc;
 }
 
 TALOS_EXPORT const char *talos_host_backend(const struct talos_host *h) { return h->ops->name; }

@@ -34,6 +34,9 @@ struct talos_ta {
     int dead;              /* the TA process is gone: every call answers TA_CRASHED */
     int target;            /* started in restore mode and not activated yet */
     int migrating;         /* a MIGRATE_OUT is in flight */
+    uint64_t prefault_grant;    /* what a target may pre-fault before its source is attested */
+    talos_ta_event_fn on_event; /* may be NULL */
+    void *event_ctx;
 };
 
 /* Wait for a frame of type `want` from the TA, serving its ocalls and

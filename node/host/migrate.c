@@ -219,7 +219,11 @@ TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock,
         close(sock);
         return TALOS_ERR_TA_CRASHED;
     }
-    rc = talos_xport_send_fd(&ta->x, TALOS_MSG_MIGRATE_IN, sock, lineage, TALOS_LINEAGE_BYTES);
+    uint8_t body[TALOS_LINEAGE_BYTES + 8];
+    memcpy(body, lineage, TALOS_LINEAGE_BYTES);
+    talos_be32_put(body + 16, (uint32_t)(ta->prefault_grant >> 32));
+    talos_be32_put(body + 20, (uint32_t)ta->prefault_grant);
+    rc = talos_xport_send_fd(&ta->x, TALOS_MSG_MIGRATE_IN, sock, body, sizeof(body));
     close(sock); /* the TA has its own copy now */
     if (rc != TALOS_OK)
         return talos_host_lose(ta, rc);

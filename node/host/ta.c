@@ -67,6 +67,12 @@ int talos_host_lose(struct talos_ta *ta, int why)
         ta->dead = 1;
         talos_xport_close(&ta->x);
         reap(ta, 1);
+        if (ta->on_event && !ta->target) {
+            struct talos_ta_event ev = {.kind = TALOS_TA_EV_LOST, .version = ta->version, .why = why,
+                                        .name = ta->name};
+            memcpy(ev.lineage, ta->lineage, sizeof(ev.lineage));
+            (void)ta->on_event(ta->event_ctx, ta, &ev);
+        }
     }
     return TALOS_ERR_TA_CRASHED;
 }
@@ -106,6 +112,24 @@ int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const 
         talos_wr_u32(w, (uint32_t)status);
         talos_wr_bytes(w, key, status == TALOS_OK ? sizeof(key) : 0);
         talos_wipe(key, sizeof(key));
+    } else if (type == TALOS_HOST_REQ_ACTIVATE && req_len == TALOS_LINEAGE_BYTES + 8) {
+        /* A target about to serve: the user records the arrival first. The
+         * lineage and version are the TA's claim; the user only records it. */
+        struct talos_ta_event act = {.kind = TALOS_TA_EV_ACTIVATING, .name = ta->name};
+        memcpy(act.lineage, req, TALOS_LINEAGE_BYTES);
+        act.version = (uint64_t)talos_be32_get(req + 16) << 32 | talos_be32_get(req + 20);
+        status = ta->on_event ? ta->on_event(ta->event_ctx, ta, &act) : TALOS_OK;
+        if (status > 0 || status < TALOS_ERR_MIN)
+            status = TALOS_ERR_STATE;
+        if (status == TALOS_OK) {
+            /* From here the TA holds the lineage (it activates on this
+             * answer): if it dies now, that lineage is lost here, and says so. */
+            memcpy(ta->lineage, act.lineage, sizeof(ta->lineage));
+            ta->version = act.version;
+            ta->target = 0;
+        }
+        talos_wr_u32(w, (uint32_t)status);
+        talos_wr_bytes(w, NULL, 0);
     } else if (type == TALOS_HOST_REQ_CFG && req_len == 0) {
         /* The canonical CFG file of the image launched. The TA trusts it
          * only if it hashes to the cfg_digest the platform signed. */
@@ -243,6 +267,7 @@ static int create(struct talos_host *h, const char *image_path, const struct tal
     if (!(ta = calloc(1, sizeof(*ta))))
         return TALOS_ERR_NOMEM;
     ta->host = h;
+    ta->prefault_grant = UINT64_MAX; /* the TA's own bound only, until the user sets one */
     if (!(ta->image_path = strdup(image_path))) {
         free(ta);
         return TALOS_ERR_NOMEM;
@@ -334,6 +359,45 @@ TALOS_EXPORT void talos_ta_destroy(struct talos_ta *ta)
     talos_wr_free(&ta->tx);
     free(ta->image_path);
     free(ta);
+}
+
+TALOS_EXPORT void talos_ta_set_event_handler(struct talos_ta *ta, talos_ta_event_fn fn, void *ctx)
+{
+    if (!ta)
+        return;
+    ta->on_event = fn;
+    ta->event_ctx = ctx;
+}
+
+TALOS_EXPORT void talos_ta_set_prefault_grant(struct talos_ta *ta, uint64_t bytes)
+{
+    if (ta)
+        ta->prefault_grant = bytes;
+}
+
+TALOS_EXPORT int talos_ta_alive(const struct talos_ta *ta)
+{
+    siginfo_t si;
+    int pid = ta ? __atomic_load_n(&ta->pid, __ATOMIC_ACQUIRE) : 0;
+
+    if (!ta || ta->dead || pid <= 0)
+        return 0;
+    /* WNOWAIT: look, do not reap (reap() in the owning thread does). */
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+        return errno == ECHILD ? 0 : 1;
+    return si.si_pid == 0;
+}
+
+TALOS_EXPORT void talos_ta_kill(struct talos_ta *ta)
+{
+    /* pid is set once at launch and cleared only by reap(), which runs in
+     * the thread that owns the handle: a racing reap makes this a no-op or
+     * a signal to a process that is already gone (not yet reaped: the pid
+     * cannot have been reused). */
+    int pid = ta ? __atomic_load_n(&ta->pid, __ATOMIC_ACQUIRE) : 0;
+    if (pid > 0)
+        (void)kill(pid, SIGKILL);
 }
 
 TALOS_EXPORT void talos_result_clear(struct talos_result *r)

@@ -101,9 +101,9 @@ static int op_run(struct req *r)
         opt.mode = TALOS_CALL_SWITCHLESS;
     else if (mode && strcmp(mode, "passive") != 0)
         return fail(r, TALOS_ERR_INVALID_ARG, "mode must be passive or switchless, not '%s'", mode);
-    if ((rc = images_store(image, stored, sizeof(stored))) != TALOS_OK)
-        return fail(r, rc, "%s: %s", image,
-                    rc == TALOS_ERR_NOT_FOUND ? "no such file" : talos_strerror(rc));
+    char why[300] = "";
+    if ((rc = images_store(image, stored, sizeof(stored), why, sizeof(why))) != TALOS_OK)
+        return fail(r, rc, "%s: %s", image, why[0] ? why : talos_strerror(rc));
     if ((rc = talos_ta_create(node.host, stored, &opt, &ta)) != TALOS_OK)
         return fail(r, rc, "cannot start %s: %s", image, talos_strerror(rc));
     if ((rc = registry_add(ta, stored, &e)) != TALOS_OK) {
@@ -199,26 +199,31 @@ static json_t *ta_json(struct ta_entry *e)
     struct talos_ta_info info;
     json_t *o = json_object();
 
-    char handoff[sizeof(e->handoff)], session[sizeof(e->handoff_session)];
+    char handoff[sizeof(e->handoff)] = "", session[sizeof(e->handoff_session)] = "";
+    int rc = TALOS_ERR_BUSY;
 
-    pthread_mutex_lock(&e->lock);
-    memcpy(handoff, e->handoff, sizeof(handoff));
-    memcpy(session, e->handoff_session, sizeof(session));
-    int rc = e->moved_to[0] ? TALOS_OK : talos_ta_info(e->ta, &info);
-    if (e->moved_to[0]) {
-        /* The process retired; what is left here is a forwarding note. */
-        memset(&info, 0, sizeof(info));
-        talos_unhex(e->id, info.lineage, sizeof(info.lineage));
-        snprintf(info.state, sizeof(info.state), "MOVED");
-        json_object_set_new(o, "moved_to", json_string(e->moved_to));
+    /* An arrival being imported holds its lock for the whole import: ps
+     * says so instead of waiting for it (a stalled peer must not stall ps). */
+    if (__atomic_load_n(&e->pending, __ATOMIC_RELAXED) ? pthread_mutex_trylock(&e->lock) == 0
+                                                      : pthread_mutex_lock(&e->lock) == 0) {
+        memcpy(handoff, e->handoff, sizeof(handoff));
+        memcpy(session, e->handoff_session, sizeof(session));
+        rc = e->moved_to[0] ? TALOS_OK : talos_ta_info(e->ta, &info);
+        if (e->moved_to[0]) {
+            /* The process retired; what is left here is a forwarding note. */
+            memset(&info, 0, sizeof(info));
+            talos_unhex(e->id, info.lineage, sizeof(info.lineage));
+            snprintf(info.state, sizeof(info.state), "MOVED");
+            json_object_set_new(o, "moved_to", json_string(e->moved_to));
+        }
+        pthread_mutex_unlock(&e->lock);
     }
-    pthread_mutex_unlock(&e->lock);
     if (!o)
         return o;
     if (rc != TALOS_OK) { /* still a complete object: clients check every field */
         memset(&info, 0, sizeof(info));
         talos_unhex(e->id, info.lineage, sizeof(info.lineage));
-        snprintf(info.state, sizeof(info.state), "UNKNOWN");
+        snprintf(info.state, sizeof(info.state), "%s", rc == TALOS_ERR_BUSY ? "IMPORTING" : "UNKNOWN");
     }
     json_object_set_new(o, "id", json_string(e->id));
     json_object_set_new(o, "name", json_string(info.name));
@@ -250,7 +255,14 @@ static int op_ps(struct req *r)
         return fail(r, TALOS_ERR_NOMEM, "out of memory");
     }
     for (size_t i = n; i-- > 0;) { /* oldest first */
-        json_array_append_new(arr, ta_json(v[i]));
+        /* While the lineage arrives (again), its arrival stands in for its
+         * old forwarding note: one row per lineage. */
+        int superseded = 0;
+        for (size_t k = 0; k < n && v[i]->moved_to[0]; k++)
+            superseded |= k != i && strcmp(v[k]->id, v[i]->id) == 0 &&
+                          __atomic_load_n(&v[k]->pending, __ATOMIC_RELAXED);
+        if (!superseded)
+            json_array_append_new(arr, ta_json(v[i]));
         registry_put(v[i]);
     }
     free(v);
@@ -468,7 +480,7 @@ static int op_stop(struct req *r)
     const char *id = get_str(r, "id", 1);
     if (!id)
         return r->code;
-    if (registry_remove(id) != TALOS_OK)
+    if (registry_stop(id) != TALOS_OK)
         return fail(r, TALOS_ERR_NO_SUCH_TA, "no TA %s on this node", id);
     TLOG_INFO("stopped TA %s: its lineage ends", id);
     return TALOS_OK;

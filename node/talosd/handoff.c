@@ -184,6 +184,7 @@ int handoff_wait(struct ta_entry *e, struct talos_migration *m, int seconds)
     waiters = &w;
     pthread_mutex_unlock(&hl);
     snprintf(e->handoff, sizeof(e->handoff), "waiting for HANDOFF");
+    registry_waiting(e, 1);
     talos_hex(w.session, sizeof(w.session), e->handoff_session);
     TLOG_WARN("peer: target for %s is PREPARED and lost its channel: waiting up to %d s for the "
               "source's HANDOFF through its node (talos abort gives up now)", e->id, seconds);
@@ -250,6 +251,7 @@ int handoff_wait(struct ta_entry *e, struct talos_migration *m, int seconds)
         pthread_mutex_unlock(&hl);
     }
     e->handoff[0] = '\0';
+    registry_waiting(e, 0);
     return rc; /* e->lock held */
 }
 
@@ -278,7 +280,7 @@ static int post(struct waiter *w, struct hreq *req)
     return TALOS_ERR_TIMEOUT;
 }
 
-void handoff_serve_resend(int fd, const struct peer_resend *q)
+void handoff_serve_resend(struct peer_link *l, const struct peer_resend *q)
 {
     char id[TA_ID_LEN + 1], sess[33];
     struct peer_verdict v;
@@ -313,7 +315,7 @@ void handoff_serve_resend(int fd, const struct peer_resend *q)
     TLOG_INFO("peer: resent HANDOFF for %s session %s answered: %s%s", id, sess,
               talos_errname(v.status), v.kind == TALOS_MIG_RECEIPT ? " RECEIPT"
                                        : v.kind == TALOS_MIG_ABORT ? " ABORT" : "");
-    (void)peer_send_verdict(fd, &v);
+    (void)peer_send_verdict(l, &v);
 }
 
 int handoff_abort(const char *id, uint8_t *tok, size_t *len, char *why, size_t cap)

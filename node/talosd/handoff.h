@@ -42,8 +42,8 @@ int handoff_wait(struct ta_entry *e, struct talos_migration *m, int seconds);
  * the token) so that a resend of that session gets it as the answer. */
 void handoff_keep(const char *id, const uint8_t *tok, size_t len);
 
-/* Answer one RESEND request (fd is closed by the caller). */
-void handoff_serve_resend(int fd, const struct peer_resend *q);
+/* Answer one RESEND request (the link is closed by the caller). */
+void handoff_serve_resend(struct peer_link *l, const struct peer_resend *q);
 
 /* `talos abort`: the waiting target of lineage `id` gives up now. TALOS_OK
  * with *tok its ABORT token (TALOS_TOKEN_BYTES); TALOS_ERR_STATE when no

@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "node/talosd/node.h"
+#include "node/talosd/peerlink.h"
 #include "node/talosd/registry.h"
 
 struct node node;
@@ -24,6 +25,7 @@ static int stop_pipe[2] = {-1, -1};
 
 static const char usage[] =
     "usage: talosd --state-dir DIR [--listen HOST:PORT] [--backend NAME] [--sim-ca DIR]\n"
+    "              [--node-cert FILE --node-key FILE --peer-ca FILE] [--image-policy FILE]\n"
     "              [--handoff-wait SECONDS] [--log-level error|warn|info|debug]\n"
     "\n"
     "Run one TALOS node: it launches trusted applications (TAs) on a TEE backend\n"
@@ -34,6 +36,15 @@ static const char usage[] =
     "  --backend NAME      sim (default) or skeleton (porting template, not runnable)\n"
     "  --sim-ca DIR        sim: the local sim CA (default $TALOS_SIM_CA or\n"
     "                      ~/.local/state/talos/sim-ca)\n"
+    "  --node-cert FILE    this node's TLS certificate for other nodes (PEM); with\n"
+    "  --node-key FILE     its key and --peer-ca FILE, the CA(s) whose nodes it accepts.\n"
+    "  --peer-ca FILE      Nodes talk TLS 1.3 with mutual authentication only. Without\n"
+    "                      these, a local operator CA ($TALOS_NODE_CA or\n"
+    "                      ~/.local/state/talos/node-ca) is made on first use and\n"
+    "                      certifies this node: nodes of one user on one machine\n"
+    "  --image-policy FILE {\"measurements\": [\"<hex>\", ...]}: the only images this node\n"
+    "                      runs (from talos run or from peers). Default: what its\n"
+    "                      operator runs and what authenticated peer nodes send\n"
     "  --handoff-wait S    a migration target that lost its channel after PREPARED waits\n"
     "                      S seconds (default 30) for the source's HANDOFF resent by the\n"
     "                      source's node, then fails (ABORT); a source in doubt resends\n"
@@ -117,13 +128,20 @@ static int control_listen(char *path, size_t cap)
     return fd;
 }
 
-static int parse_args(int argc, char **argv, const char **sim_ca)
+struct tls_args {
+    const char *cert, *key, *ca;
+};
+
+static int parse_args(int argc, char **argv, const char **sim_ca, struct tls_args *tls,
+                      const char **policy)
 {
     static const struct option opts[] = {
         {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
         {"backend", required_argument, NULL, 'b'},   {"sim-ca", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {"handoff-wait", required_argument, NULL, 'W'},
+        {"node-cert", required_argument, NULL, 'C'}, {"node-key", required_argument, NULL, 'K'},
+        {"peer-ca", required_argument, NULL, 'A'},   {"image-policy", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -139,6 +157,10 @@ static int parse_args(int argc, char **argv, const char **sim_ca)
         case 'l': snprintf(node.listen, sizeof(node.listen), "%s", optarg); break;
         case 'b': node.backend = optarg; break;
         case 'c': *sim_ca = optarg; break;
+        case 'C': tls->cert = optarg; break;
+        case 'K': tls->key = optarg; break;
+        case 'A': tls->ca = optarg; break;
+        case 'P': *policy = optarg; break;
         case 'W': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -169,6 +191,11 @@ static int parse_args(int argc, char **argv, const char **sim_ca)
                 state ? "unexpected argument" : "--state-dir DIR is required");
         return 2;
     }
+    if ((tls->cert || tls->key || tls->ca) && !(tls->cert && tls->key && tls->ca)) {
+        fprintf(stderr, "talosd: --node-cert, --node-key and --peer-ca go together\n"
+                        "try 'talosd --help'\n");
+        return 2;
+    }
     if (!realpath(state, node.state_dir) &&
         (mkdir_p(state, 0700) != 0 || !realpath(state, node.state_dir))) {
         fprintf(stderr, "talosd: cannot create state dir %s: %s\n", state, strerror(errno));
@@ -178,19 +205,54 @@ static int parse_args(int argc, char **argv, const char **sim_ca)
     return 0;
 }
 
+/* The node's TLS identity for its peers: as configured, or from the
+ * local operator CA (nodeca.c). */
+static int setup_peer_tls(const struct tls_args *a)
+{
+    char cert[PATH_MAX + 32], key[PATH_MAX + 32], ca[PATH_MAX + 32], why[PATH_MAX + 200] = "";
+    struct peer_tls_config c = {a->cert, a->key, a->ca};
+    const char *dir = NULL;
+    int rc = TALOS_OK;
+
+    if (!a->cert) {
+        if (!(dir = nodeca_default_dir())) {
+            fprintf(stderr, "talosd: no node CA directory: set TALOS_NODE_CA or HOME, or give "
+                            "--node-cert/--node-key/--peer-ca\n");
+            return TALOS_ERR_INVALID_ARG;
+        }
+        if ((rc = nodeca_ensure(dir, cert, key, ca, sizeof(cert), why, sizeof(why))) != TALOS_OK) {
+            fprintf(stderr, "talosd: %s\n", why);
+            return rc;
+        }
+        c = (struct peer_tls_config){cert, key, ca};
+    }
+    if ((rc = peer_tls_init(&c, why, sizeof(why))) != TALOS_OK)
+        fprintf(stderr, "talosd: node TLS identity: %s\n", why);
+    else
+        TLOG_INFO("node identity %s; peers must hold a certificate of %s", peer_tls_self(), c.ca_path);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct talos_host_config hc = {0};
-    const char *sim_ca = NULL;
-    char sock_path[PATH_MAX + 16], images[PATH_MAX + 16];
-    int cfd = -1, pfd = -1, lock_fd = -1, rc = parse_args(argc, argv, &sim_ca);
+    struct tls_args tls = {0};
+    const char *sim_ca = NULL, *policy = NULL;
+    char sock_path[PATH_MAX + 16], why[PATH_MAX + 200] = "";
+    int cfd = -1, pfd = -1, lock_fd = -1, rc = parse_args(argc, argv, &sim_ca, &tls, &policy);
 
     if (rc)
         return rc;
     rc = 1;
-    snprintf(images, sizeof(images), "%s/images", node.state_dir);
-    if (mkdir_p(images, 0700) != 0 || (lock_fd = lock_state_dir()) < 0)
+    if ((lock_fd = lock_state_dir()) < 0)
         return 1;
+    if (images_init(why, sizeof(why)) != TALOS_OK || journal_open(why, sizeof(why)) != TALOS_OK ||
+        (policy && image_policy_load(policy, why, sizeof(why)) != TALOS_OK)) {
+        fprintf(stderr, "talosd: %s\n", why);
+        goto out;
+    }
+    if (setup_peer_tls(&tls) != TALOS_OK)
+        goto out;
     hc.backend = node.backend;
     hc.state_dir = node.state_dir;
     hc.sim_ca_dir = sim_ca;
@@ -211,13 +273,20 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    TLOG_INFO("node up: state %s, peers %s, backend %s%s", node.state_dir, node.listen,
-              node.backend,
-              strcmp(node.backend, "sim") == 0 ? " (SIMULATED: no hardware isolation)" : "");
+    TLOG_INFO("node up: state %s, peers %s, backend %s%s, image policy %s", node.state_dir,
+              node.listen, node.backend,
+              strcmp(node.backend, "sim") == 0 ? " (SIMULATED: no hardware isolation)" : "",
+              image_policy_describe());
     for (;;) {
         struct pollfd p[3] = {{cfd, POLLIN, 0}, {pfd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
-        if (poll(p, 3, -1) < 0 && errno != EINTR)
+        int n = poll(p, 3, 1000);
+        if (n < 0 && errno != EINTR)
             break;
+        peer_reap();
+        if (n == 0)
+            registry_watch();
+        if (n <= 0)
+            continue;
         if (p[2].revents)
             break;
         if (p[1].revents)
@@ -239,6 +308,7 @@ int main(int argc, char **argv)
 out:
     pool_shutdown();
     registry_shutdown();
+    journal_close();
     if (cfd >= 0) {
         close(cfd);
         unlink(sock_path);
@@ -246,6 +316,7 @@ out:
     if (pfd >= 0)
         close(pfd);
     talos_host_close(node.host);
+    peer_tls_fini();
     if (lock_fd >= 0)
         close(lock_fd);
     return rc;

@@ -22,10 +22,10 @@
 
 typedef void (*note_fn)(void *ctx, const char *step, const char *detail);
 
-static int send_image(int fd, const char *path, uint64_t size)
+static int send_image(struct peer_link *l, const char *path, uint64_t size)
 {
     uint8_t buf[1 << 16];
-    int in = open(path, O_RDONLY | O_CLOEXEC), rc = TALOS_OK;
+    int in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = TALOS_OK;
 
     if (in < 0)
         return TALOS_ERR_IO;
@@ -33,19 +33,24 @@ static int send_image(int fd, const char *path, uint64_t size)
         ssize_t n = read(in, buf, left < sizeof(buf) ? left : sizeof(buf));
         if (n <= 0)
             rc = TALOS_ERR_IO;
-        else if ((rc = talos_fd_write_full(fd, buf, (size_t)n)) == TALOS_OK)
+        else if ((rc = peer_link_write(l, buf, (size_t)n)) == TALOS_OK)
             left -= (uint64_t)n;
     }
     close(in);
     return rc;
 }
 
-static int preamble(struct ta_entry *e, int fd, int mode, note_fn note, void *ctx, char *why,
-                    size_t cap)
+/* The preamble on an authenticated link to `to`, then the data
+ * connection its ticket admits: *data is the socket for the TAs. */
+static int preamble(struct ta_entry *e, const char *to, int mode, note_fn note, void *ctx,
+                    int *data, char *why, size_t cap)
 {
     struct peer_offer o = {.mode = (uint8_t)mode};
     struct peer_answer a;
+    struct peer_link link = {.fd = -1}, *l = &link;
     struct stat st;
+    uint8_t hello[PEER_DATA_HELLO_BYTES];
+    char how[200] = "";
     int rc = TALOS_OK;
 
     if (talos_unhex(e->id, o.lineage, 16) != TALOS_OK || images_sha(e->image, o.image_sha) != TALOS_OK ||
@@ -54,25 +59,55 @@ static int preamble(struct ta_entry *e, int fd, int mode, note_fn note, void *ct
         return TALOS_ERR_IMAGE;
     }
     o.image_size = (uint64_t)st.st_size;
-    if ((rc = peer_send_offer(fd, &o)) != TALOS_OK || (rc = peer_recv_answer(fd, &a)) != TALOS_OK)
+    if ((rc = peer_link_connect(to, l, how, sizeof(how))) != TALOS_OK) {
+        snprintf(why, cap, "cannot reach node %s: %s", to, how);
+        return rc;
+    }
+    TLOG_DEBUG("peer %s: authenticated as %s", to, l->peer);
+    if ((rc = peer_send_offer(l, &o)) != TALOS_OK || (rc = peer_recv_answer(l, &a)) != TALOS_OK)
         goto refused;
     if (a.status == TALOS_OK && a.need_image) {
         char detail[64];
         snprintf(detail, sizeof(detail), "%llu bytes", (unsigned long long)o.image_size);
         note(ctx, "sending image", detail);
-        if ((rc = send_image(fd, e->image, o.image_size)) != TALOS_OK ||
-            (rc = peer_recv_answer(fd, &a)) != TALOS_OK)
+        if ((rc = send_image(l, e->image, o.image_size)) != TALOS_OK ||
+            (rc = peer_recv_answer(l, &a)) != TALOS_OK)
             goto refused;
     }
-    if (a.status == TALOS_OK && (rc = peer_recv_answer(fd, &a)) != TALOS_OK)
+    if (a.status == TALOS_OK && (rc = peer_recv_answer(l, &a)) != TALOS_OK)
         goto refused;
     if (a.status != TALOS_OK) {
         snprintf(why, cap, "target node refused: %s", a.message);
-        return a.status;
+        rc = a.status;
+        goto out;
     }
-    return TALOS_OK;
+    if (a.ticket_len != PEER_TICKET_BYTES) {
+        rc = TALOS_ERR_PROTOCOL;
+        goto refused;
+    }
+    /* The data connection: to the same address, admitted by the ticket
+     * the target node gave us on the authenticated link. */
+    peer_data_hello(hello, a.ticket);
+    if ((rc = peer_tcp_connect(to, data)) != TALOS_OK ||
+        (rc = talos_fd_write_full(*data, hello, sizeof(hello))) != TALOS_OK) {
+        snprintf(why, cap, "cannot open the data connection to %s: %s", to, talos_strerror(rc));
+        goto out;
+    }
+    rc = TALOS_OK;
+    goto out;
 refused:
-    snprintf(why, cap, "target node broke off the preamble: %s", talos_strerror(rc));
+    if (rc == TALOS_ERR_PEER_AUTH)
+        snprintf(why, cap, "target node %s did not accept this node's certificate", to);
+    else
+        snprintf(why, cap, "target node broke off the preamble: %s", talos_strerror(rc));
+out:
+    talos_wipe(hello, sizeof(hello));
+    talos_wipe(&a, sizeof(a));
+    if (rc != TALOS_OK && *data >= 0) {
+        close(*data);
+        *data = -1;
+    }
+    peer_link_close(l);
     return rc;
 }
 
@@ -113,12 +148,7 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
         precopy = info.state_bytes >= PRECOPY_AUTO_MIN_BYTES;
     o.precopy = precopy;
     note(ctx, "connecting", to);
-    if ((rc = peer_connect(to, &fd)) != TALOS_OK) {
-        snprintf(why, why_cap, "cannot reach node %s: %s", to,
-                 rc == TALOS_ERR_INVALID_ARG ? "not a HOST:PORT" : talos_strerror(rc));
-        goto out;
-    }
-    if ((rc = preamble(e, fd, mode, note, ctx, why, why_cap)) != TALOS_OK)
+    if ((rc = preamble(e, to, mode, note, ctx, &fd, why, why_cap)) != TALOS_OK)
         goto out;
     note(ctx, "target started", precopy ? "attesting, then pre-copy while the TA serves (TA to TA)"
                                         : "attesting and streaming (TA to TA)");
@@ -133,7 +163,7 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
     if (rc != TALOS_OK) {
         snprintf(why, why_cap, "the source TA failed: %s", talos_strerror(rc));
     } else if (m->status == TALOS_OK) {
-        snprintf(e->moved_to, sizeof(e->moved_to), "%s", to);
+        registry_moved(e, to, m->version);
         /* The source retired: stop it now (no zombie while the note
          * lives); what stays here is only the forwarding note. */
         talos_ta_destroy(e->ta);

@@ -29,16 +29,49 @@ void control_serve(int fd);
  * memory. For tests (tests/fuzz/fuzz_control_json.c). */
 json_t *control_handle_json(const uint8_t *buf, size_t len);
 
-/* Copy an image into STATE_DIR/images/<sha256>.ta (content-addressed, so a
- * later change to the user's file changes nothing here); *out gets the path. */
-int images_store(const char *src, char *out, size_t cap);
+struct peer_link;
 
-/* Receive an image from a peer into the store, checked against `sha`. */
-int images_receive(int fd, uint64_t size, const uint8_t sha[32], char *out, size_t cap);
+/* Open STATE_DIR/images (created 0700). */
+int images_init(char *why, size_t cap);
+/* Copy an operator's image into STATE_DIR/images/<sha256>.ta (content-
+ * addressed, so a later change to the user's file changes nothing here):
+ * only a regular file, checked by the backend and allowed by the image
+ * policy before it is kept; *out gets the path, why the reason of a
+ * refusal. */
+int images_store(const char *src, char *out, size_t cap, char *why, size_t why_cap);
+/* The same for `size` bytes from an authenticated peer, which must hash to
+ * the `sha` it announced. */
+int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], char *out, size_t cap,
+                   char *why, size_t why_cap);
 /* The sha256 named by a stored image's path. */
 int images_sha(const char *path, uint8_t sha[32]);
-/* Whether the store has the image (and its path). */
+/* Whether the store has the image (and its path): hashed again now; a
+ * stored file that is not what its name says is removed. */
 int images_have(const uint8_t sha[32], char *out, size_t cap);
+
+/* The node's record of the lineages it holds (journal.c): read what the
+ * previous run left (and log it), start this run's; set one lineage's
+ * state ("here", "moved", "stopped", "lost", "ended"), durably; mark a
+ * clean shutdown. */
+int journal_open(char *why, size_t cap);
+int journal_set(const char *id, const char *state, const char *name, uint64_t version,
+                const char *detail);
+void journal_close(void);
+
+/* The local operator CA (nodeca.c): its default directory, and this
+ * node's certificate and key issued by it (made when missing); the paths
+ * of node cert, node key and CA certificate come back in cert, key, ca. */
+const char *nodeca_default_dir(void);
+int nodeca_ensure(const char *ca_dir, char *cert, char *key, char *ca, size_t cap, char *why,
+                  size_t why_cap);
+
+/* The image policy (imgpolicy.c): load talosd --image-policy FILE. */
+int image_policy_load(const char *path, char *why, size_t cap);
+/* Whether the policy allows an image of this measurement brought by
+ * `origin` ("operator", "peer"); TALOS_ERR_POLICY with why otherwise. */
+int image_policy_allows(const uint8_t m[TALOS_MEASUREMENT_BYTES], const char *origin, char *why,
+                        size_t cap);
+const char *image_policy_describe(void);
 
 /* Warm pool of virgin targets (pool.c): take one for (image, mode), or
  * start one in the background; all stopped at shutdown. */
@@ -53,9 +86,12 @@ void pool_shutdown(void);
 extern const struct talos_ocall node_ocalls[];
 extern const size_t node_n_ocalls;
 
-/* Peer listener: migrations arrive here (one thread per connection). */
+/* Peer listener: migrations arrive here (one thread per connection,
+ * capped; peer.c). */
 int peer_listen(const char *hostport, int *fd);
 void peer_accept_one(int lfd);
+/* Cut connections past their deadline (called about once a second). */
+void peer_reap(void);
 
 struct ta_entry;
 /* Move a TA to the node at `to` (migrate.c), by pre-copy or stop-and-copy
@@ -66,8 +102,5 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
                 struct talos_migration *m,
                 void (*note)(void *ctx, const char *step, const char *detail), void *ctx,
                 char *why, size_t why_cap);
-
-/* Connect to a peer node at HOST:PORT (bounded timeouts). */
-int peer_connect(const char *hostport, int *fd);
 
 #endif

@@ -1,5 +1,6 @@
 #include "node/talosd/peerproto.h"
 
+#include <openssl/ssl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -9,32 +10,33 @@
 #include "os/xport.h"
 #include "talos/err.h"
 
-static int send_msg(int fd, const struct talos_wr *w)
+/* One message in one write: on TLS, one record instead of two. */
+static int send_msg(struct peer_link *l, const struct talos_wr *w)
 {
-    uint8_t hdr[4];
-    int rc = TALOS_OK;
+    uint8_t buf[4 + PEER_MSG_MAX];
     if (w->err)
         return w->err;
-    talos_be32_put(hdr, (uint32_t)w->len);
-    if ((rc = talos_fd_write_full(fd, hdr, 4)) != TALOS_OK)
-        return rc;
-    return talos_fd_write_full(fd, w->p, w->len);
+    if (w->len > PEER_MSG_MAX)
+        return TALOS_ERR_TOO_LARGE;
+    talos_be32_put(buf, (uint32_t)w->len);
+    memcpy(buf + 4, w->p, w->len);
+    return peer_link_write(l, buf, 4 + w->len);
 }
 
 /* Read one message into buf (hostile: bounded, copied once). */
-static int recv_msg(int fd, uint8_t *buf, size_t cap, size_t *len)
+static int recv_msg(struct peer_link *l, uint8_t *buf, size_t cap, size_t *len)
 {
     uint8_t hdr[4];
-    int rc = talos_fd_read_full(fd, hdr, 4);
+    int rc = peer_link_read(l, hdr, 4);
     if (rc != TALOS_OK)
         return rc;
     *len = talos_be32_get(hdr);
     if (*len > cap)
         return TALOS_ERR_TOO_LARGE;
-    return talos_fd_read_full(fd, buf, *len);
+    return peer_link_read(l, buf, *len);
 }
 
-int peer_send_offer(int fd, const struct peer_offer *o)
+int peer_send_offer(struct peer_link *l, const struct peer_offer *o)
 {
     struct talos_wr w;
     int rc = TALOS_OK;
@@ -44,7 +46,7 @@ int peer_send_offer(int fd, const struct peer_offer *o)
     talos_wr_raw(&w, o->image_sha, 32);
     talos_wr_u64(&w, o->image_size);
     talos_wr_u8(&w, o->mode);
-    rc = send_msg(fd, &w);
+    rc = send_msg(l, &w);
     talos_wr_free(&w);
     return rc;
 }
@@ -87,19 +89,19 @@ static int decode_resend(const uint8_t *buf, size_t len, struct peer_resend *q)
     return TALOS_OK;
 }
 
-int peer_recv_offer(int fd, struct peer_offer *o)
+int peer_recv_offer(struct peer_link *l, struct peer_offer *o)
 {
     uint8_t buf[PEER_MSG_MAX];
     size_t len = 0;
-    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+    int rc = recv_msg(l, buf, sizeof(buf), &len);
     return rc != TALOS_OK ? rc : decode_offer(buf, len, o);
 }
 
-int peer_recv_request(int fd, int *kind, struct peer_offer *o, struct peer_resend *q)
+int peer_recv_request(struct peer_link *l, int *kind, struct peer_offer *o, struct peer_resend *q)
 {
     uint8_t buf[PEER_MSG_MAX];
     size_t len = 0;
-    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+    int rc = recv_msg(l, buf, sizeof(buf), &len);
 
     if (rc != TALOS_OK)
         return rc;
@@ -112,7 +114,7 @@ int peer_recv_request(int fd, int *kind, struct peer_offer *o, struct peer_resen
     return decode_offer(buf, len, o);
 }
 
-int peer_send_resend(int fd, const struct peer_resend *q)
+int peer_send_resend(struct peer_link *l, const struct peer_resend *q)
 {
     struct talos_wr w;
     int rc = TALOS_OK;
@@ -121,12 +123,12 @@ int peer_send_resend(int fd, const struct peer_resend *q)
     talos_wr_raw(&w, q->lineage, 16);
     talos_wr_raw(&w, q->session, 16);
     talos_wr_bytes(&w, q->token, q->token_len);
-    rc = send_msg(fd, &w);
+    rc = send_msg(l, &w);
     talos_wr_free(&w);
     return rc;
 }
 
-int peer_send_verdict(int fd, const struct peer_verdict *v)
+int peer_send_verdict(struct peer_link *l, const struct peer_verdict *v)
 {
     struct talos_wr w;
     int rc = TALOS_OK;
@@ -135,18 +137,18 @@ int peer_send_verdict(int fd, const struct peer_verdict *v)
     talos_wr_u8(&w, v->kind);
     talos_wr_bytes(&w, v->token, v->token_len);
     talos_wr_bytes(&w, v->message, strnlen(v->message, 255));
-    rc = send_msg(fd, &w);
+    rc = send_msg(l, &w);
     talos_wr_free(&w);
     return rc;
 }
 
-int peer_recv_verdict(int fd, struct peer_verdict *v)
+int peer_recv_verdict(struct peer_link *l, struct peer_verdict *v)
 {
     uint8_t buf[PEER_MSG_MAX];
     size_t len = 0;
     struct talos_rd r;
     const uint8_t *tok = NULL;
-    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+    int rc = recv_msg(l, buf, sizeof(buf), &len);
 
     if (rc != TALOS_OK)
         return rc;
@@ -162,7 +164,8 @@ int peer_recv_verdict(int fd, struct peer_verdict *v)
     return v->status > 0 || v->status < TALOS_ERR_MIN ? TALOS_ERR_MALFORMED : TALOS_OK;
 }
 
-int peer_send_answer(int fd, int32_t status, uint8_t need_image, const char *message)
+int peer_send_answer(struct peer_link *l, int32_t status, uint8_t need_image, const char *message,
+                     const uint8_t ticket[PEER_TICKET_BYTES])
 {
     struct talos_wr w;
     int rc = TALOS_OK;
@@ -170,26 +173,47 @@ int peer_send_answer(int fd, int32_t status, uint8_t need_image, const char *mes
     talos_wr_u32(&w, (uint32_t)status);
     talos_wr_u8(&w, need_image);
     talos_wr_bytes(&w, message, strnlen(message, 255));
-    rc = send_msg(fd, &w);
+    talos_wr_bytes(&w, ticket, ticket ? PEER_TICKET_BYTES : 0);
+    rc = send_msg(l, &w);
     talos_wr_free(&w);
     return rc;
 }
 
-int peer_recv_answer(int fd, struct peer_answer *a)
+int peer_recv_answer(struct peer_link *l, struct peer_answer *a)
 {
     uint8_t buf[PEER_MSG_MAX];
     size_t len = 0;
     struct talos_rd r;
-    int rc = recv_msg(fd, buf, sizeof(buf), &len);
+    int rc = recv_msg(l, buf, sizeof(buf), &len);
     if (rc != TALOS_OK)
         return rc;
+    const uint8_t *tk = NULL;
+    memset(a, 0, sizeof(*a));
     talos_rd_init(&r, buf, len);
     a->status = (int32_t)talos_rd_u32(&r);
     a->need_image = talos_rd_u8(&r);
     talos_rd_str(&r, a->message, sizeof(a->message));
+    tk = talos_rd_bytes(&r, &a->ticket_len, sizeof(a->ticket));
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         return rc;
+    if (a->ticket_len != 0 && a->ticket_len != PEER_TICKET_BYTES)
+        return TALOS_ERR_MALFORMED;
+    memcpy(a->ticket, tk, a->ticket_len);
     return a->status > 0 || a->status < TALOS_ERR_MIN ? TALOS_ERR_MALFORMED : TALOS_OK;
+}
+
+void peer_data_hello(uint8_t out[PEER_DATA_HELLO_BYTES], const uint8_t ticket[PEER_TICKET_BYTES])
+{
+    memcpy(out, PEER_MAGIC_DATA, sizeof(PEER_MAGIC_DATA));
+    memcpy(out + sizeof(PEER_MAGIC_DATA), ticket, PEER_TICKET_BYTES);
+}
+
+int peer_data_ticket(const uint8_t buf[PEER_DATA_HELLO_BYTES], uint8_t ticket[PEER_TICKET_BYTES])
+{
+    if (memcmp(buf, PEER_MAGIC_DATA, sizeof(PEER_MAGIC_DATA)) != 0)
+        return TALOS_ERR_PROTOCOL;
+    memcpy(ticket, buf + sizeof(PEER_MAGIC_DATA), PEER_TICKET_BYTES);
+    return TALOS_OK;
 }
 
 void peer_set_timeouts(int fd, int seconds)
@@ -199,17 +223,24 @@ void peer_set_timeouts(int fd, int seconds)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-void peer_close(int fd)
+void peer_close(struct peer_link *l)
 {
-    char sink[1 << 16];
+    char sink[1 << 14];
     uint64_t total = 0;
 
-    (void)shutdown(fd, SHUT_WR);
-    peer_set_timeouts(fd, 2);
+    if (l->fd < 0)
+        return;
+    /* Our last words first (close_notify, or FIN), then drain. Bounded:
+     * what a refused peer may still send is an image at most. */
+    if (l->ssl)
+        (void)SSL_shutdown(l->ssl);
+    else
+        (void)shutdown(l->fd, SHUT_WR);
+    peer_set_timeouts(l->fd, 2);
     for (;;) {
-        ssize_t n = read(fd, sink, sizeof(sink));
+        ssize_t n = l->ssl ? SSL_read(l->ssl, sink, sizeof(sink)) : read(l->fd, sink, sizeof(sink));
         if (n <= 0 || (total += (uint64_t)n) > PEER_IMAGE_MAX)
             break;
     }
-    close(fd);
+    peer_link_close(l);
 }

@@ -86,8 +86,11 @@ static void *fill_thread(void *arg)
         struct timespec d = {.tv_sec = j->delay_ms / 1000, .tv_nsec = (long)(j->delay_ms % 1000) * 1000000};
         nanosleep(&d, NULL);
     }
-    int rc = stat(j->path, &st) == 0 ? talos_ta_create_target(node.host, j->path, &opt, &ta)
-                                     : TALOS_ERR_IMAGE;
+    char path[PATH_MAX];
+    /* A stored image is hashed again when used (images_have). */
+    int rc = images_have(j->sha, path, sizeof(path)) && stat(path, &st) == 0
+                 ? talos_ta_create_target(node.host, path, &opt, &ta)
+                 : TALOS_ERR_IMAGE;
 
     if (rc != TALOS_OK)
         TLOG_WARN("pool: cannot pre-start a target of %s: %s", j->path, talos_strerror(rc));

@@ -44,14 +44,19 @@ static struct resend *resends;
 /* One RESEND round trip. */
 static int attempt(const struct resend *r, struct peer_verdict *v)
 {
-    int fd = -1, rc = peer_connect(r->to, &fd);
+    struct peer_link l;
+    char why[200] = "";
+    int rc = peer_link_connect(r->to, &l, why, sizeof(why));
 
-    if (rc != TALOS_OK)
+    if (rc != TALOS_OK) {
+        if (rc == TALOS_ERR_PEER_AUTH)
+            TLOG_WARN("resend to %s: %s", r->to, why);
         return rc;
-    peer_set_timeouts(fd, 65); /* the target node may be activating its TA */
-    if ((rc = peer_send_resend(fd, &r->q)) == TALOS_OK)
-        rc = peer_recv_verdict(fd, v);
-    close(fd);
+    }
+    peer_set_timeouts(l.fd, 65); /* the target node may be activating its TA */
+    if ((rc = peer_send_resend(&l, &r->q)) == TALOS_OK)
+        rc = peer_recv_verdict(&l, v);
+    peer_link_close(&l);
     return rc;
 }
 

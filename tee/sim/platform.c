@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/log.h"
@@ -256,8 +257,23 @@ static int sim_anchors(struct talos_platform *p, const uint8_t **pem, size_t *le
     return TALOS_OK;
 }
 
+/* The least a sim image must be before anything runs it: an ELF64 file
+ * (the full check of machine, type, linking and runtime note replaces this). */
+static int sim_check_image(struct talos_platform *p, int fd, char *why, size_t cap)
+{
+    uint8_t h[5];
+
+    (void)p;
+    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, "\177ELF", 4) != 0 || h[4] != 2) {
+        snprintf(why, cap, "not a 64-bit ELF file");
+        return TALOS_ERR_IMAGE;
+    }
+    return TALOS_OK;
+}
+
 const struct talos_tee_host_ops talos_tee_sim_host = {
     .name = "sim",
+    .check_image = sim_check_image,
     .open = sim_open,
     .close = sim_close,
     .measure_image = sim_measure_image,

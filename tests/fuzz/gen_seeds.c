@@ -543,14 +543,19 @@ static void capture(const char *name, int which)
 
     fill(o.lineage, sizeof(o.lineage), 12);
     fill(o.image_sha, sizeof(o.image_sha), 13);
+    struct peer_link l;
+    uint8_t ticket[PEER_TICKET_BYTES];
+
+    fill(ticket, sizeof(ticket), 14);
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
         failed = 1;
         return;
     }
-    rc = which == 0 ? peer_send_offer(sv[1], &o)
-         : which == 1
-             ? peer_send_answer(sv[1], TALOS_OK, 1, "send the image")
-             : peer_send_answer(sv[1], TALOS_ERR_EXISTS, 0, "this node already runs that lineage");
+    peer_link_plain(&l, sv[1]);
+    rc = which == 0   ? peer_send_offer(&l, &o)
+         : which == 1 ? peer_send_answer(&l, TALOS_OK, 1, "send the image", NULL)
+         : which == 2 ? peer_send_answer(&l, TALOS_ERR_EXISTS, 0, "this node already runs that lineage", NULL)
+                      : peer_send_answer(&l, TALOS_OK, 0, "target ready", ticket);
     close(sv[1]);
     while (n < sizeof(buf) && (k = read(sv[0], buf + n, sizeof(buf) - n)) > 0)
         n += (size_t)k;
@@ -589,6 +594,7 @@ int main(int argc, char **argv)
     capture("offer", 0);
     capture("answer-need-image", 1);
     capture("answer-refused", 2);
+    capture("answer-ready-ticket", 3);
     talos_wr_free(&w);
     return failed;
 }

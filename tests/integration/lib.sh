@@ -5,12 +5,15 @@ set -euo pipefail
 cd "$TALOS_ROOT"
 BIN=$TALOS_ROOT/$BUILD/bin
 TALOSD=$BIN/talosd
+# A node daemon as a hostile host runs it (test build, Makefile): it runs
+# whatever its image store holds under an image's name (wrong targets).
+HOSTILE_TALOSD=$TALOS_ROOT/$BUILD/tests/talosd-hostile
 TALOS=$BIN/talos
 KV=$TALOS_ROOT/$BUILD/examples/kvstore.ta
 LEDGER=$TALOS_ROOT/$BUILD/examples/ledger.ta
 PROBE=$TALOS_ROOT/$BUILD/tests/ta/probe.ta
 T=$(mktemp -d /tmp/talos-test.XXXXXX)
-export TALOS_SIM_CA=$T/sim-ca
+export TALOS_SIM_CA=$T/sim-ca TALOS_NODE_CA=$T/node-ca
 PORT=${TEST_PORT_BASE:-21000}
 NODE_PIDS=()
 

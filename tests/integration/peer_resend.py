@@ -10,14 +10,19 @@
         with status 0, kind K and the given token (a replayed RECEIPT, say);
         forks, prints its pid, serves for S seconds (default 30)
 
-Wire: u32 BE length-prefixed messages.
+Both ends speak as nodes: on TLS 1.3 with a node certificate of the node
+CA in $TALOS_NODE_CA (proxy.node_tls), as a node daemon an attacker owns
+would. Wire: u32 BE length-prefixed messages.
     RESEND  "TALOSH1\\0" ‖ lineage[16] ‖ session[16] ‖ u32 len ‖ token
     VERDICT i32 status ‖ u8 kind ‖ u32 len ‖ token ‖ u32 len ‖ message
 """
 import json, os, socket, struct, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxy import daemonize, listener, recv_exact  # noqa: E402
+import types  # noqa: E402
+from proxy import daemonize, listener, node_tls, recv_exact  # noqa: E402
+
+NODE = types.SimpleNamespace(node_ca=None, tmpdir="/tmp")
 
 MAGIC = b"TALOSH1\0"
 
@@ -33,7 +38,7 @@ def send_msg(s, body):
 
 def send(hostport, lineage, session, token):
     host, port = hostport.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=70)
+    s = node_tls(NODE).wrap_socket(socket.create_connection((host, int(port)), timeout=70))
     tok = bytes.fromhex(token)
     send_msg(s, MAGIC + bytes.fromhex(lineage) + bytes.fromhex(session) + struct.pack(">I", len(tok)) + tok)
     b = read_msg(s)
@@ -47,6 +52,7 @@ def send(hostport, lineage, session, token):
 
 def serve(port, kind, token, seconds):
     ls = listener(port, backlog=8)
+    ctx = node_tls(NODE, server=True)
     if daemonize():
         return
     end = time.time() + seconds
@@ -59,6 +65,7 @@ def serve(port, kind, token, seconds):
             break
         try:
             c.settimeout(5)
+            c = ctx.wrap_socket(c, server_side=True)
             req = read_msg(c)
             if req.startswith(MAGIC):
                 msg = b"replayed"

@@ -7,31 +7,36 @@
     proxy.py --mode fake-source --to HOST:PORT --lineage ID --image TA --evidence HEXFILE
     proxy.py --show FILE                                           # print a capture
 
-It listens on 127.0.0.1:PORT, takes ONE connection (the source node's), opens
-one to the target node (two in `mirror` mode), relays, and exits when both
-directions are done, or after --timeout seconds (default 30) whatever
+It listens on 127.0.0.1:PORT and relays a migration between two talosd
+nodes (node/talosd/peerproto.h). A migration is two connections: the
+nodes' authenticated link (TLS 1.3, both nodes certified by the node CA),
+which the proxy relays untouched in the background since it cannot read
+it, and then the data connection: a 40-byte DATA hello ("TALOSD2\0" and
+the one-time ticket the target node gave on the link), then the TAs' own
+TLS channel. Everything below works on the data connection. The proxy
+exits when both directions of the data connection are done (or the link
+ended without one), or after --timeout seconds (default 30) whatever
 happens. Every run is bounded.
 
-What it understands of the stream (node/talosd/peerproto.h): the node
-preamble is plaintext, u32-length-prefixed messages. Source -> target: the
-OFFER (69 bytes with its prefix, carrying the image size), then the image
-bytes if the target asked for them. Target -> source: 2 answers (image
-present, target ready) or 3 (send the image, image present, target ready).
-The proxy parses the target's first answer to learn whether image bytes
-follow the OFFER (the source sends nothing after the OFFER before it has
-that answer, so the proxy always knows in time), and so finds the first TLS
-byte of the source -> target direction exactly. `--skip N` overrides the
-parsing: the first N bytes are the preamble. After the preamble the source
--> target direction is split into TLS records (5-byte header: type,
-version, u16 length); record 1 is the ClientHello.
+The source -> target direction of the data connection is split into TLS
+records after the hello (5-byte header: type, version, u16 length); record
+1 is the ClientHello. `--skip N` overrides the hello's length.
+
+Where the adversary acts as a node itself (replay, fake-source, the second
+target of mirror), it holds a node certificate of the node CA
+(--node-ca DIR, default $TALOS_NODE_CA: the threat model's attacker owns
+node daemons), made with the openssl CLI; `--node-ca none` presents no
+certificate, `--node-ca other` one of a CA of its own.
 
 Modes (all tampering is on the source -> target direction):
   pass      relay (with --capture FILE: both directions to FILE)
   record    = pass, --record FILE is the capture
   flip      flip bit --bit B (default 0) of one byte, chosen by one of
-              --offset N      absolute offset from the connection start
-                              (N < 69 lands inside the OFFER); with
-                              --xor HEX, XOR several bytes from there on
+              --link-offset N offset in the first node link (source ->
+                              target): the nodes' own TLS
+              --offset N      absolute offset from the data connection's
+                              start (N < 40 lands inside the DATA hello);
+                              with --xor HEX, XOR several bytes from there on
               --tls-offset N  offset from the first TLS byte
               --nth K --at OFF  byte OFF of TLS record K (OFF counts from the
                               record's 5-byte header; negative: from its end,
@@ -42,20 +47,25 @@ Modes (all tampering is on the source -> target direction):
               (default K+1): records K and K+1 swap
   truncate  forward TLS records 1..K (--nth K), then close the target's
               receiving direction (FIN) and forward nothing more
-  mirror    also send every source byte to --mirror HOST:PORT; only the
-              --to target's bytes go back to the source
-  replay    no listener: act as the source towards --to. Plays the OFFER of
-              the recording --replay FILE, follows the live preamble
-              (sends the recorded image bytes only if this target asks for
-              the image, or --image FILE when the recording has none), then
-              replays the recorded TLS bytes in their recorded segments,
+  mirror    also send every source TLS byte to --mirror HOST:PORT, as a
+              node of its own that OFFERed --lineage with --image there and
+              got its own ticket; only the --to target's bytes go back
+  replay    no listener: act as a source node towards --to. OFFERs
+              --lineage with --image on a link of its own, then replays the
+              recorded TLS bytes of the recording --replay FILE on the data
+              connection its ticket admits, in their recorded segments,
               each after the target has sent at least as many bytes as it
               had at that point of the recording (or 2 s passed)
+  offer     no listener: as a node, OFFER --lineage with --image to --to
+              and stop after the answers (log: answers, refused)
   fake-source  no listener: speak the preamble for --lineage with --image,
               open a TLS 1.3 channel of our own (fresh self-signed Ed25519
               certificate, like a TA's) to the virgin target, send HELLO and
               then EVIDENCE with the evidence in --evidence (hex), and log
               the target's answers (an ABORT's code is decoded)
+  relabel   a node in the middle of the link (it holds a node certificate):
+              XOR --xor HEX into the OFFER's lineage, then splice the
+              data connection onto the target with the target's ticket
   mitm      relay the preamble, then terminate TLS towards both the source
               and the target with our own key, and relay the migration
               records HELLO, HELLO_ACK, both EVIDENCE and the target's
@@ -82,7 +92,8 @@ u32 BE length ‖ bytes; read_capture() parses it.
 import argparse, json, os, select, socket, struct, sys, time
 
 MAGIC = b"TALOSCAP1\n"
-OFFER_LEN = 4 + 8 + 16 + 32 + 8 + 1
+DATA_HELLO_LEN = 8 + 32
+TLS_HANDSHAKE = 0x16
 
 
 def read_capture(path):
@@ -122,13 +133,16 @@ def parse_msgs(buf, count):
 
 def answer_fields(body):
     """An ANSWER body -> (status, need_image, message)."""
+    return answer_full(body)[:3]
+
+
+def answer_full(body):
+    """An ANSWER body -> (status, need_image, message, ticket)."""
     status, need = struct.unpack(">iB", body[:5])
     (ml,) = struct.unpack(">I", body[5:9])
-    return status, need, body[9:9 + ml].decode(errors="replace")
-
-
-def offer_image_size(offer_msg):
-    return struct.unpack(">Q", offer_msg[4 + 8 + 16 + 32:4 + 8 + 16 + 32 + 8])[0]
+    msg = body[9:9 + ml].decode(errors="replace")
+    (tl,) = struct.unpack(">I", body[9 + ml:13 + ml])
+    return status, need, msg, body[13 + ml:13 + ml + tl]
 
 
 def tls_records(buf):
@@ -164,26 +178,14 @@ class S2T:
 
     def __init__(self, a):
         self.a = a
-        self.skip = a.skip          # preamble length once known
+        self.skip = a.skip if a.skip is not None else DATA_HELLO_LEN
         self.pos = 0                # bytes of the direction seen so far
-        self.need_image = None
-        self.image_size = None
-        self.head = bytearray()     # the OFFER as it passes
         self.buf = bytearray()      # TLS bytes not yet a whole record
         self.nrec = 0
         self.records = []
         self.held = None
         self.closed_target = False  # truncate: nothing more goes out
         self.action = None
-
-    def learn_answer(self, need_image):
-        if self.need_image is None:
-            self.need_image = bool(need_image)
-            self.settle()
-
-    def settle(self):
-        if self.skip is None and self.image_size is not None and self.need_image is not None:
-            self.skip = OFFER_LEN + (self.image_size if self.need_image else 0)
 
     def feed(self, data):
         data = bytearray(data)
@@ -199,19 +201,6 @@ class S2T:
         out, i = bytearray(), 0
         while i < len(data):
             p = start + i
-            if self.skip is None:
-                if p < OFFER_LEN:
-                    # The OFFER may come in pieces (length prefix, then body).
-                    n = min(len(data) - i, OFFER_LEN - p)
-                    self.head += data[i:i + n]
-                    out += data[i:i + n]
-                    i += n
-                    if len(self.head) == OFFER_LEN:
-                        self.image_size = offer_image_size(bytes(self.head))
-                        self.settle()
-                    continue
-                out += data[i:]  # cannot happen: the source waits for the answer
-                break
             if p < self.skip:
                 n = min(len(data) - i, self.skip - p)
                 out += data[i:i + n]
@@ -274,29 +263,6 @@ class S2T:
         return bytes(rec)
 
 
-class Answers:
-    """Parses the target's preamble answers to learn need_image."""
-
-    def __init__(self, on_first):
-        self.buf = bytearray()
-        self.on_first = on_first
-        self.done = False
-        self.first = None
-
-    def feed(self, data):
-        if self.done:
-            return
-        self.buf += data
-        m = parse_msgs(bytes(self.buf), 1)
-        if m:
-            self.done = True
-            try:
-                self.first = answer_fields(m[0][0])
-                self.on_first(self.first[1])
-            except struct.error:
-                self.on_first(0)
-
-
 def connect(hostport, timeout):
     host, port = hostport.rsplit(":", 1)
     deadline = time.time() + timeout
@@ -344,23 +310,100 @@ def daemonize():
     return False
 
 
+def pump(x, y, done=None, flip=None):
+    """Copy x -> y until x ends, then half-close y (a thread's body).
+    flip (offset, bit): flip that bit of that byte of the stream."""
+    pos = 0
+    try:
+        while True:
+            d = x.recv(1 << 16)
+            if not d:
+                break
+            if flip and pos <= flip[0] < pos + len(d):
+                d = bytearray(d)
+                d[flip[0] - pos] ^= 1 << flip[1]
+                d = bytes(d)
+            pos += len(d)
+            y.sendall(d)
+    except OSError:
+        pass
+    try:
+        y.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    if done is not None:
+        done.set()
+
+
+def accept_data(a, ls, deadline, log):
+    """Accept connections until the data connection comes: node links
+    (TLS, first byte 0x16) are relayed untouched in the background. None
+    when there is none: the links all ended without one (a refusal in the
+    preamble) or the deadline passed."""
+    import threading
+    links = []
+    log["links"] = 0
+    while time.time() < deadline:
+        ls.settimeout(0.2)
+        try:
+            c, _ = ls.accept()
+        except socket.timeout:
+            if links and all(e.is_set() for e in links):
+                if time.time() - max(e.when for e in links) > 1.0:
+                    return None
+            continue
+        c.settimeout(5)
+        try:
+            first = c.recv(1, socket.MSG_PEEK)
+        except OSError:
+            first = b""
+        c.settimeout(None)
+        if first and first[0] == TLS_HANDSHAKE:
+            d = connect(a.to, 5)
+            log["links"] += 1
+            ev = threading.Event()
+            ev.when = time.time()
+            ended = [threading.Event(), threading.Event()]
+
+            def watch(ev=ev, ended=ended):
+                for e in ended:
+                    e.wait()
+                ev.when = time.time()
+                ev.set()
+            flip = (a.link_offset, a.bit) if a.link_offset is not None and log["links"] == 1 else None
+            for (x, y), e, f in zip(((c, d), (d, c)), ended, (flip, None)):
+                threading.Thread(target=pump, args=(x, y, e, f), daemon=True).start()
+            threading.Thread(target=watch, daemon=True).start()
+            links.append(ev)
+            continue
+        return c
+    return None
+
+
 def relay(a, ls, log):
     deadline = DEADLINE[0] = time.time() + a.timeout
-    ls.settimeout(a.timeout)
-    try:
-        src, _ = ls.accept()
-    except socket.timeout:
-        log["error"] = "no connection"
+    src = accept_data(a, ls, deadline, log)
+    if src is None:
+        log["error"] = "no data connection"
         return
     ls.close()
     dst = connect(a.to, 5)
-    mir = connect(a.mirror, 5) if a.mode == "mirror" else None
+    mir = None
+    if a.mode == "mirror":
+        # The second target is the adversary's own migration: a link, an
+        # OFFER and a ticket of its own; then the same TLS bytes.
+        ticket, link = node_offer(a, a.mirror, log, "mirror_answers")
+        if ticket is None:
+            log["error"] = "the mirror target refused the adversary's OFFER"
+            return
+        mir = connect(a.mirror, 5)
+        mir.sendall(b"TALOSD2\0" + ticket)
+        log["mirror_link"] = link is not None
     for s in (src, dst, mir):
         if s:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     cap = Capture(a.capture or a.record)
     s2t = S2T(a)
-    answers = Answers(s2t.learn_answer)
     open_ = {src: True, dst: True}
     if mir:
         open_[mir] = True
@@ -394,7 +437,9 @@ def relay(a, ls, log):
                     continue
                 counts["s2t"] += len(data)
                 cap.add(">", data)
-                if mir_writable and not send_all(mir, data):
+                # The mirror got its own hello: the TLS bytes only.
+                tail = data[max(0, DATA_HELLO_LEN - (counts["s2t"] - len(data))):]
+                if mir_writable and tail and not send_all(mir, tail):
                     mir_writable = False
                 out = s2t.feed(data)
                 if dst_writable and out and not send_all(dst, out):
@@ -419,7 +464,6 @@ def relay(a, ls, log):
                     continue
                 counts["t2s"] += len(data)
                 cap.add("<", data)
-                answers.feed(data)
                 send_all(src, data)
             else:
                 if not data:
@@ -433,25 +477,79 @@ def relay(a, ls, log):
         log["timed_out"] = True
     cap.close()
     log.update(counts)
-    log.update(preamble=s2t.skip, need_image=s2t.need_image, tls_records=s2t.nrec,
-               records=s2t.records[:400], action=s2t.action, closed=order,
-               answer=answers.first)
+    log.update(preamble=s2t.skip, tls_records=s2t.nrec,
+               records=s2t.records[:400], action=s2t.action, closed=order)
     for s in (src, dst, mir):
         if s:
             s.close()
 
 
+def node_tls(a, server=False):
+    """A TLS 1.3 context for acting as a node (client, or server): a node
+    certificate issued by --node-ca (default $TALOS_NODE_CA), 'other' for
+    one of a CA of the adversary's own, 'none' for no certificate at all."""
+    import ssl, subprocess, tempfile
+    ca = getattr(a, "node_ca", None) or os.environ.get("TALOS_NODE_CA", "none")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # who the target is does not matter to the adversary
+    if ca == "none":
+        return ctx
+    d = tempfile.mkdtemp(prefix="adv-node.", dir=getattr(a, "tmpdir", "/tmp"))
+    run = lambda *c: subprocess.run(list(c), check=True, capture_output=True)
+    if ca == "other":
+        ca = d
+        run("openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", d + "/ca.key",
+            "-out", d + "/ca.pem", "-subj", "/CN=adversary CA", "-days", "1",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    with open(d + "/ext", "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n")
+    run("openssl", "genpkey", "-algorithm", "ed25519", "-out", d + "/node.key")
+    run("openssl", "req", "-new", "-key", d + "/node.key", "-subj", "/CN=adversary node",
+        "-out", d + "/node.csr")
+    run("openssl", "x509", "-req", "-in", d + "/node.csr", "-CA", ca + "/ca.pem", "-CAkey",
+        ca + "/ca.key", "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "1",
+        "-extfile", d + "/ext", "-out", d + "/node.pem")
+    ctx.load_cert_chain(d + "/node.pem", d + "/node.key")
+    return ctx
+
+
+def node_offer(a, to, log, key="answers"):
+    """As a node: OFFER --lineage with --image on a link to `to`.
+    -> (ticket, link) once the target is ready, else (None, link or None);
+    what was answered goes to log[key] (log["refused"] says why not)."""
+    import hashlib
+    lineage = bytes.fromhex(a.lineage)
+    image = open(a.image, "rb").read()
+    try:
+        tls = node_tls(a).wrap_socket(connect(to, 5))
+        tls.settimeout(10)
+        offer = b"TALOSP2\0" + lineage + hashlib.sha256(image).digest() + struct.pack(">QB", len(image), 0)
+        tls.sendall(struct.pack(">I", len(offer)) + offer)
+        answers = [answer_full(recv_peer_msg(tls)[1])]
+        if answers[-1][0] == 0 and answers[-1][1]:
+            tls.sendall(image)
+            answers.append(answer_full(recv_peer_msg(tls)[1]))
+        if answers[-1][0] == 0:
+            answers.append(answer_full(recv_peer_msg(tls)[1]))
+    except (OSError, EOFError) as e:  # ssl.SSLError is an OSError
+        log["refused"] = "link: %s: %s" % (type(e).__name__, e)
+        return None, None
+    log[key] = [list(x[:3]) for x in answers]
+    if answers[-1][0] != 0 or "target ready" not in answers[-1][2] or len(answers[-1][3]) != 32:
+        log["refused"] = "preamble"
+        return None, tls
+    return answers[-1][3], tls
+
+
 def replay(a, log):
     segs, rec_s2t, rec_t2s = read_capture(a.replay)
     deadline = time.time() + a.timeout
-    offer = rec_s2t[:OFFER_LEN]
-    image_size = offer_image_size(offer)
-    first = parse_msgs(rec_t2s, 1)
-    rec_need = bool(first and answer_fields(first[0][0])[1])
-    rec_pre_s2t = OFFER_LEN + (image_size if rec_need else 0)
-    rec_pre_t2s = parse_msgs(rec_t2s, 3 if rec_need else 2)[1]
-    recorded_image = rec_s2t[OFFER_LEN:rec_pre_s2t] if rec_need else None
-    # The recorded TLS segments, each with the target bytes seen before it.
+    # The recording is a data connection: its hello (with a spent ticket),
+    # then TLS. Our own OFFER gets a fresh ticket for the replay.
+    rec_pre_s2t, rec_pre_t2s = DATA_HELLO_LEN, 0
     plan, s_off, t_off = [], 0, 0
     for d, b in segs:
         if d == ">":
@@ -461,57 +559,17 @@ def replay(a, log):
             s_off = hi
         elif d == "<":
             t_off += len(b)
+    ticket, link = node_offer(a, a.to, log)
+    if ticket is None:
+        return
+    log["target_ready"] = True
     sock = connect(a.to, 5)
     sock.settimeout(max(1.0, deadline - time.time()))
     cap = Capture(a.capture)
-
-    def recv_msg():
-        hdr = b""
-        while len(hdr) < 4:
-            c = sock.recv(4 - len(hdr))
-            if not c:
-                return None
-            hdr += c
-        (n,) = struct.unpack(">I", hdr)
-        body = b""
-        while len(body) < n:
-            c = sock.recv(n - len(body))
-            if not c:
-                return None
-            body += c
-        cap.add("<", hdr + body)
-        return body
-
-    def send(b):
-        cap.add(">", b)
-        sock.sendall(b)
-
-    answers = []
-    log["recorded_need_image"] = rec_need
-    send(offer)
-    ans = recv_msg()
-    if ans is None:
-        log["refused"] = "closed after the OFFER"
-        return
-    answers.append(answer_fields(ans))
-    if answers[-1][0] == 0 and answers[-1][1]:
-        img = recorded_image
-        if img is None and a.image:
-            img = open(a.image, "rb").read()
-        if img is None:
-            log["refused"] = "the target wants the image and the recording has none (--image)"
-            return
-        send(img)
-        ans = recv_msg()
-        answers.append(answer_fields(ans) if ans else None)
-    if answers[-1] and answers[-1][0] == 0:
-        ans = recv_msg()
-        answers.append(answer_fields(ans) if ans else None)
-    log["answers"] = answers
-    if not answers[-1] or answers[-1][0] != 0 or "target ready" not in answers[-1][2]:
-        log["refused"] = "preamble"
-        return
-    log["target_ready"] = True
+    hello = b"TALOSD2\0" + ticket
+    cap.add(">", hello)
+    sock.sendall(hello)
+    link.close()
     # The TLS part: as recorded, in order, paced by the target's answers.
     got, closed, sent = 0, False, 0
 
@@ -623,25 +681,16 @@ def fake_source(a, log):
     channel to the virgin target, send HELLO, then EVIDENCE taken from
     --evidence (hex: genuine evidence of another session), and report what
     the target answers."""
-    import hashlib
     deadline = time.time() + a.timeout
     lineage = bytes.fromhex(a.lineage)
-    image = open(a.image, "rb").read()
-    sock = connect(a.to, 5)
-    sock.settimeout(max(1.0, deadline - time.time()))
-    offer = b"TALOSP1\0" + lineage + hashlib.sha256(image).digest() + struct.pack(">QB", len(image), 0)
-    sock.sendall(struct.pack(">I", len(offer)) + offer)
-    answers = [answer_fields(recv_peer_msg(sock)[1])]
-    if answers[-1][0] == 0 and answers[-1][1]:
-        sock.sendall(image)
-        answers.append(answer_fields(recv_peer_msg(sock)[1]))
-    if answers[-1][0] == 0:
-        answers.append(answer_fields(recv_peer_msg(sock)[1]))
-    log["answers"] = answers
-    if answers[-1][0] != 0 or "target ready" not in answers[-1][2]:
-        log["refused"] = "preamble"
+    ticket, link = node_offer(a, a.to, log)
+    if ticket is None:
         return
     log["target_ready"] = True
+    sock = connect(a.to, 5)
+    sock.settimeout(max(1.0, deadline - time.time()))
+    sock.sendall(b"TALOSD2\0" + ticket)
+    link.close()
     tls = tls_context(False, a.tmpdir).wrap_socket(sock)
     log["tls"] = tls.version()
     # HELLO: version 1 ‖ session ‖ nonce ‖ lineage ‖ u64 arena size hint (0: no pre-faulting)
@@ -668,30 +717,16 @@ def mitm(a, ls, log):
     over a channel it was not made for. Stops after the target's verdict
     (passed on to the source if it still listens)."""
     deadline = time.time() + a.timeout
-    ls.settimeout(a.timeout)
-    try:
-        src, _ = ls.accept()
-    except socket.timeout:
-        log["error"] = "no connection"
+    src = accept_data(a, ls, deadline, log)
+    if src is None:
+        log["error"] = "no data connection"
         return
     ls.close()
     dst = connect(a.to, 5)
     for s in (src, dst):
         s.settimeout(max(1.0, deadline - time.time()))
-    raw, body = recv_peer_msg(src)
-    dst.sendall(raw)
-    size = offer_image_size(raw)
-    while True:
-        raw, body = recv_peer_msg(dst)
-        src.sendall(raw)
-        st, need, msg = answer_fields(body)
-        if st != 0 or "target ready" in msg:
-            break
-        if need:
-            dst.sendall(recv_exact(src, size))
-    log["preamble_end"] = msg
-    if st != 0:
-        return
+    dst.sendall(recv_exact(src, DATA_HELLO_LEN))  # the genuine ticket admits us
+    log["preamble_end"] = "data connection"
     s_tls = tls_context(True, a.tmpdir).wrap_socket(src, server_side=True)
     t_tls = tls_context(False, a.tmpdir).wrap_socket(dst)
     log["relayed"] = []
@@ -719,11 +754,66 @@ def mitm(a, ls, log):
             pass
 
 
+def relabel(a, ls, log):
+    """A node in the middle: terminate the source node's link with a node
+    certificate of our own, XOR --xor into the OFFER's lineage, make the
+    target node our own link's OFFER, hand the source a ticket of ours, and
+    splice its data connection onto the target with the target's ticket."""
+    import threading
+    deadline = time.time() + a.timeout
+    ls.settimeout(a.timeout)
+    src, _ = ls.accept()
+    s_tls = node_tls(a, server=True).wrap_socket(src, server_side=True)
+    t_tls = node_tls(a).wrap_socket(connect(a.to, 5))
+    for s_ in (s_tls, t_tls):
+        s_.settimeout(max(1.0, deadline - time.time()))
+    _, body = recv_peer_msg(s_tls)
+    body = bytearray(body)
+    mask = bytes.fromhex(a.xor or "01")
+    for k, m in enumerate(mask):
+        body[8 + k] ^= m  # the lineage follows the 8-byte magic
+    log["lineage_sent"] = bytes(body[8:24]).hex()
+    t_tls.sendall(struct.pack(">I", len(body)) + body)
+    size = struct.unpack(">Q", bytes(body[56:64]))[0]
+    real = None
+    while True:
+        _, ans = recv_peer_msg(t_tls)
+        st, need, msg, ticket = answer_full(ans)
+        if len(ticket) == 32:
+            real, fake = ticket, os.urandom(32)
+            m = msg.encode()
+            ans = struct.pack(">iBI", st, need, len(m)) + m + struct.pack(">I", 32) + fake
+        s_tls.sendall(struct.pack(">I", len(ans)) + ans)
+        if st != 0 or real:
+            break
+        if need:
+            t_tls.sendall(recv_exact(s_tls, size))
+    log["answer"] = msg
+    if not real:
+        return
+    data, _ = ls.accept()
+    data.settimeout(max(1.0, deadline - time.time()))
+    hello = recv_exact(data, DATA_HELLO_LEN)
+    log["fake_ticket_used"] = hello[8:] == fake
+    dst = connect(a.to, 5)
+    dst.sendall(b"TALOSD2\0" + real)
+    data.settimeout(None)
+    dst.settimeout(None)
+    ts = [threading.Thread(target=pump, args=xy) for xy in ((data, dst), (dst, data))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(max(0.1, deadline - time.time()))
+    for s_ in (data, dst, s_tls, t_tls):
+        try:
+            s_.close()
+        except OSError:
+            pass
+
+
 def show(path):
     segs, s2t, t2s = read_capture(path)
-    first = parse_msgs(t2s, 1)
-    need = bool(first and answer_fields(first[0][0])[1])
-    pre = OFFER_LEN + (offer_image_size(s2t[:OFFER_LEN]) if need else 0)
+    pre = DATA_HELLO_LEN
     print("segments %d, source->target %d bytes (preamble %d), target->source %d bytes"
           % (len(segs), len(s2t), pre, len(t2s)))
     for i, (off, typ, n) in enumerate(tls_records(s2t[pre:]), 1):
@@ -736,7 +826,7 @@ def main():
     p.add_argument("--to")
     p.add_argument("--mode", default="pass",
                    choices=["pass", "record", "flip", "drop", "dup", "reorder", "truncate",
-                            "mirror", "replay", "fake-source", "mitm"])
+                            "mirror", "replay", "fake-source", "mitm", "offer", "relabel"])
     p.add_argument("--capture")
     p.add_argument("--record")
     p.add_argument("--replay")
@@ -745,9 +835,12 @@ def main():
     p.add_argument("--lineage")
     p.add_argument("--evidence")
     p.add_argument("--tmpdir", default="/tmp")
+    p.add_argument("--node-ca", help="DIR, 'other' or 'none' (default $TALOS_NODE_CA)")
     p.add_argument("--skip", type=int)
     p.add_argument("--offset", type=int)
     p.add_argument("--tls-offset", type=int)
+    p.add_argument("--link-offset", type=int,
+                   help="flip bit --bit of this byte of the first node link (source -> target)")
     p.add_argument("--nth", type=int)
     p.add_argument("--nth2", type=int)
     p.add_argument("--at", type=int)
@@ -767,20 +860,23 @@ def main():
         p.error("--to is required")
     if a.mode in ("drop", "dup", "reorder", "truncate") and a.nth is None:
         p.error("--nth K is required for " + a.mode)
-    if a.mode == "flip" and [a.offset, a.tls_offset, a.at].count(None) != 2:
-        p.error("flip needs exactly one of --offset, --tls-offset, --nth K --at OFF")
+    if a.mode == "flip" and [a.offset, a.tls_offset, a.at, a.link_offset].count(None) != 3:
+        p.error("flip needs exactly one of --offset, --tls-offset, --nth K --at OFF, --link-offset")
     if a.mode == "flip" and a.at is not None and a.nth is None:
         p.error("--at needs --nth")
-    if a.mode == "mirror" and not a.mirror:
-        p.error("mirror needs --mirror HOST:PORT")
-    if a.mode == "replay" and not a.replay:
-        p.error("replay needs --replay FILE")
+    if a.mode == "mirror" and not (a.mirror and a.lineage and a.image):
+        p.error("mirror needs --mirror HOST:PORT --lineage HEX --image FILE")
+    if a.mode == "replay" and not (a.replay and a.lineage and a.image):
+        p.error("replay needs --replay FILE --lineage HEX --image FILE")
+    if a.mode == "offer" and not (a.lineage and a.image):
+        p.error("offer needs --lineage HEX --image FILE")
     if a.mode == "fake-source" and not (a.lineage and a.image and a.evidence):
         p.error("fake-source needs --lineage HEX --image FILE --evidence FILE")
-    if a.mode not in ("replay", "fake-source") and a.listen is None:
+    active = ("replay", "fake-source", "offer")
+    if a.mode not in active and a.listen is None:
         p.error("--listen PORT is required")
     log = {"mode": a.mode}
-    ls = listener(a.listen) if a.mode not in ("replay", "fake-source") else None
+    ls = listener(a.listen, 8) if a.mode not in active else None
     if a.daemon:
         # Listening already: the caller may connect as soon as we print.
         if daemonize():
@@ -790,8 +886,15 @@ def main():
             replay(a, log)
         elif a.mode == "fake-source":
             fake_source(a, log)
+        elif a.mode == "offer":
+            ticket, link = node_offer(a, a.to, log)
+            log["target_ready"] = ticket is not None
+            if link:
+                link.close()
         elif a.mode == "mitm":
             mitm(a, ls, log)
+        elif a.mode == "relabel":
+            relabel(a, ls, log)
         else:
             relay(a, ls, log)
     except Exception as e:  # reported, not hidden: the test reads the log
@@ -815,21 +918,6 @@ def then_pass(a):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", a.listen))
     ls.listen(8)
-
-    def pump(x, y):
-        try:
-            while True:
-                d = x.recv(1 << 16)
-                if not d:
-                    break
-                y.sendall(d)
-        except OSError:
-            pass
-        try:
-            y.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
     while time.time() < end:
         ls.settimeout(max(0.1, end - time.time()))
         try:

@@ -24,15 +24,16 @@ proxy_wait
 serves_once "$TA" b
 D=$(t b call "$TA" digest)
 V=$(version_of b "$TA")
-# The recording holds the whole stream: OFFER, image (B asked for it), the
-# TLS records up to close_notify.
+# The recording holds the whole data connection: its DATA hello (a ticket
+# spent now), the TLS records up to close_notify. (The OFFER and the image
+# went on the nodes' authenticated link, which the proxy cannot read.)
 python3 - "$T/stream.cap" <<'PY' || fail "the recording is not a whole migration"
 import sys
 sys.path.insert(0, "tests/integration")
 import proxy
 segs, s2t, t2s = proxy.read_capture(sys.argv[1])
-assert s2t[4:12] == b"TALOSP1\0", s2t[:12]
-pre = proxy.OFFER_LEN + proxy.offer_image_size(s2t[:proxy.OFFER_LEN])
+assert s2t[:8] == b"TALOSD2\0", s2t[:12]
+pre = proxy.DATA_HELLO_LEN
 recs = proxy.tls_records(s2t[pre:])
 assert recs[0][1] == 22 and len(recs) >= 20 and sum(n for _, _, n in recs) == len(s2t) - pre, recs
 PY
@@ -43,7 +44,7 @@ PY
 replay_to() {
   local n=$1 port=$2 log=$T/replay-$1-$RANDOM.json
   mark_logs
-  python3 "$PROXY" --mode replay --replay "$T/stream.cap" --to "127.0.0.1:$port" --log "$log" --timeout 20 ||
+  python3 "$PROXY" --mode replay --replay "$T/stream.cap" --lineage "$TA" --image "$KV" --to "127.0.0.1:$port" --log "$log" --timeout 20 ||
     fail "replay into $n: $(cat "$log")"
   # The preamble passed: the refusal is inside the TAs, not the node's.
   assert_eq "$(json 'j.get("target_ready")' <"$log")" True "replay into $n reached a virgin target"

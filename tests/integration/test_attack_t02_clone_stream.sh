@@ -34,7 +34,7 @@ V=$(version_of a "$TA")
 replay_to() {
   local log=$T/replay-$1-$RANDOM.json
   mark_logs
-  python3 "$PROXY" --mode replay --replay "$T/stream.cap" --to "127.0.0.1:$2" --log "$log" --timeout 20 ||
+  python3 "$PROXY" --mode replay --replay "$T/stream.cap" --lineage "$TA" --image "$KV" --to "127.0.0.1:$2" --log "$log" --timeout 20 ||
     fail "replay into $1: $(cat "$log")"
   REPLAY_LOG=$log
 }
@@ -65,7 +65,7 @@ after
 replay_to a "$A_PORT"
 assert_eq "$(json 'j["answers"][0][0]' <"$REPLAY_LOG")" -10 "a answers EXISTS (-10)"
 assert_eq "$(json 'j.get("target_ready", False)' <"$REPLAY_LOG")" False "no target started on a"
-expect_log a "peer: refused lineage $TA: already here"
+expect_log a "refused lineage $TA: already here"
 after
 
 # --- T07: one live stream mirrored to two fresh targets. The adversary
@@ -76,7 +76,7 @@ after
 # E has nothing.
 mirror() { # FROM FROM_PORT TO TO_PORT
   mark_logs
-  proxy --to "127.0.0.1:$4" --mode mirror --mirror "127.0.0.1:$E_PORT"
+  proxy --to "127.0.0.1:$4" --mode mirror --mirror "127.0.0.1:$E_PORT" --lineage "$TA" --image "$KV"
   t "$1" migrate "$TA" --to "127.0.0.1:$PX_PORT" >/dev/null || fail "the mirrored migration $1 -> $3 failed"
   proxy_wait
   expect_log e "peer: target for $TA FAILED: import failed: cryptographic operation failed"

@@ -45,7 +45,7 @@ import sys
 sys.path.insert(0, "tests/integration")
 import proxy
 segs, s2t, t2s = proxy.read_capture(sys.argv[1])
-pre = proxy.OFFER_LEN + proxy.offer_image_size(s2t[:proxy.OFFER_LEN])
+pre = proxy.DATA_HELLO_LEN
 recs = proxy.tls_records(s2t[pre:])
 lens = [n for _, _, n in recs]
 i = lens.index(27)
@@ -54,7 +54,7 @@ print(recs[i][0])
 PY
 ) || fail "no EVIDENCE record in the recording"
 mark_logs
-python3 "$PROXY" --mode replay --replay "$T/stream.cap" --to "127.0.0.1:$C_PORT" --log "$T/replay.json" --timeout 20 ||
+python3 "$PROXY" --mode replay --replay "$T/stream.cap" --lineage "$TA" --image "$KV" --to "127.0.0.1:$C_PORT" --log "$T/replay.json" --timeout 20 ||
   fail "replay: $(cat "$T/replay.json")"
 assert_eq "$(json 'j.get("target_ready")' <"$T/replay.json")" True "c started a virgin target"
 # The refusal is the handshake's: talos_chan_open fails (CRYPTO), the TA's

@@ -4,7 +4,7 @@
 # measures the target itself: MEASUREMENT, and it serves on, unchanged.
 . "$(dirname "$0")/lib.sh"
 start_node a
-start_node b; B_PORT=$PORT
+TALOSD=$HOSTILE_TALOSD start_node b; B_PORT=$PORT # b plants wrong images under the genuine name
 TA=$(t a run "$KV")
 t a call "$TA" fill 500 64 3 >/dev/null
 D=$(t a call "$TA" digest)

@@ -33,7 +33,7 @@ wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.
 children() { child_procs "$1" | cut -d' ' -f1; }
 
 start_node a; AP=$PORT
-start_node c; CP=$PORT
+TALOSD=$HOSTILE_TALOSD start_node c; CP=$PORT # c plants a wrong image (lib.sh)
 TALOS_FAULT=target.before_active start_node bk; BK=$PORT
 TALOS_FAULT=target.before_active:stall start_node bs; BS=$PORT
 TALOS_FAULT=target.after_active start_node ba; BA=$PORT

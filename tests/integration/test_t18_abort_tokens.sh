@@ -10,9 +10,10 @@
 #  - a target that times out waiting for HANDOFF. No fault point gives that
 #    with the source alive and HANDED_OFF, so a partition does: a TCP relay
 #    between A and B (the attacker owns the network; it reads nothing, it
-#    only drops) passes everything up to the target's PREPARED (the first
-#    131-byte TLS record from T after "target ready": PREPARED and ABORT are
-#    the only 109-byte migration records T sends), then drops.
+#    only drops) passes the nodes' link untouched and the data connection
+#    up to the target's PREPARED (the first 131-byte TLS record from T:
+#    PREPARED and ABORT are the only 109-byte migration records T sends),
+#    then drops.
 #      cut      both directions dropped after PREPARED: S sent HANDOFF into
 #               the void and waits for a RECEIPT; T waits for HANDOFF. Both
 #               time out (30 s channel timeout): S is HANDED_OFF in doubt, T
@@ -27,7 +28,7 @@
 #      cut_s2t  only S->T dropped, and PREPARED held 10 s so that T's timeout
 #               comes first: T waits 1 s, FAILS, and B keeps its ABORT; S
 #               times out after its HANDOFF, is in doubt, and A's resend
-#               (this relay passes further connections, held until 36 s
+#               (this relay passes further links, held until 36 s
 #               after the first so that T has surely failed) gets the kept ABORT:
 #               S checks it under the session key and resumes by itself.
 # Refusals (core/mig.c talos_token_open checks length, then the MAC under
@@ -70,7 +71,25 @@ def recvn(s, n):
         buf += d
     return buf
 
+def pipe(x, y):
+    try:
+        while True:
+            d = x.recv(65536)
+            if not d:
+                break
+            y.sendall(d)
+        y.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+def handle_link(a):
+    # The nodes' authenticated link (TLS): passed untouched.
+    b = socket.create_connection(("127.0.0.1", dport))
+    threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+    pipe(b, a)
+
 def handle(a):
+    # The data connection: its 40-byte DATA hello, then the TAs' TLS.
     b = socket.create_connection(("127.0.0.1", dport))
     st = {"cut": False}
     def s2t():
@@ -85,14 +104,6 @@ def handle(a):
             pass
     threading.Thread(target=s2t, daemon=True).start()
     drop = False
-    while True:  # the node preamble, until "target ready"
-        h = recvn(b, 4)
-        if h is None:
-            return
-        body = recvn(b, int.from_bytes(h, "big"))
-        a.sendall(h + body)
-        if b"target ready" in body:
-            break
     try:
         while True:  # TLS records from T
             h = recvn(b, 5)
@@ -121,11 +132,15 @@ def handle_later(c):
     # timed out (30 s channel timeout + 1 s wait): it must get the ABORT.
     time.sleep(max(0.0, first + 36 - time.time()))
     log.write("passing a later connection\n")
-    handle(c)
+    handle_link(c)
 
 n, first = 0, time.time()
 while True:
     c, _ = ls.accept()
+    is_data = c.recv(1, socket.MSG_PEEK) == b"T"
+    if n == 0 and not is_data:  # the migration's own link
+        threading.Thread(target=handle_link, args=(c,), daemon=True).start()
+        continue
     n += 1
     if n == 1:
         first = time.time()
@@ -143,7 +158,7 @@ relay() { # PORT DEST MODE LOG DELAY
 
 start_node a --handoff-wait 4; AP=$PORT
 start_node b --handoff-wait 1; BP=$PORT
-start_node c; CP=$PORT
+TALOSD=$HOSTILE_TALOSD start_node c; CP=$PORT # c plants a wrong image (lib.sh)
 TALOS_FAULT=target.before_active start_node d; DP=$PORT
 PORT=$((PORT + 1)); R1=$PORT; relay $R1 $BP cut "$T/relay1.log" 0
 PORT=$((PORT + 1)); R2=$PORT; relay $R2 $BP cut_s2t "$T/relay2.log" 10

@@ -46,31 +46,25 @@ procs_match() {
 }
 
 cat >"$T/relay.py" <<'PY'
-# Relays a migration and closes both sides after N bytes of the TAs' stream.
+# Relays a migration and closes both sides after N bytes of the TAs' stream
+# (the data connection after its 40-byte hello); node links pass untouched.
 import socket, sys, threading
 lport, dport, limit, logf = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 log = open(logf, "a", buffering=1)
 ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", lport)); ls.listen(8)
 log.write("listening\n")
-def recvn(s, n):
-    buf = b""
-    while len(buf) < n:
-        d = s.recv(n - len(buf))
-        if not d:
-            return None
-        buf += d
-    return buf
 def handle(a):
     b = socket.create_connection(("127.0.0.1", dport))
-    st = {"tls": False, "n": 0}
+    data = a.recv(1, socket.MSG_PEEK) == b"T"  # a DATA hello, not a node's TLS link
+    st = {"n": -40}
     def s2t():
         try:
             while True:
                 d = a.recv(65536)
                 if not d:
                     break
-                if st["tls"]:
+                if data:
                     st["n"] += len(d)
                     if st["n"] > limit:
                         log.write("cut after %d bytes of the TAs' stream\n" % st["n"])
@@ -80,23 +74,18 @@ def handle(a):
                 b.sendall(d)
         except OSError:
             pass
+        try:
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
     threading.Thread(target=s2t, daemon=True).start()
     try:
-        while True:  # the node preamble, until "target ready"
-            h = recvn(b, 4)
-            body = recvn(b, int.from_bytes(h, "big")) if h else None
-            if body is None:
-                return
-            if b"target ready" in body:
-                st["tls"] = True
-            a.sendall(h + body)
-            if st["tls"]:
-                break
         while True:
             d = b.recv(65536)
             if not d:
                 break
             a.sendall(d)
+        a.shutdown(socket.SHUT_WR)
     except OSError:
         pass
 while True:
@@ -106,7 +95,7 @@ PY
 
 start_node a; AP=$PORT
 TALOS_FAULT=target.failed_before_abort:stall start_node b; BP=$PORT
-start_node w; WP=$PORT
+TALOSD=$HOSTILE_TALOSD start_node w; WP=$PORT # w plants a wrong image (lib.sh)
 PORT=$((PORT + 1)); RP=$PORT
 python3 "$T/relay.py" $RP $BP $((256 * 1024)) "$T/relay.log" & PIDS+=($!)
 wait_log "$T/relay.log" listening
