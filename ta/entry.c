@@ -385,9 +385,9 @@ int main(int argc, char **argv)
 out:
     if (rc != TALOS_OK && rc != TALOS_ERR_PEER_CLOSED)
         TLOG_ERR("stopping: %s", talos_strerror(rc));
-    if (rc == TALOS_ERR_PEER_CLOSED && talos_rt.state == RT_ACTIVE) {
-        /* Our node is gone (it never said STOP): nobody can reach this
-         * instance any more. Not silent (I7): the node's record says it
+    if (rc != TALOS_OK && talos_rt.state == RT_ACTIVE) {
+        /* Our node is gone or broke off (it never said STOP): nobody can
+         * reach this instance any more. Not silent (I7): the node's record says it
          * held the lineage, and this line says what became of it. */
         char id[2 * sizeof(talos_rt.lineage) + 1];
         talos_hex(talos_rt.lineage, sizeof(talos_rt.lineage), id);

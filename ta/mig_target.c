@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/log.h"
@@ -495,6 +499,60 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
     return TALOS_OK;
 }
 
+/* Until the source is attested it is anyone who reached the peer port: it
+ * gets UNATTESTED_S seconds in all (per-read timeouts do not bound a peer
+ * that trickles a byte at a time), then its connection is shut down under
+ * it. A node's squatter on a lineage holds an arrival no longer than that. */
+#define UNATTESTED_S 30
+
+struct unattested {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t thread;
+    int fd, done, started;
+};
+
+static void *unattested_run(void *arg)
+{
+    struct unattested *u = arg;
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += UNATTESTED_S;
+    pthread_mutex_lock(&u->lock);
+    while (!u->done && pthread_cond_timedwait(&u->cond, &u->lock, &until) == 0)
+        ;
+    if (!u->done) {
+        TLOG_WARN("the source was not attested within %d s: closing its connection", UNATTESTED_S);
+        (void)shutdown(u->fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&u->lock);
+    return NULL;
+}
+
+static void unattested_start(struct unattested *u, int fd)
+{
+    pthread_mutex_init(&u->lock, NULL);
+    pthread_cond_init(&u->cond, NULL);
+    /* Our own descriptor of the socket: the channel may close the one it
+     * was given before we end, and its number be reused meanwhile. */
+    u->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    u->started = u->fd >= 0 && pthread_create(&u->thread, NULL, unattested_run, u) == 0;
+}
+
+static void unattested_end(struct unattested *u)
+{
+    if (!u->started)
+        return;
+    pthread_mutex_lock(&u->lock);
+    u->done = 1;
+    pthread_cond_signal(&u->cond);
+    pthread_mutex_unlock(&u->lock);
+    pthread_join(u->thread, NULL);
+    u->started = 0;
+    close(u->fd);
+}
+
 int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t prefault_grant)
 {
     struct mig m;
@@ -506,6 +564,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t pre
     uint8_t tok[TALOS_TOKEN_BYTES];
     struct prefault pf = {0};
     struct introspection in = {0};
+    struct unattested un = {0};
     int rc = TALOS_OK;
 
     memset(&m, 0, sizeof(m));
@@ -520,6 +579,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t pre
     /* Introspection from the start: re-hashing the code overlaps the
      * handshake and the stream; its verdict is taken right before activation. */
     introspect_start(&in);
+    unattested_start(&un, fd);
     if ((rc = talos_chan_open(&m.ch, fd, 0)) != TALOS_OK)
         goto failed;
     m.chan_up = 1;
@@ -530,7 +590,9 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t pre
     if ((rc = hello(&m, &pf, expected_lineage, prefault_grant)) != TALOS_OK)
         goto failed;
     talos_flow_ready();
-    if ((rc = mig_attest(&m)) != TALOS_OK)
+    rc = mig_attest(&m);
+    unattested_end(&un);
+    if (rc != TALOS_OK)
         goto failed;
     talos_rt.state = RT_IMPORTING;
     if (!(ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE))) {
@@ -589,6 +651,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t pre
 failed:
     /* FAILED is terminal: wipe whatever arrived, tell the source it may
      * resume (if the channel still stands), tell the host, end. */
+    unattested_end(&un);
     prefault_join(&pf);
     introspect_join(&in);
     talos_rt.state = RT_FAILED;

@@ -77,15 +77,15 @@ static void report_previous(json_t *prev)
                    *detail = str(e, "detail", "");
         unsigned long long v = (unsigned long long)json_integer_value(json_object_get(e, "version"));
         if (strcmp(st, "here") == 0 && !clean)
-            TLOG_ERR("lineage %s (%s) lost: the previous talosd (pid %lld) held it at version %llu "
-                     "and ended without shutting down (a crash of the node)", id, name,
-                     (long long)pid, v);
+            TLOG_ERR("lineage %s (%s) lost: the previous talosd (pid %lld) held it (recorded at "
+                     "version %llu) and ended without shutting down (a crash of the node)", id,
+                     name, (long long)pid, v);
         else if (strcmp(st, "here") == 0)
-            TLOG_WARN("lineage %s (%s) ended with the previous talosd's shutdown at version %llu",
-                      id, name, v);
+            TLOG_WARN("lineage %s (%s) ended with the previous talosd's shutdown (recorded at "
+                      "version %llu)", id, name, v);
         else
-            TLOG_INFO("the previous talosd held lineage %s (%s) until version %llu: %s%s%s", id,
-                      name, v, st, detail[0] ? ": " : "", detail);
+            TLOG_INFO("the previous talosd held lineage %s (%s, recorded at version %llu): %s%s%s",
+                      id, name, v, st, detail[0] ? ": " : "", detail);
     }
 }
 

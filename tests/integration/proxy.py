@@ -58,7 +58,9 @@ Modes (all tampering is on the source -> target direction):
               had at that point of the recording (or 2 s passed)
   offer     no listener: as a node, OFFER --lineage with --image to --to
               and stop after the answers (log: answers, refused)
-  fake-source  no listener: speak the preamble for --lineage with --image,
+  fake-source  no listener: speak the preamble for --lineage with --image
+              (--hint N: the HELLO's size hint; --stall S: after HELLO,
+              trickle a byte every 2 s for S seconds instead, a squatter),
               open a TLS 1.3 channel of our own (fresh self-signed Ed25519
               certificate, like a TA's) to the virgin target, send HELLO and
               then EVIDENCE with the evidence in --evidence (hex), and log
@@ -694,8 +696,26 @@ def fake_source(a, log):
     tls = tls_context(False, a.tmpdir).wrap_socket(sock)
     log["tls"] = tls.version()
     # HELLO: version 1 ‖ session ‖ nonce ‖ lineage ‖ u64 arena size hint (0: no pre-faulting)
-    send_mig(tls, 1, bytes([1]) + os.urandom(16) + os.urandom(32) + lineage + struct.pack(">Q", 0))
+    send_mig(tls, 1, bytes([1]) + os.urandom(16) + os.urandom(32) + lineage + struct.pack(">Q", a.hint))
     log["replies"] = [describe(*recv_mig(tls))]
+    if a.stall:
+        # A squatter: trickle the bytes of one TLS record, one every 2 s,
+        # under the TLS layer, for --stall seconds (or until cut).
+        log["stalled"] = 0
+        fd = tls.fileno()
+        rec = bytes([23, 3, 3, 0x40, 0]) + os.urandom(16384)
+        end = time.time() + a.stall
+        try:
+            for b in rec:
+                if time.time() > end:
+                    break
+                os.write(fd, bytes([b]))
+                log["stalled"] += 1
+                time.sleep(2)
+        except OSError as e:
+            log["cut"] = str(e)
+        log["stall_ended"] = time.time()
+        return
     ev = bytes.fromhex(open(a.evidence).read().strip())
     send_mig(tls, 3, struct.pack(">I", len(ev)) + ev)
     log["evidence_sent"] = len(ev)
@@ -834,6 +854,9 @@ def main():
     p.add_argument("--image")
     p.add_argument("--lineage")
     p.add_argument("--evidence")
+    p.add_argument("--hint", type=int, default=0, help="fake-source: the HELLO's arena size hint")
+    p.add_argument("--stall", type=float, default=0,
+                   help="fake-source: after HELLO, trickle a byte every 2 s for S seconds")
     p.add_argument("--tmpdir", default="/tmp")
     p.add_argument("--node-ca", help="DIR, 'other' or 'none' (default $TALOS_NODE_CA)")
     p.add_argument("--skip", type=int)
@@ -870,8 +893,8 @@ def main():
         p.error("replay needs --replay FILE --lineage HEX --image FILE")
     if a.mode == "offer" and not (a.lineage and a.image):
         p.error("offer needs --lineage HEX --image FILE")
-    if a.mode == "fake-source" and not (a.lineage and a.image and a.evidence):
-        p.error("fake-source needs --lineage HEX --image FILE --evidence FILE")
+    if a.mode == "fake-source" and not (a.lineage and a.image and (a.evidence or a.stall)):
+        p.error("fake-source needs --lineage HEX --image FILE --evidence FILE (or --stall S)")
     active = ("replay", "fake-source", "offer")
     if a.mode not in active and a.listen is None:
         p.error("--listen PORT is required")
