@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pwd.h>
@@ -19,6 +18,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/x509.h"
 #include "talos/talos.h"
 
 #define FILE_MAX (64u << 10)
@@ -171,120 +171,57 @@ out:
     return rc;
 }
 
-/* Bytes of a memory BIO, written to dir/name (wiped before the BIO goes). */
-static int write_bio(BIO *bio, const char *dir, const char *name, mode_t mode)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    int rc = n > 0 ? write_file(dir, name, data, (size_t)n, mode) : TALOS_ERR_CRYPTO;
-
-    if (n > 0)
-        talos_wipe(data, (size_t)n);
-    return rc;
-}
-
-static int no_passphrase(char *buf, int size, int rwflag, void *u) { return 0; }
-
 /* Load dir/name as an Ed25519 key, or create and store one if missing. */
 static int load_key(const char *dir, const char *name, EVP_PKEY **key, int *created)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    BIO *bio = NULL;
     int rc = read_file(dir, name, &buf, &len);
 
     *key = NULL;
     *created = 0;
     if (rc == TALOS_ERR_NOT_FOUND) {
-        rc = TALOS_ERR_CRYPTO;
-        *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-        bio = BIO_new(BIO_s_mem());
-        if (!*key || !bio || PEM_write_bio_PrivateKey(bio, *key, NULL, NULL, 0, NULL, NULL) != 1)
-            goto out;
-        rc = write_bio(bio, dir, name, 0600);
+        rc = talos_x509_key_new(key);
+        if (rc == TALOS_OK)
+            rc = talos_x509_key_to_pem(*key, &buf, &len);
+        if (rc == TALOS_OK)
+            rc = write_file(dir, name, buf, len, 0600);
         *created = rc == TALOS_OK;
         goto out;
     }
     if (rc != TALOS_OK)
         goto out;
-    rc = TALOS_ERR_BACKEND;
-    bio = BIO_new_mem_buf(buf, (int)len);
-    if (bio)
-        *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-    if (*key && EVP_PKEY_get_id(*key) == EVP_PKEY_ED25519)
-        rc = TALOS_OK;
-    else
+    if ((rc = talos_x509_key_from_pem(buf, len, key)) != TALOS_OK) {
         TLOG_ERR("sim: %s/%s is not an Ed25519 PEM key; remove it to create a new one", dir, name);
+        rc = TALOS_ERR_BACKEND;
+    }
 out:
     if (rc != TALOS_OK) {
         EVP_PKEY_free(*key);
         *key = NULL;
     }
-    BIO_free(bio);
-    if (buf)
-        free_file(buf, len);
+    talos_x509_pem_free(buf, len);
     return rc;
 }
 
-static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
-{
-    X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, v3, nid, value);
-    int ok = ext && X509_add_ext(x, ext, -1) == 1;
-
-    X509_EXTENSION_free(ext);
-    return ok;
-}
-
-/* A v3 certificate for `key` named cn, signed by issuer (NULL: self-signed). */
+/* A v3 certificate for `key` named cn, signed by issuer (NULL: a
+ * self-signed CA). */
 static int make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, X509 **out)
 {
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    BIGNUM *bn = NULL;
-    X509V3_CTX v3 = {0};
-    uint8_t serial[16] = {0};
-    int ca = issuer == NULL;
-    int rc = TALOS_ERR_CRYPTO;
-
-    *out = NULL;
-    if (!x || !name || talos_random_bytes(serial, sizeof(serial)) != TALOS_OK)
-        goto out;
-    serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes */
-    bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    /* notBefore an hour back tolerates clock skew between nodes. */
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
-        X509_set_version(x, X509_VERSION_3) != 1 ||
-        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
-        !X509_time_adj_ex(X509_getm_notAfter(x), VALID_DAYS, 0, NULL) ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                   0) != 1 ||
-        X509_set_subject_name(x, name) != 1 ||
-        X509_set_issuer_name(x, ca ? name : X509_get_subject_name(issuer)) != 1 ||
-        X509_set_pubkey(x, key) != 1)
-        goto out;
-    X509V3_set_ctx(&v3, ca ? x : issuer, x, NULL, NULL, 0);
-    if (!add_ext(x, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE") ||
-        !add_ext(x, &v3, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") ||
-        !add_ext(x, &v3, NID_subject_key_identifier, "hash") ||
-        (!ca && !add_ext(x, &v3, NID_authority_key_identifier, "keyid:always")))
-        goto out;
-    /* Ed25519 signs without a separate digest: md NULL. */
-    if (X509_sign(x, ca ? key : issuer_key, NULL) <= 0)
-        goto out;
-    *out = x;
-    x = NULL;
-    rc = TALOS_OK;
-out:
-    BN_free(bn);
-    X509_NAME_free(name);
-    X509_free(x);
-    return rc;
+    const struct talos_x509_req req = {
+        .cn = cn,
+        .key = key,
+        .issuer = issuer,
+        .issuer_key = issuer_key,
+        .days = VALID_DAYS,
+        .kind = issuer ? TALOS_X509_LEAF : TALOS_X509_CA,
+    };
+    return talos_x509_issue(&req, out);
 }
 
 /* Load dir/name as a certificate; NULL in *cert when missing. */
 static int load_cert(const char *dir, const char *name, X509 **cert, uint8_t **pem, size_t *len)
 {
-    BIO *bio = NULL;
     int rc = read_file(dir, name, pem, len);
 
     *cert = NULL;
@@ -292,11 +229,7 @@ static int load_cert(const char *dir, const char *name, X509 **cert, uint8_t **p
         return TALOS_OK;
     if (rc != TALOS_OK)
         return rc;
-    bio = BIO_new_mem_buf(*pem, (int)*len);
-    if (bio)
-        *cert = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
-    BIO_free(bio);
-    if (*cert)
+    if (talos_x509_cert_from_pem(*pem, *len, cert) == TALOS_OK)
         return TALOS_OK;
     TLOG_ERR("sim: %s/%s is not a PEM certificate; remove it to create a new one", dir, name);
     free(*pem);
@@ -305,26 +238,17 @@ static int load_cert(const char *dir, const char *name, X509 **cert, uint8_t **p
     return TALOS_ERR_BACKEND;
 }
 
+/* Store x as dir/name; *pem (freed first) gets its PEM bytes. */
 static int store_cert(X509 *x, const char *dir, const char *name, uint8_t **pem, size_t *len)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n = 0;
-    int rc = TALOS_ERR_CRYPTO;
+    int rc = TALOS_OK;
 
-    if (!bio || PEM_write_bio_X509(bio, x) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0)
-        goto out;
-    rc = TALOS_ERR_NOMEM;
     free(*pem);
-    *pem = malloc((size_t)n);
+    *pem = NULL;
     *len = 0;
-    if (!*pem)
-        goto out;
-    memcpy(*pem, data, (size_t)n);
-    *len = (size_t)n;
-    rc = write_file(dir, name, data, (size_t)n, 0644);
-out:
-    BIO_free(bio);
+    rc = talos_x509_cert_to_pem(x, pem, len);
+    if (rc == TALOS_OK)
+        rc = write_file(dir, name, *pem, *len, 0644);
     return rc;
 }
 
