@@ -283,10 +283,11 @@ int talos_sim_identity_open(const char *state_dir, const char *ca_dir,
         rc = lock_file(sd, "platform.lock", &lock);
     if (rc == TALOS_OK)
         rc = open_ca(ca_dir, &ca_key, &ca_cert, &id->ca_pem, &id->ca_pem_len);
-    if (rc == TALOS_OK)
-        rc = load_key(sd, "platform.key", &id->key, &created);
+    /* The secret first: one refused leaves no new key behind. */
     if (rc == TALOS_OK)
         rc = load_secret(sd, id->secret);
+    if (rc == TALOS_OK)
+        rc = load_key(sd, "platform.key", &id->key, &created);
     if (rc == TALOS_OK && !created)
         rc = load_cert(sd, "platform.pem", &pc, &pc_pem, &pc_pem_len);
     if (rc != TALOS_OK)
