@@ -17,11 +17,15 @@ ARENA_DEF := -DTALOS_ARENA_BASE=0x200000000000ULL
 # ASan cannot link statically: sanitizer TA images are dynamic (their
 # measurement then covers the TA image, not the shared C/OpenSSL libraries).
 TA_LINK := -no-pie
+# Test-only: the sim platform's image check (tee/sim/image_check.c) accepts
+# these dynamic TA images in this build alone; a normal build refuses them.
+SAN_DEFS := -DTALOS_SAN_DYNAMIC_TAS
 else
 BUILD ?= build
 SANFLAGS :=
 ARENA_DEF :=
 TA_LINK := -static -no-pie
+SAN_DEFS :=
 endif
 
 .DEFAULT_GOAL := all
@@ -33,7 +37,7 @@ O := $(BUILD)/obj
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wpointer-arith -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(ARENA_DEF) \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(SAN_DEFS) $(ARENA_DEF) \
               -fvisibility=hidden -Iinclude -I. -MMD -MP
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
@@ -49,7 +53,8 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 CORE_SRC := $(wildcard core/*.c)
 TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
 TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/launch.c tee/sim/cfg_cache.c tee/skeleton/host.c
+                tee/sim/measure_file.c tee/sim/image_check.c tee/sim/launch.c tee/sim/cfg_cache.c \
+                tee/skeleton/host.c
 TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
 TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
 TA_SRC := $(wildcard ta/*.c)
@@ -206,6 +211,15 @@ UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
+
+# A static, non-PIE C program that is no TA (no .note.talos): data for
+# tests/unit/test_image_check.c, built plainly (no sanitizer) in every build.
+TEST_PLAIN_STATIC := $(BUILD)/tests/data/plain-static
+$(TEST_PLAIN_STATIC): tests/unit/data/plain_static.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -no-pie -o $@ $<
+$(BUILD)/tests/unit/test_image_check: | $(TEST_PLAIN_STATIC) $(BUILD)/examples/kvstore.ta
+all: $(TEST_PLAIN_STATIC)
 
 # --- test tools (tests/tools/*.c): host-side helpers of the integration tests --
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))

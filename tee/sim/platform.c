@@ -22,9 +22,11 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/reason.h"
 #include "tee/sim/ca.h"
 #include "tee/sim/cfg_cache.h"
 #include "tee/sim/evidence.h"
+#include "tee/sim/image_check.h"
 #include "tee/sim/launch.h"
 #include "tee/sim/measure.h"
 #include "tee/tee.h"
@@ -118,6 +120,13 @@ static void sim_close(struct talos_platform *p)
     sim_cfg_cache_free(p->cfgs);
     pthread_mutex_destroy(&p->cache_lock);
     free(p);
+}
+
+static int sim_check_image(struct talos_platform *p, int fd, char *why, size_t cap)
+{
+    if (!p)
+        return talos_reason(TALOS_ERR_INVALID_ARG, why, cap, "no platform");
+    return talos_sim_check_image(fd, why, cap);
 }
 
 static int same_file(const struct measure_entry *e, const struct stat *st)
@@ -260,6 +269,7 @@ const struct talos_tee_host_ops talos_tee_sim_host = {
     .name = "sim",
     .open = sim_open,
     .close = sim_close,
+    .check_image = sim_check_image,
     .measure_image = sim_measure_image,
     .cfg_image = sim_cfg_image,
     .launch = sim_launch,
