@@ -207,9 +207,29 @@ static void test_not_tas(void **state)
     assert_refused(check_path(p), "no TALOS runtime note (.note.talos): not a TA image");
     /* Not a regular file at all. */
     assert_int_equal(pipe(pipefd), 0);
-    assert_int_equal(talos_sim_check_image(pipefd[0], why, sizeof(why)), TALOS_ERR_IMAGE);
+    assert_refused(talos_sim_check_image(pipefd[0], why, sizeof(why)), "not a regular file");
     close(pipefd[0]);
     close(pipefd[1]);
+    /* A file that says it is larger than what it reads (sysfs: 4096 bytes
+     * announced, a few read): IO, and no guess from the bytes that came. */
+    {
+        int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= EI_NIDENT) {
+            assert_int_equal(talos_sim_check_image(fd, why, sizeof(why)), TALOS_ERR_IO);
+            assert_non_null(strstr(why, "changed size"));
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    /* Over the size limit: refused before a byte is read (a sparse file). */
+    {
+        int fd = memfd_create("huge", MFD_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t)TALOS_SIM_IMAGE_MAX + 1), 0);
+        assert_refused(talos_sim_check_image(fd, why, sizeof(why)), "over the");
+        close(fd);
+    }
     assert_int_equal(talos_sim_check_image(-1, why, sizeof(why)), TALOS_ERR_INVALID_ARG);
 }
 
@@ -283,8 +303,11 @@ static void test_patched_segments(void **state)
         free(c);
     }
     /* Program or section headers that do not fit. */
-    assert_refused(check_patched(f, offsetof(Elf64_Ehdr, e_phoff), &huge, 8), "corrupt");
-    assert_refused(check_patched(f, offsetof(Elf64_Ehdr, e_shoff), &past, 8), "corrupt");
+    assert_refused(check_patched(f, offsetof(Elf64_Ehdr, e_phoff), &huge, 8),
+                   "corrupt program headers");
+    assert_refused(check_patched(f, offsetof(Elf64_Ehdr, e_shoff), &past, 8),
+                   "corrupt section headers");
+    assert_refused(check_bytes(f->ta, sizeof(Elf64_Ehdr) + 1), "corrupt program headers");
 }
 
 static void test_truncated(void **state)
