@@ -248,7 +248,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
 FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_json call_decode \
-                peer_offer host_frames host_ret mig_bodies cert
+                peer_offer host_frames host_ret mig_bodies cert image_check
 FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
              -Iinclude -I. -MMD -MP
@@ -283,6 +283,7 @@ FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
 # ta/mig_target.c is #included by the harness (its decoders are static).
 FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c ta/mig_leafhash.c os/sched.c) $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
+FZ_DEPS_image_check := $(call fzobj,tee/sim/image_check.c) $(FZ_CORE)
 
 define fuzz_harness
 $(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))
