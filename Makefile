@@ -17,11 +17,15 @@ ARENA_DEF := -DTALOS_ARENA_BASE=0x200000000000ULL
 # ASan cannot link statically: sanitizer TA images are dynamic (their
 # measurement then covers the TA image, not the shared C/OpenSSL libraries).
 TA_LINK := -no-pie
+# Test-only: the sim platform's image check (tee/sim/image_check.c) accepts
+# these dynamic TA images in this build alone; a normal build refuses them.
+SAN_DEFS := -DTALOS_SAN_DYNAMIC_TAS
 else
 BUILD ?= build
 SANFLAGS :=
 ARENA_DEF :=
 TA_LINK := -static -no-pie
+SAN_DEFS :=
 endif
 
 .DEFAULT_GOAL := all
@@ -33,7 +37,7 @@ O := $(BUILD)/obj
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wpointer-arith -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(ARENA_DEF) \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(SAN_DEFS) $(ARENA_DEF) \
               -fvisibility=hidden -Iinclude -I. -MMD -MP
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
@@ -49,7 +53,8 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 CORE_SRC := $(wildcard core/*.c)
 TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
 TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/launch.c tee/sim/cfg_cache.c tee/skeleton/host.c
+                tee/sim/measure_file.c tee/sim/image_check.c tee/sim/launch.c tee/sim/cfg_cache.c \
+                tee/skeleton/host.c
 TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
 TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
 TA_SRC := $(wildcard ta/*.c)
@@ -210,6 +215,15 @@ $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
 
+# A static, non-PIE C program that is no TA (no .note.talos): data for
+# tests/unit/test_image_check.c, built plainly (no sanitizer) in every build.
+TEST_PLAIN_STATIC := $(BUILD)/tests/data/plain-static
+$(TEST_PLAIN_STATIC): tests/unit/data/plain_static.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -no-pie -o $@ $<
+$(BUILD)/tests/unit/test_image_check: | $(TEST_PLAIN_STATIC) $(BUILD)/examples/kvstore.ta
+all: $(TEST_PLAIN_STATIC)
+
 # --- test tools (tests/tools/*.c): host-side helpers of the integration tests --
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 $(BUILD)/tests/tools/%: $(O)/tests/tools/%.o $(O)/cli/cert_json.o $(HOST_SIDE_LIBS)
@@ -237,7 +251,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
 FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_json call_decode \
-                peer_offer host_frames host_ret mig_bodies cert
+                peer_offer host_frames host_ret mig_bodies cert image_check
 FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
              -Iinclude -I. -MMD -MP
@@ -272,6 +286,7 @@ FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
 # ta/mig_target.c is #included by the harness (its decoders are static).
 FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c ta/mig_leafhash.c os/sched.c) $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
+FZ_DEPS_image_check := $(call fzobj,tee/sim/image_check.c) $(FZ_CORE)
 
 define fuzz_harness
 $(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))

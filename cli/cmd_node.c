@@ -23,6 +23,8 @@ static const struct cli_field node_fields[] = {
     {"pid", CLI_J_UINT, 0, 0},
     {"version", CLI_J_STR, 0, 0},
     {"tas", CLI_J_UINT, 0, 0},
+    {"node_identity", CLI_J_STR, 0, 0},
+    {"image_policy", CLI_J_STR, 0, 0},
 };
 
 /* Node-supplied text: sanitized, one line each. */
@@ -42,6 +44,8 @@ static int print_human(const json_t *resp)
     printf("pid %" PRIu64 "\n", (uint64_t)json_integer_value(json_object_get(resp, "pid")));
     print_str("version", resp, "");
     printf("tas %" PRIu64 "\n", (uint64_t)json_integer_value(json_object_get(resp, "tas")));
+    print_str("node_identity", resp, " (TLS 1.3 with its peers, mutually authenticated)");
+    print_str("image_policy", resp, "");
     return ferror(stdout) ? CLI_FAIL : CLI_OK;
 }
 

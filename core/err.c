@@ -26,6 +26,7 @@ static const struct err_entry errs[] = {
     {TALOS_ERR_PEER_CLOSED, "PEER_CLOSED", "peer closed the connection"},
     {TALOS_ERR_EXISTS, "EXISTS", "already exists"},
     {TALOS_ERR_BUSY, "BUSY", "busy"},
+    {TALOS_ERR_UNSAFE_FILE, "UNSAFE_FILE", "file or directory not private to this user"},
     {TALOS_ERR_NO_SUCH_TA, "NO_SUCH_TA", "no such TA on this node"},
     {TALOS_ERR_NO_SUCH_ECALL, "NO_SUCH_ECALL", "no such ecall"},
     {TALOS_ERR_BAD_ARGS, "BAD_ARGS", "ecall arguments do not match its shape"},

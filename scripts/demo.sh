@@ -29,18 +29,30 @@ The sim backend runs every protocol with real cryptography and real checks
 gives NO hardware isolation: this machine's OS can read the TAs' memory.
 TXT
 
-say "two nodes: A on 127.0.0.1:$PA, B on 127.0.0.1:$PB"
-for n in a b; do
-  port=$([ $n = a ] && echo $PA || echo $PB)
-  "$BIN/talosd" --state-dir "$D/$n" --listen "127.0.0.1:$port" >"$D/$n.log" 2>&1 &
+start_node() { # NAME PORT [ARGS...]
+  local n=$1 port=$2; shift 2
+  "$BIN/talosd" --state-dir "$D/$n" --listen "127.0.0.1:$port" "$@" >"$D/$n.log" 2>&1 &
   PIDS+=($!)
-done
-for n in a b; do for _ in $(seq 1 200); do [ -S "$D/$n/talosd.sock" ] && break; sleep 0.02; done; done
-talos --node "$D/a" node
+  for _ in $(seq 1 200); do [ -S "$D/$n/talosd.sock" ] && return 0; sleep 0.02; done
+  die "node $n did not start: $(cat "$D/$n.log")"
+}
 
-say "the ledger TA on A: 8 accounts of 1000"
-TA=$(talos --node "$D/a" run "$PWD/$BUILD/examples/ledger.ta")
+say "node A on 127.0.0.1:$PA; the ledger TA on A: 8 accounts of 1000"
+start_node a "$PA"
+talos --node "$D/a" node
+RUN=$(talos --node "$D/a" run --json "$PWD/$BUILD/examples/ledger.ta")
+TA=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$RUN")
+M=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['measurement'])" "$RUN")
 echo "TA id (= lineage id): $TA"
+echo "its measurement:      $M"
+
+say "node B on 127.0.0.1:$PB, whose image policy allows only that measurement"
+printf '{"measurements": ["%s"]}\n' "$M" >"$D/policy.json"
+start_node b "$PB" --image-policy "$D/policy.json"
+echo "A and B talk TLS 1.3 with node certificates from a local node CA made for this demo:"
+grep -h "node identity" "$D/a.log" "$D/b.log" | sed 's/^talosd: info: /  /'
+grep -h "image policy" "$D/b.log" | sed 's/.*\(image policy .*\)/  B: \1/'
+
 ACCTS=(alice bob carol dave erin frank grace heidi)
 for a in "${ACCTS[@]}"; do talos --node "$D/a" call "$TA" open "$a" 1000 >/dev/null; done
 run talos --node "$D/a" call "$TA" total

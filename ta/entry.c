@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/abi_note.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/msg.h"
@@ -29,6 +30,7 @@
 #define CONFIG_VERSION 1
 
 struct talos_rt talos_rt;
+extern const struct talos_abi_note talos_abi_note;
 #ifdef TALOS_BENCH_WTRACK
 void talos_rt_bench_wtrack(void);
 #endif
@@ -339,6 +341,9 @@ int main(int argc, char **argv)
     char tag[80];
 
     (void)argc;
+    /* The one reference to the runtime note: it makes the linker keep
+     * ta/abi_note.o, which nothing calls into. */
+    __asm__ volatile("" : : "r"(&talos_abi_note));
     talos_flow_set_entry(__builtin_frame_address(0));
     snprintf(tag, sizeof(tag), "ta[%s]", talos_ta_desc.name ? talos_ta_desc.name : "?");
     talos_log_init(tag, TALOS_LOG_WARN);

@@ -1,6 +1,7 @@
 /* Host-side backends by name. Adding a backend adds one row. */
 #include <string.h>
 
+#include "core/reason.h"
 #include "tee/tee.h"
 
 /* Defined in each backend's folder. */
@@ -20,4 +21,15 @@ const struct talos_tee_host_ops *talos_tee_host_find(const char *name)
         if (strcmp(host_backends[i]->name, name) == 0)
             return host_backends[i];
     return NULL;
+}
+
+int talos_tee_check_image(const struct talos_tee_host_ops *ops, struct talos_platform *p, int fd,
+                          char *why, size_t cap)
+{
+    if (!ops)
+        return talos_reason(TALOS_ERR_INVALID_ARG, why, cap, "no backend");
+    if (!ops->check_image)
+        return talos_reason(TALOS_ERR_NOT_IMPLEMENTED, why, cap,
+                            "backend %s does not check images before launch", ops->name);
+    return ops->check_image(p, fd, why, cap);
 }

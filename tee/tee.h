@@ -90,10 +90,21 @@ struct talos_tee_host_ops {
     const char *name;
     int (*open)(const struct talos_platform_config *cfg, struct talos_platform **out);
     void (*close)(struct talos_platform *p);
-    /* The bytes of the open image file fd (read with pread, never through
-     * a path) are something this platform can run; otherwise
-     * TALOS_ERR_IMAGE with a one-line reason in why. May be NULL: the
-     * backend runs nothing from image files. */
+    /* Whether the bytes of the open image file fd are something this
+     * platform can run, checked before any process is started from it (and
+     * before measure_image and launch). The bytes are read from fd with
+     * pread only, never through a path, and fd's offset is left as it was:
+     * a caller that checks an fd and then launches from that same fd (or
+     * from a private copy it made of the bytes it checked) runs what was
+     * checked. For sim, the rules are in tee/sim/image_check.h (a static,
+     * non-PIE ELF for this machine, carrying the TALOS runtime note).
+     * TALOS_OK; TALOS_ERR_IMAGE with a one-line reason in why (cap bytes,
+     * NUL-terminated, truncated; why may be NULL), e.g. "PIE (ET_DYN)
+     * image: TAs are built non-PIE"; TALOS_ERR_IO when fd cannot be read;
+     * TALOS_ERR_NOMEM; TALOS_ERR_INVALID_ARG. Optional: NULL when the
+     * backend checks nothing before launch; a backend that runs nothing
+     * (skeleton) answers TALOS_ERR_NOT_IMPLEMENTED. Call it through
+     * talos_tee_check_image, which answers for a NULL op. */
     int (*check_image)(struct talos_platform *p, int fd, char *why, size_t cap);
     /* The measurement the platform assigns to an image file at load. */
     int (*measure_image)(struct talos_platform *p, const char *path,
@@ -128,6 +139,11 @@ struct talos_tee_verifier {
      * it will be asked to check against (parse them, say); may be NULL. */
     void (*warm)(const uint8_t *anchors_pem, size_t anchors_len);
 };
+
+/* ops->check_image(p, fd, why, cap), or TALOS_ERR_NOT_IMPLEMENTED with a
+ * reason when the backend has no such check (tee/registry_host.c). */
+int talos_tee_check_image(const struct talos_tee_host_ops *ops, struct talos_platform *p, int fd,
+                          char *why, size_t cap);
 
 /* Registries (tee/registry_host.c, tee/registry_verify.c): NULL when unknown. */
 const struct talos_tee_host_ops *talos_tee_host_find(const char *name);

@@ -30,6 +30,8 @@ enum talos_err {
     TALOS_ERR_PEER_CLOSED = -9,     /* the peer closed the connection */
     TALOS_ERR_EXISTS = -10,         /* the object already exists */
     TALOS_ERR_BUSY = -11,           /* resource in use; retry later */
+    TALOS_ERR_UNSAFE_FILE = -12,    /* a file or directory another user could control: foreign
+                                       owner, group/other-writable, a symlink, wrong type */
     /* TA and ecall errors */
     TALOS_ERR_NO_SUCH_TA = -20,     /* no TA with this id on this node */
     TALOS_ERR_NO_SUCH_ECALL = -21,  /* the TA exports no ecall of that name */

@@ -105,12 +105,7 @@ TALOS_EXPORT int talos_host_check_image(struct talos_host *h, const char *path,
         rc = TALOS_ERR_IMAGE;
         goto out;
     }
-    if (!h->ops->check_image) {
-        snprintf(why, why_cap, "backend %s runs no image files", h->ops->name);
-        rc = TALOS_ERR_NOT_IMPLEMENTED;
-        goto out;
-    }
-    if ((rc = h->ops->check_image(h->plat, fd, why, why_cap)) != TALOS_OK)
+    if ((rc = talos_tee_check_image(h->ops, h->plat, fd, why, why_cap)) != TALOS_OK)
         goto out;
     rc = h->ops->measure_image(h->plat, path, measurement);
     if (rc != TALOS_OK)

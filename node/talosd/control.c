@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
+#include "node/talosd/peerlink.h"
 #include "node/talosd/registry.h"
 #include "os/xport.h"
 #include "talos/ta.h"
@@ -79,6 +80,8 @@ static int op_node(struct req *r)
     json_object_set_new(r->out, "pid", json_integer(getpid()));
     json_object_set_new(r->out, "version", json_string(TALOS_VERSION_STRING));
     json_object_set_new(r->out, "tas", json_integer((json_int_t)registry_count()));
+    json_object_set_new(r->out, "node_identity", json_string(peer_tls_self()));
+    json_object_set_new(r->out, "image_policy", json_string(image_policy_describe()));
     return TALOS_OK;
 }
 

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/reason.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerlink.h"
 #include "node/talosd/registry.h"
+#include "os/sdir.h"
 
 struct node node;
 static int stop_pipe[2] = {-1, -1};
@@ -67,28 +69,45 @@ static void *control_thread(void *arg)
     return NULL;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+/* The state dir is talosd's alone (docs/state-dir.md): created 0700 if
+ * missing, refused if another user could have put or replaced anything in
+ * it, before anything in it is created or read. */
+static int open_state_dir(const char *arg, struct talos_sdir **sd)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
+    char why[TALOS_SDIR_WHY_BYTES] = "";
+    struct talos_sdir *images = NULL;
+    int rc = talos_sdir_open(arg, TALOS_SDIR_CREATE, sd, why, sizeof(why));
+
+    if (rc == TALOS_OK)
+        rc = talos_sdir_check_entries(*sd, why, sizeof(why));
+    if (rc == TALOS_OK)
+        rc = talos_sdir_sub(*sd, "images", TALOS_SDIR_CREATE, &images, why, sizeof(why));
+    if (rc == TALOS_OK)
+        rc = talos_sdir_check_entries(images, why, sizeof(why));
+    talos_sdir_close(images);
+    if (rc == TALOS_OK && !realpath(arg, node.state_dir))
+        rc = talos_reason(TALOS_ERR_IO, why, sizeof(why), "%s: %s", arg, strerror(errno));
+    if (rc != TALOS_OK) {
+        fprintf(stderr, "talosd: refusing the state dir: %s\n", why);
+        talos_sdir_close(*sd);
+        *sd = NULL;
+        return -1;
+    }
+    return 0;
 }
 
-static int lock_state_dir(void)
+/* talosd.pid, opened without following a symlink: one planted there would
+ * otherwise make talosd truncate the file it points to. */
+static int lock_state_dir(const struct talos_sdir *sd)
 {
-    char path[PATH_MAX + 16], pid[32];
+    char why[TALOS_SDIR_WHY_BYTES] = "", pid[32];
     int fd = -1;
 
-    snprintf(path, sizeof(path), "%s/talosd.pid", node.state_dir);
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+    if (talos_sdir_open_file(sd, "talosd.pid", TALOS_SDIR_CREATE | TALOS_SDIR_RDWR, 0644, &fd, why,
+                             sizeof(why)) != TALOS_OK) {
+        fprintf(stderr, "talosd: %s\n", why);
         return -1;
+    }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ssize_t n = read(fd, pid, sizeof(pid) - 1);
         pid[n > 0 ? n : 0] = '\0';
@@ -99,13 +118,14 @@ static int lock_state_dir(void)
     }
     snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
     if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0)
-        TLOG_WARN("cannot write %s", path);
+        TLOG_WARN("cannot write %s/talosd.pid", node.state_dir);
     return fd; /* held open: the lock lives as long as the process */
 }
 
-static int control_listen(char *path, size_t cap)
+static int control_listen(const struct talos_sdir *sd, char *path, size_t cap)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char why[TALOS_SDIR_WHY_BYTES] = "";
     int fd = -1;
 
     if ((size_t)snprintf(path, cap, "%s/talosd.sock", node.state_dir) >= sizeof(sa.sun_path)) {
@@ -114,7 +134,12 @@ static int control_listen(char *path, size_t cap)
         return -1;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    unlink(path); /* stale socket of a dead talosd: we hold the state-dir lock */
+    /* A stale socket of a dead talosd (we hold the state-dir lock) goes;
+     * anything else there stays and stops us. */
+    if (talos_sdir_unlink_socket(sd, "talosd.sock", why, sizeof(why)) != TALOS_OK) {
+        fprintf(stderr, "talosd: %s\n", why);
+        return -1;
+    }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     mode_t old = umask(0077); /* only this user may drive the node */
     int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 64) == 0;
@@ -132,8 +157,8 @@ struct tls_args {
     const char *cert, *key, *ca;
 };
 
-static int parse_args(int argc, char **argv, const char **sim_ca, struct tls_args *tls,
-                      const char **policy)
+static int parse_args(int argc, char **argv, const char **state_arg, const char **sim_ca,
+                      struct tls_args *tls, const char **policy)
 {
     static const struct option opts[] = {
         {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
@@ -196,11 +221,7 @@ static int parse_args(int argc, char **argv, const char **sim_ca, struct tls_arg
                         "try 'talosd --help'\n");
         return 2;
     }
-    if (!realpath(state, node.state_dir) &&
-        (mkdir_p(state, 0700) != 0 || !realpath(state, node.state_dir))) {
-        fprintf(stderr, "talosd: cannot create state dir %s: %s\n", state, strerror(errno));
-        return 1;
-    }
+    *state_arg = state;
     talos_log_init("talosd", (enum talos_log_level)level);
     return 0;
 }
@@ -237,15 +258,17 @@ int main(int argc, char **argv)
 {
     struct talos_host_config hc = {0};
     struct tls_args tls = {0};
-    const char *sim_ca = NULL, *policy = NULL;
+    const char *sim_ca = NULL, *policy = NULL, *state_arg = NULL;
+    struct talos_sdir *sd = NULL;
     char sock_path[PATH_MAX + 16], why[PATH_MAX + 200] = "";
-    int cfd = -1, pfd = -1, lock_fd = -1, rc = parse_args(argc, argv, &sim_ca, &tls, &policy);
+    int cfd = -1, pfd = -1, lock_fd = -1,
+        rc = parse_args(argc, argv, &state_arg, &sim_ca, &tls, &policy);
 
     if (rc)
         return rc;
     rc = 1;
-    if ((lock_fd = lock_state_dir()) < 0)
-        return 1;
+    if (open_state_dir(state_arg, &sd) != 0 || (lock_fd = lock_state_dir(sd)) < 0)
+        goto out;
     if (images_init(why, sizeof(why)) != TALOS_OK || journal_open(why, sizeof(why)) != TALOS_OK ||
         (policy && image_policy_load(policy, why, sizeof(why)) != TALOS_OK)) {
         fprintf(stderr, "talosd: %s\n", why);
@@ -268,7 +291,7 @@ int main(int argc, char **argv)
                 err == TALOS_ERR_EXISTS ? "address in use" : "invalid address or port");
         goto out;
     }
-    if ((cfd = control_listen(sock_path, sizeof(sock_path))) < 0 || pipe2(stop_pipe, O_CLOEXEC))
+    if ((cfd = control_listen(sd, sock_path, sizeof(sock_path))) < 0 || pipe2(stop_pipe, O_CLOEXEC))
         goto out;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
@@ -319,5 +342,6 @@ out:
     peer_tls_fini();
     if (lock_fd >= 0)
         close(lock_fd);
+    talos_sdir_close(sd);
     return rc;
 }

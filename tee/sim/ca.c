@@ -2,11 +2,9 @@
 #include "tee/sim/ca.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pwd.h>
@@ -19,6 +17,8 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/x509.h"
+#include "os/sdir.h"
 #include "talos/talos.h"
 
 #define FILE_MAX (64u << 10)
@@ -45,305 +45,175 @@ TALOS_EXPORT const char *talos_sim_ca_default(void)
     return n > 0 && (size_t)n < sizeof(path) ? path : NULL;
 }
 
-static int path_join(char *out, const char *dir, const char *name)
+/* The file helpers below log os/sdir's one-line reason, which names the
+ * file and what to do, and keep its code: TALOS_ERR_UNSAFE_FILE for a file
+ * or directory another user could control. */
+static int sdir_failed(int rc, const char *why)
 {
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-    return n > 0 && n < PATH_MAX ? TALOS_OK : TALOS_ERR_INVALID_ARG;
+    TLOG_ERR("sim: %s", why);
+    return rc;
 }
 
-static int mkdir_p(const char *dir)
+static int open_dir(const char *path, struct talos_sdir **d)
 {
-    char p[PATH_MAX] = {0};
-    size_t n = strlen(dir);
+    char why[TALOS_SDIR_WHY_BYTES] = "";
+    int rc = talos_sdir_open(path, TALOS_SDIR_CREATE, d, why, sizeof(why));
 
-    if (n == 0 || n >= sizeof(p))
-        return TALOS_ERR_INVALID_ARG;
-    memcpy(p, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        p[i] = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            TLOG_ERR("sim: cannot create directory %s: %s", p, strerror(errno));
-            return TALOS_ERR_IO;
-        }
-        p[i] = i < n ? '/' : '\0';
-    }
-    return TALOS_OK;
+    return rc == TALOS_OK ? rc : sdir_failed(rc, why);
 }
 
-/* Exclusive flock on dir/name; *fd holds it until closed. */
-static int lock_file(const char *dir, const char *name, int *fd)
+/* Exclusive flock on d/name; *fd holds it until closed. */
+static int lock_file(const struct talos_sdir *d, const char *name, int *fd)
 {
-    char p[PATH_MAX] = {0};
-    int rc = path_join(p, dir, name);
+    char why[TALOS_SDIR_WHY_BYTES] = "";
+    int rc = talos_sdir_open_file(d, name, TALOS_SDIR_CREATE | TALOS_SDIR_RDWR, 0600, fd, why,
+                                  sizeof(why));
 
     if (rc != TALOS_OK)
-        return rc;
-    *fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (*fd < 0 || flock(*fd, LOCK_EX) != 0) {
-        TLOG_ERR("sim: cannot lock %s: %s", p, strerror(errno));
-        if (*fd >= 0)
-            close(*fd);
+        return sdir_failed(rc, why);
+    if (flock(*fd, LOCK_EX) != 0) {
+        TLOG_ERR("sim: cannot lock %s/%s: %s", talos_sdir_path(d), name, strerror(errno));
+        close(*fd);
         *fd = -1;
         return TALOS_ERR_IO;
     }
     return TALOS_OK;
 }
 
-/* Read a small file. TALOS_ERR_NOT_FOUND when it does not exist. */
-static int read_file(const char *dir, const char *name, uint8_t **buf, size_t *len)
+/* Read a small file (flags: TALOS_SDIR_SECRET or 0). TALOS_ERR_NOT_FOUND,
+ * silently, when it does not exist. */
+static int read_file(const struct talos_sdir *d, const char *name, unsigned flags, uint8_t **buf,
+                     size_t *len)
 {
-    char p[PATH_MAX] = {0};
-    struct stat st = {0};
-    ssize_t got = 0;
-    int fd = -1;
-    int rc = path_join(p, dir, name);
+    char why[TALOS_SDIR_WHY_BYTES] = "";
+    int rc = talos_sdir_read(d, name, flags, FILE_MAX, buf, len, why, sizeof(why));
 
-    *buf = NULL;
-    *len = 0;
-    if (rc != TALOS_OK)
+    if (rc == TALOS_OK || rc == TALOS_ERR_NOT_FOUND)
         return rc;
-    fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = errno == ENOENT ? TALOS_ERR_NOT_FOUND : TALOS_ERR_IO;
-        goto out;
-    }
-    rc = TALOS_ERR_BACKEND;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX)
-        goto out;
-    /* One byte more than expected detects a file that grew meanwhile. */
-    *buf = malloc((size_t)st.st_size + 1);
-    if (!*buf) {
-        rc = TALOS_ERR_NOMEM;
-        goto out;
-    }
-    got = read(fd, *buf, (size_t)st.st_size + 1);
-    if (got != st.st_size)
-        goto out;
-    *len = (size_t)got;
-    rc = TALOS_OK;
-out:
-    if (rc != TALOS_OK && rc != TALOS_ERR_NOT_FOUND)
-        TLOG_ERR("sim: cannot read %s (%s); remove it to create a new one", p,
-                 talos_strerror(rc));
-    if (rc != TALOS_OK && *buf) {
-        talos_wipe(*buf, (size_t)st.st_size + 1);
-        free(*buf);
-        *buf = NULL;
-    }
-    if (fd >= 0)
-        close(fd);
-    return rc;
+    if (rc != TALOS_ERR_TOO_LARGE && rc != TALOS_ERR_IO)
+        return sdir_failed(rc, why);
+    /* Too large or changing under us: not a file this code wrote. */
+    TLOG_ERR("sim: %s; remove it to create a new one", why);
+    return TALOS_ERR_BACKEND;
 }
 
-static void free_file(uint8_t *buf, size_t len)
+/* Atomic replace (os/sdir): a crash leaves the old file or the whole new
+ * one, never a torn key. */
+static int write_file(const struct talos_sdir *d, const char *name, const void *p, size_t n,
+                      mode_t mode)
 {
-    talos_wipe(buf, len);
-    free(buf);
+    char why[TALOS_SDIR_WHY_BYTES] = "";
+    int rc = talos_sdir_write(d, name, p, n, mode, why, sizeof(why));
+
+    return rc == TALOS_OK ? rc : sdir_failed(rc, why);
 }
 
-/* Write via a temporary file and rename, so a crash leaves the old file or
- * the whole new one, never a torn key. */
-static int write_file(const char *dir, const char *name, const void *p, size_t n, mode_t mode)
-{
-    char tmp[PATH_MAX] = {0}, dst[PATH_MAX] = {0};
-    int fd = -1;
-    int rc = path_join(dst, dir, name);
-
-    if (rc != TALOS_OK || snprintf(tmp, sizeof(tmp), "%s.XXXXXX", dst) >= (int)sizeof(tmp))
-        return TALOS_ERR_INVALID_ARG;
-    fd = mkostemp(tmp, O_CLOEXEC);
-    rc = TALOS_ERR_IO;
-    if (fd < 0)
-        goto out;
-    if (fchmod(fd, mode) != 0 || write(fd, p, n) != (ssize_t)n || fsync(fd) != 0 ||
-        rename(tmp, dst) != 0) {
-        unlink(tmp);
-        goto out;
-    }
-    rc = TALOS_OK;
-out:
-    if (rc != TALOS_OK)
-        TLOG_ERR("sim: cannot write %s: %s", dst, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* Bytes of a memory BIO, written to dir/name (wiped before the BIO goes). */
-static int write_bio(BIO *bio, const char *dir, const char *name, mode_t mode)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    int rc = n > 0 ? write_file(dir, name, data, (size_t)n, mode) : TALOS_ERR_CRYPTO;
-
-    if (n > 0)
-        talos_wipe(data, (size_t)n);
-    return rc;
-}
-
-static int no_passphrase(char *buf, int size, int rwflag, void *u) { return 0; }
-
-/* Load dir/name as an Ed25519 key, or create and store one if missing. */
-static int load_key(const char *dir, const char *name, EVP_PKEY **key, int *created)
+/* Load d/name as an Ed25519 key, or create and store one if missing. */
+static int load_key(const struct talos_sdir *d, const char *name, EVP_PKEY **key, int *created)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    BIO *bio = NULL;
-    int rc = read_file(dir, name, &buf, &len);
+    int rc = read_file(d, name, TALOS_SDIR_SECRET, &buf, &len);
 
     *key = NULL;
     *created = 0;
     if (rc == TALOS_ERR_NOT_FOUND) {
-        rc = TALOS_ERR_CRYPTO;
-        *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-        bio = BIO_new(BIO_s_mem());
-        if (!*key || !bio || PEM_write_bio_PrivateKey(bio, *key, NULL, NULL, 0, NULL, NULL) != 1)
-            goto out;
-        rc = write_bio(bio, dir, name, 0600);
+        rc = talos_x509_key_new(key);
+        if (rc == TALOS_OK)
+            rc = talos_x509_key_to_pem(*key, &buf, &len);
+        if (rc == TALOS_OK)
+            rc = write_file(d, name, buf, len, 0600);
         *created = rc == TALOS_OK;
         goto out;
     }
     if (rc != TALOS_OK)
         goto out;
-    rc = TALOS_ERR_BACKEND;
-    bio = BIO_new_mem_buf(buf, (int)len);
-    if (bio)
-        *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-    if (*key && EVP_PKEY_get_id(*key) == EVP_PKEY_ED25519)
-        rc = TALOS_OK;
-    else
-        TLOG_ERR("sim: %s/%s is not an Ed25519 PEM key; remove it to create a new one", dir, name);
+    if ((rc = talos_x509_key_from_pem(buf, len, key)) != TALOS_OK) {
+        TLOG_ERR("sim: %s/%s is not an Ed25519 PEM key; remove it to create a new one",
+                 talos_sdir_path(d), name);
+        rc = TALOS_ERR_BACKEND;
+    }
 out:
     if (rc != TALOS_OK) {
         EVP_PKEY_free(*key);
         *key = NULL;
     }
-    BIO_free(bio);
-    if (buf)
-        free_file(buf, len);
+    talos_x509_pem_free(buf, len);
     return rc;
 }
 
-static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
-{
-    X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, v3, nid, value);
-    int ok = ext && X509_add_ext(x, ext, -1) == 1;
-
-    X509_EXTENSION_free(ext);
-    return ok;
-}
-
-/* A v3 certificate for `key` named cn, signed by issuer (NULL: self-signed). */
+/* A v3 certificate for `key` named cn, signed by issuer (NULL: a
+ * self-signed CA). */
 static int make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, X509 **out)
 {
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    BIGNUM *bn = NULL;
-    X509V3_CTX v3 = {0};
-    uint8_t serial[16] = {0};
-    int ca = issuer == NULL;
-    int rc = TALOS_ERR_CRYPTO;
-
-    *out = NULL;
-    if (!x || !name || talos_random_bytes(serial, sizeof(serial)) != TALOS_OK)
-        goto out;
-    serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes */
-    bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    /* notBefore an hour back tolerates clock skew between nodes. */
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
-        X509_set_version(x, X509_VERSION_3) != 1 ||
-        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
-        !X509_time_adj_ex(X509_getm_notAfter(x), VALID_DAYS, 0, NULL) ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                   0) != 1 ||
-        X509_set_subject_name(x, name) != 1 ||
-        X509_set_issuer_name(x, ca ? name : X509_get_subject_name(issuer)) != 1 ||
-        X509_set_pubkey(x, key) != 1)
-        goto out;
-    X509V3_set_ctx(&v3, ca ? x : issuer, x, NULL, NULL, 0);
-    if (!add_ext(x, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE") ||
-        !add_ext(x, &v3, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") ||
-        !add_ext(x, &v3, NID_subject_key_identifier, "hash") ||
-        (!ca && !add_ext(x, &v3, NID_authority_key_identifier, "keyid:always")))
-        goto out;
-    /* Ed25519 signs without a separate digest: md NULL. */
-    if (X509_sign(x, ca ? key : issuer_key, NULL) <= 0)
-        goto out;
-    *out = x;
-    x = NULL;
-    rc = TALOS_OK;
-out:
-    BN_free(bn);
-    X509_NAME_free(name);
-    X509_free(x);
-    return rc;
+    const struct talos_x509_req req = {
+        .cn = cn,
+        .key = key,
+        .issuer = issuer,
+        .issuer_key = issuer_key,
+        .days = VALID_DAYS,
+        .kind = issuer ? TALOS_X509_LEAF : TALOS_X509_CA,
+    };
+    return talos_x509_issue(&req, out);
 }
 
-/* Load dir/name as a certificate; NULL in *cert when missing. */
-static int load_cert(const char *dir, const char *name, X509 **cert, uint8_t **pem, size_t *len)
+/* Load d/name as a certificate; NULL in *cert when missing. */
+static int load_cert(const struct talos_sdir *d, const char *name, X509 **cert, uint8_t **pem,
+                     size_t *len)
 {
-    BIO *bio = NULL;
-    int rc = read_file(dir, name, pem, len);
+    int rc = read_file(d, name, 0, pem, len);
 
     *cert = NULL;
     if (rc == TALOS_ERR_NOT_FOUND)
         return TALOS_OK;
     if (rc != TALOS_OK)
         return rc;
-    bio = BIO_new_mem_buf(*pem, (int)*len);
-    if (bio)
-        *cert = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
-    BIO_free(bio);
-    if (*cert)
+    if (talos_x509_cert_from_pem(*pem, *len, cert) == TALOS_OK)
         return TALOS_OK;
-    TLOG_ERR("sim: %s/%s is not a PEM certificate; remove it to create a new one", dir, name);
+    TLOG_ERR("sim: %s/%s is not a PEM certificate; remove it to create a new one",
+             talos_sdir_path(d), name);
     free(*pem);
     *pem = NULL;
     *len = 0;
     return TALOS_ERR_BACKEND;
 }
 
-static int store_cert(X509 *x, const char *dir, const char *name, uint8_t **pem, size_t *len)
+/* Store x as d/name; *pem (freed first) gets its PEM bytes. */
+static int store_cert(X509 *x, const struct talos_sdir *d, const char *name, uint8_t **pem,
+                      size_t *len)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n = 0;
-    int rc = TALOS_ERR_CRYPTO;
+    int rc = TALOS_OK;
 
-    if (!bio || PEM_write_bio_X509(bio, x) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0)
-        goto out;
-    rc = TALOS_ERR_NOMEM;
     free(*pem);
-    *pem = malloc((size_t)n);
+    *pem = NULL;
     *len = 0;
-    if (!*pem)
-        goto out;
-    memcpy(*pem, data, (size_t)n);
-    *len = (size_t)n;
-    rc = write_file(dir, name, data, (size_t)n, 0644);
-out:
-    BIO_free(bio);
+    rc = talos_x509_cert_to_pem(x, pem, len);
+    if (rc == TALOS_OK)
+        rc = write_file(d, name, *pem, *len, 0644);
     return rc;
 }
 
-/* The CA, created once under CA_DIR/.lock. */
+/* The CA, created once under CA_DIR/.lock. The CA directory is the sim
+ * CA's alone: every entry in it is checked, not only those read. */
 static int open_ca(const char *ca_dir, EVP_PKEY **key, X509 **cert, uint8_t **pem, size_t *len)
 {
+    char why[TALOS_SDIR_WHY_BYTES] = "";
+    struct talos_sdir *d = NULL;
     int lock = -1, created = 0;
-    int rc = mkdir_p(ca_dir);
+    int rc = open_dir(ca_dir, &d);
 
+    if (rc == TALOS_OK && (rc = talos_sdir_check_entries(d, why, sizeof(why))) != TALOS_OK)
+        rc = sdir_failed(rc, why);
     if (rc == TALOS_OK)
-        rc = lock_file(ca_dir, ".lock", &lock);
+        rc = lock_file(d, ".lock", &lock);
     if (rc == TALOS_OK)
-        rc = load_key(ca_dir, "ca.key", key, &created);
+        rc = load_key(d, "ca.key", key, &created);
     if (rc == TALOS_OK && !created)
-        rc = load_cert(ca_dir, "ca.pem", cert, pem, len);
+        rc = load_cert(d, "ca.pem", cert, pem, len);
     if (rc == TALOS_OK && !*cert) {
         rc = make_cert(*key, CA_CN, NULL, NULL, cert);
         if (rc == TALOS_OK)
-            rc = store_cert(*cert, ca_dir, "ca.pem", pem, len);
+            rc = store_cert(*cert, d, "ca.pem", pem, len);
         if (rc == TALOS_OK)
             TLOG_INFO("sim: created the sim CA in %s (simulation: no hardware isolation)", ca_dir);
     }
@@ -354,6 +224,7 @@ static int open_ca(const char *ca_dir, EVP_PKEY **key, X509 **cert, uint8_t **pe
     }
     if (lock >= 0)
         close(lock);
+    talos_sdir_close(d);
     return rc;
 }
 
@@ -366,25 +237,26 @@ static int cert_is_current(X509 *pc, EVP_PKEY *key, X509 *ca)
            X509_cmp_current_time(X509_get0_notAfter(pc)) > 0;
 }
 
-static int load_secret(const char *dir, uint8_t secret[TALOS_SIM_SECRET_BYTES])
+/* The secret is created here only; found, it is used as it is or refused,
+ * never replaced: every seal key derives from it. */
+static int load_secret(const struct talos_sdir *d, uint8_t secret[TALOS_SIM_SECRET_BYTES])
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = read_file(dir, "platform.secret", &buf, &len);
+    int rc = read_file(d, "platform.secret", TALOS_SDIR_SECRET, &buf, &len);
 
     if (rc == TALOS_ERR_NOT_FOUND) {
         rc = talos_random_bytes(secret, TALOS_SIM_SECRET_BYTES);
         if (rc == TALOS_OK)
-            rc = write_file(dir, "platform.secret", secret, TALOS_SIM_SECRET_BYTES, 0600);
+            rc = write_file(d, "platform.secret", secret, TALOS_SIM_SECRET_BYTES, 0600);
     } else if (rc == TALOS_OK && len == TALOS_SIM_SECRET_BYTES) {
         memcpy(secret, buf, TALOS_SIM_SECRET_BYTES);
     } else if (rc == TALOS_OK) {
         TLOG_ERR("sim: %s/platform.secret is not %d bytes; refusing to replace it (seal keys "
-                 "derive from it)", dir, TALOS_SIM_SECRET_BYTES);
+                 "derive from it)", talos_sdir_path(d), TALOS_SIM_SECRET_BYTES);
         rc = TALOS_ERR_BACKEND;
     }
-    if (buf)
-        free_file(buf, len);
+    talos_sdir_free(buf, len);
     return rc;
 }
 
@@ -397,6 +269,7 @@ int talos_sim_identity_open(const char *state_dir, const char *ca_dir,
     uint8_t raw[32] = {0};
     size_t pc_pem_len = 0, raw_len = sizeof(raw);
     char hex[65] = {0}, cn[64] = {0};
+    struct talos_sdir *sd = NULL;
     int lock = -1, created = 0, der_len = 0;
     int rc = TALOS_ERR_INVALID_ARG;
 
@@ -405,15 +278,18 @@ int talos_sim_identity_open(const char *state_dir, const char *ca_dir,
     memset(id, 0, sizeof(*id));
     if (!state_dir || !ca_dir || !*state_dir || !*ca_dir)
         goto out;
-    rc = lock_file(state_dir, "platform.lock", &lock);
+    rc = open_dir(state_dir, &sd);
+    if (rc == TALOS_OK)
+        rc = lock_file(sd, "platform.lock", &lock);
     if (rc == TALOS_OK)
         rc = open_ca(ca_dir, &ca_key, &ca_cert, &id->ca_pem, &id->ca_pem_len);
+    /* The secret first: one refused leaves no new key behind. */
     if (rc == TALOS_OK)
-        rc = load_key(state_dir, "platform.key", &id->key, &created);
+        rc = load_secret(sd, id->secret);
     if (rc == TALOS_OK)
-        rc = load_secret(state_dir, id->secret);
+        rc = load_key(sd, "platform.key", &id->key, &created);
     if (rc == TALOS_OK && !created)
-        rc = load_cert(state_dir, "platform.pem", &pc, &pc_pem, &pc_pem_len);
+        rc = load_cert(sd, "platform.pem", &pc, &pc_pem, &pc_pem_len);
     if (rc != TALOS_OK)
         goto out;
     rc = TALOS_ERR_CRYPTO;
@@ -430,7 +306,7 @@ int talos_sim_identity_open(const char *state_dir, const char *ca_dir,
         snprintf(cn, sizeof(cn), "talos sim platform %s", hex);
         rc = make_cert(id->key, cn, ca_cert, ca_key, &pc);
         if (rc == TALOS_OK)
-            rc = store_cert(pc, state_dir, "platform.pem", &pc_pem, &pc_pem_len);
+            rc = store_cert(pc, sd, "platform.pem", &pc_pem, &pc_pem_len);
         if (rc != TALOS_OK)
             goto out;
     }
@@ -455,6 +331,7 @@ out:
     EVP_PKEY_free(ca_key);
     if (lock >= 0)
         close(lock);
+    talos_sdir_close(sd);
     ERR_clear_error();
     return rc;
 }

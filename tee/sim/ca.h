@@ -1,19 +1,25 @@
 /* The local "sim CA" and a node's sim platform identity.
  *
- * CA directory (talos_sim_ca_default() or the node's sim_ca_dir), mode 0700:
+ * CA directory (talos_sim_ca_default() or the node's sim_ca_dir), created
+ * 0700 (parents 0755) when missing:
  *   ca.key   Ed25519 private key, PEM, 0600
- *   ca.pem   self-signed X.509 v3 CA certificate, 10 years
+ *   ca.pem   self-signed X.509 v3 CA certificate, 10 years, 0644
  *   .lock    flock'ed while the CA is created or read, so two nodes starting
  *            at once create exactly one CA
- * Node state directory:
+ * Node state directory (created 0700 when missing; talosd creates it first):
  *   platform.key     Ed25519 platform key, PEM, 0600
- *   platform.pem     its certificate, issued by the CA (re-issued, with a
- *                    warning, when it was issued by another CA or expired)
+ *   platform.pem     its certificate, issued by the CA, 0644 (re-issued, with
+ *                    a warning, when it was issued by another CA or expired)
  *   platform.secret  32 random bytes, 0600: the root of every seal key
  *   platform.lock    flock'ed while the identity is loaded or created
- * Missing files are created; present but unreadable or inconsistent key,
- * certificate or secret files are refused (TALOS_ERR_BACKEND), never silently
- * replaced: replacing the secret would change every seal key.
+ * Both directories and every file are opened through os/sdir: a directory or
+ * file owned by another user, writable by group or others, or a symlink, and
+ * a key or secret with any group/other permission, is refused
+ * (TALOS_ERR_UNSAFE_FILE, logged with the file's path); so is any such entry
+ * of the CA directory (docs/state-dir.md). Missing files are created; present
+ * but unreadable or inconsistent key, certificate or secret files are refused
+ * (TALOS_ERR_BACKEND), never silently replaced: replacing the secret would
+ * change every seal key.
  *
  * Simulation only: the CA key sits on the same disk as the node. It stands in
  * for a vendor's certificate chain and gives no hardware isolation.
@@ -37,10 +43,11 @@ struct talos_sim_identity {
     uint8_t secret[TALOS_SIM_SECRET_BYTES];
 };
 
-/* Load or create the CA in ca_dir (created with mkdir -p) and the platform
- * identity in state_dir (must exist). On failure *id is empty. Errors:
- * TALOS_ERR_INVALID_ARG, TALOS_ERR_IO, TALOS_ERR_BACKEND (corrupt or
- * inconsistent files), TALOS_ERR_CRYPTO, TALOS_ERR_NOMEM. */
+/* Load or create the CA in ca_dir and the platform identity in state_dir
+ * (each created when missing). On failure *id is empty. Errors:
+ * TALOS_ERR_INVALID_ARG, TALOS_ERR_IO, TALOS_ERR_UNSAFE_FILE (a directory
+ * or file another user could control: see above), TALOS_ERR_BACKEND
+ * (corrupt or inconsistent files), TALOS_ERR_CRYPTO, TALOS_ERR_NOMEM. */
 int talos_sim_identity_open(const char *state_dir, const char *ca_dir,
                             struct talos_sim_identity *id);
 

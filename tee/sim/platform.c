@@ -19,13 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/reason.h"
 #include "tee/sim/ca.h"
 #include "tee/sim/cfg_cache.h"
 #include "tee/sim/evidence.h"
+#include "tee/sim/image_check.h"
 #include "tee/sim/launch.h"
 #include "tee/sim/measure.h"
 #include "tee/tee.h"
@@ -119,6 +120,13 @@ static void sim_close(struct talos_platform *p)
     sim_cfg_cache_free(p->cfgs);
     pthread_mutex_destroy(&p->cache_lock);
     free(p);
+}
+
+static int sim_check_image(struct talos_platform *p, int fd, char *why, size_t cap)
+{
+    if (!p)
+        return talos_reason(TALOS_ERR_INVALID_ARG, why, cap, "no platform");
+    return talos_sim_check_image(fd, why, cap);
 }
 
 static int same_file(const struct measure_entry *e, const struct stat *st)
@@ -257,25 +265,11 @@ static int sim_anchors(struct talos_platform *p, const uint8_t **pem, size_t *le
     return TALOS_OK;
 }
 
-/* The least a sim image must be before anything runs it: an ELF64 file
- * (the full check of machine, type, linking and runtime note replaces this). */
-static int sim_check_image(struct talos_platform *p, int fd, char *why, size_t cap)
-{
-    uint8_t h[5];
-
-    (void)p;
-    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, "\177ELF", 4) != 0 || h[4] != 2) {
-        snprintf(why, cap, "not a 64-bit ELF file");
-        return TALOS_ERR_IMAGE;
-    }
-    return TALOS_OK;
-}
-
 const struct talos_tee_host_ops talos_tee_sim_host = {
     .name = "sim",
-    .check_image = sim_check_image,
     .open = sim_open,
     .close = sim_close,
+    .check_image = sim_check_image,
     .measure_image = sim_measure_image,
     .cfg_image = sim_cfg_image,
     .launch = sim_launch,

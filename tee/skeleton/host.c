@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "core/reason.h"
 #include "tee/tee.h"
 
 /* Open the TEE device or driver and the platform's services.
@@ -22,6 +23,16 @@ static int skel_open(const struct talos_platform_config *cfg, struct talos_platf
 
 /* Release what open acquired; must accept NULL. */
 static void skel_close(struct talos_platform *p) {}
+
+/* Whether an image file (read from fd, never by path) is something this
+ * TEE can load: SGX/Gramine: a manifest and its SIGSTRUCT (and the entry
+ * binary they name); Keystone: an eapp ELF for the runtime; SEV-SNP/TDX: a
+ * VM image the launcher knows. Reasons go in why (tee/tee.h). */
+static int skel_check_image(struct talos_platform *p, int fd, char *why, size_t cap)
+{
+    return talos_reason(TALOS_ERR_NOT_IMPLEMENTED, why, cap,
+                        "the skeleton backend checks no image (a porting template)");
+}
 
 /* The measurement the hardware will report for this image, computed before
  * launch so the node can check it. SGX/Gramine: MRENCLAVE from the signed
@@ -87,6 +98,7 @@ const struct talos_tee_host_ops talos_tee_skeleton_host = {
     .name = "skeleton",
     .open = skel_open,
     .close = skel_close,
+    .check_image = skel_check_image,
     .measure_image = skel_measure_image,
     .launch = skel_launch,
     .quote = skel_quote,

@@ -156,6 +156,105 @@ static void test_identity_files(void **state)
     assert_int_equal(talos_sim_identity_open(NULL, ca1, &id1), TALOS_ERR_INVALID_ARG);
 }
 
+/* The identity files must be this user's alone (os/sdir): found with lax
+ * permissions, another owner, or as a symlink, they are refused, never
+ * replaced. The owner cases need root (uid 65534 plays another user). */
+static void expect_unsafe(const char *sd, const char *ca)
+{
+    struct talos_sim_identity id;
+    assert_int_equal(talos_sim_identity_open(sd, ca, &id), TALOS_ERR_UNSAFE_FILE);
+    assert_null(id.key);
+}
+
+static void test_identity_refusals(void **state)
+{
+    struct fixture *f = *state;
+    struct talos_sim_identity id;
+    uint8_t before[32], after[32];
+    char sd[160], ca[160], p[160], victim[160];
+    struct stat st;
+    int fd = -1;
+
+    path_of(f, "rst", sd);
+    path_of(f, "rca", ca);
+    assert_int_equal(talos_sim_identity_open(sd, ca, &id), TALOS_OK);
+    talos_sim_identity_close(&id);
+    assert_int_equal(stat(sd, &st), 0); /* created 0700 when missing */
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(ca, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    path_of(f, "rst/platform.secret", p);
+    fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, before, 32), 32);
+    close(fd);
+
+    /* The secret readable by others: refused, and left as it is. */
+    assert_int_equal(chmod(p, 0644), 0);
+    expect_unsafe(sd, ca);
+    assert_int_equal(chmod(p, 0600), 0);
+    /* Keys likewise, in the state dir and in the CA dir. */
+    path_of(f, "rst/platform.key", p);
+    assert_int_equal(chmod(p, 0640), 0);
+    expect_unsafe(sd, ca);
+    assert_int_equal(chmod(p, 0600), 0);
+    path_of(f, "rca/ca.key", p);
+    assert_int_equal(chmod(p, 0604), 0);
+    expect_unsafe(sd, ca);
+    assert_int_equal(chmod(p, 0600), 0);
+    /* The certificate may be read by all, not written. */
+    path_of(f, "rst/platform.pem", p);
+    assert_int_equal(chmod(p, 0666), 0);
+    expect_unsafe(sd, ca);
+    assert_int_equal(chmod(p, 0644), 0);
+    /* Directories writable by others. */
+    assert_int_equal(chmod(ca, 0777), 0);
+    expect_unsafe(sd, ca);
+    assert_int_equal(chmod(ca, 0700), 0);
+    assert_int_equal(chmod(sd, 0770), 0);
+    expect_unsafe(sd, ca);
+    assert_int_equal(chmod(sd, 0700), 0);
+    /* Anything foreign in the CA dir, even a file it does not read. */
+    path_of(f, "rca/planted", p);
+    fd = open(p, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(fchmod(fd, 0666), 0);
+    close(fd);
+    expect_unsafe(sd, ca);
+    assert_int_equal(unlink(p), 0);
+    /* A symlink where the lock file goes: refused, the target untouched. */
+    path_of(f, "victim", victim);
+    fd = open(victim, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "keep", 4), 4);
+    close(fd);
+    path_of(f, "rst/platform.lock", p);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink(victim, p), 0);
+    expect_unsafe(sd, ca);
+    assert_int_equal(stat(victim, &st), 0);
+    assert_int_equal(st.st_size, 4);
+    assert_int_equal(unlink(p), 0);
+    if (geteuid() == 0) {
+        path_of(f, "rst/platform.secret", p);
+        assert_int_equal(chown(p, 65534, 65534), 0);
+        expect_unsafe(sd, ca);
+        assert_int_equal(chown(p, 0, 0), 0);
+        assert_int_equal(chown(ca, 65534, 65534), 0);
+        expect_unsafe(sd, ca);
+        assert_int_equal(chown(ca, 0, 0), 0);
+    }
+    /* Through all of it the secret stayed the same. */
+    assert_int_equal(talos_sim_identity_open(sd, ca, &id), TALOS_OK);
+    talos_sim_identity_close(&id);
+    path_of(f, "rst/platform.secret", p);
+    fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, after, 32), 32);
+    close(fd);
+    assert_memory_equal(before, after, 32);
+}
+
 /* Several nodes start at once on one fresh CA directory: one CA results,
  * and every platform's evidence verifies against it. */
 static void test_ca_created_once(void **state)
@@ -375,6 +474,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_keys),
         cmocka_unit_test(test_identity_files),
+        cmocka_unit_test(test_identity_refusals),
         cmocka_unit_test(test_ca_created_once),
         cmocka_unit_test(test_launch_fds),
         cmocka_unit_test(test_enclave_seal_key),
