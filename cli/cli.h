@@ -98,6 +98,7 @@ int cmd_abort(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cfg(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_state_cert(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_sign(struct cli_ctx *ctx, int argc, char **argv);
 
 extern const char cmd_run_usage[];
 extern const char cmd_call_usage[];
@@ -111,6 +112,7 @@ extern const char cmd_abort_usage[];
 extern const char cmd_cfg_usage[];
 extern const char cmd_state_cert_usage[];
 extern const char cmd_verify_usage[];
+extern const char cmd_sign_usage[];
 
 /* The lines every command's --help ends with. */
 #define CLI_COMMON_HELP                                                        \

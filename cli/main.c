@@ -28,6 +28,7 @@ static const struct cli_command commands[] = {
     {"state-cert", cmd_state_cert, "get a TA's signed state certificate", cmd_state_cert_usage, 1},
     {"verify", cmd_verify, "verify state certificates across migrations", cmd_verify_usage, 0},
     {"cfg", cmd_cfg, "extract a TA image's control-flow graph and its digest", cmd_cfg_usage, 0},
+    {"sign", cmd_sign, "sign a TA image for nodes whose image policy lists the key", cmd_sign_usage, 0},
     {"help", cmd_help, "show the help of a command", cmd_help_usage, 0},
 };
 

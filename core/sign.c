@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <string.h>
 
 #include "core/crypto.h"
 #include "talos/err.h"
@@ -45,6 +46,12 @@ int talos_ed25519_sign(const uint8_t seed[TALOS_ED25519_SEED_BYTES], const void 
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(k); /* OpenSSL clears the private key it held */
     return rc;
+}
+
+void talos_image_sig_msg(const uint8_t sha[32], uint8_t out[TALOS_IMAGE_SIG_MSG_BYTES])
+{
+    memcpy(out, TALOS_IMAGE_SIG_LABEL, sizeof(TALOS_IMAGE_SIG_LABEL));
+    memcpy(out + sizeof(TALOS_IMAGE_SIG_LABEL), sha, 32);
 }
 
 int talos_ed25519_verify(const uint8_t pub[32], const void *msg, size_t n, const uint8_t sig[64])

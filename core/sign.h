@@ -16,6 +16,13 @@ int talos_ed25519_public(const uint8_t seed[TALOS_ED25519_SEED_BYTES], uint8_t p
 /* sig[64] over msg with the key of `seed`. TALOS_ERR_CRYPTO. */
 int talos_ed25519_sign(const uint8_t seed[TALOS_ED25519_SEED_BYTES], const void *msg, size_t n,
                        uint8_t sig[64]);
+/* Image signatures (talos sign, talosd --image-policy "signers"): an
+ * Ed25519 signature over "talos-image-v1\0" ‖ the image file's SHA-256. */
+#define TALOS_IMAGE_SIG_LABEL "talos-image-v1"
+#define TALOS_IMAGE_SIG_MSG_BYTES (sizeof(TALOS_IMAGE_SIG_LABEL) + 32)
+#define TALOS_IMAGE_SIG_BYTES 64
+void talos_image_sig_msg(const uint8_t sha[32], uint8_t out[TALOS_IMAGE_SIG_MSG_BYTES]);
+
 /* TALOS_OK when sig is pub's signature over msg; TALOS_ERR_CRYPTO when the
  * library fails, 1 when the signature is wrong (the caller names the error). */
 int talos_ed25519_verify(const uint8_t pub[32], const void *msg, size_t n, const uint8_t sig[64]);

@@ -10,6 +10,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/sign.h"
 #include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerlink.h"
@@ -104,8 +105,16 @@ static int op_run(struct req *r)
         opt.mode = TALOS_CALL_SWITCHLESS;
     else if (mode && strcmp(mode, "passive") != 0)
         return fail(r, TALOS_ERR_INVALID_ARG, "mode must be passive or switchless, not '%s'", mode);
+    /* The image's signature (talos sign), for an image policy of signers. */
+    const char *sig_hex = get_str(r, "signature", 0);
+    uint8_t sig[TALOS_IMAGE_SIG_BYTES];
+    if (r->code)
+        return r->code;
+    if (sig_hex && (strlen(sig_hex) != 2 * sizeof(sig) || talos_unhex(sig_hex, sig, sizeof(sig))))
+        return fail(r, TALOS_ERR_INVALID_ARG, "signature must be %zu hex characters", 2 * sizeof(sig));
     char why[300] = "";
-    if ((rc = images_store(image, stored, sizeof(stored), why, sizeof(why))) != TALOS_OK)
+    if ((rc = images_store(image, sig_hex ? sig : NULL, stored, sizeof(stored), why, sizeof(why))) !=
+        TALOS_OK)
         return fail(r, rc, "%s: %s", image, why[0] ? why : talos_strerror(rc));
     if ((rc = talos_ta_create(node.host, stored, &opt, &ta)) != TALOS_OK)
         return fail(r, rc, "cannot start %s: %s", image, talos_strerror(rc));

@@ -3,12 +3,16 @@
  * Bytes become a stored image only through admit(): streamed into a
  * temporary file (size-capped, hashed as they arrive), checked by the
  * backend (parsed, never run), allowed by the image policy, and only then
- * renamed to images/<sha256>.ta, mode 0555. Refused bytes are deleted.
- * A stored image is hashed again whenever it is used: its name must still
- * be its content. Every open is relative to the images directory and
- * refuses links. */
+ * renamed to images/<sha256>.ta, mode 0555 (with its signature, if it came
+ * with one, as images/<sha256>.sig, which travels with it to peers).
+ * Refused bytes are deleted. A stored image is hashed again whenever it is
+ * used: its name must still be its content; one this run did not admit
+ * itself (kept by an earlier run, maybe under another policy) passes the
+ * checks and the policy again first. Every open is relative to the images
+ * directory and refuses links. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/sign.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerproto.h"
 #include "os/xport.h"
@@ -25,6 +30,32 @@
 #define CHUNK (1u << 16)
 
 static int images_dir = -1;
+
+/* The images this run admitted (checked and allowed), by hash. */
+#define ADMITTED_MAX 64
+static pthread_mutex_t adm_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t admitted[ADMITTED_MAX][32];
+static size_t admitted_n, admitted_next;
+
+static void admitted_add(const uint8_t sha[32])
+{
+    pthread_mutex_lock(&adm_lock);
+    memcpy(admitted[admitted_next], sha, 32);
+    admitted_next = (admitted_next + 1) % ADMITTED_MAX;
+    if (admitted_n < ADMITTED_MAX)
+        admitted_n++;
+    pthread_mutex_unlock(&adm_lock);
+}
+
+static int admitted_has(const uint8_t sha[32])
+{
+    int found = 0;
+    pthread_mutex_lock(&adm_lock);
+    for (size_t i = 0; i < admitted_n && !found; i++)
+        found = memcmp(admitted[i], sha, 32) == 0;
+    pthread_mutex_unlock(&adm_lock);
+    return found;
+}
 
 int images_init(char *why, size_t cap)
 {
@@ -42,12 +73,11 @@ int images_init(char *why, size_t cap)
     return TALOS_OK;
 }
 
-static int name_of(const uint8_t sha[32], char name[72])
+static void name_of(const uint8_t sha[32], const char *ext, char name[72])
 {
     char hex[65];
     talos_hex(sha, 32, hex);
-    snprintf(name, 72, "%s.ta", hex);
-    return TALOS_OK;
+    snprintf(name, 72, "%s.%s", hex, ext);
 }
 
 static void path_of(const char *name, char *out, size_t cap)
@@ -111,25 +141,58 @@ static int stream(const struct source *s, int out, uint64_t size, uint8_t sha[32
     return rc;
 }
 
-/* The temporary file holds an image with this sha: check it, apply the
- * policy, and keep it as images/<sha>.ta, or delete it. */
-static int admit(const char *tmp, int fd, const uint8_t sha[32], const char *origin, char *out,
-                 size_t cap, char *why, size_t why_cap)
+/* The file at path (in the images dir) is an image this node may run:
+ * the backend's check, then the policy (sig: its signature or NULL). */
+static int allowed(const char *name, const uint8_t sha[32], const uint8_t *sig, const char *origin,
+                   char *why, size_t why_cap)
 {
-    char name[72], tmp_path[PATH_MAX + 96];
+    char path[PATH_MAX + 96];
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];
     int rc = TALOS_OK;
 
-    name_of(sha, name);
-    path_of(tmp, tmp_path, sizeof(tmp_path));
+    path_of(name, path, sizeof(path));
+    if ((rc = talos_host_check_image(node.host, path, measurement, why, why_cap)) != TALOS_OK)
+        return rc;
+    return image_policy_allows(measurement, sha, sig, origin, why, why_cap);
+}
+
+/* Keep sig as images/<sha>.sig (read-only), replacing an older one. */
+static int keep_sig(const uint8_t sha[32], const uint8_t sig[TALOS_IMAGE_SIG_BYTES])
+{
+    char name[72], tmp[64];
+    int fd = temp_open(tmp), rc = TALOS_ERR_IO;
+
+    if (fd < 0)
+        return rc;
+    name_of(sha, "sig", name);
+    if (talos_fd_write_full(fd, sig, TALOS_IMAGE_SIG_BYTES) == TALOS_OK && fchmod(fd, 0444) == 0 &&
+        fsync(fd) == 0 && renameat(images_dir, tmp, images_dir, name) == 0)
+        rc = TALOS_OK;
+    else
+        (void)unlinkat(images_dir, tmp, 0);
+    close(fd);
+    return rc;
+}
+
+/* The temporary file holds an image with this sha: check it, apply the
+ * policy, and keep it as images/<sha>.ta, or delete it. */
+static int admit(const char *tmp, int fd, const uint8_t sha[32], const uint8_t *sig,
+                 const char *origin, char *out, size_t cap, char *why, size_t why_cap)
+{
+    char name[72];
+    int rc = TALOS_OK;
+
+    name_of(sha, "ta", name);
     if (fsync(fd) != 0) {
         snprintf(why, why_cap, "cannot store the image: %s", strerror(errno));
         return TALOS_ERR_IO;
     }
-    if ((rc = talos_host_check_image(node.host, tmp_path, measurement, why, why_cap)) != TALOS_OK)
+    if ((rc = allowed(tmp, sha, sig, origin, why, why_cap)) != TALOS_OK)
         return rc;
-    if ((rc = image_policy_allows(measurement, origin, why, why_cap)) != TALOS_OK)
-        return rc;
+    if (sig && keep_sig(sha, sig) != TALOS_OK) {
+        snprintf(why, why_cap, "cannot store the image's signature: %s", strerror(errno));
+        return TALOS_ERR_IO;
+    }
     /* Read and execute for everyone (a TA may run as another user and is
      * started from a descriptor), written by nobody. */
     if (fchmod(fd, 0555) != 0 || renameat(images_dir, tmp, images_dir, name) != 0 ||
@@ -138,13 +201,14 @@ static int admit(const char *tmp, int fd, const uint8_t sha[32], const char *ori
         return TALOS_ERR_IO;
     }
     path_of(name, out, cap);
+    admitted_add(sha);
     return TALOS_OK;
 }
 
 /* Stream, hash, check, keep or delete: the one way into the store. `want`
  * (a peer's announced hash) must match when not NULL. */
-static int take(const struct source *s, uint64_t size, const uint8_t *want, const char *origin,
-                char *out, size_t cap, char *why, size_t why_cap)
+static int take(const struct source *s, uint64_t size, const uint8_t *want, const uint8_t *sig,
+                const char *origin, char *out, size_t cap, char *why, size_t why_cap)
 {
     char tmp[64];
     uint8_t sha[32];
@@ -163,7 +227,7 @@ static int take(const struct source *s, uint64_t size, const uint8_t *want, cons
         rc = TALOS_ERR_IMAGE;
         goto out;
     }
-    rc = admit(tmp, fd, sha, origin, out, cap, why, why_cap);
+    rc = admit(tmp, fd, sha, sig, origin, out, cap, why, why_cap);
 out:
     if (rc != TALOS_OK)
         (void)unlinkat(images_dir, tmp, 0); /* after a rename this finds nothing */
@@ -171,7 +235,8 @@ out:
     return rc;
 }
 
-int images_store(const char *src, char *out, size_t cap, char *why, size_t why_cap)
+int images_store(const char *src, const uint8_t *sig, char *out, size_t cap, char *why,
+                 size_t why_cap)
 {
     struct stat st;
     struct source s = {.fd = -1};
@@ -191,14 +256,14 @@ int images_store(const char *src, char *out, size_t cap, char *why, size_t why_c
         rc = st.st_size ? TALOS_ERR_TOO_LARGE : TALOS_ERR_IMAGE;
     } else {
         /* Regular file: reads do not block; O_NONBLOCK may stay. */
-        rc = take(&s, (uint64_t)st.st_size, NULL, "operator", out, cap, why, why_cap);
+        rc = take(&s, (uint64_t)st.st_size, NULL, sig, "operator", out, cap, why, why_cap);
     }
     close(s.fd);
     return rc;
 }
 
-int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], char *out, size_t cap,
-                   char *why, size_t why_cap)
+int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], const uint8_t *sig,
+                   char *out, size_t cap, char *why, size_t why_cap)
 {
     struct source s = {.fd = -1, .link = l};
 
@@ -206,7 +271,7 @@ int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], ch
         snprintf(why, why_cap, "image of %llu bytes: at most %u", (unsigned long long)size, IMAGE_MAX);
         return TALOS_ERR_TOO_LARGE;
     }
-    return take(&s, size, sha, "peer", out, cap, why, why_cap);
+    return take(&s, size, sha, sig, "peer", out, cap, why, why_cap);
 }
 
 /* The hash in a stored image's name (images/<sha256>.ta). */
@@ -242,12 +307,29 @@ out:
     return rc;
 }
 
-int images_have(const uint8_t sha[32], char *out, size_t cap)
+int images_sig(const uint8_t sha[32], uint8_t sig[TALOS_IMAGE_SIG_BYTES])
 {
     char name[72];
+    struct stat st;
+    int fd = -1, have = 0;
+
+    name_of(sha, "sig", name);
+    if ((fd = openat(images_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return 0;
+    have = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+           st.st_size == TALOS_IMAGE_SIG_BYTES &&
+           talos_fd_read_full(fd, sig, TALOS_IMAGE_SIG_BYTES) == TALOS_OK;
+    close(fd);
+    return have;
+}
+
+int images_have(const uint8_t sha[32], char *out, size_t cap)
+{
+    char name[72], why[300] = "";
+    uint8_t sig[TALOS_IMAGE_SIG_BYTES];
     int rc = TALOS_OK;
 
-    name_of(sha, name);
+    name_of(sha, "ta", name);
 #ifdef TALOS_HOSTILE_HOST
     /* Test build only (build/tests/talosd-hostile; T13, T16-T19): a
      * hostile host runs whatever file it likes under an image's name, and
@@ -265,6 +347,15 @@ int images_have(const uint8_t sha[32], char *out, size_t cap)
                   name);
         (void)unlinkat(images_dir, name, 0);
         return 0;
+    }
+    if (!admitted_has(sha)) {
+        /* Kept by an earlier run: checked and allowed again, once. */
+        if ((rc = allowed(name, sha, images_sig(sha, sig) ? sig : NULL, "store", why,
+                          sizeof(why))) != TALOS_OK) {
+            TLOG_WARN("images: %s is not allowed to run (%s): not used", name, why);
+            return 0;
+        }
+        admitted_add(sha);
     }
     path_of(name, out, cap);
     return 1;

@@ -59,6 +59,7 @@ static int preamble(struct ta_entry *e, const char *to, int mode, note_fn note, 
         return TALOS_ERR_IMAGE;
     }
     o.image_size = (uint64_t)st.st_size;
+    o.sig_len = images_sig(o.image_sha, o.sig) ? sizeof(o.sig) : 0;
     if ((rc = peer_link_connect(to, l, how, sizeof(how))) != TALOS_OK) {
         snprintf(why, cap, "cannot reach node %s: %s", to, how);
         return rc;

@@ -38,11 +38,15 @@ int images_init(char *why, size_t cap);
  * only a regular file, checked by the backend and allowed by the image
  * policy before it is kept; *out gets the path, why the reason of a
  * refusal. */
-int images_store(const char *src, char *out, size_t cap, char *why, size_t why_cap);
+int images_store(const char *src, const uint8_t *sig, char *out, size_t cap, char *why,
+                 size_t why_cap);
 /* The same for `size` bytes from an authenticated peer, which must hash to
- * the `sha` it announced. */
-int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], char *out, size_t cap,
-                   char *why, size_t why_cap);
+ * the `sha` it announced. sig (both): the image's signature (talos sign,
+ * TALOS_IMAGE_SIG_BYTES) or NULL; kept with the image when it is allowed. */
+int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], const uint8_t *sig,
+                   char *out, size_t cap, char *why, size_t why_cap);
+/* The stored signature of an image: 1 and sig filled when there is one. */
+int images_sig(const uint8_t sha[32], uint8_t sig[64]);
 /* The sha256 named by a stored image's path. */
 int images_sha(const char *path, uint8_t sha[32]);
 /* Whether the store has the image (and its path): hashed again now; a
@@ -67,10 +71,12 @@ int nodeca_ensure(const char *ca_dir, char *cert, char *key, char *ca, size_t ca
 
 /* The image policy (imgpolicy.c): load talosd --image-policy FILE. */
 int image_policy_load(const char *path, char *why, size_t cap);
-/* Whether the policy allows an image of this measurement brought by
- * `origin` ("operator", "peer"); TALOS_ERR_POLICY with why otherwise. */
-int image_policy_allows(const uint8_t m[TALOS_MEASUREMENT_BYTES], const char *origin, char *why,
-                        size_t cap);
+/* Whether the policy allows an image of this measurement and file hash,
+ * with this signature (NULL: none), brought by `origin` ("operator",
+ * "peer", "store"); TALOS_ERR_POLICY with why otherwise. */
+int image_policy_allows(const uint8_t m[TALOS_MEASUREMENT_BYTES], const uint8_t sha[32],
+                        const uint8_t *sig, const char *origin, char *why, size_t cap);
+int image_policy_loaded(void);
 const char *image_policy_describe(void);
 
 /* Warm pool of virgin targets (pool.c): take one for (image, mode), or

@@ -331,8 +331,8 @@ static int preamble(struct peer_link *l, int slot, const struct peer_offer *o, c
         if ((rc = peer_send_answer(l, TALOS_OK, 1, "send the image", NULL)) != TALOS_OK)
             return rc;
         char why[200] = "";
-        if ((rc = images_receive(l, o->image_size, o->image_sha, image, image_cap, why,
-                                 sizeof(why))) != TALOS_OK) {
+        if ((rc = images_receive(l, o->image_size, o->image_sha, o->sig_len ? o->sig : NULL,
+                                 image, image_cap, why, sizeof(why))) != TALOS_OK) {
             TLOG_WARN("peer %s: image for %s refused: %s", l->peer, id, why);
             (void)peer_send_answer(l, rc, 0, why[0] ? why : "image refused", NULL);
             return rc;

@@ -46,6 +46,7 @@ int peer_send_offer(struct peer_link *l, const struct peer_offer *o)
     talos_wr_raw(&w, o->image_sha, 32);
     talos_wr_u64(&w, o->image_size);
     talos_wr_u8(&w, o->mode);
+    talos_wr_bytes(&w, o->sig, o->sig_len);
     rc = send_msg(l, &w);
     talos_wr_free(&w);
     return rc;
@@ -54,6 +55,7 @@ int peer_send_offer(struct peer_link *l, const struct peer_offer *o)
 static int decode_offer(const uint8_t *buf, size_t len, struct peer_offer *o)
 {
     uint8_t magic[sizeof(PEER_MAGIC)];
+    const uint8_t *sig = NULL;
     struct talos_rd r;
     int rc = TALOS_OK;
 
@@ -63,8 +65,12 @@ static int decode_offer(const uint8_t *buf, size_t len, struct peer_offer *o)
     talos_rd_raw(&r, o->image_sha, 32);
     o->image_size = talos_rd_u64(&r);
     o->mode = talos_rd_u8(&r);
+    sig = talos_rd_bytes(&r, &o->sig_len, sizeof(o->sig));
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         return rc;
+    if (o->sig_len != 0 && o->sig_len != sizeof(o->sig))
+        return TALOS_ERR_MALFORMED;
+    memcpy(o->sig, sig, o->sig_len);
     if (memcmp(magic, PEER_MAGIC, sizeof(magic)) != 0)
         return TALOS_ERR_PROTOCOL;
     if (o->image_size == 0 || o->image_size > PEER_IMAGE_MAX || o->mode > 1)

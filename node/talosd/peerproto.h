@@ -6,6 +6,7 @@
  * A migration's preamble gets a virgin target started with the right image:
  *
  *   A -> B  OFFER  magic "TALOSP2\0" ‖ lineage[16] ‖ image sha256[32] ‖ u64 image size ‖ u8 mode
+ *                  ‖ bytes signature (0 or 64: the image's, talos sign)
  *   B -> A  ANSWER i32 status ‖ u8 need_image ‖ str message ‖ bytes ticket
  *   A -> B  (need_image) the image bytes
  *   B -> A  ANSWER (image stored or refused)
@@ -50,6 +51,8 @@ struct peer_offer {
     uint8_t image_sha[32];
     uint64_t image_size;
     uint8_t mode;
+    uint8_t sig[64]; /* the image's signature, if sig_len is 64 */
+    size_t sig_len;  /* 0 or 64 */
 };
 
 #define PEER_MAGIC_RESEND "TALOSH1"

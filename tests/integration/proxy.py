@@ -528,7 +528,8 @@ def node_offer(a, to, log, key="answers"):
     try:
         tls = node_tls(a).wrap_socket(connect(to, 5))
         tls.settimeout(10)
-        offer = b"TALOSP2\0" + lineage + hashlib.sha256(image).digest() + struct.pack(">QB", len(image), 0)
+        offer = (b"TALOSP2\0" + lineage + hashlib.sha256(image).digest() +
+                 struct.pack(">QBI", len(image), 0, 0))  # no signature
         tls.sendall(struct.pack(">I", len(offer)) + offer)
         answers = [answer_full(recv_peer_msg(tls)[1])]
         if answers[-1][0] == 0 and answers[-1][1]:

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 start_node a; A_PORT=$PORT
 MARK=$T/marker
-stored() { find "$T/$1/images" -type f 2>/dev/null | wc -l; }
+stored() { find "$T/$1/images" -type f -name '*.ta' 2>/dev/null | wc -l; }
 run_refused() { # IMAGE REASON
   local before err rc=0
   before=$(stored a)
@@ -33,13 +33,22 @@ run_refused "$T/evil" "no TALOS runtime note"
 mkfifo "$T/fifo"
 run_refused "$T/fifo" "not a regular file"
 run_refused "$T" "not a regular file"
+# The CLI checks that too; the node must not rely on it: a control request
+# naming the FIFO, straight to the socket, is answered at once.
+timeout 10 python3 - "$T/a/talosd.sock" "$T/fifo" <<'PY' || fail "the node blocked on a FIFO named by a control request"
+import json, sys
+sys.path.insert(0, "tests/integration")
+from ctl import Ctl
+r = Ctl(sys.argv[1]).raw(json.dumps({"op": "run", "image": sys.argv[2]}).encode())
+assert not r["ok"] and r["error"] == "IMAGE" and "not a regular file" in r["message"], r
+PY
 node_alive "$a_PID"
 
 # --- The image policy: only the ledger's measurement.
 LM=$(t a run --json "$LEDGER" | json 'j["measurement"]')
 printf '{"measurements": ["%s"]}\n' "$LM" >"$T/policy.json"
 start_node p --image-policy "$T/policy.json"; P_PORT=$PORT
-grep -q "image policy $T/policy.json (1 measurements)" "$T/p.log" || fail "p does not name its policy"
+grep -q "image policy $T/policy.json (1 measurements, 0 signers)" "$T/p.log" || fail "p does not name its policy"
 code=$(code_of p run "$KV")
 assert_eq "$code" POLICY "talos run of an image the policy does not list"
 assert_eq "$(stored p)" 0 "p keeps no refused image"
@@ -61,6 +70,35 @@ LA=$(t a run "$LEDGER")
 t a call "$LA" open bob 7 >/dev/null
 t a migrate "$LA" --to "127.0.0.1:$P_PORT" >/dev/null || fail "the ledger's migration to p"
 assert_eq "$(t p call "$LA" balance bob)" 7 "the ledger serves on p"
+
+# --- A policy of signers: images signed by a listed key (talos sign).
+openssl genpkey -algorithm ed25519 -out "$T/signer.pem" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$T/other.pem" 2>/dev/null
+SIGNER=$("$TALOS" sign --key "$T/signer.pem" --signer)
+printf '{"signers": ["%s"]}\n' "$SIGNER" >"$T/signers.json"
+start_node s --image-policy "$T/signers.json"; S_PORT=$PORT
+cp "$KV" "$T/kv.ta"
+assert_eq "$(code_of s run "$T/kv.ta")" POLICY "an unsigned image on a node of signers"
+"$TALOS" sign --key "$T/other.pem" "$T/kv.ta"
+expect_fail POLICY s run "$T/kv.ta"
+err=$(t s run "$T/kv.ta" 2>&1) && fail "an image signed by a key the policy does not list ran"
+case "$err" in *"its signature is by no signer it lists"*) ;; *) fail "s does not say the signer is unknown: $err" ;; esac
+"$TALOS" sign --key "$T/signer.pem" "$T/kv.ta"
+S1=$(t s run "$T/kv.ta") || fail "a signed image on a node of signers"
+t s call "$S1" put k v >/dev/null
+assert_eq "$(stored s)" 1 "s keeps the signed image"
+# The signature travels with the image: a (no policy) runs the signed
+# image, keeps its signature, and a migration to s brings both.
+S2=$(t a run "$T/kv.ta")
+t a call "$S2" put apple green >/dev/null
+t a migrate "$S2" --to "127.0.0.1:$S_PORT" >/dev/null || fail "a signed image's migration to s"
+assert_eq "$(t s call "$S2" get apple)" green "the signed lineage serves on s"
+# A signature that does not match the bytes (the image changed after
+# signing): refused.
+printf 'x' >>"$T/kv.ta"
+assert_eq "$(code_of s run "$T/kv.ta")" POLICY "an image changed after it was signed"
+echo 'zz' >"$T/kv.ta.sig"
+assert_eq "$(code_of s run "$T/kv.ta")" MALFORMED "a malformed signature file"
 
 # A malformed policy file stops talosd at start, naming it.
 echo '{"measurements": ["zz"]}' >"$T/bad.json"

@@ -80,7 +80,7 @@ port, tmp = int(sys.argv[1]), sys.argv[2]
 for k in range(3):
     tls = proxy.node_tls(types.SimpleNamespace(node_ca=None, tmpdir=tmp)).wrap_socket(
         socket.create_connection(("127.0.0.1", port)))
-    offer = b"TALOSP2\0" + os.urandom(16) + os.urandom(32) + struct.pack(">QB", 500 << 20, 0)
+    offer = b"TALOSP2\0" + os.urandom(16) + os.urandom(32) + struct.pack(">QBI", 500 << 20, 0, 0)
     tls.sendall(struct.pack(">I", len(offer)) + offer)
     proxy.recv_peer_msg(tls)  # "send the image"
     junk = os.urandom(1 << 20)
