@@ -525,11 +525,13 @@ def node_offer(a, to, log, key="answers"):
     import hashlib
     lineage = bytes.fromhex(a.lineage)
     image = open(a.image, "rb").read()
+    sha = hashlib.sha256(image).digest()
+    if getattr(a, "corrupt_image", False):  # announce the genuine hash, send other bytes
+        image = image[:1000] + bytes([image[1000] ^ 1]) + image[1001:]
     try:
         tls = node_tls(a).wrap_socket(connect(to, 5))
         tls.settimeout(10)
-        offer = (b"TALOSP2\0" + lineage + hashlib.sha256(image).digest() +
-                 struct.pack(">QBI", len(image), 0, 0))  # no signature
+        offer = b"TALOSP2\0" + lineage + sha + struct.pack(">QBI", len(image), 0, 0)  # no signature
         tls.sendall(struct.pack(">I", len(offer)) + offer)
         answers = [answer_full(recv_peer_msg(tls)[1])]
         if answers[-1][0] == 0 and answers[-1][1]:
@@ -663,8 +665,10 @@ def describe(typ, body):
 
 def tls_context(server, tmpdir):
     """TLS 1.3 only, with a fresh self-signed Ed25519 certificate (like a TA's)."""
-    import ssl, subprocess
-    key, cert = os.path.join(tmpdir, "adv-key.pem"), os.path.join(tmpdir, "adv-cert.pem")
+    import ssl, subprocess, tempfile
+    # A folder of this process's own: several adversaries may run at once.
+    d = tempfile.mkdtemp(prefix="adv-ta.", dir=tmpdir)
+    key, cert = os.path.join(d, "adv-key.pem"), os.path.join(d, "adv-cert.pem")
     if not os.path.exists(cert):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key,
                         "-out", cert, "-subj", "/CN=adversary", "-days", "1"],
@@ -856,6 +860,8 @@ def main():
     p.add_argument("--lineage")
     p.add_argument("--evidence")
     p.add_argument("--hint", type=int, default=0, help="fake-source: the HELLO's arena size hint")
+    p.add_argument("--corrupt-image", action="store_true",
+                   help="offer: announce the image's hash, send it with one bit flipped")
     p.add_argument("--stall", type=float, default=0,
                    help="fake-source: after HELLO, trickle a byte every 2 s for S seconds")
     p.add_argument("--tmpdir", default="/tmp")

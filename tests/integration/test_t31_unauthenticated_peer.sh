@@ -98,5 +98,14 @@ json 'j["answers"][-1][0]' <"$A/certified.json" | grep -qx -- "-28" ||
   fail "B's answer to a certified node's non-TA ELF: $(cat "$A/certified.json"), wanted IMAGE (-28)"
 expect_log b "image for $LIN refused: no TALOS runtime note"
 no_marker 1 "a certified node's ELF"
+# Bytes that do not hash to the announced SHA-256 (one bit flipped after
+# hashing): refused, deleted.
+mark_logs
+python3 "$PROXY" --mode offer --to "127.0.0.1:$B_PORT" --lineage "$LIN" --image "$KV" --corrupt-image \
+  --tmpdir "$A" --log "$A/corrupt.json" --timeout 20
+json 'j["answers"][-1][0]' <"$A/corrupt.json" | grep -qx -- "-28" ||
+  fail "B's answer to bytes that do not match their hash: $(cat "$A/corrupt.json")"
+expect_log b "image for $LIN refused: the image bytes do not hash to the announced SHA-256"
+no_marker 0.5 "bytes that do not match their hash"
 t b ps --json | json 'len(j["tas"])' | grep -qx 0 || fail "B registered something"
 echo "T31: unauthenticated and foreign-CA peers refused in the handshake; a non-TA image refused before it runs"

@@ -100,6 +100,23 @@ assert_eq "$(code_of s run "$T/kv.ta")" POLICY "an image changed after it was si
 echo 'zz' >"$T/kv.ta.sig"
 assert_eq "$(code_of s run "$T/kv.ta")" MALFORMED "a malformed signature file"
 
+# --- A stored image is hashed again when used: b's copy of the kvstore
+# image replaced behind its back (by root) with another TA image is found
+# out, removed and fetched again; the migration goes through with the
+# genuine image (without the check, b would start the other image's target
+# and the source would refuse its measurement).
+start_node b2; B2_PORT=$PORT
+K1=$(t a run "$KV"); t a migrate "$K1" --to "127.0.0.1:$B2_PORT" >/dev/null
+name=$(basename "$(t a ps --json | json "[x['image'] for x in j['tas'] if x['id']=='$K1'][0]")")
+[ -f "$T/b2/images/$name" ] || fail "b2 has no copy of the kvstore image"
+# (Renamed over it: the running TAs keep the old file busy.)
+cp "$PROBE" "$T/b2/images/.swap" && chmod 0555 "$T/b2/images/.swap" && mv "$T/b2/images/.swap" "$T/b2/images/$name"
+K2=$(t a run "$KV"); t a call "$K2" put pear green >/dev/null
+t a migrate "$K2" --to "127.0.0.1:$B2_PORT" >/dev/null || fail "migration after b2's copy was replaced"
+assert_eq "$(t b2 call "$K2" get pear)" green "the lineage serves on b2 from the genuine image"
+grep -q "images: $name is not the image its name says" "$T/b2.log" || fail "b2 did not notice its copy changed"
+cmp -s "$KV" "$T/b2/images/$name" || fail "b2 did not fetch the genuine image again"
+
 # A malformed policy file stops talosd at start, naming it.
 echo '{"measurements": ["zz"]}' >"$T/bad.json"
 rc=0; err=$("$TALOSD" --state-dir "$T/q" --listen 127.0.0.1:1 --image-policy "$T/bad.json" 2>&1) || rc=$?

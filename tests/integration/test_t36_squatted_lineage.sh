@@ -39,6 +39,23 @@ for _ in $(seq 1 450); do
 done
 assert_eq "$(grep -c "the source was not attested within 30 s" "$T/b.log")" 3 "squatters' targets cut"
 for p in "${SQ[@]}"; do wait "$p" || true; done
+# The bound behind it: at most 4 arrivals of one lineage at once.
+Y=$(python3 -c 'import os; print(os.urandom(16).hex())')
+SQ=()
+for k in 1 2 3 4; do
+  python3 "$TALOS_ROOT/tests/integration/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
+    --lineage "$Y" --image "$KV" --stall 6 --tmpdir "$T" --log "$T/y$k.json" --timeout 20 &
+  SQ+=($!)
+done
+for _ in $(seq 1 200); do
+  [ "$(t b ps --json | json "len([x for x in j['tas'] if x['lineage'] == '$Y'])")" = 4 ] && break
+  sleep 0.05
+done
+python3 "$TALOS_ROOT/tests/integration/proxy.py" --mode offer --to "127.0.0.1:$B_PORT" --lineage "$Y" \
+  --image "$KV" --tmpdir "$T" --log "$T/y5.json" --timeout 20
+json 'j["answers"][-1][0]' <"$T/y5.json" | grep -qx -- "-11" || fail "a 5th arrival of one lineage: $(cat "$T/y5.json"), wanted BUSY (-11)"
+grep -q "refused lineage $Y: 4 arrivals of it under way" "$T/b.log" || fail "b does not say why it refused the 5th arrival"
+for p in "${SQ[@]}"; do wait "$p" || true; done
 for _ in $(seq 1 100); do
   [ "$(t b ps --json | json "len([x for x in j['tas'] if x['lineage'] == '$X'])")" = 1 ] && break
   sleep 0.1
