@@ -24,12 +24,14 @@
 #include "core/sign.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerproto.h"
+#include "os/sdir.h"
 #include "os/xport.h"
 
 #define IMAGE_MAX PEER_IMAGE_MAX
 #define CHUNK (1u << 16)
 
-static int images_dir = -1;
+static struct talos_sdir *images;
+static int images_dir = -1; /* its descriptor: every open is relative to it */
 
 /* The images this run admitted (checked and allowed), by hash. */
 #define ADMITTED_MAX 64
@@ -57,20 +59,20 @@ static int admitted_has(const uint8_t sha[32])
     return found;
 }
 
-int images_init(char *why, size_t cap)
+int images_init(const struct talos_sdir *sd, char *why, size_t cap)
 {
-    char path[PATH_MAX + 16];
+    int rc = talos_sdir_sub(sd, "images", TALOS_SDIR_CREATE, &images, why, cap);
 
-    snprintf(path, sizeof(path), "%s/images", node.state_dir);
-    if (mkdirat(AT_FDCWD, path, 0700) != 0 && errno != EEXIST) {
-        snprintf(why, cap, "cannot create %s: %s", path, strerror(errno));
-        return TALOS_ERR_IO;
-    }
-    if ((images_dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        snprintf(why, cap, "cannot open %s: %s", path, strerror(errno));
-        return TALOS_ERR_IO;
-    }
-    return TALOS_OK;
+    if (rc == TALOS_OK)
+        images_dir = talos_sdir_fd(images);
+    return rc;
+}
+
+void images_fini(void)
+{
+    talos_sdir_close(images);
+    images = NULL;
+    images_dir = -1;
 }
 
 static void name_of(const uint8_t sha[32], const char *ext, char name[72])
@@ -157,21 +159,13 @@ static int allowed(const char *name, const uint8_t sha[32], const uint8_t *sig, 
 }
 
 /* Keep sig as images/<sha>.sig (read-only), replacing an older one. */
-static int keep_sig(const uint8_t sha[32], const uint8_t sig[TALOS_IMAGE_SIG_BYTES])
+static int keep_sig(const uint8_t sha[32], const uint8_t sig[TALOS_IMAGE_SIG_BYTES], char *why,
+                    size_t cap)
 {
-    char name[72], tmp[64];
-    int fd = temp_open(tmp), rc = TALOS_ERR_IO;
+    char name[72];
 
-    if (fd < 0)
-        return rc;
     name_of(sha, "sig", name);
-    if (talos_fd_write_full(fd, sig, TALOS_IMAGE_SIG_BYTES) == TALOS_OK && fchmod(fd, 0444) == 0 &&
-        fsync(fd) == 0 && renameat(images_dir, tmp, images_dir, name) == 0)
-        rc = TALOS_OK;
-    else
-        (void)unlinkat(images_dir, tmp, 0);
-    close(fd);
-    return rc;
+    return talos_sdir_write(images, name, sig, TALOS_IMAGE_SIG_BYTES, 0444, why, cap);
 }
 
 /* The temporary file holds an image with this sha: check it, apply the
@@ -189,10 +183,8 @@ static int admit(const char *tmp, int fd, const uint8_t sha[32], const uint8_t *
     }
     if ((rc = allowed(tmp, sha, sig, origin, why, why_cap)) != TALOS_OK)
         return rc;
-    if (sig && keep_sig(sha, sig) != TALOS_OK) {
-        snprintf(why, why_cap, "cannot store the image's signature: %s", strerror(errno));
-        return TALOS_ERR_IO;
-    }
+    if (sig && (rc = keep_sig(sha, sig, why, why_cap)) != TALOS_OK)
+        return rc;
     /* Read and execute for everyone (a TA may run as another user and is
      * started from a descriptor), written by nobody. */
     if (fchmod(fd, 0555) != 0 || renameat(images_dir, tmp, images_dir, name) != 0 ||
@@ -286,18 +278,19 @@ int images_sha(const char *path, uint8_t sha[32])
     return talos_unhex(hex, sha, 32);
 }
 
-/* Hash the stored file (our own, regular, not a link) again. */
+/* Hash the stored file (our own, regular, not a link: os/sdir) again. */
 static int verify_stored(const char *name, const uint8_t sha[32])
 {
     struct stat st;
     struct source s = {.fd = -1};
     uint8_t got[32];
-    int rc = TALOS_ERR_IMAGE;
+    char why[TALOS_SDIR_WHY_BYTES];
+    int rc = talos_sdir_open_file(images, name, 0, 0, &s.fd, why, sizeof(why));
 
-    if ((s.fd = openat(images_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
-        return errno == ENOENT ? TALOS_ERR_NOT_FOUND : TALOS_ERR_IMAGE;
-    if (fstat(s.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 022) || (uint64_t)st.st_size > IMAGE_MAX)
+    if (rc != TALOS_OK)
+        return rc == TALOS_ERR_NOT_FOUND ? rc : TALOS_ERR_IMAGE;
+    rc = TALOS_ERR_IMAGE;
+    if (fstat(s.fd, &st) != 0 || (uint64_t)st.st_size > IMAGE_MAX)
         goto out;
     if (stream(&s, -1, (uint64_t)st.st_size, got) != TALOS_OK)
         goto out;
@@ -309,17 +302,19 @@ out:
 
 int images_sig(const uint8_t sha[32], uint8_t sig[TALOS_IMAGE_SIG_BYTES])
 {
-    char name[72];
-    struct stat st;
-    int fd = -1, have = 0;
+    char name[72], why[TALOS_SDIR_WHY_BYTES];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int have = 0;
 
     name_of(sha, "sig", name);
-    if ((fd = openat(images_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
-        return 0;
-    have = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-           st.st_size == TALOS_IMAGE_SIG_BYTES &&
-           talos_fd_read_full(fd, sig, TALOS_IMAGE_SIG_BYTES) == TALOS_OK;
-    close(fd);
+    if (talos_sdir_read(images, name, 0, TALOS_IMAGE_SIG_BYTES, &buf, &len, why, sizeof(why)) ==
+        TALOS_OK) {
+        have = len == TALOS_IMAGE_SIG_BYTES;
+        if (have)
+            memcpy(sig, buf, len);
+        talos_sdir_free(buf, len);
+    }
     return have;
 }
 

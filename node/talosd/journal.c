@@ -11,47 +11,34 @@
  *                          "version": V, "name": "...", "detail": "..."}}}
  *
  * Only the states of lineages are kept, never state bytes or keys. */
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "node/talosd/node.h"
+#include "os/sdir.h"
 
 #define JOURNAL "lineages.json"
 #define JOURNAL_MAX (4u << 20)
 
 static pthread_mutex_t jl = PTHREAD_MUTEX_INITIALIZER;
-static json_t *cur;     /* this run's record */
-static int dir_fd = -1;
+static json_t *cur;                     /* this run's record */
+static const struct talos_sdir *state_dir; /* the state dir (main.c owns it) */
 
-/* Write cur whole and durably (jl held). */
+/* Write cur whole and durably (jl held): os/sdir's atomic replace. */
 static int flush(void)
 {
-    char tmp[64];
+    char why[TALOS_SDIR_WHY_BYTES] = "";
     char *s = json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS);
-    int fd = -1, rc = TALOS_ERR_IO;
-    size_t n = s ? strlen(s) : 0;
+    int rc = s ? talos_sdir_write(state_dir, JOURNAL, s, strlen(s), 0600, why, sizeof(why))
+               : TALOS_ERR_NOMEM;
 
-    if (!s)
-        return TALOS_ERR_NOMEM;
-    snprintf(tmp, sizeof(tmp), ".%s.%d", JOURNAL, (int)getpid());
-    fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 && write(fd, s, n) == (ssize_t)n && fsync(fd) == 0 && close(fd) == 0 &&
-        (fd = -1, renameat(dir_fd, tmp, dir_fd, JOURNAL) == 0) && fsync(dir_fd) == 0)
-        rc = TALOS_OK;
-    if (fd >= 0)
-        close(fd);
-    if (rc != TALOS_OK) {
-        TLOG_ERR("cannot write %s/%s: %s", node.state_dir, JOURNAL, strerror(errno));
-        (void)unlinkat(dir_fd, tmp, 0);
-    }
+    if (rc != TALOS_OK)
+        TLOG_ERR("cannot write %s/%s: %s", node.state_dir, JOURNAL, why[0] ? why : talos_strerror(rc));
     free(s);
     return rc;
 }
@@ -89,26 +76,20 @@ static void report_previous(json_t *prev)
     }
 }
 
-int journal_open(char *why, size_t cap)
+int journal_open(const struct talos_sdir *sd, char *why, size_t cap)
 {
     json_error_t jerr;
     json_t *prev = NULL;
-    int fd = -1, rc = TALOS_OK;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = talos_sdir_read(sd, JOURNAL, 0, JOURNAL_MAX, &buf, &len, why, cap);
 
-    if ((dir_fd = open(node.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        snprintf(why, cap, "%s: %s", node.state_dir, strerror(errno));
-        return TALOS_ERR_IO;
-    }
-    if ((fd = openat(dir_fd, JOURNAL, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > JOURNAL_MAX) {
-            snprintf(why, cap, "%s/%s is not a regular file of at most %u bytes", node.state_dir,
-                     JOURNAL, JOURNAL_MAX);
-            close(fd);
-            return TALOS_ERR_MALFORMED;
-        }
-        prev = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
-        close(fd);
+    state_dir = sd;
+    if (rc != TALOS_OK && rc != TALOS_ERR_NOT_FOUND)
+        return rc;
+    if (rc == TALOS_OK) {
+        prev = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        talos_sdir_free(buf, len);
         if (!json_is_object(prev))
             TLOG_ERR("%s/%s does not parse (%s): what the previous run held is unknown",
                      node.state_dir, JOURNAL, jerr.text);
@@ -152,7 +133,4 @@ void journal_close(void)
         cur = NULL;
     }
     pthread_mutex_unlock(&jl);
-    if (dir_fd >= 0)
-        close(dir_fd);
-    dir_fd = -1;
 }

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
     rc = 1;
     if (open_state_dir(state_arg, &sd) != 0 || (lock_fd = lock_state_dir(sd)) < 0)
         goto out;
-    if (images_init(why, sizeof(why)) != TALOS_OK || journal_open(why, sizeof(why)) != TALOS_OK ||
+    if (images_init(sd, why, sizeof(why)) != TALOS_OK || journal_open(sd, why, sizeof(why)) != TALOS_OK ||
         (policy && image_policy_load(policy, why, sizeof(why)) != TALOS_OK)) {
         fprintf(stderr, "talosd: %s\n", why);
         goto out;
@@ -336,6 +336,7 @@ out:
     pool_shutdown();
     registry_shutdown();
     journal_close();
+    images_fini();
     if (cfd >= 0) {
         close(cfd);
         unlink(sock_path);

@@ -30,9 +30,11 @@ void control_serve(int fd);
 json_t *control_handle_json(const uint8_t *buf, size_t len);
 
 struct peer_link;
+struct talos_sdir;
 
-/* Open STATE_DIR/images (created 0700). */
-int images_init(char *why, size_t cap);
+/* The image store, STATE_DIR/images (checked at start: docs/state-dir.md). */
+int images_init(const struct talos_sdir *sd, char *why, size_t cap);
+void images_fini(void);
 /* Copy an operator's image into STATE_DIR/images/<sha256>.ta (content-
  * addressed, so a later change to the user's file changes nothing here):
  * only a regular file, checked by the backend and allowed by the image
@@ -57,7 +59,7 @@ int images_have(const uint8_t sha[32], char *out, size_t cap);
  * previous run left (and log it), start this run's; set one lineage's
  * state ("here", "moved", "stopped", "lost", "ended"), durably; mark a
  * clean shutdown. */
-int journal_open(char *why, size_t cap);
+int journal_open(const struct talos_sdir *sd, char *why, size_t cap);
 int journal_set(const char *id, const char *state, const char *name, uint64_t version,
                 const char *detail);
 void journal_close(void);
