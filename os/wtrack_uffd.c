@@ -36,6 +36,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "os/selffd.h"
 #include "os/wtrack_impl.h"
 
 /* /usr/include/linux may be older than the running kernel: what is missing
@@ -201,7 +202,7 @@ static int uffd_arm(struct talos_wtrack *w)
         (api.features & (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)) !=
             (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED))
         goto fail;
-    w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    w->pagemap_fd = talos_self_open(TALOS_SELF_PAGEMAP);
     if (w->pagemap_fd < 0)
         goto fail;
     if (ioctl(w->uffd, UFFDIO_REGISTER, &reg) != 0) {
