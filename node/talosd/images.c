@@ -12,6 +12,11 @@
 #include "os/xport.h"
 
 #define IMAGE_MAX (512u << 20)
+/* Read-only for everyone, executable by the TA user: a sim TA runs as
+ * another user than a root node (docs/confinement.md), from a descriptor,
+ * so it needs no way into the 0700 state directory, only this file's own
+ * mode. Nothing in an image is secret. */
+#define IMAGE_MODE 0555
 
 int images_store(const char *src, char *out, size_t cap)
 {
@@ -46,10 +51,13 @@ int images_store(const char *src, char *out, size_t cap)
         rc = TALOS_ERR_TOO_LARGE;
         goto out;
     }
-    if (access(out, X_OK) == 0)
-        goto out; /* same bytes already stored */
+    if (access(out, X_OK) == 0) {
+        (void)chmod(out, IMAGE_MODE); /* stored by an older node as 0700 */
+        goto out;                     /* same bytes already stored */
+    }
     snprintf(tmp, sizeof(tmp), "%s/images/.%s.%d", node.state_dir, hex, (int)getpid());
-    if ((ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)) < 0 ||
+    if ((ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, IMAGE_MODE)) < 0 ||
+        fchmod(ofd, IMAGE_MODE) != 0 || /* whatever the umask */
         talos_fd_write_full(ofd, buf, (size_t)st.st_size) != TALOS_OK || fsync(ofd) != 0 ||
         close(ofd) != 0 || (ofd = -1, rename(tmp, out) != 0)) {
         unlink(tmp);
@@ -87,7 +95,8 @@ int images_receive(int fd, uint64_t size, const uint8_t sha[32], char *out, size
         goto out;
     }
     snprintf(tmp, sizeof(tmp), "%s/images/.%s.%d.%p", node.state_dir, hex, (int)getpid(), (void *)buf);
-    if ((ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)) < 0 ||
+    if ((ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, IMAGE_MODE)) < 0 ||
+        fchmod(ofd, IMAGE_MODE) != 0 || /* whatever the umask */
         talos_fd_write_full(ofd, buf, size) != TALOS_OK || close(ofd) != 0 ||
         (ofd = -1, rename(tmp, out) != 0)) {
         unlink(tmp);

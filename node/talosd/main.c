@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ static int stop_pipe[2] = {-1, -1};
 
 static const char usage[] =
     "usage: talosd --state-dir DIR [--listen HOST:PORT] [--backend NAME] [--sim-ca DIR]\n"
-    "              [--handoff-wait SECONDS] [--log-level error|warn|info|debug]\n"
+    "              [--handoff-wait SECONDS] [--ta-user NAME] [--log-level error|warn|info|debug]\n"
     "\n"
     "Run one TALOS node: it launches trusted applications (TAs) on a TEE backend\n"
     "and serves the control socket DIR/talosd.sock used by talos(1).\n"
@@ -38,11 +39,14 @@ static const char usage[] =
     "                      S seconds (default 30) for the source's HANDOFF resent by the\n"
     "                      source's node, then fails (ABORT); a source in doubt resends\n"
     "                      for up to 2*S+10 s\n"
+    "  --ta-user NAME      sim, node run as root: the user TA processes run as (name or\n"
+    "                      number; default nobody)\n"
     "  --log-level LEVEL   default info\n"
     "  -h, --help          this text;  -V, --version  the version\n"
     "\n"
     "The sim backend runs each TA as an ordinary process with real cryptography but\n"
-    "NO hardware isolation: this host can read a sim TA's memory.\n";
+    "NO hardware isolation: this host can read a sim TA's memory. It confines that\n"
+    "process (another user, no network, no core dumps): see docs/confinement.md.\n";
 
 static void on_signal(int sig)
 {
@@ -117,14 +121,27 @@ static int control_listen(char *path, size_t cap)
     return fd;
 }
 
-static int parse_args(int argc, char **argv, const char **sim_ca)
+/* A user name or number the system knows: refused here with a clear
+ * message rather than as an error of the backend. */
+static int user_exists(const char *name)
+{
+    char *end = NULL;
+
+    if (getpwnam(name))
+        return 1;
+    errno = 0;
+    (void)strtoul(name, &end, 10);
+    return *name >= '0' && *name <= '9' && !*end && errno == 0;
+}
+
+static int parse_args(int argc, char **argv, const char **sim_ca, const char **ta_user)
 {
     static const struct option opts[] = {
         {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
         {"backend", required_argument, NULL, 'b'},   {"sim-ca", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {"handoff-wait", required_argument, NULL, 'W'},
-        {NULL, 0, NULL, 0},
+        {"ta-user", required_argument, NULL, 'u'},   {NULL, 0, NULL, 0},
     };
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     const char *state = NULL;
@@ -139,6 +156,13 @@ static int parse_args(int argc, char **argv, const char **sim_ca)
         case 'l': snprintf(node.listen, sizeof(node.listen), "%s", optarg); break;
         case 'b': node.backend = optarg; break;
         case 'c': *sim_ca = optarg; break;
+        case 'u':
+            if (!user_exists(optarg)) {
+                fprintf(stderr, "talosd: --ta-user %s: no such user\n", optarg);
+                return 2;
+            }
+            *ta_user = optarg;
+            break;
         case 'W': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -181,9 +205,9 @@ static int parse_args(int argc, char **argv, const char **sim_ca)
 int main(int argc, char **argv)
 {
     struct talos_host_config hc = {0};
-    const char *sim_ca = NULL;
+    const char *sim_ca = NULL, *ta_user = NULL;
     char sock_path[PATH_MAX + 16], images[PATH_MAX + 16];
-    int cfd = -1, pfd = -1, lock_fd = -1, rc = parse_args(argc, argv, &sim_ca);
+    int cfd = -1, pfd = -1, lock_fd = -1, rc = parse_args(argc, argv, &sim_ca, &ta_user);
 
     if (rc)
         return rc;
@@ -194,6 +218,7 @@ int main(int argc, char **argv)
     hc.backend = node.backend;
     hc.state_dir = node.state_dir;
     hc.sim_ca_dir = sim_ca;
+    hc.ta_user = ta_user;
     int err = talos_host_open(&hc, &node.host);
     if (err != TALOS_OK) {
         fprintf(stderr, "talosd: backend %s: %s%s\n", node.backend, talos_strerror(err),
