@@ -53,7 +53,7 @@ TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
 TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
                 tee/sim/measure_file.c tee/sim/launch.c tee/sim/launch_child.c tee/sim/reports.c \
                 tee/sim/cfg_cache.c tee/skeleton/host.c
-TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
+TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/confine.c tee/sim/measure.c
 TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
 TA_SRC := $(wildcard ta/*.c)
 HOST_SRC := $(wildcard node/host/*.c)
@@ -120,7 +120,10 @@ $(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/
 TA_FP_FLAGS ?= -fno-omit-frame-pointer
 $(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
 TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
-TA_LIBS := $(CRYPTO_LIBS) -lpthread
+# libseccomp: the sim enclave side loads its system call allowlist with it
+# (tee/sim/confine.c); static like the rest of a TA image (Debian ships
+# libseccomp.a in libseccomp-dev).
+TA_LIBS := $(CRYPTO_LIBS) -lseccomp -lpthread
 define ta_image
 $(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
 	@mkdir -p $$(@D)
@@ -205,7 +208,9 @@ $(TALOSD_HOSTILE): $(call src2obj,$(wildcard node/talosd/*.c) $(filter-out node/
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
+# tee/sim/confine.c: the sim enclave side (enclave.c) that some unit tests
+# include names it; they never call it.
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c tee/sim/confine.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)

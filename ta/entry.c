@@ -368,6 +368,17 @@ int main(int argc, char **argv)
      * freeing its state under them crashed TAs that stopped early. The
      * process ends anyway; secrets are wiped explicitly before. */
     (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+    /* The backend confines the process here, not in its init: before the
+     * first helper thread (so the confinement holds for every thread from
+     * its first instruction) and before the first byte from the host (the
+     * INIT frame is hostile input), but after OpenSSL read its
+     * configuration file, which a confined TA could not open. Unit tests
+     * drive a backend's init inside their own process; they never call
+     * confine. */
+    if (talos_tee_enclave.confine && (rc = talos_tee_enclave.confine()) != TALOS_OK) {
+        TLOG_ERR("cannot confine this TA: %s", talos_strerror(rc));
+        return 3;
+    }
     /* A migration's handshake should not pay OpenSSL's first-use costs. */
     pthread_t warm;
     int warm_started = pthread_create(&warm, NULL, warmup_thread, NULL) == 0;

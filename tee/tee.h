@@ -47,6 +47,11 @@ struct talos_tee_env {
 /* Enclave side: linked into a TA image built for the backend. */
 struct talos_tee_ops {
     const char *name;
+    /* Confine the TA process: called once, by the TA runtime's main, before
+     * it starts a thread or reads a byte from the host, and after the C and
+     * crypto libraries loaded what they load from files. Failure ends the
+     * TA. May be NULL: a TEE confines its enclaves by itself. */
+    int (*confine)(void);
     int (*init)(const struct talos_tee_env *env);
     /* Hash of this TA's code as it is in memory now (introspection: it
      * re-reads the code every time; see docs/measurement.md). */

@@ -46,7 +46,8 @@ static const char usage[] =
     "\n"
     "The sim backend runs each TA as an ordinary process with real cryptography but\n"
     "NO hardware isolation: this host can read a sim TA's memory. It confines that\n"
-    "process (another user, no network, no core dumps): see docs/confinement.md.\n";
+    "process (another user, no network, a system call filter, no core dumps): see\n"
+    "docs/confinement.md.\n";
 
 static void on_signal(int sig)
 {

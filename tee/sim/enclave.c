@@ -13,6 +13,7 @@
 #include "core/msg.h"
 #include "core/wire.h"
 #include "os/selffd.h"
+#include "tee/sim/confine.h"
 #include "tee/sim/evidence.h"
 #include "tee/sim/measure.h"
 #include "tee/tee.h"
@@ -261,6 +262,7 @@ out:
 
 const struct talos_tee_ops talos_tee_enclave = {
     .name = "sim",
+    .confine = talos_sim_confine,
     .init = sim_init,
     .measure_self = sim_measure_self,
     .launch_measurement = sim_launch_measurement,

@@ -103,11 +103,11 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     talos_hex(p->id.platform_id, sizeof(p->id.platform_id), id_hex);
     TLOG_INFO("sim platform %s, CA %s (simulation: no hardware isolation)", id_hex, ca_dir);
     if (p->jail.drop)
-        TLOG_INFO("sim: TAs run as uid %u gid %u, without network (docs/confinement.md)",
-                  (unsigned)p->jail.uid, (unsigned)p->jail.gid);
+        TLOG_INFO("sim: TAs run as uid %u gid %u, without network, under a system call "
+                  "filter (docs/confinement.md)", (unsigned)p->jail.uid, (unsigned)p->jail.gid);
     else
         TLOG_INFO("sim: TAs run as this node's user (not root: no user switch, no "
-                  "namespaces; docs/confinement.md)");
+                  "namespaces), under a system call filter (docs/confinement.md)");
     *out = p;
     p = NULL;
 out:
