@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,16 +136,19 @@ static const struct rule allowlist[] = {
 #if defined(__SANITIZE_ADDRESS__)
 /* SAN=1 builds only: __SANITIZE_ADDRESS__ is defined with
  * -fsanitize=address, never in a product image. What the sanitizer
- * runtimes need: ASan and UBSan read /proc/self/maps and the image
- * (symbolization) and open their log_path files when they report;
- * LeakSanitizer, at exit, makes the process dumpable for a moment, starts
- * a tracer task that is not a thread (clone without CLONE_THREAD), lists
- * the threads from /proc/self/task, ptraces each, and waits for the
- * tracer. */
+ * runtimes need: to report, ASan reads /proc/self/maps and the image
+ * (symbolization), asks isatty whether to colour, and opens its log_path
+ * file; LeakSanitizer, at exit, makes the process dumpable for a moment,
+ * starts a tracer task that is not a thread (clone without CLONE_THREAD),
+ * lists the threads from /proc/self/task, ptraces each, and waits for the
+ * tracer. Its tracer runs with SIGSYS blocked: a call missing here kills it
+ * without a report, and the TA then hangs at exit until the node's SIGKILL
+ * (docs/confinement.md, "SAN builds"). */
 static const struct rule extra_rules[] = {
     ALLOW(open),
     ALLOW(openat),
-    ALLOW(readlink),
+    ALLOW(readlink), /* /proc/self/exe, to name the image in a report's stack */
+    ALLOW(stat),     /* LSan's suppressions file, read once it found a leak */
     ALLOW(getdents),
     ALLOW(prctl),
     ALLOW(ptrace),
@@ -152,6 +156,7 @@ static const struct rule extra_rules[] = {
     ALLOW(getppid),
     ALLOW(sigaltstack),
     ALLOW(sched_getaffinity), /* pthread_getattr_np, for each new thread's stack */
+    ALLOW_IF(ioctl, ARG(1, SCMP_CMP_EQ, TCGETS, 0)), /* isatty: colours of a report */
     ALLOW_IF(clone, ARG(0, SCMP_CMP_EQ, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED, 0)),
 };
 #else
