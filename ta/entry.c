@@ -366,8 +366,10 @@ int main(int argc, char **argv)
     /* No cleanup at exit: helper threads (the warm-up below, the backend's
      * self-measurement) may still be inside OpenSSL when main returns, and
      * freeing its state under them crashed TAs that stopped early. The
-     * process ends anyway; secrets are wiped explicitly before. */
-    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+     * process ends anyway; secrets are wiped explicitly before. Its
+     * configuration file is read now, not at the first TLS context: a
+     * confined TA could not open it then. */
+    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_CONFIG, NULL);
     /* The backend confines the process here, not in its init: before the
      * first helper thread (so the confinement holds for every thread from
      * its first instruction) and before the first byte from the host (the
