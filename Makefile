@@ -45,7 +45,9 @@ CRYPTO_LIBS := -lssl -lcrypto
 CFG_LIBS := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
 # The sim platform builds the CFG of every image it launches (docs/cfg.md),
 # so every host-side program links libtalos_cfg and Capstone.
-HOST_LIBS := -ljansson -lelf $(CFG_LIBS) $(CRYPTO_LIBS) -lpthread
+# libseccomp: the sim platform names the system call a confined TA was
+# killed for (docs/confinement.md).
+HOST_LIBS := -ljansson -lelf $(CFG_LIBS) $(CRYPTO_LIBS) -lseccomp -lpthread
 
 src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 
@@ -53,9 +55,9 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 CORE_SRC := $(wildcard core/*.c)
 TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
 TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/image_check.c tee/sim/launch.c tee/sim/cfg_cache.c \
-                tee/skeleton/host.c
-TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/measure.c
+                tee/sim/measure_file.c tee/sim/image_check.c tee/sim/launch.c tee/sim/launch_child.c \
+                tee/sim/reports.c tee/sim/cfg_cache.c tee/skeleton/host.c
+TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/confine.c tee/sim/measure.c
 TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
 TA_SRC := $(wildcard ta/*.c)
 HOST_SRC := $(wildcard node/host/*.c)
@@ -122,10 +124,14 @@ $(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/
 TA_FP_FLAGS ?= -fno-omit-frame-pointer
 $(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
 TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+# libseccomp: the sim enclave side loads its system call allowlist with it
+# (tee/sim/confine.c); static like the rest of a TA image (Debian ships
+# libseccomp.a in libseccomp-dev).
+TA_LIBS := $(CRYPTO_LIBS) -lseccomp -lpthread
 define ta_image
 $(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
+	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
 	@test -x $$@
 endef
@@ -143,7 +149,7 @@ $(O)/faults/%.o: %.c | $(BUILD)/.deps-ok
 $(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/*.c)) $(LIB_TA_FAULTS) \
 		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(CRYPTO_LIBS) -lpthread 2>&1 | \
+	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(TA_LIBS) 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
 	@test -x $@
 
@@ -168,7 +174,7 @@ define bench_ta_image
 $(BUILD)/bench/ta/$(1)-$(2).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(3) \
 		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
+	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
 	@test -x $$@
 endef
@@ -180,7 +186,7 @@ BENCH_TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/bench/ta/$(e)-nomig.ta $(BUI
 define test_ta_image
 $(BUILD)/tests/ta/$(1).ta: $(call src2obj,$(wildcard tests/ta/$(1)/*.c)) $(TA_RUNTIME)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(CRYPTO_LIBS) -lpthread 2>&1 | \
+	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
 	@test -x $$@
 endef
@@ -209,7 +215,9 @@ $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard n
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
+# tee/sim/confine.c: the sim enclave side (enclave.c) that some unit tests
+# include names it; they never call it.
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c tee/sim/confine.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)

@@ -1,11 +1,11 @@
 #include "os/sched.h"
 
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 void talos_thread_background(void)
 {
-    /* On Linux a nice value belongs to a thread: PRIO_PROCESS with a tid. */
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    /* On Linux a nice value belongs to a thread, and PRIO_PROCESS with id 0
+     * names the calling thread: the only one a confined sim TA may renice
+     * (tee/sim/confine.c). */
+    (void)setpriority(PRIO_PROCESS, 0, 19);
 }

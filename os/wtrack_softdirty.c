@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "os/selffd.h"
 #include "os/wtrack_impl.h"
 
 #define PM_SOFT_DIRTY ((uint64_t)1 << 55)
@@ -23,7 +24,7 @@ static atomic_int busy;
 
 static int clear_refs(void)
 {
-    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    int fd = talos_self_open(TALOS_SELF_CLEAR_REFS);
     ssize_t n = -1;
 
     if (fd < 0)
@@ -53,7 +54,7 @@ static int sd_start(struct talos_wtrack *w)
     if (!atomic_compare_exchange_strong(&busy, &expect, 1))
         return TALOS_ERR_BUSY;
     w->pm_buf = calloc(CHUNK, sizeof(uint64_t));
-    w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    w->pagemap_fd = talos_self_open(TALOS_SELF_PAGEMAP);
     if (w->pm_buf == NULL || w->pagemap_fd < 0) {
         rc = w->pm_buf == NULL ? TALOS_ERR_NOMEM : TALOS_ERR_NOT_IMPLEMENTED;
         goto fail;

@@ -11,6 +11,7 @@ PKGS=(
   libcmocka-dev     # unit tests
   libcapstone-dev   # CFG extraction (tools/cfg)
   libelf-dev        # ELF parsing (measurement, CFG)
+  libseccomp-dev    # sim TA confinement: the seccomp allowlist (libseccomp.a is linked into TA images)
   libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang
   python3           # integration-test helpers (tamper proxy, wire capture)
   gnuplot-nox       # make bench: plots (bench/plots/*.png)

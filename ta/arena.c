@@ -245,6 +245,12 @@ int talos_arena_map(uintptr_t base, size_t reserve)
         (void)munmap(p, reserve);
         return TALOS_ERR_EXISTS;
     }
+    /* The arena is the TA's state: never in a core file, whatever else
+     * keeps one from being written (docs/confinement.md). */
+    if (madvise(p, reserve, MADV_DONTDUMP) != 0) {
+        (void)munmap(p, reserve);
+        return TALOS_ERR_NOMEM;
+    }
     g.base = base;
     g.reserve = reserve;
     g.page = (uint64_t)page;

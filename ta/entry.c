@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/abi_note.h"
@@ -49,6 +50,20 @@ uint8_t *talos_rt_persist(size_t *len)
 {
     *len = persist_len();
     return (uint8_t *)__start_talos_persist;
+}
+
+/* TALOS_PERSIST variables are state: never in a core file, whatever else
+ * keeps one from being written. madvise works on whole pages, so the pages
+ * around the section (other .data/.bss) are left out too. */
+static int persist_nodump(void)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)__start_talos_persist & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)__start_talos_persist + persist_len() + page - 1) & ~(page - 1);
+
+    if (persist_len() == 0)
+        return TALOS_OK;
+    return madvise((void *)lo, hi - lo, MADV_DONTDUMP) == 0 ? TALOS_OK : TALOS_ERR_NOMEM;
 }
 
 const char *talos_rt_state_name(enum talos_rt_state st)
@@ -353,11 +368,28 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if ((rc = persist_nodump()) != TALOS_OK) {
+        TLOG_ERR("cannot keep the persist section out of core dumps: %s", talos_strerror(rc));
+        return 3;
+    }
     /* No cleanup at exit: helper threads (the warm-up below, the backend's
      * self-measurement) may still be inside OpenSSL when main returns, and
      * freeing its state under them crashed TAs that stopped early. The
-     * process ends anyway; secrets are wiped explicitly before. */
-    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+     * process ends anyway; secrets are wiped explicitly before. Its
+     * configuration file is read now, not at the first TLS context: a
+     * confined TA could not open it then. */
+    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_CONFIG, NULL);
+    /* The backend confines the process here, not in its init: before the
+     * first helper thread (so the confinement holds for every thread from
+     * its first instruction) and before the first byte from the host (the
+     * INIT frame is hostile input), but after OpenSSL read its
+     * configuration file, which a confined TA could not open. Unit tests
+     * drive a backend's init inside their own process; they never call
+     * confine. */
+    if (talos_tee_enclave.confine && (rc = talos_tee_enclave.confine()) != TALOS_OK) {
+        TLOG_ERR("cannot confine this TA: %s", talos_strerror(rc));
+        return 3;
+    }
     /* A migration's handshake should not pay OpenSSL's first-use costs. */
     pthread_t warm;
     int warm_started = pthread_create(&warm, NULL, warmup_thread, NULL) == 0;

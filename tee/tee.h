@@ -47,6 +47,11 @@ struct talos_tee_env {
 /* Enclave side: linked into a TA image built for the backend. */
 struct talos_tee_ops {
     const char *name;
+    /* Confine the TA process: called once, by the TA runtime's main, before
+     * it starts a thread or reads a byte from the host, and after the C and
+     * crypto libraries loaded what they load from files. Failure ends the
+     * TA. May be NULL: a TEE confines its enclaves by itself. */
+    int (*confine)(void);
     int (*init)(const struct talos_tee_env *env);
     /* Hash of this TA's code as it is in memory now (introspection: it
      * re-reads the code every time; see docs/measurement.md). */
@@ -78,10 +83,22 @@ struct talos_platform; /* backend-private */
 struct talos_platform_config {
     const char *state_dir;  /* node state directory (exists) */
     const char *sim_ca_dir; /* sim only */
+    /* sim only: the user TA processes run as when the node runs as root;
+     * NULL = "nobody" (docs/confinement.md). */
+    const char *ta_user;
 };
 
 struct talos_launch {
-    const char *image_path;
+    const char *image_path; /* the image (argv[0] and messages; opened when image_fd < 0) */
+    /* -1: run the file at image_path (opened by the backend at launch).
+     * >= 0: run exactly this open file (sim: execveat(image_fd, "", ...,
+     * AT_EMPTY_PATH)), so that what runs is the file the host checked,
+     * whatever image_path names by then. Either way the file is run through
+     * a descriptor: no search permission on the folders above it is needed,
+     * only the file's own mode, which must let the TA user execute and read
+     * it (stored images are mode 0555: docs/confinement.md). The caller
+     * keeps ownership of image_fd. */
+    int image_fd;
     int channel_fd;         /* becomes fd 3 in the TA */
     int shm_fd;             /* becomes fd 4 in the TA, or -1 */
 };
@@ -128,6 +145,14 @@ struct talos_tee_host_ops {
                     enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES]);
     /* PEM trust anchors a verifier needs for this platform's evidence. */
     int (*anchors)(struct talos_platform *p, const uint8_t **pem, size_t *len);
+    /* A process this platform launched (pid from launch) has ended and is
+     * not reaped yet: a zombie, so its pid cannot have been reused. signo
+     * is the signal that killed it, or 0. Writes into why (cap bytes,
+     * NUL-terminated) what the platform knows of the end beyond the wait
+     * status (sim: the system call its confinement forbade), or "", and
+     * releases what the platform kept for that process. Called once per
+     * launched process. May be NULL. */
+    void (*ended)(struct talos_platform *p, int pid, int signo, char *why, size_t cap);
 };
 
 /* Verifier of one evidence format, selected by the backend name in it. */

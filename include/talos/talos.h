@@ -80,6 +80,9 @@ struct talos_host_config {
     const char *backend;    /* NULL or "sim" (default), "skeleton" */
     const char *state_dir;  /* node state: platform key, images; created if missing */
     const char *sim_ca_dir; /* sim only: the local sim CA; NULL = talos_sim_ca_default() */
+    /* sim only: the user TA processes run as when the node runs as root
+     * (name or number); NULL = "nobody". See docs/confinement.md. */
+    const char *ta_user;
 };
 
 /* Default sim CA directory: $TALOS_SIM_CA, else $HOME/.local/state/talos/sim-ca. */

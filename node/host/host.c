@@ -62,6 +62,7 @@ TALOS_EXPORT int talos_host_open(const struct talos_host_config *cfg, struct tal
     }
     pc.state_dir = cfg->state_dir;
     pc.sim_ca_dir = cfg->sim_ca_dir ? cfg->sim_ca_dir : talos_sim_ca_default();
+    pc.ta_user = cfg->ta_user;
     if ((rc = h->ops->open(&pc, &h->plat)) != TALOS_OK)
         goto out;
     if ((rc = talos_host_make_config(h)) != TALOS_OK)

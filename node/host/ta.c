@@ -24,24 +24,59 @@
 #define RING_CAP (1u << 20)
 #define OCALL_RESP_MAX (1u << 20)
 
+/* Say how a TA process ended when it was not the host's doing: a signal
+ * other than the host's SIGKILL, with what the backend knows beyond it
+ * (sim: the system call its confinement forbade). The backend is asked
+ * while the process is a zombie, so the pid still names it, and always, so
+ * that it can release what it kept for the TA. */
+static void tell_end(struct talos_ta *ta, const siginfo_t *si)
+{
+    const char *name = ta->name[0] ? ta->name : ta->image_path;
+    char why[192] = "";
+    int sig = si && (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) ? si->si_status : 0;
+
+    if (ta->host->ops->ended)
+        ta->host->ops->ended(ta->host->plat, ta->pid, sig, why, sizeof(why));
+    if (why[0])
+        TLOG_WARN("TA %s (pid %d) killed: %s", name, ta->pid, why);
+    else if (sig && sig != SIGKILL)
+        TLOG_WARN("TA %s (pid %d) killed by signal %d (SIG%s)", name, ta->pid, sig,
+                  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
+/* Wait (without reaping) until the process has ended; 0 when it has, -1
+ * when it is not our child any more. WNOHANG: 1 while it still runs. */
+static int ended(int pid, siginfo_t *si, int nohang)
+{
+    for (;;) {
+        memset(si, 0, sizeof(*si));
+        if (waitid(P_PID, (id_t)pid, si, WEXITED | WNOWAIT | (nohang ? WNOHANG : 0)) == 0)
+            return si->si_pid == pid ? 0 : 1;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
 static void reap(struct talos_ta *ta, int force)
 {
-    int status = 0;
+    siginfo_t si;
+    int r = 1;
 
     if (ta->pid <= 0)
         return;
     /* Give a stopping TA a moment to exit by itself, then make sure. */
-    for (int i = 0; i < 200 && !force; i++) {
-        pid_t r = waitpid(ta->pid, &status, WNOHANG);
-        if (r == ta->pid || (r < 0 && errno == ECHILD)) {
-            ta->pid = 0;
-            return;
+    for (int i = 0; i < 200 && !force && r == 1; i++) {
+        if ((r = ended(ta->pid, &si, 1)) == 1) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
         }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
     }
-    kill(ta->pid, SIGKILL);
-    while (waitpid(ta->pid, &status, 0) < 0 && errno == EINTR)
+    if (r == 1) {
+        kill(ta->pid, SIGKILL);
+        r = ended(ta->pid, &si, 0);
+    }
+    tell_end(ta, r == 0 ? &si : NULL);
+    while (r == 0 && waitpid(ta->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     ta->pid = 0;
 }
@@ -257,7 +292,8 @@ static int create(struct talos_host *h, const char *image_path, const struct tal
                   uint8_t start, struct talos_ta **out)
 {
     struct talos_ta *ta = NULL;
-    struct talos_launch l = {.image_path = image_path, .channel_fd = -1, .shm_fd = -1};
+    struct talos_launch l = {
+        .image_path = image_path, .image_fd = -1, .channel_fd = -1, .shm_fd = -1};
     int sv[2] = {-1, -1};
     int rc = TALOS_OK;
 

@@ -344,7 +344,10 @@ int images_have(const uint8_t sha[32], char *out, size_t cap)
         return 0;
     }
     if (!admitted_has(sha)) {
-        /* Kept by an earlier run: checked and allowed again, once. */
+        /* Kept by an earlier run: checked and allowed again, once (and made
+         * 0555: a node before confinement stored images 0700, which a TA
+         * running as another user could not execute). */
+        (void)fchmodat(images_dir, name, 0555, 0);
         if ((rc = allowed(name, sha, images_sig(sha, sig) ? sig : NULL, "store", why,
                           sizeof(why))) != TALOS_OK) {
             TLOG_WARN("images: %s is not allowed to run (%s): not used", name, why);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static int stop_pipe[2] = {-1, -1};
 static const char usage[] =
     "usage: talosd --state-dir DIR [--listen HOST:PORT] [--backend NAME] [--sim-ca DIR]\n"
     "              [--node-cert FILE --node-key FILE --peer-ca FILE] [--image-policy FILE]\n"
-    "              [--handoff-wait SECONDS] [--log-level error|warn|info|debug]\n"
+    "              [--handoff-wait SECONDS] [--ta-user NAME] [--log-level error|warn|info|debug]\n"
     "\n"
     "Run one TALOS node: it launches trusted applications (TAs) on a TEE backend\n"
     "and serves the control socket DIR/talosd.sock used by talos(1).\n"
@@ -55,11 +56,15 @@ static const char usage[] =
     "                      S seconds (default 30) for the source's HANDOFF resent by the\n"
     "                      source's node, then fails (ABORT); a source in doubt resends\n"
     "                      for up to 2*S+10 s\n"
+    "  --ta-user NAME      sim, node run as root: the user TA processes run as (name or\n"
+    "                      number; default nobody)\n"
     "  --log-level LEVEL   default info\n"
     "  -h, --help          this text;  -V, --version  the version\n"
     "\n"
     "The sim backend runs each TA as an ordinary process with real cryptography but\n"
-    "NO hardware isolation: this host can read a sim TA's memory.\n";
+    "NO hardware isolation: this host can read a sim TA's memory. It confines that\n"
+    "process (another user, no network, a system call filter, no core dumps): see\n"
+    "docs/confinement.md.\n";
 
 static void on_signal(int sig)
 {
@@ -161,8 +166,21 @@ struct tls_args {
     const char *cert, *key, *ca;
 };
 
+/* A user name or number the system knows: refused here with a clear
+ * message rather than as an error of the backend. */
+static int user_exists(const char *name)
+{
+    char *end = NULL;
+
+    if (getpwnam(name))
+        return 1;
+    errno = 0;
+    (void)strtoul(name, &end, 10);
+    return *name >= '0' && *name <= '9' && !*end && errno == 0;
+}
+
 static int parse_args(int argc, char **argv, const char **state_arg, const char **sim_ca,
-                      struct tls_args *tls, const char **policy)
+                      struct tls_args *tls, const char **policy, const char **ta_user)
 {
     static const struct option opts[] = {
         {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
@@ -171,7 +189,7 @@ static int parse_args(int argc, char **argv, const char **state_arg, const char 
         {"version", no_argument, NULL, 'V'},         {"handoff-wait", required_argument, NULL, 'W'},
         {"node-cert", required_argument, NULL, 'C'}, {"node-key", required_argument, NULL, 'K'},
         {"peer-ca", required_argument, NULL, 'A'},   {"image-policy", required_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0},
+        {"ta-user", required_argument, NULL, 'u'},   {NULL, 0, NULL, 0},
     };
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     const char *state = NULL;
@@ -190,6 +208,13 @@ static int parse_args(int argc, char **argv, const char **state_arg, const char 
         case 'K': tls->key = optarg; break;
         case 'A': tls->ca = optarg; break;
         case 'P': *policy = optarg; break;
+        case 'u':
+            if (!user_exists(optarg)) {
+                fprintf(stderr, "talosd: --ta-user %s: no such user\n", optarg);
+                return 2;
+            }
+            *ta_user = optarg;
+            break;
         case 'W': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -262,11 +287,11 @@ int main(int argc, char **argv)
 {
     struct talos_host_config hc = {0};
     struct tls_args tls = {0};
-    const char *sim_ca = NULL, *policy = NULL, *state_arg = NULL;
+    const char *sim_ca = NULL, *policy = NULL, *state_arg = NULL, *ta_user = NULL;
     struct talos_sdir *sd = NULL;
     char sock_path[PATH_MAX + 16], why[PATH_MAX + 200] = "";
     int cfd = -1, pfd = -1, lock_fd = -1,
-        rc = parse_args(argc, argv, &state_arg, &sim_ca, &tls, &policy);
+        rc = parse_args(argc, argv, &state_arg, &sim_ca, &tls, &policy, &ta_user);
 
     if (rc)
         return rc;
@@ -283,6 +308,7 @@ int main(int argc, char **argv)
     hc.backend = node.backend;
     hc.state_dir = node.state_dir;
     hc.sim_ca_dir = sim_ca;
+    hc.ta_user = ta_user;
     int err = talos_host_open(&hc, &node.host);
     if (err != TALOS_OK) {
         fprintf(stderr, "talosd: backend %s: %s%s\n", node.backend, talos_strerror(err),

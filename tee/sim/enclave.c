@@ -12,6 +12,8 @@
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/wire.h"
+#include "os/selffd.h"
+#include "tee/sim/confine.h"
 #include "tee/sim/evidence.h"
 #include "tee/sim/measure.h"
 #include "tee/tee.h"
@@ -199,15 +201,19 @@ static uint32_t region_kind(const struct talos_region *m, const struct image_ran
     return TALOS_REGION_OTHER;
 }
 
-/* Parse /proc/self/maps. Every mapping is listed; a line longer than the
- * buffer (a long path) is read on and its tail skipped. */
+/* The descriptors of /proc/self/maps share one file offset (os/selffd.h). */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Parse /proc/self/maps, through the descriptor opened before the TA was
+ * confined (it may not open files then). Every mapping is listed; a line
+ * longer than the buffer (a long path) is read on and its tail skipped. */
 static int sim_memory_map(struct talos_region *out, size_t *n)
 {
     struct image_ranges img = {0};
     FILE *f = NULL;
     char line[512] = {0};
     size_t cap = 0, count = 0;
-    int at_line_start = 1;
+    int at_line_start = 1, fd = -1;
     int rc = TALOS_ERR_BACKEND;
 
     if (!n || (!out && *n))
@@ -216,10 +222,13 @@ static int sim_memory_map(struct talos_region *out, size_t *n)
     *n = 0;
     dl_iterate_phdr(ranges_cb, &img);
     if (img.n == 0)
+        return rc;
+    pthread_mutex_lock(&maps_lock);
+    if ((fd = talos_self_open(TALOS_SELF_MAPS)) < 0 || lseek(fd, 0, SEEK_SET) != 0)
         goto out;
-    f = fopen("/proc/self/maps", "re");
-    if (!f)
+    if (!(f = fdopen(fd, "r")))
         goto out;
+    fd = -1; /* f owns it */
     while (fgets(line, sizeof(line), f)) {
         struct talos_region m = {0};
         char perm[5] = {0};
@@ -245,11 +254,15 @@ static int sim_memory_map(struct talos_region *out, size_t *n)
 out:
     if (f)
         fclose(f);
+    if (fd >= 0)
+        close(fd);
+    pthread_mutex_unlock(&maps_lock);
     return rc;
 }
 
 const struct talos_tee_ops talos_tee_enclave = {
     .name = "sim",
+    .confine = talos_sim_confine,
     .init = sim_init,
     .measure_self = sim_measure_self,
     .launch_measurement = sim_launch_measurement,

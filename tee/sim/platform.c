@@ -29,6 +29,7 @@
 #include "tee/sim/image_check.h"
 #include "tee/sim/launch.h"
 #include "tee/sim/measure.h"
+#include "tee/sim/reports.h"
 #include "tee/tee.h"
 
 #define SEAL_SALT "talos-seal-v1"
@@ -55,6 +56,8 @@ struct talos_platform {
     struct sim_cfg_cache *cfgs;
     int cfg_tamper;        /* TALOS_SIM_CFG_DIGEST_TAMPER: see the top of this file */
     char *cfg_file_other;  /* TALOS_SIM_CFG_FILE: see the top of this file */
+    struct talos_sim_jail jail;     /* who TAs run as (docs/confinement.md) */
+    struct sim_reports *reports;    /* report pipes of the TAs launched */
 };
 
 static int sim_open(const struct talos_platform_config *cfg, struct talos_platform **out)
@@ -78,7 +81,9 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     if (!p)
         goto out;
     pthread_mutex_init(&p->cache_lock, NULL);
-    if ((rc = sim_cfg_cache_new(&p->cfgs)) != TALOS_OK)
+    if ((rc = sim_cfg_cache_new(&p->cfgs)) != TALOS_OK ||
+        (rc = sim_reports_new(&p->reports)) != TALOS_OK ||
+        (rc = talos_sim_jail_init(cfg->ta_user, &p->jail)) != TALOS_OK)
         goto out;
     const char *tamper = getenv("TALOS_SIM_CFG_DIGEST_TAMPER");
     p->cfg_tamper = tamper && strcmp(tamper, "1") == 0;
@@ -99,11 +104,18 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
         goto out;
     talos_hex(p->id.platform_id, sizeof(p->id.platform_id), id_hex);
     TLOG_INFO("sim platform %s, CA %s (simulation: no hardware isolation)", id_hex, ca_dir);
+    if (p->jail.drop)
+        TLOG_INFO("sim: TAs run as uid %u gid %u, without network, under a system call "
+                  "filter (docs/confinement.md)", (unsigned)p->jail.uid, (unsigned)p->jail.gid);
+    else
+        TLOG_INFO("sim: TAs run as this node's user (not root: no user switch, no "
+                  "namespaces), under a system call filter (docs/confinement.md)");
     *out = p;
     p = NULL;
 out:
     if (p) {
         free(p->cfg_file_other);
+        sim_reports_free(p->reports);
         sim_cfg_cache_free(p->cfgs);
         pthread_mutex_destroy(&p->cache_lock);
     }
@@ -117,6 +129,7 @@ static void sim_close(struct talos_platform *p)
         return;
     talos_sim_identity_close(&p->id);
     free(p->cfg_file_other);
+    sim_reports_free(p->reports);
     sim_cfg_cache_free(p->cfgs);
     pthread_mutex_destroy(&p->cache_lock);
     free(p);
@@ -214,9 +227,25 @@ static int sim_cfg_image(struct talos_platform *p, const char *path,
 
 static int sim_launch(struct talos_platform *p, const struct talos_launch *l, int *pid)
 {
+    int report = -1, rc = TALOS_ERR_INVALID_ARG;
+
     if (!p)
-        return TALOS_ERR_INVALID_ARG;
-    return talos_sim_launch(l, pid);
+        return rc;
+    if ((rc = talos_sim_launch(&p->jail, l, pid, &report)) != TALOS_OK)
+        return rc;
+    /* Without its pipe a TA still runs: only the name of a forbidden call
+     * it may make is lost. */
+    if (sim_reports_add(p->reports, *pid, report) != TALOS_OK)
+        TLOG_WARN("sim: no memory to keep TA %d's report pipe", *pid);
+    return TALOS_OK;
+}
+
+static void sim_ended(struct talos_platform *p, int pid, int signo, char *why, size_t cap)
+{
+    if (cap)
+        why[0] = '\0';
+    if (p)
+        sim_reports_end(p->reports, pid, signo, why, cap);
 }
 
 static int sim_quote(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
@@ -276,4 +305,5 @@ const struct talos_tee_host_ops talos_tee_sim_host = {
     .quote = sim_quote,
     .seal_key = sim_seal_key,
     .anchors = sim_anchors,
+    .ended = sim_ended,
 };

@@ -73,6 +73,15 @@ int talos_rt_code_unchanged(const uint8_t now[TALOS_MEASUREMENT_BYTES],
     (void)now, (void)m, (void)why, (void)cap;
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
+/* The host request a target makes before it activates (mig_host_arrival):
+ * no host here; activation is never reached with these bodies anyway. */
+int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
+                            uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+    (void)type, (void)req, (void)ret_type, (void)resp, (void)resp_cap;
+    *resp_len = 0;
+    return TALOS_ERR_NOT_IMPLEMENTED;
+}
 int talos_rt_reply(int status, const void *out, size_t out_len, const char *reason)
 {
     (void)out, (void)out_len, (void)reason;

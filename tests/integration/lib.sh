@@ -21,6 +21,16 @@ cleanup() {
   local rc=$?
   for p in "${NODE_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # A sim TA killed by its system call filter fails the test unless the test
+  # expects it (EXPECT_FORBIDDEN_CALLS=1): the allowlist is found by running
+  # these tests (docs/confinement.md), and a call the runtime starts to make
+  # must show up here, not as a stray TA_CRASHED.
+  if [ $rc -eq 0 ] && [ -z "${EXPECT_FORBIDDEN_CALLS:-}" ] &&
+     grep -q "(sim confinement)" "$T"/*.log 2>/dev/null; then
+    echo "FAIL: a TA was killed by its system call filter:" >&2
+    grep -h "(sim confinement)" "$T"/*.log >&2
+    rc=1
+  fi
   if [ $rc -ne 0 ]; then
     for l in "$T"/*.log; do [ -f "$l" ] && { echo "--- $l"; tail -20 "$l"; }; done
   fi

@@ -42,7 +42,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct talos_platform_config cfg;
+    struct talos_platform_config cfg = {0};
 
     assert_non_null(f);
     snprintf(f->base, sizeof(f->base), "%s/talos-cert-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");

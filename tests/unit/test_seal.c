@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -335,9 +337,55 @@ static int move_fd(int fd, int at)
     return r;
 }
 
-/* Launch `script` with the channel at chan_at and /dev/null (as shm) at
- * shm_at in this process, both close-on-exec, and fd 7 open without
- * CLOEXEC; return what the script wrote on its fd 3. */
+/* The stand-in TA of test_launch_fds: this test binary again (an ELF: a #!
+ * script cannot run from the close-on-exec descriptor the launcher execs),
+ * told by an environment variable the launcher passes on. It writes on its
+ * fd 3 what it was given, one line each: the channel, where fd 4 leads, a
+ * pipe on fd 5 (the report pipe), any other descriptor up to 9, a variable
+ * of the test's environment that the launcher must not pass, no_new_privs
+ * and the core size limit, and, when the test runs as root, its user and
+ * groups. */
+#define PROBE_ENV "TALOS_TEST_LAUNCH_PROBE"
+#define HIDDEN_ENV "TEST_SEAL_NOT_FOR_TAS"
+
+static int core_limit_zero(void)
+{
+    struct rlimit r = {1, 1};
+
+    return getrlimit(RLIMIT_CORE, &r) == 0 && r.rlim_cur == 0 && r.rlim_max == 0;
+}
+
+static int launch_probe(void)
+{
+    char line[256], link[128];
+    struct stat st;
+    ssize_t n = 0;
+    int len = 0;
+
+    len = snprintf(line, sizeof(line), "chan\n");
+    n = readlink("/proc/self/fd/4", link, sizeof(link) - 1);
+    link[n > 0 ? n : 0] = '\0';
+    len += snprintf(line + len, sizeof(line) - (size_t)len, "shm:%s\n", link);
+    if (fstat(5, &st) == 0 && S_ISFIFO(st.st_mode))
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "report\n");
+    for (int x = 6; x <= 9; x++)
+        if (fcntl(x, F_GETFD) >= 0)
+            len += snprintf(line + len, sizeof(line) - (size_t)len, "leak%d\n", x);
+    if (getenv(HIDDEN_ENV))
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "env-leak\n");
+    len += snprintf(line + len, sizeof(line) - (size_t)len, "nnp:%d core:%s\n",
+                    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), core_limit_zero() ? "0" : "not 0");
+    if (getenv("TALOS_TEST_AS_ROOT"))
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "uid:%u gid:%u groups:%d\n",
+                        (unsigned)getuid(), (unsigned)getgid(), getgroups(0, NULL));
+    len += snprintf(line + len, sizeof(line) - (size_t)len, "end\n");
+    return write(3, line, (size_t)len) == len ? 0 : 1;
+}
+
+/* Launch this binary as a stand-in TA (launch_probe) with the channel at
+ * chan_at and /dev/null (as shm) at shm_at in this process, both
+ * close-on-exec, and fd 7 open without CLOEXEC; return what it wrote on
+ * its fd 3. */
 static void launch_with(struct fixture *f, struct talos_platform *pl, const char *script,
                         int chan_at, int shm_at, char *got, size_t cap)
 {
@@ -363,7 +411,8 @@ static void launch_with(struct fixture *f, struct talos_platform *pl, const char
     close(wr);
     close(nul);
     {
-        const struct talos_launch l = {.image_path = script, .channel_fd = chan_at, .shm_fd = shm_at};
+        const struct talos_launch l = {
+            .image_path = script, .image_fd = -1, .channel_fd = chan_at, .shm_fd = shm_at};
         assert_int_equal(f->ops->launch(pl, &l, &pid), TALOS_OK);
     }
     assert_true(pid > 0);
@@ -391,29 +440,30 @@ static void test_launch_fds(void **state)
 {
     struct fixture *f = *state;
     struct talos_platform *pl = NULL;
-    char script[160], got[256] = {0};
+    char got[256] = {0}, want[256] = {0};
     int pid = 0;
-    FILE *s = NULL;
 
     assert_int_equal(open_at(f, "launch", "ca", &pl), TALOS_OK);
-    path_of(f, "ta.sh", script);
-    s = fopen(script, "w");
-    assert_non_null(s);
-    fputs("#!/bin/sh\necho chan >&3\n"
-          "echo shm:$(readlink /proc/$$/fd/4) >&3\n"
-          "for x in 5 6 7 8 9; do [ -e /proc/$$/fd/$x ] && echo leak$x >&3; done\n"
-          "echo end >&3\n", s);
-    fclose(s);
-    assert_int_equal(chmod(script, 0700), 0);
+    assert_int_equal(setenv(PROBE_ENV, "1", 1), 0);
+    assert_int_equal(setenv(HIDDEN_ENV, "1", 1), 0);
+    /* As root, the stand-in runs as nobody (65534 on Debian). */
+    if (geteuid() == 0)
+        assert_int_equal(setenv("TALOS_TEST_AS_ROOT", "1", 1), 0);
+    snprintf(want, sizeof(want), "chan\nshm:/dev/null\nreport\nnnp:1 core:0\n%send\n",
+             geteuid() == 0 ? "uid:65534 gid:65534 groups:0\n" : "");
     /* Already at their targets: dup2 onto the same number would keep CLOEXEC. */
-    launch_with(f, pl, script, 3, 4, got, sizeof(got));
-    assert_string_equal(got, "chan\nshm:/dev/null\nend\n");
+    launch_with(f, pl, "/proc/self/exe", 3, 4, got, sizeof(got));
+    assert_string_equal(got, want);
     /* Each at the other's target: a naive dup2 order clobbers one. */
-    launch_with(f, pl, script, 4, 3, got, sizeof(got));
-    assert_string_equal(got, "chan\nshm:/dev/null\nend\n");
+    launch_with(f, pl, "/proc/self/exe", 4, 3, got, sizeof(got));
+    assert_string_equal(got, want);
+    unsetenv(PROBE_ENV);
+    unsetenv(HIDDEN_ENV);
+    unsetenv("TALOS_TEST_AS_ROOT");
     /* Not an executable image. */
     {
-        const struct talos_launch l = {.image_path = "/nonexistent/ta", .channel_fd = 0, .shm_fd = -1};
+        const struct talos_launch l = {
+            .image_path = "/nonexistent/ta", .image_fd = -1, .channel_fd = 0, .shm_fd = -1};
         assert_int_equal(f->ops->launch(pl, &l, &pid), TALOS_ERR_IMAGE);
         assert_int_equal(pid, 0);
     }
@@ -471,6 +521,8 @@ static void test_enclave_seal_key(void **state)
 
 int main(void)
 {
+    if (getenv(PROBE_ENV)) /* started by test_launch_fds as a stand-in TA */
+        _exit(launch_probe());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_keys),
         cmocka_unit_test(test_identity_files),
