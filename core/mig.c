@@ -5,25 +5,30 @@
 #include "core/crypto.h"
 #include "core/migctx.h"
 #include "core/wire.h"
+#include "talos/abi.h"
 #include "talos/err.h"
-#include "talos/talos.h"
 
-#define CHUNK_MAX (4 + 8 + 4 + TALOS_MIG_CHUNK_PAGES * TALOS_PAGE)
+_Static_assert(TALOS_MIG_PAGE_BYTES == TALOS_PAGE && TALOS_MIG_HASH_BYTES == TALOS_HASH,
+               "the protocol's page and hash are the Merkle tree's");
 
 static const struct talos_mig_desc recs[] = {
-    {TALOS_MIG_HELLO, "HELLO", TALOS_MIG_FROM_S, 73, 73},
-    {TALOS_MIG_HELLO_ACK, "HELLO_ACK", TALOS_MIG_FROM_T, 33, 33},
-    {TALOS_MIG_EVIDENCE, "EVIDENCE", TALOS_MIG_FROM_S | TALOS_MIG_FROM_T, 4, 4 + TALOS_EVIDENCE_MAX},
-    {TALOS_MIG_BEGIN, "BEGIN", TALOS_MIG_FROM_S, 64, 64},
-    {TALOS_MIG_CHUNK, "CHUNK", TALOS_MIG_FROM_S, 16 + TALOS_PAGE, CHUNK_MAX},
-    {TALOS_MIG_MANIFEST, "MANIFEST", TALOS_MIG_FROM_S, 68, 68},
+    {TALOS_MIG_HELLO, "HELLO", TALOS_MIG_FROM_S, TALOS_MIG_HELLO_BYTES, TALOS_MIG_HELLO_BYTES},
+    {TALOS_MIG_HELLO_ACK, "HELLO_ACK", TALOS_MIG_FROM_T, TALOS_MIG_HELLO_ACK_BYTES,
+     TALOS_MIG_HELLO_ACK_BYTES},
+    {TALOS_MIG_EVIDENCE, "EVIDENCE", TALOS_MIG_FROM_S | TALOS_MIG_FROM_T, TALOS_MIG_EVIDENCE_MIN,
+     TALOS_MIG_EVIDENCE_MAX_BYTES},
+    {TALOS_MIG_BEGIN, "BEGIN", TALOS_MIG_FROM_S, TALOS_MIG_BEGIN_BYTES, TALOS_MIG_BEGIN_BYTES},
+    {TALOS_MIG_CHUNK, "CHUNK", TALOS_MIG_FROM_S, TALOS_MIG_CHUNK_MIN, TALOS_MIG_CHUNK_MAX},
+    {TALOS_MIG_MANIFEST, "MANIFEST", TALOS_MIG_FROM_S, TALOS_MIG_MANIFEST_BYTES,
+     TALOS_MIG_MANIFEST_BYTES},
     {TALOS_MIG_PREPARED, "PREPARED", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
     {TALOS_MIG_HANDOFF, "HANDOFF", TALOS_MIG_FROM_S, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
-    {TALOS_MIG_RECEIPT, "RECEIPT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES + 16, TALOS_TOKEN_BYTES + 16},
+    {TALOS_MIG_RECEIPT, "RECEIPT", TALOS_MIG_FROM_T, TALOS_MIG_RECEIPT_BYTES, TALOS_MIG_RECEIPT_BYTES},
     {TALOS_MIG_ABORT, "ABORT", TALOS_MIG_FROM_T, TALOS_TOKEN_BYTES, TALOS_TOKEN_BYTES},
     {TALOS_MIG_THREADS, "THREADS", TALOS_MIG_FROM_S, TALOS_MIG_THREADS_MIN, TALOS_MIG_THREADS_MAX},
-    {TALOS_MIG_ROUND, "ROUND", TALOS_MIG_FROM_S, 12, 12},
-    {TALOS_MIG_ROUND_ACK, "ROUND_ACK", TALOS_MIG_FROM_T, 4, 4},
+    {TALOS_MIG_ROUND, "ROUND", TALOS_MIG_FROM_S, TALOS_MIG_ROUND_BYTES, TALOS_MIG_ROUND_BYTES},
+    {TALOS_MIG_ROUND_ACK, "ROUND_ACK", TALOS_MIG_FROM_T, TALOS_MIG_ROUND_ACK_BYTES,
+     TALOS_MIG_ROUND_ACK_BYTES},
     {TALOS_MIG_LINEAGE, "LINEAGE", TALOS_MIG_FROM_S, TALOS_MIG_LINEAGE_MIN, TALOS_MIG_LINEAGE_MAX},
 };
 
@@ -55,14 +60,14 @@ static void token_body(const struct talos_token *t, struct talos_wr *w)
     talos_wr_u32(w, (uint32_t)t->code);
 }
 
-int talos_token_seal(struct talos_token *t, const uint8_t key[32], uint8_t *out)
+int talos_token_seal(struct talos_token *t, const uint8_t key[TALOS_MIG_KEY_BYTES], uint8_t *out)
 {
     struct talos_wr w;
     int rc = TALOS_OK;
 
     talos_wr_init(&w, TALOS_TOKEN_BYTES);
     token_body(t, &w);
-    if (!w.err && (rc = talos_hmac_sha256(key, 32, w.p, w.len, t->mac)) == TALOS_OK) {
+    if (!w.err && (rc = talos_hmac_sha256(key, TALOS_MIG_KEY_BYTES, w.p, w.len, t->mac)) == TALOS_OK) {
         talos_wr_raw(&w, t->mac, sizeof(t->mac));
         if (!w.err)
             memcpy(out, w.p, TALOS_TOKEN_BYTES);
@@ -72,12 +77,12 @@ int talos_token_seal(struct talos_token *t, const uint8_t key[32], uint8_t *out)
     return rc;
 }
 
-int talos_token_open(const uint8_t *in, size_t len, const uint8_t key[32], uint8_t kind,
-                     const uint8_t session[TALOS_SESSION_BYTES], const uint8_t lineage[16],
-                     struct talos_token *out)
+int talos_token_open(const uint8_t *in, size_t len, const uint8_t key[TALOS_MIG_KEY_BYTES],
+                     uint8_t kind, const uint8_t session[TALOS_SESSION_BYTES],
+                     const uint8_t lineage[TALOS_LINEAGE_BYTES], struct talos_token *out)
 {
     struct talos_rd r;
-    uint8_t mac[TALOS_HASH];
+    uint8_t mac[TALOS_TOKEN_MAC_BYTES];
     int rc = TALOS_OK;
 
     memset(out, 0, sizeof(*out));
@@ -94,12 +99,13 @@ int talos_token_open(const uint8_t *in, size_t len, const uint8_t key[32], uint8
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         return rc;
     /* The MAC covers every byte before it. */
-    if ((rc = talos_hmac_sha256(key, 32, in, len - TALOS_HASH, mac)) != TALOS_OK)
+    if ((rc = talos_hmac_sha256(key, TALOS_MIG_KEY_BYTES, in, len - TALOS_TOKEN_MAC_BYTES, mac)) !=
+        TALOS_OK)
         return rc;
-    if (!talos_ct_eq(mac, out->mac, TALOS_HASH))
+    if (!talos_ct_eq(mac, out->mac, TALOS_TOKEN_MAC_BYTES))
         return TALOS_ERR_MAC;
     if (out->kind != kind || !talos_ct_eq(out->session, session, TALOS_SESSION_BYTES) ||
-        !talos_ct_eq(out->lineage, lineage, 16))
+        !talos_ct_eq(out->lineage, lineage, TALOS_LINEAGE_BYTES))
         return TALOS_ERR_PROTOCOL;
     return TALOS_OK;
 }

@@ -2,9 +2,9 @@
 
 #include <stddef.h>
 
+#include "talos/abi.h"
 #include "talos/err.h"
 #include "talos/ta.h"
-#include "talos/talos.h"
 
 static const struct talos_msg_desc msgs[] = {
     {TALOS_MSG_INIT, "INIT", TALOS_MSG_FROM_HOST, 6, (1u << 20) + 6},
