@@ -70,5 +70,14 @@ static inline uint32_t talos_be32_get(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
+static inline void talos_be64_put(uint8_t *p, uint64_t v)
+{
+    talos_be32_put(p, (uint32_t)(v >> 32));
+    talos_be32_put(p + 4, (uint32_t)v);
+}
+static inline uint64_t talos_be64_get(const uint8_t *p)
+{
+    return (uint64_t)talos_be32_get(p) << 32 | talos_be32_get(p + 4);
+}
 
 #endif
