@@ -1,6 +1,9 @@
 #include "core/msg.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "core/wire.h"
 
 #include "talos/abi.h"
 #include "talos/err.h"
@@ -17,10 +20,11 @@ static const struct talos_msg_desc msgs[] = {
     {TALOS_MSG_HOST_RET, "HOST_RET", TALOS_MSG_FROM_HOST, 8, TALOS_MSG_MAX},
     {TALOS_MSG_MIGRATE_OUT, "MIGRATE_OUT", TALOS_MSG_FROM_HOST, 9, 9 + 256},
     {TALOS_MSG_MIGRATE_SOCK, "MIGRATE_SOCK", TALOS_MSG_FROM_HOST, 0, 0},
-    {TALOS_MSG_MIGRATE_IN, "MIGRATE_IN", TALOS_MSG_FROM_HOST, 24, 24},
+    {TALOS_MSG_MIGRATE_IN, "MIGRATE_IN", TALOS_MSG_FROM_HOST, TALOS_MSG_MIGRATE_IN_BYTES,
+     TALOS_MSG_MIGRATE_IN_BYTES},
     {TALOS_MSG_RESUME, "RESUME", TALOS_MSG_FROM_HOST, 4, 4096},
     {TALOS_MSG_HANDOFF, "HANDOFF", TALOS_MSG_FROM_HOST, 4, 4096},
-    {TALOS_MSG_GIVE_UP, "GIVE_UP", TALOS_MSG_FROM_HOST, 4, 4},
+    {TALOS_MSG_GIVE_UP, "GIVE_UP", TALOS_MSG_FROM_HOST, TALOS_MSG_GIVE_UP_BYTES, TALOS_MSG_GIVE_UP_BYTES},
     {TALOS_MSG_RECEIPT, "RECEIPT", TALOS_MSG_FROM_HOST, 4, 4096},
     {TALOS_MSG_STATE_CERT, "STATE_CERT", TALOS_MSG_FROM_HOST, 0, 0},
     {TALOS_MSG_READY, "READY", TALOS_MSG_FROM_TA, 28, 4096},
@@ -48,4 +52,63 @@ int talos_msg_check(uint16_t type, uint8_t from, uint32_t body_len)
     if (body_len < d->min_len)
         return TALOS_ERR_MALFORMED;
     return TALOS_OK;
+}
+
+void talos_msg_migrate_in_encode(const struct talos_msg_migrate_in *in,
+                                 uint8_t out[TALOS_MSG_MIGRATE_IN_BYTES])
+{
+    memcpy(out, in->lineage, TALOS_LINEAGE_BYTES);
+    talos_be64_put(out + TALOS_LINEAGE_BYTES, in->prefault_grant);
+}
+
+int talos_msg_migrate_in_decode(const uint8_t *p, size_t n, struct talos_msg_migrate_in *out)
+{
+    struct talos_rd r;
+
+    memset(out, 0, sizeof(*out));
+    talos_rd_init(&r, p, n);
+    talos_rd_raw(&r, out->lineage, sizeof(out->lineage));
+    out->prefault_grant = talos_rd_u64(&r);
+    if (talos_rd_finish(&r) == TALOS_OK)
+        return TALOS_OK;
+    memset(out, 0, sizeof(*out));
+    return TALOS_ERR_MALFORMED;
+}
+
+void talos_msg_give_up_encode(int32_t code, uint8_t out[TALOS_MSG_GIVE_UP_BYTES])
+{
+    talos_be32_put(out, (uint32_t)code);
+}
+
+int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code)
+{
+    struct talos_rd r;
+
+    talos_rd_init(&r, p, n);
+    *code = (int32_t)talos_rd_u32(&r);
+    if (talos_rd_finish(&r) == TALOS_OK)
+        return TALOS_OK;
+    *code = 0;
+    return TALOS_ERR_MALFORMED;
+}
+
+void talos_host_activate_encode(const struct talos_host_activate *in,
+                                uint8_t out[TALOS_HOST_ACTIVATE_BYTES])
+{
+    memcpy(out, in->lineage, TALOS_LINEAGE_BYTES);
+    talos_be64_put(out + TALOS_LINEAGE_BYTES, in->version);
+}
+
+int talos_host_activate_decode(const uint8_t *p, size_t n, struct talos_host_activate *out)
+{
+    struct talos_rd r;
+
+    memset(out, 0, sizeof(*out));
+    talos_rd_init(&r, p, n);
+    talos_rd_raw(&r, out->lineage, sizeof(out->lineage));
+    out->version = talos_rd_u64(&r);
+    if (talos_rd_finish(&r) == TALOS_OK)
+        return TALOS_OK;
+    memset(out, 0, sizeof(*out));
+    return TALOS_ERR_MALFORMED;
 }

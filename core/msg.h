@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "talos/abi.h"
+
 #define TALOS_MSG_HDR 8
 #define TALOS_MSG_MAX (TALOS_MAX_ARGS * (TALOS_MAX_ARG_BYTES + 4) + 4096)
 
@@ -72,5 +74,36 @@ enum talos_host_req {
                                   * about to serve; status OK once the host recorded the
                                   * arrival (docs/node-security.md, "No silent loss") */
 };
+
+/* The fixed-size bodies of the migration's host frames and requests: one
+ * codec each, so that no side reads them by offset. Decoders take hostile
+ * bytes, want exactly the body's size and return TALOS_OK or
+ * TALOS_ERR_MALFORMED (*out zeroed). */
+
+/* MIGRATE_IN: the lineage the host expects ‖ u64 the pre-fault (bytes) the
+ * node grants this target. */
+#define TALOS_MSG_MIGRATE_IN_BYTES (TALOS_LINEAGE_BYTES + 8)
+struct talos_msg_migrate_in {
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint64_t prefault_grant;
+};
+void talos_msg_migrate_in_encode(const struct talos_msg_migrate_in *in,
+                                 uint8_t out[TALOS_MSG_MIGRATE_IN_BYTES]);
+int talos_msg_migrate_in_decode(const uint8_t *p, size_t n, struct talos_msg_migrate_in *out);
+
+/* GIVE_UP: i32 the code the waiting target fails with. */
+#define TALOS_MSG_GIVE_UP_BYTES 4
+void talos_msg_give_up_encode(int32_t code, uint8_t out[TALOS_MSG_GIVE_UP_BYTES]);
+int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code);
+
+/* TALOS_HOST_REQ_ACTIVATE's request: lineage ‖ u64 version. */
+#define TALOS_HOST_ACTIVATE_BYTES (TALOS_LINEAGE_BYTES + 8)
+struct talos_host_activate {
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint64_t version;
+};
+void talos_host_activate_encode(const struct talos_host_activate *in,
+                                uint8_t out[TALOS_HOST_ACTIVATE_BYTES]);
+int talos_host_activate_decode(const uint8_t *p, size_t n, struct talos_host_activate *out);
 
 #endif

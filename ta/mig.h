@@ -17,10 +17,10 @@ struct mig {
     int chan_up;
     uint8_t role;
     uint8_t session[TALOS_SESSION_BYTES];
-    uint8_t nonce_own[32], nonce_peer[32];
-    uint8_t lineage[16];
-    uint8_t exporter[32]; /* channel binding */
-    uint8_t k_tok[32];    /* MAC key of tokens, from the same channel */
+    uint8_t nonce_own[TALOS_NONCE_BYTES], nonce_peer[TALOS_NONCE_BYTES];
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint8_t exporter[TALOS_MIG_KEY_BYTES]; /* channel binding */
+    uint8_t k_tok[TALOS_MIG_KEY_BYTES];    /* MAC key of tokens, from the same channel */
     int keys;             /* exporter and k_tok derived */
     struct talos_claims own, peer;
     struct talos_mig_report rep;
@@ -54,7 +54,8 @@ int mig_abort_check(struct mig *m, const uint8_t *buf, uint32_t len, int *code);
 int mig_abort_code(struct mig *m, const uint8_t *buf, uint32_t len);
 
 /* Seal and send a token of `kind` about (version, head, code). */
-int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t head[32],
+int mig_send_token(struct mig *m, uint8_t kind, uint64_t version,
+                   const uint8_t head[TALOS_MIG_HASH_BYTES],
                    int32_t code, uint8_t out[TALOS_TOKEN_BYTES]);
 
 /* S: one CHUNK of n pages starting at page `first` (seq: its number in
@@ -65,7 +66,8 @@ int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, cons
  * sizes; MANIFEST with the chunk count and root, new_head set to the next
  * chain head (both stop-and-copy and pre-copy). */
 int mig_send_begin(struct mig *m, uint64_t arena_bytes, uint64_t persist_bytes);
-int mig_send_manifest(struct mig *m, uint32_t n_chunks, const uint8_t root[32], uint8_t new_head[32]);
+int mig_send_manifest(struct mig *m, uint32_t n_chunks, const uint8_t root[TALOS_MIG_HASH_BYTES],
+                      uint8_t new_head[TALOS_MIG_HASH_BYTES]);
 
 /* Answer the host's MIGRATE_* frame with status, reason and the report. */
 int mig_reply(struct mig *m, int status);
@@ -79,17 +81,19 @@ void mig_end_later(struct mig *m);
 void mig_later_join(void);
 
 /* The target becomes the lineage at (version, head): ACTIVE (mig_target.c). */
-void mig_activate_commit(const uint8_t lineage[16], uint64_t version, const uint8_t head[32]);
+void mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version,
+                         const uint8_t head[TALOS_MIG_HASH_BYTES]);
 /* Before a target activates: its host records the arrival (talosd: on
  * disk). TALOS_OK, or the reason the host could not (it died, its disk
  * failed, the lineage already serves there) in why: the target then fails
  * and its ABORT lets the source serve on, instead of activating where
  * nobody can reach it. */
-int mig_host_arrival(const uint8_t lineage[16], uint64_t version, char *why, size_t cap);
+int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version, char *why,
+                     size_t cap);
 
 /* A PREPARED target whose channel broke keeps what a HANDOFF carried by
  * its node needs: session, lineage, token key, version, head, its own
  * measurement (ta/mig_handoff.c). */
-void mig_wait_begin(const struct mig *m, uint64_t version, const uint8_t head[32]);
+void mig_wait_begin(const struct mig *m, uint64_t version, const uint8_t head[TALOS_MIG_HASH_BYTES]);
 
 #endif

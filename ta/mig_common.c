@@ -8,6 +8,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migrec.h"
 #include "core/msg.h"
 #include "core/policy.h"
 #include "core/wire.h"
@@ -102,11 +103,8 @@ int mig_attest(struct mig *m)
         return rc;
     }
     talos_wr_init(&w, 0);
-    talos_wr_bytes(&w, ev, ev_len);
-    if (w.err) {
-        rc = w.err;
+    if ((rc = talos_mig_evidence_encode(ev, ev_len, &w)) != TALOS_OK)
         goto out;
-    }
     /* Both sides send first, then verify: evidence is no secret, and the
      * peer's checks of ours then run while we check our own and wait. */
     if ((rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0)) != TALOS_OK)
@@ -125,11 +123,9 @@ int mig_attest(struct mig *m)
         rc = mig_abort_code(m, peer_ev, len);
         goto out;
     }
-    struct talos_rd r;
+    const uint8_t *pev = NULL;
     size_t n = 0;
-    talos_rd_init(&r, peer_ev, len);
-    const uint8_t *pev = talos_rd_bytes(&r, &n, TALOS_EVIDENCE_MAX);
-    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+    if ((rc = talos_mig_evidence_decode(peer_ev, len, &pev, &n)) != TALOS_OK)
         goto out;
     TLOG_DEBUG("%c: +%.3f ms attest: peer evidence received", m->role, (mig_now() - m->t0) / 1e6);
     if ((rc = check_peer(m, pev, n)) != TALOS_OK)
@@ -180,7 +176,8 @@ int mig_abort_code(struct mig *m, const uint8_t *buf, uint32_t len)
     return rc == TALOS_OK ? code : rc;
 }
 
-int mig_send_token(struct mig *m, uint8_t kind, uint64_t version, const uint8_t head[32],
+int mig_send_token(struct mig *m, uint8_t kind, uint64_t version,
+                   const uint8_t head[TALOS_MIG_HASH_BYTES],
                    int32_t code, uint8_t out[TALOS_TOKEN_BYTES])
 {
     struct talos_token t = {.kind = kind, .version = version, .code = code};
@@ -265,15 +262,14 @@ void mig_end(struct mig *m)
 
 int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages)
 {
-    uint8_t hdr[16];
-    int rc = TALOS_OK;
+    const struct talos_mig_chunk c = {.seq = seq, .first = first, .n_pages = n};
+    uint8_t hdr[TALOS_MIG_CHUNK_HDR_BYTES];
+    int rc = talos_mig_chunk_encode(&c, hdr);
 
-    talos_be32_put(hdr, seq);
-    talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
-    talos_be32_put(hdr + 8, (uint32_t)first);
-    talos_be32_put(hdr + 12, n);
-    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_CHUNK, hdr, sizeof(hdr), pages,
-                              (size_t)n * TALOS_PAGE)) != TALOS_OK)
+    /* The header is its own write, the pages another (no copy): the TLS
+     * records the attack tests count. */
+    if (rc != TALOS_OK || (rc = talos_chan_send(&m->ch, TALOS_MIG_CHUNK, hdr, sizeof(hdr), pages,
+                                                (size_t)n * TALOS_PAGE)) != TALOS_OK)
         return rc;
     m->rep.state_bytes += (uint64_t)n * TALOS_PAGE;
     return TALOS_OK;
@@ -281,27 +277,26 @@ int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, cons
 
 int mig_send_begin(struct mig *m, uint64_t arena_bytes, uint64_t persist_bytes)
 {
-    uint8_t begin[64];
-    struct talos_wr w;
+    struct talos_mig_begin b = {.version = talos_rt.version,
+                                .arena_bytes = arena_bytes,
+                                .persist_bytes = persist_bytes,
+                                .head_version = talos_rt.head_version};
+    uint8_t body[TALOS_MIG_BEGIN_BYTES];
 
-    talos_wr_init(&w, sizeof(begin));
-    talos_wr_u64(&w, talos_rt.version);
-    talos_wr_u64(&w, arena_bytes);
-    talos_wr_u64(&w, persist_bytes);
-    talos_wr_u64(&w, talos_rt.head_version);
-    talos_wr_raw(&w, talos_rt.head, 32);
-    memcpy(begin, w.p, sizeof(begin));
-    talos_wr_free(&w);
-    return talos_chan_send(&m->ch, TALOS_MIG_BEGIN, begin, sizeof(begin), NULL, 0);
+    memcpy(b.head, talos_rt.head, sizeof(b.head));
+    talos_mig_begin_encode(&b, body);
+    return talos_chan_send(&m->ch, TALOS_MIG_BEGIN, body, sizeof(body), NULL, 0);
 }
 
-int mig_send_manifest(struct mig *m, uint32_t n_chunks, const uint8_t root[32], uint8_t new_head[32])
+int mig_send_manifest(struct mig *m, uint32_t n_chunks, const uint8_t root[TALOS_MIG_HASH_BYTES],
+                      uint8_t new_head[TALOS_MIG_HASH_BYTES])
 {
-    uint8_t manifest[68];
+    struct talos_mig_manifest man = {.n_chunks = n_chunks};
+    uint8_t body[TALOS_MIG_MANIFEST_BYTES];
 
     talos_chain_next(talos_rt.head, talos_rt.version, root, new_head);
-    talos_be32_put(manifest, n_chunks);
-    memcpy(manifest + 4, root, 32);
-    memcpy(manifest + 36, new_head, 32);
-    return talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, manifest, sizeof(manifest), NULL, 0);
+    memcpy(man.root, root, sizeof(man.root));
+    memcpy(man.head, new_head, sizeof(man.head));
+    talos_mig_manifest_encode(&man, body);
+    return talos_chan_send(&m->ch, TALOS_MIG_MANIFEST, body, sizeof(body), NULL, 0);
 }

@@ -16,6 +16,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migrec.h"
 #include "core/mtree.h"
 #include "core/wire.h"
 #include "os/wtrack.h"
@@ -101,27 +102,29 @@ static int send_marked(struct mig *m, struct precopy *pc, uint64_t limit, uint64
 
 static int round_begin(struct mig *m, uint32_t round, uint64_t pages)
 {
-    uint8_t body[12];
-    talos_be32_put(body, round);
-    talos_be32_put(body + 4, (uint32_t)(pages >> 32));
-    talos_be32_put(body + 8, (uint32_t)pages);
+    const struct talos_mig_round r = {.round = round, .arena_pages = pages};
+    uint8_t body[TALOS_MIG_ROUND_BYTES];
+
+    talos_mig_round_encode(&r, body);
     return talos_chan_send(&m->ch, TALOS_MIG_ROUND, body, sizeof(body), NULL, 0);
 }
 
 /* The target has installed and hashed every page of `round`. */
 static int await_ack(struct mig *m, uint32_t round)
 {
-    uint8_t buf[TALOS_TOKEN_BYTES], got = 0;
-    uint32_t len = 0;
+    uint8_t buf[TALOS_TOKEN_BYTES], got = 0; /* an ABORT fits too */
+    uint32_t len = 0, acked = 0;
     int rc = mig_recv(m, TALOS_MIG_ROUND_ACK, &got, buf, sizeof(buf), &len);
 
     if (rc != TALOS_OK)
         return rc;
     if (got == TALOS_MIG_ABORT)
         return mig_abort_code(m, buf, len);
-    if (talos_be32_get(buf) != round) {
-        snprintf(m->reason, sizeof(m->reason), "target acknowledged round %u, not %u",
-                 talos_be32_get(buf), round);
+    if ((rc = talos_mig_round_ack_decode(buf, len, &acked)) != TALOS_OK)
+        return rc;
+    if (acked != round) {
+        snprintf(m->reason, sizeof(m->reason), "target acknowledged round %u, not %u", acked,
+                 round);
         return TALOS_ERR_PROTOCOL;
     }
     return TALOS_OK;
@@ -223,7 +226,7 @@ void precopy_freeze(struct precopy *pc)
     pc->frozen = 1;
 }
 
-int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[32])
+int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[TALOS_MIG_HASH_BYTES])
 {
     size_t plen = 0, nd = 0;
     uint8_t *persist = talos_rt_persist(&plen);

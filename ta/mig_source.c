@@ -11,6 +11,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migrec.h"
 #include "core/wire.h"
 #include "os/sched.h"
 #include "ta/arena.h"
@@ -26,9 +27,9 @@
 static struct {
     int live;
     uint8_t session[TALOS_SESSION_BYTES];
-    uint8_t k_tok[32];
+    uint8_t k_tok[TALOS_MIG_KEY_BYTES];
     uint64_t version;
-    uint8_t head[32];
+    uint8_t head[TALOS_MIG_HASH_BYTES];
 } pending;
 
 /* The state's pages are hashed by two threads that meet (D13, revised in
@@ -194,34 +195,36 @@ static void prehash_end(struct prehash *h)
 
 static int hello(struct mig *m, uint64_t arena_bytes)
 {
-    uint8_t body[73], ack[33], got = 0;
+    /* A size hint: the target pre-faults its arena during attestation. */
+    struct talos_mig_hello h = {.version = TALOS_MIG_VERSION, .arena_hint = arena_bytes};
+    struct talos_mig_hello_ack ack;
+    uint8_t body[TALOS_MIG_HELLO_BYTES], buf[TALOS_MIG_HELLO_ACK_BYTES], got = 0;
     uint32_t len = 0;
     int rc = TALOS_OK;
 
+    memset(&ack, 0, sizeof(ack));
     if ((rc = talos_random_bytes(m->session, sizeof(m->session))) != TALOS_OK ||
         (rc = talos_random_bytes(m->nonce_own, sizeof(m->nonce_own))) != TALOS_OK)
         return rc;
-    body[0] = TALOS_MIG_VERSION;
-    memcpy(body + 1, m->session, 16);
-    memcpy(body + 17, m->nonce_own, 32);
-    memcpy(body + 49, m->lineage, 16);
-    /* A size hint: the target pre-faults its arena during attestation. */
-    talos_be32_put(body + 65, (uint32_t)(arena_bytes >> 32));
-    talos_be32_put(body + 69, (uint32_t)arena_bytes);
+    memcpy(h.session, m->session, sizeof(h.session));
+    memcpy(h.nonce, m->nonce_own, sizeof(h.nonce));
+    memcpy(h.lineage, m->lineage, sizeof(h.lineage));
+    talos_mig_hello_encode(&h, body);
     if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO, body, sizeof(body), NULL, 0)) != TALOS_OK ||
-        (rc = mig_recv(m, TALOS_MIG_HELLO_ACK, &got, ack, sizeof(ack), &len)) != TALOS_OK)
+        (rc = mig_recv(m, TALOS_MIG_HELLO_ACK, &got, buf, sizeof(buf), &len)) != TALOS_OK)
         return rc;
-    if (got == TALOS_MIG_ABORT || ack[0] != TALOS_MIG_VERSION) {
+    if (got == TALOS_MIG_ABORT || talos_mig_hello_ack_decode(buf, len, &ack) != TALOS_OK ||
+        ack.version != TALOS_MIG_VERSION) {
         snprintf(m->reason, sizeof(m->reason), "target speaks migration protocol %u, not %u",
-                 ack[0], TALOS_MIG_VERSION);
+                 ack.version, TALOS_MIG_VERSION);
         return TALOS_ERR_PROTOCOL;
     }
-    memcpy(m->nonce_peer, ack + 1, 32);
+    memcpy(m->nonce_peer, ack.nonce, sizeof(m->nonce_peer));
     return mig_keys(m);
 }
 
 /* BEGIN, CHUNKs (arena pages, then persist pages), MANIFEST. */
-static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
+static int stream(struct mig *m, struct prehash *h, uint8_t new_head[TALOS_MIG_HASH_BYTES])
 {
     size_t plen = 0;
     int rc = TALOS_OK;
@@ -245,7 +248,7 @@ static int stream(struct mig *m, struct prehash *h, uint8_t new_head[32])
 }
 
 /* The target's answer to a stream: PREPARED (go on) or ABORT (resume). */
-static int await_prepared(struct mig *m, const uint8_t head[32])
+static int await_prepared(struct mig *m, const uint8_t head[TALOS_MIG_HASH_BYTES])
 {
     uint8_t buf[TALOS_TOKEN_BYTES], got = 0;
     uint32_t len = 0;
@@ -258,7 +261,7 @@ static int await_prepared(struct mig *m, const uint8_t head[32])
         return mig_abort_code(m, buf, len);
     if ((rc = talos_token_open(buf, len, m->k_tok, got, m->session, m->lineage, &t)) != TALOS_OK)
         return rc;
-    if (t.version != talos_rt.version || !talos_ct_eq(t.head, head, 32)) {
+    if (t.version != talos_rt.version || !talos_ct_eq(t.head, head, TALOS_MIG_HASH_BYTES)) {
         snprintf(m->reason, sizeof(m->reason), "PREPARED names another version or chain head");
         return TALOS_ERR_PROTOCOL;
     }
@@ -277,9 +280,10 @@ static void retire(void)
 int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
 {
     struct mig m;
-    uint8_t head[32], buf[TALOS_TOKEN_BYTES + 16], got = 0;
+    uint8_t head[TALOS_MIG_HASH_BYTES], buf[TALOS_MIG_RECEIPT_BYTES], got = 0;
     uint32_t len = 0;
     uint64_t t_freeze = 0, t_handoff = 0;
+    struct talos_mig_receipt rcpt;
     struct talos_token t;
     struct prehash h;
     struct precopy *pc = NULL;
@@ -290,8 +294,8 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     m.role = MIG_ROLE_S;
     m.t0 = mig_now();
     m.cpu0 = mig_clock(CLOCK_PROCESS_CPUTIME_ID);
-    memcpy(m.lineage, talos_rt.lineage, 16);
-    memcpy(m.rep.lineage, talos_rt.lineage, 16);
+    memcpy(m.lineage, talos_rt.lineage, TALOS_LINEAGE_BYTES);
+    memcpy(m.rep.lineage, talos_rt.lineage, TALOS_LINEAGE_BYTES);
     /* Stop-and-copy is quiescent from here on: no ecall until the end (and
      * the state can be hashed during the handshake, D13). Pre-copy takes
      * the lock only to freeze. */
@@ -377,20 +381,20 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         talos_wipe(&pending, sizeof(pending));
         goto resume;
     }
-    if ((rc = talos_token_open(buf, TALOS_TOKEN_BYTES, m.k_tok, TALOS_MIG_RECEIPT, m.session,
-                               m.lineage, &t)) != TALOS_OK || len != TALOS_TOKEN_BYTES + 16 ||
-        t.version != talos_rt.version || !talos_ct_eq(t.head, head, 32)) {
+    if ((rc = talos_mig_receipt_decode(buf, len, &rcpt)) != TALOS_OK ||
+        (rc = talos_token_open(rcpt.token, sizeof(rcpt.token), m.k_tok, TALOS_MIG_RECEIPT,
+                               m.session, m.lineage, &t)) != TALOS_OK ||
+        t.version != talos_rt.version || !talos_ct_eq(t.head, head, sizeof(head))) {
         rc = rc ? rc : TALOS_ERR_PROTOCOL;
         goto in_doubt;
     }
-    m.rep.restore_ns = (uint64_t)talos_be32_get(buf + TALOS_TOKEN_BYTES) << 32 |
-                       talos_be32_get(buf + TALOS_TOKEN_BYTES + 4);
+    m.rep.restore_ns = rcpt.restore_ns;
     uint64_t now = mig_now();
     m.rep.activate_ns = now - t_handoff;
     m.rep.downtime_ns = now - t_freeze;
     m.rep.total_ns = now - m.t0;
     m.rep.version = talos_rt.version;
-    memcpy(m.rep.head, head, 32);
+    memcpy(m.rep.head, head, TALOS_MIG_HASH_BYTES);
     m.rep.token_kind = 0;
     /* RETIRED before anyone hears of it. Calls queued at the freeze get
      * MOVED at once — their clients go to the target now, not after the
@@ -427,7 +431,7 @@ in_doubt:
     snprintf(m.reason, sizeof(m.reason), "handed off, no receipt (%s): in doubt, not serving",
              talos_strerror(rc));
     m.rep.version = talos_rt.version; /* the node's resend reports it */
-    memcpy(m.rep.head, head, 32);
+    memcpy(m.rep.head, head, TALOS_MIG_HASH_BYTES);
     TLOG_WARN("%s", m.reason);
     rc = TALOS_ERR_STATE;
 
@@ -481,7 +485,7 @@ int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap)
         snprintf(why, why_cap, "not a valid RECEIPT of the pending session: %s", talos_strerror(rc));
         return rc;
     }
-    if (t.version != pending.version || !talos_ct_eq(t.head, pending.head, 32)) {
+    if (t.version != pending.version || !talos_ct_eq(t.head, pending.head, TALOS_MIG_HASH_BYTES)) {
         snprintf(why, why_cap, "the RECEIPT names another version or chain head");
         return TALOS_ERR_PROTOCOL;
     }

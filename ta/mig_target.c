@@ -15,6 +15,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migrec.h"
 #include "core/msg.h"
 #include "core/mtree.h"
 #include "core/wire.h"
@@ -124,38 +125,42 @@ static void introspect_join(struct introspection *in)
     in->started = 0;
 }
 
-static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[16], uint64_t grant)
+static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[TALOS_LINEAGE_BYTES],
+                 uint64_t grant)
 {
-    uint8_t body[73], ack[33], got = 0;
+    struct talos_mig_hello_ack ack = {.version = TALOS_MIG_VERSION};
+    struct talos_mig_hello h;
+    uint8_t body[TALOS_MIG_HELLO_BYTES], out[TALOS_MIG_HELLO_ACK_BYTES], got = 0;
     uint32_t len = 0;
-    int rc = talos_random_bytes(m->nonce_own, 32);
+    int rc = talos_random_bytes(m->nonce_own, sizeof(m->nonce_own));
 
     /* HELLO_ACK does not depend on HELLO: it goes out first, and the two
      * cross on the wire instead of costing a round trip. */
     if (rc != TALOS_OK)
         return rc;
-    ack[0] = TALOS_MIG_VERSION;
-    memcpy(ack + 1, m->nonce_own, 32);
-    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO_ACK, ack, sizeof(ack), NULL, 0)) !=
+    memcpy(ack.nonce, m->nonce_own, sizeof(ack.nonce));
+    talos_mig_hello_ack_encode(&ack, out);
+    if ((rc = talos_chan_send(&m->ch, TALOS_MIG_HELLO_ACK, out, sizeof(out), NULL, 0)) !=
             TALOS_OK ||
-        (rc = mig_recv(m, TALOS_MIG_HELLO, &got, body, sizeof(body), &len)) != TALOS_OK)
+        (rc = mig_recv(m, TALOS_MIG_HELLO, &got, body, sizeof(body), &len)) != TALOS_OK ||
+        (rc = talos_mig_hello_decode(body, len, &h)) != TALOS_OK)
         return rc;
-    if (body[0] != TALOS_MIG_VERSION) {
+    if (h.version != TALOS_MIG_VERSION) {
         snprintf(m->reason, sizeof(m->reason), "source speaks migration protocol %u, not %u",
-                 body[0], TALOS_MIG_VERSION);
+                 h.version, TALOS_MIG_VERSION);
         return TALOS_ERR_PROTOCOL;
     }
-    memcpy(m->session, body + 1, 16);
-    memcpy(m->nonce_peer, body + 17, 32);
-    memcpy(m->lineage, body + 49, 16); /* bound by the source's evidence, checked next */
-    prefault_start(pf, (uint64_t)talos_be32_get(body + 65) << 32 | talos_be32_get(body + 69), grant);
+    memcpy(m->session, h.session, sizeof(m->session));
+    memcpy(m->nonce_peer, h.nonce, sizeof(m->nonce_peer));
+    memcpy(m->lineage, h.lineage, sizeof(m->lineage)); /* bound by the source's evidence, checked next */
+    prefault_start(pf, h.arena_hint, grant);
     if ((rc = mig_keys(m)) != TALOS_OK)
         return rc;
     /* The host registers us under the lineage the source's node announced in
      * plaintext; a source offering another one (a tampered announcement)
      * would make us serve under a wrong name. Checked once the session keys
      * exist, so that the source hears why, in an ABORT it can verify. */
-    if (!talos_ct_eq(m->lineage, expected, 16)) {
+    if (!talos_ct_eq(m->lineage, expected, TALOS_LINEAGE_BYTES)) {
         snprintf(m->reason, sizeof(m->reason),
                  "the source offers another lineage than its node announced");
         return TALOS_ERR_PROTOCOL;
@@ -402,16 +407,17 @@ out:
     return rc;
 }
 
-int mig_host_arrival(const uint8_t lineage[16], uint64_t version, char *why, size_t cap)
+int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version, char *why,
+                     size_t cap)
 {
-    uint8_t req[24];
+    struct talos_host_activate act = {.version = version};
+    uint8_t req[TALOS_HOST_ACTIVATE_BYTES];
     struct talos_wr w;
     size_t n = 0;
     int rc = TALOS_OK;
 
-    memcpy(req, lineage, 16);
-    talos_be32_put(req + 16, (uint32_t)(version >> 32));
-    talos_be32_put(req + 20, (uint32_t)version);
+    memcpy(act.lineage, lineage, sizeof(act.lineage));
+    talos_host_activate_encode(&act, req);
     talos_wr_init(&w, 0);
     talos_wr_u16(&w, TALOS_HOST_REQ_ACTIVATE);
     talos_wr_bytes(&w, req, sizeof(req));
@@ -439,7 +445,7 @@ void mig_activate_commit(const uint8_t lineage[16], uint64_t version, const uint
 static int activate(struct mig *m, const struct begin *b, const uint8_t head[32], uint64_t t_begin,
                     uint64_t t_prepared, struct introspection *in)
 {
-    uint8_t buf[TALOS_TOKEN_BYTES], got = 0, rec[TALOS_TOKEN_BYTES + 16];
+    uint8_t buf[TALOS_TOKEN_BYTES], got = 0;
     uint32_t len = 0;
     struct talos_token t;
     int rc = mig_recv(m, TALOS_MIG_HANDOFF, &got, buf, sizeof(buf), &len);
@@ -483,17 +489,16 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
      * The token also goes to our node, which answers a resent HANDOFF of
      * this session with it (the source lost this one). */
     struct talos_token r = {.kind = TALOS_MIG_RECEIPT, .version = b->version};
-    memcpy(r.session, m->session, 16);
-    memcpy(r.lineage, m->lineage, 16);
-    memcpy(r.head, head, 32);
-    if (talos_token_seal(&r, m->k_tok, rec) == TALOS_OK) {
-        uint64_t act = mig_now() - t_prepared;
-        memcpy(m->rep.token, rec, TALOS_TOKEN_BYTES);
+    struct talos_mig_receipt rcpt = {.restore_ns = m->rep.restore_ns};
+    uint8_t rec[TALOS_MIG_RECEIPT_BYTES];
+    memcpy(r.session, m->session, sizeof(r.session));
+    memcpy(r.lineage, m->lineage, sizeof(r.lineage));
+    memcpy(r.head, head, sizeof(r.head));
+    if (talos_token_seal(&r, m->k_tok, rcpt.token) == TALOS_OK) {
+        rcpt.activate_ns = mig_now() - t_prepared;
+        memcpy(m->rep.token, rcpt.token, TALOS_TOKEN_BYTES);
         m->rep.token_kind = TALOS_MIG_RECEIPT;
-        talos_be32_put(rec + TALOS_TOKEN_BYTES, (uint32_t)(m->rep.restore_ns >> 32));
-        talos_be32_put(rec + TALOS_TOKEN_BYTES + 4, (uint32_t)m->rep.restore_ns);
-        talos_be32_put(rec + TALOS_TOKEN_BYTES + 8, (uint32_t)(act >> 32));
-        talos_be32_put(rec + TALOS_TOKEN_BYTES + 12, (uint32_t)act);
+        talos_mig_receipt_encode(&rcpt, rec);
         (void)talos_chan_send(&m->ch, TALOS_MIG_RECEIPT, rec, sizeof(rec), NULL, 0);
     }
     return TALOS_OK;

@@ -18,7 +18,7 @@ int precopy_rounds(struct mig *m, struct precopy *pc, uint32_t max_rounds);
 /* Take the freeze lock: from here no ecall runs until thaw or the end. */
 void precopy_freeze(struct precopy *pc);
 /* Frozen: BEGIN, the last dirty set, the persist section, MANIFEST. */
-int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[32]);
+int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[TALOS_MIG_HASH_BYTES]);
 /* The write-tracking method in use (os/wtrack.h enum; 0 none). */
 unsigned precopy_method(const struct precopy *pc);
 /* Release the freeze lock if held. */

@@ -12,6 +12,7 @@
 
 #include "core/mig.h"
 #include "core/migrec.h"
+#include "core/msg.h"
 #include "core/wire.h"
 #include "talos/abi.h"
 #include "talos/err.h"
@@ -376,11 +377,51 @@ static void be64(void **state)
     assert_true(talos_be64_get(b) == 0x0102030405060708ull);
 }
 
+/* The migration's fixed host bodies (core/msg.c): MIGRATE_IN, GIVE_UP and
+ * the ACTIVATE request, in the layout talosd packs and reads by hand. */
+static void host_bodies(void **state)
+{
+    struct talos_msg_migrate_in mi = {.prefault_grant = 0x0102030405060708ull}, mo;
+    struct talos_host_activate act = {.version = 0x1112131415161718ull}, back;
+    uint8_t b[TALOS_MSG_MIGRATE_IN_BYTES + 1], g[TALOS_MSG_GIVE_UP_BYTES + 1];
+    int32_t code = 0;
+    (void)state;
+    fill(mi.lineage, sizeof(mi.lineage), 14);
+    talos_msg_migrate_in_encode(&mi, b);
+    assert_memory_equal(b, mi.lineage, 16);
+    assert_true(talos_be32_get(b + 16) == 0x01020304u && talos_be32_get(b + 20) == 0x05060708u);
+    assert_int_equal(talos_msg_migrate_in_decode(b, TALOS_MSG_MIGRATE_IN_BYTES, &mo), TALOS_OK);
+    assert_memory_equal(&mo, &mi, sizeof(mi));
+    for (size_t n = 0; n <= sizeof(b); n++)
+        if (n != TALOS_MSG_MIGRATE_IN_BYTES)
+            assert_int_equal(talos_msg_migrate_in_decode(b, n, &mo), TALOS_ERR_MALFORMED);
+    assert_int_equal(talos_msg_check(TALOS_MSG_MIGRATE_IN, TALOS_MSG_FROM_HOST, 24), TALOS_OK);
+
+    talos_msg_give_up_encode(TALOS_ERR_TIMEOUT, g);
+    assert_int_equal((int32_t)talos_be32_get(g), TALOS_ERR_TIMEOUT);
+    assert_int_equal(talos_msg_give_up_decode(g, TALOS_MSG_GIVE_UP_BYTES, &code), TALOS_OK);
+    assert_int_equal(code, TALOS_ERR_TIMEOUT);
+    for (size_t n = 0; n <= sizeof(g); n++)
+        if (n != TALOS_MSG_GIVE_UP_BYTES)
+            assert_int_equal(talos_msg_give_up_decode(g, n, &code), TALOS_ERR_MALFORMED);
+
+    fill(act.lineage, sizeof(act.lineage), 15);
+    talos_host_activate_encode(&act, b);
+    assert_memory_equal(b, act.lineage, 16);
+    assert_true(talos_be32_get(b + 16) == 0x11121314u && talos_be32_get(b + 20) == 0x15161718u);
+    assert_int_equal(talos_host_activate_decode(b, TALOS_HOST_ACTIVATE_BYTES, &back), TALOS_OK);
+    assert_memory_equal(&back, &act, sizeof(act));
+    for (size_t n = 0; n <= sizeof(b); n++)
+        if (n != TALOS_HOST_ACTIVATE_BYTES)
+            assert_int_equal(talos_host_activate_decode(b, n, &back), TALOS_ERR_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed_records), cmocka_unit_test(sizes),  cmocka_unit_test(chunk_bounds),
         cmocka_unit_test(evidence),      cmocka_unit_test(tokens), cmocka_unit_test(be64),
+        cmocka_unit_test(host_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
