@@ -291,8 +291,7 @@ FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c node/talosd/peerlink.
 FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.c $(TEE_HOST_SRC) $(CFG_SRC) \
                          $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
 FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
-# ta/mig_target.c is #included by the harness (its decoders are static).
-FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c ta/mig_leafhash.c os/sched.c) $(FZ_CORE)
+FZ_DEPS_mig_bodies := $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
 FZ_DEPS_image_check := $(call fzobj,tee/sim/image_check.c) $(FZ_CORE)
 

@@ -2,10 +2,12 @@
 #ifndef TALOS_TA_MIG_H
 #define TALOS_TA_MIG_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "core/mig.h"
+#include "core/migrec.h"
 #include "ta/chan.h"
 #include "talos/talos.h"
 
@@ -90,6 +92,30 @@ void mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t ve
  * nobody can reach it. */
 int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version, char *why,
                      size_t cap);
+
+/* T: the arena pre-faulted on a helper while the attestation runs
+ * (ta/mig_target.c), [0, bytes). */
+struct mig_prefault {
+    pthread_t thread;
+    int started;
+    uint64_t bytes;
+};
+/* Fault in the arena's [p->bytes, arena_bytes) now (BEGIN said more). */
+void mig_prefault_rest(const struct mig_prefault *p, uint64_t arena_bytes);
+void mig_prefault_join(struct mig_prefault *p);
+
+/* T: what the state stream delivered (ta/mig_receive.c). */
+struct mig_received {
+    struct talos_mig_begin begin;
+    uint64_t t_begin;                   /* when BEGIN came */
+    uint8_t root[TALOS_MIG_HASH_BYTES]; /* over the pages in place */
+    uint8_t head[TALOS_MIG_HASH_BYTES]; /* the new chain head, as MANIFEST names it */
+};
+/* T, attested: take the state stream into the arena and ppad (the persist
+ * section's pages, plen bytes), up to a MANIFEST whose root and chain head
+ * match what arrived. A refusal's reason goes to m->reason. */
+int mig_receive(struct mig *m, struct mig_prefault *pf, uint8_t *ppad, size_t plen,
+                struct mig_received *out);
 
 /* A PREPARED target whose channel broke keeps what a HANDOFF carried by
  * its node needs: session, lineage, token key, version, head, its own

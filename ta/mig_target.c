@@ -27,11 +27,6 @@
 #include "ta/mig.h"
 #include "ta/rt.h"
 
-struct begin {
-    uint64_t version, arena_bytes, persist_bytes, head_version;
-    uint8_t head[32];
-};
-
 static int fail(struct mig *m, int rc, const char *why)
 {
     snprintf(m->reason, sizeof(m->reason), "%s", why);
@@ -41,12 +36,6 @@ static int fail(struct mig *m, int rc, const char *why)
 /* Pre-fault the arena while the attestation runs: faulting costs ~2 µs a
  * page, 25 ms for 64 MiB (bench). The size is only a hint, bounded by the
  * arena; BEGIN says the real size, checked then. */
-struct prefault {
-    pthread_t thread;
-    int started;
-    uint64_t bytes;
-};
-
 /* Before the attestation the hint is unauthenticated: bound what anyone who
  * reaches the peer port can make us fault in; BEGIN faults the rest. */
 #define PREFAULT_UNAUTH_MAX (256ull << 20)
@@ -69,14 +58,14 @@ static void populate(uint64_t from, uint64_t to)
 
 static void *prefault_run(void *arg)
 {
-    const struct prefault *p = arg;
+    const struct mig_prefault *p = arg;
     populate(0, p->bytes);
     return NULL;
 }
 
 /* The node's grant bounds it too: its budget for all virgin targets at
  * once (node/talosd/peer.c), so many unauthenticated hints cannot add up. */
-static void prefault_start(struct prefault *p, uint64_t hint, uint64_t grant)
+static void prefault_start(struct mig_prefault *p, uint64_t hint, uint64_t grant)
 {
     if (hint > grant)
         hint = grant;
@@ -84,7 +73,12 @@ static void prefault_start(struct prefault *p, uint64_t hint, uint64_t grant)
     p->started = p->bytes && pthread_create(&p->thread, NULL, prefault_run, p) == 0;
 }
 
-static void prefault_join(struct prefault *p)
+void mig_prefault_rest(const struct mig_prefault *p, uint64_t arena_bytes)
+{
+    populate(p->bytes, arena_bytes);
+}
+
+void mig_prefault_join(struct mig_prefault *p)
 {
     if (p->started)
         pthread_join(p->thread, NULL);
@@ -125,7 +119,7 @@ static void introspect_join(struct introspection *in)
     in->started = 0;
 }
 
-static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[TALOS_LINEAGE_BYTES],
+static int hello(struct mig *m, struct mig_prefault *pf, const uint8_t expected[TALOS_LINEAGE_BYTES],
                  uint64_t grant)
 {
     struct talos_mig_hello_ack ack = {.version = TALOS_MIG_VERSION};
@@ -168,245 +162,6 @@ static int hello(struct mig *m, struct prefault *pf, const uint8_t expected[TALO
     return TALOS_OK;
 }
 
-static int parse_begin(struct mig *m, const uint8_t *buf, uint32_t len, struct begin *b, size_t plen)
-{
-    struct talos_rd r;
-    int rc = TALOS_OK;
-
-    talos_rd_init(&r, buf, len);
-    b->version = talos_rd_u64(&r);
-    b->arena_bytes = talos_rd_u64(&r);
-    b->persist_bytes = talos_rd_u64(&r);
-    b->head_version = talos_rd_u64(&r);
-    talos_rd_raw(&r, b->head, 32);
-    if ((rc = talos_rd_finish(&r)) != TALOS_OK)
-        return rc;
-    if (b->arena_bytes % TALOS_PAGE || b->arena_bytes == 0 || b->arena_bytes > TALOS_ARENA_MAX)
-        return fail(m, TALOS_ERR_MALFORMED, "announced state does not fit this TA's arena");
-    if (b->persist_bytes != plen)
-        return fail(m, TALOS_ERR_MALFORMED, "persist section differs from this image's");
-    if (b->head_version > b->version)
-        return fail(m, TALOS_ERR_MALFORMED, "chain head is newer than the state");
-    return TALOS_OK;
-}
-
-/* What the target knows of the stream so far. */
-struct rx {
-    struct talos_mtree tree;
-    struct talos_sha256_ctx *c;
-    uint64_t *have;      /* pages received at least once (arena indices) */
-    uint64_t max_arena;  /* pages of the arena region */
-    uint64_t high;       /* highest arena page written + 1 */
-    uint32_t seq;        /* CHUNKs so far, all rounds */
-    int64_t round;       /* current pre-copy round; -1 none yet */
-    int final;           /* BEGIN came */
-    uint64_t next;       /* lowest page the next CHUNK of this round may start at */
-    struct leafhash lh;  /* the final phase's leaves, hashed on a helper */
-};
-
-static int bit_get(const uint64_t *b, uint64_t i) { return (int)(b[i / 64] >> (i % 64) & 1); }
-
-/* ROUND: u32 round ‖ u64 arena pages so far. Before BEGIN only, in order. */
-static int on_round(struct mig *m, struct rx *x, uint32_t len)
-{
-    uint8_t body[12];
-    int rc = TALOS_OK;
-
-    if (len != sizeof(body) || x->final)
-        return fail(m, TALOS_ERR_PROTOCOL, "pre-copy round after the final one");
-    if ((rc = talos_chan_read(&m->ch, body, sizeof(body))) != TALOS_OK)
-        return rc;
-    if ((int64_t)talos_be32_get(body) != x->round + 1)
-        return fail(m, TALOS_ERR_PROTOCOL, "pre-copy rounds out of order");
-    /* The previous round is complete: fold it into the tree now, while the
-     * source still serves, so that the root after the freeze costs only
-     * the last pages' paths. */
-    if (x->high) {
-        uint8_t root[TALOS_HASH];
-        if ((rc = talos_mtree_root(&x->tree, x->c, x->high, root)) != TALOS_OK)
-            return rc;
-    }
-    if (x->round >= 0) {
-        uint8_t ack[4];
-        /* The source freezes after an acknowledgement: by then the CFG
-         * (parsed since launch) must be ready for the check. */
-        talos_flow_ready();
-        talos_be32_put(ack, (uint32_t)x->round);
-        if ((rc = talos_chan_send(&m->ch, TALOS_MIG_ROUND_ACK, ack, sizeof(ack), NULL, 0)) != TALOS_OK)
-            return rc;
-    }
-    x->round++;
-    x->next = 0;
-    return TALOS_OK;
-}
-
-/* CHUNK: into place, in order within its round, inside one region. */
-static int on_chunk(struct mig *m, struct rx *x, const struct begin *b, uint8_t *ppad, uint32_t len)
-{
-    uint8_t hdr[16];
-    uint8_t *base = (uint8_t *)talos_arena_base();
-    uint64_t a_pages = x->final ? b->arena_bytes / TALOS_PAGE : x->max_arena;
-    uint64_t total = x->final ? a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE : a_pages;
-    int rc = TALOS_OK;
-
-    if (!x->final && x->round < 0)
-        return fail(m, TALOS_ERR_PROTOCOL, "unexpected record in the state stream");
-    if ((rc = talos_chan_read(&m->ch, hdr, sizeof(hdr))) != TALOS_OK)
-        return rc;
-    uint32_t s = talos_be32_get(hdr), n = talos_be32_get(hdr + 12);
-    uint64_t first = (uint64_t)talos_be32_get(hdr + 4) << 32 | talos_be32_get(hdr + 8);
-    /* Numbered without gaps over the whole stream, ascending and not
-     * overlapping within a round, whole pages, inside one region. */
-    if (s != x->seq || first < x->next || n == 0 || n > TALOS_MIG_CHUNK_PAGES || first >= total ||
-        n > total - first || len != sizeof(hdr) + (uint64_t)n * TALOS_PAGE ||
-        (first < a_pages && first + n > a_pages))
-        return fail(m, TALOS_ERR_PROTOCOL, "chunk out of order, repeated or out of range");
-    uint8_t *dst = first < a_pages ? base + first * TALOS_PAGE : ppad + (first - a_pages) * TALOS_PAGE;
-    if ((rc = talos_chan_read(&m->ch, dst, (size_t)n * TALOS_PAGE)) != TALOS_OK)
-        return rc;
-    /* The leaf slots of a chunk are contiguous; in the final phase they
-     * exist already (BEGIN grew the tree), so no slot moves under the helper. */
-    struct leafhash_job j = {.first = first, .n = n, .pages = dst};
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t *leaf = talos_mtree_leaf(&x->tree, first + i);
-        if (!leaf)
-            return TALOS_ERR_NOMEM;
-        if (i == 0)
-            j.slots = leaf;
-        x->have[(first + i) / 64] |= 1ull << ((first + i) % 64);
-    }
-    if (x->lh.c) /* a final phase with a helper (see BEGIN) */
-        leafhash_post(&x->lh, &j);
-    else /* a pre-copy round may send a page again: hashed now, in order */
-        for (uint32_t i = 0; i < n; i++)
-            talos_merkle_leaf(x->c, first + i, dst + (size_t)i * TALOS_PAGE,
-                              j.slots + i * TALOS_HASH);
-    if (first < a_pages && first + n > x->high)
-        x->high = first + n;
-    x->seq++;
-    x->next = first + n;
-#ifdef TALOS_FAULT_POINTS
-    if (x->seq == 2) /* the step means "two chunks in place and hashed" (T15) */
-        leafhash_drain(&x->lh);
-#endif
-    TALOS_FAULT(x->seq == 2 ? "target.after_2_chunks" : NULL);
-    return TALOS_OK;
-}
-
-/* Pre-copy ROUNDs of CHUNKs (optional), BEGIN, the final CHUNKs, MANIFEST:
- * then every page of the announced state must have come, and root and
- * chain head must match what arrived. */
-static int receive(struct mig *m, struct begin *b, size_t plen, struct prefault *pf, uint8_t *ppad,
-                   uint64_t *t_begin, uint8_t root[32], uint8_t head[32])
-{
-    struct rx x;
-    int lineage = 0, rc = TALOS_ERR_NOMEM;
-
-    memset(&x, 0, sizeof(x));
-    x.round = -1;
-    x.max_arena = TALOS_ARENA_MAX / TALOS_PAGE;
-    /* The persist pages follow the arena's in the leaf numbering. */
-    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
-    if (!(x.have = calloc((x.max_arena + p_pages) / 64 + 1, sizeof(uint64_t))) ||
-        talos_mtree_init(&x.tree, 1024) != TALOS_OK || talos_sha256_begin(&x.c) != TALOS_OK)
-        goto out;
-    for (;;) {
-        uint8_t type = 0;
-        uint32_t len = 0;
-        if ((rc = talos_chan_recv_hdr(&m->ch, TALOS_MIG_FROM_S, &type, &len)) != TALOS_OK)
-            goto out;
-        if (type == TALOS_MIG_MANIFEST && x.final)
-            break;
-        if (type == TALOS_MIG_ROUND) {
-            rc = on_round(m, &x, len);
-        } else if (type == TALOS_MIG_CHUNK) {
-            rc = on_chunk(m, &x, b, ppad, len);
-        } else if (type == TALOS_MIG_LINEAGE && !x.final && !lineage) {
-            rc = talos_rt_cert_recv(m, len); /* the lineage key: held until activation */
-            lineage = rc == TALOS_OK;
-        } else if (type == TALOS_MIG_BEGIN && !x.final) {
-            uint8_t buf[64];
-            if (!lineage) {
-                rc = fail(m, TALOS_ERR_PROTOCOL, "BEGIN before the lineage key");
-                goto out;
-            }
-            if (len != sizeof(buf)) {
-                rc = fail(m, TALOS_ERR_MALFORMED, "BEGIN of a wrong size");
-                goto out;
-            }
-            if ((rc = talos_chan_read(&m->ch, buf, sizeof(buf))) != TALOS_OK ||
-                (rc = parse_begin(m, buf, len, b, plen)) != TALOS_OK)
-                goto out;
-            *t_begin = mig_now();
-            TLOG_DEBUG("T: +%.3f ms BEGIN", (*t_begin - m->t0) / 1e6);
-            x.final = 1;
-            x.next = 0;
-            /* Not joined here: the chunks land in pages as the helper gets
-             * to them (a page it has not reached yet faults in the copy). */
-            populate(pf->bytes, b->arena_bytes); /* more than the hint said: the rest now */
-            /* Persist pages come in this phase only, whatever indices the
-             * rounds used (the arena may have shrunk since). */
-            uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
-            for (uint64_t i = a_pages; i < a_pages + p_pages; i++)
-                x.have[i / 64] &= ~(1ull << (i % 64));
-            /* Stop-and-copy: every leaf slot of the state now, then the
-             * helper (final chunks are ascending and disjoint, at most this
-             * many). After pre-copy rounds the last one is small and on the
-             * downtime's path, where a thread's start and wake-ups cost more
-             * than they save: hashed inline. */
-            if (x.round < 0) {
-                if (!talos_mtree_leaf(&x.tree, a_pages + p_pages - 1)) {
-                    rc = TALOS_ERR_NOMEM;
-                    goto out;
-                }
-                uint64_t cp = TALOS_MIG_CHUNK_PAGES;
-                leafhash_start(&x.lh, (uint32_t)((a_pages + cp - 1) / cp + (p_pages + cp - 1) / cp),
-                               x.c);
-            }
-        } else {
-            rc = fail(m, TALOS_ERR_PROTOCOL, "unexpected record in the state stream");
-        }
-        if (rc != TALOS_OK)
-            goto out;
-    }
-    prefault_join(pf); /* every chunk is in place: the helper has nothing left to do */
-    uint8_t man[68];
-    uint64_t a_pages = b->arena_bytes / TALOS_PAGE;
-    uint64_t total = a_pages + (b->persist_bytes + TALOS_PAGE - 1) / TALOS_PAGE;
-    if ((rc = talos_chan_read(&m->ch, man, sizeof(man))) != TALOS_OK)
-        goto out;
-    int complete = talos_be32_get(man) == x.seq;
-    for (uint64_t i = 0; complete && i < total; i++)
-        complete = bit_get(x.have, i);
-    if (!complete) {
-        rc = fail(m, TALOS_ERR_PROTOCOL, "manifest does not match the chunks received");
-        goto out;
-    }
-    /* Pages a round sent above the final top: the arena keeps them zero. */
-    if (x.high > a_pages)
-        memset((uint8_t *)talos_arena_base() + a_pages * TALOS_PAGE, 0,
-               (x.high - a_pages) * TALOS_PAGE);
-    TLOG_DEBUG("T: +%.3f ms MANIFEST", (mig_now() - m->t0) / 1e6);
-    if ((rc = leafhash_finish(&x.lh)) != TALOS_OK)
-        goto out;
-    TLOG_DEBUG("T: +%.3f ms leaves hashed", (mig_now() - m->t0) / 1e6);
-    if ((rc = talos_mtree_root(&x.tree, x.c, total, root)) != TALOS_OK)
-        goto out;
-    TLOG_DEBUG("T: +%.3f ms root computed", (mig_now() - m->t0) / 1e6);
-    talos_chain_next(b->head, b->version, root, head);
-    if (!talos_ct_eq(root, man + 4, 32) || !talos_ct_eq(head, man + 36, 32)) {
-        rc = fail(m, TALOS_ERR_MAC, "state root or chain head does not match the pages received");
-        goto out;
-    }
-    rc = TALOS_OK;
-out:
-    (void)leafhash_finish(&x.lh); /* before the tree it writes into goes */
-    talos_sha256_free(x.c);
-    talos_mtree_free(&x.tree);
-    free(x.have);
-    return rc;
-}
-
 int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version, char *why,
                      size_t cap)
 {
@@ -433,24 +188,27 @@ int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t versio
 /* Activate: from here this instance is the lineage. Shared by the HANDOFF
  * that arrives in the channel and the one our node delivers later
  * (ta/mig_handoff.c). */
-void mig_activate_commit(const uint8_t lineage[16], uint64_t version, const uint8_t head[32])
+void mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version,
+                         const uint8_t head[TALOS_MIG_HASH_BYTES])
 {
-    memcpy(talos_rt.lineage, lineage, 16);
+    memcpy(talos_rt.lineage, lineage, TALOS_LINEAGE_BYTES);
     talos_rt.version = version;
-    memcpy(talos_rt.head, head, 32);
+    memcpy(talos_rt.head, head, TALOS_MIG_HASH_BYTES);
     talos_rt.head_version = version;
     talos_rt.state = RT_ACTIVE;
 }
 
-static int activate(struct mig *m, const struct begin *b, const uint8_t head[32], uint64_t t_begin,
-                    uint64_t t_prepared, struct introspection *in)
+static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_prepared,
+                    struct introspection *in)
 {
+    const uint8_t *head = rcv->head;
+    uint64_t version = rcv->begin.version;
     uint8_t buf[TALOS_TOKEN_BYTES], got = 0;
     uint32_t len = 0;
     struct talos_token t;
     int rc = mig_recv(m, TALOS_MIG_HANDOFF, &got, buf, sizeof(buf), &len);
 
-    m->rep.restore_ns = t_prepared - t_begin;
+    m->rep.restore_ns = t_prepared - rcv->t_begin;
     if (rc != TALOS_OK) {
         /* The channel broke after PREPARED: the source may have handed off
          * (its HANDOFF lost on the way) or not. Failing now could leave a
@@ -461,8 +219,9 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
                  talos_strerror(rc));
         return TALOS_ERR_HANDOFF_WAIT;
     }
-    if ((rc = talos_token_open(buf, len, m->k_tok, TALOS_MIG_HANDOFF, m->session, m->lineage, &t)) != TALOS_OK ||
-        t.version != b->version || !talos_ct_eq(t.head, head, 32))
+    if ((rc = talos_token_open(buf, len, m->k_tok, TALOS_MIG_HANDOFF, m->session, m->lineage,
+                               &t)) != TALOS_OK ||
+        t.version != version || !talos_ct_eq(t.head, head, TALOS_MIG_HASH_BYTES))
         return fail(m, rc ? rc : TALOS_ERR_PROTOCOL, "HANDOFF is not valid for this session");
     /* Introspection: code changed since launch (or unlike what the platform
      * measured) blocks activation — FAILED, and the ABORT lets S resume. */
@@ -476,24 +235,24 @@ static int activate(struct mig *m, const struct begin *b, const uint8_t head[32]
     /* Our node first: it records the arrival before we serve and before
      * the source hears RECEIPT, so a node that dies now leaves a source
      * that resumes (our ABORT), not a lineage nobody can reach. */
-    if ((rc = mig_host_arrival(m->lineage, b->version, in->why, sizeof(in->why))) != TALOS_OK)
+    if ((rc = mig_host_arrival(m->lineage, version, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);
     TALOS_FAULT("target.after_recorded");
-    mig_activate_commit(m->lineage, b->version, head);
-    m->rep.version = b->version;
-    memcpy(m->rep.head, head, 32);
-    memcpy(m->rep.lineage, m->lineage, 16);
+    mig_activate_commit(m->lineage, version, head);
+    m->rep.version = version;
+    memcpy(m->rep.head, head, TALOS_MIG_HASH_BYTES);
+    memcpy(m->rep.lineage, m->lineage, TALOS_LINEAGE_BYTES);
     TALOS_FAULT("target.after_active");
     /* RECEIPT: token ‖ restore_ns ‖ activate_ns; best effort — we serve
      * whether or not the source hears it (it stays HANDED_OFF, never serving).
      * The token also goes to our node, which answers a resent HANDOFF of
      * this session with it (the source lost this one). */
-    struct talos_token r = {.kind = TALOS_MIG_RECEIPT, .version = b->version};
+    struct talos_token r = {.kind = TALOS_MIG_RECEIPT, .version = version};
     struct talos_mig_receipt rcpt = {.restore_ns = m->rep.restore_ns};
     uint8_t rec[TALOS_MIG_RECEIPT_BYTES];
     memcpy(r.session, m->session, sizeof(r.session));
     memcpy(r.lineage, m->lineage, sizeof(r.lineage));
-    memcpy(r.head, head, sizeof(r.head));
+    memcpy(r.head, head, TALOS_MIG_HASH_BYTES);
     if (talos_token_seal(&r, m->k_tok, rcpt.token) == TALOS_OK) {
         rcpt.activate_ns = mig_now() - t_prepared;
         memcpy(m->rep.token, rcpt.token, TALOS_TOKEN_BYTES);
@@ -558,21 +317,23 @@ static void unattested_end(struct unattested *u)
     close(u->fd);
 }
 
-int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t prefault_grant)
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYTES],
+                        uint64_t prefault_grant)
 {
     struct mig m;
-    struct begin b = {0};
+    struct mig_received rcv;
     size_t plen = 0;
     uint8_t *persist = talos_rt_persist(&plen);
     uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
-    uint8_t *ppad = NULL, root[32], head[32];
+    uint8_t *ppad = NULL;
     uint8_t tok[TALOS_TOKEN_BYTES];
-    struct prefault pf = {0};
+    struct mig_prefault pf = {0};
     struct introspection in = {0};
     struct unattested un = {0};
     int rc = TALOS_OK;
 
     memset(&m, 0, sizeof(m));
+    memset(&rcv, 0, sizeof(rcv));
     m.role = MIG_ROLE_T;
     m.t0 = mig_now();
     m.cpu0 = mig_clock(CLOCK_PROCESS_CPUTIME_ID);
@@ -604,8 +365,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t pre
         rc = TALOS_ERR_NOMEM;
         goto failed;
     }
-    uint64_t t_begin = 0;
-    if ((rc = receive(&m, &b, plen, &pf, ppad, &t_begin, root, head)) != TALOS_OK)
+    if ((rc = mig_receive(&m, &pf, ppad, plen, &rcv)) != TALOS_OK)
         goto failed;
     TLOG_DEBUG("T: +%.3f ms stream verified", (mig_now() - m.t0) / 1e6);
     if ((rc = talos_arena_adopt()) != TALOS_OK) {
@@ -623,18 +383,19 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t pre
     uint64_t t_prepared = mig_now();
     TLOG_DEBUG("T: +%.3f ms PREPARED", (t_prepared - m.t0) / 1e6);
     TALOS_FAULT("target.before_prepared");
-    if ((rc = mig_send_token(&m, TALOS_MIG_PREPARED, b.version, head, 0, tok)) != TALOS_OK)
+    if ((rc = mig_send_token(&m, TALOS_MIG_PREPARED, rcv.begin.version, rcv.head, 0, tok)) !=
+        TALOS_OK)
         goto failed;
     TALOS_FAULT("target.after_prepared");
-    if ((rc = activate(&m, &b, head, t_begin, t_prepared, &in)) == TALOS_ERR_HANDOFF_WAIT) {
+    if ((rc = activate(&m, &rcv, t_prepared, &in)) == TALOS_ERR_HANDOFF_WAIT) {
         /* Keep what a HANDOFF delivered by the node needs (the token key,
          * version, head); the introspection runs again at activation. The
          * PREPARED token tells our node which session we wait for. */
         introspect_join(&in);
-        mig_wait_begin(&m, b.version, head);
-        m.rep.version = b.version;
-        memcpy(m.rep.lineage, m.lineage, 16);
-        memcpy(m.rep.head, head, 32);
+        mig_wait_begin(&m, rcv.begin.version, rcv.head);
+        m.rep.version = rcv.begin.version;
+        memcpy(m.rep.lineage, m.lineage, TALOS_LINEAGE_BYTES);
+        memcpy(m.rep.head, rcv.head, TALOS_MIG_HASH_BYTES);
         memcpy(m.rep.token, tok, TALOS_TOKEN_BYTES);
         m.rep.token_kind = TALOS_MIG_PREPARED;
         mig_end(&m);
@@ -645,10 +406,10 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t pre
     }
     if (rc != TALOS_OK)
         goto failed;
-    m.rep.state_bytes = b.arena_bytes + plen;
+    m.rep.state_bytes = rcv.begin.arena_bytes + plen;
     m.rep.total_ns = mig_now() - m.t0;
     free(ppad);
-    TLOG_INFO("active: lineage continues at version %llu", (unsigned long long)b.version);
+    TLOG_INFO("active: lineage continues at version %llu", (unsigned long long)rcv.begin.version);
     rc = mig_reply(&m, TALOS_OK);
     mig_end_later(&m); /* the close and the CFG's release, off the first calls' path */
     return rc;
@@ -657,7 +418,7 @@ failed:
     /* FAILED is terminal: wipe whatever arrived, tell the source it may
      * resume (if the channel still stands), tell the host, end. */
     unattested_end(&un);
-    prefault_join(&pf);
+    mig_prefault_join(&pf);
     introspect_join(&in);
     talos_rt.state = RT_FAILED;
     talos_rt_wipe_state();
@@ -673,7 +434,8 @@ failed:
         /* Sealed whether or not it can be sent: over a broken channel the
          * source is left in doubt, and only this token (which our node logs
          * and an operator can carry to `talos resume`) lets it serve again. */
-        struct talos_token t = {.kind = TALOS_MIG_ABORT, .version = b.version, .code = rc};
+        struct talos_token t = {.kind = TALOS_MIG_ABORT, .version = rcv.begin.version,
+                                .code = rc};
         memcpy(t.session, m.session, sizeof(t.session));
         memcpy(t.lineage, m.lineage, sizeof(t.lineage));
         if (talos_token_seal(&t, m.k_tok, m.rep.token) == TALOS_OK) {

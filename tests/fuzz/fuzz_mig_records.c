@@ -13,12 +13,20 @@
  *    exactly when its MAC is right and it names what was expected;
  *  - talos_mig_report_decode: a decoded report encodes back to the input;
  *  - talos_mig_threads_decode (the THREADS record, core/migctx.h): a
- *    decoded record encodes back to the input, within its counts. */
+ *    decoded record encodes back to the input, within its counts;
+ *  - every record body codec of core/migrec.h (HELLO, HELLO_ACK, EVIDENCE,
+ *    BEGIN, CHUNK header, MANIFEST, ROUND, ROUND_ACK, RECEIPT) and the
+ *    migration's host bodies of core/msg.h (MIGRATE_IN, GIVE_UP, ACTIVATE):
+ *    a body decodes exactly when it has the record's size (EVIDENCE: a
+ *    length prefix matching the rest, within TALOS_EVIDENCE_MAX), and a
+ *    decoded body encodes back to the input. */
 #include <string.h>
 
 #include "core/crypto.h"
 #include "core/mig.h"
 #include "core/migctx.h"
+#include "core/migrec.h"
+#include "core/msg.h"
 #include "core/wire.h"
 #include "talos/err.h"
 #include "tests/fuzz/fuzz.h"
@@ -116,8 +124,82 @@ static void check_threads(const uint8_t *d, size_t n)
     talos_wr_free(&w);
 }
 
+/* decode(x) succeeds iff x has the body's size; then encode(decode(x)) == x. */
+#define CHECK_FIXED(type, size, dec, enc)                                                          \
+    do {                                                                                           \
+        type v_;                                                                                   \
+        uint8_t b_[size];                                                                          \
+        int rc_ = dec(d, n, &v_);                                                                  \
+        FUZZ_CHECK((rc_ == TALOS_OK) == (n == (size)));                                            \
+        FUZZ_CHECK(rc_ == TALOS_OK || rc_ == TALOS_ERR_MALFORMED);                                 \
+        if (rc_ == TALOS_OK) {                                                                     \
+            enc(&v_, b_);                                                                          \
+            FUZZ_CHECK(memcmp(b_, d, size) == 0);                                                  \
+        }                                                                                          \
+    } while (0)
+
+/* The decoder takes any page count, the encoder only what a record holds. */
+static void check_chunk(const uint8_t *d, size_t n)
+{
+    struct talos_mig_chunk c;
+    uint8_t b[TALOS_MIG_CHUNK_HDR_BYTES];
+    int rc = talos_mig_chunk_decode(d, n, &c);
+
+    FUZZ_CHECK((rc == TALOS_OK) == (n == sizeof(b)));
+    if (rc != TALOS_OK)
+        return;
+    rc = talos_mig_chunk_encode(&c, b);
+    if (c.n_pages >= 1 && c.n_pages <= TALOS_MIG_CHUNK_PAGES)
+        FUZZ_CHECK(rc == TALOS_OK && memcmp(b, d, sizeof(b)) == 0);
+    else
+        FUZZ_CHECK(rc == TALOS_ERR_INVALID_ARG);
+}
+static void round_ack_enc(const uint32_t *r, uint8_t *out) { talos_mig_round_ack_encode(*r, out); }
+static void give_up_enc(const int32_t *c, uint8_t *out) { talos_msg_give_up_encode(*c, out); }
+
+static void check_bodies(const uint8_t *d, size_t n)
+{
+    CHECK_FIXED(struct talos_mig_hello, TALOS_MIG_HELLO_BYTES, talos_mig_hello_decode,
+                talos_mig_hello_encode);
+    CHECK_FIXED(struct talos_mig_hello_ack, TALOS_MIG_HELLO_ACK_BYTES, talos_mig_hello_ack_decode,
+                talos_mig_hello_ack_encode);
+    CHECK_FIXED(struct talos_mig_begin, TALOS_MIG_BEGIN_BYTES, talos_mig_begin_decode,
+                talos_mig_begin_encode);
+    check_chunk(d, n);
+    CHECK_FIXED(struct talos_mig_manifest, TALOS_MIG_MANIFEST_BYTES, talos_mig_manifest_decode,
+                talos_mig_manifest_encode);
+    CHECK_FIXED(struct talos_mig_round, TALOS_MIG_ROUND_BYTES, talos_mig_round_decode,
+                talos_mig_round_encode);
+    CHECK_FIXED(uint32_t, TALOS_MIG_ROUND_ACK_BYTES, talos_mig_round_ack_decode, round_ack_enc);
+    CHECK_FIXED(struct talos_mig_receipt, TALOS_MIG_RECEIPT_BYTES, talos_mig_receipt_decode,
+                talos_mig_receipt_encode);
+    CHECK_FIXED(struct talos_msg_migrate_in, TALOS_MSG_MIGRATE_IN_BYTES,
+                talos_msg_migrate_in_decode, talos_msg_migrate_in_encode);
+    CHECK_FIXED(int32_t, TALOS_MSG_GIVE_UP_BYTES, talos_msg_give_up_decode, give_up_enc);
+    CHECK_FIXED(struct talos_host_activate, TALOS_HOST_ACTIVATE_BYTES, talos_host_activate_decode,
+                talos_host_activate_encode);
+
+    /* EVIDENCE: u32 n ‖ n bytes, n within the bound, nothing after. */
+    const uint8_t *ev = NULL;
+    size_t ev_len = 0;
+    int rc = talos_mig_evidence_decode(d, n, &ev, &ev_len);
+    int want = n >= 4 && fuzz_be32(d) == n - 4 && n - 4 <= TALOS_EVIDENCE_MAX;
+    FUZZ_CHECK((rc == TALOS_OK) == want);
+    if (rc == TALOS_OK) {
+        struct talos_wr w;
+        FUZZ_CHECK(ev == d + 4 && ev_len == n - 4);
+        talos_wr_init(&w, 0);
+        FUZZ_CHECK(talos_mig_evidence_encode(ev, ev_len, &w) == TALOS_OK);
+        FUZZ_CHECK(w.len == n && memcmp(w.p, d, n) == 0);
+        talos_wr_free(&w);
+    } else {
+        FUZZ_CHECK(rc == TALOS_ERR_MALFORMED && ev == NULL && ev_len == 0);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_bodies(data, size);
     check_threads(data, size);
     check_record_header(data, size);
     check_token(data, size, 0);

@@ -18,6 +18,7 @@
 #include "core/merkle.h"
 #include "core/mig.h"
 #include "core/migctx.h"
+#include "core/migrec.h"
 #include "core/msg.h"
 #include "core/wire.h"
 #include "node/talosd/peerproto.h"
@@ -186,6 +187,48 @@ static void gen_mig(struct talos_wr *w)
     if (talos_mig_threads_encode(&th, w) != TALOS_OK)
         failed = 1;
     put_wr("mig_records", "threads", w);
+}
+
+/* --- mig_records: each record body of core/migrec.h, the host bodies of core/msg.h --- */
+static void gen_bodies(struct talos_wr *w)
+{
+    struct talos_mig_hello h = {.version = TALOS_MIG_VERSION, .arena_hint = 1u << 20};
+    struct talos_mig_hello_ack a = {.version = TALOS_MIG_VERSION};
+    struct talos_mig_begin b = {.version = 9, .arena_bytes = 3 * TALOS_PAGE, .persist_bytes = 5000,
+                                .head_version = 8};
+    struct talos_mig_chunk c = {.seq = 1, .first = 64, .n_pages = 3};
+    struct talos_mig_manifest m = {.n_chunks = 2};
+    struct talos_mig_round r = {.round = 1, .arena_pages = 3};
+    struct talos_mig_receipt rc = {.restore_ns = 400000, .activate_ns = 50000};
+    struct talos_msg_migrate_in mi = {.prefault_grant = 64u << 20};
+    struct talos_host_activate act = {.version = 42};
+    uint8_t buf[TALOS_MIG_RECEIPT_BYTES], ev[300];
+
+    fill(h.session, sizeof(h.session), 3), fill(h.nonce, sizeof(h.nonce), 4);
+    fill(h.lineage, sizeof(h.lineage), 5), fill(a.nonce, sizeof(a.nonce), 6);
+    fill(b.head, sizeof(b.head), 7), fill(m.root, sizeof(m.root), 8), fill(m.head, sizeof(m.head), 9);
+    fill(rc.token, sizeof(rc.token), 10), fill(mi.lineage, sizeof(mi.lineage), 11);
+    fill(act.lineage, sizeof(act.lineage), 12), fill(ev, sizeof(ev), 13);
+    rc.token[0] = TALOS_MIG_RECEIPT;
+    talos_mig_hello_encode(&h, buf), put("mig_records", "hello", buf, TALOS_MIG_HELLO_BYTES);
+    talos_mig_hello_ack_encode(&a, buf), put("mig_records", "hello-ack", buf, TALOS_MIG_HELLO_ACK_BYTES);
+    talos_mig_begin_encode(&b, buf), put("mig_records", "begin", buf, TALOS_MIG_BEGIN_BYTES);
+    if (talos_mig_chunk_encode(&c, buf) != TALOS_OK)
+        failed = 1;
+    put("mig_records", "chunk-header", buf, TALOS_MIG_CHUNK_HDR_BYTES);
+    talos_mig_manifest_encode(&m, buf), put("mig_records", "manifest", buf, TALOS_MIG_MANIFEST_BYTES);
+    talos_mig_round_encode(&r, buf), put("mig_records", "round", buf, TALOS_MIG_ROUND_BYTES);
+    talos_mig_round_ack_encode(1, buf), put("mig_records", "round-ack", buf, TALOS_MIG_ROUND_ACK_BYTES);
+    talos_mig_receipt_encode(&rc, buf), put("mig_records", "receipt", buf, TALOS_MIG_RECEIPT_BYTES);
+    talos_msg_migrate_in_encode(&mi, buf);
+    put("mig_records", "migrate-in", buf, TALOS_MSG_MIGRATE_IN_BYTES);
+    talos_msg_give_up_encode(TALOS_ERR_TIMEOUT, buf);
+    put("mig_records", "give-up", buf, TALOS_MSG_GIVE_UP_BYTES);
+    talos_host_activate_encode(&act, buf);
+    put("mig_records", "activate", buf, TALOS_HOST_ACTIVATE_BYTES);
+    if (talos_mig_evidence_encode(ev, sizeof(ev), w) != TALOS_OK)
+        failed = 1;
+    put_wr("mig_records", "evidence", w);
 }
 
 /* --- evidence: signed by the fixed platform key ------------------------------------- */
@@ -365,11 +408,10 @@ static void record(struct talos_wr *w, uint8_t type, const void *p, size_t n)
 static void chunk_rec(struct talos_wr *w, uint32_t seq, uint64_t first, uint32_t n,
                       const uint8_t *p)
 {
-    uint8_t hdr[16];
-    talos_be32_put(hdr, seq);
-    talos_be32_put(hdr + 4, (uint32_t)(first >> 32));
-    talos_be32_put(hdr + 8, (uint32_t)first);
-    talos_be32_put(hdr + 12, n);
+    const struct talos_mig_chunk c = {.seq = seq, .first = first, .n_pages = n};
+    uint8_t hdr[TALOS_MIG_CHUNK_HDR_BYTES];
+    if (talos_mig_chunk_encode(&c, hdr) != TALOS_OK)
+        failed = 1;
     talos_wr_u32(w, (uint32_t)(sizeof(hdr) + (size_t)n * TALOS_PAGE));
     talos_wr_u8(w, TALOS_MIG_CHUNK);
     talos_wr_raw(w, hdr, sizeof(hdr));
@@ -378,10 +420,9 @@ static void chunk_rec(struct talos_wr *w, uint32_t seq, uint64_t first, uint32_t
 
 static void round_rec(struct talos_wr *w, uint32_t round, uint64_t pages)
 {
-    uint8_t body[12];
-    talos_be32_put(body, round);
-    talos_be32_put(body + 4, (uint32_t)(pages >> 32));
-    talos_be32_put(body + 8, (uint32_t)pages);
+    const struct talos_mig_round r = {.round = round, .arena_pages = pages};
+    uint8_t body[TALOS_MIG_ROUND_BYTES];
+    talos_mig_round_encode(&r, body);
     record(w, TALOS_MIG_ROUND, body, sizeof(body));
 }
 
@@ -395,7 +436,9 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     enum { PERSIST = 5000 };
     uint64_t total = a_pages + (PERSIST + TALOS_PAGE - 1) / TALOS_PAGE;
     uint8_t *pages = calloc(total, TALOS_PAGE), *leaves = calloc(total, TALOS_HASH);
-    uint8_t prev[32], mroot[32], man[68];
+    uint8_t prev[32], body[TALOS_MIG_MANIFEST_BYTES];
+    struct talos_mig_manifest man;
+    struct talos_mig_begin begin = {.version = 9, .persist_bytes = PERSIST, .head_version = 8};
     struct talos_wr b;
     struct talos_sha256_ctx *c = NULL;
     uint32_t seq = 0;
@@ -435,14 +478,11 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     talos_lineage_rec_encode(&lin, &b);
     record(w, TALOS_MIG_LINEAGE, b.p, b.len);
     talos_wr_free(&b);
-    talos_wr_init(&b, 0);
-    talos_wr_u64(&b, 9);                 /* version */
-    talos_wr_u64(&b, a_pages * TALOS_PAGE);
-    talos_wr_u64(&b, PERSIST);
-    talos_wr_u64(&b, 8);                 /* chain head version */
-    talos_wr_raw(&b, prev, sizeof(prev));
-    record(w, TALOS_MIG_BEGIN, b.p, b.len);
-    talos_wr_free(&b);
+    begin.arena_bytes = a_pages * TALOS_PAGE;
+    memcpy(begin.head, prev, sizeof(prev));
+    uint8_t bbody[TALOS_MIG_BEGIN_BYTES];
+    talos_mig_begin_encode(&begin, bbody);
+    record(w, TALOS_MIG_BEGIN, bbody, sizeof(bbody));
     if (rounds)
         chunk_rec(w, seq++, 0, 1, pages); /* the page written during round 1 */
     for (uint64_t first = rounds ? a_pages : 0; first < total; seq++) {
@@ -453,12 +493,12 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     }
     for (uint64_t i = 0; i < total; i++)
         talos_merkle_leaf(c, i, pages + i * TALOS_PAGE, leaves + i * TALOS_HASH);
-    talos_merkle_root(c, leaves, total, mroot);
+    man.n_chunks = seq;
+    talos_merkle_root(c, leaves, total, man.root);
     talos_sha256_free(c);
-    talos_be32_put(man, seq);
-    memcpy(man + 4, mroot, 32);
-    talos_chain_next(prev, 9, mroot, man + 36);
-    record(w, TALOS_MIG_MANIFEST, man, sizeof(man));
+    talos_chain_next(prev, 9, man.root, man.head);
+    talos_mig_manifest_encode(&man, body);
+    record(w, TALOS_MIG_MANIFEST, body, sizeof(body));
     put_wr("mig_bodies", name, w);
 out:
     free(pages);
@@ -583,6 +623,7 @@ int main(int argc, char **argv)
     gen_wire(&w);
     gen_msg(&w);
     gen_mig(&w);
+    gen_bodies(&w);
     gen_evidence();
     gen_cfg();
     gen_control();
