@@ -68,12 +68,20 @@ static int persist_nodump(void)
 
 const char *talos_rt_state_name(enum talos_rt_state st)
 {
-    static const char *const names[] = {
-        [RT_EMPTY] = "EMPTY",     [RT_IMPORTING] = "IMPORTING", [RT_PREPARED] = "PREPARED",
-        [RT_ACTIVE] = "ACTIVE",   [RT_FROZEN] = "FROZEN",       [RT_HANDED_OFF] = "HANDED_OFF",
-        [RT_RETIRED] = "RETIRED", [RT_FAILED] = "FAILED",
-    };
-    return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "UNKNOWN";
+    return talos_life_state_name((enum talos_life_state)st);
+}
+
+int talos_rt_enter(enum talos_life_event ev)
+{
+    enum talos_life_state s = (enum talos_life_state)talos_rt.state;
+    int rc = talos_life_apply(&s, ev);
+
+    if (rc != TALOS_OK)
+        TLOG_ERR("lifecycle: %s refused in state %s", talos_life_event_name(ev),
+                 talos_rt_state_name(talos_rt.state));
+    else
+        talos_rt.state = (enum talos_rt_state)s;
+    return rc;
 }
 
 /* The launch config (measured: its hash is config_id in our evidence):
@@ -161,8 +169,8 @@ static int start(int *switchless)
         return rc;
     if (start_mode == INIT_RESTORE) {
         /* A virgin target: no lineage, no state until a source hands one
-         * over; its CFG loads now, off any migration's path. */
-        talos_rt.state = RT_EMPTY;
+         * over (the runtime starts EMPTY and stays so); its CFG loads now,
+         * off any migration's path. */
         return talos_flow_load_start();
     }
     if ((rc = talos_arena_format()) != TALOS_OK)
@@ -170,9 +178,8 @@ static int start(int *switchless)
     if ((rc = talos_random_bytes(talos_rt.lineage, sizeof(talos_rt.lineage))) != TALOS_OK)
         return rc;
     talos_chain_genesis(talos_rt.lineage, talos_rt.head);
-    if ((rc = talos_rt_cert_genesis()) != TALOS_OK)
+    if ((rc = talos_rt_cert_genesis()) != TALOS_OK || (rc = talos_rt_enter(TALOS_LIFE_GENESIS)) != TALOS_OK)
         return rc;
-    talos_rt.state = RT_ACTIVE;
     if (talos_rt.desc->init && (rc = talos_rt.desc->init()) != TALOS_OK) {
         TLOG_ERR("init of %s failed: %s", talos_rt.desc->name, talos_strerror(rc));
         return rc;

@@ -82,9 +82,10 @@ void mig_end_later(struct mig *m);
 /* Wait for that helper (before another import, and at exit). */
 void mig_later_join(void);
 
-/* The target becomes the lineage at (version, head): ACTIVE (mig_target.c). */
-void mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version,
-                         const uint8_t head[TALOS_MIG_HASH_BYTES]);
+/* The PREPARED target becomes the lineage at (version, head): ACTIVE
+ * (mig_target.c). TALOS_ERR_STATE, nothing changed, in any other state. */
+int mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version,
+                        const uint8_t head[TALOS_MIG_HASH_BYTES]);
 /* Before a target activates: its host records the arrival (talosd: on
  * disk). TALOS_OK, or the reason the host could not (it died, its disk
  * failed, the lineage already serves there) in why: the target then fails

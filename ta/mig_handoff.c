@@ -82,7 +82,7 @@ static int fail_waiting(int code, const char *why)
     struct talos_mig_report rep;
 
     report_base(&rep);
-    talos_rt.state = RT_FAILED;
+    (void)talos_rt_enter(TALOS_LIFE_FAIL);
     talos_rt_wipe_state();
     TLOG_WARN("target FAILED while waiting for HANDOFF: %s", why);
     TALOS_FAULT("target.failed_before_abort");
@@ -134,7 +134,8 @@ int talos_rt_handoff(const uint8_t *tok, size_t len)
     if ((rc = mig_host_arrival(waiting.lineage, waiting.version, why, sizeof(why))) != TALOS_OK)
         return fail_waiting(rc, why);
     TALOS_FAULT("target.after_recorded");
-    mig_activate_commit(waiting.lineage, waiting.version, waiting.head);
+    if ((rc = mig_activate_commit(waiting.lineage, waiting.version, waiting.head)) != TALOS_OK)
+        return reply(rc, &rep, "this target is no longer PREPARED");
     TALOS_FAULT("target.after_active");
     TLOG_INFO("active: the HANDOFF arrived through the node; lineage continues at version %llu",
               (unsigned long long)waiting.version);

@@ -268,10 +268,10 @@ static int await_prepared(struct mig *m, const uint8_t head[TALOS_MIG_HASH_BYTES
     return TALOS_OK;
 }
 
+/* RETIRED (its caller applied the RECEIPT, before the host hears of it) is
+ * final: the state and every key leave with the process. */
 static void retire(void)
 {
-    /* RETIRED is final: the state and every key leave with the process. */
-    talos_rt.state = RT_RETIRED; /* set before the host hears of it */
     talos_rt_wipe_state();
     talos_wipe(&pending, sizeof(pending));
     TLOG_INFO("retired: the lineage now lives on the target");
@@ -339,7 +339,8 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         precopy_freeze(pc);
     }
     TALOS_FAULT("source.before_frozen");
-    talos_rt.state = RT_FROZEN;
+    if ((rc = talos_rt_enter(TALOS_LIFE_FREEZE)) != TALOS_OK)
+        goto resume;
     t_freeze = mig_now();
     /* The lineage key and execution record first (ta/cert.c), while frozen. */
     rc = talos_rt_cert_send(&m);
@@ -357,7 +358,8 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
 
     TALOS_FAULT("source.before_handoff");
     /* Point of no return: from here on S serves again only with an ABORT. */
-    talos_rt.state = RT_HANDED_OFF;
+    if ((rc = talos_rt_enter(TALOS_LIFE_HANDOFF)) != TALOS_OK)
+        goto resume;
     pending.live = 1;
     memcpy(pending.session, m.session, sizeof(pending.session));
     memcpy(pending.k_tok, m.k_tok, sizeof(pending.k_tok));
@@ -379,6 +381,7 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
             goto in_doubt;
         rc = code;
         talos_wipe(&pending, sizeof(pending));
+        (void)talos_rt_enter(TALOS_LIFE_ABORT_VERIFIED);
         goto resume;
     }
     if ((rc = talos_mig_receipt_decode(buf, len, &rcpt)) != TALOS_OK ||
@@ -399,7 +402,7 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     /* RETIRED before anyone hears of it. Calls queued at the freeze get
      * MOVED at once — their clients go to the target now, not after the
      * channel's close, our answer to the host and the wipe of the state. */
-    talos_rt.state = RT_RETIRED;
+    (void)talos_rt_enter(TALOS_LIFE_RECEIPT);
     precopy_thaw(pc);
     if (frozen)
         pthread_mutex_unlock(&talos_rt.freeze);
@@ -416,8 +419,11 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     return rc;
 
 resume:
-    /* Nothing was promised: the state never changed, serve on. */
-    talos_rt.state = RT_ACTIVE;
+    /* Nothing was promised (or the target's ABORT verified): the state
+     * never changed, serve on. Still ACTIVE when we failed before the
+     * freeze. */
+    if (talos_rt.state == RT_FROZEN)
+        (void)talos_rt_enter(TALOS_LIFE_UNFREEZE);
     if (!m.reason[0])
         snprintf(m.reason, sizeof(m.reason), "migration failed before handoff: %s", talos_strerror(rc));
     TLOG_WARN("migration refused, source serves on: %s", m.reason);
@@ -462,7 +468,7 @@ int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
         return rc;
     }
     talos_wipe(&pending, sizeof(pending));
-    talos_rt.state = RT_ACTIVE;
+    (void)talos_rt_enter(TALOS_LIFE_ABORT_VERIFIED);
     TLOG_WARN("resumed after the target's ABORT (%s)", talos_strerror(t.code));
     return TALOS_OK;
 }
@@ -492,6 +498,10 @@ int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     /* RETIRED (and wiped) before the host hears of it; the process ends
      * after the reply. */
     TLOG_INFO("the target's RECEIPT arrived through the nodes");
+    if ((rc = talos_rt_enter(TALOS_LIFE_RECEIPT)) != TALOS_OK) {
+        snprintf(why, why_cap, "TA is %s: it cannot retire", talos_rt_state_name(talos_rt.state));
+        return rc;
+    }
     retire();
     return TALOS_OK;
 }

@@ -187,15 +187,19 @@ int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t versio
 
 /* Activate: from here this instance is the lineage. Shared by the HANDOFF
  * that arrives in the channel and the one our node delivers later
- * (ta/mig_handoff.c). */
-void mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version,
-                         const uint8_t head[TALOS_MIG_HASH_BYTES])
+ * (ta/mig_handoff.c). TALOS_ERR_STATE (nothing changed) unless PREPARED. */
+int mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version,
+                        const uint8_t head[TALOS_MIG_HASH_BYTES])
 {
+    int rc = talos_rt_enter(TALOS_LIFE_ACTIVATE);
+
+    if (rc != TALOS_OK)
+        return rc;
     memcpy(talos_rt.lineage, lineage, TALOS_LINEAGE_BYTES);
     talos_rt.version = version;
     memcpy(talos_rt.head, head, TALOS_MIG_HASH_BYTES);
     talos_rt.head_version = version;
-    talos_rt.state = RT_ACTIVE;
+    return TALOS_OK;
 }
 
 static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_prepared,
@@ -238,7 +242,8 @@ static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_pr
     if ((rc = mig_host_arrival(m->lineage, version, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);
     TALOS_FAULT("target.after_recorded");
-    mig_activate_commit(m->lineage, version, head);
+    if ((rc = mig_activate_commit(m->lineage, version, head)) != TALOS_OK)
+        return fail(m, rc, "this target is no longer PREPARED");
     m->rep.version = version;
     memcpy(m->rep.head, head, TALOS_MIG_HASH_BYTES);
     memcpy(m->rep.lineage, m->lineage, TALOS_LINEAGE_BYTES);
@@ -358,9 +363,8 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     talos_flow_ready();
     rc = mig_attest(&m);
     unattested_end(&un);
-    if (rc != TALOS_OK)
+    if (rc != TALOS_OK || (rc = talos_rt_enter(TALOS_LIFE_IMPORT)) != TALOS_OK)
         goto failed;
-    talos_rt.state = RT_IMPORTING;
     if (!(ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE))) {
         rc = TALOS_ERR_NOMEM;
         goto failed;
@@ -379,7 +383,8 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     TLOG_DEBUG("T: +%.3f ms thread contexts checked", (mig_now() - m.t0) / 1e6);
     if (plen) /* no persist section: persist may be NULL */
         memcpy(persist, ppad, plen);
-    talos_rt.state = RT_PREPARED;
+    if ((rc = talos_rt_enter(TALOS_LIFE_PREPARE)) != TALOS_OK)
+        goto failed;
     uint64_t t_prepared = mig_now();
     TLOG_DEBUG("T: +%.3f ms PREPARED", (t_prepared - m.t0) / 1e6);
     TALOS_FAULT("target.before_prepared");
@@ -420,7 +425,7 @@ failed:
     unattested_end(&un);
     mig_prefault_join(&pf);
     introspect_join(&in);
-    talos_rt.state = RT_FAILED;
+    (void)talos_rt_enter(TALOS_LIFE_FAIL); /* from any state before ACTIVE */
     talos_rt_wipe_state();
     if (ppad) {
         talos_wipe(ppad, p_pages * TALOS_PAGE);

@@ -6,27 +6,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/lifecycle.h"
 #include "core/wire.h"
 #include "os/xport.h"
 #include "talos/ta.h"
 #include "talos/talos.h"
 
-/* Lifecycle (SECURITY.md), one-way. A source: ACTIVE -> FROZEN ->
- * HANDED_OFF -> RETIRED (FROZEN -> ACTIVE on its own; HANDED_OFF -> ACTIVE
- * only with a valid ABORT). A target: EMPTY -> IMPORTING -> PREPARED ->
- * ACTIVE, or -> FAILED (terminal). */
+/* Lifecycle (SECURITY.md), one-way: the runtime's short names for the
+ * states of core/lifecycle.h, whose table is the only way to change them
+ * (talos_rt_enter). */
 enum talos_rt_state {
-    RT_EMPTY = 0,
-    RT_IMPORTING,
-    RT_PREPARED,
-    RT_ACTIVE,
-    RT_FROZEN,
-    RT_HANDED_OFF,
-    RT_RETIRED,
-    RT_FAILED,
+    RT_EMPTY = TALOS_LIFE_EMPTY,
+    RT_IMPORTING = TALOS_LIFE_IMPORTING,
+    RT_PREPARED = TALOS_LIFE_PREPARED,
+    RT_ACTIVE = TALOS_LIFE_ACTIVE,
+    RT_FROZEN = TALOS_LIFE_FROZEN,
+    RT_HANDED_OFF = TALOS_LIFE_HANDED_OFF,
+    RT_RETIRED = TALOS_LIFE_RETIRED,
+    RT_FAILED = TALOS_LIFE_FAILED,
 };
 
 const char *talos_rt_state_name(enum talos_rt_state s);
+
+/* Apply a lifecycle event to talos_rt.state (core/lifecycle.h): TALOS_OK,
+ * or TALOS_ERR_STATE when the table does not allow it now (logged: the
+ * runtime asked for a move it must not make; the state is unchanged). */
+int talos_rt_enter(enum talos_life_event ev);
 
 struct talos_rt {
     struct talos_xport x;       /* to the untrusted host */

@@ -31,6 +31,13 @@ cleanup() {
     grep -h "(sim confinement)" "$T"/*.log >&2
     rc=1
   fi
+  # The runtime changes its lifecycle state only through core/lifecycle.c's
+  # table and logs any move the table refuses: in a test, a bug.
+  if [ $rc -eq 0 ] && grep -q "lifecycle: .* refused in state" "$T"/*.log 2>/dev/null; then
+    echo "FAIL: a TA asked for a lifecycle move its table refuses:" >&2
+    grep -h "lifecycle: .* refused in state" "$T"/*.log >&2
+    rc=1
+  fi
   if [ $rc -ne 0 ]; then
     for l in "$T"/*.log; do [ -f "$l" ] && { echo "--- $l"; tail -20 "$l"; }; done
   fi
