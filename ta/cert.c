@@ -228,12 +228,9 @@ int talos_rt_state_cert(void)
     char why[200] = "";
     int status = TALOS_OK, rc = TALOS_OK;
 
+    /* ACTIVE only: the frame table answers MOVED or STATE otherwise (ta/frames.c). */
     talos_wr_init(&w, 0);
-    if (talos_rt.state != RT_ACTIVE) {
-        int moved = talos_rt.state == RT_HANDED_OFF || talos_rt.state == RT_RETIRED;
-        snprintf(why, sizeof(why), "TA is %s", talos_rt_state_name(talos_rt.state));
-        status = moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
-    } else if (!lk.live) {
+    if (!lk.live) {
         snprintf(why, sizeof(why), "this instance holds no lineage key (see its log)");
         status = TALOS_ERR_STATE;
     } else if ((status = make_cert(&w, why, sizeof(why))) != TALOS_OK && !why[0]) {

@@ -187,108 +187,6 @@ static int start(int *switchless)
     return TALOS_OK;
 }
 
-static int handle_attest(const uint8_t *body, size_t len)
-{
-    uint8_t rd[TALOS_REPORT_DATA_BYTES] = {0};
-    uint8_t ev[TALOS_EVIDENCE_MAX];
-    size_t ev_len = sizeof(ev);
-    int status = TALOS_OK;
-
-    if (len != TALOS_NONCE_BYTES)
-        return TALOS_ERR_MALFORMED;
-    talos_attest_report_data(body, talos_rt.lineage, rd);
-    status = talos_tee_enclave.evidence(rd, ev, &ev_len);
-    return talos_rt_reply(status, status == TALOS_OK ? ev : NULL, ev_len,
-                          "the platform could not produce evidence");
-}
-
-static int handle_info(void)
-{
-    struct talos_wr *w = &talos_rt.tx;
-    talos_wr_reset(w);
-    talos_wr_u64(w, talos_rt.version);
-    talos_wr_u64(w, talos_rt_state_bytes());
-    talos_wr_str(w, talos_rt_state_name(talos_rt.state));
-    return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_INFO_RET, w->p, w->len);
-}
-
-/* A token from the host: ABORT (RESUME, a source in doubt), RECEIPT (a
- * source in doubt), HANDOFF (a waiting target). Hostile bytes, decoded
- * once, here, for all three. */
-static int handle_token(uint16_t type, const uint8_t *body, size_t len)
-{
-    char why[200] = "";
-    struct talos_rd r;
-    size_t n = 0;
-    talos_rd_init(&r, body, len);
-    const uint8_t *tok = talos_rd_bytes(&r, &n, 4096);
-    int status = talos_rd_finish(&r);
-    if (type == TALOS_MSG_HANDOFF)
-        return status == TALOS_OK ? talos_rt_handoff(tok, n)
-                                  : talos_rt_reply(status, NULL, 0, "malformed HANDOFF frame");
-    if (status == TALOS_OK)
-        status = type == TALOS_MSG_RESUME ? talos_rt_resume(tok, n, why, sizeof(why))
-                                          : talos_rt_receipt(tok, n, why, sizeof(why));
-    return talos_rt_reply(status, NULL, 0, why);
-}
-
-/* One frame from the host. */
-static int handle(uint16_t type)
-{
-    switch (type) {
-    case TALOS_MSG_CALL:
-        return talos_rt_handle_call(talos_rt.rx.p, talos_rt.rx.len);
-    case TALOS_MSG_ATTEST:
-        return handle_attest(talos_rt.rx.p, talos_rt.rx.len);
-    case TALOS_MSG_INFO:
-        return handle_info();
-    case TALOS_MSG_STATE_CERT:
-        return talos_rt_state_cert();
-    case TALOS_MSG_MIGRATE_OUT:
-        /* The call boundary is this thread's migration point: record its
-         * context here, for the target's CFG check (ta/flow.c). While the
-         * migration runs this thread stops only at this loop's boundary. */
-        talos_flow_arm();
-        (void)talos_migration_point();
-        return talos_rt_mig_start(talos_rt.rx.p, talos_rt.rx.len);
-    case TALOS_MSG_MIGRATE_IN: {
-        int fd = -1, rc = TALOS_OK;
-        uint8_t lineage[16] = {0};
-        /* Copied out: the receive buffer is reused during the migration.
-         * lineage[16] ‖ u64 the pre-fault the node grants (length checked
-         * by the frame table). */
-        memcpy(lineage, talos_rt.rx.p, sizeof(lineage));
-        uint64_t grant = (uint64_t)talos_be32_get(talos_rt.rx.p + 16) << 32 |
-                         talos_be32_get(talos_rt.rx.p + 20);
-        if ((rc = talos_xport_take_fd(&talos_rt.x, &fd)) != TALOS_OK)
-            return rc;
-        rc = talos_rt_migrate_in(fd, lineage, grant);
-        /* A new instance of the lineage rotates its key now, after the
-         * RECEIPT and the host's answer: off the downtime path. */
-        if (rc == TALOS_OK && talos_rt.state == RT_ACTIVE)
-            talos_rt_cert_adopt();
-        return rc;
-    }
-    case TALOS_MSG_RESUME:
-    case TALOS_MSG_HANDOFF:
-    case TALOS_MSG_RECEIPT: {
-        int rc = handle_token(type, talos_rt.rx.p, talos_rt.rx.len);
-        /* A waiting target that a resent HANDOFF activated: as above. */
-        if (rc == TALOS_OK && type == TALOS_MSG_HANDOFF && talos_rt.state == RT_ACTIVE)
-            talos_rt_cert_adopt();
-        return rc;
-    }
-    case TALOS_MSG_GIVE_UP:
-        /* Length checked by the frame table (4 bytes). */
-        return talos_rt_give_up((int32_t)talos_be32_get(talos_rt.rx.p));
-    default:
-        /* A reply frame with no request outstanding: the host is confused
-         * or hostile; the stream is still in sync, so drop it. */
-        TLOG_WARN("unexpected %s frame from host ignored", talos_msg_find(type)->name);
-        return TALOS_OK;
-    }
-}
-
 static int serve(void)
 {
     for (;;) {
@@ -310,7 +208,14 @@ static int serve(void)
         int locked = talos_rt_mig_busy();
         if (locked)
             pthread_mutex_lock(&talos_rt.freeze);
-        rc = handle(type);
+        if (talos_rt_frame_at_mp(type)) {
+            /* The call boundary is this thread's migration point: record its
+             * context here, for the target's CFG check (ta/flow.c). While the
+             * migration runs this thread stops only at this loop's boundary. */
+            talos_flow_arm();
+            (void)talos_migration_point();
+        }
+        rc = talos_rt_handle_frame(type, talos_rt.rx.p, talos_rt.rx.len);
         if (locked) {
             pthread_mutex_unlock(&talos_rt.freeze);
             talos_rt_mig_reap(0);

@@ -342,7 +342,10 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     m.role = MIG_ROLE_T;
     m.t0 = mig_now();
     m.cpu0 = mig_clock(CLOCK_PROCESS_CPUTIME_ID);
+    /* The frame table let MIGRATE_IN through only EMPTY (ta/frames.c);
+     * checked again, as its failure path wipes the state. */
     if (talos_rt.state != RT_EMPTY) {
+        close(fd);
         snprintf(m.reason, sizeof(m.reason), "TA is %s: only an EMPTY target imports",
                  talos_rt_state_name(talos_rt.state));
         return mig_reply(&m, TALOS_ERR_STATE);

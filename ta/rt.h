@@ -76,6 +76,16 @@ extern const struct talos_ta_desc talos_ta_desc;
  * str reason (reason "" when status is TALOS_OK). */
 int talos_rt_reply(int status, const void *out, size_t out_len, const char *reason);
 
+/* One frame from the host (ta/frames.c), its body in talos_rt.rx: checked
+ * against the frame table (shape, lifecycle states), then handled. STOP is
+ * the serve loop's own. TALOS_OK, or an error that ends the TA. */
+int talos_rt_handle_frame(uint16_t type, const uint8_t *body, size_t len);
+/* Is a frame of this type handled at the serve loop's migration point
+ * (MIGRATE_OUT)? The loop then records its thread's context first, in its
+ * own frame, so that the context the target checks is the call boundary's
+ * (ta/flow.c), not one inside the frame table's dispatch. */
+int talos_rt_frame_at_mp(uint16_t type);
+
 /* ecall dispatch: handle one CALL frame (in talos_rt.rx), send the REPLY. */
 int talos_rt_handle_call(const uint8_t *body, size_t len);
 
