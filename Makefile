@@ -98,11 +98,18 @@ $(O)/%.o: %.c | $(BUILD)/.deps-ok
 CFG_SRC := $(wildcard tools/cfg/*.c)
 LIB_CFG := $(BUILD)/lib/libtalos_cfg.a
 $(LIB_CFG): $(call src2obj,$(CFG_SRC))
+# The CFG model (core/cfg: parse, lookups, flow check; no Capstone): trusted
+# code, linked into every TA image (a migration target checks thread
+# contexts with it, ta/flow.c) and under the extractor on the host side.
+CFG_MODEL_SRC := $(wildcard core/cfg/*.c)
+LIB_CFG_MODEL := $(BUILD)/lib/libtalos_cfg_model.a
+$(LIB_CFG_MODEL): $(call src2obj,$(CFG_MODEL_SRC))
 
 # --- programs ------------------------------------------------------------------
 TALOSD := $(BUILD)/bin/talosd
 TALOS := $(BUILD)/bin/talos
-HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+HOST_SIDE_LIBS := $(LIB_HOST) $(LIB_TEE_HOST) $(LIB_CFG) $(LIB_CFG_MODEL) $(LIB_TEE_VERIFY) $(LIB_OS) \
+                  $(LIB_CORE)
 
 $(TALOSD): $(call src2obj,$(wildcard node/talosd/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
@@ -115,10 +122,6 @@ $(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 # A TA image: the TA's objects + runtime + one backend's enclave side.
 # Static and non-PIE: one self-contained file whose every code byte is measured,
 # at fixed addresses (TALOS_PERSIST, arena pointers).
-# The CFG model half of tools/cfg (parse, lookups, flow check: no Capstone):
-# a migration target checks thread contexts with it (ta/flow.c).
-LIB_CFG_MODEL := $(BUILD)/lib/libtalos_cfg_model.a
-$(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/check.c)
 # The runtime walks its frame pointers to record a thread's context at a
 # migration point (ta/flow.c). Overridable only to measure what they cost.
 TA_FP_FLAGS ?= -fno-omit-frame-pointer
@@ -207,7 +210,7 @@ $(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
 $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard node/talosd/*.c)) \
 		$(filter-out node/host/ta.c,$(HOST_SRC))) \
 		$(O)/hostile/node/host/ta.o $(O)/hostile/node/talosd/images.o $(O)/hostile/tests/host/hostile.o \
-		$(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+		$(LIB_TEE_HOST) $(LIB_CFG) $(LIB_CFG_MODEL) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
@@ -275,10 +278,11 @@ $(FZ)/.deps-ok: scripts/deps.sh
 FZ_CORE := $(call fzobj,$(CORE_SRC))
 FZ_OS := $(call fzobj,$(OS_SRC)) $(FZ_CORE)
 FZ_VERIFY := $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
-FZ_CFG := $(call fzobj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/json.c) $(FZ_CORE)
+FZ_CFG := $(call fzobj,core/cfg/model.c core/cfg/serial.c tools/cfg/json.c) $(FZ_CORE)
 # talosd without its main.c (the harness defines `node`), and all it links.
 FZ_NODE := $(call fzobj,$(filter-out node/talosd/main.c,$(wildcard node/talosd/*.c)) \
-             $(HOST_SRC) $(TEE_HOST_SRC) $(CFG_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+             $(HOST_SRC) $(TEE_HOST_SRC) $(CFG_SRC) $(CFG_MODEL_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) \
+             $(FZ_CORE)
 
 FZ_DEPS_wire_reader := $(FZ_CORE)
 FZ_DEPS_msg_header := $(FZ_OS)
@@ -289,7 +293,7 @@ FZ_DEPS_control_json := $(FZ_NODE)
 FZ_DEPS_call_decode := $(call fzobj,ta/dispatch.c) $(FZ_OS)
 FZ_DEPS_peer_offer := $(call fzobj,node/talosd/peerproto.c node/talosd/peerlink.c) $(FZ_OS)
 FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.c $(TEE_HOST_SRC) $(CFG_SRC) \
-                         $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
+                         $(CFG_MODEL_SRC) $(TEE_VERIFY_SRC) $(OS_SRC)) $(FZ_CORE)
 FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
 FZ_DEPS_mig_bodies := $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
@@ -303,7 +307,7 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_harness,$(t))))
 FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(FZ)/fuzz_$(t))
 
 $(FZ)/gen_seeds: $(FZ)/obj/tests/fuzz/gen_seeds.o $(call fzobj,node/talosd/peerproto.c node/talosd/peerlink.c) \
-		$(call fzobj,$(TEE_VERIFY_SRC) tools/cfg/model.c tools/cfg/serial.c $(OS_SRC)) $(FZ_CORE)
+		$(call fzobj,$(TEE_VERIFY_SRC) core/cfg/model.c core/cfg/serial.c $(OS_SRC)) $(FZ_CORE)
 	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(FZ_SAN) -o $@ $^ $(HOST_LIBS)
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds clean-fuzz

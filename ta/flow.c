@@ -8,7 +8,7 @@
  * the walk with a refusal, not a stray read.
  *
  * The target's CFG file comes from its (untrusted) host: it is copied once,
- * parsed by the fuzzed decoder of tools/cfg, and believed only when its
+ * parsed by the fuzzed decoder of core/cfg, and believed only when its
  * digest equals the cfg_digest the platform signed in this TA's evidence. */
 #include "ta/flow.h"
 
@@ -24,7 +24,7 @@
 #include "core/msg.h"
 #include "core/wire.h"
 #include "ta/rt.h"
-#include "tools/cfg/cfg.h"
+#include "core/cfg/cfg.h"
 
 /* A frame larger than this is no frame of the runtime: stop the walk. */
 #define FRAME_MAX (1u << 20)

@@ -27,7 +27,7 @@
 #include "talos/talos.h"
 #include "tee/sim/evidence.h"
 #include "tests/fuzz/fuzz_keys.h"
-#include "tools/cfg/internal.h"
+#include "core/cfg/internal.h"
 
 static const char *root;
 static int failed;

@@ -24,7 +24,7 @@
 #include "core/migctx.h"
 #include "core/wire.h"
 #include "talos/err.h"
-#include "tools/cfg/internal.h"
+#include "core/cfg/internal.h"
 
 #define MP 0x3000
 

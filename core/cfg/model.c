@@ -5,7 +5,7 @@
 
 #include "core/crypto.h"
 #include "talos/err.h"
-#include "tools/cfg/internal.h"
+#include "core/cfg/internal.h"
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {

@@ -12,7 +12,7 @@
 #include "core/crypto.h"
 #include "core/wire.h"
 #include "talos/err.h"
-#include "tools/cfg/internal.h"
+#include "core/cfg/internal.h"
 
 /* Smallest encodings, to refuse a count the remaining bytes cannot hold
  * before allocating for it. */

@@ -1,5 +1,5 @@
 /* The execution-flow check of a migrated thread (docs/cfg.md): part of the
- * model half of tools/cfg (no ELF, no Capstone), linked into TA images.
+ * CFG model (no ELF, no Capstone), linked into TA images.
  * Every address comes from the migration peer and is hostile: it is only
  * looked up, never followed. */
 #include <inttypes.h>
@@ -7,7 +7,7 @@
 
 #include "core/reason.h"
 #include "talos/err.h"
-#include "tools/cfg/cfg.h"
+#include "core/cfg/cfg.h"
 
 /* The function holding addr, refused when there is none or when its bytes
  * were not all decoded (its blocks and call sites may be bogus). */
