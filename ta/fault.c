@@ -7,6 +7,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
+
+int talos_fault_tamper(const char *name)
+{
+    const char *want = getenv("TALOS_MIG_TAMPER");
+
+    if (!want || strcmp(want, name) != 0)
+        return 0;
+    TLOG_WARN("test build: TALOS_MIG_TAMPER=%s: sending a wrong field", name);
+    return 1;
+}
+
 void talos_fault_point(const char *name)
 {
     const char *want = getenv("TALOS_FAULT");

@@ -15,4 +15,19 @@ void talos_fault_point(const char *name);
 #define TALOS_FAULT(name) ((void)0)
 #endif
 
+/* Test builds only, too: $TALOS_MIG_TAMPER=name makes a source put one
+ * wrong field into a record it sends inside its authenticated channel (a
+ * BEGIN naming another previous chain head, a renumbered CHUNK, a HANDOFF
+ * sealed for another version), so that tests can show the target refuses
+ * what only a genuine but faulty source could send
+ * (tests/integration/test_wrong_fields.sh). TALOS_TAMPER(name) is 1 when
+ * the knob names `name` (and says so in the log); in a normal build it is
+ * the constant 0 and the compiler drops the branch. */
+#ifdef TALOS_FAULT_POINTS
+int talos_fault_tamper(const char *name);
+#define TALOS_TAMPER(name) talos_fault_tamper(name)
+#else
+#define TALOS_TAMPER(name) 0
+#endif
+
 #endif

@@ -13,6 +13,7 @@
 #include "core/policy.h"
 #include "core/wire.h"
 #include "os/sched.h"
+#include "ta/fault.h"
 #include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
@@ -284,6 +285,8 @@ int mig_send_begin(struct mig *m, uint64_t arena_bytes, uint64_t persist_bytes)
     uint8_t body[TALOS_MIG_BEGIN_BYTES];
 
     memcpy(b.head, talos_rt.head, sizeof(b.head));
+    if (TALOS_TAMPER("begin_head")) /* test builds: another previous head */
+        b.head[0] ^= 0x01;
     talos_mig_begin_encode(&b, body);
     return talos_chan_send(&m->ch, TALOS_MIG_BEGIN, body, sizeof(body), NULL, 0);
 }

@@ -237,7 +237,9 @@ static int stream(struct mig *m, struct prehash *h, uint8_t new_head[TALOS_MIG_H
         uint32_t n = 0;
         chunk_at(h, k, &first, &n);
         hash_chunk(h, k);
-        if ((rc = mig_send_chunk(m, k, first, n, page_at(h, first))) != TALOS_OK)
+        /* Test builds: the last CHUNK renumbered, a gap before it. */
+        uint32_t seq = k + (k + 1 == h->n_chunks && TALOS_TAMPER("chunk_seq"));
+        if ((rc = mig_send_chunk(m, seq, first, n, page_at(h, first))) != TALOS_OK)
             return rc;
         TALOS_FAULT(k == 1 ? "source.after_2_chunks" : NULL);
     }
@@ -366,7 +368,9 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     pending.version = talos_rt.version;
     memcpy(pending.head, head, sizeof(pending.head));
     t_handoff = mig_now();
-    if ((rc = mig_send_token(&m, TALOS_MIG_HANDOFF, talos_rt.version, head, 0, m.rep.token)) != TALOS_OK)
+    /* Test builds: a HANDOFF sealed for another version (pending keeps ours). */
+    uint64_t ho_version = talos_rt.version + (uint64_t)TALOS_TAMPER("handoff_version");
+    if ((rc = mig_send_token(&m, TALOS_MIG_HANDOFF, ho_version, head, 0, m.rep.token)) != TALOS_OK)
         goto in_doubt;
     m.rep.token_kind = TALOS_MIG_HANDOFF;
     TALOS_FAULT("source.after_handoff");
