@@ -95,15 +95,41 @@ int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t versio
                      size_t cap);
 
 /* T: the arena pre-faulted on a helper while the attestation runs
- * (ta/mig_target.c), [0, bytes). */
+ * (ta/mig_helpers.c), [0, bytes). */
 struct mig_prefault {
     pthread_t thread;
     int started;
     uint64_t bytes;
 };
+/* Start faulting in what the HELLO's hint says, bounded by the node's
+ * grant and by what an unauthenticated peer may make us fault in. */
+void mig_prefault_start(struct mig_prefault *p, uint64_t hint, uint64_t grant);
 /* Fault in the arena's [p->bytes, arena_bytes) now (BEGIN said more). */
 void mig_prefault_rest(const struct mig_prefault *p, uint64_t arena_bytes);
 void mig_prefault_join(struct mig_prefault *p);
+
+/* T: memory introspection on a thread from the start of the import; its
+ * verdict (rc, why) is taken right before activation (ta/mig_helpers.c). */
+struct mig_introspection {
+    pthread_t thread;
+    int started;
+    int rc;
+    uint8_t now[TALOS_MEASUREMENT_BYTES];
+    char why[200];
+};
+void mig_introspect_start(struct mig_introspection *in);
+void mig_introspect_join(struct mig_introspection *in);
+
+/* T: until the source is attested, its connection is shut down after a
+ * bounded time (ta/mig_helpers.c). */
+struct mig_unattested {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t thread;
+    int fd, done, started;
+};
+void mig_unattested_start(struct mig_unattested *u, int fd);
+void mig_unattested_end(struct mig_unattested *u);
 
 /* T: what the state stream delivered (ta/mig_receive.c). */
 struct mig_received {

@@ -3,9 +3,7 @@
  * FROZEN, S may resume on its own (nothing was promised); from HANDED_OFF,
  * only with the target's ABORT; RETIRED is final. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,12 +12,12 @@
 #include "core/migrec.h"
 #include "core/wire.h"
 #include "os/sched.h"
-#include "ta/arena.h"
 #include "ta/cert.h"
 #include "ta/fault.h"
 #include "ta/flow.h"
 #include "ta/mig.h"
 #include "ta/precopy.h"
+#include "ta/prehash.h"
 #include "ta/rt.h"
 
 /* Kept while HANDED_OFF: the only key that can verify the target's ABORT
@@ -31,167 +29,6 @@ static struct {
     uint64_t version;
     uint8_t head[TALOS_MIG_HASH_BYTES];
 } pending;
-
-/* The state's pages are hashed by two threads that meet (D13, revised in
- * D32 and D33). The persist section is copied and hashed at once (a few
- * pages; the copy is what is sent). A helper at nice 19 starts at once and
- * hashes the arena chunk by chunk from the *back* — during the channel
- * set-up and the attestation, and on through the stream whenever a core is
- * idle (the stream waiting for the socket, the target faulting its arena
- * in). The stream hashes from the front, each chunk right before it
- * encrypts it. Each chunk is claimed once, by whoever gets to it first;
- * when the stream meets the helper's first chunk it joins the helper,
- * which by then has hashed, or is finishing, every arena chunk from there
- * on. Either way the last arena chunk is hashed before it is sent, and no
- * later than any other. Stop-and-copy holds the freeze lock throughout, so
- * no ecall writes a page between its hash and its send. */
-struct prehash {
-    pthread_t thread;
-    int started;
-    const uint8_t *base; /* arena */
-    uint64_t a_pages, total;
-    uint32_t a_chunks, n_chunks;
-    uint8_t *ppad;       /* persist section, padded to whole pages */
-    uint8_t *leaves;
-    uint8_t root[TALOS_HASH];
-    struct talos_sha256_ctx *c; /* the stream's own */
-    _Atomic uint8_t *claim;     /* per chunk: taken by the stream or the helper */
-    _Atomic int stop;           /* a failure: the helper ends after its chunk */
-    int all;                    /* every page hashed (the stream knows) */
-    uint64_t ns, helper_ns;     /* CPU time spent hashing, stream and helper */
-};
-
-static const uint8_t *page_at(const struct prehash *h, uint64_t i)
-{
-    return i < h->a_pages ? h->base + i * TALOS_PAGE : h->ppad + (i - h->a_pages) * TALOS_PAGE;
-}
-
-/* Chunk k is pages [*first, *first + *n); no chunk spans the arena's end
- * and the persist section. */
-static void chunk_at(const struct prehash *h, uint32_t k, uint64_t *first, uint32_t *n)
-{
-    uint64_t end = h->total;
-
-    if (k < h->a_chunks) {
-        *first = (uint64_t)k * TALOS_MIG_CHUNK_PAGES;
-        end = h->a_pages;
-    } else {
-        *first = h->a_pages + (uint64_t)(k - h->a_chunks) * TALOS_MIG_CHUNK_PAGES;
-    }
-    *n = (uint32_t)(end - *first < TALOS_MIG_CHUNK_PAGES ? end - *first : TALOS_MIG_CHUNK_PAGES);
-}
-
-static void hash_pages(const struct prehash *h, struct talos_sha256_ctx *c, uint32_t k)
-{
-    uint64_t first = 0;
-    uint32_t n = 0;
-
-    chunk_at(h, k, &first, &n);
-    for (uint64_t i = first; i < first + n; i++)
-        talos_merkle_leaf(c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
-}
-
-/* Every page is hashed and the arena's last chunk not yet sent (T15
- * tampers here: the pages sent then differ from the ones the root covers). */
-static void all_hashed(void) { TALOS_FAULT("source.after_prehash"); }
-
-static void *prehash_run(void *arg)
-{
-    struct prehash *h = arg;
-    struct talos_sha256_ctx *c = NULL;
-    uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
-
-    /* Idle time only: the handshake's and the stream's threads must not
-     * wait for this one (what it leaves undone, the stream hashes). */
-    talos_thread_background();
-    if (talos_sha256_begin(&c) != TALOS_OK)
-        return NULL; /* nothing claimed: the stream hashes every chunk */
-    for (uint32_t k = h->a_chunks; k-- > 0;) {
-        if (atomic_load_explicit(&h->stop, memory_order_relaxed) ||
-            atomic_exchange(&h->claim[k], 1))
-            break; /* the stream got here first: it has every chunk below */
-        hash_pages(h, c, k);
-    }
-    talos_sha256_free(c);
-    h->helper_ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
-    return NULL;
-}
-
-static int prehash_start(struct prehash *h)
-{
-    size_t plen = 0;
-    uint8_t *persist = talos_rt_persist(&plen);
-    uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE;
-    uint64_t cp = TALOS_MIG_CHUNK_PAGES;
-
-    memset(h, 0, sizeof(*h));
-    h->base = (const uint8_t *)talos_arena_base();
-    h->a_pages = talos_arena_used_bytes() / TALOS_PAGE;
-    h->total = h->a_pages + p_pages;
-    h->a_chunks = (uint32_t)((h->a_pages + cp - 1) / cp);
-    h->n_chunks = h->a_chunks + (uint32_t)((p_pages + cp - 1) / cp);
-    h->leaves = malloc((h->total ? h->total : 1) * TALOS_HASH);
-    h->ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE);
-    h->claim = calloc(h->n_chunks ? h->n_chunks : 1, sizeof(*h->claim));
-    if (!h->leaves || !h->ppad || !h->claim)
-        return TALOS_ERR_NOMEM;
-    if (plen) /* no persist section: persist may be NULL */
-        memcpy(h->ppad, persist, plen);
-    if (talos_sha256_begin(&h->c) != TALOS_OK)
-        return TALOS_ERR_NOMEM;
-    /* The persist section is sent from this copy, so it is hashed now (a
-     * few pages); the two threads share the arena's chunks. Then the last
-     * arena chunk is never sent before every page is hashed. */
-    uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
-    for (uint32_t k = h->a_chunks; k < h->n_chunks; k++) {
-        hash_pages(h, h->c, k);
-        atomic_store(&h->claim[k], 1);
-    }
-    h->ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
-    h->started = pthread_create(&h->thread, NULL, prehash_run, h) == 0;
-    return TALOS_OK; /* no thread: the stream hashes every page */
-}
-
-static void prehash_join(struct prehash *h)
-{
-    if (h->started)
-        pthread_join(h->thread, NULL);
-    h->started = 0;
-}
-
-/* Chunk k's pages are hashed before it is sent: by the stream now, or by
- * the helper — then the helper has every arena chunk from k on, and
- * joining it (at most one chunk's work) makes the whole state hashed. */
-static void hash_chunk(struct prehash *h, uint32_t k)
-{
-    if (h->all)
-        return;
-    if (atomic_exchange(&h->claim[k], 1)) {
-        prehash_join(h);
-        h->all = 1;
-    } else {
-        uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
-        hash_pages(h, h->c, k);
-        h->ns += mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
-        h->all = k + 1 >= h->a_chunks;
-    }
-    if (h->all)
-        all_hashed();
-}
-
-static void prehash_end(struct prehash *h)
-{
-    atomic_store(&h->stop, 1);
-    prehash_join(h);
-    talos_sha256_free(h->c);
-    free(h->leaves);
-    free((void *)h->claim);
-    if (h->ppad) {
-        talos_wipe(h->ppad, (h->total - h->a_pages) * TALOS_PAGE);
-        free(h->ppad);
-    }
-    memset(h, 0, sizeof(*h));
-}
 
 static int hello(struct mig *m, uint64_t arena_bytes)
 {
@@ -221,32 +58,6 @@ static int hello(struct mig *m, uint64_t arena_bytes)
     }
     memcpy(m->nonce_peer, ack.nonce, sizeof(m->nonce_peer));
     return mig_keys(m);
-}
-
-/* BEGIN, CHUNKs (arena pages, then persist pages), MANIFEST. */
-static int stream(struct mig *m, struct prehash *h, uint8_t new_head[TALOS_MIG_HASH_BYTES])
-{
-    size_t plen = 0;
-    int rc = TALOS_OK;
-
-    (void)talos_rt_persist(&plen);
-    if ((rc = mig_send_begin(m, h->a_pages * TALOS_PAGE, plen)) != TALOS_OK)
-        return rc;
-    for (uint32_t k = 0; k < h->n_chunks; k++) {
-        uint64_t first = 0;
-        uint32_t n = 0;
-        chunk_at(h, k, &first, &n);
-        hash_chunk(h, k);
-        /* Test builds: the last CHUNK renumbered, a gap before it. */
-        uint32_t seq = k + (k + 1 == h->n_chunks && TALOS_TAMPER("chunk_seq"));
-        if ((rc = mig_send_chunk(m, seq, first, n, page_at(h, first))) != TALOS_OK)
-            return rc;
-        TALOS_FAULT(k == 1 ? "source.after_2_chunks" : NULL);
-    }
-    prehash_join(h); /* it met the stream, or found nothing left: it is ending */
-    talos_merkle_root(h->c, h->leaves, h->total, h->root);
-    m->rep.checkpoint_ns = h->ns + h->helper_ns;
-    return mig_send_manifest(m, h->n_chunks, h->root, new_head);
 }
 
 /* The target's answer to a stream: PREPARED (go on) or ABORT (resume). */
@@ -347,7 +158,7 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     /* The lineage key and execution record first (ta/cert.c), while frozen. */
     rc = talos_rt_cert_send(&m);
     if (rc == TALOS_OK)
-        rc = o->precopy ? precopy_final(&m, pc, head) : stream(&m, &h, head);
+        rc = o->precopy ? precopy_final(&m, pc, head) : prehash_stream(&m, &h, head);
     if (rc == TALOS_OK)
         rc = talos_flow_send(&m);
     TLOG_DEBUG("S: +%.3f ms THREADS sent", (mig_now() - m.t0) / 1e6);

@@ -2,28 +2,23 @@
  * started in restore mode. It attests the source, takes the state as a
  * pipeline, writing only inside its own regions, verifies root and chain,
  * answers PREPARED, and activates on HANDOFF. Any failure before ACTIVE is
- * FAILED — terminal — and sends ABORT so that the source may resume. */
-#include <pthread.h>
+ * FAILED — terminal — and sends ABORT so that the source may resume. The
+ * state stream's records are ta/mig_receive.c's, the helper threads of an
+ * import ta/mig_helpers.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/migrec.h"
 #include "core/msg.h"
-#include "core/mtree.h"
 #include "core/wire.h"
 #include "ta/arena.h"
 #include "ta/cert.h"
 #include "ta/fault.h"
 #include "ta/flow.h"
-#include "ta/leafhash.h"
 #include "ta/mig.h"
 #include "ta/rt.h"
 
@@ -31,92 +26,6 @@ static int fail(struct mig *m, int rc, const char *why)
 {
     snprintf(m->reason, sizeof(m->reason), "%s", why);
     return rc;
-}
-
-/* Pre-fault the arena while the attestation runs: faulting costs ~2 µs a
- * page, 25 ms for 64 MiB (bench). The size is only a hint, bounded by the
- * arena; BEGIN says the real size, checked then. */
-/* Before the attestation the hint is unauthenticated: bound what anyone who
- * reaches the peer port can make us fault in; BEGIN faults the rest. */
-#define PREFAULT_UNAUTH_MAX (256ull << 20)
-
-/* In slices: MADV_POPULATE_WRITE holds the mmap lock for the whole range,
- * and every malloc that maps memory (the stream's bookkeeping, OpenSSL's
- * buffers) waits for it — for 256 MiB that stalled the import ~80 ms with
- * both TAs' main threads idle. Between slices a waiting writer gets in. */
-#define PREFAULT_SLICE (4ull << 20)
-
-/* Fault in arena bytes [from, to) for writing, slice by slice. */
-static void populate(uint64_t from, uint64_t to)
-{
-    uint8_t *base = (uint8_t *)talos_arena_base();
-
-    for (uint64_t off = from; off < to; off += PREFAULT_SLICE)
-        (void)madvise(base + off, to - off < PREFAULT_SLICE ? to - off : PREFAULT_SLICE,
-                      MADV_POPULATE_WRITE);
-}
-
-static void *prefault_run(void *arg)
-{
-    const struct mig_prefault *p = arg;
-    populate(0, p->bytes);
-    return NULL;
-}
-
-/* The node's grant bounds it too: its budget for all virgin targets at
- * once (node/talosd/peer.c), so many unauthenticated hints cannot add up. */
-static void prefault_start(struct mig_prefault *p, uint64_t hint, uint64_t grant)
-{
-    if (hint > grant)
-        hint = grant;
-    p->bytes = hint > PREFAULT_UNAUTH_MAX ? PREFAULT_UNAUTH_MAX : hint & ~(uint64_t)(TALOS_PAGE - 1);
-    p->started = p->bytes && pthread_create(&p->thread, NULL, prefault_run, p) == 0;
-}
-
-void mig_prefault_rest(const struct mig_prefault *p, uint64_t arena_bytes)
-{
-    populate(p->bytes, arena_bytes);
-}
-
-void mig_prefault_join(struct mig_prefault *p)
-{
-    if (p->started)
-        pthread_join(p->thread, NULL);
-    p->started = 0;
-}
-
-/* Memory introspection before activation runs on a thread from the start
- * of the import, so that re-hashing the code (milliseconds for a static
- * image) overlaps the handshake and the stream instead of adding to the
- * downtime; it is joined, and its verdict applied, after HANDOFF, right
- * before this TA activates. */
-struct introspection {
-    pthread_t thread;
-    int started;
-    int rc;
-    uint8_t now[TALOS_MEASUREMENT_BYTES];
-    char why[200];
-};
-
-static void *introspect_run(void *arg)
-{
-    struct introspection *in = arg;
-    in->rc = talos_rt_introspect(in->now, in->why, sizeof(in->why));
-    return NULL;
-}
-
-static void introspect_start(struct introspection *in)
-{
-    in->started = pthread_create(&in->thread, NULL, introspect_run, in) == 0;
-    if (!in->started)
-        introspect_run(in);
-}
-
-static void introspect_join(struct introspection *in)
-{
-    if (in->started)
-        pthread_join(in->thread, NULL);
-    in->started = 0;
 }
 
 static int hello(struct mig *m, struct mig_prefault *pf, const uint8_t expected[TALOS_LINEAGE_BYTES],
@@ -147,7 +56,7 @@ static int hello(struct mig *m, struct mig_prefault *pf, const uint8_t expected[
     memcpy(m->session, h.session, sizeof(m->session));
     memcpy(m->nonce_peer, h.nonce, sizeof(m->nonce_peer));
     memcpy(m->lineage, h.lineage, sizeof(m->lineage)); /* bound by the source's evidence, checked next */
-    prefault_start(pf, h.arena_hint, grant);
+    mig_prefault_start(pf, h.arena_hint, grant);
     if ((rc = mig_keys(m)) != TALOS_OK)
         return rc;
     /* The host registers us under the lineage the source's node announced in
@@ -203,7 +112,7 @@ int mig_activate_commit(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t ver
 }
 
 static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_prepared,
-                    struct introspection *in)
+                    struct mig_introspection *in)
 {
     const uint8_t *head = rcv->head;
     uint64_t version = rcv->begin.version;
@@ -230,7 +139,7 @@ static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_pr
     /* Introspection: code changed since launch (or unlike what the platform
      * measured) blocks activation — FAILED, and the ABORT lets S resume. */
     TLOG_DEBUG("T: +%.3f ms HANDOFF verified", (mig_now() - m->t0) / 1e6);
-    introspect_join(in);
+    mig_introspect_join(in);
     TLOG_DEBUG("T: +%.3f ms introspection joined", (mig_now() - m->t0) / 1e6);
     if ((rc = in->rc) != TALOS_OK ||
         (rc = talos_rt_code_unchanged(in->now, m->own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
@@ -268,60 +177,6 @@ static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_pr
     return TALOS_OK;
 }
 
-/* Until the source is attested it is anyone who reached the peer port: it
- * gets UNATTESTED_S seconds in all (per-read timeouts do not bound a peer
- * that trickles a byte at a time), then its connection is shut down under
- * it. A node's squatter on a lineage holds an arrival no longer than that. */
-#define UNATTESTED_S 30
-
-struct unattested {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    pthread_t thread;
-    int fd, done, started;
-};
-
-static void *unattested_run(void *arg)
-{
-    struct unattested *u = arg;
-    struct timespec until;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += UNATTESTED_S;
-    pthread_mutex_lock(&u->lock);
-    while (!u->done && pthread_cond_timedwait(&u->cond, &u->lock, &until) == 0)
-        ;
-    if (!u->done) {
-        TLOG_WARN("the source was not attested within %d s: closing its connection", UNATTESTED_S);
-        (void)shutdown(u->fd, SHUT_RDWR);
-    }
-    pthread_mutex_unlock(&u->lock);
-    return NULL;
-}
-
-static void unattested_start(struct unattested *u, int fd)
-{
-    pthread_mutex_init(&u->lock, NULL);
-    pthread_cond_init(&u->cond, NULL);
-    /* Our own descriptor of the socket: the channel may close the one it
-     * was given before we end, and its number be reused meanwhile. */
-    u->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    u->started = u->fd >= 0 && pthread_create(&u->thread, NULL, unattested_run, u) == 0;
-}
-
-static void unattested_end(struct unattested *u)
-{
-    if (!u->started)
-        return;
-    pthread_mutex_lock(&u->lock);
-    u->done = 1;
-    pthread_cond_signal(&u->cond);
-    pthread_mutex_unlock(&u->lock);
-    pthread_join(u->thread, NULL);
-    u->started = 0;
-    close(u->fd);
-}
-
 int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYTES],
                         uint64_t prefault_grant)
 {
@@ -333,8 +188,8 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     uint8_t *ppad = NULL;
     uint8_t tok[TALOS_TOKEN_BYTES];
     struct mig_prefault pf = {0};
-    struct introspection in = {0};
-    struct unattested un = {0};
+    struct mig_introspection in = {0};
+    struct mig_unattested un = {0};
     int rc = TALOS_OK;
 
     memset(&m, 0, sizeof(m));
@@ -352,8 +207,8 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     }
     /* Introspection from the start: re-hashing the code overlaps the
      * handshake and the stream; its verdict is taken right before activation. */
-    introspect_start(&in);
-    unattested_start(&un, fd);
+    mig_introspect_start(&in);
+    mig_unattested_start(&un, fd);
     if ((rc = talos_chan_open(&m.ch, fd, 0)) != TALOS_OK)
         goto failed;
     m.chan_up = 1;
@@ -365,7 +220,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
         goto failed;
     talos_flow_ready();
     rc = mig_attest(&m);
-    unattested_end(&un);
+    mig_unattested_end(&un);
     if (rc != TALOS_OK || (rc = talos_rt_enter(TALOS_LIFE_IMPORT)) != TALOS_OK)
         goto failed;
     if (!(ppad = calloc(p_pages ? p_pages : 1, TALOS_PAGE))) {
@@ -399,7 +254,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
         /* Keep what a HANDOFF delivered by the node needs (the token key,
          * version, head); the introspection runs again at activation. The
          * PREPARED token tells our node which session we wait for. */
-        introspect_join(&in);
+        mig_introspect_join(&in);
         mig_wait_begin(&m, rcv.begin.version, rcv.head);
         m.rep.version = rcv.begin.version;
         memcpy(m.rep.lineage, m.lineage, TALOS_LINEAGE_BYTES);
@@ -425,9 +280,9 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
 failed:
     /* FAILED is terminal: wipe whatever arrived, tell the source it may
      * resume (if the channel still stands), tell the host, end. */
-    unattested_end(&un);
+    mig_unattested_end(&un);
     mig_prefault_join(&pf);
-    introspect_join(&in);
+    mig_introspect_join(&in);
     (void)talos_rt_enter(TALOS_LIFE_FAIL); /* from any state before ACTIVE */
     talos_rt_wipe_state();
     if (ppad) {
