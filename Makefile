@@ -194,7 +194,7 @@ TEST_TAS := $(notdir $(wildcard tests/ta/*))
 $(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 
-# talosd as a hostile host (tests only, SECURITY.md T25): node/host/ta.c
+# talosd as a hostile host (tests only, SECURITY.md T25): node/host/serve.c
 # compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the
 # malformed and racing answers of tests/host/hostile.c, and
 # node/talosd/images.c runs whatever its store holds under an image's name
@@ -205,8 +205,9 @@ $(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_HOSTILE_HOST -c $< -o $@
 $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard node/talosd/*.c)) \
-		$(filter-out node/host/ta.c,$(HOST_SRC))) \
-		$(O)/hostile/node/host/ta.o $(O)/hostile/node/talosd/images.o $(O)/hostile/tests/host/hostile.o \
+		$(filter-out node/host/ta.c node/host/serve.c,$(HOST_SRC))) \
+		$(O)/hostile/node/host/ta.o $(O)/hostile/node/host/serve.o $(O)/hostile/node/talosd/images.o \
+		$(O)/hostile/tests/host/hostile.o \
 		$(LIB_TEE_HOST) $(LIB_CFG) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
