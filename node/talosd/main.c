@@ -72,10 +72,37 @@ static void on_signal(int sig)
     (void)sig, (void)r;
 }
 
+/* Control connections at once: the socket is this user's only, but a
+ * runaway client must not make the node spawn threads without a bound. */
+#define CONTROL_CONN_MAX 64
+static int control_conns; /* atomic */
+
 static void *control_thread(void *arg)
 {
     control_serve((int)(intptr_t)arg);
+    __atomic_sub_fetch(&control_conns, 1, __ATOMIC_RELAXED);
     return NULL;
+}
+
+static void control_accept(int cfd)
+{
+    int fd = accept4(cfd, NULL, NULL, SOCK_CLOEXEC);
+    pthread_t t;
+
+    if (fd < 0)
+        return;
+    if (__atomic_add_fetch(&control_conns, 1, __ATOMIC_RELAXED) > CONTROL_CONN_MAX) {
+        TLOG_WARN("control: more than %d clients at once: connection closed", CONTROL_CONN_MAX);
+        __atomic_sub_fetch(&control_conns, 1, __ATOMIC_RELAXED);
+        close(fd);
+        return;
+    }
+    if (pthread_create(&t, NULL, control_thread, (void *)(intptr_t)fd) != 0) {
+        __atomic_sub_fetch(&control_conns, 1, __ATOMIC_RELAXED);
+        close(fd);
+        return;
+    }
+    pthread_detach(t);
 }
 
 /* The state dir is talosd's alone (docs/state-dir.md): created 0700 if
@@ -344,17 +371,8 @@ int main(int argc, char **argv)
             break;
         if (p[1].revents)
             peer_accept_one(pfd);
-        if (p[0].revents) {
-            int fd = accept4(cfd, NULL, NULL, SOCK_CLOEXEC);
-            pthread_t t;
-            if (fd < 0)
-                continue;
-            if (pthread_create(&t, NULL, control_thread, (void *)(intptr_t)fd) != 0) {
-                close(fd);
-                continue;
-            }
-            pthread_detach(t);
-        }
+        if (p[0].revents)
+            control_accept(cfd);
     }
     TLOG_INFO("shutting down");
     rc = 0;
