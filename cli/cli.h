@@ -14,11 +14,6 @@
 
 #include "talos/talos.h"
 
-/* talosd carries its own copy; one shared definition belongs in talos.h. */
-#ifndef TALOS_VERSION_STRING
-#define TALOS_VERSION_STRING "0.1.0"
-#endif
-
 enum cli_exit {
     CLI_OK = 0,
     CLI_FAIL = 1,

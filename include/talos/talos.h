@@ -21,10 +21,6 @@
 extern "C" {
 #endif
 
-#ifndef TALOS_MUST_CHECK
-#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
-#endif
-
 #define TALOS_MEASUREMENT_BYTES 32
 #define TALOS_REPORT_DATA_BYTES 64
 #define TALOS_LINEAGE_BYTES 16
@@ -36,7 +32,6 @@ extern "C" {
 #define TALOS_CLAIM_SIMULATED 0x1u /* produced by a simulated TEE: no isolation */
 #define TALOS_CLAIM_DEBUG 0x2u     /* produced by a debug-mode TEE */
 #define TALOS_CLAIM_NO_CFG 0x4u    /* the platform computed no CFG digest: cfg_digest is zero */
-#define TALOS_CFG_DIGEST_BYTES 32
 
 /* What a verified piece of evidence says. */
 struct talos_claims {

@@ -7,7 +7,6 @@
 
 #include "talos/talos.h"
 
-#define TALOS_VERSION_STRING "0.1.0"
 #define CONTROL_FRAME_MAX (8u << 20)
 
 struct node {
