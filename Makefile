@@ -17,7 +17,7 @@ ARENA_DEF := -DTALOS_ARENA_BASE=0x200000000000ULL
 # ASan cannot link statically: sanitizer TA images are dynamic (their
 # measurement then covers the TA image, not the shared C/OpenSSL libraries).
 TA_LINK := -no-pie
-# Test-only: the sim platform's image check (tee/sim/image_check.c) accepts
+# Test-only: the sim platform's image check (tee/sim/host/image_check.c) accepts
 # these dynamic TA images in this build alone; a normal build refuses them.
 SAN_DEFS := -DTALOS_SAN_DYNAMIC_TAS
 else
@@ -53,12 +53,17 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 # --- libraries ---------------------------------------------------------------
 CORE_SRC := $(wildcard core/*.c)
-TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
-TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/image_check.c tee/sim/launch.c tee/sim/launch_child.c \
-                tee/sim/reports.c tee/sim/cfg_cache.c tee/skeleton/host.c
-TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/confine.c tee/sim/measure.c
-TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
+# Backends: every tee/<name>/ with a host/ side. Each shows its sides:
+# verify/ (its evidence format: linked everywhere evidence is checked, TAs
+# included), host/ (the platform: linked into talosd and the CLI), enclave/
+# (linked into TA images built for it) and common/ (code both sides build).
+TEE_BACKENDS := $(patsubst tee/%/host,%,$(wildcard tee/*/host))
+tee_side = $(wildcard $(foreach b,$(2),tee/$(b)/$(1)/*.c))
+TEE_VERIFY_SRC := tee/registry_verify.c $(call tee_side,verify,$(TEE_BACKENDS))
+TEE_HOST_SRC := tee/registry_host.c $(call tee_side,host,$(TEE_BACKENDS)) \
+                $(call tee_side,common,$(TEE_BACKENDS))
+TEE_SIM_ENCLAVE_SRC := $(call tee_side,enclave,sim) $(call tee_side,common,sim)
+TEE_SKELETON_ENCLAVE_SRC := $(call tee_side,enclave,skeleton) $(call tee_side,common,skeleton)
 TA_SRC := $(wildcard ta/*.c)
 HOST_SRC := $(wildcard node/host/*.c)
 OS_SRC := $(wildcard os/*.c)
@@ -125,7 +130,7 @@ TA_FP_FLAGS ?= -fno-omit-frame-pointer
 $(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
 TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 # libseccomp: the sim enclave side loads its system call allowlist with it
-# (tee/sim/confine.c); static like the rest of a TA image (Debian ships
+# (tee/sim/enclave/confine.c); static like the rest of a TA image (Debian ships
 # libseccomp.a in libseccomp-dev).
 TA_LIBS := $(CRYPTO_LIBS) -lseccomp -lpthread
 define ta_image
@@ -215,9 +220,9 @@ $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard n
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-# tee/sim/confine.c: the sim enclave side (enclave.c) that some unit tests
+# tee/sim/enclave/confine.c: the sim enclave side (enclave.c) that some unit tests
 # include names it; they never call it.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c tee/sim/confine.c)
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c tee/sim/enclave/confine.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
@@ -294,7 +299,7 @@ FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
 # ta/mig_target.c is #included by the harness (its decoders are static).
 FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c ta/mig_leafhash.c os/sched.c) $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
-FZ_DEPS_image_check := $(call fzobj,tee/sim/image_check.c) $(FZ_CORE)
+FZ_DEPS_image_check := $(call fzobj,tee/sim/host/image_check.c) $(FZ_CORE)
 
 define fuzz_harness
 $(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))

@@ -2,10 +2,10 @@
  * Adding a backend adds one row. */
 #include <string.h>
 
-#include "tee/sim/evidence.h"
+#include "tee/sim/verify/evidence.h"
 #include "tee/tee.h"
 
-/* Defined in tee/skeleton/verify.c (the sim row is in tee/sim/evidence.h). */
+/* Defined in tee/skeleton/verify/evidence.c (the sim row is in tee/sim/verify/evidence.h). */
 extern const struct talos_tee_verifier talos_tee_skeleton_verifier;
 
 static const struct talos_tee_verifier *const verifiers[] = {

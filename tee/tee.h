@@ -113,7 +113,7 @@ struct talos_tee_host_ops {
      * pread only, never through a path, and fd's offset is left as it was:
      * a caller that checks an fd and then launches from that same fd (or
      * from a private copy it made of the bytes it checked) runs what was
-     * checked. For sim, the rules are in tee/sim/image_check.h (a static,
+     * checked. For sim, the rules are in tee/sim/host/image_check.h (a static,
      * non-PIE ELF for this machine, carrying the TALOS runtime note).
      * TALOS_OK; TALOS_ERR_IMAGE with a one-line reason in why (cap bytes,
      * NUL-terminated, truncated; why may be NULL), e.g. "PIE (ET_DYN)

@@ -1,4 +1,4 @@
-/* Sim evidence (tee/sim/evidence.c): the strict decoder
+/* Sim evidence (tee/sim/verify/evidence.c): the strict decoder
  * talos_sim_evidence_decode and the public verifier talos_verify_evidence
  * (envelope, backend registry, certificate chain to a fixed CA, platform
  * key, Ed25519 signature, the simulated flag).
@@ -26,7 +26,7 @@
 #include "core/log.h"
 #include "talos/err.h"
 #include "talos/talos.h"
-#include "tee/sim/evidence.h"
+#include "tee/sim/verify/evidence.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/fuzz_keys.h"
 

@@ -1,4 +1,4 @@
-/* The sim platform's image check (tee/sim/image_check.c,
+/* The sim platform's image check (tee/sim/host/image_check.c,
  * talos_sim_check_image): hostile image files before anything runs them.
  *
  * Input: the bytes of one image file, handed over in a memfd as a node
@@ -20,7 +20,7 @@
 
 #include "core/abi_note.h"
 #include "talos/err.h"
-#include "tee/sim/image_check.h"
+#include "tee/sim/host/image_check.h"
 #include "tests/fuzz/fuzz.h"
 
 static int fd = -1;

@@ -1,5 +1,5 @@
 /* A fixed sim CA and platform identity for the fuzz harnesses and the seed
- * generator (tests/fuzz/gen_seeds.c), made once with tee/sim/ca.c
+ * generator (tests/fuzz/gen_seeds.c), made once with tee/sim/host/ca.c
  * (talos_sim_identity_open). Fixed so that the committed evidence seeds
  * chain to the anchor and verify in full; test keys, protecting nothing.
  * Valid until 2036-11-18 (the certificates' notAfter): after that the seeds

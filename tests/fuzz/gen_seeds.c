@@ -24,7 +24,7 @@
 #include "talos/err.h"
 #include "talos/ta.h"
 #include "talos/talos.h"
-#include "tee/sim/evidence.h"
+#include "tee/sim/verify/evidence.h"
 #include "tests/fuzz/fuzz_keys.h"
 #include "tools/cfg/internal.h"
 

@@ -15,12 +15,12 @@
 
 #include "core/crypto.h"
 #include "core/wire.h"
-#include "tee/sim/evidence.h"
+#include "tee/sim/verify/evidence.h"
 #include "tee/tee.h"
 
 /* The enclave side is not in the host libraries unit tests link; include it
  * to drive its evidence check with a fake host. */
-#include "tee/sim/enclave.c"
+#include "tee/sim/enclave/enclave.c"
 
 struct fixture {
     char base[64], ca[96], ca2[96], st_a[96], st_b[96], st_c[96];

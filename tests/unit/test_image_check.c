@@ -1,4 +1,4 @@
-/* The sim platform's image check (tee/sim/image_check.c, the host op
+/* The sim platform's image check (tee/sim/host/image_check.c, the host op
  * check_image): a TA image is accepted; anything else is refused as IMAGE
  * with a reason that says why, hostile headers included, never a crash. */
 #include <setjmp.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "core/abi_note.h"
-#include "tee/sim/image_check.h"
+#include "tee/sim/host/image_check.h"
 #include "tee/tee.h"
 
 struct fixture {

@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
-#include "tee/sim/measure.h"
+#include "tee/sim/common/measure.h"
 #include "tee/tee.h"
 
 /* The enclave side is not in the host libraries unit tests link; include it
  * to test memory_map in this (real) process. */
-#include "tee/sim/enclave.c"
+#include "tee/sim/enclave/enclave.c"
 
 struct image {
     char dir[64], path[96];

@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
-#include "tee/sim/ca.h"
+#include "tee/sim/host/ca.h"
 #include "tee/tee.h"
 
 /* The enclave side is not in the host libraries unit tests link; include it
  * to drive its seal_key with a fake host. */
-#include "tee/sim/enclave.c"
+#include "tee/sim/enclave/enclave.c"
 
 struct fixture {
     char base[64];

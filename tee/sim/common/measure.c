@@ -1,6 +1,6 @@
 /* The measurement rule over abstract segments, and the TA's view of itself.
  * See measure.h for the rule and docs/measurement.md for why it is so. */
-#include "tee/sim/measure.h"
+#include "tee/sim/common/measure.h"
 
 #include <elf.h>
 #include <link.h>

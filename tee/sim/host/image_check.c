@@ -3,7 +3,7 @@
  * and parsed there with libelf (elf_memory), so every header is read from
  * one consistent copy however the file changes meanwhile, and every offset
  * and size is checked against that copy before a byte is looked at. */
-#include "tee/sim/image_check.h"
+#include "tee/sim/host/image_check.h"
 
 #include <errno.h>
 #include <gelf.h>

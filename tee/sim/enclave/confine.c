@@ -1,7 +1,7 @@
 /* A sim TA confines itself (docs/confinement.md): what an enclave's
  * hardware would deny it, a seccomp allowlist denies the process. The node
  * already started it as another user, without network, with no_new_privs
- * and no core dumps (tee/sim/launch.c); here the TA
+ * and no core dumps (tee/sim/host/launch.c); here the TA
  *  - keeps the /proc/self files it needs open (os/selffd.h) and reads the
  *    time zone, which it could not open afterwards;
  *  - makes itself not dumpable: no core file, and /proc/PID/mem, maps and
@@ -34,8 +34,8 @@
 #include "os/selffd.h"
 #include "os/uffd_abi.h"
 #include "talos/err.h"
-#include "tee/sim/confine.h"
-#include "tee/sim/report.h"
+#include "tee/sim/enclave/confine.h"
+#include "tee/sim/common/report.h"
 
 /* Namespaces a thread could be asked to enter at creation. */
 #define CLONE_NS_FLAGS                                                                         \
@@ -176,7 +176,7 @@ static pid_t self_pid;
 static int report_fd = -1;
 
 /* SIGSYS from the filter. Async-signal-safe, and only calls the filter
- * allows: leave the call's number for the node (tee/sim/report.h), then
+ * allows: leave the call's number for the node (tee/sim/common/report.h), then
  * die of SIGSYS. SA_RESETHAND made the disposition default and SA_NODEFER
  * left the signal unblocked, so tgkill kills the process at once. */
 static void on_sigsys(int sig, siginfo_t *si, void *uc)

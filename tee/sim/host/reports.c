@@ -1,7 +1,7 @@
 /* Report pipes of sim TAs, host side (reports.h). The record is the TA's
  * own word: a TA could name another call, but it dies either way, and the
  * name only ever reaches a log line. */
-#include "tee/sim/reports.h"
+#include "tee/sim/host/reports.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "talos/err.h"
-#include "tee/sim/report.h"
+#include "tee/sim/common/report.h"
 
 struct entry {
     int pid, fd;

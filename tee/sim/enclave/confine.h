@@ -1,4 +1,4 @@
-/* The sim TA's confinement from inside (tee/sim/confine.c,
+/* The sim TA's confinement from inside (tee/sim/enclave/confine.c,
  * docs/confinement.md): talos_tee_enclave.confine of the sim backend. */
 #ifndef TALOS_TEE_SIM_CONFINE_H
 #define TALOS_TEE_SIM_CONFINE_H

@@ -4,7 +4,7 @@
  * logger) may be held in the child's copy of memory. The user switch goes
  * through raw system calls because glibc's setres[ug]id would try to
  * broadcast the change to threads that do not exist in the child. */
-#include "tee/sim/launch_child.h"
+#include "tee/sim/host/launch_child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "tee/sim/report.h"
+#include "tee/sim/common/report.h"
 
 static int err_of(long r) { return r < 0 ? errno : 0; }
 

@@ -1,7 +1,7 @@
 /* Host side of the measurement: the same rule as measure.c, over an image
  * file parsed with libelf. The file is hostile: every offset and size from
  * its headers is checked against the file size before a byte is read. */
-#include "tee/sim/measure.h"
+#include "tee/sim/common/measure.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,9 +13,9 @@
 #include "core/msg.h"
 #include "core/wire.h"
 #include "os/selffd.h"
-#include "tee/sim/confine.h"
-#include "tee/sim/evidence.h"
-#include "tee/sim/measure.h"
+#include "tee/sim/enclave/confine.h"
+#include "tee/sim/verify/evidence.h"
+#include "tee/sim/common/measure.h"
 #include "tee/tee.h"
 
 static struct talos_tee_env sim_env;

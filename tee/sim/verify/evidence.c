@@ -1,7 +1,7 @@
 /* Sim evidence: encode+sign on the platform, decode+verify anywhere, and
  * the public verifier entry point that dispatches on the backend name.
  * The blob is hostile input for every reader: one strict decoder below. */
-#include "tee/sim/evidence.h"
+#include "tee/sim/verify/evidence.h"
 
 #include <limits.h>
 #include <openssl/err.h>

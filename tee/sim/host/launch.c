@@ -1,7 +1,7 @@
 /* fork + exec of a sim TA into its confinement: the parent half. Everything
  * that allocates or may take a lock happens here, before fork; the child
  * (launch_child.c) only places descriptors and makes system calls. */
-#include "tee/sim/launch.h"
+#include "tee/sim/host/launch.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "tee/sim/launch_child.h"
+#include "tee/sim/host/launch_child.h"
 
 #define NOBODY_ID 65534
 

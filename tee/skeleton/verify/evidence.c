@@ -6,7 +6,7 @@
  * (TALOS_ERR_EVIDENCE_SIG), refuses debug enclaves unless
  * TALOS_VERIFY_ALLOW_DEBUG, and fills talos_claims (measurement = MRENCLAVE /
  * enclave hash / MEASUREMENT, report_data = the 64 bytes the TA chose).
- * See tee/sim/evidence.c for a complete example. */
+ * See tee/sim/verify/evidence.c for a complete example. */
 #include <string.h>
 
 #include "tee/tee.h"

@@ -1,7 +1,7 @@
 /* What a sim TA process and its node share besides the channel: the
- * descriptor numbers the launcher sets up (tee/sim/launch.c) and the record
+ * descriptor numbers the launcher sets up (tee/sim/host/launch.c) and the record
  * a confined TA leaves on the report pipe before its forbidden system call
- * kills it (tee/sim/confine.c, docs/confinement.md). */
+ * kills it (tee/sim/enclave/confine.c, docs/confinement.md). */
 #ifndef TALOS_TEE_SIM_REPORT_H
 #define TALOS_TEE_SIM_REPORT_H
 

@@ -1,4 +1,4 @@
-/* The child half of a sim TA launch (tee/sim/launch.c): what runs between
+/* The child half of a sim TA launch (tee/sim/host/launch.c): what runs between
  * fork and exec. talosd is multi-threaded, so this code calls only
  * async-signal-safe functions and raw system calls: everything that needs
  * memory was prepared by the parent in a struct sim_plan. */

@@ -1,5 +1,5 @@
 /* The sim CA and platform identity files (layout and rules in ca.h). */
-#include "tee/sim/ca.h"
+#include "tee/sim/host/ca.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,7 +1,7 @@
 /* CFG extraction of a 5.6 MB static image takes ~0.3 s: far too slow for a
  * migration's critical path, fine at launch (the node keeps a warm pool of
  * targets, D12) and once per image file, like the measurement cache. */
-#include "tee/sim/cfg_cache.h"
+#include "tee/sim/host/cfg_cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>
