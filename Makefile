@@ -1,15 +1,30 @@
 # TALOS — one non-recursive Makefile.
 #
-#   make            build everything into build/
+#   make            build everything into build/ (installs nothing: a missing
+#                   library stops it with a message that says `make deps`)
+#   make deps       install the missing Debian packages (scripts/deps.sh)
 #   make check      install missing packages, build, run all tests (normal + ASan/UBSan)
 #   make demo       run the demo (two nodes on this machine)
 #   make SAN=1 ...  the same into build-san/ with AddressSanitizer + UBSan
+#   make TEE=NAME   TA images against backend NAME's enclave side (tee/NAME/enclave/),
+#                   into build-NAME/ (default TEE=sim, into build/)
 #   make bench      benchmarks -> bench/RESULTS.md
 #   make install    PREFIX=/usr/local
 
+# The backend TA images are built for. Every backend's host side and
+# evidence format are in every build (tee/registry_host.c picks one at run
+# time); a TA image holds exactly one enclave side.
+TEE ?= sim
+ifeq ($(wildcard tee/$(TEE)/enclave/*.c),)
+$(error TEE=$(TEE): no tee/$(TEE)/enclave/*.c (backends with an enclave side: $(patsubst tee/%/enclave,%,$(wildcard tee/*/enclave))))
+endif
+# Another backend's TA images go to their own build folder: sharing build/
+# would leave images of one backend beside objects of the other.
+TEE_SUFFIX := $(if $(filter-out sim,$(TEE)),-$(TEE))
+
 SAN ?= 0
 ifeq ($(SAN),1)
-BUILD ?= build-san
+BUILD ?= build-san$(TEE_SUFFIX)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # ASan's shadow gap covers the normal arena address; sanitizer TAs use one
 # in ASan's high memory. Their images differ anyway, so their measurements do.
@@ -21,7 +36,7 @@ TA_LINK := -no-pie
 # these dynamic TA images in this build alone; a normal build refuses them.
 SAN_DEFS := -DTALOS_SAN_DYNAMIC_TAS
 else
-BUILD ?= build
+BUILD ?= build$(TEE_SUFFIX)
 SANFLAGS :=
 ARENA_DEF :=
 TA_LINK := -static -no-pie
@@ -62,8 +77,7 @@ tee_side = $(wildcard $(foreach b,$(2),tee/$(b)/$(1)/*.c))
 TEE_VERIFY_SRC := tee/registry_verify.c $(call tee_side,verify,$(TEE_BACKENDS))
 TEE_HOST_SRC := tee/registry_host.c $(call tee_side,host,$(TEE_BACKENDS)) \
                 $(call tee_side,common,$(TEE_BACKENDS))
-TEE_SIM_ENCLAVE_SRC := $(call tee_side,enclave,sim) $(call tee_side,common,sim)
-TEE_SKELETON_ENCLAVE_SRC := $(call tee_side,enclave,skeleton) $(call tee_side,common,skeleton)
+TEE_ENCLAVES := $(patsubst tee/%/enclave,%,$(wildcard tee/*/enclave))
 TA_SRC := $(wildcard ta/*.c)
 HOST_SRC := $(wildcard node/host/*.c)
 OS_SRC := $(wildcard os/*.c)
@@ -71,8 +85,11 @@ OS_SRC := $(wildcard os/*.c)
 LIB_CORE := $(BUILD)/lib/libtalos_core.a
 LIB_TEE_VERIFY := $(BUILD)/lib/libtalos_tee_verify.a
 LIB_TEE_HOST := $(BUILD)/lib/libtalos_tee_host.a
-LIB_TEE_SIM_ENCLAVE := $(BUILD)/lib/libtalos_tee_sim_enclave.a
-LIB_TEE_SKELETON_ENCLAVE := $(BUILD)/lib/libtalos_tee_skeleton_enclave.a
+# Every backend's enclave library is built (so that each keeps compiling);
+# TA images link $(TEE)'s.
+tee_enclave_lib = $(BUILD)/lib/libtalos_tee_$(1)_enclave.a
+LIB_TEE_ENCLAVES := $(foreach b,$(TEE_ENCLAVES),$(call tee_enclave_lib,$(b)))
+LIB_TEE_ENCLAVE := $(call tee_enclave_lib,$(TEE))
 LIB_TA := $(BUILD)/lib/libtalos_ta.a
 LIB_HOST := $(BUILD)/lib/libtalos_host.a
 LIB_OS := $(BUILD)/lib/libtalos_os.a
@@ -80,20 +97,34 @@ LIB_OS := $(BUILD)/lib/libtalos_os.a
 $(LIB_CORE): $(call src2obj,$(CORE_SRC))
 $(LIB_TEE_VERIFY): $(call src2obj,$(TEE_VERIFY_SRC))
 $(LIB_TEE_HOST): $(call src2obj,$(TEE_HOST_SRC))
-$(LIB_TEE_SIM_ENCLAVE): $(call src2obj,$(TEE_SIM_ENCLAVE_SRC))
-$(LIB_TEE_SKELETON_ENCLAVE): $(call src2obj,$(TEE_SKELETON_ENCLAVE_SRC))
+$(foreach b,$(TEE_ENCLAVES),$(eval $(call tee_enclave_lib,$(b)): \
+  $(call src2obj,$(call tee_side,enclave,$(b)) $(call tee_side,common,$(b)))))
 $(LIB_TA): $(call src2obj,$(TA_SRC))
 $(LIB_HOST): $(call src2obj,$(HOST_SRC))
 $(LIB_OS): $(call src2obj,$(OS_SRC))
 
-LIBS := $(LIB_CORE) $(LIB_TEE_VERIFY) $(LIB_TEE_HOST) $(LIB_TEE_SIM_ENCLAVE) \
-        $(LIB_TEE_SKELETON_ENCLAVE) $(LIB_TA) $(LIB_HOST) $(LIB_OS)
+LIBS := $(LIB_CORE) $(LIB_TEE_VERIFY) $(LIB_TEE_HOST) $(LIB_TEE_ENCLAVES) $(LIB_TA) $(LIB_HOST) \
+        $(LIB_OS)
 
 $(BUILD)/lib/%.a:
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/%.o: %.c | $(BUILD)/.deps-ok
+# Packages. `make deps`, and the goals the README says install (check,
+# demo, bench, fuzz*), run scripts/deps.sh, which apt-get installs what is
+# missing; any other make installs nothing: it checks (scripts/deps.sh
+# --check: one include per library header, no apt-get) and stops with a
+# message that says to run `make deps`.
+DEPS_INSTALL_GOALS := deps check check-san demo bench fuzz fuzz-build fuzz-smoke fuzz-seeds
+DEPS_STAMP := $(BUILD)/.deps-$(if $(filter $(DEPS_INSTALL_GOALS),$(MAKECMDGOALS)),ok,checked)
+$(BUILD)/.deps-ok: scripts/deps.sh
+	@./scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+$(BUILD)/.deps-checked: scripts/deps.sh
+	@CC="$(CC)" ./scripts/deps.sh --check
+	@mkdir -p $(@D) && touch $@
+
+$(O)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -117,9 +148,6 @@ $(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
-# A TA image: the TA's objects + runtime + one backend's enclave side.
-# Static and non-PIE: one self-contained file whose every code byte is measured,
-# at fixed addresses (TALOS_PERSIST, arena pointers).
 # The CFG model half of tools/cfg (parse, lookups, flow check: no Capstone):
 # a migration target checks thread contexts with it (ta/flow.c).
 LIB_CFG_MODEL := $(BUILD)/lib/libtalos_cfg_model.a
@@ -128,35 +156,37 @@ $(LIB_CFG_MODEL): $(call src2obj,tools/cfg/model.c tools/cfg/serial.c tools/cfg/
 # migration point (ta/flow.c). Overridable only to measure what they cost.
 TA_FP_FLAGS ?= -fno-omit-frame-pointer
 $(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
-TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
-# libseccomp: the sim enclave side loads its system call allowlist with it
-# (tee/sim/enclave/confine.c); static like the rest of a TA image (Debian ships
-# libseccomp.a in libseccomp-dev).
-TA_LIBS := $(CRYPTO_LIBS) -lseccomp -lpthread
-define ta_image
-$(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
+# Libraries the backend's enclave side needs in a TA image, from its
+# optional tee/<name>/enclave/libs.mk (sim: libseccomp).
+TEE_ENCLAVE_LIBS :=
+-include tee/$(TEE)/enclave/libs.mk
+TA_LIBS := $(CRYPTO_LIBS) $(TEE_ENCLAVE_LIBS) -lpthread
+
+# A TA image: the TA's objects ($(2)) + a runtime library ($(3)) + the
+# enclave side of $(TEE), linked into $(1). Static and non-PIE: one
+# self-contained file whose every code byte is measured, at fixed addresses
+# (TALOS_PERSIST, arena pointers). Every TA image below is linked here.
+define ta_link
+$(1): $(2) $(3) $(LIB_CFG_MODEL) $(LIB_TEE_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
 	@test -x $$@
 endef
+ta_objs = $(call src2obj,$(wildcard $(1)/*.c))
+
 EXAMPLES := kvstore ledger
-$(foreach e,$(EXAMPLES),$(eval $(call ta_image,$(e))))
+$(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/examples/$(e).ta,$(call ta_objs,examples/$(e)),$(LIB_TA))))
 TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/examples/$(e).ta)
 
 # The same runtime with fault points compiled in (tests only, ta/fault.h);
 # a normal TA image has no fault code at all.
 LIB_TA_FAULTS := $(BUILD)/lib/libtalos_ta_faults.a
 $(LIB_TA_FAULTS): $(patsubst %.c,$(O)/faults/%.o,$(TA_SRC))
-$(O)/faults/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/faults/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_FAULT_POINTS -c $< -o $@
-$(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/*.c)) $(LIB_TA_FAULTS) \
-		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(TA_LIBS) 2>&1 | \
-	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
-	@test -x $@
+$(eval $(call ta_link,$(BUILD)/tests/ta/kvstore-faults.ta,$(call ta_objs,examples/kvstore),$(LIB_TA_FAULTS)))
 
 # Bench-only TA images (bench/overhead.c, never product images; under
 # build/bench/ta): the same TAs with migration compiled out of the runtime
@@ -169,34 +199,19 @@ LIB_TA_NOMIG := $(BUILD)/lib/libtalos_ta_nomig.a
 LIB_TA_BENCHWT := $(BUILD)/lib/libtalos_ta_benchwt.a
 $(LIB_TA_NOMIG): $(patsubst %.c,$(O)/nomig/%.o,$(TA_NOMIG_SRC))
 $(LIB_TA_BENCHWT): $(patsubst %.c,$(O)/benchwt/%.o,$(TA_SRC))
-$(O)/nomig/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/nomig/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_NO_MIGRATION -c $< -o $@
-$(O)/benchwt/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/benchwt/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_BENCH_WTRACK -c $< -o $@
-define bench_ta_image
-$(BUILD)/bench/ta/$(1)-$(2).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(3) \
-		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
-	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
-	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
-	@test -x $$@
-endef
-$(foreach e,$(EXAMPLES),$(eval $(call bench_ta_image,$(e),nomig,$(LIB_TA_NOMIG))))
-$(foreach e,$(EXAMPLES),$(eval $(call bench_ta_image,$(e),wtrack,$(LIB_TA_BENCHWT))))
+$(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-nomig.ta,$(call ta_objs,examples/$(e)),$(LIB_TA_NOMIG))))
+$(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-wtrack.ta,$(call ta_objs,examples/$(e)),$(LIB_TA_BENCHWT))))
 BENCH_TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/bench/ta/$(e)-nomig.ta $(BUILD)/bench/ta/$(e)-wtrack.ta)
 
 # Test TAs (tests/ta/<name>/*.c) are built the same way.
-define test_ta_image
-$(BUILD)/tests/ta/$(1).ta: $(call src2obj,$(wildcard tests/ta/$(1)/*.c)) $(TA_RUNTIME)
-	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
-	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
-	@test -x $$@
-endef
 TEST_TAS := $(notdir $(wildcard tests/ta/*))
-$(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
+$(foreach t,$(TEST_TAS),$(eval $(call ta_link,$(BUILD)/tests/ta/$(t).ta,$(call ta_objs,tests/ta/$(t)),$(LIB_TA))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 
 # talosd as a hostile host (tests only, SECURITY.md T25): node/host/ta.c
@@ -206,7 +221,7 @@ TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/te
 # (T13, T16-T19: wrong target images). The talosd that is installed has
 # none of this code.
 TALOSD_HOSTILE := $(BUILD)/tests/talosd-hostile
-$(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/hostile/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_HOSTILE_HOST -c $< -o $@
 $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard node/talosd/*.c)) \
@@ -328,12 +343,11 @@ clean: clean-fuzz
 
 # --- top-level targets -------------------------------------------------------------
 .PHONY: all deps check check-unit check-integration check-san demo bench install clean format
-all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(TALOSD_HOSTILE) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
+all: $(TALOSD) $(TALOS) $(LIB_TEE_ENCLAVES) $(TA_IMAGES) $(TEST_TA_IMAGES) $(TALOSD_HOSTILE) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
 
-$(BUILD)/.deps-ok: scripts/deps.sh
+deps:
 	@./scripts/deps.sh
-	@mkdir -p $(@D) && touch $@
-deps: $(BUILD)/.deps-ok
+	@mkdir -p $(BUILD) && touch $(BUILD)/.deps-ok
 
 check-unit: all
 	@BUILD=$(BUILD) ./tests/run-unit.sh

@@ -1,7 +1,8 @@
-/* Porting template, enclave side: linked into a TA built for the backend.
- * A real port names its ops `talos_tee_enclave` (tee.h); the template uses
- * another symbol so it can be linked beside sim in tests. Every call answers
- * TALOS_ERR_NOT_IMPLEMENTED until filled in. */
+/* Porting template, enclave side: linked into a TA image built for the
+ * backend (`make TEE=skeleton`), as the one `talos_tee_enclave` of that
+ * image (tee.h). Every call answers TALOS_ERR_NOT_IMPLEMENTED until filled
+ * in, so such a TA stops in the runtime's start, at init, before it serves
+ * anything. */
 #include <string.h>
 
 #include "tee/tee.h"
@@ -66,7 +67,7 @@ static int skel_memory_map(struct talos_region *out, size_t *n)
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
 
-const struct talos_tee_ops talos_tee_skeleton_enclave = {
+const struct talos_tee_ops talos_tee_enclave = {
     .name = "skeleton",
     .init = skel_init,
     .measure_self = skel_measure_self,
