@@ -74,7 +74,7 @@ CORE_SRC := $(wildcard core/*.c)
 # (linked into TA images built for it) and common/ (code both sides build).
 TEE_BACKENDS := $(patsubst tee/%/host,%,$(wildcard tee/*/host))
 tee_side = $(wildcard $(foreach b,$(2),tee/$(b)/$(1)/*.c))
-TEE_VERIFY_SRC := tee/registry_verify.c $(call tee_side,verify,$(TEE_BACKENDS))
+TEE_VERIFY_SRC := tee/evidence.c $(call tee_side,verify,$(TEE_BACKENDS))
 TEE_HOST_SRC := tee/registry_host.c $(call tee_side,host,$(TEE_BACKENDS)) \
                 $(call tee_side,common,$(TEE_BACKENDS))
 TEE_ENCLAVES := $(patsubst tee/%/enclave,%,$(wildcard tee/*/enclave))

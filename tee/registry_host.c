@@ -1,23 +1,28 @@
-/* Host-side backends by name. Adding a backend adds one row. */
+/* Host-side backends: one row per line of TALOS_TEE_BACKENDS (tee/tee.h),
+ * the default first. */
 #include <string.h>
 
 #include "core/reason.h"
 #include "tee/tee.h"
 
-/* Defined in each backend's folder. */
-extern const struct talos_tee_host_ops talos_tee_sim_host;
-extern const struct talos_tee_host_ops talos_tee_skeleton_host;
+/* Each defined in tee/<name>/host/. */
+#define DECLARE(name) extern const struct talos_tee_host_ops talos_tee_##name##_host;
+TALOS_TEE_BACKENDS(DECLARE)
+#undef DECLARE
 
 static const struct talos_tee_host_ops *const host_backends[] = {
-    &talos_tee_sim_host,
-    &talos_tee_skeleton_host,
+#define ROW(name) &talos_tee_##name##_host,
+    TALOS_TEE_BACKENDS(ROW)
+#undef ROW
 };
+
+#define N_BACKENDS (sizeof(host_backends) / sizeof(host_backends[0]))
 
 const struct talos_tee_host_ops *talos_tee_host_find(const char *name)
 {
     if (!name)
         return NULL;
-    for (size_t i = 0; i < sizeof(host_backends) / sizeof(host_backends[0]); i++)
+    for (size_t i = 0; i < N_BACKENDS; i++)
         if (strcmp(host_backends[i]->name, name) == 0)
             return host_backends[i];
     return NULL;

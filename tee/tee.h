@@ -1,10 +1,21 @@
 /* The TEE backend contract: the five calls of the unified abstraction
- * (enclave side) and what a platform does for the host (host side).
+ * (enclave side), what a platform does for the host (host side), and the
+ * row of an evidence format (verify side).
  *
- * Only tee/<name>/ may name a TEE. Adding a backend means adding a folder
- * with an enclave-side `talos_tee_enclave` (linked into TA images built for
- * it), host-side ops registered in tee/registry_host.c, and a verifier for its
- * evidence format.
+ * Only tee/<name>/ may name a TEE.
+ *
+ * Adding a backend is a new folder plus one line in TALOS_TEE_BACKENDS
+ * below. The folder (copy tee/skeleton/, the porting template) shows the
+ * backend's sides, each built into its own artifact by the Makefile, which
+ * finds the files by folder:
+ *   tee/<name>/enclave/  `talos_tee_enclave`, linked into TA images built
+ *                        with `make TEE=<name>` (libraries they need: an
+ *                        optional enclave/libs.mk adding to TEE_ENCLAVE_LIBS)
+ *   tee/<name>/host/     `talos_tee_<name>_host`, the platform talosd and the
+ *                        CLI link (every backend's, one picked at run time)
+ *   tee/<name>/verify/   `talos_tee_<name>_format`, its evidence format,
+ *                        linked wherever evidence is checked (TAs included)
+ *   tee/<name>/common/   optional: code both sides build
  */
 #ifndef TALOS_TEE_H
 #define TALOS_TEE_H
@@ -15,6 +26,18 @@
 #include "talos/err.h"
 #include "talos/talos.h"
 #include "talos/ta.h"
+
+/* The backends of this build, the default first, one line each: X(name)
+ * names the C identifiers talos_tee_<name>_host and talos_tee_<name>_format
+ * (tee/registry_host.c and tee/evidence.c make their tables of it). */
+#define TALOS_TEE_BACKENDS(X) \
+    X(sim)                    \
+    X(skeleton)
+
+/* The envelope every backend's evidence starts with (core/wire.h,
+ * big-endian): u32 TALOS_EV_MAGIC ‖ u16 version (the format's own) ‖ str
+ * backend name. talos_verify_evidence() picks the format by that name. */
+#define TALOS_EV_MAGIC 0x544c4556u /* "TLEV" */
 
 /* One mapping of the TA's own address space (introspection). */
 enum talos_region_kind {
@@ -155,11 +178,18 @@ struct talos_tee_host_ops {
     void (*ended)(struct talos_platform *p, int pid, int signo, char *why, size_t cap);
 };
 
-/* Verifier of one evidence format, selected by the backend name in it. */
+/* One evidence format: a row of the table in tee/evidence.c, picked by
+ * the backend name in the envelope. */
 struct talos_tee_verifier {
     const char *name;
+    /* Claim flags every piece of evidence of this format carries
+     * (TALOS_CLAIM_SIMULATED: it proves no hardware isolation). */
+    uint32_t claims;
     int (*verify)(const uint8_t *ev, size_t len, const uint8_t *anchors_pem, size_t anchors_len,
                   unsigned flags, struct talos_claims *out);
+    /* Decode strictly without checking signatures or chains (for display:
+     * talos_evidence_claims); may be NULL. */
+    int (*decode)(const uint8_t *ev, size_t len, struct talos_claims *out);
     /* Work a verifier can do ahead of its first evidence, given the anchors
      * it will be asked to check against (parse them, say); may be NULL. */
     void (*warm)(const uint8_t *anchors_pem, size_t anchors_len);
@@ -170,7 +200,7 @@ struct talos_tee_verifier {
 int talos_tee_check_image(const struct talos_tee_host_ops *ops, struct talos_platform *p, int fd,
                           char *why, size_t cap);
 
-/* Registries (tee/registry_host.c, tee/registry_verify.c): NULL when unknown. */
+/* Registries (tee/registry_host.c, tee/evidence.c): NULL when unknown. */
 const struct talos_tee_host_ops *talos_tee_host_find(const char *name);
 const struct talos_tee_verifier *talos_tee_verifier_find(const char *name);
 /* Every verifier's warm (off a critical path: it may take milliseconds). */

@@ -66,6 +66,14 @@ TALOS_MUST_CHECK int talos_verify_evidence(const uint8_t *ev, size_t ev_len,
                                            const uint8_t *anchors_pem, size_t anchors_len,
                                            unsigned flags, struct talos_claims *out);
 
+/* What evidence says, decoded strictly but NOT verified (no signature, no
+ * chain): for showing what a blob claims, e.g. whether it is simulated,
+ * never for deciding to trust it. TALOS_ERR_MALFORMED,
+ * TALOS_ERR_NOT_IMPLEMENTED (a format that cannot be decoded here); *out
+ * is zeroed on failure. */
+TALOS_MUST_CHECK int talos_evidence_claims(const uint8_t *ev, size_t ev_len,
+                                           struct talos_claims *out);
+
 /* --- host and TAs ---------------------------------------------------------- */
 
 struct talos_host;

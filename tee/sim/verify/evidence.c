@@ -1,6 +1,6 @@
-/* Sim evidence: encode+sign on the platform, decode+verify anywhere, and
- * the public verifier entry point that dispatches on the backend name.
- * The blob is hostile input for every reader: one strict decoder below. */
+/* Sim evidence: encode+sign on the platform, decode+verify anywhere: the
+ * sim row of the evidence formats (tee/evidence.c dispatches to it). The
+ * blob is hostile input for every reader: one strict decoder below. */
 #include "tee/sim/verify/evidence.h"
 
 #include <limits.h>
@@ -16,9 +16,6 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/wire.h"
-
-#define ATTEST_TAG "talos-attest-v1"
-#define ATTEST_TAG_LEN (sizeof(ATTEST_TAG) - 1)
 
 static void put_claims(struct talos_wr *w, uint32_t flags,
                        const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
@@ -371,60 +368,21 @@ out:
     return rc;
 }
 
-const struct talos_tee_verifier talos_tee_sim_verifier = {
-    .name = "sim",
-    .verify = talos_sim_evidence_verify,
-    .warm = sim_warm,
-};
-
-/* The envelope common to every backend's evidence: magic, version, name. */
-static int peek_backend(const uint8_t *ev, size_t len, char name[TALOS_BACKEND_NAME_MAX])
+/* The format's claims without the signature's check (talos_evidence_claims). */
+static int sim_decode(const uint8_t *ev, size_t len, struct talos_claims *out)
 {
-    struct talos_rd r = {0};
-    uint32_t magic = 0;
+    struct talos_sim_evidence e = {0};
+    int rc = talos_sim_evidence_decode(ev, len, &e);
 
-    if (!ev || len > TALOS_EVIDENCE_MAX)
-        return TALOS_ERR_MALFORMED;
-    talos_rd_init(&r, ev, len);
-    magic = talos_rd_u32(&r);
-    (void)talos_rd_u16(&r); /* the version belongs to the backend's format */
-    talos_rd_str(&r, name, TALOS_BACKEND_NAME_MAX);
-    if (r.err || magic != TALOS_EV_MAGIC)
-        return TALOS_ERR_MALFORMED;
-    return TALOS_OK;
-}
-
-TALOS_EXPORT int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const uint8_t *anchors_pem,
-                                       size_t anchors_len, unsigned flags, struct talos_claims *out)
-{
-    char name[TALOS_BACKEND_NAME_MAX] = {0};
-    const struct talos_tee_verifier *v = NULL;
-    int rc = TALOS_ERR_INVALID_ARG;
-
-    if (!out)
-        return TALOS_ERR_INVALID_ARG;
-    memset(out, 0, sizeof(*out));
-    rc = peek_backend(ev, ev_len, name);
-    if (rc != TALOS_OK)
-        return rc;
-    v = talos_tee_verifier_find(name);
-    if (!v)
-        return TALOS_ERR_NOT_IMPLEMENTED;
-    rc = v->verify(ev, ev_len, anchors_pem, anchors_len, flags, out);
-    if (rc != TALOS_OK)
-        memset(out, 0, sizeof(*out));
+    if (rc == TALOS_OK)
+        *out = e.claims;
     return rc;
 }
 
-TALOS_EXPORT void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
-                                           const uint8_t lineage[TALOS_LINEAGE_BYTES],
-                                           uint8_t out[TALOS_REPORT_DATA_BYTES])
-{
-    uint8_t buf[ATTEST_TAG_LEN + TALOS_NONCE_BYTES + TALOS_LINEAGE_BYTES] = {0};
-
-    memcpy(buf, ATTEST_TAG, ATTEST_TAG_LEN);
-    memcpy(buf + ATTEST_TAG_LEN, nonce, TALOS_NONCE_BYTES);
-    memcpy(buf + ATTEST_TAG_LEN + TALOS_NONCE_BYTES, lineage, TALOS_LINEAGE_BYTES);
-    memset(out, 0, TALOS_REPORT_DATA_BYTES);
-    talos_sha256(buf, sizeof(buf), out);
-}
+const struct talos_tee_verifier talos_tee_sim_format = {
+    .name = "sim",
+    .claims = TALOS_CLAIM_SIMULATED,
+    .verify = talos_sim_evidence_verify,
+    .decode = sim_decode,
+    .warm = sim_warm,
+};

@@ -13,7 +13,8 @@
  * malformed: a TA's identity now includes its CFG.
  *
  * The magic, version and backend name form the envelope every backend's
- * evidence starts with; talos_verify_evidence() dispatches on the name.
+ * evidence starts with (tee/tee.h); talos_verify_evidence() dispatches on
+ * the name.
  */
 #ifndef TALOS_TEE_SIM_EVIDENCE_H
 #define TALOS_TEE_SIM_EVIDENCE_H
@@ -25,7 +26,6 @@
 #include "talos/talos.h"
 #include "tee/tee.h"
 
-#define TALOS_EV_MAGIC 0x544c4556u
 #define TALOS_SIM_EV_VERSION 2
 #define TALOS_SIM_EV_CERT_MAX 4096 /* bytes of DER platform certificate */
 
@@ -66,7 +66,7 @@ int talos_sim_evidence_decode(const uint8_t *ev, size_t len, struct talos_sim_ev
 int talos_sim_evidence_verify(const uint8_t *ev, size_t len, const uint8_t *anchors_pem,
                               size_t anchors_len, unsigned flags, struct talos_claims *out);
 
-/* The registry's row for the sim format. */
-extern const struct talos_tee_verifier talos_tee_sim_verifier;
+/* The sim row of the evidence formats (tee/evidence.c). */
+extern const struct talos_tee_verifier talos_tee_sim_format;
 
 #endif

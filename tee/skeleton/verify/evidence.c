@@ -6,7 +6,11 @@
  * (TALOS_ERR_EVIDENCE_SIG), refuses debug enclaves unless
  * TALOS_VERIFY_ALLOW_DEBUG, and fills talos_claims (measurement = MRENCLAVE /
  * enclave hash / MEASUREMENT, report_data = the 64 bytes the TA chose).
- * See tee/sim/verify/evidence.c for a complete example. */
+ * See tee/sim/verify/evidence.c for a complete example. Its row joins the
+ * table in tee/evidence.c through the backend's line in TALOS_TEE_BACKENDS
+ * (tee/tee.h); set .claims to TALOS_CLAIM_SIMULATED only for a format that
+ * proves no hardware isolation, and give .decode so that tools can show
+ * what a blob claims. */
 #include <string.h>
 
 #include "tee/tee.h"
@@ -19,7 +23,7 @@ static int skel_verify(const uint8_t *ev, size_t len, const uint8_t *anchors_pem
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
 
-const struct talos_tee_verifier talos_tee_skeleton_verifier = {
+const struct talos_tee_verifier talos_tee_skeleton_format = {
     .name = "skeleton",
     .verify = skel_verify,
 };
