@@ -2,7 +2,9 @@
  * (enclave side), what a platform does for the host (host side), and the
  * row of an evidence format (verify side).
  *
- * Only tee/<name>/ may name a TEE.
+ * Only tee/<name>/ may name a TEE: everything outside tee/ asks a backend's
+ * properties (talos_host_claims, the claims of verified evidence), never
+ * its name, and passes it options it does not read (talos_host_config).
  *
  * Adding a backend is a new folder plus one line in TALOS_TEE_BACKENDS
  * below. The folder (copy tee/skeleton/, the porting template) shows the
@@ -105,11 +107,18 @@ struct talos_platform; /* backend-private */
 
 struct talos_platform_config {
     const char *state_dir;  /* node state directory (exists) */
-    const char *sim_ca_dir; /* sim only */
-    /* sim only: the user TA processes run as when the node runs as root;
-     * NULL = "nobody" (docs/confinement.md). */
+    /* This backend's options, the "<name>." of their keys taken off: each
+     * key is one the backend lists in its ops' options. The backend alone
+     * reads them (talos_tee_option). */
+    const struct talos_backend_option *options;
+    size_t n_options;
+    /* Backends that run TAs as processes: the user they run as when the
+     * node runs as root; NULL = "nobody" (docs/confinement.md). */
     const char *ta_user;
 };
+
+/* The value of option key in cfg (the last one given), or NULL. */
+const char *talos_tee_option(const struct talos_platform_config *cfg, const char *key);
 
 struct talos_launch {
     const char *image_path; /* the image (argv[0] and messages; opened when image_fd < 0) */
@@ -128,6 +137,13 @@ struct talos_launch {
 
 struct talos_tee_host_ops {
     const char *name;
+    /* Claim flags every piece of evidence this platform produces carries:
+     * TALOS_CLAIM_SIMULATED for a platform without hardware isolation.
+     * The host library and talosd ask this, never the name. */
+    uint32_t claims;
+    /* The option keys the backend reads (NULL-terminated; NULL: none):
+     * talos_host_open refuses another key addressed to this backend. */
+    const char *const *options;
     int (*open)(const struct talos_platform_config *cfg, struct talos_platform **out);
     void (*close)(struct talos_platform *p);
     /* Whether the bytes of the open image file fd are something this
@@ -168,6 +184,10 @@ struct talos_tee_host_ops {
                     enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES]);
     /* PEM trust anchors a verifier needs for this platform's evidence. */
     int (*anchors)(struct talos_platform *p, const uint8_t **pem, size_t *len);
+    /* Without opening the platform: the file of trust anchors a verifier on
+     * this machine uses by default (talos_default_anchors), and in *hint how
+     * a user picks others (static, also set on failure). May be NULL. */
+    int (*default_anchors)(char *path, size_t cap, const char **hint);
     /* A process this platform launched (pid from launch) has ended and is
      * not reaped yet: a zombie, so its pid cannot have been reused. signo
      * is the signal that killed it, or 0. Writes into why (cap bytes,
@@ -203,6 +223,14 @@ int talos_tee_check_image(const struct talos_tee_host_ops *ops, struct talos_pla
 /* Registries (tee/registry_host.c, tee/evidence.c): NULL when unknown. */
 const struct talos_tee_host_ops *talos_tee_host_find(const char *name);
 const struct talos_tee_verifier *talos_tee_verifier_find(const char *name);
+
+/* The options in in[0..n_in) addressed to ops ("<ops->name>.<key>"), with
+ * that prefix taken off, into out (TALOS_BACKEND_OPTIONS_MAX entries; pointers
+ * into in's strings); options of other backends are left out, so one list
+ * may carry options for several. TALOS_ERR_INVALID_ARG (logged) for a key
+ * with no "<backend>." or one ops does not list; TALOS_ERR_TOO_LARGE. */
+int talos_tee_options_for(const struct talos_tee_host_ops *ops, const struct talos_backend_option *in,
+                          size_t n_in, struct talos_backend_option *out, size_t *n_out);
 /* Every verifier's warm (off a critical path: it may take milliseconds). */
 void talos_tee_verifiers_warm(const uint8_t *anchors_pem, size_t anchors_len);
 

@@ -13,6 +13,7 @@ struct node {
     char state_dir[PATH_MAX];
     char listen[128];
     const char *backend;
+    int simulated; /* the backend's evidence says TALOS_CLAIM_SIMULATED */
     struct talos_host *host;
     int handoff_wait; /* seconds a PREPARED target waits for a resent HANDOFF */
 };

@@ -53,7 +53,9 @@ static int setup(void **state)
     f->ops = talos_tee_host_find("sim");
     assert_non_null(f->ops);
     cfg.state_dir = f->st;
-    cfg.sim_ca_dir = f->ca;
+    struct talos_backend_option ca_opt = {"ca", f->ca};
+    cfg.options = &ca_opt;
+    cfg.n_options = 1;
     assert_int_equal(f->ops->open(&cfg, &f->p), TALOS_OK);
     assert_int_equal(f->ops->anchors(f->p, &f->pem, &f->pem_len), TALOS_OK);
     F = f;

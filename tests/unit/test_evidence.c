@@ -40,7 +40,8 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 
 static struct talos_platform *open_platform(struct fixture *f, const char *st, const char *ca)
 {
-    struct talos_platform_config cfg = {.state_dir = st, .sim_ca_dir = ca};
+    struct talos_backend_option ca_opt = {"ca", ca};
+    struct talos_platform_config cfg = {.state_dir = st, .options = &ca_opt, .n_options = 1};
     struct talos_platform *p = NULL;
 
     assert_int_equal(mkdir(st, 0700), 0);

@@ -349,7 +349,8 @@ static void test_ops(void **state)
     const struct talos_tee_host_ops none = {.name = "none"};
     struct talos_platform *p = NULL;
     char base[64], st[96], ca[96];
-    struct talos_platform_config cfg = {.state_dir = st, .sim_ca_dir = ca};
+    struct talos_backend_option ca_opt = {"ca", ca};
+    struct talos_platform_config cfg = {.state_dir = st, .options = &ca_opt, .n_options = 1};
     int fd = memfd_create("image", MFD_CLOEXEC);
 
     assert_true(fd >= 0);

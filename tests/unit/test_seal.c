@@ -62,7 +62,8 @@ static int teardown(void **state)
 static int open_at(struct fixture *f, const char *st, const char *ca, struct talos_platform **p)
 {
     char sd[128], cd[128];
-    struct talos_platform_config cfg = {.state_dir = sd, .sim_ca_dir = cd};
+    struct talos_backend_option ca_opt = {"ca", cd};
+    struct talos_platform_config cfg = {.state_dir = sd, .options = &ca_opt, .n_options = 1};
 
     snprintf(sd, sizeof(sd), "%s/%s", f->base, st);
     snprintf(cd, sizeof(cd), "%s/%s", f->base, ca);

@@ -25,7 +25,7 @@
 #define CA_CN "TALOS sim CA (simulation: no hardware isolation)"
 #define VALID_DAYS 3650
 
-TALOS_EXPORT const char *talos_sim_ca_default(void)
+const char *talos_sim_ca_default(void)
 {
     static char path[PATH_MAX];
     const char *env = getenv("TALOS_SIM_CA");

@@ -1,7 +1,7 @@
 /* The local "sim CA" and a node's sim platform identity.
  *
- * CA directory (talos_sim_ca_default() or the node's sim_ca_dir), created
- * 0700 (parents 0755) when missing:
+ * CA directory (the backend option sim.ca, else talos_sim_ca_default()),
+ * created 0700 (parents 0755) when missing:
  *   ca.key   Ed25519 private key, PEM, 0600
  *   ca.pem   self-signed X.509 v3 CA certificate, 10 years, 0644
  *   .lock    flock'ed while the CA is created or read, so two nodes starting
@@ -32,6 +32,12 @@
 #include <stdint.h>
 
 #define TALOS_SIM_SECRET_BYTES 32
+
+/* The sim CA directory when the node names none (option sim.ca):
+ * $TALOS_SIM_CA, else $HOME/.local/state/talos/sim-ca (HOME from the
+ * password database when unset). NULL when neither can be found. The
+ * string is static or the environment's. */
+const char *talos_sim_ca_default(void);
 
 struct talos_sim_identity {
     EVP_PKEY *key;              /* platform Ed25519 private key */

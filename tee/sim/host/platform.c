@@ -71,7 +71,9 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
         *out = NULL;
     if (!cfg || !out || !cfg->state_dir)
         goto out;
-    ca_dir = cfg->sim_ca_dir ? cfg->sim_ca_dir : talos_sim_ca_default();
+    ca_dir = talos_tee_option(cfg, "ca");
+    if (!ca_dir)
+        ca_dir = talos_sim_ca_default();
     if (!ca_dir) {
         TLOG_ERR("sim: no sim CA directory: set TALOS_SIM_CA or HOME");
         goto out;
@@ -294,8 +296,33 @@ static int sim_anchors(struct talos_platform *p, const uint8_t **pem, size_t *le
     return TALOS_OK;
 }
 
+/* The file verifiers on this machine trust by default: the local CA's
+ * certificate, where a node opened without the option sim.ca keeps it. */
+static int sim_default_anchors(char *path, size_t cap, const char **hint)
+{
+    const char *dir = talos_sim_ca_default();
+    int n = 0;
+
+    *hint = "set TALOS_SIM_CA";
+    if (!dir)
+        return TALOS_ERR_INVALID_ARG;
+    n = snprintf(path, cap, "%s/ca.pem", dir);
+    if (n < 0 || (size_t)n >= cap) {
+        path[0] = '\0';
+        return TALOS_ERR_TOO_LARGE;
+    }
+    return TALOS_OK;
+}
+
+/* ca: the directory of the local sim CA (talosd --sim-ca). */
+static const char *const sim_options[] = {"ca", NULL};
+
 const struct talos_tee_host_ops talos_tee_sim_host = {
     .name = "sim",
+    /* Every TA is an ordinary process the host can read and change. */
+    .claims = TALOS_CLAIM_SIMULATED,
+    .options = sim_options,
+    .default_anchors = sim_default_anchors,
     .open = sim_open,
     .close = sim_close,
     .check_image = sim_check_image,

@@ -1,6 +1,7 @@
-/* Porting template, host side. Copy this folder to tee/<name>/, register the
- * ops in tee/registry_host.c, and fill in each call. Until then every call
- * answers TALOS_ERR_NOT_IMPLEMENTED, so the node refuses to start cleanly.
+/* Porting template, host side. Copy this folder to tee/<name>/, rename the
+ * ops talos_tee_<name>_host, add the backend's line to TALOS_TEE_BACKENDS
+ * (tee/tee.h), and fill in each call. Until then every call answers
+ * TALOS_ERR_NOT_IMPLEMENTED, so the node refuses to start cleanly.
  *
  * The host side is the untrusted half of a backend: it loads images into the
  * TEE and reaches the platform's quoting and key services on behalf of TAs.
@@ -10,7 +11,9 @@
 #include "core/reason.h"
 #include "tee/tee.h"
 
-/* Open the TEE device or driver and the platform's services.
+/* Open the TEE device or driver and the platform's services. The backend's
+ * options (those talosd got as --backend-option skeleton.KEY=VALUE, keys
+ * listed in the ops' .options) are read with talos_tee_option(cfg, KEY).
  * SGX/Gramine: check /dev/sgx_enclave and the AESM or DCAP quote provider.
  * Keystone: open /dev/keystone_enclave. SEV-SNP: /dev/sev-guest in the
  * confidential VM. TDX: /dev/tdx_guest. */
@@ -94,6 +97,10 @@ static int skel_anchors(struct talos_platform *p, const uint8_t **pem, size_t *l
     return TALOS_ERR_NOT_IMPLEMENTED;
 }
 
+/* A real port also sets .claims (TALOS_CLAIM_SIMULATED only when its TAs
+ * have no hardware isolation), .options (the keys open reads) and
+ * .default_anchors (where a verifier on this machine finds the vendor's
+ * root certificates by default, if anywhere). */
 const struct talos_tee_host_ops talos_tee_skeleton_host = {
     .name = "skeleton",
     .open = skel_open,
