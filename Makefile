@@ -235,16 +235,28 @@ $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard n
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-# tee/sim/enclave/confine.c: the sim enclave side (enclave.c) that some unit tests
-# include names it; they never call it.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c tee/sim/enclave/confine.c)
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
 
+# A backend's own unit tests (tee/<name>/tests/test_*.c) run with the rest
+# from $(BUILD)/tests/unit/. Some #include the backend's enclave.c, to drive
+# its ops in-process: they link the rest of its enclave side (sim:
+# confine.c, which they never call).
+TEE_UNIT_SRC := $(wildcard tee/*/tests/test_*.c)
+define tee_unit_test
+$(BUILD)/tests/unit/$(basename $(notdir $(1))): $(call src2obj,$(1)) $(UNIT_EXTRA_OBJS) \
+		$(call src2obj,$(filter-out %/enclave.c,$(call tee_side,enclave,$(2)))) $(HOST_SIDE_LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ -lcmocka $$(HOST_LIBS)
+endef
+$(foreach t,$(TEE_UNIT_SRC),$(eval $(call tee_unit_test,$(t),$(word 2,$(subst /, ,$(t))))))
+UNIT_BINS += $(foreach t,$(TEE_UNIT_SRC),$(BUILD)/tests/unit/$(basename $(notdir $(t))))
+
 # A static, non-PIE C program that is no TA (no .note.talos): data for
-# tests/unit/test_image_check.c, built plainly (no sanitizer) in every build.
+# tee/sim/tests/test_image_check.c, built plainly (no sanitizer) in every build.
 TEST_PLAIN_STATIC := $(BUILD)/tests/data/plain-static
 $(TEST_PLAIN_STATIC): tests/unit/data/plain_static.c
 	@mkdir -p $(@D)
@@ -316,8 +328,12 @@ FZ_DEPS_mig_bodies := $(call fzobj,ta/mig_common.c ta/mig_leafhash.c os/sched.c)
 FZ_DEPS_cert := $(FZ_CORE)
 FZ_DEPS_image_check := $(call fzobj,tee/sim/host/image_check.c) $(FZ_CORE)
 
+# A harness is tests/fuzz/fuzz_<t>.c, or, for a backend's own format,
+# tee/<name>/tests/fuzz_<t>.c (sim: evidence, image_check); the corpus is
+# tests/fuzz/corpus/<t> either way.
+fz_harness_src = $(firstword $(wildcard tests/fuzz/fuzz_$(1).c tee/*/tests/fuzz_$(1).c))
 define fuzz_harness
-$(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))
+$(FZ)/fuzz_$(1): $(call fzobj,$(call fz_harness_src,$(1))) $(FZ_DEPS_$(1))
 	$$(FUZZ_CC) -fsanitize=fuzzer $(FZ_SAN) -o $$@ $$^ $(HOST_LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_harness,$(t))))
@@ -333,8 +349,14 @@ fuzz: fuzz-build
 	@FZ=$(FZ) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-build
 	@FZ=$(FZ) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh smoke 8 $(FUZZ_TARGETS)
-fuzz-seeds: $(FZ)/gen_seeds
+# Seeds of a backend's own formats: its tee/<name>/tests/gen_seeds.c.
+FZ_GEN_SEEDS_TEE := $(patsubst tee/%/tests/gen_seeds.c,$(FZ)/gen_seeds_%,$(wildcard tee/*/tests/gen_seeds.c))
+$(FZ)/gen_seeds_%: $(FZ)/obj/tee/%/tests/gen_seeds.o $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(FZ_SAN) -o $@ $^ $(HOST_LIBS)
+
+fuzz-seeds: $(FZ)/gen_seeds $(FZ_GEN_SEEDS_TEE)
 	$(FZ)/gen_seeds tests/fuzz/corpus
+	$(foreach g,$(FZ_GEN_SEEDS_TEE),$(g) tests/fuzz/corpus &&) true
 clean-fuzz:
 	rm -rf $(FZ)
 clean: clean-fuzz

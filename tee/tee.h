@@ -18,6 +18,9 @@
  *   tee/<name>/verify/   `talos_tee_<name>_format`, its evidence format,
  *                        linked wherever evidence is checked (TAs included)
  *   tee/<name>/common/   optional: code both sides build
+ *   tee/<name>/tests/    optional: its own unit tests (test_*.c, run with
+ *                        tests/unit's), fuzz harnesses of its formats
+ *                        (fuzz_*.c) and their seed maker (gen_seeds.c)
  */
 #ifndef TALOS_TEE_H
 #define TALOS_TEE_H
