@@ -185,47 +185,6 @@ static int user_exists(const char *name)
     return *name >= '0' && *name <= '9' && !*end && errno == 0;
 }
 
-/* Backend options as talosd got them: each reaches the host library, and
- * through it the backend, as it was given (talos_host_config.options). */
-struct backend_opts {
-    struct talos_backend_option o[TALOS_BACKEND_OPTIONS_MAX];
-    char *keys[TALOS_BACKEND_OPTIONS_MAX]; /* o[i].key, owned */
-    size_t n;
-};
-
-/* KEY=VALUE, or the value of a flag that is an alias of KEY (--sim-ca). */
-static int add_backend_opt(struct backend_opts *b, const char *key, const char *value)
-{
-    const char *eq = NULL;
-
-    if (b->n == TALOS_BACKEND_OPTIONS_MAX) {
-        fprintf(stderr, "talosd: at most %d backend options\n", TALOS_BACKEND_OPTIONS_MAX);
-        return 2;
-    }
-    if (!key) {
-        if (!(eq = strchr(value, '=')) || eq == value) {
-            fprintf(stderr, "talosd: --backend-option takes BACKEND.KEY=VALUE, not '%s'\n", value);
-            return 2;
-        }
-        if (!(b->keys[b->n] = strndup(value, (size_t)(eq - value)))) {
-            fprintf(stderr, "talosd: out of memory\n");
-            return 1;
-        }
-        key = b->keys[b->n];
-        value = eq + 1;
-    }
-    b->o[b->n].key = key;
-    b->o[b->n].value = value;
-    b->n++;
-    return 0;
-}
-
-static void free_backend_opts(struct backend_opts *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        free(b->keys[i]);
-}
-
 static int parse_args(int argc, char **argv, const char **state_arg, struct backend_opts *bopts,
                       struct tls_args *tls, const char **policy, const char **ta_user)
 {
@@ -253,11 +212,11 @@ static int parse_args(int argc, char **argv, const char **state_arg, struct back
         case 'b': node.backend = optarg; break;
         /* Kept from before backend options: the sim backend's CA. */
         case 'c':
-            if ((rc = add_backend_opt(bopts, "sim.ca", optarg)) != 0)
+            if ((rc = backend_opt_add(bopts, "sim.ca", optarg)) != 0)
                 return rc;
             break;
         case 'o':
-            if ((rc = add_backend_opt(bopts, NULL, optarg)) != 0)
+            if ((rc = backend_opt_add(bopts, NULL, optarg)) != 0)
                 return rc;
             break;
         case 'C': tls->cert = optarg; break;
@@ -311,27 +270,6 @@ static int parse_args(int argc, char **argv, const char **state_arg, struct back
     return 0;
 }
 
-/* Why the backend did not open, and what to do. The backends are the
- * registry's (talos_backend_name), not a list kept here. */
-static void open_failed(int err)
-{
-    char known[256] = "";
-    size_t len = 0;
-    int is_known = 0;
-
-    for (size_t i = 0; talos_backend_name(i) && len < sizeof(known); i++) {
-        is_known |= strcmp(talos_backend_name(i), node.backend) == 0;
-        int n = snprintf(known + len, sizeof(known) - len, "%s%s", i ? ", " : "", talos_backend_name(i));
-        len += n > 0 ? (size_t)n : 0;
-    }
-    fprintf(stderr, "talosd: backend %s: %s", node.backend, talos_strerror(err));
-    if (err == TALOS_ERR_NOT_IMPLEMENTED)
-        fprintf(stderr, " (a porting template: use --backend %s)", talos_backend_default());
-    else if (err == TALOS_ERR_INVALID_ARG && !is_known)
-        fprintf(stderr, " (known backends: %s)", known);
-    fputc('\n', stderr);
-}
-
 /* The node's TLS identity for its peers: as configured, or from the
  * local operator CA (nodeca.c). */
 static int setup_peer_tls(const struct tls_args *a)
@@ -372,7 +310,7 @@ int main(int argc, char **argv)
         rc = parse_args(argc, argv, &state_arg, &bopts, &tls, &policy, &ta_user);
 
     if (rc) {
-        free_backend_opts(&bopts);
+        backend_opts_free(&bopts);
         return rc;
     }
     rc = 1;
@@ -392,7 +330,7 @@ int main(int argc, char **argv)
     hc.ta_user = ta_user;
     int err = talos_host_open(&hc, &node.host);
     if (err != TALOS_OK) {
-        open_failed(err);
+        backend_open_failed(node.backend, err);
         goto out;
     }
     /* Asked of the backend, never read from its name. */
@@ -451,7 +389,7 @@ out:
     if (pfd >= 0)
         close(pfd);
     talos_host_close(node.host);
-    free_backend_opts(&bopts);
+    backend_opts_free(&bopts);
     peer_tls_fini();
     if (lock_fd >= 0)
         close(lock_fd);
