@@ -72,6 +72,17 @@ static int format_of(const uint8_t *ev, size_t len, const struct talos_tee_verif
     return *out ? TALOS_OK : TALOS_ERR_NOT_IMPLEMENTED;
 }
 
+/* A row promises the claim flags all its evidence carries (a simulated
+ * format: TALOS_CLAIM_SIMULATED): what its decoder or verifier answers
+ * must keep that promise, so that no slip in one format can present
+ * simulated evidence as isolated. */
+static int keeps_promise(const struct talos_tee_verifier *v, int rc, const struct talos_claims *c)
+{
+    if (rc == TALOS_OK && (c->flags & v->claims) != v->claims)
+        return TALOS_ERR_BACKEND;
+    return rc;
+}
+
 TALOS_EXPORT int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const uint8_t *anchors_pem,
                                        size_t anchors_len, unsigned flags, struct talos_claims *out)
 {
@@ -83,7 +94,7 @@ TALOS_EXPORT int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const u
     memset(out, 0, sizeof(*out));
     if ((rc = format_of(ev, ev_len, &v)) != TALOS_OK)
         return rc;
-    rc = v->verify(ev, ev_len, anchors_pem, anchors_len, flags, out);
+    rc = keeps_promise(v, v->verify(ev, ev_len, anchors_pem, anchors_len, flags, out), out);
     if (rc != TALOS_OK)
         memset(out, 0, sizeof(*out));
     return rc;
@@ -101,7 +112,7 @@ TALOS_EXPORT int talos_evidence_claims(const uint8_t *ev, size_t ev_len, struct 
         return rc;
     if (!v->decode)
         return TALOS_ERR_NOT_IMPLEMENTED;
-    rc = v->decode(ev, ev_len, out);
+    rc = keeps_promise(v, v->decode(ev, ev_len, out), out);
     if (rc != TALOS_OK)
         memset(out, 0, sizeof(*out));
     return rc;

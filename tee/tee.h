@@ -206,7 +206,8 @@ struct talos_tee_host_ops {
 struct talos_tee_verifier {
     const char *name;
     /* Claim flags every piece of evidence of this format carries
-     * (TALOS_CLAIM_SIMULATED: it proves no hardware isolation). */
+     * (TALOS_CLAIM_SIMULATED: it proves no hardware isolation); checked on
+     * whatever verify and decode answer (TALOS_ERR_BACKEND otherwise). */
     uint32_t claims;
     int (*verify)(const uint8_t *ev, size_t len, const uint8_t *anchors_pem, size_t anchors_len,
                   unsigned flags, struct talos_claims *out);
