@@ -406,6 +406,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(foreach b,$(filter-out sim,$(TEE_ENCLAVES)),build-$(b) build-san-$(b))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
