@@ -64,7 +64,9 @@ void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
 /* Verify evidence against PEM trust anchors (one or more CA certificates).
  * On success fills *out. Refusals: TALOS_ERR_MALFORMED, TALOS_ERR_EVIDENCE_CHAIN,
  * TALOS_ERR_EVIDENCE_SIG, TALOS_ERR_EVIDENCE_SIM (simulated and not allowed),
- * TALOS_ERR_NOT_IMPLEMENTED (unknown backend). *out is zeroed on failure. */
+ * TALOS_ERR_NOT_IMPLEMENTED (unknown backend), TALOS_ERR_BACKEND (the
+ * format's verifier broke its own promise: e.g. a simulated format's claims
+ * without TALOS_CLAIM_SIMULATED). *out is zeroed on failure. */
 TALOS_MUST_CHECK int talos_verify_evidence(const uint8_t *ev, size_t ev_len,
                                            const uint8_t *anchors_pem, size_t anchors_len,
                                            unsigned flags, struct talos_claims *out);
@@ -72,8 +74,9 @@ TALOS_MUST_CHECK int talos_verify_evidence(const uint8_t *ev, size_t ev_len,
 /* What evidence says, decoded strictly but NOT verified (no signature, no
  * chain): for showing what a blob claims, e.g. whether it is simulated,
  * never for deciding to trust it. TALOS_ERR_MALFORMED,
- * TALOS_ERR_NOT_IMPLEMENTED (a format that cannot be decoded here); *out
- * is zeroed on failure. */
+ * TALOS_ERR_NOT_IMPLEMENTED (a format that cannot be decoded here),
+ * TALOS_ERR_BACKEND (as for talos_verify_evidence); *out is zeroed on
+ * failure. */
 TALOS_MUST_CHECK int talos_evidence_claims(const uint8_t *ev, size_t ev_len,
                                            struct talos_claims *out);
 
