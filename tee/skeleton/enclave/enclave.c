@@ -37,7 +37,7 @@ static int skel_evidence(const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uin
 }
 
 /* Verify a peer's evidence: usually talos_verify_evidence, which dispatches
- * to the verifier registered in tee/registry_verify.c. */
+ * to the evidence format of the table in tee/evidence.c. */
 static int skel_verify(const uint8_t *ev, size_t len, const uint8_t *anchors_pem,
                        size_t anchors_len, unsigned flags, struct talos_claims *out)
 {
