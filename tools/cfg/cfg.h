@@ -23,7 +23,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TALOS_CFG_DIGEST_BYTES 32
+#include "talos/common.h"
+
 /* Longest function name kept (bytes); longer symbol names are cut. */
 #define TALOS_CFG_NAME_MAX 1024
 /* Largest CFG file the parser accepts, and the serializer produces. */
