@@ -1,15 +1,30 @@
 # TALOS — one non-recursive Makefile.
 #
-#   make            build everything into build/
+#   make            build everything into build/ (installs nothing: a missing
+#                   library stops it with a message that says `make deps`)
+#   make deps       install the missing Debian packages (scripts/deps.sh)
 #   make check      install missing packages, build, run all tests (normal + ASan/UBSan)
 #   make demo       run the demo (two nodes on this machine)
 #   make SAN=1 ...  the same into build-san/ with AddressSanitizer + UBSan
+#   make TEE=NAME   TA images against backend NAME's enclave side (tee/NAME/enclave/),
+#                   into build-NAME/ (default TEE=sim, into build/)
 #   make bench      benchmarks -> bench/RESULTS.md
 #   make install    PREFIX=/usr/local
 
+# The backend TA images are built for. Every backend's host side and
+# evidence format are in every build (tee/registry_host.c picks one at run
+# time); a TA image holds exactly one enclave side.
+TEE ?= sim
+ifeq ($(wildcard tee/$(TEE)/enclave/*.c),)
+$(error TEE=$(TEE): no tee/$(TEE)/enclave/*.c (backends with an enclave side: $(patsubst tee/%/enclave,%,$(wildcard tee/*/enclave))))
+endif
+# Another backend's TA images go to their own build folder: sharing build/
+# would leave images of one backend beside objects of the other.
+TEE_SUFFIX := $(if $(filter-out sim,$(TEE)),-$(TEE))
+
 SAN ?= 0
 ifeq ($(SAN),1)
-BUILD ?= build-san
+BUILD ?= build-san$(TEE_SUFFIX)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # ASan's shadow gap covers the normal arena address; sanitizer TAs use one
 # in ASan's high memory. Their images differ anyway, so their measurements do.
@@ -17,11 +32,11 @@ ARENA_DEF := -DTALOS_ARENA_BASE=0x200000000000ULL
 # ASan cannot link statically: sanitizer TA images are dynamic (their
 # measurement then covers the TA image, not the shared C/OpenSSL libraries).
 TA_LINK := -no-pie
-# Test-only: the sim platform's image check (tee/sim/image_check.c) accepts
+# Test-only: the sim platform's image check (tee/sim/host/image_check.c) accepts
 # these dynamic TA images in this build alone; a normal build refuses them.
 SAN_DEFS := -DTALOS_SAN_DYNAMIC_TAS
 else
-BUILD ?= build
+BUILD ?= build$(TEE_SUFFIX)
 SANFLAGS :=
 ARENA_DEF :=
 TA_LINK := -static -no-pie
@@ -53,12 +68,16 @@ src2obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 # --- libraries ---------------------------------------------------------------
 CORE_SRC := $(wildcard core/*.c)
-TEE_VERIFY_SRC := tee/registry_verify.c tee/sim/evidence.c tee/skeleton/verify.c
-TEE_HOST_SRC := tee/registry_host.c tee/sim/platform.c tee/sim/ca.c tee/sim/measure.c \
-                tee/sim/measure_file.c tee/sim/image_check.c tee/sim/launch.c tee/sim/launch_child.c \
-                tee/sim/reports.c tee/sim/cfg_cache.c tee/skeleton/host.c
-TEE_SIM_ENCLAVE_SRC := tee/sim/enclave.c tee/sim/confine.c tee/sim/measure.c
-TEE_SKELETON_ENCLAVE_SRC := tee/skeleton/enclave.c
+# Backends: every tee/<name>/ with a host/ side. Each shows its sides:
+# verify/ (its evidence format: linked everywhere evidence is checked, TAs
+# included), host/ (the platform: linked into talosd and the CLI), enclave/
+# (linked into TA images built for it) and common/ (code both sides build).
+TEE_BACKENDS := $(patsubst tee/%/host,%,$(wildcard tee/*/host))
+tee_side = $(wildcard $(foreach b,$(2),tee/$(b)/$(1)/*.c))
+TEE_VERIFY_SRC := tee/evidence.c $(call tee_side,verify,$(TEE_BACKENDS))
+TEE_HOST_SRC := tee/registry_host.c $(call tee_side,host,$(TEE_BACKENDS)) \
+                $(call tee_side,common,$(TEE_BACKENDS))
+TEE_ENCLAVES := $(patsubst tee/%/enclave,%,$(wildcard tee/*/enclave))
 TA_SRC := $(wildcard ta/*.c)
 HOST_SRC := $(wildcard node/host/*.c)
 OS_SRC := $(wildcard os/*.c)
@@ -66,8 +85,11 @@ OS_SRC := $(wildcard os/*.c)
 LIB_CORE := $(BUILD)/lib/libtalos_core.a
 LIB_TEE_VERIFY := $(BUILD)/lib/libtalos_tee_verify.a
 LIB_TEE_HOST := $(BUILD)/lib/libtalos_tee_host.a
-LIB_TEE_SIM_ENCLAVE := $(BUILD)/lib/libtalos_tee_sim_enclave.a
-LIB_TEE_SKELETON_ENCLAVE := $(BUILD)/lib/libtalos_tee_skeleton_enclave.a
+# Every backend's enclave library is built (so that each keeps compiling);
+# TA images link $(TEE)'s.
+tee_enclave_lib = $(BUILD)/lib/libtalos_tee_$(1)_enclave.a
+LIB_TEE_ENCLAVES := $(foreach b,$(TEE_ENCLAVES),$(call tee_enclave_lib,$(b)))
+LIB_TEE_ENCLAVE := $(call tee_enclave_lib,$(TEE))
 LIB_TA := $(BUILD)/lib/libtalos_ta.a
 LIB_HOST := $(BUILD)/lib/libtalos_host.a
 LIB_OS := $(BUILD)/lib/libtalos_os.a
@@ -75,20 +97,34 @@ LIB_OS := $(BUILD)/lib/libtalos_os.a
 $(LIB_CORE): $(call src2obj,$(CORE_SRC))
 $(LIB_TEE_VERIFY): $(call src2obj,$(TEE_VERIFY_SRC))
 $(LIB_TEE_HOST): $(call src2obj,$(TEE_HOST_SRC))
-$(LIB_TEE_SIM_ENCLAVE): $(call src2obj,$(TEE_SIM_ENCLAVE_SRC))
-$(LIB_TEE_SKELETON_ENCLAVE): $(call src2obj,$(TEE_SKELETON_ENCLAVE_SRC))
+$(foreach b,$(TEE_ENCLAVES),$(eval $(call tee_enclave_lib,$(b)): \
+  $(call src2obj,$(call tee_side,enclave,$(b)) $(call tee_side,common,$(b)))))
 $(LIB_TA): $(call src2obj,$(TA_SRC))
 $(LIB_HOST): $(call src2obj,$(HOST_SRC))
 $(LIB_OS): $(call src2obj,$(OS_SRC))
 
-LIBS := $(LIB_CORE) $(LIB_TEE_VERIFY) $(LIB_TEE_HOST) $(LIB_TEE_SIM_ENCLAVE) \
-        $(LIB_TEE_SKELETON_ENCLAVE) $(LIB_TA) $(LIB_HOST) $(LIB_OS)
+LIBS := $(LIB_CORE) $(LIB_TEE_VERIFY) $(LIB_TEE_HOST) $(LIB_TEE_ENCLAVES) $(LIB_TA) $(LIB_HOST) \
+        $(LIB_OS)
 
 $(BUILD)/lib/%.a:
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/%.o: %.c | $(BUILD)/.deps-ok
+# Packages. `make deps`, and the goals the README says install (check,
+# demo, bench, fuzz*), run scripts/deps.sh, which apt-get installs what is
+# missing; any other make installs nothing: it checks (scripts/deps.sh
+# --check: one include per library header, no apt-get) and stops with a
+# message that says to run `make deps`.
+DEPS_INSTALL_GOALS := deps check check-san demo bench fuzz fuzz-build fuzz-smoke fuzz-seeds
+DEPS_STAMP := $(BUILD)/.deps-$(if $(filter $(DEPS_INSTALL_GOALS),$(MAKECMDGOALS)),ok,checked)
+$(BUILD)/.deps-ok: scripts/deps.sh
+	@./scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+$(BUILD)/.deps-checked: scripts/deps.sh
+	@CC="$(CC)" ./scripts/deps.sh --check
+	@mkdir -p $(@D) && touch $@
+
+$(O)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -119,42 +155,41 @@ $(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
-# A TA image: the TA's objects + runtime + one backend's enclave side.
-# Static and non-PIE: one self-contained file whose every code byte is measured,
-# at fixed addresses (TALOS_PERSIST, arena pointers).
 # The runtime walks its frame pointers to record a thread's context at a
 # migration point (ta/flow.c). Overridable only to measure what they cost.
 TA_FP_FLAGS ?= -fno-omit-frame-pointer
 $(O)/ta/%.o $(O)/faults/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
-TA_RUNTIME := $(LIB_TA) $(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
-# libseccomp: the sim enclave side loads its system call allowlist with it
-# (tee/sim/confine.c); static like the rest of a TA image (Debian ships
-# libseccomp.a in libseccomp-dev).
-TA_LIBS := $(CRYPTO_LIBS) -lseccomp -lpthread
-define ta_image
-$(BUILD)/examples/$(1).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(TA_RUNTIME)
+# Libraries the backend's enclave side needs in a TA image, from its
+# optional tee/<name>/enclave/libs.mk (sim: libseccomp).
+TEE_ENCLAVE_LIBS :=
+-include tee/$(TEE)/enclave/libs.mk
+TA_LIBS := $(CRYPTO_LIBS) $(TEE_ENCLAVE_LIBS) -lpthread
+
+# A TA image: the TA's objects ($(2)) + a runtime library ($(3)) + the
+# enclave side of $(TEE), linked into $(1). Static and non-PIE: one
+# self-contained file whose every code byte is measured, at fixed addresses
+# (TALOS_PERSIST, arena pointers). Every TA image below is linked here.
+define ta_link
+$(1): $(2) $(3) $(LIB_CFG_MODEL) $(LIB_TEE_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
 	@test -x $$@
 endef
+ta_objs = $(call src2obj,$(wildcard $(1)/*.c))
+
 EXAMPLES := kvstore ledger
-$(foreach e,$(EXAMPLES),$(eval $(call ta_image,$(e))))
+$(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/examples/$(e).ta,$(call ta_objs,examples/$(e)),$(LIB_TA))))
 TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/examples/$(e).ta)
 
 # The same runtime with fault points compiled in (tests only, ta/fault.h);
 # a normal TA image has no fault code at all.
 LIB_TA_FAULTS := $(BUILD)/lib/libtalos_ta_faults.a
 $(LIB_TA_FAULTS): $(patsubst %.c,$(O)/faults/%.o,$(TA_SRC))
-$(O)/faults/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/faults/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_FAULT_POINTS -c $< -o $@
-$(BUILD)/tests/ta/kvstore-faults.ta: $(call src2obj,$(wildcard examples/kvstore/*.c)) $(LIB_TA_FAULTS) \
-		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) $(TA_LINK) -o $@ $^ $(TA_LIBS) 2>&1 | \
-	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
-	@test -x $@
+$(eval $(call ta_link,$(BUILD)/tests/ta/kvstore-faults.ta,$(call ta_objs,examples/kvstore),$(LIB_TA_FAULTS)))
 
 # Bench-only TA images (bench/overhead.c, never product images; under
 # build/bench/ta): the same TAs with migration compiled out of the runtime
@@ -167,49 +202,35 @@ LIB_TA_NOMIG := $(BUILD)/lib/libtalos_ta_nomig.a
 LIB_TA_BENCHWT := $(BUILD)/lib/libtalos_ta_benchwt.a
 $(LIB_TA_NOMIG): $(patsubst %.c,$(O)/nomig/%.o,$(TA_NOMIG_SRC))
 $(LIB_TA_BENCHWT): $(patsubst %.c,$(O)/benchwt/%.o,$(TA_SRC))
-$(O)/nomig/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/nomig/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_NO_MIGRATION -c $< -o $@
-$(O)/benchwt/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/benchwt/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_BENCH_WTRACK -c $< -o $@
-define bench_ta_image
-$(BUILD)/bench/ta/$(1)-$(2).ta: $(call src2obj,$(wildcard examples/$(1)/*.c)) $(3) \
-		$(LIB_CFG_MODEL) $(LIB_TEE_SIM_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
-	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
-	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
-	@test -x $$@
-endef
-$(foreach e,$(EXAMPLES),$(eval $(call bench_ta_image,$(e),nomig,$(LIB_TA_NOMIG))))
-$(foreach e,$(EXAMPLES),$(eval $(call bench_ta_image,$(e),wtrack,$(LIB_TA_BENCHWT))))
+$(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-nomig.ta,$(call ta_objs,examples/$(e)),$(LIB_TA_NOMIG))))
+$(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-wtrack.ta,$(call ta_objs,examples/$(e)),$(LIB_TA_BENCHWT))))
 BENCH_TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/bench/ta/$(e)-nomig.ta $(BUILD)/bench/ta/$(e)-wtrack.ta)
 
 # Test TAs (tests/ta/<name>/*.c) are built the same way.
-define test_ta_image
-$(BUILD)/tests/ta/$(1).ta: $(call src2obj,$(wildcard tests/ta/$(1)/*.c)) $(TA_RUNTIME)
-	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
-	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
-	@test -x $$@
-endef
 TEST_TAS := $(notdir $(wildcard tests/ta/*))
-$(foreach t,$(TEST_TAS),$(eval $(call test_ta_image,$(t))))
+$(foreach t,$(TEST_TAS),$(eval $(call ta_link,$(BUILD)/tests/ta/$(t).ta,$(call ta_objs,tests/ta/$(t)),$(LIB_TA))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 
-# talosd as a hostile host (tests only, SECURITY.md T25): node/host/ta.c
+# talosd as a hostile host (tests only, SECURITY.md T25): node/host/serve.c
 # compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the
 # malformed and racing answers of tests/host/hostile.c, and
 # node/talosd/images.c runs whatever its store holds under an image's name
 # (T13, T16-T19: wrong target images). The talosd that is installed has
 # none of this code.
 TALOSD_HOSTILE := $(BUILD)/tests/talosd-hostile
-$(O)/hostile/%.o: %.c | $(BUILD)/.deps-ok
+$(O)/hostile/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DTALOS_HOSTILE_HOST -c $< -o $@
 $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard node/talosd/*.c)) \
-		$(filter-out node/host/ta.c,$(HOST_SRC))) \
-		$(O)/hostile/node/host/ta.o $(O)/hostile/node/talosd/images.o $(O)/hostile/tests/host/hostile.o \
+		$(filter-out node/host/ta.c node/host/serve.c,$(HOST_SRC))) \
+		$(O)/hostile/node/host/ta.o $(O)/hostile/node/host/serve.o $(O)/hostile/node/talosd/images.o \
+		$(O)/hostile/tests/host/hostile.o \
 		$(LIB_TEE_HOST) $(LIB_CFG) $(LIB_CFG_MODEL) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
@@ -218,16 +239,28 @@ $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard n
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-# tee/sim/confine.c: the sim enclave side (enclave.c) that some unit tests
-# include names it; they never call it.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c tee/sim/confine.c)
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
 
+# A backend's own unit tests (tee/<name>/tests/test_*.c) run with the rest
+# from $(BUILD)/tests/unit/. Some #include the backend's enclave.c, to drive
+# its ops in-process: they link the rest of its enclave side (sim:
+# confine.c, which they never call).
+TEE_UNIT_SRC := $(wildcard tee/*/tests/test_*.c)
+define tee_unit_test
+$(BUILD)/tests/unit/$(basename $(notdir $(1))): $(call src2obj,$(1)) $(UNIT_EXTRA_OBJS) \
+		$(call src2obj,$(filter-out %/enclave.c,$(call tee_side,enclave,$(2)))) $(HOST_SIDE_LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ -lcmocka $$(HOST_LIBS)
+endef
+$(foreach t,$(TEE_UNIT_SRC),$(eval $(call tee_unit_test,$(t),$(word 2,$(subst /, ,$(t))))))
+UNIT_BINS += $(foreach t,$(TEE_UNIT_SRC),$(BUILD)/tests/unit/$(basename $(notdir $(t))))
+
 # A static, non-PIE C program that is no TA (no .note.talos): data for
-# tests/unit/test_image_check.c, built plainly (no sanitizer) in every build.
+# tee/sim/tests/test_image_check.c, built plainly (no sanitizer) in every build.
 TEST_PLAIN_STATIC := $(BUILD)/tests/data/plain-static
 $(TEST_PLAIN_STATIC): tests/unit/data/plain_static.c
 	@mkdir -p $(@D)
@@ -297,10 +330,14 @@ FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.
 FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
 FZ_DEPS_mig_bodies := $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
-FZ_DEPS_image_check := $(call fzobj,tee/sim/image_check.c) $(FZ_CORE)
+FZ_DEPS_image_check := $(call fzobj,tee/sim/host/image_check.c) $(FZ_CORE)
 
+# A harness is tests/fuzz/fuzz_<t>.c, or, for a backend's own format,
+# tee/<name>/tests/fuzz_<t>.c (sim: evidence, image_check); the corpus is
+# tests/fuzz/corpus/<t> either way.
+fz_harness_src = $(firstword $(wildcard tests/fuzz/fuzz_$(1).c tee/*/tests/fuzz_$(1).c))
 define fuzz_harness
-$(FZ)/fuzz_$(1): $(FZ)/obj/tests/fuzz/fuzz_$(1).o $(FZ_DEPS_$(1))
+$(FZ)/fuzz_$(1): $(call fzobj,$(call fz_harness_src,$(1))) $(FZ_DEPS_$(1))
 	$$(FUZZ_CC) -fsanitize=fuzzer $(FZ_SAN) -o $$@ $$^ $(HOST_LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_harness,$(t))))
@@ -316,8 +353,14 @@ fuzz: fuzz-build
 	@FZ=$(FZ) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-build
 	@FZ=$(FZ) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh smoke 8 $(FUZZ_TARGETS)
-fuzz-seeds: $(FZ)/gen_seeds
+# Seeds of a backend's own formats: its tee/<name>/tests/gen_seeds.c.
+FZ_GEN_SEEDS_TEE := $(patsubst tee/%/tests/gen_seeds.c,$(FZ)/gen_seeds_%,$(wildcard tee/*/tests/gen_seeds.c))
+$(FZ)/gen_seeds_%: $(FZ)/obj/tee/%/tests/gen_seeds.o $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(FZ_SAN) -o $@ $^ $(HOST_LIBS)
+
+fuzz-seeds: $(FZ)/gen_seeds $(FZ_GEN_SEEDS_TEE)
 	$(FZ)/gen_seeds tests/fuzz/corpus
+	$(foreach g,$(FZ_GEN_SEEDS_TEE),$(g) tests/fuzz/corpus &&) true
 clean-fuzz:
 	rm -rf $(FZ)
 clean: clean-fuzz
@@ -326,12 +369,11 @@ clean: clean-fuzz
 
 # --- top-level targets -------------------------------------------------------------
 .PHONY: all deps check check-unit check-integration check-san demo bench install clean format
-all: $(TALOSD) $(TALOS) $(TA_IMAGES) $(TEST_TA_IMAGES) $(TALOSD_HOSTILE) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
+all: $(TALOSD) $(TALOS) $(LIB_TEE_ENCLAVES) $(TA_IMAGES) $(TEST_TA_IMAGES) $(TALOSD_HOSTILE) $(UNIT_BINS) $(BENCH_BINS) $(BENCH_TA_IMAGES)
 
-$(BUILD)/.deps-ok: scripts/deps.sh
+deps:
 	@./scripts/deps.sh
-	@mkdir -p $(@D) && touch $@
-deps: $(BUILD)/.deps-ok
+	@mkdir -p $(BUILD) && touch $(BUILD)/.deps-ok
 
 check-unit: all
 	@BUILD=$(BUILD) ./tests/run-unit.sh
@@ -368,6 +410,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(foreach b,$(filter-out sim,$(TEE_ENCLAVES)),build-$(b) build-san-$(b))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

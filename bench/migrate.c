@@ -281,7 +281,6 @@ static int open_host(const char *root, const char *name, struct talos_host **h)
         return TALOS_ERR_IO;
     }
     hc.state_dir = dir;
-    hc.sim_ca_dir = talos_sim_ca_default();
     if ((rc = talos_host_open(&hc, h)) != TALOS_OK)
         fprintf(stderr, "migrate: open host %s: %s\n", name, talos_strerror(rc));
     return rc;

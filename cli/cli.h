@@ -14,11 +14,6 @@
 
 #include "talos/talos.h"
 
-/* talosd carries its own copy; one shared definition belongs in talos.h. */
-#ifndef TALOS_VERSION_STRING
-#define TALOS_VERSION_STRING "0.1.0"
-#endif
-
 enum cli_exit {
     CLI_OK = 0,
     CLI_FAIL = 1,
@@ -80,7 +75,7 @@ int cli_args(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *e
 int cli_ta_id(const struct cli_ctx *ctx, const char *s, uint8_t lineage[16], char id[33]);
 
 /* Read PEM trust anchors (at most 1 MiB) from path into *pem (malloc'd);
- * path NULL: the sim CA's (talos_sim_ca_default()/ca.pem), and a failure
+ * path NULL: the default backend's (talos_default_anchors), and a failure
  * says how to pick others. CLI_PROCEED, or CLI_FAIL after printing the
  * failure (cmd_attest.c). */
 int cli_read_anchors(const struct cli_ctx *ctx, const char *path, uint8_t **pem, size_t *len);

@@ -44,6 +44,47 @@ int cli_ta_request(const struct cli_ctx *ctx, int npos, char **argv, const char 
     return CLI_PROCEED;
 }
 
+int cli_ta_command(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts,
+                   size_t n, const char *op, uint8_t lineage[16], char id[33], json_t **req)
+{
+    int npos = 0;
+    int rc = cli_args(ctx, argc, argv, opts, n, 0, &npos);
+
+    *req = NULL;
+    return rc != CLI_PROCEED ? rc : cli_ta_request(ctx, npos, argv, op, lineage, id, req);
+}
+
+int cli_plain_request(struct cli_ctx *ctx, int argc, char **argv, const char *op, json_t **req)
+{
+    int npos = 0;
+    int rc = cli_args(ctx, argc, argv, NULL, 0, 0, &npos);
+
+    *req = NULL;
+    if (rc != CLI_PROCEED)
+        return rc;
+    if (npos != 0)
+        return cli_usage(ctx->cmd->name, "unexpected argument '%s'", argv[1]);
+    if (!(*req = cli_request(op))) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
+        return CLI_FAIL;
+    }
+    return CLI_PROCEED;
+}
+
+int cli_exchange(const struct cli_ctx *ctx, const json_t *req, const struct cli_field *fields,
+                 size_t n, json_t **resp)
+{
+    int rc = cli_rpc(ctx, req, resp);
+
+    if (rc == CLI_PROCEED && n)
+        rc = cli_check_fields(ctx->label, NULL, *resp, fields, n);
+    if (rc != CLI_PROCEED) {
+        json_decref(*resp);
+        *resp = NULL;
+    }
+    return rc;
+}
+
 int cli_set_str(json_t *req, const char *key, const char *val)
 {
     json_t *s = json_string(val); /* NULL for invalid UTF-8 as for no memory */

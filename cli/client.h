@@ -27,6 +27,12 @@ int cli_ta_request(const struct cli_ctx *ctx, int npos, char **argv, const char 
  * val is not UTF-8 (JSON carries only text), TALOS_ERR_NOMEM. */
 int cli_set_str(json_t *req, const char *key, const char *val);
 
+struct cli_opt;
+/* A command about one TA: its command line parsed (its own options
+ * opts[0..n), then the common ones), then cli_ta_request. */
+int cli_ta_command(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts,
+                   size_t n, const char *op, uint8_t lineage[16], char id[33], json_t **req);
+
 /* Send req to the node ctx->node and read its answer.
  * Progress frames ({"progress": STEP, "detail": TEXT}, no "ok") that a long
  * operation sends before its answer go to ctx->progress (skipped when NULL),
@@ -36,5 +42,17 @@ int cli_set_str(json_t *req, const char *key, const char *val);
  *   one failure line, labelled ctx->label, and returns CLI_FAIL; *resp is
  *   NULL. */
 int cli_rpc(const struct cli_ctx *ctx, const json_t *req, json_t **resp);
+
+struct cli_field;
+/* cli_rpc, then the answer's fields checked (n 0: none). CLI_PROCEED with
+ * *resp, or the exit code (the failure printed; *resp NULL). */
+int cli_exchange(const struct cli_ctx *ctx, const json_t *req, const struct cli_field *fields,
+                 size_t n, json_t **resp);
+
+/* The request op of a command that takes no argument but the common
+ * options: parse the command line (a usage error for any positional one),
+ * then *req = {"op": op}. CLI_PROCEED, or the exit code (printed; --help
+ * is CLI_OK); the caller decrefs *req either way. */
+int cli_plain_request(struct cli_ctx *ctx, int argc, char **argv, const char *op, json_t **req);
 
 #endif

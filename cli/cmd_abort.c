@@ -31,17 +31,12 @@ int cmd_abort(struct cli_ctx *ctx, int argc, char **argv)
     uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
     char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
     json_t *req = NULL, *resp = NULL;
-    int npos = 0;
-    int rc = cli_args(ctx, argc, argv, NULL, 0, 0, &npos);
+    int rc = cli_ta_command(ctx, argc, argv, NULL, 0, "abort", lineage, id, &req);
 
     if (rc != CLI_PROCEED)
         goto out;
-    if ((rc = cli_ta_request(ctx, npos, argv, "abort", lineage, id, &req)) != CLI_PROCEED)
-        goto out;
-    if ((rc = cli_rpc(ctx, req, &resp)) != CLI_PROCEED)
-        goto out;
-    if ((rc = cli_check_fields(ctx->label, NULL, resp, abort_fields,
-                               sizeof(abort_fields) / sizeof(abort_fields[0]))) != CLI_PROCEED)
+    if ((rc = cli_exchange(ctx, req, abort_fields, sizeof(abort_fields) / sizeof(abort_fields[0]),
+                           &resp)) != CLI_PROCEED)
         goto out;
     if (ctx->json) {
         rc = cli_print_json(resp);

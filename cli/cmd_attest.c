@@ -4,6 +4,7 @@
  * anchors this machine holds, a nonce this process drew, and the TA id the
  * user asked about (never an id or lineage the node names). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,19 +90,24 @@ out:
 
 int cli_read_anchors(const struct cli_ctx *ctx, const char *path, uint8_t **pem, size_t *len)
 {
-    char *dflt = NULL;
+    char dflt[PATH_MAX + 16] = "", *hint_line = NULL;
+    const char *hint = "";
     int rc = CLI_FAIL;
 
     if (path)
         return read_anchors_file(ctx, path, "", pem, len);
-    const char *dir = talos_sim_ca_default();
-    if (!dir || asprintf(&dflt, "%s/ca.pem", dir) < 0) {
-        cli_fail(ctx->label, TALOS_ERR_INVALID_ARG,
-                 "no trust anchors: pass --anchors PEM or set TALOS_SIM_CA");
+    /* The default backend's local anchors, wherever it keeps them. */
+    if (talos_default_anchors(NULL, dflt, sizeof(dflt), &hint) != TALOS_OK) {
+        cli_fail(ctx->label, TALOS_ERR_INVALID_ARG, "no trust anchors: pass --anchors PEM%s%s",
+                 *hint ? " or " : "", hint);
         return CLI_FAIL;
     }
-    rc = read_anchors_file(ctx, dflt, " (pass --anchors PEM or set TALOS_SIM_CA)", pem, len);
-    free(dflt);
+    if (asprintf(&hint_line, " (pass --anchors PEM%s%s)", *hint ? " or " : "", hint) < 0) {
+        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot hold the trust anchors");
+        return CLI_FAIL;
+    }
+    rc = read_anchors_file(ctx, dflt, hint_line, pem, len);
+    free(hint_line);
     return rc;
 }
 

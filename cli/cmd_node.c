@@ -52,29 +52,12 @@ static int print_human(const json_t *resp)
 int cmd_node(struct cli_ctx *ctx, int argc, char **argv)
 {
     json_t *req = NULL, *resp = NULL;
-    int npos = 0;
-    int rc = cli_args(ctx, argc, argv, NULL, 0, 0, &npos);
+    int rc = cli_plain_request(ctx, argc, argv, "node", &req);
 
-    if (rc != CLI_PROCEED)
-        goto out;
-    if (npos != 0) {
-        rc = cli_usage(ctx->cmd->name, "unexpected argument '%s'", argv[1]);
-        goto out;
-    }
-    rc = CLI_FAIL;
-    req = cli_request("node");
-    if (!req) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
-        goto out;
-    }
-    rc = cli_rpc(ctx, req, &resp);
-    if (rc != CLI_PROCEED)
-        goto out;
-    rc = cli_check_fields(ctx->label, NULL, resp, node_fields, sizeof(node_fields) / sizeof(node_fields[0]));
-    if (rc != CLI_PROCEED)
-        goto out;
-    rc = ctx->json ? cli_print_json(resp) : print_human(resp);
-out:
+    if (rc == CLI_PROCEED)
+        rc = cli_exchange(ctx, req, node_fields, sizeof(node_fields) / sizeof(node_fields[0]), &resp);
+    if (rc == CLI_PROCEED)
+        rc = ctx->json ? cli_print_json(resp) : print_human(resp);
     json_decref(resp);
     json_decref(req);
     return rc;

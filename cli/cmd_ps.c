@@ -117,26 +117,9 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
     json_t *req = NULL, *resp = NULL, *tas = NULL, *ta = NULL, *j = NULL;
     char where[32] = "";
     size_t i = 0;
-    int npos = 0;
-    int rc = cli_args(ctx, argc, argv, NULL, 0, 0, &npos);
+    int rc = cli_plain_request(ctx, argc, argv, "ps", &req);
 
-    if (rc != CLI_PROCEED)
-        goto out;
-    if (npos != 0) {
-        rc = cli_usage(ctx->cmd->name, "unexpected argument '%s'", argv[1]);
-        goto out;
-    }
-    rc = CLI_FAIL;
-    req = cli_request("ps");
-    if (!req) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
-        goto out;
-    }
-    rc = cli_rpc(ctx, req, &resp);
-    if (rc != CLI_PROCEED)
-        goto out;
-    rc = cli_check_fields(ctx->label, NULL, resp, ps_fields, 1);
-    if (rc != CLI_PROCEED)
+    if (rc != CLI_PROCEED || (rc = cli_exchange(ctx, req, ps_fields, 1, &resp)) != CLI_PROCEED)
         goto out;
     tas = json_object_get(resp, "tas");
     json_array_foreach(tas, i, ta) {

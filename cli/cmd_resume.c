@@ -23,19 +23,16 @@ int cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
     const char *token = NULL;
     const struct cli_opt opts[] = {{"token", 0, &token, NULL}};
     json_t *req = NULL, *resp = NULL;
-    int npos = 0;
-    int rc = cli_args(ctx, argc, argv, opts, 1, 0, &npos);
+    int rc = cli_ta_command(ctx, argc, argv, opts, 1, "resume", lineage, id, &req);
 
     if (rc != CLI_PROCEED)
-        goto out;
-    if ((rc = cli_ta_request(ctx, npos, argv, "resume", lineage, id, &req)) != CLI_PROCEED)
         goto out;
     if (token && cli_set_str(req, "token", token) != TALOS_OK) {
         rc = CLI_FAIL;
         cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
         goto out;
     }
-    if ((rc = cli_rpc(ctx, req, &resp)) != CLI_PROCEED)
+    if ((rc = cli_exchange(ctx, req, NULL, 0, &resp)) != CLI_PROCEED)
         goto out;
     rc = ctx->json ? cli_print_json(resp) : CLI_OK;
 out:

@@ -49,6 +49,16 @@ static int write_file(const struct cli_ctx *ctx, const char *path, const json_t 
     return CLI_OK;
 }
 
+/* What the certificate's evidence claims, not verified here (talos verify
+ * does): shown so that nobody takes a simulated identity for isolation. */
+static int simulated(const struct talos_cert *c)
+{
+    struct talos_claims claims;
+
+    return talos_evidence_claims(c->evidence, c->evidence_len, &claims) == TALOS_OK &&
+           (claims.flags & TALOS_CLAIM_SIMULATED);
+}
+
 static void print_human(const struct talos_cert *c, const char *id)
 {
     char h[2 * 64 + 1];
@@ -65,7 +75,7 @@ static void print_human(const struct talos_cert *c, const char *id)
     printf("exec_record: %s\n", h);
     talos_hex(c->measurement, sizeof(c->measurement), h);
     printf("identity: %s measurement %s%s\n", c->backend, h,
-           strcmp(c->backend, "sim") == 0 ? " (SIMULATED — no hardware isolation)" : "");
+           simulated(c) ? " (SIMULATED — no hardware isolation)" : "");
     printf("verified: not here — run 'talos verify' on the saved certificate\n");
 }
 

@@ -18,18 +18,12 @@ int cmd_stop(struct cli_ctx *ctx, int argc, char **argv)
     uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
     char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
     json_t *req = NULL, *resp = NULL;
-    int npos = 0;
-    int rc = cli_args(ctx, argc, argv, NULL, 0, 0, &npos);
+    int rc = cli_ta_command(ctx, argc, argv, NULL, 0, "stop", lineage, id, &req);
 
-    if (rc != CLI_PROCEED)
-        goto out;
-    if ((rc = cli_ta_request(ctx, npos, argv, "stop", lineage, id, &req)) != CLI_PROCEED)
-        goto out;
-    rc = cli_rpc(ctx, req, &resp);
-    if (rc != CLI_PROCEED)
-        goto out;
-    rc = ctx->json ? cli_print_json(resp) : CLI_OK;
-out:
+    if (rc == CLI_PROCEED)
+        rc = cli_exchange(ctx, req, NULL, 0, &resp);
+    if (rc == CLI_PROCEED)
+        rc = ctx->json ? cli_print_json(resp) : CLI_OK;
     json_decref(resp);
     json_decref(req);
     return rc;

@@ -19,10 +19,6 @@
 
 #include "talos/err.h"
 
-#ifndef TALOS_MUST_CHECK
-#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
-#endif
-
 /* A decoded PEM key or certificate larger than this is refused
  * (TALOS_ERR_TOO_LARGE): no real one comes near it. */
 #define TALOS_X509_PEM_MAX (64u << 10)

@@ -31,10 +31,6 @@
 
 #include "talos/err.h"
 
-#ifndef TALOS_MUST_CHECK
-#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
-#endif
-
 /* Room for any reason this module writes (it names a path). */
 #define TALOS_SDIR_WHY_BYTES 4352
 

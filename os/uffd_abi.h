@@ -1,6 +1,6 @@
 /* The userfaultfd and PAGEMAP_SCAN interface of the running kernel, for
  * the write tracking of os/wtrack_uffd.c and the system call filter that
- * must let its ioctls through (tee/sim/confine.c). */
+ * must let its ioctls through (tee/sim/enclave/confine.c). */
 #ifndef TALOS_OS_UFFD_ABI_H
 #define TALOS_OS_UFFD_ABI_H
 

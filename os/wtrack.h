@@ -27,10 +27,6 @@
 extern "C" {
 #endif
 
-#ifndef TALOS_MUST_CHECK
-#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
-#endif
-
 struct talos_wtrack;
 
 enum talos_wtrack_method {

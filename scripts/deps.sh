@@ -1,7 +1,51 @@
 #!/usr/bin/env bash
 # Install the Debian packages TALOS needs, and only those that are missing.
 # Idempotent: a second run installs nothing and prints nothing but a summary.
+#
+# scripts/deps.sh --check installs nothing: it compiles one include of each
+# library's header and looks for the static libraries a TA image links, and
+# says to run `make deps` when one is missing. A plain `make` runs this.
 set -euo pipefail
+
+if [ "${1:-}" = "--check" ]; then
+  CC=${CC:-cc}
+  # header: the package that ships it
+  HEADERS=(
+    "openssl/evp.h:libssl-dev"
+    "jansson.h:libjansson-dev"
+    "capstone/capstone.h:libcapstone-dev"
+    "gelf.h:libelf-dev"
+    "seccomp.h:libseccomp-dev"
+    "cmocka.h:libcmocka-dev"
+  )
+  # cmocka.h needs these before it.
+  PRE='#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>'
+  missing=()
+  if ! command -v "$CC" >/dev/null; then
+    missing+=("$CC (no C compiler)")
+  else
+    for hp in "${HEADERS[@]}"; do
+      h=${hp%%:*}
+      printf '%s\n#include <%s>\n' "$PRE" "$h" | "$CC" -E -x c - >/dev/null 2>&1 ||
+        missing+=("<$h> (${hp##*:})")
+    done
+    # TA images are static: they need the .a files (none in SAN builds, but
+    # the same packages ship both).
+    for a in libssl.a:libssl-dev libcrypto.a:libssl-dev libseccomp.a:libseccomp-dev; do
+      f=$("$CC" -print-file-name="${a%%:*}")
+      [ "$f" != "${a%%:*}" ] && [ -e "$f" ] || missing+=("${a%%:*} (${a##*:})")
+    done
+  fi
+  if [ ${#missing[@]} -ne 0 ]; then
+    echo "deps: missing: ${missing[*]}" >&2
+    echo "deps: run 'make deps' (it installs the missing Debian packages), then make again" >&2
+    exit 1
+  fi
+  exit 0
+fi
 
 PKGS=(
   make gcc clang pkg-config

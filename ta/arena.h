@@ -23,10 +23,6 @@
 extern "C" {
 #endif
 
-#ifndef TALOS_MUST_CHECK
-#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
-#endif
-
 /* --- layout (part of the migrated state: LP64, little-endian) ------------ */
 
 #define TALOS_ARENA_MAGIC 0x4e5241534f4c4154ULL /* "TALOSARN" in memory */

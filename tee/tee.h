@@ -1,10 +1,26 @@
 /* The TEE backend contract: the five calls of the unified abstraction
- * (enclave side) and what a platform does for the host (host side).
+ * (enclave side), what a platform does for the host (host side), and the
+ * row of an evidence format (verify side).
  *
- * Only tee/<name>/ may name a TEE. Adding a backend means adding a folder
- * with an enclave-side `talos_tee_enclave` (linked into TA images built for
- * it), host-side ops registered in tee/registry_host.c, and a verifier for its
- * evidence format.
+ * Only tee/<name>/ may name a TEE: everything outside tee/ asks a backend's
+ * properties (talos_host_claims, the claims of verified evidence), never
+ * its name, and passes it options it does not read (talos_host_config).
+ *
+ * Adding a backend is a new folder plus one line in TALOS_TEE_BACKENDS
+ * below. The folder (copy tee/skeleton/, the porting template) shows the
+ * backend's sides, each built into its own artifact by the Makefile, which
+ * finds the files by folder:
+ *   tee/<name>/enclave/  `talos_tee_enclave`, linked into TA images built
+ *                        with `make TEE=<name>` (libraries they need: an
+ *                        optional enclave/libs.mk adding to TEE_ENCLAVE_LIBS)
+ *   tee/<name>/host/     `talos_tee_<name>_host`, the platform talosd and the
+ *                        CLI link (every backend's, one picked at run time)
+ *   tee/<name>/verify/   `talos_tee_<name>_format`, its evidence format,
+ *                        linked wherever evidence is checked (TAs included)
+ *   tee/<name>/common/   optional: code both sides build
+ *   tee/<name>/tests/    optional: its own unit tests (test_*.c, run with
+ *                        tests/unit's), fuzz harnesses of its formats
+ *                        (fuzz_*.c) and their seed maker (gen_seeds.c)
  */
 #ifndef TALOS_TEE_H
 #define TALOS_TEE_H
@@ -15,6 +31,18 @@
 #include "talos/err.h"
 #include "talos/talos.h"
 #include "talos/ta.h"
+
+/* The backends of this build, the default first, one line each: X(name)
+ * names the C identifiers talos_tee_<name>_host and talos_tee_<name>_format
+ * (tee/registry_host.c and tee/evidence.c make their tables of it). */
+#define TALOS_TEE_BACKENDS(X) \
+    X(sim)                    \
+    X(skeleton)
+
+/* The envelope every backend's evidence starts with (core/wire.h,
+ * big-endian): u32 TALOS_EV_MAGIC ‖ u16 version (the format's own) ‖ str
+ * backend name. talos_verify_evidence() picks the format by that name. */
+#define TALOS_EV_MAGIC 0x544c4556u /* "TLEV" */
 
 /* One mapping of the TA's own address space (introspection). */
 enum talos_region_kind {
@@ -82,11 +110,18 @@ struct talos_platform; /* backend-private */
 
 struct talos_platform_config {
     const char *state_dir;  /* node state directory (exists) */
-    const char *sim_ca_dir; /* sim only */
-    /* sim only: the user TA processes run as when the node runs as root;
-     * NULL = "nobody" (docs/confinement.md). */
+    /* This backend's options, the "<name>." of their keys taken off: each
+     * key is one the backend lists in its ops' options. The backend alone
+     * reads them (talos_tee_option). */
+    const struct talos_backend_option *options;
+    size_t n_options;
+    /* Backends that run TAs as processes: the user they run as when the
+     * node runs as root; NULL = "nobody" (docs/confinement.md). */
     const char *ta_user;
 };
+
+/* The value of option key in cfg (the last one given), or NULL. */
+const char *talos_tee_option(const struct talos_platform_config *cfg, const char *key);
 
 struct talos_launch {
     const char *image_path; /* the image (argv[0] and messages; opened when image_fd < 0) */
@@ -105,6 +140,13 @@ struct talos_launch {
 
 struct talos_tee_host_ops {
     const char *name;
+    /* Claim flags every piece of evidence this platform produces carries:
+     * TALOS_CLAIM_SIMULATED for a platform without hardware isolation.
+     * The host library and talosd ask this, never the name. */
+    uint32_t claims;
+    /* The option keys the backend reads (NULL-terminated; NULL: none):
+     * talos_host_open refuses another key addressed to this backend. */
+    const char *const *options;
     int (*open)(const struct talos_platform_config *cfg, struct talos_platform **out);
     void (*close)(struct talos_platform *p);
     /* Whether the bytes of the open image file fd are something this
@@ -113,7 +155,7 @@ struct talos_tee_host_ops {
      * pread only, never through a path, and fd's offset is left as it was:
      * a caller that checks an fd and then launches from that same fd (or
      * from a private copy it made of the bytes it checked) runs what was
-     * checked. For sim, the rules are in tee/sim/image_check.h (a static,
+     * checked. For sim, the rules are in tee/sim/host/image_check.h (a static,
      * non-PIE ELF for this machine, carrying the TALOS runtime note).
      * TALOS_OK; TALOS_ERR_IMAGE with a one-line reason in why (cap bytes,
      * NUL-terminated, truncated; why may be NULL), e.g. "PIE (ET_DYN)
@@ -145,6 +187,10 @@ struct talos_tee_host_ops {
                     enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES]);
     /* PEM trust anchors a verifier needs for this platform's evidence. */
     int (*anchors)(struct talos_platform *p, const uint8_t **pem, size_t *len);
+    /* Without opening the platform: the file of trust anchors a verifier on
+     * this machine uses by default (talos_default_anchors), and in *hint how
+     * a user picks others (static, also set on failure). May be NULL. */
+    int (*default_anchors)(char *path, size_t cap, const char **hint);
     /* A process this platform launched (pid from launch) has ended and is
      * not reaped yet: a zombie, so its pid cannot have been reused. signo
      * is the signal that killed it, or 0. Writes into why (cap bytes,
@@ -155,11 +201,19 @@ struct talos_tee_host_ops {
     void (*ended)(struct talos_platform *p, int pid, int signo, char *why, size_t cap);
 };
 
-/* Verifier of one evidence format, selected by the backend name in it. */
+/* One evidence format: a row of the table in tee/evidence.c, picked by
+ * the backend name in the envelope. */
 struct talos_tee_verifier {
     const char *name;
+    /* Claim flags every piece of evidence of this format carries
+     * (TALOS_CLAIM_SIMULATED: it proves no hardware isolation); checked on
+     * whatever verify and decode answer (TALOS_ERR_BACKEND otherwise). */
+    uint32_t claims;
     int (*verify)(const uint8_t *ev, size_t len, const uint8_t *anchors_pem, size_t anchors_len,
                   unsigned flags, struct talos_claims *out);
+    /* Decode strictly without checking signatures or chains (for display:
+     * talos_evidence_claims); may be NULL. */
+    int (*decode)(const uint8_t *ev, size_t len, struct talos_claims *out);
     /* Work a verifier can do ahead of its first evidence, given the anchors
      * it will be asked to check against (parse them, say); may be NULL. */
     void (*warm)(const uint8_t *anchors_pem, size_t anchors_len);
@@ -170,9 +224,17 @@ struct talos_tee_verifier {
 int talos_tee_check_image(const struct talos_tee_host_ops *ops, struct talos_platform *p, int fd,
                           char *why, size_t cap);
 
-/* Registries (tee/registry_host.c, tee/registry_verify.c): NULL when unknown. */
+/* Registries (tee/registry_host.c, tee/evidence.c): NULL when unknown. */
 const struct talos_tee_host_ops *talos_tee_host_find(const char *name);
 const struct talos_tee_verifier *talos_tee_verifier_find(const char *name);
+
+/* The options in in[0..n_in) addressed to ops ("<ops->name>.<key>"), with
+ * that prefix taken off, into out (TALOS_BACKEND_OPTIONS_MAX entries; pointers
+ * into in's strings); options of other backends are left out, so one list
+ * may carry options for several. TALOS_ERR_INVALID_ARG (logged) for a key
+ * with no "<backend>." or one ops does not list; TALOS_ERR_TOO_LARGE. */
+int talos_tee_options_for(const struct talos_tee_host_ops *ops, const struct talos_backend_option *in,
+                          size_t n_in, struct talos_backend_option *out, size_t *n_out);
 /* Every verifier's warm (off a critical path: it may take milliseconds). */
 void talos_tee_verifiers_warm(const uint8_t *anchors_pem, size_t anchors_len);
 

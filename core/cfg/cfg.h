@@ -19,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TALOS_CFG_DIGEST_BYTES 32
+#include "talos/common.h"
+
 /* Longest function name kept (bytes); longer symbol names are cut. */
 #define TALOS_CFG_NAME_MAX 1024
 /* Largest CFG file the parser accepts, and the serializer produces. */

@@ -8,13 +8,11 @@
 #ifndef TALOS_ERR_H
 #define TALOS_ERR_H
 
+#include "talos/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Marks the functions of the public API; everything else is built with
- * -fvisibility=hidden. */
-#define TALOS_EXPORT __attribute__((visibility("default")))
 
 enum talos_err {
     TALOS_OK = 0,

@@ -29,8 +29,6 @@
 extern "C" {
 #endif
 
-#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
-
 /* Fixed address and reserved size of the state arena: the same on x86-64,
  * AArch64 and RISC-V 64 (below the 256 GiB Sv39 user limit). */
 #ifndef TALOS_ARENA_BASE

@@ -4,10 +4,13 @@
  * ocalls and asks them for evidence. The host is untrusted by design: it
  * never sees a TA's keys or state, only what ecalls choose to return.
  *
- * Backends: "sim" (default) runs each TA as a separate OS process with real
- * cryptography and real checks but NO hardware isolation: the host can read
- * a sim TA's memory. "skeleton" is the porting template and answers
- * TALOS_ERR_NOT_IMPLEMENTED everywhere.
+ * Backends are known by name (talos_backend_name); this API never needs
+ * one: NULL picks the default backend. A backend without hardware
+ * isolation says so in its claims (talos_host_claims, and every piece of
+ * its evidence carries TALOS_CLAIM_SIMULATED): the host can read and
+ * change the memory of such a backend's TAs. The default backend of a
+ * development machine is such a one (README.md). The porting template
+ * answers TALOS_ERR_NOT_IMPLEMENTED everywhere.
  */
 #ifndef TALOS_TALOS_H
 #define TALOS_TALOS_H
@@ -21,10 +24,6 @@
 extern "C" {
 #endif
 
-#ifndef TALOS_MUST_CHECK
-#define TALOS_MUST_CHECK __attribute__((warn_unused_result))
-#endif
-
 #define TALOS_MEASUREMENT_BYTES 32
 #define TALOS_REPORT_DATA_BYTES 64
 #define TALOS_LINEAGE_BYTES 16
@@ -36,11 +35,10 @@ extern "C" {
 #define TALOS_CLAIM_SIMULATED 0x1u /* produced by a simulated TEE: no isolation */
 #define TALOS_CLAIM_DEBUG 0x2u     /* produced by a debug-mode TEE */
 #define TALOS_CLAIM_NO_CFG 0x4u    /* the platform computed no CFG digest: cfg_digest is zero */
-#define TALOS_CFG_DIGEST_BYTES 32
 
 /* What a verified piece of evidence says. */
 struct talos_claims {
-    char backend[TALOS_BACKEND_NAME_MAX];          /* NUL-terminated, e.g. "sim" */
+    char backend[TALOS_BACKEND_NAME_MAX];          /* NUL-terminated backend name */
     uint32_t flags;                                /* TALOS_CLAIM_* */
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];  /* hash of the TA code as loaded */
     uint8_t config_id[32];                         /* hash of the measured launch config */
@@ -66,36 +64,79 @@ void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
 /* Verify evidence against PEM trust anchors (one or more CA certificates).
  * On success fills *out. Refusals: TALOS_ERR_MALFORMED, TALOS_ERR_EVIDENCE_CHAIN,
  * TALOS_ERR_EVIDENCE_SIG, TALOS_ERR_EVIDENCE_SIM (simulated and not allowed),
- * TALOS_ERR_NOT_IMPLEMENTED (unknown backend). *out is zeroed on failure. */
+ * TALOS_ERR_NOT_IMPLEMENTED (unknown backend), TALOS_ERR_BACKEND (the
+ * format's verifier broke its own promise: e.g. a simulated format's claims
+ * without TALOS_CLAIM_SIMULATED). *out is zeroed on failure. */
 TALOS_MUST_CHECK int talos_verify_evidence(const uint8_t *ev, size_t ev_len,
                                            const uint8_t *anchors_pem, size_t anchors_len,
                                            unsigned flags, struct talos_claims *out);
+
+/* What evidence says, decoded strictly but NOT verified (no signature, no
+ * chain): for showing what a blob claims, e.g. whether it is simulated,
+ * never for deciding to trust it. TALOS_ERR_MALFORMED,
+ * TALOS_ERR_NOT_IMPLEMENTED (a format that cannot be decoded here),
+ * TALOS_ERR_BACKEND (as for talos_verify_evidence); *out is zeroed on
+ * failure. */
+TALOS_MUST_CHECK int talos_evidence_claims(const uint8_t *ev, size_t ev_len,
+                                           struct talos_claims *out);
+
+/* --- backends -------------------------------------------------------------- */
+
+/* The name of the i-th backend of this build (0: the default), NULL past
+ * the last. */
+const char *talos_backend_name(size_t i);
+/* The default backend's name (talos_backend_name(0)). */
+const char *talos_backend_default(void);
+
+/* The file of PEM trust anchors a verifier on this machine uses by default
+ * for evidence of `backend` (NULL: the default backend), written to path
+ * (cap bytes), and in *hint (static, also set on failure; may be "") how a
+ * user points at others. TALOS_ERR_INVALID_ARG when the backend is unknown
+ * or cannot tell (e.g. no home directory), TALOS_ERR_NOT_FOUND when it has
+ * no local default, TALOS_ERR_TOO_LARGE when path is too small. */
+TALOS_MUST_CHECK int talos_default_anchors(const char *backend, char *path, size_t cap,
+                                           const char **hint);
 
 /* --- host and TAs ---------------------------------------------------------- */
 
 struct talos_host;
 struct talos_ta;
 
+/* One backend option: key "<backend>.<name>" (e.g. the directory of a
+ * backend's local CA), read by that backend alone. */
+#define TALOS_BACKEND_OPTIONS_MAX 16 /* options for one backend */
+struct talos_backend_option {
+    const char *key;
+    const char *value;
+};
+
 struct talos_host_config {
-    const char *backend;    /* NULL or "sim" (default), "skeleton" */
+    const char *backend;    /* NULL: talos_backend_default() */
     const char *state_dir;  /* node state: platform key, images; created if missing */
-    const char *sim_ca_dir; /* sim only: the local sim CA; NULL = talos_sim_ca_default() */
-    /* sim only: the user TA processes run as when the node runs as root
-     * (name or number); NULL = "nobody". See docs/confinement.md. */
+    /* Options for backends (at most TALOS_BACKEND_OPTIONS_MAX for the one
+     * opened): those of other
+     * backends are ignored, so one list may serve several; a key of the
+     * opened backend that it does not read is refused. Each backend
+     * documents its own (talosd(8): --backend-option). May be NULL. */
+    const struct talos_backend_option *options;
+    size_t n_options;
+    /* Backends that run TAs as processes: the user they run as when the
+     * node runs as root (name or number); NULL = "nobody". See
+     * docs/confinement.md. */
     const char *ta_user;
 };
 
-/* Default sim CA directory: $TALOS_SIM_CA, else $HOME/.local/state/talos/sim-ca. */
-const char *talos_sim_ca_default(void);
-
-/* Open a backend. TALOS_ERR_NOT_IMPLEMENTED for skeleton, TALOS_ERR_INVALID_ARG
- * for an unknown backend name. */
+/* Open a backend. TALOS_ERR_NOT_IMPLEMENTED for the porting template,
+ * TALOS_ERR_INVALID_ARG for an unknown backend name or option. */
 TALOS_MUST_CHECK int talos_host_open(const struct talos_host_config *cfg, struct talos_host **out);
 void talos_host_close(struct talos_host *h); /* NULL is ignored */
 
-/* The backend's name ("sim") and its trust anchors (PEM, owned by h). */
+/* The backend's name and its trust anchors (PEM, owned by h). */
 const char *talos_host_backend(const struct talos_host *h);
 TALOS_MUST_CHECK int talos_host_anchors(const struct talos_host *h, const uint8_t **pem, size_t *len);
+/* Claim flags every piece of evidence of this backend carries:
+ * TALOS_CLAIM_SIMULATED when it gives no hardware isolation. */
+uint32_t talos_host_claims(const struct talos_host *h);
 
 /* Check the image at `path` before anything runs it: the backend parses
  * its bytes and refuses what it could not run as a TA (for sim: not a

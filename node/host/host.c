@@ -30,8 +30,9 @@ int talos_host_make_config(struct talos_host *h)
     talos_wr_u32(&w, CONFIG_VERSION);
     talos_wr_str(&w, h->ops->name);
     talos_wr_bytes(&w, pem, pem_len);
-    /* A sim platform can only produce sim TAs: their peers are sim too. */
-    talos_wr_u32(&w, strcmp(h->ops->name, "sim") == 0 ? TALOS_VERIFY_ALLOW_SIM : 0);
+    /* A simulated platform can only produce simulated TAs: their peers are
+     * simulated too. */
+    talos_wr_u32(&w, (h->ops->claims & TALOS_CLAIM_SIMULATED) ? TALOS_VERIFY_ALLOW_SIM : 0);
     if (w.err) {
         rc = w.err;
         talos_wr_free(&w);
@@ -47,7 +48,8 @@ TALOS_EXPORT int talos_host_open(const struct talos_host_config *cfg, struct tal
 {
     struct talos_host *h = NULL;
     struct talos_platform_config pc = {0};
-    const char *name = cfg && cfg->backend ? cfg->backend : "sim";
+    struct talos_backend_option opts[TALOS_BACKEND_OPTIONS_MAX];
+    const char *name = cfg && cfg->backend ? cfg->backend : talos_backend_default();
     int rc = TALOS_OK;
 
     if (!cfg || !cfg->state_dir || !out)
@@ -60,8 +62,12 @@ TALOS_EXPORT int talos_host_open(const struct talos_host_config *cfg, struct tal
         rc = TALOS_ERR_INVALID_ARG;
         goto out;
     }
+    /* Only the backend reads its options; here they are only sorted out. */
+    if ((rc = talos_tee_options_for(h->ops, cfg->options, cfg->n_options, opts, &pc.n_options)) !=
+        TALOS_OK)
+        goto out;
+    pc.options = opts;
     pc.state_dir = cfg->state_dir;
-    pc.sim_ca_dir = cfg->sim_ca_dir ? cfg->sim_ca_dir : talos_sim_ca_default();
     pc.ta_user = cfg->ta_user;
     if ((rc = h->ops->open(&pc, &h->plat)) != TALOS_OK)
         goto out;
@@ -117,6 +123,8 @@ out:
 }
 
 TALOS_EXPORT const char *talos_host_backend(const struct talos_host *h) { return h->ops->name; }
+
+TALOS_EXPORT uint32_t talos_host_claims(const struct talos_host *h) { return h->ops->claims; }
 
 TALOS_EXPORT int talos_host_anchors(const struct talos_host *h, const uint8_t **pem, size_t *len)
 {

@@ -40,8 +40,18 @@ struct talos_ta {
 };
 
 /* Wait for a frame of type `want` from the TA, serving its ocalls and
- * platform requests meanwhile (ta.c). */
+ * platform requests meanwhile (ta.c); a TA that breaks off is lost. */
 int talos_host_await(struct talos_ta *ta, uint16_t want);
+
+/* What may be served on a channel while the host waits (serve.c). */
+#define TALOS_HOST_SERVE_OCALLS 0x1u   /* TALOS_MSG_OCALL */
+#define TALOS_HOST_SERVE_PLATFORM 0x2u /* TALOS_MSG_HOST_REQ */
+/* The one wait loop: receive frames on x into rx until one of type `want`
+ * (TALOS_OK, its body in rx), serving those `serve` allows (answers go out
+ * through tx); another type is TALOS_ERR_PROTOCOL; a transport error is
+ * returned as it is (the caller decides what it means for the TA). */
+int talos_host_serve_until(struct talos_ta *ta, struct talos_xport *x, struct talos_wr *rx,
+                           struct talos_wr *tx, uint16_t want, unsigned serve);
 /* The one decoder of a REPLY frame in ta->rx (i32 status ‖ u64 version ‖
  * bytes out ‖ str reason) into res; a frame that does not decode means the
  * TA broke the protocol (talos_host_lose). Release res with
@@ -50,9 +60,6 @@ int talos_host_decode_reply(struct talos_ta *ta, struct talos_result *res);
 /* The decoder itself, over any buffer: TALOS_ERR_MALFORMED when it does not
  * decode (the caller decides what that means for the TA). */
 int talos_host_decode_reply_buf(const uint8_t *p, size_t len, struct talos_result *res);
-/* Answer one HOST_REQ (platform request: quote, seal key) of `ta` on x. */
-int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const uint8_t *body,
-                              size_t len, struct talos_wr *w);
 /* The READY frame in ta->rx (raw lineage[16] ‖ u64 version ‖ str name)
  * into ta->lineage, ta->version, ta->name (NUL-terminated); TALOS_OK or
  * TALOS_ERR_MALFORMED (the caller refuses the image). */

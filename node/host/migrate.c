@@ -134,22 +134,13 @@ TALOS_EXPORT int talos_ta_migrate_wait(struct talos_migration_op *op, struct tal
         return TALOS_ERR_INVALID_ARG;
     }
     memset(m, 0, sizeof(*m));
-    for (;;) {
-        uint16_t type = 0;
-        if ((rc = talos_xport_recv(&op->x, &type, &op->rx)) != TALOS_OK)
-            break;
-        if (type == TALOS_MSG_REPLY) {
-            if ((rc = talos_host_decode_reply_buf(op->rx.p, op->rx.len, &res)) == TALOS_OK)
-                rc = report(&res, m);
-            talos_result_clear(&res);
-            break;
-        }
-        if (type != TALOS_MSG_HOST_REQ) {
-            rc = TALOS_ERR_PROTOCOL;
-            break;
-        }
-        if ((rc = talos_host_serve_host_req(op->ta, &op->x, op->rx.p, op->rx.len, &op->tx)) != TALOS_OK)
-            break;
+    /* The control channel: platform requests (evidence) until the report. */
+    rc = talos_host_serve_until(op->ta, &op->x, &op->rx, &op->tx, TALOS_MSG_REPLY,
+                                TALOS_HOST_SERVE_PLATFORM);
+    if (rc == TALOS_OK) {
+        if ((rc = talos_host_decode_reply_buf(op->rx.p, op->rx.len, &res)) == TALOS_OK)
+            rc = report(&res, m);
+        talos_result_clear(&res);
     }
     /* A control channel that breaks or lies means the TA died or is broken;
      * the host's calls on the main channel find out which, and log it. */

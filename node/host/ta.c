@@ -22,7 +22,6 @@
 
 #define READY_TIMEOUT_MS 15000
 #define RING_CAP (1u << 20)
-#define OCALL_RESP_MAX (1u << 20)
 
 /* Say how a TA process ended when it was not the host's doing: a signal
  * other than the host's SIGKILL, with what the backend knows beyond it
@@ -112,141 +111,13 @@ int talos_host_lose(struct talos_ta *ta, int why)
     return TALOS_ERR_TA_CRASHED;
 }
 
-int talos_host_serve_host_req(struct talos_ta *ta, struct talos_xport *x, const uint8_t *body,
-                              size_t len, struct talos_wr *w)
-{
-    struct talos_rd r;
-    uint16_t type = 0;
-    const uint8_t *req = NULL;
-    size_t req_len = 0;
-    uint8_t ev[TALOS_EVIDENCE_MAX];
-    size_t ev_len = sizeof(ev);
-    uint8_t key[TALOS_SEAL_KEY_BYTES] = {0};
-    int status = TALOS_OK;
-
-    talos_rd_init(&r, body, len);
-    type = talos_rd_u16(&r);
-    req = talos_rd_bytes(&r, &req_len, len);
-    if (talos_rd_finish(&r) != TALOS_OK)
-        return TALOS_ERR_MALFORMED;
-#ifdef TALOS_HOSTILE_HOST
-    if (talos_hostile_host_req(ta, type, &status)) /* test build only (T25) */
-        return status;
-#endif
-    talos_wr_reset(w);
-    if (type == TALOS_HOST_REQ_QUOTE && req_len == TALOS_REPORT_DATA_BYTES) {
-        /* The platform signs the measurement IT computed at launch, never a
-         * measurement the TA claims. */
-        status = ta->host->ops->quote(ta->host->plat, ta->measurement, ta->host->config_id,
-                                      ta->has_cfg ? ta->cfg_digest : NULL, req, ev, &ev_len);
-        talos_wr_u32(w, (uint32_t)status);
-        talos_wr_bytes(w, ev, status == TALOS_OK ? ev_len : 0);
-    } else if (type == TALOS_HOST_REQ_SEAL_KEY && req_len == 4) {
-        status = ta->host->ops->seal_key(ta->host->plat, ta->measurement,
-                                         (enum talos_seal_policy)talos_be32_get(req), key);
-        talos_wr_u32(w, (uint32_t)status);
-        talos_wr_bytes(w, key, status == TALOS_OK ? sizeof(key) : 0);
-        talos_wipe(key, sizeof(key));
-    } else if (type == TALOS_HOST_REQ_ACTIVATE && req_len == TALOS_LINEAGE_BYTES + 8) {
-        /* A target about to serve: the user records the arrival first. The
-         * lineage and version are the TA's claim; the user only records it. */
-        struct talos_ta_event act = {.kind = TALOS_TA_EV_ACTIVATING, .name = ta->name};
-        memcpy(act.lineage, req, TALOS_LINEAGE_BYTES);
-        act.version = (uint64_t)talos_be32_get(req + 16) << 32 | talos_be32_get(req + 20);
-        status = ta->on_event ? ta->on_event(ta->event_ctx, ta, &act) : TALOS_OK;
-        if (status > 0 || status < TALOS_ERR_MIN)
-            status = TALOS_ERR_STATE;
-        if (status == TALOS_OK) {
-            /* From here the TA holds the lineage (it activates on this
-             * answer): if it dies now, that lineage is lost here, and says so. */
-            memcpy(ta->lineage, act.lineage, sizeof(ta->lineage));
-            ta->version = act.version;
-            ta->target = 0;
-        }
-        talos_wr_u32(w, (uint32_t)status);
-        talos_wr_bytes(w, NULL, 0);
-    } else if (type == TALOS_HOST_REQ_CFG && req_len == 0) {
-        /* The canonical CFG file of the image launched. The TA trusts it
-         * only if it hashes to the cfg_digest the platform signed. */
-        uint8_t digest[TALOS_CFG_DIGEST_BYTES], *file = NULL;
-        size_t file_len = 0;
-        status = ta->host->ops->cfg_image
-                     ? ta->host->ops->cfg_image(ta->host->plat, ta->image_path, digest, &file,
-                                                &file_len)
-                     : TALOS_ERR_NOT_IMPLEMENTED;
-        if (status == TALOS_OK && file_len > TALOS_MSG_MAX - 64)
-            status = TALOS_ERR_TOO_LARGE;
-        talos_wr_u32(w, (uint32_t)status);
-        talos_wr_bytes(w, file, status == TALOS_OK ? file_len : 0);
-        free(file);
-    } else {
-        talos_wr_u32(w, (uint32_t)TALOS_ERR_NOT_IMPLEMENTED);
-        talos_wr_bytes(w, NULL, 0);
-    }
-    return w->err ? w->err : talos_xport_send(x, TALOS_MSG_HOST_RET, w->p, w->len);
-}
-
-static int serve_ocall(struct talos_ta *ta, const uint8_t *body, size_t len, struct talos_wr *w)
-{
-    struct talos_rd r;
-    char name[TALOS_NAME_MAX] = {0};
-    const uint8_t *req = NULL;
-    size_t req_len = 0, resp_len = 0;
-    uint8_t *resp = NULL;
-    int status = TALOS_ERR_NOT_IMPLEMENTED, rc = TALOS_OK;
-
-    talos_rd_init(&r, body, len);
-    talos_rd_str(&r, name, sizeof(name));
-    req = talos_rd_bytes(&r, &req_len, len);
-    if (talos_rd_finish(&r) != TALOS_OK)
-        return TALOS_ERR_MALFORMED;
-#ifdef TALOS_HOSTILE_HOST
-    /* Test build only (build/tests/talosd-hostile, T25): answer as a
-     * hostile host would (tests/host/hostile.c). */
-    if (strncmp(name, "hostile.", 8) == 0)
-        return talos_hostile_ocall(ta, name + 8);
-#endif
-    for (size_t i = 0; i < ta->opt.n_ocalls; i++) {
-        const struct talos_ocall *o = &ta->opt.ocalls[i];
-        if (strcmp(o->name, name) != 0)
-            continue;
-        if (!(resp = malloc(OCALL_RESP_MAX)))
-            return TALOS_ERR_NOMEM;
-        status = o->fn(o->ctx, req, req_len, resp, OCALL_RESP_MAX, &resp_len);
-        if (resp_len > OCALL_RESP_MAX)
-            status = TALOS_ERR_TOO_LARGE;
-        break;
-    }
-    talos_wr_reset(w);
-    talos_wr_u32(w, (uint32_t)status);
-    talos_wr_bytes(w, resp, status == TALOS_OK ? resp_len : 0);
-    rc = w->err ? w->err : talos_xport_send(&ta->x, TALOS_MSG_OCALL_RET, w->p, w->len);
-    free(resp);
-    return rc;
-}
-
 /* Wait for a frame of type `want`, serving the TA's requests meanwhile.
  * On success the frame body is in ta->rx. */
 int talos_host_await(struct talos_ta *ta, uint16_t want)
 {
-    for (;;) {
-        uint16_t type = 0;
-        int rc = talos_xport_recv(&ta->x, &type, &ta->rx);
-        if (rc == TALOS_ERR_TIMEOUT)
-            return rc;
-        if (rc != TALOS_OK)
-            return talos_host_lose(ta, rc);
-        if (type == want)
-            return TALOS_OK;
-        if (type == TALOS_MSG_OCALL)
-            rc = serve_ocall(ta, ta->rx.p, ta->rx.len, &ta->tx);
-        else if (type == TALOS_MSG_HOST_REQ)
-            rc = talos_host_serve_host_req(ta, &ta->x, ta->rx.p, ta->rx.len, &ta->tx);
-        else
-            rc = TALOS_ERR_PROTOCOL;
-        if (rc != TALOS_OK)
-            return talos_host_lose(ta, rc);
-    }
+    int rc = talos_host_serve_until(ta, &ta->x, &ta->rx, &ta->tx, want,
+                                    TALOS_HOST_SERVE_OCALLS | TALOS_HOST_SERVE_PLATFORM);
+    return rc == TALOS_OK || rc == TALOS_ERR_TIMEOUT ? rc : talos_host_lose(ta, rc);
 }
 
 int talos_host_decode_ready(struct talos_ta *ta)
@@ -263,7 +134,6 @@ int talos_host_decode_ready(struct talos_ta *ta)
 static int handshake(struct talos_ta *ta, uint8_t start)
 {
     struct talos_wr w;
-    uint16_t type = 0;
     int rc = TALOS_OK;
 
     talos_wr_init(&w, 0);
@@ -276,16 +146,10 @@ static int handshake(struct talos_ta *ta, uint8_t start)
         return rc;
     ta->x.recv_timeout_ms = READY_TIMEOUT_MS;
     /* A restore target fetches its CFG file before READY (docs/cfg.md). */
-    while ((rc = talos_xport_recv(&ta->x, &type, &ta->rx)) == TALOS_OK &&
-           type == TALOS_MSG_HOST_REQ)
-        if ((rc = talos_host_serve_host_req(ta, &ta->x, ta->rx.p, ta->rx.len, &ta->tx)) != TALOS_OK)
-            break;
+    rc = talos_host_serve_until(ta, &ta->x, &ta->rx, &ta->tx, TALOS_MSG_READY,
+                                TALOS_HOST_SERVE_PLATFORM);
     ta->x.recv_timeout_ms = 0;
-    if (rc != TALOS_OK)
-        return rc;
-    if (type != TALOS_MSG_READY)
-        return TALOS_ERR_PROTOCOL;
-    return talos_host_decode_ready(ta);
+    return rc != TALOS_OK ? rc : talos_host_decode_ready(ta);
 }
 
 static int create(struct talos_host *h, const char *image_path, const struct talos_ta_options *opt,

@@ -76,7 +76,7 @@ static json_t *hex_json(const uint8_t *p, size_t n)
 static int op_node(struct req *r)
 {
     json_object_set_new(r->out, "backend", json_string(node.backend));
-    json_object_set_new(r->out, "simulated", json_boolean(strcmp(node.backend, "sim") == 0));
+    json_object_set_new(r->out, "simulated", json_boolean(node.simulated));
     json_object_set_new(r->out, "listen", json_string(node.listen));
     json_object_set_new(r->out, "pid", json_integer(getpid()));
     json_object_set_new(r->out, "version", json_string(TALOS_VERSION_STRING));

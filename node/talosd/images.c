@@ -254,16 +254,29 @@ int images_store(const char *src, const uint8_t *sig, char *out, size_t cap, cha
     return rc;
 }
 
+/* Images received from peers at once: each may hold up to IMAGE_MAX of
+ * disk in a temporary file until it is checked. */
+#define RECEIVING_MAX 4
+static int receiving; /* atomic */
+
 int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], const uint8_t *sig,
                    char *out, size_t cap, char *why, size_t why_cap)
 {
     struct source s = {.fd = -1, .link = l};
+    int rc = TALOS_OK;
 
     if (size == 0 || size > IMAGE_MAX) {
         snprintf(why, why_cap, "image of %llu bytes: at most %u", (unsigned long long)size, IMAGE_MAX);
         return TALOS_ERR_TOO_LARGE;
     }
-    return take(&s, size, sha, sig, "peer", out, cap, why, why_cap);
+    if (__atomic_add_fetch(&receiving, 1, __ATOMIC_RELAXED) > RECEIVING_MAX) {
+        snprintf(why, why_cap, "%d images are being received already; retry", RECEIVING_MAX);
+        rc = TALOS_ERR_BUSY;
+    } else {
+        rc = take(&s, size, sha, sig, "peer", out, cap, why, why_cap);
+    }
+    __atomic_sub_fetch(&receiving, 1, __ATOMIC_RELAXED);
+    return rc;
 }
 
 /* The hash in a stored image's name (images/<sha256>.ta). */

@@ -28,6 +28,7 @@ static int stop_pipe[2] = {-1, -1};
 
 static const char usage[] =
     "usage: talosd --state-dir DIR [--listen HOST:PORT] [--backend NAME] [--sim-ca DIR]\n"
+    "              [--backend-option BACKEND.KEY=VALUE]...\n"
     "              [--node-cert FILE --node-key FILE --peer-ca FILE] [--image-policy FILE]\n"
     "              [--handoff-wait SECONDS] [--ta-user NAME] [--log-level error|warn|info|debug]\n"
     "\n"
@@ -39,7 +40,12 @@ static const char usage[] =
     "  --listen HOST:PORT  peer listener for other nodes (default 127.0.0.1:7100)\n"
     "  --backend NAME      sim (default) or skeleton (porting template, not runnable)\n"
     "  --sim-ca DIR        sim: the local sim CA (default $TALOS_SIM_CA or\n"
-    "                      ~/.local/state/talos/sim-ca)\n"
+    "                      ~/.local/state/talos/sim-ca); the same as\n"
+    "                      --backend-option sim.ca=DIR\n"
+    "  --backend-option BACKEND.KEY=VALUE\n"
+    "                      an option only that backend reads (up to 16; those of\n"
+    "                      other backends are ignored, unknown keys of this one\n"
+    "                      refused). sim: ca=DIR\n"
     "  --node-cert FILE    this node's TLS certificate for other nodes (PEM); with\n"
     "  --node-key FILE     its key and --peer-ca FILE, the CA(s) whose nodes it accepts.\n"
     "  --peer-ca FILE      Nodes talk TLS 1.3 with mutual authentication only. Without\n"
@@ -72,10 +78,37 @@ static void on_signal(int sig)
     (void)sig, (void)r;
 }
 
+/* Control connections at once: the socket is this user's only, but a
+ * runaway client must not make the node spawn threads without a bound. */
+#define CONTROL_CONN_MAX 64
+static int control_conns; /* atomic */
+
 static void *control_thread(void *arg)
 {
     control_serve((int)(intptr_t)arg);
+    __atomic_sub_fetch(&control_conns, 1, __ATOMIC_RELAXED);
     return NULL;
+}
+
+static void control_accept(int cfd)
+{
+    int fd = accept4(cfd, NULL, NULL, SOCK_CLOEXEC);
+    pthread_t t;
+
+    if (fd < 0)
+        return;
+    if (__atomic_add_fetch(&control_conns, 1, __ATOMIC_RELAXED) > CONTROL_CONN_MAX) {
+        TLOG_WARN("control: more than %d clients at once: connection closed", CONTROL_CONN_MAX);
+        __atomic_sub_fetch(&control_conns, 1, __ATOMIC_RELAXED);
+        close(fd);
+        return;
+    }
+    if (pthread_create(&t, NULL, control_thread, (void *)(intptr_t)fd) != 0) {
+        __atomic_sub_fetch(&control_conns, 1, __ATOMIC_RELAXED);
+        close(fd);
+        return;
+    }
+    pthread_detach(t);
 }
 
 /* The state dir is talosd's alone (docs/state-dir.md): created 0700 if
@@ -179,12 +212,13 @@ static int user_exists(const char *name)
     return *name >= '0' && *name <= '9' && !*end && errno == 0;
 }
 
-static int parse_args(int argc, char **argv, const char **state_arg, const char **sim_ca,
+static int parse_args(int argc, char **argv, const char **state_arg, struct backend_opts *bopts,
                       struct tls_args *tls, const char **policy, const char **ta_user)
 {
     static const struct option opts[] = {
         {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
         {"backend", required_argument, NULL, 'b'},   {"sim-ca", required_argument, NULL, 'c'},
+        {"backend-option", required_argument, NULL, 'o'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {"handoff-wait", required_argument, NULL, 'W'},
         {"node-cert", required_argument, NULL, 'C'}, {"node-key", required_argument, NULL, 'K'},
@@ -193,17 +227,25 @@ static int parse_args(int argc, char **argv, const char **state_arg, const char 
     };
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     const char *state = NULL;
-    int c = 0, level = TALOS_LOG_INFO;
+    int c = 0, level = TALOS_LOG_INFO, rc = 0;
 
     snprintf(node.listen, sizeof(node.listen), "127.0.0.1:7100");
-    node.backend = "sim";
+    node.backend = talos_backend_default();
     node.handoff_wait = 30;
     while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (c) {
         case 's': state = optarg; break;
         case 'l': snprintf(node.listen, sizeof(node.listen), "%s", optarg); break;
         case 'b': node.backend = optarg; break;
-        case 'c': *sim_ca = optarg; break;
+        /* Kept from before backend options: the sim backend's CA. */
+        case 'c':
+            if ((rc = backend_opt_add(bopts, "sim.ca", optarg)) != 0)
+                return rc;
+            break;
+        case 'o':
+            if ((rc = backend_opt_add(bopts, NULL, optarg)) != 0)
+                return rc;
+            break;
         case 'C': tls->cert = optarg; break;
         case 'K': tls->key = optarg; break;
         case 'A': tls->ca = optarg; break;
@@ -287,14 +329,17 @@ int main(int argc, char **argv)
 {
     struct talos_host_config hc = {0};
     struct tls_args tls = {0};
-    const char *sim_ca = NULL, *policy = NULL, *state_arg = NULL, *ta_user = NULL;
+    struct backend_opts bopts = {0};
+    const char *policy = NULL, *state_arg = NULL, *ta_user = NULL;
     struct talos_sdir *sd = NULL;
     char sock_path[PATH_MAX + 16], why[PATH_MAX + 200] = "";
     int cfd = -1, pfd = -1, lock_fd = -1,
-        rc = parse_args(argc, argv, &state_arg, &sim_ca, &tls, &policy, &ta_user);
+        rc = parse_args(argc, argv, &state_arg, &bopts, &tls, &policy, &ta_user);
 
-    if (rc)
+    if (rc) {
+        backend_opts_free(&bopts);
         return rc;
+    }
     rc = 1;
     if (open_state_dir(state_arg, &sd) != 0 || (lock_fd = lock_state_dir(sd)) < 0)
         goto out;
@@ -307,15 +352,16 @@ int main(int argc, char **argv)
         goto out;
     hc.backend = node.backend;
     hc.state_dir = node.state_dir;
-    hc.sim_ca_dir = sim_ca;
+    hc.options = bopts.o;
+    hc.n_options = bopts.n;
     hc.ta_user = ta_user;
     int err = talos_host_open(&hc, &node.host);
     if (err != TALOS_OK) {
-        fprintf(stderr, "talosd: backend %s: %s%s\n", node.backend, talos_strerror(err),
-                err == TALOS_ERR_NOT_IMPLEMENTED ? " (a porting template: use --backend sim)"
-                : err == TALOS_ERR_INVALID_ARG   ? " (known backends: sim, skeleton)" : "");
+        backend_open_failed(node.backend, err);
         goto out;
     }
+    /* Asked of the backend, never read from its name. */
+    node.simulated = (talos_host_claims(node.host) & TALOS_CLAIM_SIMULATED) != 0;
     if ((err = peer_listen(node.listen, &pfd)) != TALOS_OK) {
         fprintf(stderr, "talosd: cannot listen on %s: %s\n", node.listen,
                 err == TALOS_ERR_EXISTS ? "address in use" : "invalid address or port");
@@ -328,7 +374,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     TLOG_INFO("node up: state %s, peers %s, backend %s%s, image policy %s", node.state_dir,
               node.listen, node.backend,
-              strcmp(node.backend, "sim") == 0 ? " (SIMULATED: no hardware isolation)" : "",
+              node.simulated ? " (SIMULATED: no hardware isolation)" : "",
               image_policy_describe());
     for (;;) {
         struct pollfd p[3] = {{cfd, POLLIN, 0}, {pfd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
@@ -344,17 +390,8 @@ int main(int argc, char **argv)
             break;
         if (p[1].revents)
             peer_accept_one(pfd);
-        if (p[0].revents) {
-            int fd = accept4(cfd, NULL, NULL, SOCK_CLOEXEC);
-            pthread_t t;
-            if (fd < 0)
-                continue;
-            if (pthread_create(&t, NULL, control_thread, (void *)(intptr_t)fd) != 0) {
-                close(fd);
-                continue;
-            }
-            pthread_detach(t);
-        }
+        if (p[0].revents)
+            control_accept(cfd);
     }
     TLOG_INFO("shutting down");
     rc = 0;
@@ -370,6 +407,7 @@ out:
     if (pfd >= 0)
         close(pfd);
     talos_host_close(node.host);
+    backend_opts_free(&bopts);
     peer_tls_fini();
     if (lock_fd >= 0)
         close(lock_fd);

@@ -7,13 +7,13 @@
 
 #include "talos/talos.h"
 
-#define TALOS_VERSION_STRING "0.1.0"
 #define CONTROL_FRAME_MAX (8u << 20)
 
 struct node {
     char state_dir[PATH_MAX];
     char listen[128];
     const char *backend;
+    int simulated; /* the backend's evidence says TALOS_CLAIM_SIMULATED */
     struct talos_host *host;
     int handoff_wait; /* seconds a PREPARED target waits for a resent HANDOFF */
 };
@@ -100,6 +100,20 @@ int peer_listen(const char *hostport, int *fd);
 void peer_accept_one(int lfd);
 /* Cut connections past their deadline (called about once a second). */
 void peer_reap(void);
+
+/* Backend options as talosd got them (backend.c), for talos_host_config. */
+struct backend_opts {
+    struct talos_backend_option o[TALOS_BACKEND_OPTIONS_MAX];
+    char *keys[TALOS_BACKEND_OPTIONS_MAX]; /* o[i].key when it was split from KEY=VALUE */
+    size_t n;
+};
+/* Add one: key NULL takes value as KEY=VALUE (--backend-option), else it
+ * is the value of key (an alias flag: --sim-ca). 0, or the exit status
+ * after a message on stderr (2 usage, 1 out of memory). */
+int backend_opt_add(struct backend_opts *b, const char *key, const char *value);
+void backend_opts_free(struct backend_opts *b);
+/* Say on stderr why talos_host_open(backend) answered err, and what to do. */
+void backend_open_failed(const char *backend, int err);
 
 struct ta_entry;
 /* Move a TA to the node at `to` (migrate.c), by pre-copy or stop-and-copy

@@ -1,4 +1,4 @@
-/* The CFG file parser (tools/cfg/serial.c, talos_cfg_parse), plus the model
+/* The CFG file parser (core/cfg/serial.c, talos_cfg_parse), plus the model
  * lookups and the JSON printer over what it accepts.
  *
  * A CFG file ends with the SHA-256 of everything before it, which random

@@ -42,7 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(mkdtemp(dir) != NULL && rmdir(dir) == 0);
     snprintf(node.state_dir, sizeof(node.state_dir), "%s", dir);
     snprintf(node.listen, sizeof(node.listen), "127.0.0.1:7100");
-    node.backend = "sim";
+    node.backend = talos_backend_default();
     node.host = NULL;
     return 0;
 }

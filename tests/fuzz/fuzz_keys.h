@@ -1,6 +1,6 @@
 /* A fixed sim CA and platform identity for the fuzz harnesses and the seed
- * generator (tests/fuzz/gen_seeds.c), made once with tee/sim/ca.c
- * (talos_sim_identity_open). Fixed so that the committed evidence seeds
+ * generator of the sim formats (tee/sim/tests/), made once with
+ * tee/sim/host/ca.c. Fixed so that the committed evidence seeds
  * chain to the anchor and verify in full; test keys, protecting nothing.
  * Valid until 2036-11-18 (the certificates' notAfter): after that the seeds
  * stop at the chain check and `make fuzz-seeds` with new keys is due. */

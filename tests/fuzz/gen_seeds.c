@@ -1,11 +1,10 @@
 /* Seed inputs for the fuzz harnesses, made with the project's own encoders
  * so that each seed is a valid encoding: `make fuzz-seeds` runs it into
  * tests/fuzz/corpus/<harness>/ (committed). Deterministic: the same tree
- * gives the same files (Ed25519 signatures are deterministic too). */
+ * gives the same files (Ed25519 signatures are deterministic too). The
+ * seeds of a backend's own formats are made by its tee/<name>/tests/
+ * gen_seeds.c, which make fuzz-seeds runs too. */
 #include <errno.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,6 @@
 #include "talos/err.h"
 #include "talos/ta.h"
 #include "talos/talos.h"
-#include "tee/sim/evidence.h"
 #include "tests/fuzz/fuzz_keys.h"
 #include "core/cfg/internal.h"
 
@@ -229,45 +227,6 @@ static void gen_bodies(struct talos_wr *w)
     if (talos_mig_evidence_encode(ev, sizeof(ev), w) != TALOS_OK)
         failed = 1;
     put_wr("mig_records", "evidence", w);
-}
-
-/* --- evidence: signed by the fixed platform key ------------------------------------- */
-static void gen_evidence(void)
-{
-    BIO *b = NULL;
-    EVP_PKEY *key = NULL;
-    X509 *x = NULL;
-    uint8_t *der = NULL, ev[TALOS_EVIDENCE_MAX];
-    uint8_t m[32], cfg[32], rd[64], nonce[32], lineage[16];
-    size_t len = sizeof(ev);
-    int n = 0;
-
-    b = BIO_new_mem_buf(fuzz_platform_key, -1);
-    key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-    BIO_free(b);
-    b = BIO_new_mem_buf(fuzz_platform_pem, -1);
-    x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-    BIO_free(b);
-    if (!key || !x || (n = i2d_X509(x, &der)) <= 0) {
-        fprintf(stderr, "gen_seeds: cannot load the fuzz keys\n");
-        failed = 1;
-        goto out;
-    }
-    fill(m, sizeof(m), 8);
-    fill(cfg, sizeof(cfg), 9);
-    fill(nonce, sizeof(nonce), 10);
-    fill(lineage, sizeof(lineage), 11);
-    talos_attest_report_data(nonce, lineage, rd);
-    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, m, rd, ev, &len) !=
-        TALOS_OK) {
-        failed = 1;
-        goto out;
-    }
-    put("evidence", "sim-valid", ev, len);
-out:
-    OPENSSL_free(der);
-    X509_free(x);
-    EVP_PKEY_free(key);
 }
 
 /* --- cfg_file: a small model through the builder ------------------------------------ */
@@ -624,7 +583,6 @@ int main(int argc, char **argv)
     gen_msg(&w);
     gen_mig(&w);
     gen_bodies(&w);
-    gen_evidence();
     gen_cfg();
     gen_control();
     gen_call(&w);

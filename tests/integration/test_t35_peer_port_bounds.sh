@@ -72,21 +72,31 @@ node_alive "$b_PID"
 echo "flood: ps ${ps_ms} ms, $TH threads at most (was $T0), a migration in ${mig_ms} ms"
 
 # --- 2. Junk images announced at 500 MiB by a certified node.
+# Six at once: at most four are received at a time (each may hold up to
+# 512 MiB of disk until it is checked); the others are told BUSY.
 python3 - "$B_PORT" "$T" <<'PY' &
-import hashlib, os, socket, struct, sys, types
+import hashlib, os, socket, struct, sys, threading, types
 sys.path.insert(0, "tests/integration")
 import proxy
 port, tmp = int(sys.argv[1]), sys.argv[2]
-for k in range(3):
-    tls = proxy.node_tls(types.SimpleNamespace(node_ca=None, tmpdir=tmp)).wrap_socket(
-        socket.create_connection(("127.0.0.1", port)))
-    offer = b"TALOSP2\0" + os.urandom(16) + os.urandom(32) + struct.pack(">QBI", 500 << 20, 0, 0)
-    tls.sendall(struct.pack(">I", len(offer)) + offer)
-    proxy.recv_peer_msg(tls)  # "send the image"
-    junk = os.urandom(1 << 20)
-    for _ in range(100):  # 100 MiB of it, then hang up
-        tls.sendall(junk)
-    tls.close()
+def junk_image():
+    try:
+        tls = proxy.node_tls(types.SimpleNamespace(node_ca=None, tmpdir=tmp)).wrap_socket(
+            socket.create_connection(("127.0.0.1", port)))
+        offer = b"TALOSP2\0" + os.urandom(16) + os.urandom(32) + struct.pack(">QBI", 500 << 20, 0, 0)
+        tls.sendall(struct.pack(">I", len(offer)) + offer)
+        proxy.recv_peer_msg(tls)  # "send the image"
+        junk = os.urandom(1 << 20)
+        for _ in range(100):  # 100 MiB of it, then hang up
+            tls.sendall(junk)
+        tls.close()
+    except (OSError, EOFError):
+        pass  # refused (BUSY) while sending
+ts = [threading.Thread(target=junk_image) for _ in range(6)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
 PY
 JUNK=$!
 peak=0
@@ -98,7 +108,22 @@ done
 for _ in $(seq 1 50); do [ "$(find "$T/b/images" -name '.incoming-*' | wc -l)" = 0 ] && break; sleep 0.1; done
 assert_eq "$(find "$T/b/images" -name '.incoming-*' | wc -l)" 0 "partial images left on b's disk"
 grep -q "image transfer failed" "$T/b.log" || fail "b does not log the broken image transfers"
+grep -q "images are being received already" "$T/b.log" || fail "b received more than 4 images at once"
 echo "junk images: b's RSS at most $((peak / 1024)) MiB, nothing left on disk"
+
+# --- 2b. 70 control connections held open (the socket is talosd's user's,
+# but a runaway client must not make it spawn threads without a bound).
+python3 - "$T/b/talosd.sock" <<'PY'
+import socket, sys, time
+socks = []
+for _ in range(70):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+time.sleep(1)
+PY
+grep -q "control: more than 64 clients at once: connection closed" "$T/b.log" || fail "b does not cap control connections"
+t b ps >/dev/null || fail "ps on b after the control flood"
 
 # --- 3. Six virgin targets told their state is 1 TiB. What one idle
 # virgin target holds (b's warm-pool target, refilled after the migration

@@ -27,7 +27,8 @@ static int die(const char *what)
 int main(int argc, char **argv)
 {
     struct talos_platform_config cfg = {0};
-    const struct talos_tee_host_ops *ops = talos_tee_host_find("sim");
+    /* The platform of a node started without --backend. */
+    const struct talos_tee_host_ops *ops = talos_tee_host_find(talos_backend_default());
     struct talos_platform *p = NULL;
     struct talos_cert c;
     uint8_t seed[32], rd[TALOS_REPORT_DATA_BYTES], ev[TALOS_EVIDENCE_MAX], *enc = NULL;
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
         return die("usage: cert_forge NODE_DIR IN.json OUT.json");
     cfg.state_dir = argv[1];
     if (!ops || ops->open(&cfg, &p) != TALOS_OK)
-        return die("cannot open the node's sim platform");
+        return die("cannot open the node's platform");
     if (!(in = json_load_file(argv[2], 0, &jerr)) || !json_string_value(json_object_get(in, "cert")))
         return die("cannot read the certificate");
     const char *hex = json_string_value(json_object_get(in, "cert"));

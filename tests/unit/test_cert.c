@@ -50,10 +50,13 @@ static int setup(void **state)
     snprintf(f->ca, sizeof(f->ca), "%s/ca", f->base);
     snprintf(f->st, sizeof(f->st), "%s/node", f->base);
     assert_int_equal(mkdir(f->st, 0700), 0);
-    f->ops = talos_tee_host_find("sim");
+    f->ops = talos_tee_host_find(talos_backend_default());
     assert_non_null(f->ops);
     cfg.state_dir = f->st;
-    cfg.sim_ca_dir = f->ca;
+    /* The default backend's local CA: one of this test's own. */
+    struct talos_backend_option ca_opt = {"ca", f->ca};
+    cfg.options = &ca_opt;
+    cfg.n_options = 1;
     assert_int_equal(f->ops->open(&cfg, &f->p), TALOS_OK);
     assert_int_equal(f->ops->anchors(f->p, &f->pem, &f->pem_len), TALOS_OK);
     F = f;
@@ -160,7 +163,7 @@ static void lin_cert(struct lin *l, uint8_t salt, struct talos_cert *c)
     if (salt) /* a second state at this version: its own chain head */
         talos_chain_next(l->prev_head, l->version, c->root, c->head);
     memset(c->exec_head, 0xee, 32);
-    strcpy(c->backend, "sim");
+    strcpy(c->backend, talos_backend_default());
     memcpy(c->measurement, meas, 32);
     memcpy(c->config_id, cfg_id, 32);
     memcpy(c->cfg_digest, cfgd, 32);

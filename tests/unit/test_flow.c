@@ -1,4 +1,4 @@
-/* Execution-flow checks (tools/cfg/check.c) on a fixture CFG, and the
+/* Execution-flow checks (core/cfg/check.c) on a fixture CFG, and the
  * THREADS record codec (core/migctx.c). Every refusal is TALOS_ERR_CFG and
  * names what is wrong. The fixture is built, serialized and parsed back,
  * so the checks run on a model that came through the hostile-input parser:

@@ -13,7 +13,7 @@
 static void claims(struct talos_claims *c)
 {
     memset(c, 0, sizeof(*c));
-    strcpy(c->backend, "sim");
+    strcpy(c->backend, talos_backend_default());
     c->flags = TALOS_CLAIM_SIMULATED;
     memset(c->measurement, 0x11, sizeof(c->measurement));
     memset(c->config_id, 0x22, sizeof(c->config_id));

@@ -1,0 +1,125 @@
+/* The measurement rule over abstract segments, and the TA's view of itself.
+ * See measure.h for the rule and docs/measurement.md for why it is so. */
+#include "tee/sim/common/measure.h"
+
+#include <elf.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/wire.h"
+#include "talos/err.h"
+
+#define MEASURE_TAG "talos-measure-v1"
+#define MEASURE_TAG_LEN 16
+
+static const uint8_t zero_page[4096];
+
+int talos_sim_measure_segments(const struct talos_sim_segment *segs, size_t n,
+                               uint8_t out[TALOS_MEASUREMENT_BYTES])
+{
+    struct talos_sha256_ctx *ctx = NULL;
+    size_t measured = 0;
+    int rc = TALOS_OK;
+
+    memset(out, 0, TALOS_MEASUREMENT_BYTES);
+    if (!segs && n)
+        return TALOS_ERR_INVALID_ARG;
+    if (n > TALOS_SIM_MAX_SEGMENTS)
+        return TALOS_ERR_IMAGE;
+    /* Validate everything first so a refused image costs no hashing. */
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i].flags & PF_W)
+            continue;
+        if (segs[i].filesz > segs[i].memsz || segs[i].memsz > TALOS_SIM_SEGMENT_MAX ||
+            (segs[i].filesz && !segs[i].content))
+            return TALOS_ERR_IMAGE;
+        measured++;
+    }
+    if (measured == 0)
+        return TALOS_ERR_IMAGE;
+
+    rc = talos_sha256_begin(&ctx);
+    if (rc != TALOS_OK)
+        return rc;
+    talos_sha256_add(ctx, MEASURE_TAG, MEASURE_TAG_LEN);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t hdr[20] = {0};
+        uint64_t zeros = 0;
+
+        if (segs[i].flags & PF_W)
+            continue;
+        talos_be32_put(hdr, (uint32_t)(segs[i].vaddr >> 32));
+        talos_be32_put(hdr + 4, (uint32_t)segs[i].vaddr);
+        talos_be32_put(hdr + 8, (uint32_t)(segs[i].memsz >> 32));
+        talos_be32_put(hdr + 12, (uint32_t)segs[i].memsz);
+        talos_be32_put(hdr + 16, segs[i].flags);
+        talos_sha256_add(ctx, hdr, sizeof(hdr));
+        if (segs[i].filesz)
+            talos_sha256_add(ctx, segs[i].content, (size_t)segs[i].filesz);
+        /* The zero tail is hashed, not read: in memory it may be unmapped
+         * or hold bytes of the next file page. */
+        zeros = segs[i].memsz - segs[i].filesz;
+        while (zeros) {
+            size_t chunk = zeros < sizeof(zero_page) ? (size_t)zeros : sizeof(zero_page);
+            talos_sha256_add(ctx, zero_page, chunk);
+            zeros -= chunk;
+        }
+    }
+    rc = talos_sha256_end(ctx, out);
+    if (rc != TALOS_OK)
+        memset(out, 0, TALOS_MEASUREMENT_BYTES);
+    return rc;
+}
+
+struct self_scan {
+    struct talos_sim_segment segs[TALOS_SIM_MAX_SEGMENTS];
+    size_t n;
+    int seen;
+    int rc;
+};
+
+static int self_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct self_scan *s = data;
+
+    /* The first entry is the main executable; libraries are not measured. */
+    if (s->seen)
+        return 1;
+    s->seen = 1;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        if (s->n >= TALOS_SIM_MAX_SEGMENTS) {
+            s->rc = TALOS_ERR_IMAGE;
+            return 1;
+        }
+        s->segs[s->n].vaddr = ph->p_vaddr;
+        s->segs[s->n].memsz = ph->p_memsz;
+        s->segs[s->n].filesz = ph->p_filesz;
+        s->segs[s->n].flags = ph->p_flags;
+        s->segs[s->n].content = (const uint8_t *)(uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+        s->n++;
+    }
+    return 1;
+}
+
+int talos_sim_measure_self(uint8_t out[TALOS_MEASUREMENT_BYTES])
+{
+    struct self_scan *s = NULL;
+    int rc = TALOS_ERR_BACKEND;
+
+    memset(out, 0, TALOS_MEASUREMENT_BYTES);
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return TALOS_ERR_NOMEM;
+    dl_iterate_phdr(self_cb, s);
+    if (!s->seen)
+        goto out;
+    rc = s->rc != TALOS_OK ? s->rc : talos_sim_measure_segments(s->segs, s->n, out);
+out:
+    free(s);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* Seed inputs for the harnesses of the sim formats (`make fuzz-seeds` runs
+ * it beside tests/fuzz/gen_seeds.c, into the same tests/fuzz/corpus/):
+ * evidence/sim-valid, signed with the fixed platform key of
+ * tests/fuzz/fuzz_keys.h so that it chains to the fixed CA and verifies in
+ * full. Deterministic: Ed25519 signatures are. */
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "talos/talos.h"
+#include "tee/sim/verify/evidence.h"
+#include "tests/fuzz/fuzz_keys.h"
+
+static const char *root;
+static int failed;
+
+static void put(const char *harness, const char *name, const void *p, size_t n)
+{
+    char dir[4096], path[4200];
+    FILE *f = NULL;
+
+    snprintf(dir, sizeof(dir), "%s/%s", root, harness);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        perror(dir);
+        failed = 1;
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (!(f = fopen(path, "wb")) || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
+        perror(path);
+        failed = 1;
+    }
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed + 7 * i);
+}
+
+/* evidence: signed by the fixed platform key. */
+static void gen_evidence(void)
+{
+    BIO *b = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    uint8_t *der = NULL, ev[TALOS_EVIDENCE_MAX];
+    uint8_t m[32], cfg[32], rd[64], nonce[32], lineage[16];
+    size_t len = sizeof(ev);
+    int n = 0;
+
+    b = BIO_new_mem_buf(fuzz_platform_key, -1);
+    key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    b = BIO_new_mem_buf(fuzz_platform_pem, -1);
+    x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    if (!key || !x || (n = i2d_X509(x, &der)) <= 0) {
+        fprintf(stderr, "gen_seeds: cannot load the fuzz keys\n");
+        failed = 1;
+        goto out;
+    }
+    fill(m, sizeof(m), 8);
+    fill(cfg, sizeof(cfg), 9);
+    fill(nonce, sizeof(nonce), 10);
+    fill(lineage, sizeof(lineage), 11);
+    talos_attest_report_data(nonce, lineage, rd);
+    if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, m, rd, ev, &len) !=
+        TALOS_OK) {
+        failed = 1;
+        goto out;
+    }
+    put("evidence", "sim-valid", ev, len);
+out:
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_seeds_sim CORPUS_DIR\n");
+        return 2;
+    }
+    root = argv[1];
+    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
+        perror(root);
+        return 1;
+    }
+    gen_evidence();
+    return failed;
+}
