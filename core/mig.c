@@ -50,6 +50,19 @@ int talos_mig_check(uint8_t type, uint8_t from, uint32_t len)
     return len < d->min_len ? TALOS_ERR_MALFORMED : TALOS_OK;
 }
 
+void talos_mig_hdr_encode(uint8_t type, uint32_t len, uint8_t out[TALOS_MIG_HDR])
+{
+    talos_be32_put(out, len);
+    out[4] = type;
+}
+
+int talos_mig_hdr_decode(const uint8_t in[TALOS_MIG_HDR], uint8_t from, uint8_t *type, uint32_t *len)
+{
+    *len = talos_be32_get(in);
+    *type = in[4];
+    return talos_mig_check(*type, from, *len);
+}
+
 static void token_body(const struct talos_token *t, struct talos_wr *w)
 {
     talos_wr_u8(w, t->kind);
@@ -77,12 +90,9 @@ int talos_token_seal(struct talos_token *t, const uint8_t key[TALOS_MIG_KEY_BYTE
     return rc;
 }
 
-int talos_token_open(const uint8_t *in, size_t len, const uint8_t key[TALOS_MIG_KEY_BYTES],
-                     uint8_t kind, const uint8_t session[TALOS_SESSION_BYTES],
-                     const uint8_t lineage[TALOS_LINEAGE_BYTES], struct talos_token *out)
+int talos_token_decode(const uint8_t *in, size_t len, struct talos_token *out)
 {
     struct talos_rd r;
-    uint8_t mac[TALOS_TOKEN_MAC_BYTES];
     int rc = TALOS_OK;
 
     memset(out, 0, sizeof(*out));
@@ -97,6 +107,18 @@ int talos_token_open(const uint8_t *in, size_t len, const uint8_t key[TALOS_MIG_
     out->code = (int32_t)talos_rd_u32(&r);
     talos_rd_raw(&r, out->mac, sizeof(out->mac));
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+int talos_token_open(const uint8_t *in, size_t len, const uint8_t key[TALOS_MIG_KEY_BYTES],
+                     uint8_t kind, const uint8_t session[TALOS_SESSION_BYTES],
+                     const uint8_t lineage[TALOS_LINEAGE_BYTES], struct talos_token *out)
+{
+    uint8_t mac[TALOS_TOKEN_MAC_BYTES];
+    int rc = TALOS_OK;
+
+    if ((rc = talos_token_decode(in, len, out)) != TALOS_OK)
         return rc;
     /* The MAC covers every byte before it. */
     if ((rc = talos_hmac_sha256(key, TALOS_MIG_KEY_BYTES, in, len - TALOS_TOKEN_MAC_BYTES, mac)) !=

@@ -33,6 +33,12 @@ const struct talos_mig_desc *talos_mig_find(uint8_t type);
  * TALOS_ERR_MALFORMED / TALOS_ERR_TOO_LARGE (length out of bounds). */
 int talos_mig_check(uint8_t type, uint8_t from, uint32_t len);
 
+/* A record's header on the channel: u32 body length ‖ u8 type
+ * (TALOS_MIG_HDR bytes). Decoding also checks type, sender and length
+ * (talos_mig_check) and answers its refusal. */
+void talos_mig_hdr_encode(uint8_t type, uint32_t len, uint8_t out[TALOS_MIG_HDR]);
+int talos_mig_hdr_decode(const uint8_t in[TALOS_MIG_HDR], uint8_t from, uint8_t *type, uint32_t *len);
+
 /* A token: a statement one side makes about a session that the nodes may
  * carry and resend but cannot forge. mac = HMAC(K_tok, kind ‖ session ‖
  * lineage ‖ version ‖ head ‖ code). Encoded: u8 kind ‖ session ‖ lineage ‖
@@ -49,6 +55,10 @@ struct talos_token {
 
 /* Fill t->mac and encode into out[TALOS_TOKEN_BYTES]. */
 int talos_token_seal(struct talos_token *t, const uint8_t key[TALOS_MIG_KEY_BYTES], uint8_t *out);
+/* Decode only: the clear fields of a token, checked by no one. What a node
+ * reads to route and keep tokens it carries (it has no key); never a
+ * decision a TA relies on. TALOS_ERR_MALFORMED (*out zeroed) or TALOS_OK. */
+int talos_token_decode(const uint8_t *in, size_t len, struct talos_token *out);
 /* Decode and check the MAC (constant time) and that kind, session and
  * lineage are the expected ones. TALOS_ERR_MALFORMED, TALOS_ERR_MAC or
  * TALOS_ERR_PROTOCOL (a valid token of another kind/session/lineage). */

@@ -285,8 +285,7 @@ int talos_chan_send(struct talos_chan *c, uint8_t type, const void *body, size_t
 
     if (len + payload_len > UINT32_MAX)
         return TALOS_ERR_TOO_LARGE;
-    talos_be32_put(hdr, (uint32_t)(len + payload_len));
-    hdr[4] = type;
+    talos_mig_hdr_encode(type, (uint32_t)(len + payload_len), hdr);
     /* Small records go out in one TLS record. */
     if (len <= 256) {
         memcpy(small, hdr, sizeof(hdr));
@@ -310,8 +309,7 @@ int talos_chan_send_one(struct talos_chan *c, uint8_t type, const void *body, si
         return TALOS_ERR_TOO_LARGE;
     if (!(buf = malloc(TALOS_MIG_HDR + len)))
         return TALOS_ERR_NOMEM;
-    talos_be32_put(buf, (uint32_t)len);
-    buf[4] = type;
+    talos_mig_hdr_encode(type, (uint32_t)len, buf);
     if (len)
         memcpy(buf + TALOS_MIG_HDR, body, len);
     rc = write_all(c, buf, TALOS_MIG_HDR + len);
@@ -342,9 +340,7 @@ int talos_chan_recv_hdr(struct talos_chan *c, uint8_t from, uint8_t *type, uint3
     int rc = talos_chan_read(c, hdr, sizeof(hdr));
     if (rc != TALOS_OK)
         return rc;
-    *len = talos_be32_get(hdr);
-    *type = hdr[4];
-    return talos_mig_check(*type, from, *len);
+    return talos_mig_hdr_decode(hdr, from, type, len);
 }
 
 /* Close gracefully: send close_notify and our FIN, then read what the peer

@@ -210,10 +210,10 @@ TALOS_EXPORT int talos_ta_migrate_in(struct talos_ta *ta, int sock,
         close(sock);
         return TALOS_ERR_TA_CRASHED;
     }
-    uint8_t body[TALOS_LINEAGE_BYTES + 8];
-    memcpy(body, lineage, TALOS_LINEAGE_BYTES);
-    talos_be32_put(body + 16, (uint32_t)(ta->prefault_grant >> 32));
-    talos_be32_put(body + 20, (uint32_t)ta->prefault_grant);
+    struct talos_msg_migrate_in in = {.prefault_grant = ta->prefault_grant};
+    uint8_t body[TALOS_MSG_MIGRATE_IN_BYTES];
+    memcpy(in.lineage, lineage, TALOS_LINEAGE_BYTES);
+    talos_msg_migrate_in_encode(&in, body);
     rc = talos_xport_send_fd(&ta->x, TALOS_MSG_MIGRATE_IN, sock, body, sizeof(body));
     close(sock); /* the TA has its own copy now */
     if (rc != TALOS_OK)

@@ -43,6 +43,7 @@ struct waiter {
 struct kept {
     char id[TA_ID_LEN + 1];
     uint8_t session[TALOS_SESSION_BYTES];
+    uint8_t kind; /* RECEIPT or ABORT, read from tok */
     uint8_t tok[TALOS_TOKEN_BYTES];
 };
 
@@ -100,18 +101,22 @@ static int is_importing(const char *id)
 static void keep_locked(const char *id, const uint8_t *tok, size_t len)
 {
     struct kept *k = NULL;
+    struct talos_token t;
 
-    if (len != TALOS_TOKEN_BYTES || (tok[0] != TALOS_MIG_RECEIPT && tok[0] != TALOS_MIG_ABORT))
+    if (talos_token_decode(tok, len, &t) != TALOS_OK ||
+        (t.kind != TALOS_MIG_RECEIPT && t.kind != TALOS_MIG_ABORT))
         return;
     for (size_t i = 0; i < KEPT_MAX && !k; i++)
-        if (strcmp(kept[i].id, id) == 0 && memcmp(kept[i].session, tok + 1, 16) == 0)
+        if (strcmp(kept[i].id, id) == 0 &&
+            memcmp(kept[i].session, t.session, sizeof(t.session)) == 0)
             k = &kept[i];
     if (!k) {
         k = &kept[kept_next];
         kept_next = (kept_next + 1) % KEPT_MAX;
     }
     snprintf(k->id, sizeof(k->id), "%s", id);
-    memcpy(k->session, tok + 1, 16);
+    memcpy(k->session, t.session, sizeof(k->session));
+    k->kind = t.kind;
     memcpy(k->tok, tok, TALOS_TOKEN_BYTES);
 }
 
@@ -122,10 +127,11 @@ void handoff_keep(const char *id, const uint8_t *tok, size_t len)
     pthread_mutex_unlock(&hl);
 }
 
-static const struct kept *find_kept(const char *id, const uint8_t session[16])
+static const struct kept *find_kept(const char *id, const uint8_t session[TALOS_SESSION_BYTES])
 {
     for (size_t i = 0; i < KEPT_MAX; i++)
-        if (kept[i].id[0] && strcmp(kept[i].id, id) == 0 && memcmp(kept[i].session, session, 16) == 0)
+        if (kept[i].id[0] && strcmp(kept[i].id, id) == 0 &&
+            memcmp(kept[i].session, session, TALOS_SESSION_BYTES) == 0)
             return &kept[i];
     return NULL;
 }
@@ -133,7 +139,8 @@ static const struct kept *find_kept(const char *id, const uint8_t session[16])
 static struct waiter *find_waiter(const char *id, const uint8_t *session)
 {
     for (struct waiter *w = waiters; w; w = w->next)
-        if (strcmp(w->id, id) == 0 && (!session || memcmp(w->session, session, 16) == 0))
+        if (strcmp(w->id, id) == 0 &&
+            (!session || memcmp(w->session, session, TALOS_SESSION_BYTES) == 0))
             return w;
     return NULL;
 }
@@ -166,18 +173,20 @@ int handoff_wait(struct ta_entry *e, struct talos_migration *m, int seconds)
 {
     struct waiter w;
     struct peer_verdict ans;
+    struct talos_token prepared;
     int rc = TALOS_OK, finished = 0;
 
     memset(&w, 0, sizeof(w));
     snprintf(w.id, sizeof(w.id), "%s", e->id);
     w.e = e;
     w.deadline = handoff_now() + seconds;
-    if (m->token_kind != TALOS_MIG_PREPARED || m->token_len != TALOS_TOKEN_BYTES) {
+    if (m->token_kind != TALOS_MIG_PREPARED ||
+        talos_token_decode(m->token, m->token_len, &prepared) != TALOS_OK) {
         /* A TA that waits must say for which session; this one broke the
          * protocol: make it give up at once. */
         w.deadline = 0;
     } else {
-        memcpy(w.session, m->token + 1, sizeof(w.session));
+        memcpy(w.session, prepared.session, sizeof(w.session));
     }
     pthread_mutex_lock(&hl);
     w.next = waiters;
@@ -288,13 +297,13 @@ void handoff_serve_resend(struct peer_link *l, const struct peer_resend *q)
     const struct kept *k = NULL;
     struct waiter *w = NULL;
 
-    talos_hex(q->lineage, 16, id);
-    talos_hex(q->session, 16, sess);
+    talos_hex(q->lineage, TALOS_LINEAGE_BYTES, id);
+    talos_hex(q->session, TALOS_SESSION_BYTES, sess);
     memset(&req, 0, sizeof(req));
     pthread_mutex_lock(&hl);
     if ((k = find_kept(id, q->session))) {
         /* Settled: the same answer to every resend of that session. */
-        verdict(&v, TALOS_OK, k->tok[0], k->tok, sizeof(k->tok), "kept verdict of that session");
+        verdict(&v, TALOS_OK, k->kind, k->tok, sizeof(k->tok), "kept verdict of that session");
     } else if ((w = find_waiter(id, q->session))) {
         req.kind = HREQ_TOKEN;
         req.tok_len = q->token_len;

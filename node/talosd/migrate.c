@@ -15,6 +15,7 @@
 #include "node/talosd/peerproto.h"
 #include "node/talosd/registry.h"
 #include "os/xport.h"
+#include "talos/abi.h"
 
 /* Below this much state, stop-and-copy's downtime is already a few ms and
  * its total time is shorter (bench/RESULTS.md). */
@@ -172,7 +173,7 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
         TLOG_INFO("lineage %s moved to %s at version %llu", e->id, to, (unsigned long long)m->version);
         note(ctx, "done", NULL);
     } else {
-        if (m->token_kind == 8 && m->token_len <= sizeof(e->token)) {
+        if (m->token_kind == TALOS_MIG_HANDOFF && m->token_len <= sizeof(e->token)) {
             /* In doubt: keep the HANDOFF and resend it to the target node
              * (resend.c); the target may be PREPARED and waiting for it. */
             memcpy(e->token, m->token, m->token_len);

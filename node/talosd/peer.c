@@ -33,6 +33,7 @@
 #include "node/talosd/peerproto.h"
 #include "node/talosd/registry.h"
 #include "os/xport.h"
+#include "talos/abi.h"
 
 /* After an arrival, the TA's first calls go first (node.h pool_fill). */
 #define POOL_REFILL_DELAY_MS 300
@@ -407,13 +408,13 @@ static void serve_offer(struct peer_link *l, int slot, const struct peer_offer *
     }
     conn_phase(slot, -1, NULL, 0, "done");
     /* The RECEIPT or ABORT answers any later resend of this session. */
-    if (rc == TALOS_OK && (m.token_kind == 9 || m.token_kind == 10))
+    if (rc == TALOS_OK && (m.token_kind == TALOS_MIG_RECEIPT || m.token_kind == TALOS_MIG_ABORT))
         handoff_keep(id, m.token, m.token_len);
     registry_abandon(e); /* unless it activated */
     if (rc != TALOS_OK || m.status != TALOS_OK) {
         TLOG_WARN("peer: target for %s FAILED: %s", id,
                   rc != TALOS_OK ? talos_strerror(rc) : m.reason);
-        if (rc == TALOS_OK && m.token_kind == 10 && m.token_len <= TALOS_TOKEN_MAX) {
+        if (rc == TALOS_OK && m.token_kind == TALOS_MIG_ABORT && m.token_len <= TALOS_TOKEN_MAX) {
             /* Not a secret (MAC'd under the session key): the operator gives
              * it to the source node, whose TA checks it (talos resume). */
             char hex[2 * TALOS_TOKEN_MAX + 1];

@@ -196,13 +196,13 @@ static int on_manifest(struct run *r, uint32_t len)
 
 static int record(struct run *r)
 {
-    uint8_t hdr[TALOS_MIG_HDR];
+    uint8_t hdr[TALOS_MIG_HDR], type = 0;
+    uint32_t len = 0;
     int rc = take(r, hdr, sizeof(hdr));
-    uint32_t len = talos_be32_get(hdr);
 
-    if (rc != TALOS_OK || (rc = talos_mig_check(hdr[4], TALOS_MIG_FROM_S, len)) != TALOS_OK)
+    if (rc != TALOS_OK || (rc = talos_mig_hdr_decode(hdr, TALOS_MIG_FROM_S, &type, &len)) != TALOS_OK)
         return rc;
-    switch (hdr[4]) {
+    switch (type) {
     case TALOS_MIG_ROUND:
         return on_round(r, len);
     case TALOS_MIG_CHUNK:

@@ -364,7 +364,32 @@ static void tokens(void **state)
         assert_int_equal(talos_mig_check(kinds[i], from, TALOS_TOKEN_BYTES), TALOS_OK);
         assert_int_equal(talos_mig_check(kinds[i], from, TALOS_TOKEN_BYTES - 1), TALOS_ERR_MALFORMED);
         assert_int_equal(talos_mig_check(kinds[i], from, TALOS_TOKEN_BYTES + 1), TALOS_ERR_TOO_LARGE);
+        /* What a node reads (no key): the same fields, checked by no one. */
+        assert_int_equal(talos_token_decode(enc, sizeof(enc), &got), TALOS_OK);
+        assert_true(got.kind == kinds[i] && got.version == t.version && got.code == t.code);
+        assert_memory_equal(got.session, t.session, TALOS_SESSION_BYTES);
+        assert_int_equal(talos_token_decode(enc, sizeof(enc) - 1, &got), TALOS_ERR_MALFORMED);
+        assert_int_equal(got.kind, 0);
     }
+}
+
+/* The record header: u32 length ‖ u8 type, its decoder refusing what
+ * talos_mig_check refuses. */
+static void header(void **state)
+{
+    uint8_t h[TALOS_MIG_HDR], type = 0;
+    uint32_t len = 0;
+    (void)state;
+    talos_mig_hdr_encode(TALOS_MIG_HANDOFF, TALOS_TOKEN_BYTES, h);
+    assert_int_equal(talos_be32_get(h), TALOS_TOKEN_BYTES);
+    assert_int_equal(h[4], TALOS_MIG_HANDOFF);
+    assert_int_equal(talos_mig_hdr_decode(h, TALOS_MIG_FROM_S, &type, &len), TALOS_OK);
+    assert_true(type == TALOS_MIG_HANDOFF && len == TALOS_TOKEN_BYTES);
+    assert_int_equal(talos_mig_hdr_decode(h, TALOS_MIG_FROM_T, &type, &len), TALOS_ERR_PROTOCOL);
+    talos_mig_hdr_encode(TALOS_MIG_HANDOFF, TALOS_TOKEN_BYTES + 1, h);
+    assert_int_equal(talos_mig_hdr_decode(h, TALOS_MIG_FROM_S, &type, &len), TALOS_ERR_TOO_LARGE);
+    talos_mig_hdr_encode(0xff, 0, h);
+    assert_int_equal(talos_mig_hdr_decode(h, TALOS_MIG_FROM_S, &type, &len), TALOS_ERR_PROTOCOL);
 }
 
 static void be64(void **state)
@@ -421,7 +446,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed_records), cmocka_unit_test(sizes),  cmocka_unit_test(chunk_bounds),
         cmocka_unit_test(evidence),      cmocka_unit_test(tokens), cmocka_unit_test(be64),
-        cmocka_unit_test(host_bodies),
+        cmocka_unit_test(host_bodies),   cmocka_unit_test(header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
