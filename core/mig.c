@@ -56,7 +56,8 @@ void talos_mig_hdr_encode(uint8_t type, uint32_t len, uint8_t out[TALOS_MIG_HDR]
     out[4] = type;
 }
 
-int talos_mig_hdr_decode(const uint8_t in[TALOS_MIG_HDR], uint8_t from, uint8_t *type, uint32_t *len)
+int talos_mig_hdr_decode(const uint8_t in[TALOS_MIG_HDR], uint8_t from, uint8_t *type,
+                         uint32_t *len)
 {
     *len = talos_be32_get(in);
     *type = in[4];

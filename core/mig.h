@@ -37,7 +37,8 @@ int talos_mig_check(uint8_t type, uint8_t from, uint32_t len);
  * (TALOS_MIG_HDR bytes). Decoding also checks type, sender and length
  * (talos_mig_check) and answers its refusal. */
 void talos_mig_hdr_encode(uint8_t type, uint32_t len, uint8_t out[TALOS_MIG_HDR]);
-int talos_mig_hdr_decode(const uint8_t in[TALOS_MIG_HDR], uint8_t from, uint8_t *type, uint32_t *len);
+int talos_mig_hdr_decode(const uint8_t in[TALOS_MIG_HDR], uint8_t from, uint8_t *type,
+                         uint32_t *len);
 
 /* A token: a statement one side makes about a session that the nodes may
  * carry and resend but cannot forge. mac = HMAC(K_tok, kind ‖ session ‖

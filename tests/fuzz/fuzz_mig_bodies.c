@@ -200,7 +200,8 @@ static int record(struct run *r)
     uint32_t len = 0;
     int rc = take(r, hdr, sizeof(hdr));
 
-    if (rc != TALOS_OK || (rc = talos_mig_hdr_decode(hdr, TALOS_MIG_FROM_S, &type, &len)) != TALOS_OK)
+    if (rc != TALOS_OK ||
+        (rc = talos_mig_hdr_decode(hdr, TALOS_MIG_FROM_S, &type, &len)) != TALOS_OK)
         return rc;
     switch (type) {
     case TALOS_MIG_ROUND:
