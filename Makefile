@@ -166,11 +166,13 @@ TEE_ENCLAVE_LIBS :=
 TA_LIBS := $(CRYPTO_LIBS) $(TEE_ENCLAVE_LIBS) -lpthread
 
 # A TA image: the TA's objects ($(2)) + a runtime library ($(3)) + the
-# enclave side of $(TEE), linked into $(1). Static and non-PIE: one
-# self-contained file whose every code byte is measured, at fixed addresses
-# (TALOS_PERSIST, arena pointers). Every TA image below is linked here.
+# enclave side of $(TEE) (or of backend $(4)), linked into $(1). Static and
+# non-PIE: one self-contained file whose every code byte is measured, at
+# fixed addresses (TALOS_PERSIST, arena pointers). Every TA image below is
+# linked here.
 define ta_link
-$(1): $(2) $(3) $(LIB_CFG_MODEL) $(LIB_TEE_ENCLAVE) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+$(1): $(2) $(3) $(LIB_CFG_MODEL) $(if $(4),$(call tee_enclave_lib,$(4)),$(LIB_TEE_ENCLAVE)) \
+		$(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_ALL) $(TA_LINK) -o $$@ $$^ $$(TA_LIBS) 2>&1 | \
 	  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; }
@@ -216,6 +218,10 @@ BENCH_TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/bench/ta/$(e)-nomig.ta $(BUI
 TEST_TAS := $(notdir $(wildcard tests/ta/*))
 $(foreach t,$(TEST_TAS),$(eval $(call ta_link,$(BUILD)/tests/ta/$(t).ta,$(call ta_objs,tests/ta/$(t)),$(LIB_TA))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
+# The porting template's enclave side in a TA image, in every build: a node
+# must refuse to start it with NOT_IMPLEMENTED (tests/integration/test_skeleton_ta.sh).
+$(eval $(call ta_link,$(BUILD)/tests/ta/kvstore-skeleton.ta,$(call ta_objs,examples/kvstore),$(LIB_TA),skeleton))
+TEST_TA_IMAGES += $(BUILD)/tests/ta/kvstore-skeleton.ta
 
 # talosd as a hostile host (tests only, SECURITY.md T25): node/host/serve.c
 # compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the

@@ -32,6 +32,7 @@ static const struct talos_msg_desc msgs[] = {
     {TALOS_MSG_OCALL, "OCALL", TALOS_MSG_FROM_TA, 8, TALOS_MSG_MAX},
     {TALOS_MSG_HOST_REQ, "HOST_REQ", TALOS_MSG_FROM_TA, 6, 64u << 10},
     {TALOS_MSG_INFO_RET, "INFO_RET", TALOS_MSG_FROM_TA, 20, 4096},
+    {TALOS_MSG_START_FAILED, "START_FAILED", TALOS_MSG_FROM_TA, 8, 8 + TALOS_MSG_START_REASON_MAX},
 };
 
 const struct talos_msg_desc *talos_msg_find(uint16_t type)
@@ -89,6 +90,26 @@ int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code)
     if (talos_rd_finish(&r) == TALOS_OK)
         return TALOS_OK;
     *code = 0;
+    return TALOS_ERR_MALFORMED;
+}
+
+void talos_msg_start_failed_encode(const struct talos_msg_start_failed *in, struct talos_wr *w)
+{
+    talos_wr_u32(w, (uint32_t)in->status);
+    talos_wr_str(w, in->reason);
+}
+
+int talos_msg_start_failed_decode(const uint8_t *p, size_t n, struct talos_msg_start_failed *out)
+{
+    struct talos_rd r;
+
+    memset(out, 0, sizeof(*out));
+    talos_rd_init(&r, p, n);
+    out->status = (int32_t)talos_rd_u32(&r);
+    talos_rd_str(&r, out->reason, sizeof(out->reason));
+    if (talos_rd_finish(&r) == TALOS_OK)
+        return TALOS_OK;
+    memset(out, 0, sizeof(*out));
     return TALOS_ERR_MALFORMED;
 }
 

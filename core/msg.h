@@ -42,6 +42,7 @@ enum talos_msg_type {
     TALOS_MSG_OCALL = 18,      /* str name ‖ bytes req */
     TALOS_MSG_HOST_REQ = 19,   /* u16 backend request type ‖ bytes req */
     TALOS_MSG_INFO_RET = 20,   /* u64 version ‖ u64 state_bytes ‖ str state */
+    TALOS_MSG_START_FAILED = 21, /* i32 status ‖ str reason: instead of READY, then the TA exits */
 };
 
 #define TALOS_MSG_FROM_HOST 1
@@ -95,6 +96,19 @@ int talos_msg_migrate_in_decode(const uint8_t *p, size_t n, struct talos_msg_mig
 #define TALOS_MSG_GIVE_UP_BYTES 4
 void talos_msg_give_up_encode(int32_t code, uint8_t out[TALOS_MSG_GIVE_UP_BYTES]);
 int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code);
+
+/* START_FAILED: why the runtime could not start (its backend's init, the
+ * INIT frame, the arena): i32 a talos_err ‖ str reason. From the TA, so
+ * hostile: it can only say how it failed itself, and the host never
+ * answers OK to it. */
+#define TALOS_MSG_START_REASON_MAX 256 /* bytes of the reason, NUL included */
+struct talos_msg_start_failed {
+    int32_t status;
+    char reason[TALOS_MSG_START_REASON_MAX];
+};
+struct talos_wr;
+void talos_msg_start_failed_encode(const struct talos_msg_start_failed *in, struct talos_wr *w);
+int talos_msg_start_failed_decode(const uint8_t *p, size_t n, struct talos_msg_start_failed *out);
 
 /* TALOS_HOST_REQ_ACTIVATE's request: lineage ‖ u64 version. */
 #define TALOS_HOST_ACTIVATE_BYTES (TALOS_LINEAGE_BYTES + 8)

@@ -136,6 +136,25 @@ static int send_ready(void)
     return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_READY, w->p, w->len);
 }
 
+/* Instead of READY: tell the host why this TA cannot start, so that a user
+ * reads the cause (a backend whose init is NOT_IMPLEMENTED, say) rather than
+ * "not a TA image". The host sent INIT first: it is read (and dropped) so
+ * that the host waits for this answer. */
+static void send_start_failed(int status, const char *what)
+{
+    struct talos_msg_start_failed f = {.status = status};
+    uint16_t type = 0;
+
+    if (talos_xport_recv(&talos_rt.x, &type, &talos_rt.rx) != TALOS_OK || type != TALOS_MSG_INIT)
+        return;
+    snprintf(f.reason, sizeof(f.reason), "%s: %s", what, talos_strerror(status));
+    talos_wr_reset(&talos_rt.tx);
+    talos_msg_start_failed_encode(&f, &talos_rt.tx);
+    if (!talos_rt.tx.err)
+        (void)talos_xport_send(&talos_rt.x, TALOS_MSG_START_FAILED, talos_rt.tx.p,
+                               talos_rt.tx.len);
+}
+
 /* INIT: u8 start ‖ u8 call mode ‖ bytes config. */
 static int start(int *switchless)
 {
@@ -314,7 +333,14 @@ int main(int argc, char **argv)
         TLOG_ERR("invalid ecall table: %s", talos_strerror(rc));
         return 3;
     }
-    if ((rc = talos_tee_enclave.init(&env)) != TALOS_OK || (rc = start(&switchless)) != TALOS_OK) {
+    if ((rc = talos_tee_enclave.init(&env)) != TALOS_OK) {
+        char what[64];
+        snprintf(what, sizeof(what), "the %s backend's init", talos_tee_enclave.name);
+        send_start_failed(rc, what);
+        config_announce(2);
+        goto out;
+    }
+    if ((rc = start(&switchless)) != TALOS_OK) {
         config_announce(2);
         goto out;
     }

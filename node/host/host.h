@@ -46,6 +46,7 @@ int talos_host_await(struct talos_ta *ta, uint16_t want);
 /* What may be served on a channel while the host waits (serve.c). */
 #define TALOS_HOST_SERVE_OCALLS 0x1u   /* TALOS_MSG_OCALL */
 #define TALOS_HOST_SERVE_PLATFORM 0x2u /* TALOS_MSG_HOST_REQ */
+#define TALOS_HOST_SERVE_START 0x4u    /* TALOS_MSG_START_FAILED: ends the wait with its status */
 /* The one wait loop: receive frames on x into rx until one of type `want`
  * (TALOS_OK, its body in rx), serving those `serve` allows (answers go out
  * through tx); another type is TALOS_ERR_PROTOCOL; a transport error is

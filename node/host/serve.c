@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/log.h"
 #include "core/msg.h"
 #include "node/host/host.h"
 
@@ -173,6 +174,25 @@ static int serve_ocall(struct talos_ta *ta, struct talos_xport *x, const uint8_t
     return rc;
 }
 
+/* --- a TA that cannot start --------------------------------------------------- */
+
+/* START_FAILED instead of READY: the runtime says why it stops (say, its
+ * backend's init answered NOT_IMPLEMENTED). Its word is only about itself,
+ * so it is taken as given, but never as success. */
+static int serve_start_failed(struct talos_ta *ta, struct talos_xport *x, const uint8_t *body,
+                              size_t len, struct talos_wr *w)
+{
+    struct talos_msg_start_failed f;
+
+    (void)ta, (void)x, (void)w;
+    if (talos_msg_start_failed_decode(body, len, &f) != TALOS_OK)
+        return TALOS_ERR_MALFORMED;
+    if (f.status >= 0 || f.status < TALOS_ERR_MIN)
+        return TALOS_ERR_PROTOCOL;
+    TLOG_WARN("the TA could not start: %s", f.reason);
+    return f.status;
+}
+
 /* --- the loop ------------------------------------------------------------------ */
 
 static const struct {
@@ -183,6 +203,7 @@ static const struct {
 } meanwhile[] = {
     {TALOS_MSG_OCALL, TALOS_HOST_SERVE_OCALLS, serve_ocall},
     {TALOS_MSG_HOST_REQ, TALOS_HOST_SERVE_PLATFORM, serve_host_req},
+    {TALOS_MSG_START_FAILED, TALOS_HOST_SERVE_START, serve_start_failed},
 };
 
 int talos_host_serve_until(struct talos_ta *ta, struct talos_xport *x, struct talos_wr *rx,

@@ -145,9 +145,10 @@ static int handshake(struct talos_ta *ta, uint8_t start)
     if (rc != TALOS_OK)
         return rc;
     ta->x.recv_timeout_ms = READY_TIMEOUT_MS;
-    /* A restore target fetches its CFG file before READY (docs/cfg.md). */
+    /* A restore target fetches its CFG file before READY (docs/cfg.md); a
+     * runtime that cannot start says why instead (START_FAILED). */
     rc = talos_host_serve_until(ta, &ta->x, &ta->rx, &ta->tx, TALOS_MSG_READY,
-                                TALOS_HOST_SERVE_PLATFORM);
+                                TALOS_HOST_SERVE_PLATFORM | TALOS_HOST_SERVE_START);
     ta->x.recv_timeout_ms = 0;
     return rc != TALOS_OK ? rc : talos_host_decode_ready(ta);
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -441,12 +442,43 @@ static void host_bodies(void **state)
             assert_int_equal(talos_host_activate_decode(b, n, &back), TALOS_ERR_MALFORMED);
 }
 
+/* START_FAILED (TA -> host): i32 status ‖ str reason, within the table's
+ * bounds; a reason that does not fit is refused, not cut. */
+static void start_failed(void **state)
+{
+    struct talos_msg_start_failed f = {.status = TALOS_ERR_NOT_IMPLEMENTED}, back;
+    struct talos_wr w;
+    (void)state;
+    snprintf(f.reason, sizeof(f.reason), "%s", "the skeleton backend's init: not implemented");
+    talos_wr_init(&w, 0);
+    talos_msg_start_failed_encode(&f, &w);
+    assert_int_equal(w.err, TALOS_OK);
+    assert_int_equal((int32_t)talos_be32_get(w.p), TALOS_ERR_NOT_IMPLEMENTED);
+    assert_int_equal(talos_msg_check(TALOS_MSG_START_FAILED, TALOS_MSG_FROM_TA, (uint32_t)w.len),
+                     TALOS_OK);
+    assert_int_equal(talos_msg_check(TALOS_MSG_START_FAILED, TALOS_MSG_FROM_HOST, (uint32_t)w.len),
+                     TALOS_ERR_PROTOCOL);
+    assert_int_equal(talos_msg_start_failed_decode(w.p, w.len, &back), TALOS_OK);
+    assert_int_equal(back.status, f.status);
+    assert_string_equal(back.reason, f.reason);
+    for (size_t n = 0; n < w.len; n++)
+        assert_int_equal(talos_msg_start_failed_decode(w.p, n, &back), TALOS_ERR_MALFORMED);
+    talos_wr_reset(&w);
+    talos_wr_u32(&w, (uint32_t)TALOS_ERR_IO);
+    char longer[TALOS_MSG_START_REASON_MAX + 1];
+    memset(longer, 'x', sizeof(longer) - 1), longer[sizeof(longer) - 1] = 0;
+    talos_wr_str(&w, longer);
+    assert_int_equal(talos_msg_start_failed_decode(w.p, w.len, &back), TALOS_ERR_MALFORMED);
+    assert_int_equal(back.status, 0);
+    talos_wr_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed_records), cmocka_unit_test(sizes),  cmocka_unit_test(chunk_bounds),
         cmocka_unit_test(evidence),      cmocka_unit_test(tokens), cmocka_unit_test(be64),
-        cmocka_unit_test(host_bodies),   cmocka_unit_test(header),
+        cmocka_unit_test(host_bodies),   cmocka_unit_test(header),  cmocka_unit_test(start_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
