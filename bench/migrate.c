@@ -26,7 +26,9 @@
  *
  * --pooled: the target is started before the source is created and filled,
  * then left 100 ms to finish its start-up work, as a target from a node's
- * warm pool would be; e2e is then connect + total (launch is not waited for). */
+ * warm pool would be; e2e is then connect + total (launch is not waited for). *
+ * One job over 400 lines: one benchmark, its options, its runs and its
+ * report; the statistics live in bench/lib. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

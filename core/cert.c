@@ -1,7 +1,11 @@
 /* State certificates: encoding, signatures, and the checks a verifier makes
  * (docs/state-certs.md). Everything decoded here is hostile: the decoder
  * copies once into c, bounds every count before it allocates, and every
- * refusal is a specific code with a one-line reason. */
+ * refusal is a specific code with a one-line reason.
+ *
+ * One job over 400 lines: the certificate's codec and the verifier's
+ * checks over it (signature, key rotation links, chain head, rollback and
+ * fork between two certificates) read the same fields and must agree. */
 #include "core/cert.h"
 
 #include <stdlib.h>

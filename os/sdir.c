@@ -1,4 +1,8 @@
-/* Private directories and files (rules and contracts in sdir.h). */
+/* Private directories and files (rules and contracts in sdir.h).
+ *
+ * One job over 400 lines: every open below a state directory goes
+ * through here (openat, O_NOFOLLOW, owner and mode checks, atomic
+ * replace), so that the rules are written once (docs/state-dir.md). */
 #include "os/sdir.h"
 
 #include <dirent.h>

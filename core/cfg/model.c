@@ -1,5 +1,9 @@
 /* The CFG model: storage, the builder shared by extractor and parser, and
- * the lookups a verifier needs. Plain C over core/: no ELF, no Capstone. */
+ * the lookups a verifier needs. Plain C over core/: no ELF, no Capstone.
+ *
+ * One job over 400 lines: the model's invariants (sorted, disjoint,
+ * every edge inside its function) are established by the builder and
+ * relied upon by the lookups; keeping both here keeps them in one view. */
 #include <stdlib.h>
 #include <string.h>
 

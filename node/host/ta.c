@@ -3,7 +3,11 @@
  * The host serves the TA's requests (ocalls, platform requests) while it
  * waits for the answer to its own. A TA is untrusted code to the host too:
  * every frame it sends is bounds-checked, and a TA that breaks the protocol
- * is stopped. */
+ * is stopped.
+ *
+ * One job over 400 lines: one TA's life seen from the host, from launch
+ * through the READY handshake to reaping; each operation is a frame sent
+ * and its answer decoded, sharing the same lost-TA handling. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

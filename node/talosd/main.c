@@ -1,5 +1,9 @@
 /* talosd: one TALOS node. Untrusted by design: it launches TAs, relays
- * their calls, and never holds a TA's keys or plaintext state. */
+ * their calls, and never holds a TA's keys or plaintext state.
+ *
+ * One job over 400 lines: the daemon's start — options, the state
+ * directory, node identity, the host, the listeners — and its one poll
+ * loop; each step is a function here, in the order the node comes up. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -11,7 +11,11 @@
  * Bounded (docs/node-security.md): connections in total and per address,
  * a deadline for each phase of a connection (a peer that trickles bytes
  * gains nothing over one that sends none), a cap on concurrent arrivals of
- * one lineage, and a node-wide budget for what virgin targets may pre-fault. */
+ * one lineage, and a node-wide budget for what virgin targets may pre-fault.
+ *
+ * One job over 400 lines: the accept loop, the per-connection phases and
+ * the bounds that hold across them share one table of slots and one
+ * reaper; they are the port's single defence and read best together. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
