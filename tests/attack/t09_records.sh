@@ -6,7 +6,7 @@
 # named error, the source serving on with digest and version unchanged
 # (I2, I8), and no instance of the lineage on the target node (I1). Bugs
 # this test found are checked last, marked "BUG".
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 start_node a; A_PORT=$PORT
 start_node b; B_PORT=$PORT

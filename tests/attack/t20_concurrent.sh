@@ -16,7 +16,7 @@
 #     HANDED_OFF), with or without a token; migrating it moves only it. The
 #     same with the original lineage in doubt (HANDED_OFF): the clone cannot
 #     take over, the original stays in doubt and does not serve.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 # Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
 t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT

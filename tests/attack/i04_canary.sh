@@ -7,7 +7,7 @@
 # produced: both nodes' logs, every file under both state dirs (images,
 # sockets aside), the sim CA dir. And the canary is intact where the TA
 # serves.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 
 start_node a; A_PORT=$PORT
@@ -24,7 +24,7 @@ D=$(t a call "$TA" digest)
 scan() {
   python3 - "$CANARY" "$T" "$@" <<'PY'
 import base64, os, sys
-sys.path.insert(0, "tests/integration")
+sys.path.insert(0, "tests/attack")
 import proxy
 canary, root, caps = sys.argv[1].encode(), sys.argv[2], sys.argv[3:]
 forms = {"raw": canary, "hex": canary.hex().encode(), "HEX": canary.hex().upper().encode()}

@@ -7,7 +7,7 @@
 # runs only the measurements listed: `talos run` of another image is
 # refused (POLICY), and so is a migration that brings one; the refused
 # bytes are deleted.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 start_node a; A_PORT=$PORT
 MARK=$T/marker
 stored() { find "$T/$1/images" -type f -name '*.ta' 2>/dev/null | wc -l; }

@@ -3,7 +3,7 @@
 # to a third node, and to the node where the lineage serves now. T07: one
 # live stream mirrored to two fresh targets at once. Never a second
 # serving instance (I1); the lineage serves on once, at its version (I2).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 
 

@@ -39,7 +39,7 @@
 #   truncated / one byte more                                     MALFORMED
 #   the used token again, once the source is ACTIVE               STATE
 #   the used token in a later session (a new in-doubt handoff)    MAC
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 # Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
 t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT

@@ -15,7 +15,7 @@
 #
 # Each case runs in a subshell: a failed case prints FAIL with its reason and
 # the matrix goes on; the test fails at the end if any case failed.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 # Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
 t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT

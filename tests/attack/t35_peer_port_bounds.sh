@@ -8,7 +8,7 @@
 # B streams them to disk (its memory does not grow with them) and deletes
 # them. Then six virgin targets are each told their state is 1 TiB: what
 # they pre-fault together stays within B's budget (512 MiB).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 start_node a; A_PORT=$PORT
 start_node b; B_PORT=$PORT
 APY=/usr/bin/python3 # the system's: the attacker cannot run root's pyenv
@@ -76,7 +76,7 @@ echo "flood: ps ${ps_ms} ms, $TH threads at most (was $T0), a migration in ${mig
 # 512 MiB of disk until it is checked); the others are told BUSY.
 python3 - "$B_PORT" "$T" <<'PY' &
 import hashlib, os, socket, struct, sys, threading, types
-sys.path.insert(0, "tests/integration")
+sys.path.insert(0, "tests/attack")
 import proxy
 port, tmp = int(sys.argv[1]), sys.argv[2]
 def junk_image():
@@ -138,7 +138,7 @@ done
 K=$(t a run "$KV")
 HINTS=()
 for k in 1 2 3 4 5 6; do
-  python3 "$TALOS_ROOT/tests/integration/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
+  python3 "$TALOS_ROOT/tests/attack/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
     --lineage "$(python3 -c 'import os; print(os.urandom(16).hex())')" --image "$KV" \
     --hint $((1 << 40)) --stall 8 --tmpdir "$T" --log "$T/hint$k.json" --timeout 20 &
   HINTS+=($!)

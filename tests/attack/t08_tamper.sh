@@ -6,7 +6,7 @@
 # its digest and version unchanged (I2, I8), the target node runs no
 # instance of the lineage (I1), and both nodes live on. Bugs this test
 # found are checked last, marked "BUG".
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 start_node a; A_PORT=$PORT
 start_node b; B_PORT=$PORT

@@ -17,7 +17,7 @@
 # (ta/mig_target.c: FAILED wipes the state and ends the TA's migration; a TA
 # whose state is not EMPTY refuses MIGRATE_IN with STATE, and only ACTIVE
 # serves ecalls; node/talosd/peer.c destroys a target that did not activate.)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 # Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
 t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT

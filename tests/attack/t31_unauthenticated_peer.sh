@@ -8,7 +8,7 @@
 # Then a certified node (an attacker that owns a node) offers the same ELF:
 # B parses it and refuses it (not a TA image) before anything runs it, and
 # deletes the bytes.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 start_node b; B_PORT=$PORT
 NODES="b"

@@ -1,11 +1,13 @@
-# Execution-flow checks on migration (docs/cfg.md, issue #4 part 3). A
+# T15 (also T13): migrated state tampered in a way that breaks the CFG,
+# caught by the execution-flow checks on migration (docs/cfg.md, issue #4
+# part 3; t15_state_tamper.sh is the tamper that keeps the CFG). A
 # source built with test hooks (kvstore-faults.ta, $TALOS_FLOW_TAMPER)
 # sends a forged thread context: one resuming in the middle of a function,
 # one with a return address no call site produces. The target checks the
 # context against its CFG before PREPARED and refuses with CFG; the source
 # serves on with its state intact (I4, I8) and no target serves (I1). A
 # target whose host hands it a wrong CFG file refuses too (CFG_DIGEST, CFG).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 FAULTS=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
 start_node b; B_PORT=$PORT
 

@@ -6,7 +6,7 @@
 # system call (SIGSYS also dumps core by default). No core file may appear,
 # and no file under the test's folder (node state, logs, the core folder)
 # may hold the canary (I4). core_pattern is put back on exit, pass or fail.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 EXPECT_FORBIDDEN_CALLS=1 # the second crash (lib.sh)
 ESCAPE=$TALOS_ROOT/$BUILD/tests/ta/escape.ta
 PATTERN=/proc/sys/kernel/core_pattern

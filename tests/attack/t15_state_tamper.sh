@@ -19,7 +19,7 @@
 #    known window docs/measurement.md describes (sim only). The case asserts
 #    what holds either way (one ACTIVE instance, I1) and reports which way
 #    it went, so that closing the window shows up here.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT
 KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta

@@ -21,7 +21,7 @@
 # flips its length field while the TA reads): the TA copies the frame once
 # and decodes only its copy, so it returns what it copied, or MALFORMED
 # when its one copy caught the flipped length — never the rewrite.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 VICTIM=$TALOS_ROOT/$BUILD/tests/ta/victim.ta
 TALOSD=$TALOS_ROOT/$BUILD/tests/talosd-hostile start_node h
 SECRET=s3cr3t-$(printf 'k%.0s' $(seq 1 40))

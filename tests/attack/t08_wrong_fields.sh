@@ -1,7 +1,8 @@
-# Wrong fields from a genuine source (issue #14, item 5: target checks no
-# test reached). A source built with test hooks (kvstore-faults.ta,
-# $TALOS_MIG_TAMPER, ta/fault.h) puts one wrong field into a record it sends
-# inside its attested channel, so every MAC on the way is right:
+# T08 (also T09, T17): wrong fields from a genuine source (issue #14,
+# item 5: target checks no test reached). A source built with test hooks
+# (kvstore-faults.ta, $TALOS_MIG_TAMPER, ta/fault.h) puts one wrong field
+# into a record it sends inside its attested channel, so every MAC on the
+# way is right:
 #  begin_head       BEGIN names another previous chain head: the MANIFEST's
 #                   head does not chain onto it (core/migrx.c) -> MAC;
 #  chunk_seq        the last CHUNK renumbered (a gap), its pages still in
@@ -15,7 +16,7 @@
 # Each time: the refusal names its exact error, the target fails and its
 # node keeps no instance of the lineage, the source serves with its digest
 # and version unchanged (I1, I2, I8), and the hook did run.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 t() { local n=$1; shift; timeout 90 "$TALOS" --node "$T/$n" "$@"; }
 FAULTS=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta

@@ -1,10 +1,11 @@
-# The CFG digest is part of a TA's identity (docs/cfg.md, issue #4 part 2).
+# T13: a target whose identity names another CFG digest. The CFG digest
+# is part of a TA's identity (docs/cfg.md, issue #4 part 2).
 # `talos attest` shows the digest the platform signed, equal to the one
 # `talos cfg` computes from the image. A target whose platform signs another
 # CFG digest (TALOS_SIM_CFG_DIGEST_TAMPER=1, the sim-only debug knob) is
 # refused by the source with CFG_DIGEST; the source serves on with its state
 # unchanged (I4, I8), and no target serves (I1).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 start_node a
 start_node b; B_PORT=$PORT
 export TALOS_SIM_CFG_DIGEST_TAMPER=1

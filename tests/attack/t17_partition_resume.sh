@@ -23,7 +23,7 @@
 #   the ABORT one byte short / long  MALFORMED
 #   not hex                          INVALID_ARG (the node's parser)
 #   resume of an ACTIVE TA           STATE
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 # Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
 t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
 unset TALOS_FAULT

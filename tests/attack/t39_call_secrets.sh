@@ -3,7 +3,7 @@
 # `@FILE` and `@-` (standard input) pass an argument's bytes instead. A
 # local user (uid 65534) watches the command line while the call waits for
 # its standard input: the secret is not there; the TA gets it exactly.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 start_node a
 TA=$(t a run "$KV")
 SECRET="s3cret-$(python3 -c 'import os; print(os.urandom(8).hex())')"

@@ -2,7 +2,7 @@
 # under the genuine image's name: one instruction patched, another build
 # (the probe TA), an older build (kvstore with fault points). The source TA
 # measures the target itself: MEASUREMENT, and it serves on, unchanged.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 start_node a
 TALOSD=$HOSTILE_TALOSD start_node b; B_PORT=$PORT # b plants wrong images under the genuine name
 TA=$(t a run "$KV")

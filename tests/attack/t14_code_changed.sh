@@ -3,7 +3,7 @@
 # /proc/PID/mem (the host can: sim has no isolation). The target's memory
 # introspection before activation sees it: FAILED + ABORT, and the source,
 # already HANDED_OFF, resumes on that verified ABORT — state unchanged.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 start_node a
 start_node b; B_PORT=$PORT
 TA=$(t a run "$KV")

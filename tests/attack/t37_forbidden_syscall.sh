@@ -6,7 +6,7 @@
 # (and the sanitizer options). A TA that runs a program (execve) or opens a
 # socket of its own is killed at that call: the ecall answers TA_CRASHED,
 # the program never ran, and the node's log names the call.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 EXPECT_FORBIDDEN_CALLS=1 # the point of this test (lib.sh)
 ESCAPE=$TALOS_ROOT/$BUILD/tests/ta/escape.ta
 # The marker lies where the TA user could create it, were execve allowed:

@@ -1,9 +1,11 @@
-# The handover after a lost channel (issue #3 part 2; docs/migration.md
-# "Resend"): the source's node keeps and resends the HANDOFF, a PREPARED
-# target waits for it (talosd --handoff-wait), and only MAC'd tokens travel
-# between the nodes. The HANDOFF is lost on the wire by the tampering proxy
-# (truncate: every TLS record up to MANIFEST reaches the target, then FIN),
-# so the target is PREPARED and the source HANDED_OFF, in doubt.
+# T17 (also T09, T18): the HANDOFF lost in a partition; forged, replayed
+# and cross-session tokens. The handover after a lost channel (issue #3
+# part 2; docs/migration.md "Resend"): the source's node keeps and resends
+# the HANDOFF, a PREPARED target waits for it (talosd --handoff-wait), and
+# only MAC'd tokens travel between the nodes. The HANDOFF is lost on the
+# wire by the tampering proxy (truncate: every TLS record up to MANIFEST
+# reaches the target, then FIN), so the target is PREPARED and the source
+# HANDED_OFF, in doubt.
 #  (a) the resend gets through (proxy --then-pass 0): the target activates,
 #      answers a RECEIPT, the source verifies it and retires. Exactly one
 #      instance serves (I1), digest and version kept (I2), no operator step.
@@ -22,10 +24,10 @@
 #      session's RECEIPT is refused by the source TA (MAC) and nothing
 #      changes; then `talos abort` on the target (FAILED + ABORT, printed)
 #      and the source's resend brings the ABORT back: the source serves.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 t() { local n=$1; shift; timeout 90 "$TALOS" --node "$T/$n" "$@"; }
-PEER=$TALOS_ROOT/tests/integration/peer_resend.py
+PEER=$TALOS_ROOT/tests/attack/peer_resend.py
 PIDS=()
 trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
 

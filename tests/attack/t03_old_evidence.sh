@@ -14,7 +14,7 @@
 #     reaches the other over a channel it was not bound to: both refuse,
 #     REPORT_DATA.
 # Each time no target serves, and the lineage serves on once, unchanged.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 
 start_node a; A_PORT=$PORT
@@ -42,7 +42,7 @@ V=$(version_of b "$TA")
 # first record of 27 bytes (5-byte EVIDENCE header + 22), after HELLO.
 EV_AT=$(python3 - "$T/stream.cap" <<'PY'
 import sys
-sys.path.insert(0, "tests/integration")
+sys.path.insert(0, "tests/attack")
 import proxy
 segs, s2t, t2s = proxy.read_capture(sys.argv[1])
 pre = proxy.DATA_HELLO_LEN

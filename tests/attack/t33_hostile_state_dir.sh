@@ -3,7 +3,7 @@
 # CA dir that someone else could have planted or could replace, name it,
 # and leave everything it found untouched. The attacker is uid 65534; the
 # test runs as root (ownership changes need it).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: T33 needs root (a second user plays the attacker)"; exit 0; }
 command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed to act as another user"
 as_attacker() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

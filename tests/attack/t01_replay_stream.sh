@@ -7,7 +7,7 @@
 # its TLS handshake is fresh (its own key share), so the recorded client
 # flight cannot be decrypted. The real lineage serves on, once (I1), at its
 # version (I2), with its digest.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 
 start_node a; A_PORT=$PORT
@@ -29,7 +29,7 @@ V=$(version_of b "$TA")
 # went on the nodes' authenticated link, which the proxy cannot read.)
 python3 - "$T/stream.cap" <<'PY' || fail "the recording is not a whole migration"
 import sys
-sys.path.insert(0, "tests/integration")
+sys.path.insert(0, "tests/attack")
 import proxy
 segs, s2t, t2s = proxy.read_capture(sys.argv[1])
 assert s2t[:8] == b"TALOSD2\0", s2t[:12]
