@@ -50,7 +50,7 @@ fi
 PKGS=(
   make gcc clang pkg-config
   libssl-dev        # OpenSSL 3: TLS 1.3, X.509, SHA-256, Ed25519, HKDF, AES-GCM
-  openssl           # its CLI: certificates for the tests' fake peers (tests/attack/proxy.py)
+  openssl           # its CLI: certificates for the tests' fake peers (tests/attacks/proxy.py)
   libjansson-dev    # JSON for the control API and --json output
   libcmocka-dev     # unit tests
   libcapstone-dev   # CFG extraction (tools/cfg)

@@ -20,7 +20,7 @@ void talos_fault_point(const char *name);
  * BEGIN naming another previous chain head, a renumbered CHUNK, a HANDOFF
  * sealed for another version), so that tests can show the target refuses
  * what only a genuine but faulty source could send
- * (tests/attack/t08_wrong_fields.sh). TALOS_TAMPER(name) is 1 when
+ * (tests/attacks/t08_wrong_fields.sh). TALOS_TAMPER(name) is 1 when
  * the knob names `name` (and says so in the log); in a normal build it is
  * the constant 0 and the compiler drops the branch. */
 #ifdef TALOS_FAULT_POINTS

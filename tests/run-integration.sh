@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # Run every tests/integration/test_*.sh and every attack test,
-# tests/attack/[ti]NN_*.sh, against real talosd processes on loopback; print
+# tests/attacks/[ti]NN_*.sh, against real talosd processes on loopback; print
 # "N passed, N failed". Each test gets its own temp dir, sim CA and ports.
 # A test's name is its folder and file ("integration/test_migrate",
-# "attack/t01_replay_stream"); `TESTS=pattern` runs those whose name
-# contains pattern (TESTS=migrate, TESTS=t16, TESTS=attack/).
+# "attacks/t01_replay_stream"); `TESTS=pattern` runs those whose name
+# contains pattern (TESTS=migrate, TESTS=t16, TESTS=attacks/).
 #
 # Attack tests are named by the id of what they do: tNN_<what>.sh for the
 # attack TNN of the catalog (SECURITY.md T01-T30, docs/node-security.md
 # T31-T39; a test of several ids is named by its main one and lists the
 # others in its first comment), iNN_<what>.sh for a test of invariant INN
-# that stages no attack of the catalog (tests/attack/README).
+# that stages no attack of the catalog (tests/attacks/README).
 set -u
 BUILD=${BUILD:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/san-env.sh"
 export BUILD TALOS_ROOT=$(cd "$here/.." && pwd)
 pass=0 fail=0 port=$((20000 + ($$ % 200) * 50))
-for t in "$here"/integration/test_*.sh "$here"/attack/[ti][0-9][0-9]_*.sh; do
+for t in "$here"/integration/test_*.sh "$here"/attacks/[ti][0-9][0-9]_*.sh; do
   name=$(basename "$(dirname "$t")")/$(basename "$t" .sh)
   case "$name" in *${TESTS:-}*) ;; *) continue ;; esac
   san_reset

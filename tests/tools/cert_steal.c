@@ -4,7 +4,7 @@
  * statements of its own with it; and it holds the platform key, so it can
  * vouch for keys of its own making (tests/tools/cert_forge.c). On a real
  * TEE neither is possible. Used by the attack tests on state certificates
- * (tests/attack/t27_cert_rollback.sh, tests/attack/t05_cert_fork.sh), which
+ * (tests/attacks/t27_cert_rollback.sh, tests/attacks/t05_cert_fork.sh), which
  * show that `talos verify` refuses what such a key signs when it
  * contradicts the history it is shown. Test tool: never installed.
  *

@@ -253,7 +253,7 @@ static void fixed_records(void **state)
         one(&codecs[i]);
 }
 
-/* The sizes the attack tests count on the wire (tests/attack/
+/* The sizes the attack tests count on the wire (tests/attacks/
  * attack_lib.sh: a BEGIN record is 91 bytes of TLS, a MANIFEST 95, a CHUNK
  * header 43, a HANDOFF 136: body + 5 + 22). */
 static void sizes(void **state)

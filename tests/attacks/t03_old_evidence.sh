@@ -42,7 +42,7 @@ V=$(version_of b "$TA")
 # first record of 27 bytes (5-byte EVIDENCE header + 22), after HELLO.
 EV_AT=$(python3 - "$T/stream.cap" <<'PY'
 import sys
-sys.path.insert(0, "tests/attack")
+sys.path.insert(0, "tests/attacks")
 import proxy
 segs, s2t, t2s = proxy.read_capture(sys.argv[1])
 pre = proxy.DATA_HELLO_LEN

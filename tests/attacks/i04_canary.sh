@@ -24,7 +24,7 @@ D=$(t a call "$TA" digest)
 scan() {
   python3 - "$CANARY" "$T" "$@" <<'PY'
 import base64, os, sys
-sys.path.insert(0, "tests/attack")
+sys.path.insert(0, "tests/attacks")
 import proxy
 canary, root, caps = sys.argv[1].encode(), sys.argv[2], sys.argv[3:]
 forms = {"raw": canary, "hex": canary.hex().encode(), "HEX": canary.hex().upper().encode()}

@@ -27,7 +27,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 t() { local n=$1; shift; timeout 90 "$TALOS" --node "$T/$n" "$@"; }
-PEER=$TALOS_ROOT/tests/attack/peer_resend.py
+PEER=$TALOS_ROOT/tests/attacks/peer_resend.py
 PIDS=()
 trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
 

@@ -13,7 +13,7 @@ X=$(t a run "$KV")
 t a call "$X" put apple red >/dev/null
 SQ=()
 for k in 1 2 3; do
-  python3 "$TALOS_ROOT/tests/attack/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
+  python3 "$TALOS_ROOT/tests/attacks/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
     --lineage "$X" --image "$KV" --stall 45 --tmpdir "$T" --log "$T/squat$k.json" --timeout 60 &
   SQ+=($!)
 done
@@ -43,7 +43,7 @@ for p in "${SQ[@]}"; do wait "$p" || true; done
 Y=$(python3 -c 'import os; print(os.urandom(16).hex())')
 SQ=()
 for k in 1 2 3 4; do
-  python3 "$TALOS_ROOT/tests/attack/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
+  python3 "$TALOS_ROOT/tests/attacks/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
     --lineage "$Y" --image "$KV" --stall 6 --tmpdir "$T" --log "$T/y$k.json" --timeout 20 &
   SQ+=($!)
 done
@@ -51,7 +51,7 @@ for _ in $(seq 1 200); do
   [ "$(t b ps --json | json "len([x for x in j['tas'] if x['lineage'] == '$Y'])")" = 4 ] && break
   sleep 0.05
 done
-python3 "$TALOS_ROOT/tests/attack/proxy.py" --mode offer --to "127.0.0.1:$B_PORT" --lineage "$Y" \
+python3 "$TALOS_ROOT/tests/attacks/proxy.py" --mode offer --to "127.0.0.1:$B_PORT" --lineage "$Y" \
   --image "$KV" --tmpdir "$T" --log "$T/y5.json" --timeout 20
 json 'j["answers"][-1][0]' <"$T/y5.json" | grep -qx -- "-11" || fail "a 5th arrival of one lineage: $(cat "$T/y5.json"), wanted BUSY (-11)"
 grep -q "refused lineage $Y: 4 arrivals of it under way" "$T/b.log" || fail "b does not say why it refused the 5th arrival"

@@ -76,7 +76,7 @@ echo "flood: ps ${ps_ms} ms, $TH threads at most (was $T0), a migration in ${mig
 # 512 MiB of disk until it is checked); the others are told BUSY.
 python3 - "$B_PORT" "$T" <<'PY' &
 import hashlib, os, socket, struct, sys, threading, types
-sys.path.insert(0, "tests/attack")
+sys.path.insert(0, "tests/attacks")
 import proxy
 port, tmp = int(sys.argv[1]), sys.argv[2]
 def junk_image():
@@ -138,7 +138,7 @@ done
 K=$(t a run "$KV")
 HINTS=()
 for k in 1 2 3 4 5 6; do
-  python3 "$TALOS_ROOT/tests/attack/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
+  python3 "$TALOS_ROOT/tests/attacks/proxy.py" --mode fake-source --to "127.0.0.1:$B_PORT" \
     --lineage "$(python3 -c 'import os; print(os.urandom(16).hex())')" --image "$KV" \
     --hint $((1 << 40)) --stall 8 --tmpdir "$T" --log "$T/hint$k.json" --timeout 20 &
   HINTS+=($!)

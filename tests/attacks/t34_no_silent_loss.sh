@@ -113,7 +113,7 @@ kill -9 "$(entry a "$Z" pid)"
 for _ in $(seq 1 100); do [ "$(entry a "$Z" state)" = CRASHED ] && break; sleep 0.05; done
 assert_eq "$(entry a "$Z" state)" CRASHED "E: the crashed TA's record"
 grep -q "\"$Z\":{\"detail\":\"its TA died" "$T/a/lineages.json" || fail "E: a's record does not say $Z was lost"
-python3 "$TALOS_ROOT/tests/attack/proxy.py" --mode offer --to "127.0.0.1:$A_PORT" --lineage "$Z" \
+python3 "$TALOS_ROOT/tests/attacks/proxy.py" --mode offer --to "127.0.0.1:$A_PORT" --lineage "$Z" \
   --image "$KV" --tmpdir "$T" --log "$T/offerZ.json" --timeout 20
 sleep 0.5
 assert_eq "$(entry a "$Z" state)" CRASHED "E: the record after a peer's OFFER"

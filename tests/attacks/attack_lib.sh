@@ -1,6 +1,6 @@
 # Helpers of the adversarial tests (sourced after lib.sh): a one-connection
 # tampering proxy (proxy.py) and the invariant checks every attack ends with.
-PROXY=$TALOS_ROOT/tests/attack/proxy.py
+PROXY=$TALOS_ROOT/tests/attacks/proxy.py
 PX_PORT=$((${TEST_PORT_BASE:-21000} + 100))
 # proxy ARGS... -> a one-connection adversary on the next proxy port
 # ($PX_PORT); it writes its JSON summary to $PX_LOG when it ends.

@@ -29,7 +29,7 @@ V=$(version_of b "$TA")
 # went on the nodes' authenticated link, which the proxy cannot read.)
 python3 - "$T/stream.cap" <<'PY' || fail "the recording is not a whole migration"
 import sys
-sys.path.insert(0, "tests/attack")
+sys.path.insert(0, "tests/attacks")
 import proxy
 segs, s2t, t2s = proxy.read_capture(sys.argv[1])
 assert s2t[:8] == b"TALOSD2\0", s2t[:12]
