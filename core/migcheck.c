@@ -1,0 +1,52 @@
+#include "core/migcheck.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "talos/err.h"
+
+#define BINDING_TAG "talos-mig-v1"
+
+static int refuse(int rc, char *why, size_t cap, const char *reason)
+{
+    if (why && cap)
+        snprintf(why, cap, "%s", reason);
+    return rc;
+}
+
+void talos_mig_binding_report_data(const struct talos_mig_binding *b,
+                                   uint8_t out[TALOS_REPORT_DATA_BYTES])
+{
+    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + TALOS_MIG_KEY_BYTES + 32 + TALOS_NONCE_BYTES +
+                TALOS_SESSION_BYTES + TALOS_LINEAGE_BYTES];
+    uint8_t *p = buf;
+
+    memcpy(p, BINDING_TAG, sizeof(BINDING_TAG) - 1), p += sizeof(BINDING_TAG) - 1;
+    *p++ = b->role;
+    memcpy(p, b->exporter, TALOS_MIG_KEY_BYTES), p += TALOS_MIG_KEY_BYTES;
+    memcpy(p, b->pub, 32), p += 32;
+    memcpy(p, b->nonce, TALOS_NONCE_BYTES), p += TALOS_NONCE_BYTES;
+    memcpy(p, b->session, TALOS_SESSION_BYTES), p += TALOS_SESSION_BYTES;
+    memcpy(p, b->lineage, TALOS_LINEAGE_BYTES);
+    memset(out, 0, TALOS_REPORT_DATA_BYTES);
+    talos_sha256(buf, sizeof(buf), out);
+    /* The exporter value is the channel's secret. */
+    talos_wipe(buf, sizeof(buf));
+}
+
+int talos_mig_binding_check(const struct talos_mig_binding *b,
+                            const uint8_t report_data[TALOS_REPORT_DATA_BYTES], char *why,
+                            size_t cap)
+{
+    uint8_t want[TALOS_REPORT_DATA_BYTES];
+    int same = 0;
+
+    talos_mig_binding_report_data(b, want);
+    same = talos_ct_eq(want, report_data, sizeof(want));
+    talos_wipe(want, sizeof(want));
+    if (!same)
+        return refuse(TALOS_ERR_REPORT_DATA, why, cap,
+                      "peer evidence is not bound to this channel, key, session and lineage");
+    return TALOS_OK;
+}

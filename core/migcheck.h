@@ -1,0 +1,44 @@
+/* The decisions a migrating TA makes about what its peer, or its node,
+ * hands it (SECURITY.md "Lifecycle", "Evidence binding"): one pure function
+ * per check, called by the TA runtime (ta/mig_common.c) and driven by the
+ * unit tests (tests/unit/test_migcheck.c).
+ * No I/O and no runtime state: the caller passes what the check needs and
+ * acts on the answer. Every function returns TALOS_OK or the refusal the
+ * runtime reports (a talos_err), with a one-line reason in why (cap bytes,
+ * NUL-terminated; may be NULL) on refusal, and changes nothing else.
+ * Trusted code; no OS dependency. */
+#ifndef TALOS_CORE_MIGCHECK_H
+#define TALOS_CORE_MIGCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "talos/abi.h"
+#include "talos/talos.h"
+
+/* What binds one side's migration evidence to this channel: report data =
+ * SHA-256("talos-mig-v1" ‖ role ‖ exporter ‖ pub ‖ nonce ‖ session ‖
+ * lineage) ‖ 32 zero bytes. Evidence from another channel, key, peer,
+ * session or lineage does not match. */
+struct talos_mig_binding {
+    uint8_t role;            /* the speaker's: 'S' or 'T' */
+    const uint8_t *exporter; /* TALOS_MIG_KEY_BYTES: the channel's TLS exporter value */
+    const uint8_t *pub;      /* 32: the speaker's TLS public key */
+    const uint8_t *nonce;    /* TALOS_NONCE_BYTES: the listener's nonce */
+    const uint8_t *session;  /* TALOS_SESSION_BYTES */
+    const uint8_t *lineage;  /* TALOS_LINEAGE_BYTES */
+};
+
+/* The report data a speaker puts in its evidence. */
+void talos_mig_binding_report_data(const struct talos_mig_binding *b,
+                                   uint8_t out[TALOS_REPORT_DATA_BYTES]);
+
+/* The report data of the peer's verified evidence against the binding the
+ * listener computes for it (constant time): TALOS_OK, or
+ * TALOS_ERR_REPORT_DATA "peer evidence is not bound to this channel, key,
+ * session and lineage". */
+int talos_mig_binding_check(const struct talos_mig_binding *b,
+                            const uint8_t report_data[TALOS_REPORT_DATA_BYTES], char *why,
+                            size_t cap) __attribute__((warn_unused_result));
+
+#endif
