@@ -50,3 +50,13 @@ int talos_mig_binding_check(const struct talos_mig_binding *b,
                       "peer evidence is not bound to this channel, key, session and lineage");
     return TALOS_OK;
 }
+
+int talos_mig_hello_lineage_check(const struct talos_mig_hello *h,
+                                  const uint8_t expected[TALOS_LINEAGE_BYTES], char *why,
+                                  size_t cap)
+{
+    if (!talos_ct_eq(h->lineage, expected, TALOS_LINEAGE_BYTES))
+        return refuse(TALOS_ERR_PROTOCOL, why, cap,
+                      "the source offers another lineage than its node announced");
+    return TALOS_OK;
+}

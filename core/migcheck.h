@@ -1,7 +1,7 @@
 /* The decisions a migrating TA makes about what its peer, or its node,
  * hands it (SECURITY.md "Lifecycle", "Evidence binding"): one pure function
- * per check, called by the TA runtime (ta/mig_common.c) and driven by the
- * unit tests (tests/unit/test_migcheck.c).
+ * per check, called by the TA runtime (ta/mig_common.c, ta/mig_target.c)
+ * and driven by the unit tests (tests/unit/test_migcheck.c).
  * No I/O and no runtime state: the caller passes what the check needs and
  * acts on the answer. Every function returns TALOS_OK or the refusal the
  * runtime reports (a talos_err), with a one-line reason in why (cap bytes,
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/migrec.h"
 #include "talos/abi.h"
 #include "talos/talos.h"
 
@@ -40,5 +41,13 @@ void talos_mig_binding_report_data(const struct talos_mig_binding *b,
 int talos_mig_binding_check(const struct talos_mig_binding *b,
                             const uint8_t report_data[TALOS_REPORT_DATA_BYTES], char *why,
                             size_t cap) __attribute__((warn_unused_result));
+
+/* A target's HELLO: the lineage the source offers must be the one the
+ * target was created for (its node registered it under the lineage the
+ * source's node announced in plaintext). TALOS_OK, or TALOS_ERR_PROTOCOL
+ * "the source offers another lineage than its node announced". */
+int talos_mig_hello_lineage_check(const struct talos_mig_hello *h,
+                                  const uint8_t expected[TALOS_LINEAGE_BYTES], char *why,
+                                  size_t cap) __attribute__((warn_unused_result));
 
 #endif

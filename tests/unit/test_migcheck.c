@@ -3,7 +3,9 @@
  *  - report-data binding: the peer's evidence must carry SHA-256 over this
  *    channel's exporter, the speaker's role and TLS key, the listener's
  *    nonce, the session and the lineage; any one of them different is
- *    REPORT_DATA (attack T03/T04). */
+ *    REPORT_DATA (attack T03/T04);
+ *  - HELLO lineage: a target refuses a source offering another lineage than
+ *    the one it was created for (PROTOCOL). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,12 +114,37 @@ static void binding_refuses_any_other(void **state)
     assert_int_equal(talos_mig_binding_check(&b, rd, NULL, 0), TALOS_ERR_REPORT_DATA);
 }
 
+/* --- HELLO lineage ------------------------------------------------------------ */
+static void hello_lineage(void **state)
+{
+    struct talos_mig_hello h = {.version = TALOS_MIG_VERSION};
+    uint8_t expected[16];
+
+    (void)state;
+    memset(expected, 0x5a, sizeof(expected));
+    memcpy(h.lineage, expected, sizeof(h.lineage));
+    why[0] = '\0';
+    assert_int_equal(talos_mig_hello_lineage_check(&h, expected, why, sizeof(why)), TALOS_OK);
+    assert_string_equal(why, "");
+    for (size_t i = 0; i < sizeof(h.lineage); i += 5) {
+        h.lineage[i] ^= 0x01;
+        why[0] = '\0';
+        assert_int_equal(talos_mig_hello_lineage_check(&h, expected, why, sizeof(why)),
+                         TALOS_ERR_PROTOCOL);
+        assert_string_equal(why, "the source offers another lineage than its node announced");
+        h.lineage[i] ^= 0x01;
+    }
+    memset(h.lineage, 0, sizeof(h.lineage)); /* an all-zero lineage is no wildcard */
+    assert_int_equal(talos_mig_hello_lineage_check(&h, expected, NULL, 0), TALOS_ERR_PROTOCOL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(binding_bytes),
         cmocka_unit_test(binding_accepts_its_own),
         cmocka_unit_test(binding_refuses_any_other),
+        cmocka_unit_test(hello_lineage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
