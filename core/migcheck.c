@@ -60,3 +60,36 @@ int talos_mig_hello_lineage_check(const struct talos_mig_hello *h,
                       "the source offers another lineage than its node announced");
     return TALOS_OK;
 }
+
+/* A pending session's token of `kind` (ABORT or RECEIPT), shown to a source
+ * in `state`; `what` names the step in the reasons. */
+static int pending_token(enum talos_life_state state, const struct talos_mig_pending *p,
+                         const uint8_t lineage[TALOS_LINEAGE_BYTES], uint8_t kind,
+                         const uint8_t *tok, size_t len, struct talos_token *t, char *why,
+                         size_t cap)
+{
+    const char *name = kind == TALOS_MIG_ABORT ? "ABORT" : "RECEIPT";
+    int rc = TALOS_OK;
+
+    memset(t, 0, sizeof(*t));
+    if (state != TALOS_LIFE_HANDED_OFF || !p->live) {
+        if (why && cap)
+            snprintf(why, cap, "TA is %s: only a HANDED_OFF source %s", talos_life_state_name(state),
+                     kind == TALOS_MIG_ABORT ? "can resume" : "takes a RECEIPT");
+        return TALOS_ERR_STATE;
+    }
+    if ((rc = talos_token_open(tok, len, p->k_tok, kind, p->session, lineage, t)) != TALOS_OK) {
+        if (why && cap)
+            snprintf(why, cap, "not a valid %s of the pending session: %s", name,
+                     talos_strerror(rc));
+        return rc;
+    }
+    return TALOS_OK;
+}
+
+int talos_mig_resume_check(enum talos_life_state state, const struct talos_mig_pending *p,
+                           const uint8_t lineage[TALOS_LINEAGE_BYTES], const uint8_t *tok,
+                           size_t len, struct talos_token *t, char *why, size_t cap)
+{
+    return pending_token(state, p, lineage, TALOS_MIG_ABORT, tok, len, t, why, cap);
+}

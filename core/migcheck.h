@@ -1,7 +1,7 @@
 /* The decisions a migrating TA makes about what its peer, or its node,
  * hands it (SECURITY.md "Lifecycle", "Evidence binding"): one pure function
- * per check, called by the TA runtime (ta/mig_common.c, ta/mig_target.c)
- * and driven by the unit tests (tests/unit/test_migcheck.c).
+ * per check, called by the TA runtime (ta/mig_common.c, ta/mig_target.c,
+ * ta/mig_source.c) and driven by the unit tests (tests/unit/test_migcheck.c).
  * No I/O and no runtime state: the caller passes what the check needs and
  * acts on the answer. Every function returns TALOS_OK or the refusal the
  * runtime reports (a talos_err), with a one-line reason in why (cap bytes,
@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/lifecycle.h"
+#include "core/mig.h"
 #include "core/migrec.h"
 #include "talos/abi.h"
 #include "talos/talos.h"
@@ -49,5 +51,27 @@ int talos_mig_binding_check(const struct talos_mig_binding *b,
 int talos_mig_hello_lineage_check(const struct talos_mig_hello *h,
                                   const uint8_t expected[TALOS_LINEAGE_BYTES], char *why,
                                   size_t cap) __attribute__((warn_unused_result));
+
+/* What a source keeps while HANDED_OFF: the only key that can verify the
+ * target's ABORT or RECEIPT, and what a RECEIPT must name. */
+struct talos_mig_pending {
+    int live; /* a session is pending */
+    uint8_t session[TALOS_SESSION_BYTES];
+    uint8_t k_tok[TALOS_MIG_KEY_BYTES];
+    uint64_t version;
+    uint8_t head[TALOS_MIG_HASH_BYTES];
+};
+
+/* May a source in `state`, with pending session p, serve again on the token
+ * tok (len bytes) its node shows it? Only a HANDED_OFF source with a live
+ * pending session (TALOS_ERR_STATE "TA is <state>: only a HANDED_OFF source
+ * can resume"), and only on an ABORT of that session and lineage that
+ * verifies under its key (talos_token_open's MALFORMED, MAC or PROTOCOL:
+ * "not a valid ABORT of the pending session: <error>"). On TALOS_OK *t is
+ * the ABORT (t->code: why the target failed). */
+int talos_mig_resume_check(enum talos_life_state state, const struct talos_mig_pending *p,
+                           const uint8_t lineage[TALOS_LINEAGE_BYTES], const uint8_t *tok,
+                           size_t len, struct talos_token *t, char *why, size_t cap)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migcheck.h"
 #include "core/migrec.h"
 #include "core/wire.h"
 #include "os/sched.h"
@@ -22,13 +23,7 @@
 
 /* Kept while HANDED_OFF: the only key that can verify the target's ABORT
  * or RECEIPT, and what a RECEIPT must name (version, chain head). */
-static struct {
-    int live;
-    uint8_t session[TALOS_SESSION_BYTES];
-    uint8_t k_tok[TALOS_MIG_KEY_BYTES];
-    uint64_t version;
-    uint8_t head[TALOS_MIG_HASH_BYTES];
-} pending;
+static struct talos_mig_pending pending;
 
 static int hello(struct mig *m, uint64_t arena_bytes)
 {
@@ -272,16 +267,9 @@ int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     struct talos_token t;
     int rc = TALOS_OK;
 
-    if (talos_rt.state != RT_HANDED_OFF || !pending.live) {
-        snprintf(why, why_cap, "TA is %s: only a HANDED_OFF source can resume",
-                 talos_rt_state_name(talos_rt.state));
-        return TALOS_ERR_STATE;
-    }
-    if ((rc = talos_token_open(tok, len, pending.k_tok, TALOS_MIG_ABORT, pending.session,
-                               talos_rt.lineage, &t)) != TALOS_OK) {
-        snprintf(why, why_cap, "not a valid ABORT of the pending session: %s", talos_strerror(rc));
+    if ((rc = talos_mig_resume_check((enum talos_life_state)talos_rt.state, &pending,
+                                     talos_rt.lineage, tok, len, &t, why, why_cap)) != TALOS_OK)
         return rc;
-    }
     talos_wipe(&pending, sizeof(pending));
     (void)talos_rt_enter(TALOS_LIFE_ABORT_VERIFIED);
     TLOG_WARN("resumed after the target's ABORT (%s)", talos_strerror(t.code));

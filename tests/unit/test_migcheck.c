@@ -5,7 +5,11 @@
  *    nonce, the session and the lineage; any one of them different is
  *    REPORT_DATA (attack T03/T04);
  *  - HELLO lineage: a target refuses a source offering another lineage than
- *    the one it was created for (PROTOCOL). */
+ *    the one it was created for (PROTOCOL);
+ *  - resume without ABORT: a source serves again only when HANDED_OFF with
+ *    a pending session, and only on that session's ABORT (T05, T17, T18) —
+ *    its own HANDOFF, a RECEIPT, an old or foreign ABORT are refused.
+ * Each refusal leaves the pending session as it was. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +142,153 @@ static void hello_lineage(void **state)
     assert_int_equal(talos_mig_hello_lineage_check(&h, expected, NULL, 0), TALOS_ERR_PROTOCOL);
 }
 
+/* --- tokens of a pending session ---------------------------------------------- */
+static struct talos_mig_pending pending;
+static uint8_t tok_lineage[16];
+
+static void make_pending(void)
+{
+    memset(&pending, 0, sizeof(pending));
+    pending.live = 1;
+    memset(pending.session, 0x11, sizeof(pending.session));
+    memset(pending.k_tok, 0x22, sizeof(pending.k_tok));
+    pending.version = 42;
+    memset(pending.head, 0x33, sizeof(pending.head));
+    memset(tok_lineage, 0x44, sizeof(tok_lineage));
+}
+
+/* A token of kind sealed under key for (sess, lin, version, head). */
+static void seal(uint8_t kind, int32_t code, const uint8_t key[32], const uint8_t sess[16],
+                 const uint8_t lin[16], uint64_t version, const uint8_t head[32],
+                 uint8_t out[TALOS_TOKEN_BYTES])
+{
+    struct talos_token t = {.kind = kind, .version = version, .code = code};
+
+    memcpy(t.session, sess, sizeof(t.session));
+    memcpy(t.lineage, lin, sizeof(t.lineage));
+    memcpy(t.head, head, sizeof(t.head));
+    assert_int_equal(talos_token_seal(&t, key, out), TALOS_OK);
+}
+
+static void seal_good(uint8_t kind, int32_t code, uint8_t out[TALOS_TOKEN_BYTES])
+{
+    static const uint8_t zero[32];
+    /* A target's ABORT names no chain head (ta/mig_handoff.c). */
+    seal(kind, code, pending.k_tok, pending.session, tok_lineage, pending.version,
+         kind == TALOS_MIG_ABORT ? zero : pending.head, out);
+}
+
+typedef int (*pending_check)(enum talos_life_state, const struct talos_mig_pending *,
+                             const uint8_t *, const uint8_t *, size_t, struct talos_token *,
+                             char *, size_t);
+
+/* check(tok) must give rc and exactly reason, and leave pending as it was. */
+static void expect(pending_check check, enum talos_life_state st, const uint8_t *tok, size_t len,
+                   int rc, const char *reason)
+{
+    struct talos_mig_pending before = pending;
+    struct talos_token t;
+
+    snprintf(why, sizeof(why), "unchanged");
+    assert_int_equal(check(st, &pending, tok_lineage, tok, len, &t, why, sizeof(why)), rc);
+    if (reason)
+        assert_string_equal(why, reason);
+    assert_memory_equal(&before, &pending, sizeof(pending));
+}
+
+static const char *invalid(const char *kind, int rc)
+{
+    static char buf[200];
+    snprintf(buf, sizeof(buf), "not a valid %s of the pending session: %s", kind,
+             talos_strerror(rc));
+    return buf;
+}
+
+static void resume_on_its_abort(void **state)
+{
+    uint8_t tok[TALOS_TOKEN_BYTES];
+    struct talos_token t;
+
+    (void)state;
+    make_pending();
+    seal_good(TALOS_MIG_ABORT, TALOS_ERR_MEASUREMENT, tok);
+    assert_int_equal(talos_mig_resume_check(TALOS_LIFE_HANDED_OFF, &pending, tok_lineage, tok,
+                                            sizeof(tok), &t, why, sizeof(why)),
+                     TALOS_OK);
+    assert_int_equal(t.kind, TALOS_MIG_ABORT);
+    assert_int_equal(t.code, TALOS_ERR_MEASUREMENT);
+}
+
+/* Only HANDED_OFF resumes on a token: FROZEN thaws on its own (nothing was
+ * promised), the other states never serve again this way. */
+static void resume_only_handed_off(void **state)
+{
+    uint8_t tok[TALOS_TOKEN_BYTES];
+    char reason[200];
+
+    (void)state;
+    make_pending();
+    seal_good(TALOS_MIG_ABORT, TALOS_ERR_ABORTED, tok);
+    for (int s = 0; s < TALOS_LIFE_N_STATES; s++) {
+        if (s == TALOS_LIFE_HANDED_OFF)
+            continue;
+        snprintf(reason, sizeof(reason), "TA is %s: only a HANDED_OFF source can resume",
+                 talos_life_state_name((enum talos_life_state)s));
+        expect(talos_mig_resume_check, (enum talos_life_state)s, tok, sizeof(tok), TALOS_ERR_STATE,
+               reason);
+    }
+    /* HANDED_OFF with no pending session (its ABORT was used already). */
+    pending.live = 0;
+    expect(talos_mig_resume_check, TALOS_LIFE_HANDED_OFF, tok, sizeof(tok), TALOS_ERR_STATE,
+           "TA is HANDED_OFF: only a HANDED_OFF source can resume");
+}
+
+static void resume_without_abort(void **state)
+{
+    uint8_t tok[TALOS_TOKEN_BYTES], other[32];
+    const enum talos_life_state H = TALOS_LIFE_HANDED_OFF;
+
+    (void)state;
+    make_pending();
+    /* No token at all, a short one, one byte more. */
+    expect(talos_mig_resume_check, H, NULL, 0, TALOS_ERR_MALFORMED,
+           invalid("ABORT", TALOS_ERR_MALFORMED));
+    seal_good(TALOS_MIG_ABORT, TALOS_ERR_ABORTED, tok);
+    expect(talos_mig_resume_check, H, tok, sizeof(tok) - 1, TALOS_ERR_MALFORMED,
+           invalid("ABORT", TALOS_ERR_MALFORMED));
+    /* The source's own HANDOFF (its node holds it) and the target's RECEIPT
+     * and PREPARED: genuine tokens of the session, not an ABORT. */
+    const uint8_t kinds[] = {TALOS_MIG_HANDOFF, TALOS_MIG_RECEIPT, TALOS_MIG_PREPARED};
+    for (size_t i = 0; i < sizeof(kinds); i++) {
+        seal_good(kinds[i], 0, tok);
+        expect(talos_mig_resume_check, H, tok, sizeof(tok), TALOS_ERR_PROTOCOL,
+               invalid("ABORT", TALOS_ERR_PROTOCOL));
+    }
+    /* An ABORT of an earlier session (another key) or under a forged key. */
+    memset(other, 0x23, sizeof(other));
+    seal(TALOS_MIG_ABORT, TALOS_ERR_ABORTED, other, pending.session, tok_lineage, 42, pending.head,
+         tok);
+    expect(talos_mig_resume_check, H, tok, sizeof(tok), TALOS_ERR_MAC, invalid("ABORT", TALOS_ERR_MAC));
+    /* Under the right key, for another session or another lineage. */
+    memset(other, 0x12, sizeof(other));
+    seal(TALOS_MIG_ABORT, TALOS_ERR_ABORTED, pending.k_tok, other, tok_lineage, 42, pending.head,
+         tok);
+    expect(talos_mig_resume_check, H, tok, sizeof(tok), TALOS_ERR_PROTOCOL,
+           invalid("ABORT", TALOS_ERR_PROTOCOL));
+    seal(TALOS_MIG_ABORT, TALOS_ERR_ABORTED, pending.k_tok, pending.session, other, 42,
+         pending.head, tok);
+    expect(talos_mig_resume_check, H, tok, sizeof(tok), TALOS_ERR_PROTOCOL,
+           invalid("ABORT", TALOS_ERR_PROTOCOL));
+    /* Every single bit flipped in a genuine ABORT. */
+    seal_good(TALOS_MIG_ABORT, TALOS_ERR_ABORTED, tok);
+    for (size_t i = 0; i < sizeof(tok) * 8; i++) {
+        tok[i / 8] ^= (uint8_t)(1u << (i % 8));
+        expect(talos_mig_resume_check, H, tok, sizeof(tok), TALOS_ERR_MAC,
+               invalid("ABORT", TALOS_ERR_MAC));
+        tok[i / 8] ^= (uint8_t)(1u << (i % 8));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +296,9 @@ int main(void)
         cmocka_unit_test(binding_accepts_its_own),
         cmocka_unit_test(binding_refuses_any_other),
         cmocka_unit_test(hello_lineage),
+        cmocka_unit_test(resume_on_its_abort),
+        cmocka_unit_test(resume_only_handed_off),
+        cmocka_unit_test(resume_without_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
