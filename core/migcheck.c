@@ -93,3 +93,17 @@ int talos_mig_resume_check(enum talos_life_state state, const struct talos_mig_p
 {
     return pending_token(state, p, lineage, TALOS_MIG_ABORT, tok, len, t, why, cap);
 }
+
+int talos_mig_receipt_check(enum talos_life_state state, const struct talos_mig_pending *p,
+                            const uint8_t lineage[TALOS_LINEAGE_BYTES], const uint8_t *tok,
+                            size_t len, struct talos_token *t, char *why, size_t cap)
+{
+    int rc = pending_token(state, p, lineage, TALOS_MIG_RECEIPT, tok, len, t, why, cap);
+
+    if (rc != TALOS_OK)
+        return rc;
+    if (t->version != p->version || !talos_ct_eq(t->head, p->head, TALOS_MIG_HASH_BYTES))
+        return refuse(TALOS_ERR_PROTOCOL, why, cap,
+                      "the RECEIPT names another version or chain head");
+    return TALOS_OK;
+}

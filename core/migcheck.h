@@ -74,4 +74,16 @@ int talos_mig_resume_check(enum talos_life_state state, const struct talos_mig_p
                            size_t len, struct talos_token *t, char *why, size_t cap)
     __attribute__((warn_unused_result));
 
+/* May a source in `state`, with pending session p, retire on the RECEIPT
+ * token tok (len bytes)? Only a HANDED_OFF source with a live pending
+ * session (TALOS_ERR_STATE "TA is <state>: only a HANDED_OFF source takes a
+ * RECEIPT"), only on a RECEIPT of that session and lineage that verifies
+ * under its key ("not a valid RECEIPT of the pending session: <error>"),
+ * and only one naming the pending version and chain head
+ * (TALOS_ERR_PROTOCOL "the RECEIPT names another version or chain head"). */
+int talos_mig_receipt_check(enum talos_life_state state, const struct talos_mig_pending *p,
+                            const uint8_t lineage[TALOS_LINEAGE_BYTES], const uint8_t *tok,
+                            size_t len, struct talos_token *t, char *why, size_t cap)
+    __attribute__((warn_unused_result));
+
 #endif

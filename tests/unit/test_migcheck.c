@@ -8,7 +8,9 @@
  *    the one it was created for (PROTOCOL);
  *  - resume without ABORT: a source serves again only when HANDED_OFF with
  *    a pending session, and only on that session's ABORT (T05, T17, T18) —
- *    its own HANDOFF, a RECEIPT, an old or foreign ABORT are refused.
+ *    its own HANDOFF, a RECEIPT, an old or foreign ABORT are refused;
+ *  - RECEIPT: a source retires only on the RECEIPT of its pending session,
+ *    version and chain head.
  * Each refusal leaves the pending session as it was. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,6 +291,68 @@ static void resume_without_abort(void **state)
     }
 }
 
+/* --- RECEIPT --------------------------------------------------------------------- */
+static void receipt_of_its_session(void **state)
+{
+    uint8_t tok[TALOS_TOKEN_BYTES];
+    struct talos_token t;
+
+    (void)state;
+    make_pending();
+    seal_good(TALOS_MIG_RECEIPT, 0, tok);
+    assert_int_equal(talos_mig_receipt_check(TALOS_LIFE_HANDED_OFF, &pending, tok_lineage, tok,
+                                             sizeof(tok), &t, why, sizeof(why)),
+                     TALOS_OK);
+    assert_int_equal(t.version, 42);
+    assert_memory_equal(t.head, pending.head, sizeof(t.head));
+}
+
+static void receipt_refusals(void **state)
+{
+    uint8_t tok[TALOS_TOKEN_BYTES], other[32];
+    char reason[200];
+    const enum talos_life_state H = TALOS_LIFE_HANDED_OFF;
+
+    (void)state;
+    make_pending();
+    seal_good(TALOS_MIG_RECEIPT, 0, tok);
+    for (int s = 0; s < TALOS_LIFE_N_STATES; s++) {
+        if (s == TALOS_LIFE_HANDED_OFF)
+            continue;
+        snprintf(reason, sizeof(reason), "TA is %s: only a HANDED_OFF source takes a RECEIPT",
+                 talos_life_state_name((enum talos_life_state)s));
+        expect(talos_mig_receipt_check, (enum talos_life_state)s, tok, sizeof(tok),
+               TALOS_ERR_STATE, reason);
+    }
+    pending.live = 0;
+    expect(talos_mig_receipt_check, H, tok, sizeof(tok), TALOS_ERR_STATE,
+           "TA is HANDED_OFF: only a HANDED_OFF source takes a RECEIPT");
+    pending.live = 1;
+    /* Not a RECEIPT: the target's ABORT, the source's own HANDOFF. */
+    seal_good(TALOS_MIG_ABORT, TALOS_ERR_ABORTED, tok);
+    expect(talos_mig_receipt_check, H, tok, sizeof(tok), TALOS_ERR_PROTOCOL,
+           invalid("RECEIPT", TALOS_ERR_PROTOCOL));
+    seal_good(TALOS_MIG_HANDOFF, 0, tok);
+    expect(talos_mig_receipt_check, H, tok, sizeof(tok), TALOS_ERR_PROTOCOL,
+           invalid("RECEIPT", TALOS_ERR_PROTOCOL));
+    /* Another session's RECEIPT (its own key): MAC. */
+    memset(other, 0x23, sizeof(other));
+    seal(TALOS_MIG_RECEIPT, 0, other, pending.session, tok_lineage, 42, pending.head, tok);
+    expect(talos_mig_receipt_check, H, tok, sizeof(tok), TALOS_ERR_MAC,
+           invalid("RECEIPT", TALOS_ERR_MAC));
+    expect(talos_mig_receipt_check, H, tok, 7, TALOS_ERR_MALFORMED,
+           invalid("RECEIPT", TALOS_ERR_MALFORMED));
+    /* A genuine RECEIPT of the session that names another version or head. */
+    seal(TALOS_MIG_RECEIPT, 0, pending.k_tok, pending.session, tok_lineage, 41, pending.head, tok);
+    expect(talos_mig_receipt_check, H, tok, sizeof(tok), TALOS_ERR_PROTOCOL,
+           "the RECEIPT names another version or chain head");
+    memcpy(other, pending.head, 32);
+    other[31] ^= 1;
+    seal(TALOS_MIG_RECEIPT, 0, pending.k_tok, pending.session, tok_lineage, 42, other, tok);
+    expect(talos_mig_receipt_check, H, tok, sizeof(tok), TALOS_ERR_PROTOCOL,
+           "the RECEIPT names another version or chain head");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +363,8 @@ int main(void)
         cmocka_unit_test(resume_on_its_abort),
         cmocka_unit_test(resume_only_handed_off),
         cmocka_unit_test(resume_without_abort),
+        cmocka_unit_test(receipt_of_its_session),
+        cmocka_unit_test(receipt_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
