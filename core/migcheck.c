@@ -62,7 +62,7 @@ int talos_mig_hello_lineage_check(const struct talos_mig_hello *h,
 }
 
 /* A pending session's token of `kind` (ABORT or RECEIPT), shown to a source
- * in `state`; `what` names the step in the reasons. */
+ * in `state`: the state, then the token under the session's key. */
 static int pending_token(enum talos_life_state state, const struct talos_mig_pending *p,
                          const uint8_t lineage[TALOS_LINEAGE_BYTES], uint8_t kind,
                          const uint8_t *tok, size_t len, struct talos_token *t, char *why,
