@@ -203,16 +203,12 @@ static void verify(struct attest_result *r, const uint8_t *ev, size_t ev_len, co
                    size_t pem_len, unsigned flags, const uint8_t nonce[TALOS_NONCE_BYTES],
                    const uint8_t lineage[TALOS_LINEAGE_BYTES])
 {
-    uint8_t expect[TALOS_REPORT_DATA_BYTES] = {0};
-
     r->err = talos_verify_evidence(ev, ev_len, pem, pem_len, flags, &r->claims);
     if (r->err == TALOS_OK) {
         /* The claims' backend is printed as a C string: make sure it is one. */
         r->claims.backend[sizeof(r->claims.backend) - 1] = '\0';
         r->have_claims = 1;
-        talos_attest_report_data(nonce, lineage, expect);
-        if (!talos_ct_eq(r->claims.report_data, expect, sizeof(expect)))
-            r->err = TALOS_ERR_REPORT_DATA;
+        r->err = talos_attest_check_report_data(&r->claims, nonce, lineage);
     }
     if (r->err == TALOS_ERR_EVIDENCE_SIM)
         r->message = "evidence is simulated (sim backend: no hardware isolation); "

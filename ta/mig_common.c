@@ -8,6 +8,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migcheck.h"
 #include "core/migrec.h"
 #include "core/msg.h"
 #include "core/policy.h"
@@ -18,8 +19,6 @@
 #include "ta/mig.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
-
-#define BINDING_TAG "talos-mig-v1"
 
 uint64_t mig_clock(clockid_t id)
 {
@@ -44,29 +43,21 @@ int mig_keys(struct mig *m)
     return rc;
 }
 
-/* report data = SHA-256(tag ‖ role ‖ exporter ‖ TLS key of the speaker ‖
- * nonce of the listener ‖ session ‖ lineage) ‖ 32 zero bytes. Evidence from
- * another channel, key, peer, session or lineage does not match. */
-static void binding(const struct mig *m, uint8_t role, const uint8_t pub[32],
-                    const uint8_t nonce[32], uint8_t out[TALOS_REPORT_DATA_BYTES])
+/* The report data of the speaker `role` on this channel (core/migcheck.h):
+ * its TLS key and the listener's nonce. */
+static struct talos_mig_binding binding(const struct mig *m, uint8_t role, const uint8_t pub[32],
+                                        const uint8_t nonce[32])
 {
-    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + 32 + 32 + 32 + TALOS_SESSION_BYTES + 16];
-    uint8_t *p = buf;
-
-    memcpy(p, BINDING_TAG, sizeof(BINDING_TAG) - 1), p += sizeof(BINDING_TAG) - 1;
-    *p++ = role;
-    memcpy(p, m->exporter, 32), p += 32;
-    memcpy(p, pub, 32), p += 32;
-    memcpy(p, nonce, 32), p += 32;
-    memcpy(p, m->session, TALOS_SESSION_BYTES), p += TALOS_SESSION_BYTES;
-    memcpy(p, m->lineage, 16);
-    memset(out, 0, TALOS_REPORT_DATA_BYTES);
-    talos_sha256(buf, sizeof(buf), out);
+    return (struct talos_mig_binding){.role = role,
+                                      .exporter = m->exporter,
+                                      .pub = pub,
+                                      .nonce = nonce,
+                                      .session = m->session,
+                                      .lineage = m->lineage};
 }
 
 static int check_peer(struct mig *m, const uint8_t *ev, size_t len)
 {
-    uint8_t want[TALOS_REPORT_DATA_BYTES];
     uint8_t peer_role = m->role == MIG_ROLE_S ? MIG_ROLE_T : MIG_ROLE_S;
     int rc = talos_tee_enclave.verify(ev, len, talos_rt.anchors, talos_rt.anchors_len,
                                       talos_rt.verify_flags, &m->peer);
@@ -78,13 +69,8 @@ static int check_peer(struct mig *m, const uint8_t *ev, size_t len)
     if ((rc = talos_mig_policy_check(&m->own, &m->peer, m->reason, sizeof(m->reason))) !=
         TALOS_OK)
         return rc;
-    binding(m, peer_role, m->ch.peer_pub, m->nonce_own, want);
-    if (!talos_ct_eq(want, m->peer.report_data, sizeof(want))) {
-        snprintf(m->reason, sizeof(m->reason),
-                 "peer evidence is not bound to this channel, key, session and lineage");
-        return TALOS_ERR_REPORT_DATA;
-    }
-    return TALOS_OK;
+    const struct talos_mig_binding b = binding(m, peer_role, m->ch.peer_pub, m->nonce_own);
+    return talos_mig_binding_check(&b, m->peer.report_data, m->reason, sizeof(m->reason));
 }
 
 int mig_attest(struct mig *m)
@@ -97,7 +83,8 @@ int mig_attest(struct mig *m)
     struct talos_wr w;
     int rc = TALOS_OK;
 
-    binding(m, m->role, m->ch.own_pub, m->nonce_peer, rd);
+    const struct talos_mig_binding own = binding(m, m->role, m->ch.own_pub, m->nonce_peer);
+    talos_mig_binding_report_data(&own, rd);
     TLOG_DEBUG("%c: +%.3f ms attest: asking the platform", m->role, (mig_now() - m->t0) / 1e6);
     if ((rc = talos_tee_enclave.evidence(rd, ev, &ev_len)) != TALOS_OK) {
         snprintf(m->reason, sizeof(m->reason), "no evidence from the platform");

@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migcheck.h"
 #include "core/migrec.h"
 #include "core/wire.h"
 #include "os/sched.h"
@@ -22,13 +23,7 @@
 
 /* Kept while HANDED_OFF: the only key that can verify the target's ABORT
  * or RECEIPT, and what a RECEIPT must name (version, chain head). */
-static struct {
-    int live;
-    uint8_t session[TALOS_SESSION_BYTES];
-    uint8_t k_tok[TALOS_MIG_KEY_BYTES];
-    uint64_t version;
-    uint8_t head[TALOS_MIG_HASH_BYTES];
-} pending;
+static struct talos_mig_pending pending;
 
 static int hello(struct mig *m, uint64_t arena_bytes)
 {
@@ -199,13 +194,12 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         (void)talos_rt_enter(TALOS_LIFE_ABORT_VERIFIED);
         goto resume;
     }
+    /* The same check as for a RECEIPT the nodes carry (talos_rt_receipt):
+     * pending holds this session, version and head. */
     if ((rc = talos_mig_receipt_decode(buf, len, &rcpt)) != TALOS_OK ||
-        (rc = talos_token_open(rcpt.token, sizeof(rcpt.token), m.k_tok, TALOS_MIG_RECEIPT,
-                               m.session, m.lineage, &t)) != TALOS_OK ||
-        t.version != talos_rt.version || !talos_ct_eq(t.head, head, sizeof(head))) {
-        rc = rc ? rc : TALOS_ERR_PROTOCOL;
+        (rc = talos_mig_receipt_check((enum talos_life_state)talos_rt.state, &pending, m.lineage,
+                                      rcpt.token, sizeof(rcpt.token), &t, NULL, 0)) != TALOS_OK)
         goto in_doubt;
-    }
     m.rep.restore_ns = rcpt.restore_ns;
     uint64_t now = mig_now();
     m.rep.activate_ns = now - t_handoff;
@@ -272,16 +266,9 @@ int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     struct talos_token t;
     int rc = TALOS_OK;
 
-    if (talos_rt.state != RT_HANDED_OFF || !pending.live) {
-        snprintf(why, why_cap, "TA is %s: only a HANDED_OFF source can resume",
-                 talos_rt_state_name(talos_rt.state));
-        return TALOS_ERR_STATE;
-    }
-    if ((rc = talos_token_open(tok, len, pending.k_tok, TALOS_MIG_ABORT, pending.session,
-                               talos_rt.lineage, &t)) != TALOS_OK) {
-        snprintf(why, why_cap, "not a valid ABORT of the pending session: %s", talos_strerror(rc));
+    if ((rc = talos_mig_resume_check((enum talos_life_state)talos_rt.state, &pending,
+                                     talos_rt.lineage, tok, len, &t, why, why_cap)) != TALOS_OK)
         return rc;
-    }
     talos_wipe(&pending, sizeof(pending));
     (void)talos_rt_enter(TALOS_LIFE_ABORT_VERIFIED);
     TLOG_WARN("resumed after the target's ABORT (%s)", talos_strerror(t.code));
@@ -296,20 +283,9 @@ int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap)
     struct talos_token t;
     int rc = TALOS_OK;
 
-    if (talos_rt.state != RT_HANDED_OFF || !pending.live) {
-        snprintf(why, why_cap, "TA is %s: only a HANDED_OFF source takes a RECEIPT",
-                 talos_rt_state_name(talos_rt.state));
-        return TALOS_ERR_STATE;
-    }
-    if ((rc = talos_token_open(tok, len, pending.k_tok, TALOS_MIG_RECEIPT, pending.session,
-                               talos_rt.lineage, &t)) != TALOS_OK) {
-        snprintf(why, why_cap, "not a valid RECEIPT of the pending session: %s", talos_strerror(rc));
+    if ((rc = talos_mig_receipt_check((enum talos_life_state)talos_rt.state, &pending,
+                                      talos_rt.lineage, tok, len, &t, why, why_cap)) != TALOS_OK)
         return rc;
-    }
-    if (t.version != pending.version || !talos_ct_eq(t.head, pending.head, TALOS_MIG_HASH_BYTES)) {
-        snprintf(why, why_cap, "the RECEIPT names another version or chain head");
-        return TALOS_ERR_PROTOCOL;
-    }
     /* RETIRED (and wiped) before the host hears of it; the process ends
      * after the reply. */
     TLOG_INFO("the target's RECEIPT arrived through the nodes");

@@ -12,6 +12,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migcheck.h"
 #include "core/migrec.h"
 #include "core/msg.h"
 #include "core/wire.h"
@@ -63,12 +64,7 @@ static int hello(struct mig *m, struct mig_prefault *pf, const uint8_t expected[
      * plaintext; a source offering another one (a tampered announcement)
      * would make us serve under a wrong name. Checked once the session keys
      * exist, so that the source hears why, in an ABORT it can verify. */
-    if (!talos_ct_eq(m->lineage, expected, TALOS_LINEAGE_BYTES)) {
-        snprintf(m->reason, sizeof(m->reason),
-                 "the source offers another lineage than its node announced");
-        return TALOS_ERR_PROTOCOL;
-    }
-    return TALOS_OK;
+    return talos_mig_hello_lineage_check(&h, expected, m->reason, sizeof(m->reason));
 }
 
 int mig_host_arrival(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t version, char *why,

@@ -130,3 +130,13 @@ TALOS_EXPORT void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES
     memset(out, 0, TALOS_REPORT_DATA_BYTES);
     talos_sha256(buf, sizeof(buf), out);
 }
+
+TALOS_EXPORT int talos_attest_check_report_data(const struct talos_claims *claims,
+                                                const uint8_t nonce[TALOS_NONCE_BYTES],
+                                                const uint8_t lineage[TALOS_LINEAGE_BYTES])
+{
+    uint8_t want[TALOS_REPORT_DATA_BYTES];
+
+    talos_attest_report_data(nonce, lineage, want);
+    return talos_ct_eq(claims->report_data, want, sizeof(want)) ? TALOS_OK : TALOS_ERR_REPORT_DATA;
+}

@@ -56,6 +56,14 @@ void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],
                               const uint8_t lineage[TALOS_LINEAGE_BYTES],
                               uint8_t out[TALOS_REPORT_DATA_BYTES]);
 
+/* The verifier's half: TALOS_OK when the claims' report data (of evidence
+ * talos_verify_evidence accepted) is talos_attest_report_data(nonce,
+ * lineage), compared in constant time; TALOS_ERR_REPORT_DATA otherwise
+ * (replayed evidence, or another TA's). */
+TALOS_MUST_CHECK int talos_attest_check_report_data(const struct talos_claims *claims,
+                                                    const uint8_t nonce[TALOS_NONCE_BYTES],
+                                                    const uint8_t lineage[TALOS_LINEAGE_BYTES]);
+
 /* --- verifier ------------------------------------------------------------ */
 
 #define TALOS_VERIFY_ALLOW_SIM 0x1u   /* accept TALOS_CLAIM_SIMULATED evidence */

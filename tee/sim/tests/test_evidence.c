@@ -373,6 +373,48 @@ static void test_attest_report_data(void **state)
     assert_true(is_zero(out + 32, 32));
 }
 
+/* `talos attest`'s check (cli/cmd_attest.c): genuine, verified evidence
+ * counts only when its report data binds the verifier's nonce and the TA
+ * it asked; evidence over another nonce (replayed) or of another TA is
+ * REPORT_DATA. */
+static void test_attest_check_report_data(void **state)
+{
+    struct fixture *f = *state;
+    const uint8_t *pem = NULL;
+    size_t pem_len = 0, len = TALOS_EVIDENCE_MAX;
+    uint8_t nonce[32], lineage[16], rd[64], ev[TALOS_EVIDENCE_MAX];
+    struct talos_claims c;
+
+    memset(nonce, 7, sizeof(nonce));
+    memset(lineage, 9, sizeof(lineage));
+    talos_attest_report_data(nonce, lineage, rd);
+    assert_int_equal(f->ops->quote(f->a, meas, cfg_id, cfgd, rd, ev, &len), TALOS_OK);
+    anchors_of(f, f->a, &pem, &pem_len);
+    assert_int_equal(talos_verify_evidence(ev, len, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c),
+                     TALOS_OK);
+    assert_int_equal(talos_attest_check_report_data(&c, nonce, lineage), TALOS_OK);
+    /* The same evidence, shown to a verifier that drew another nonce. */
+    for (size_t i = 0; i < sizeof(nonce); i++) {
+        nonce[i] ^= 0x01;
+        assert_int_equal(talos_attest_check_report_data(&c, nonce, lineage), TALOS_ERR_REPORT_DATA);
+        nonce[i] ^= 0x01;
+    }
+    /* Another TA's evidence over the same nonce. */
+    for (size_t i = 0; i < sizeof(lineage); i++) {
+        lineage[i] ^= 0x80;
+        assert_int_equal(talos_attest_check_report_data(&c, nonce, lineage), TALOS_ERR_REPORT_DATA);
+        lineage[i] ^= 0x80;
+    }
+    /* The half the binding leaves zero is compared too. */
+    c.report_data[63] ^= 0x01;
+    assert_int_equal(talos_attest_check_report_data(&c, nonce, lineage), TALOS_ERR_REPORT_DATA);
+    c.report_data[63] ^= 0x01;
+    /* Evidence over other report data altogether (the fixture's). */
+    assert_int_equal(talos_verify_evidence(f->ev, f->ev_len, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c),
+                     TALOS_OK);
+    assert_int_equal(talos_attest_check_report_data(&c, nonce, lineage), TALOS_ERR_REPORT_DATA);
+}
+
 /* Fake host for enclave.c: answers QUOTE through a real platform, with the
  * measurement and report data the test chooses (a substituting host). */
 struct fake_host {
@@ -441,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_sign_limits),
         cmocka_unit_test(test_no_cfg_flag),
         cmocka_unit_test(test_attest_report_data),
+        cmocka_unit_test(test_attest_check_report_data),
         cmocka_unit_test(test_enclave_catches_substitution),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
