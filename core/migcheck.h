@@ -17,7 +17,7 @@
 #include "core/mig.h"
 #include "core/migrec.h"
 #include "talos/abi.h"
-#include "talos/talos.h"
+#include "talos/err.h"
 
 /* What binds one side's migration evidence to this channel: report data =
  * SHA-256("talos-mig-v1" ‖ role ‖ exporter ‖ pub ‖ nonce ‖ session ‖

@@ -17,7 +17,8 @@
 /* A record is u32 body length ‖ u8 type ‖ body. */
 #define TALOS_MIG_HDR 5
 
-/* Field sizes. The lineage, nonce and evidence sizes are the host API's too
+/* Field sizes. The lineage, nonce, evidence and report-data sizes are the
+ * host API's too
  * (talos/talos.h defines them identically: C allows an identical
  * redefinition, and the compiler refuses a divergent one wherever both
  * headers are included: the TA runtime's migration code includes both). */
@@ -25,6 +26,7 @@
 #define TALOS_LINEAGE_BYTES 16
 #define TALOS_NONCE_BYTES 32
 #define TALOS_EVIDENCE_MAX 8192
+#define TALOS_REPORT_DATA_BYTES 64 /* what evidence binds: a migration's channel (core/migcheck.h) */
 #define TALOS_MIG_HASH_BYTES 32 /* a chain head, a state root, a MAC */
 #define TALOS_MIG_KEY_BYTES 32  /* the token key, the channel binding */
 #define TALOS_MIG_PAGE_BYTES 4096
