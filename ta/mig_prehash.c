@@ -1,6 +1,6 @@
 /* Stop-and-copy at the source (S): the frozen state hashed on two threads
- * that meet while the channel is set up, then streamed as BEGIN, CHUNKs
- * and MANIFEST (ta/prehash.h). Trusted code. */
+ * that meet while it is streamed as BEGIN, CHUNKs and MANIFEST
+ * (ta/prehash.h). Trusted code. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ static void *prehash_run(void *arg)
     struct talos_sha256_ctx *c = NULL;
     uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
 
-    /* Idle time only: the handshake's and the stream's threads must not
+    /* Idle time only: the stream's thread must not
      * wait for this one (what it leaves undone, the stream hashes). */
     talos_thread_background();
     if (talos_sha256_begin(&c) != TALOS_OK)

@@ -13,6 +13,7 @@
 #include "core/migrec.h"
 #include "core/wire.h"
 #include "os/sched.h"
+#include "ta/arena.h"
 #include "ta/cert.h"
 #include "ta/fault.h"
 #include "ta/flow.h"
@@ -104,33 +105,29 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
     m.cpu0 = mig_clock(CLOCK_PROCESS_CPUTIME_ID);
     memcpy(m.lineage, talos_rt.lineage, TALOS_LINEAGE_BYTES);
     memcpy(m.rep.lineage, talos_rt.lineage, TALOS_LINEAGE_BYTES);
-    /* Stop-and-copy is quiescent from here on: no ecall until the end (and
-     * the state can be hashed during the handshake, D13). Pre-copy takes
-     * the lock only to freeze. */
-    if (!o->precopy) {
-        pthread_mutex_lock(&talos_rt.freeze);
-        frozen = 1;
-    }
+    /* Both modes serve calls through the channel set-up and the mutual
+     * attestation: the freeze lock is taken only to freeze (D39; until
+     * then stop-and-copy held it from here, and clients waited through
+     * the whole handshake while `downtime` counted only its end). */
     if (talos_rt.state != RT_ACTIVE) {
         close(fd);
         snprintf(m.reason, sizeof(m.reason), "TA is %s, not ACTIVE",
                  talos_rt_state_name(talos_rt.state));
-        if (frozen)
-            pthread_mutex_unlock(&talos_rt.freeze);
         return mig_reply(&m, TALOS_ERR_STATE);
     }
     TALOS_FAULT("source.before_channel");
-    uint64_t hint = 0;
-    rc = o->precopy ? precopy_start(&pc, &hint) : prehash_start(&h);
-    if (rc != TALOS_OK) {
+    /* The target pre-faults its arena on this hint during the attestation;
+     * BEGIN gives the real size, which calls may still change. */
+    pthread_mutex_lock(&talos_rt.freeze); /* between two calls: the arena's header is still */
+    uint64_t hint = talos_arena_used_bytes();
+    pthread_mutex_unlock(&talos_rt.freeze);
+    if (o->precopy && (rc = precopy_start(&pc, &hint)) != TALOS_OK) {
         close(fd);
         if (rc == TALOS_ERR_NOT_IMPLEMENTED)
             snprintf(m.reason, sizeof(m.reason), "pre-copy needs write tracking, which this "
                      "kernel does not offer (use stop-and-copy)");
         goto resume;
     }
-    if (!o->precopy)
-        hint = h.a_pages * TALOS_PAGE;
     if ((rc = talos_chan_open(&m.ch, fd, 1)) != TALOS_OK)
         goto resume;
     m.chan_up = 1;
@@ -145,11 +142,21 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         if ((rc = precopy_rounds(&m, pc, o->max_rounds)) != TALOS_OK)
             goto resume;
         precopy_freeze(pc);
+    } else {
+        /* Stop-and-copy: quiescent from here to the end; no ecall writes a
+         * page between its hash and its send. */
+        pthread_mutex_lock(&talos_rt.freeze);
+        frozen = 1;
     }
+    /* Downtime starts here: the last call the source answered came before. */
+    t_freeze = mig_now();
     TALOS_FAULT("source.before_frozen");
     if ((rc = talos_rt_enter(TALOS_LIFE_FREEZE)) != TALOS_OK)
         goto resume;
-    t_freeze = mig_now();
+    /* The state is hashed in the stream: a helper from the back, the
+     * stream from the front (ta/prehash.h). */
+    if (!o->precopy && (rc = prehash_start(&h)) != TALOS_OK)
+        goto resume;
     /* The lineage key and execution record first (ta/cert.c), while frozen. */
     rc = talos_rt_cert_send(&m);
     if (rc == TALOS_OK)

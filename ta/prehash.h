@@ -2,18 +2,20 @@
  * runtime; trusted code.
  *
  * The state's pages are hashed by two threads that meet (D13, revised in
- * D32 and D33). The persist section is copied and hashed at once (a few
- * pages; the copy is what is sent). A helper at nice 19 starts at once and
- * hashes the arena chunk by chunk from the *back* — during the channel
- * set-up and the attestation, and on through the stream whenever a core is
- * idle (the stream waiting for the socket, the target faulting its arena
- * in). The stream hashes from the front, each chunk right before it
+ * D32, D33 and D39). They start at the freeze, after the channel set-up
+ * and the attestation, during which the TA serves calls. The persist
+ * section is copied and hashed at once (a few pages; the copy is what is
+ * sent). A helper at nice 19 hashes the arena chunk by chunk from the
+ * *back*, whenever a core is idle (the stream waiting for the socket, the
+ * target faulting its arena in). The stream hashes from the front, each
+ * chunk right before it
  * encrypts it. Each chunk is claimed once, by whoever gets to it first;
  * when the stream meets the helper's first chunk it joins the helper,
  * which by then has hashed, or is finishing, every arena chunk from there
  * on. Either way the last arena chunk is hashed before it is sent, and no
- * later than any other. Stop-and-copy holds the freeze lock throughout, so
- * no ecall writes a page between its hash and its send. */
+ * later than any other. Stop-and-copy holds the freeze lock from the
+ * freeze to the end, so no ecall writes a page between its hash and its
+ * send. */
 #ifndef TALOS_TA_PREHASH_H
 #define TALOS_TA_PREHASH_H
 
