@@ -25,6 +25,8 @@ extern "C" {
 #endif
 
 #define TALOS_MEASUREMENT_BYTES 32
+#define TALOS_CONFIG_ID_BYTES 32   /* hash of a measured launch config */
+#define TALOS_PLATFORM_ID_BYTES 32 /* hash of a platform's public key */
 #define TALOS_REPORT_DATA_BYTES 64
 #define TALOS_LINEAGE_BYTES 16
 #define TALOS_NONCE_BYTES 32
@@ -41,12 +43,12 @@ struct talos_claims {
     char backend[TALOS_BACKEND_NAME_MAX];          /* NUL-terminated backend name */
     uint32_t flags;                                /* TALOS_CLAIM_* */
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];  /* hash of the TA code as loaded */
-    uint8_t config_id[32];                         /* hash of the measured launch config */
+    uint8_t config_id[TALOS_CONFIG_ID_BYTES];      /* hash of the measured launch config */
     /* Digest of the image's canonical CFG (docs/cfg.md), computed by the
      * platform from the image it launched; zero with TALOS_CLAIM_NO_CFG. */
     uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES];
     uint8_t report_data[TALOS_REPORT_DATA_BYTES];  /* chosen by the TA */
-    uint8_t platform_id[32];                       /* hash of the platform's public key */
+    uint8_t platform_id[TALOS_PLATFORM_ID_BYTES];  /* hash of the platform's public key */
 };
 
 /* Report data a TA puts in evidence for `talos attest`:
