@@ -58,11 +58,11 @@ static X509 *self_signed(EVP_PKEY *key)
     return x;
 }
 
-static int raw_pub(EVP_PKEY *k, uint8_t out[32])
+static int raw_pub(EVP_PKEY *k, uint8_t out[TALOS_ED25519_PUB_BYTES])
 {
     size_t len = 32;
     if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 ||
-        EVP_PKEY_get_raw_public_key(k, out, &len) != 1 || len != 32)
+        EVP_PKEY_get_raw_public_key(k, out, &len) != 1 || len != TALOS_ED25519_PUB_BYTES)
         return TALOS_ERR_PROTOCOL;
     return TALOS_OK;
 }

@@ -47,19 +47,20 @@ int mig_keys(struct mig *m)
 /* report data = SHA-256(tag ‖ role ‖ exporter ‖ TLS key of the speaker ‖
  * nonce of the listener ‖ session ‖ lineage) ‖ 32 zero bytes. Evidence from
  * another channel, key, peer, session or lineage does not match. */
-static void binding(const struct mig *m, uint8_t role, const uint8_t pub[32],
-                    const uint8_t nonce[32], uint8_t out[TALOS_REPORT_DATA_BYTES])
+static void binding(const struct mig *m, uint8_t role, const uint8_t pub[TALOS_ED25519_PUB_BYTES],
+                    const uint8_t nonce[TALOS_NONCE_BYTES], uint8_t out[TALOS_REPORT_DATA_BYTES])
 {
-    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + 32 + 32 + 32 + TALOS_SESSION_BYTES + 16];
+    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + TALOS_MIG_KEY_BYTES + TALOS_ED25519_PUB_BYTES +
+                TALOS_NONCE_BYTES + TALOS_SESSION_BYTES + TALOS_LINEAGE_BYTES];
     uint8_t *p = buf;
 
     memcpy(p, BINDING_TAG, sizeof(BINDING_TAG) - 1), p += sizeof(BINDING_TAG) - 1;
     *p++ = role;
-    memcpy(p, m->exporter, 32), p += 32;
-    memcpy(p, pub, 32), p += 32;
-    memcpy(p, nonce, 32), p += 32;
+    memcpy(p, m->exporter, TALOS_MIG_KEY_BYTES), p += TALOS_MIG_KEY_BYTES;
+    memcpy(p, pub, TALOS_ED25519_PUB_BYTES), p += TALOS_ED25519_PUB_BYTES;
+    memcpy(p, nonce, TALOS_NONCE_BYTES), p += TALOS_NONCE_BYTES;
     memcpy(p, m->session, TALOS_SESSION_BYTES), p += TALOS_SESSION_BYTES;
-    memcpy(p, m->lineage, 16);
+    memcpy(p, m->lineage, TALOS_LINEAGE_BYTES);
     memset(out, 0, TALOS_REPORT_DATA_BYTES);
     talos_sha256(buf, sizeof(buf), out);
 }

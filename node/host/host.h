@@ -14,7 +14,7 @@ struct talos_host {
     struct talos_platform *plat;
     uint8_t *config;       /* launch config given to every TA (measured: config_id) */
     size_t config_len;
-    uint8_t config_id[32];
+    uint8_t config_id[TALOS_CONFIG_ID_BYTES];
 };
 
 struct talos_ta {

@@ -130,7 +130,7 @@ static int op_run(struct req *r)
     TLOG_INFO("started TA %s (%s) from %s", e->id, info.name, image);
     registry_put(e);
     /* Should this lineage ever come back here, a virgin target waits for it. */
-    uint8_t sha[32];
+    uint8_t sha[TALOS_SHA256_BYTES];
     if (images_sha(stored, sha) == TALOS_OK)
         pool_fill(sha, opt.mode == TALOS_CALL_SWITCHLESS, stored, 0);
     return TALOS_OK;

@@ -104,14 +104,15 @@ static void keep_locked(const char *id, const uint8_t *tok, size_t len)
     if (len != TALOS_TOKEN_BYTES || (tok[0] != TALOS_MIG_RECEIPT && tok[0] != TALOS_MIG_ABORT))
         return;
     for (size_t i = 0; i < KEPT_MAX && !k; i++)
-        if (strcmp(kept[i].id, id) == 0 && memcmp(kept[i].session, tok + 1, 16) == 0)
+        if (strcmp(kept[i].id, id) == 0 &&
+            memcmp(kept[i].session, tok + 1, TALOS_SESSION_BYTES) == 0)
             k = &kept[i];
     if (!k) {
         k = &kept[kept_next];
         kept_next = (kept_next + 1) % KEPT_MAX;
     }
     snprintf(k->id, sizeof(k->id), "%s", id);
-    memcpy(k->session, tok + 1, 16);
+    memcpy(k->session, tok + 1, TALOS_SESSION_BYTES);
     memcpy(k->tok, tok, TALOS_TOKEN_BYTES);
 }
 
@@ -122,10 +123,11 @@ void handoff_keep(const char *id, const uint8_t *tok, size_t len)
     pthread_mutex_unlock(&hl);
 }
 
-static const struct kept *find_kept(const char *id, const uint8_t session[16])
+static const struct kept *find_kept(const char *id, const uint8_t session[TALOS_SESSION_BYTES])
 {
     for (size_t i = 0; i < KEPT_MAX; i++)
-        if (kept[i].id[0] && strcmp(kept[i].id, id) == 0 && memcmp(kept[i].session, session, 16) == 0)
+        if (kept[i].id[0] && strcmp(kept[i].id, id) == 0 &&
+            memcmp(kept[i].session, session, TALOS_SESSION_BYTES) == 0)
             return &kept[i];
     return NULL;
 }
@@ -133,7 +135,8 @@ static const struct kept *find_kept(const char *id, const uint8_t session[16])
 static struct waiter *find_waiter(const char *id, const uint8_t *session)
 {
     for (struct waiter *w = waiters; w; w = w->next)
-        if (strcmp(w->id, id) == 0 && (!session || memcmp(w->session, session, 16) == 0))
+        if (strcmp(w->id, id) == 0 &&
+            (!session || memcmp(w->session, session, TALOS_SESSION_BYTES) == 0))
             return w;
     return NULL;
 }
@@ -288,8 +291,8 @@ void handoff_serve_resend(struct peer_link *l, const struct peer_resend *q)
     const struct kept *k = NULL;
     struct waiter *w = NULL;
 
-    talos_hex(q->lineage, 16, id);
-    talos_hex(q->session, 16, sess);
+    talos_hex(q->lineage, TALOS_LINEAGE_BYTES, id);
+    talos_hex(q->session, TALOS_SESSION_BYTES, sess);
     memset(&req, 0, sizeof(req));
     pthread_mutex_lock(&hl);
     if ((k = find_kept(id, q->session))) {

@@ -27,7 +27,7 @@ static char self_name[160];
 static void describe(X509 *x, char *out, size_t cap)
 {
     char cn[96] = "?", fp[17];
-    uint8_t md[32];
+    uint8_t md[TALOS_SHA256_BYTES];
     unsigned int mdlen = sizeof(md);
 
     X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));

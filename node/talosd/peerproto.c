@@ -42,8 +42,8 @@ int peer_send_offer(struct peer_link *l, const struct peer_offer *o)
     int rc = TALOS_OK;
     talos_wr_init(&w, PEER_MSG_MAX);
     talos_wr_raw(&w, PEER_MAGIC, sizeof(PEER_MAGIC));
-    talos_wr_raw(&w, o->lineage, 16);
-    talos_wr_raw(&w, o->image_sha, 32);
+    talos_wr_raw(&w, o->lineage, TALOS_LINEAGE_BYTES);
+    talos_wr_raw(&w, o->image_sha, TALOS_SHA256_BYTES);
     talos_wr_u64(&w, o->image_size);
     talos_wr_u8(&w, o->mode);
     talos_wr_bytes(&w, o->sig, o->sig_len);
@@ -61,8 +61,8 @@ static int decode_offer(const uint8_t *buf, size_t len, struct peer_offer *o)
 
     talos_rd_init(&r, buf, len);
     talos_rd_raw(&r, magic, sizeof(magic));
-    talos_rd_raw(&r, o->lineage, 16);
-    talos_rd_raw(&r, o->image_sha, 32);
+    talos_rd_raw(&r, o->lineage, TALOS_LINEAGE_BYTES);
+    talos_rd_raw(&r, o->image_sha, TALOS_SHA256_BYTES);
     o->image_size = talos_rd_u64(&r);
     o->mode = talos_rd_u8(&r);
     sig = talos_rd_bytes(&r, &o->sig_len, sizeof(o->sig));
@@ -86,8 +86,8 @@ static int decode_resend(const uint8_t *buf, size_t len, struct peer_resend *q)
 
     talos_rd_init(&r, buf, len);
     talos_rd_raw(&r, (uint8_t[sizeof(PEER_MAGIC_RESEND)]){0}, sizeof(PEER_MAGIC_RESEND));
-    talos_rd_raw(&r, q->lineage, 16);
-    talos_rd_raw(&r, q->session, 16);
+    talos_rd_raw(&r, q->lineage, TALOS_LINEAGE_BYTES);
+    talos_rd_raw(&r, q->session, TALOS_SESSION_BYTES);
     tok = talos_rd_bytes(&r, &q->token_len, sizeof(q->token));
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         return rc;
@@ -126,8 +126,8 @@ int peer_send_resend(struct peer_link *l, const struct peer_resend *q)
     int rc = TALOS_OK;
     talos_wr_init(&w, PEER_MSG_MAX);
     talos_wr_raw(&w, PEER_MAGIC_RESEND, sizeof(PEER_MAGIC_RESEND));
-    talos_wr_raw(&w, q->lineage, 16);
-    talos_wr_raw(&w, q->session, 16);
+    talos_wr_raw(&w, q->lineage, TALOS_LINEAGE_BYTES);
+    talos_wr_raw(&w, q->session, TALOS_SESSION_BYTES);
     talos_wr_bytes(&w, q->token, q->token_len);
     rc = send_msg(l, &w);
     talos_wr_free(&w);

@@ -99,7 +99,8 @@ static int deliver(struct resend *r, const struct peer_verdict *v)
         rc = talos_ta_resume(e->ta, v->token, v->token_len, &res);
         if (rc == TALOS_OK && res.status == TALOS_OK) {
             /* The MAC verified inside the TA, so the code in it is the target's. */
-            int code = (int32_t)talos_be32_get(v->token + 1 + 16 + 16 + 8 + 32);
+            int code = (int32_t)talos_be32_get(v->token + 1 + TALOS_SESSION_BYTES +
+                                               TALOS_LINEAGE_BYTES + 8 + TALOS_MIG_HASH_BYTES);
             code = code < 0 && code >= TALOS_ERR_MIN ? code : TALOS_ERR_PROTOCOL;
             e->token_len = 0;
             snprintf(e->handoff, sizeof(e->handoff), "%s", "");
@@ -126,7 +127,7 @@ static void *resend_thread(void *arg)
     int unknown = 0, n = 0;
     char sess[33];
 
-    talos_hex(r->q.session, 16, sess);
+    talos_hex(r->q.session, TALOS_SESSION_BYTES, sess);
     while (handoff_now() < r->deadline) {
         struct peer_verdict v;
         int rc = TALOS_OK, done = 0;
@@ -196,15 +197,15 @@ int resend_start(struct ta_entry *e, const char *to, const struct talos_migratio
     r->e = e;
     r->owner = e;
     snprintf(r->to, sizeof(r->to), "%s", to);
-    (void)talos_unhex(e->id, r->q.lineage, 16);
-    memcpy(r->q.session, m->token + 1, 16);
+    (void)talos_unhex(e->id, r->q.lineage, TALOS_LINEAGE_BYTES);
+    memcpy(r->q.session, m->token + 1, TALOS_SESSION_BYTES);
     memcpy(r->q.token, m->token, m->token_len);
     r->q.token_len = m->token_len;
     /* Long enough for the target's whole wait and then its ABORT. */
     r->deadline = handoff_now() + 2.0 * node.handoff_wait + 10;
     r->state = R_PENDING;
     snprintf(e->handoff, sizeof(e->handoff), "in doubt, resending HANDOFF");
-    talos_hex(r->q.session, 16, e->handoff_session);
+    talos_hex(r->q.session, TALOS_SESSION_BYTES, e->handoff_session);
     pthread_mutex_lock(&rl);
     r->next = resends;
     resends = r;
