@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "bench/lib/stats.h"
+#include "talos/common.h"
 
 #define CHUNK (256u * 1024u)
 #define HDR (4 + 12 + 16) /* length ‖ IV ‖ tag */
@@ -60,7 +61,7 @@ struct job {
     uint64_t t_start, t_end;
     uint64_t cpu_ns; /* this thread's CPU time for its part of the transfer */
     int hash;        /* also compute the state root (leaves, then the tree) */
-    uint8_t root[32];
+    uint8_t root[TALOS_SHA256_BYTES];
     int ok;
 };
 
@@ -80,7 +81,7 @@ static int rooter_init(struct rooter *r, const struct job *j)
     r->n = (j->size + PAGE - 1) / PAGE;
     r->md = EVP_MD_CTX_new();
     r->sha = EVP_MD_fetch(NULL, "SHA256", NULL);
-    r->leaves = malloc(r->n * 32);
+    r->leaves = malloc(r->n * TALOS_SHA256_BYTES);
     return r->md && r->sha && r->leaves;
 }
 
@@ -91,7 +92,7 @@ static void rooter_free(struct rooter *r)
     free(r->leaves);
 }
 
-static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[32])
+static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[TALOS_SHA256_BYTES])
 {
     return EVP_DigestInit_ex2(r->md, r->sha, NULL) == 1 && EVP_DigestUpdate(r->md, p, len) == 1 &&
            EVP_DigestFinal_ex(r->md, out, NULL) == 1;
@@ -102,7 +103,8 @@ static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[32
 static int rooter_pages(struct rooter *r, size_t off, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i += PAGE)
-        if (!sha256(r, p + i, n - i < PAGE ? n - i : PAGE, r->leaves + (off + i) / PAGE * 32))
+        if (!sha256(r, p + i, n - i < PAGE ? n - i : PAGE,
+                    r->leaves + (off + i) / PAGE * TALOS_SHA256_BYTES))
             return 0;
     return 1;
 }
@@ -110,20 +112,21 @@ static int rooter_pages(struct rooter *r, size_t off, const uint8_t *p, size_t n
 /* Fold the leaves pairwise, level by level, in place, into root (an odd
  * node moves up as it is). The same work as TALOS's tree (core/merkle.c),
  * not its exact layout. */
-static int rooter_fold(struct rooter *r, uint8_t root[32])
+static int rooter_fold(struct rooter *r, uint8_t root[TALOS_SHA256_BYTES])
 {
+    enum { H = TALOS_SHA256_BYTES };
     uint8_t *l = r->leaves;
     for (size_t n = r->n; n > 1;) {
         size_t m = 0;
         for (size_t i = 0; i < n; i += 2, m++) {
             if (i + 1 == n)
-                memmove(l + 32 * m, l + 32 * i, 32);
-            else if (!sha256(r, l + 32 * i, 64, l + 32 * m))
+                memmove(l + H * m, l + H * i, H);
+            else if (!sha256(r, l + H * i, 2 * H, l + H * m))
                 return 0;
         }
         n = m;
     }
-    memcpy(root, l, 32);
+    memcpy(root, l, TALOS_SHA256_BYTES);
     return 1;
 }
 
@@ -285,7 +288,7 @@ static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size, int hash,
         errno = 0;
         die("transfer (encrypt/send/receive/decrypt)");
     }
-    if (hash && memcmp(s.root, r.root, 32) != 0) {
+    if (hash && memcmp(s.root, r.root, TALOS_SHA256_BYTES) != 0) {
         errno = 0;
         die("the two state roots differ");
     }

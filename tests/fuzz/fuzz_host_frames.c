@@ -32,7 +32,8 @@
 #define STREAM_MAX (64u << 10)
 
 static int stub_quote(struct talos_platform *p, const uint8_t m[TALOS_MEASUREMENT_BYTES],
-                      const uint8_t config_id[32], const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
+                      const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
+                      const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                       const uint8_t rd[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len)
 {
     (void)p, (void)m, (void)config_id, (void)cfg_digest;

@@ -102,7 +102,7 @@ static void frame(struct talos_wr *w, uint16_t type, const struct talos_wr *body
 static void gen_msg(struct talos_wr *w)
 {
     struct talos_wr b;
-    uint8_t nonce[TALOS_NONCE_BYTES], lineage[16];
+    uint8_t nonce[TALOS_NONCE_BYTES], lineage[TALOS_LINEAGE_BYTES];
 
     fill(nonce, sizeof(nonce), 1);
     fill(lineage, sizeof(lineage), 2);
@@ -395,7 +395,7 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     enum { PERSIST = 5000 };
     uint64_t total = a_pages + (PERSIST + TALOS_PAGE - 1) / TALOS_PAGE;
     uint8_t *pages = calloc(total, TALOS_PAGE), *leaves = calloc(total, TALOS_HASH);
-    uint8_t prev[32], body[TALOS_MIG_MANIFEST_BYTES];
+    uint8_t prev[TALOS_MIG_HASH_BYTES], body[TALOS_MIG_MANIFEST_BYTES];
     struct talos_mig_manifest man;
     struct talos_mig_begin begin = {.version = 9, .persist_bytes = PERSIST, .head_version = 8};
     struct talos_wr b;
@@ -468,7 +468,7 @@ out:
 static void gen_host(struct talos_wr *w)
 {
     struct talos_wr b;
-    uint8_t rd[TALOS_REPORT_DATA_BYTES], lineage[16];
+    uint8_t rd[TALOS_REPORT_DATA_BYTES], lineage[TALOS_LINEAGE_BYTES];
 
     fill(rd, sizeof(rd), 3);
     fill(lineage, sizeof(lineage), 4);

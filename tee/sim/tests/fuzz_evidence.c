@@ -32,19 +32,20 @@
 
 /* Offset of platform_id in the encoding: magic, version, "sim", flags,
  * measurement, config id, CFG digest, report data. */
-#define PLATFORM_ID_OFF \
-    (4 + 2 + 4 + 3 + 4 + TALOS_MEASUREMENT_BYTES + 32 + TALOS_CFG_DIGEST_BYTES + TALOS_REPORT_DATA_BYTES)
+#define PLATFORM_ID_OFF                                                                            \
+    (4 + 2 + 4 + 3 + 4 + TALOS_MEASUREMENT_BYTES + TALOS_CONFIG_ID_BYTES +                         \
+     TALOS_CFG_DIGEST_BYTES + TALOS_REPORT_DATA_BYTES)
 
 static EVP_PKEY *platform_key;
 static uint8_t *platform_cert;
 static size_t platform_cert_len;
-static uint8_t platform_id[32];
+static uint8_t platform_id[TALOS_PLATFORM_ID_BYTES];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     BIO *b = NULL;
     X509 *x = NULL;
-    uint8_t raw[32];
+    uint8_t raw[TALOS_ED25519_PUB_BYTES];
     size_t raw_len = sizeof(raw);
     int n = 0;
 
@@ -60,7 +61,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(n > 0);
     platform_cert_len = (size_t)n;
     X509_free(x);
-    FUZZ_CHECK(EVP_PKEY_get_raw_public_key(platform_key, raw, &raw_len) == 1 && raw_len == 32);
+    FUZZ_CHECK(EVP_PKEY_get_raw_public_key(platform_key, raw, &raw_len) == 1 &&
+               raw_len == TALOS_ED25519_PUB_BYTES);
     talos_sha256(raw, sizeof(raw), platform_id);
     return 0;
 }
@@ -97,7 +99,7 @@ static int verify(const uint8_t *ev, size_t n, const struct talos_sim_evidence *
                rc == TALOS_ERR_CRYPTO || rc == TALOS_ERR_NOMEM);
     if (rc == TALOS_OK) {
         FUZZ_CHECK(dec_rc == TALOS_OK && same_claims(&c, &dec->claims));
-        FUZZ_CHECK(memcmp(c.platform_id, platform_id, 32) == 0);
+        FUZZ_CHECK(memcmp(c.platform_id, platform_id, TALOS_PLATFORM_ID_BYTES) == 0);
         FUZZ_CHECK(c.flags == TALOS_CLAIM_SIMULATED ||
                    c.flags == (TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG));
     } else {
@@ -141,8 +143,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  e.claims.report_data, ev2, &len2);
     FUZZ_CHECK(rc == TALOS_OK && len2 == size);
     FUZZ_CHECK(memcmp(ev2, data, PLATFORM_ID_OFF) == 0);
-    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF, platform_id, 32) == 0);
-    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF + 32, data + PLATFORM_ID_OFF + 32,
+    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF, platform_id, TALOS_PLATFORM_ID_BYTES) == 0);
+    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF + TALOS_PLATFORM_ID_BYTES,
+                      data + PLATFORM_ID_OFF + TALOS_PLATFORM_ID_BYTES,
                       e.signed_len + 4 - PLATFORM_ID_OFF - 32) == 0);
     FUZZ_CHECK(talos_sim_evidence_decode(ev2, len2, &e2) == TALOS_OK);
     rc = verify(ev2, len2, &e2, TALOS_OK);

@@ -49,7 +49,8 @@ static void gen_evidence(void)
     EVP_PKEY *key = NULL;
     X509 *x = NULL;
     uint8_t *der = NULL, ev[TALOS_EVIDENCE_MAX];
-    uint8_t m[32], cfg[32], rd[64], nonce[32], lineage[16];
+    uint8_t m[TALOS_MEASUREMENT_BYTES], cfg[TALOS_CFG_DIGEST_BYTES], rd[TALOS_REPORT_DATA_BYTES],
+        nonce[TALOS_NONCE_BYTES], lineage[TALOS_LINEAGE_BYTES];
     size_t len = sizeof(ev);
     int n = 0;
 

@@ -30,8 +30,9 @@ struct fixture {
     size_t ev_len;
 };
 
-static const uint8_t meas[32] = {0x11, 0x12, 0x13}, cfg_id[32] = {0x22}, cfgd[32] = {0x44},
-                     rdata[64] = {0x33, 0x34};
+static const uint8_t meas[TALOS_MEASUREMENT_BYTES] = {0x11, 0x12, 0x13},
+                     cfg_id[TALOS_CONFIG_ID_BYTES] = {0x22}, cfgd[TALOS_CFG_DIGEST_BYTES] = {0x44},
+                     rdata[TALOS_REPORT_DATA_BYTES] = {0x33, 0x34};
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -128,13 +129,13 @@ static void test_sign_verify_ok(void **state)
                      TALOS_OK);
     assert_string_equal(c.backend, "sim");
     assert_int_equal(c.flags, TALOS_CLAIM_SIMULATED);
-    assert_memory_equal(c.measurement, meas, 32);
-    assert_memory_equal(c.config_id, cfg_id, 32);
-    assert_memory_equal(c.cfg_digest, cfgd, 32);
-    assert_memory_equal(c.report_data, rdata, 64);
+    assert_memory_equal(c.measurement, meas, TALOS_MEASUREMENT_BYTES);
+    assert_memory_equal(c.config_id, cfg_id, TALOS_CONFIG_ID_BYTES);
+    assert_memory_equal(c.cfg_digest, cfgd, TALOS_CFG_DIGEST_BYTES);
+    assert_memory_equal(c.report_data, rdata, TALOS_REPORT_DATA_BYTES);
     /* platform_id is the hash of the key in the certificate. */
     assert_int_equal(talos_sim_evidence_decode(f->ev, f->ev_len, &e), TALOS_OK);
-    assert_memory_equal(e.claims.platform_id, c.platform_id, 32);
+    assert_memory_equal(e.claims.platform_id, c.platform_id, TALOS_PLATFORM_ID_BYTES);
     /* The registry's verifier gives the same answer. */
     assert_int_equal(talos_tee_verifier_find("sim")->verify(f->ev, f->ev_len, pem, pem_len,
                                                             TALOS_VERIFY_ALLOW_SIM, &c),
@@ -145,7 +146,7 @@ static void test_sign_verify_ok(void **state)
     struct talos_claims c2;
     assert_int_equal(f->ops->quote(f->b, meas, cfg_id, cfgd, rdata, ev2, &len2), TALOS_OK);
     assert_int_equal(talos_verify_evidence(ev2, len2, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c2), TALOS_OK);
-    assert_memory_not_equal(c.platform_id, c2.platform_id, 32);
+    assert_memory_not_equal(c.platform_id, c2.platform_id, TALOS_PLATFORM_ID_BYTES);
 }
 
 static void test_sim_refused_without_flag(void **state)
@@ -268,7 +269,7 @@ static void test_spliced_certificate(void **state)
     assert_int_equal(w.err, 0);
     assert_int_equal(verify(f, w.p, w.len, TALOS_VERIFY_ALLOW_SIM), TALOS_ERR_EVIDENCE_SIG);
     /* ... and with B's platform_id too: only the signature is left to fail. */
-    memcpy(w.p + 17 + 32 + 32 + 32 + 64, eb.claims.platform_id, 32);
+    memcpy(w.p + 17 + 32 + 32 + 32 + 64, eb.claims.platform_id, TALOS_PLATFORM_ID_BYTES);
     assert_int_equal(verify(f, w.p, w.len, TALOS_VERIFY_ALLOW_SIM), TALOS_ERR_EVIDENCE_SIG);
     assert_int_equal(verify(f, w.p, w.len, 0), TALOS_ERR_EVIDENCE_SIG);
     talos_wr_free(&w);
@@ -359,25 +360,26 @@ static void test_no_cfg_flag(void **state)
 
 static void test_attest_report_data(void **state)
 {
-    uint8_t nonce[32], lineage[16], out[64], buf[15 + 48], want[32];
+    uint8_t nonce[TALOS_NONCE_BYTES], lineage[TALOS_LINEAGE_BYTES], out[TALOS_REPORT_DATA_BYTES],
+        buf[15 + 48], want[TALOS_SHA256_BYTES];
 
     memset(nonce, 7, sizeof(nonce));
     memset(lineage, 9, sizeof(lineage));
     memset(out, 0xff, sizeof(out));
     talos_attest_report_data(nonce, lineage, out);
     memcpy(buf, "talos-attest-v1", 15);
-    memcpy(buf + 15, nonce, 32);
-    memcpy(buf + 47, lineage, 16);
+    memcpy(buf + 15, nonce, TALOS_NONCE_BYTES);
+    memcpy(buf + 47, lineage, TALOS_LINEAGE_BYTES);
     talos_sha256(buf, sizeof(buf), want);
-    assert_memory_equal(out, want, 32);
-    assert_true(is_zero(out + 32, 32));
+    assert_memory_equal(out, want, TALOS_SHA256_BYTES);
+    assert_true(is_zero(out + TALOS_SHA256_BYTES, TALOS_REPORT_DATA_BYTES - TALOS_SHA256_BYTES));
 }
 
 /* Fake host for enclave.c: answers QUOTE through a real platform, with the
  * measurement and report data the test chooses (a substituting host). */
 struct fake_host {
     struct fixture *f;
-    uint8_t measurement[32];
+    uint8_t measurement[TALOS_MEASUREMENT_BYTES];
     int other_report_data;
     size_t truncate;
 };
@@ -386,13 +388,13 @@ static int fake_quote(void *ctx, uint16_t type, const uint8_t *req, size_t req_l
                       size_t resp_cap, size_t *resp_len)
 {
     struct fake_host *h = ctx;
-    uint8_t rd[64];
+    uint8_t rd[TALOS_REPORT_DATA_BYTES];
     size_t len = resp_cap;
     int rc = 0;
 
     assert_int_equal(type, TALOS_HOST_REQ_QUOTE);
     assert_int_equal(req_len, 64);
-    memcpy(rd, req, 64);
+    memcpy(rd, req, TALOS_REPORT_DATA_BYTES);
     rd[0] ^= (uint8_t)h->other_report_data;
     rc = h->f->ops->quote(h->f->a, h->measurement, cfg_id, cfgd, rd, resp, &len);
     *resp_len = h->truncate ? len - h->truncate : len;

@@ -43,10 +43,10 @@ static int v_set(int argc, const struct talos_arg *argv, struct talos_out *out)
 static int v_digest(int argc, const struct talos_arg *argv, struct talos_out *out)
 {
     const struct secret *s = talos_state_root();
-    uint8_t h[32];
+    uint8_t h[TALOS_SHA256_BYTES];
     (void)argc, (void)argv;
     talos_sha256(s ? s->bytes : NULL, s ? s->len : 0, h);
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < TALOS_SHA256_BYTES; i++)
         if (talos_out_printf(out, "%02x", h[i]) != TALOS_OK)
             return TALOS_ERR_TOO_LARGE;
     return TALOS_OK;
@@ -100,7 +100,7 @@ static int v_ocall(int argc, const struct talos_arg *argv, struct talos_out *out
  * the key buffer wiped: no half-written key from a hostile answer. */
 static int v_seal(int argc, const struct talos_arg *argv, struct talos_out *out)
 {
-    uint8_t key[TALOS_SEAL_KEY_BYTES], h[32];
+    uint8_t key[TALOS_SEAL_KEY_BYTES], h[TALOS_SHA256_BYTES];
     int rc = TALOS_OK;
 
     (void)argc, (void)argv;
@@ -115,7 +115,7 @@ static int v_seal(int argc, const struct talos_arg *argv, struct talos_out *out)
     }
     talos_sha256(key, sizeof(key), h);
     talos_wipe(key, sizeof(key));
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < TALOS_SHA256_BYTES; i++)
         if (talos_out_printf(out, "%02x", h[i]) != TALOS_OK)
             return TALOS_ERR_TOO_LARGE;
     return TALOS_OK;
