@@ -37,7 +37,10 @@
 #include <unistd.h>
 
 #include "bench/lib/stats.h"
+#include "core/wire.h"
+#include "os/xport.h"
 #include "talos/common.h"
+#include "talos/err.h"
 
 #define CHUNK (256u * 1024u)
 #define HDR (4 + 12 + 16) /* length ‖ IV ‖ tag */
@@ -130,44 +133,6 @@ static int rooter_fold(struct rooter *r, uint8_t root[TALOS_SHA256_BYTES])
     return 1;
 }
 
-static int send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int recv_all(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* IV = salt ‖ 64-bit chunk counter: never repeats under one key. */
 static void make_iv(const uint8_t salt[4], uint64_t ctr, uint8_t iv[12])
 {
@@ -176,18 +141,54 @@ static void make_iv(const uint8_t salt[4], uint64_t ctr, uint8_t iv[12])
         iv[4 + i] = (uint8_t)(ctr >> (56 - 8 * i));
 }
 
+/* What each side of a transfer holds: its cipher, its record buffer and,
+ * when it hashes, its leaves. */
+struct side {
+    EVP_CIPHER_CTX *ctx;
+    uint8_t *buf;
+    struct rooter rt;
+};
+
+/* 1 when the side is ready to encrypt (enc) or decrypt under j->key. */
+static int side_open(struct side *sd, const struct job *j, int enc)
+{
+    int ok = 0;
+
+    sd->ctx = EVP_CIPHER_CTX_new();
+    sd->buf = malloc(HDR + CHUNK);
+    ok = rooter_init(&sd->rt, j) && sd->ctx && sd->buf;
+    if (ok)
+        ok = EVP_CipherInit_ex(sd->ctx, EVP_aes_256_gcm(), NULL, j->key, NULL, enc) == 1;
+    if (sd->buf)
+        memset(sd->buf, 0, HDR + CHUNK); /* the buffer is warm, like a TLS record buffer */
+    return ok;
+}
+
+/* The root if the transfer went well and the side hashes, then the end
+ * time into *t_end (if not NULL), the thread's CPU time and the verdict into
+ * j; frees the side. */
+static void side_close(struct side *sd, struct job *j, int ok, uint64_t *t_end)
+{
+    if (ok && j->hash)
+        ok = rooter_fold(&sd->rt, j->root);
+    if (t_end)
+        *t_end = bench_now_ns();
+    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
+    rooter_free(&sd->rt);
+    EVP_CIPHER_CTX_free(sd->ctx);
+    free(sd->buf);
+    j->ok = ok;
+}
+
 static void *sender(void *arg)
 {
     struct job *j = arg;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t *buf = malloc(HDR + CHUNK);
-    struct rooter rt;
-    int outl = 0, ok = rooter_init(&rt, j) && ctx && buf;
+    struct side sd;
+    int outl = 0, ok = side_open(&sd, j, 1);
+    EVP_CIPHER_CTX *ctx = sd.ctx;
+    uint8_t *buf = sd.buf;
+    struct rooter *rt = &sd.rt;
 
-    if (ok)
-        ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
-    if (buf)
-        memset(buf, 0, HDR + CHUNK); /* the send buffer is warm, like a TLS write buffer */
     pthread_barrier_wait(j->start);
     /* The clock starts here, in the thread that does the first work: on two
      * vCPUs a third (timing) thread may not run until the transfer is over. */
@@ -197,37 +198,28 @@ static void *sender(void *arg)
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
         make_iv(j->salt, ctr, iv);
-        put_be32(buf, (uint32_t)n);
+        talos_be32_put(buf, (uint32_t)n);
         memcpy(buf + 4, iv, 12);
-        ok = (!j->hash || rooter_pages(&rt, off, j->src + off, n)) &&
+        ok = (!j->hash || rooter_pages(rt, off, j->src + off, n)) &&
              EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
              EVP_EncryptUpdate(ctx, buf + HDR, &outl, j->src + off, (int)n) == 1 &&
              (size_t)outl == n && EVP_EncryptFinal_ex(ctx, buf + HDR + n, &outl) == 1 &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
-             send_all(j->fd, buf, HDR + n) == 0;
+             talos_fd_write_full(j->fd, buf, HDR + n) == TALOS_OK;
     }
-    if (ok && j->hash)
-        ok = rooter_fold(&rt, j->root);
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
-    rooter_free(&rt);
-    EVP_CIPHER_CTX_free(ctx);
-    free(buf);
-    j->ok = ok;
+    side_close(&sd, j, ok, NULL);
     return NULL;
 }
 
 static void *receiver(void *arg)
 {
     struct job *j = arg;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t *buf = malloc(HDR + CHUNK);
-    struct rooter rt;
-    int outl = 0, ok = rooter_init(&rt, j) && ctx && buf;
+    struct side sd;
+    int outl = 0, ok = side_open(&sd, j, 0);
+    EVP_CIPHER_CTX *ctx = sd.ctx;
+    uint8_t *buf = sd.buf;
+    struct rooter *rt = &sd.rt;
 
-    if (ok)
-        ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
-    if (buf)
-        memset(buf, 0, HDR + CHUNK);
     pthread_barrier_wait(j->start);
     j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
@@ -236,25 +228,19 @@ static void *receiver(void *arg)
         make_iv(j->salt, ctr, iv);
         /* The IV must be the one expected next: a replayed or reordered
          * chunk fails here, as it would in TLS. */
-        ok = recv_all(j->fd, buf, HDR) == 0 && get_be32(buf) == n && memcmp(buf + 4, iv, 12) == 0 &&
-             recv_all(j->fd, buf + HDR, n) == 0 &&
+        ok = talos_fd_read_full(j->fd, buf, HDR) == TALOS_OK && talos_be32_get(buf) == n &&
+             memcmp(buf + 4, iv, 12) == 0 && talos_fd_read_full(j->fd, buf + HDR, n) == TALOS_OK &&
              EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
-             EVP_DecryptUpdate(ctx, buf + HDR, &outl, buf + HDR, (int)n) == 1 && (size_t)outl == n &&
+             EVP_DecryptUpdate(ctx, buf + HDR, &outl, buf + HDR, (int)n) == 1 &&
+             (size_t)outl == n &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, buf + 16) == 1 &&
              EVP_DecryptFinal_ex(ctx, buf + HDR + n, &outl) == 1;
         if (ok)
             memcpy(j->dst + off, buf + HDR, n);
         if (ok && j->hash)
-            ok = rooter_pages(&rt, off, j->dst + off, n);
+            ok = rooter_pages(rt, off, j->dst + off, n);
     }
-    if (ok && j->hash)
-        ok = rooter_fold(&rt, j->root);
-    j->t_end = bench_now_ns();
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
-    rooter_free(&rt);
-    EVP_CIPHER_CTX_free(ctx);
-    free(buf);
-    j->ok = ok;
+    side_close(&sd, j, ok, &j->t_end);
     return NULL;
 }
 
