@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "talos/ta.h"
+#include "tests/ta/hexout.h"
 
 static uint64_t persist_counter TALOS_PERSIST;
 
@@ -34,10 +35,7 @@ static int p_ocall(int argc, const struct talos_arg *argv, struct talos_out *out
         talos_out_reason(out, "ocall %s failed", argv[0].ptr);
         return rc;
     }
-    for (size_t i = 0; i < n; i++)
-        if (talos_out_printf(out, "%02x", resp[i]) != TALOS_OK)
-            return TALOS_ERR_TOO_LARGE;
-    return TALOS_OK;
+    return out_hex(out, resp, n);
 }
 
 /* seal: print SHA-256 of the seal key (never the key itself). */
@@ -50,10 +48,7 @@ static int p_seal(int argc, const struct talos_arg *argv, struct talos_out *out)
         return rc;
     talos_sha256(key, sizeof(key), h);
     talos_wipe(key, sizeof(key));
-    for (int i = 0; i < TALOS_SHA256_BYTES; i++)
-        if (talos_out_printf(out, "%02x", h[i]) != TALOS_OK)
-            return TALOS_ERR_TOO_LARGE;
-    return TALOS_OK;
+    return out_hex(out, h, sizeof(h));
 }
 
 static int p_persist(int argc, const struct talos_arg *argv, struct talos_out *out)
