@@ -147,10 +147,7 @@ static int report_json(char **files, const struct talos_cert *certs, size_t n, i
         }
         bad |= json_object_set(j, "certificates", arr);
     }
-    if (!bad)
-        rc = cli_print_json(j);
-    else
-        cli_fail("verify", TALOS_ERR_NOMEM, "cannot build the output");
+    rc = cli_print_built("verify", j, !bad);
     json_decref(arr);
     json_decref(j);
     return rc;
