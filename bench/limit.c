@@ -149,8 +149,10 @@ struct side {
     struct rooter rt;
 };
 
-/* 1 when the side is ready to encrypt (enc) or decrypt under j->key. */
-static int side_open(struct side *sd, const struct job *j, int enc)
+/* Ready the side to encrypt (enc) or decrypt under j->key, wait for the
+ * other side, then start the clocks: the wall clock into *t_start (if not
+ * NULL) and the thread's CPU clock. 1 when the side is ready. */
+static int side_open(struct side *sd, struct job *j, int enc, uint64_t *t_start)
 {
     int ok = 0;
 
@@ -161,6 +163,10 @@ static int side_open(struct side *sd, const struct job *j, int enc)
         ok = EVP_CipherInit_ex(sd->ctx, EVP_aes_256_gcm(), NULL, j->key, NULL, enc) == 1;
     if (sd->buf)
         memset(sd->buf, 0, HDR + CHUNK); /* the buffer is warm, like a TLS record buffer */
+    pthread_barrier_wait(j->start);
+    if (t_start)
+        *t_start = bench_now_ns();
+    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     return ok;
 }
 
@@ -184,27 +190,22 @@ static void *sender(void *arg)
 {
     struct job *j = arg;
     struct side sd;
-    int outl = 0, ok = side_open(&sd, j, 1);
-    EVP_CIPHER_CTX *ctx = sd.ctx;
-    uint8_t *buf = sd.buf;
-    struct rooter *rt = &sd.rt;
-
-    pthread_barrier_wait(j->start);
     /* The clock starts here, in the thread that does the first work: on two
      * vCPUs a third (timing) thread may not run until the transfer is over. */
-    j->t_start = bench_now_ns();
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    int outl = 0, ok = side_open(&sd, j, 1, &j->t_start);
+    uint8_t *buf = sd.buf;
+
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
         make_iv(j->salt, ctr, iv);
         talos_be32_put(buf, (uint32_t)n);
         memcpy(buf + 4, iv, 12);
-        ok = (!j->hash || rooter_pages(rt, off, j->src + off, n)) &&
-             EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
-             EVP_EncryptUpdate(ctx, buf + HDR, &outl, j->src + off, (int)n) == 1 &&
-             (size_t)outl == n && EVP_EncryptFinal_ex(ctx, buf + HDR + n, &outl) == 1 &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
+        ok = (!j->hash || rooter_pages(&sd.rt, off, j->src + off, n)) &&
+             EVP_EncryptInit_ex(sd.ctx, NULL, NULL, NULL, iv) == 1 &&
+             EVP_EncryptUpdate(sd.ctx, buf + HDR, &outl, j->src + off, (int)n) == 1 &&
+             (size_t)outl == n && EVP_EncryptFinal_ex(sd.ctx, buf + HDR + n, &outl) == 1 &&
+             EVP_CIPHER_CTX_ctrl(sd.ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
              talos_fd_write_full(j->fd, buf, HDR + n) == TALOS_OK;
     }
     side_close(&sd, j, ok, NULL);
@@ -215,13 +216,9 @@ static void *receiver(void *arg)
 {
     struct job *j = arg;
     struct side sd;
-    int outl = 0, ok = side_open(&sd, j, 0);
-    EVP_CIPHER_CTX *ctx = sd.ctx;
+    int outl = 0, ok = side_open(&sd, j, 0, NULL);
     uint8_t *buf = sd.buf;
-    struct rooter *rt = &sd.rt;
 
-    pthread_barrier_wait(j->start);
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
@@ -230,15 +227,15 @@ static void *receiver(void *arg)
          * chunk fails here, as it would in TLS. */
         ok = talos_fd_read_full(j->fd, buf, HDR) == TALOS_OK && talos_be32_get(buf) == n &&
              memcmp(buf + 4, iv, 12) == 0 && talos_fd_read_full(j->fd, buf + HDR, n) == TALOS_OK &&
-             EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
-             EVP_DecryptUpdate(ctx, buf + HDR, &outl, buf + HDR, (int)n) == 1 &&
+             EVP_DecryptInit_ex(sd.ctx, NULL, NULL, NULL, iv) == 1 &&
+             EVP_DecryptUpdate(sd.ctx, buf + HDR, &outl, buf + HDR, (int)n) == 1 &&
              (size_t)outl == n &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, buf + 16) == 1 &&
-             EVP_DecryptFinal_ex(ctx, buf + HDR + n, &outl) == 1;
+             EVP_CIPHER_CTX_ctrl(sd.ctx, EVP_CTRL_GCM_SET_TAG, 16, buf + 16) == 1 &&
+             EVP_DecryptFinal_ex(sd.ctx, buf + HDR + n, &outl) == 1;
         if (ok)
             memcpy(j->dst + off, buf + HDR, n);
         if (ok && j->hash)
-            ok = rooter_pages(rt, off, j->dst + off, n);
+            ok = rooter_pages(&sd.rt, off, j->dst + off, n);
     }
     side_close(&sd, j, ok, &j->t_end);
     return NULL;

@@ -552,16 +552,10 @@ static void capture(const char *name, int which)
 int main(int argc, char **argv)
 {
     struct talos_wr w;
+    int rc = seed_root(argc, argv, "gen_seeds", &root);
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_seeds CORPUS_DIR\n");
-        return 2;
-    }
-    root = argv[1];
-    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
-        perror(root);
-        return 1;
-    }
+    if (rc != 0)
+        return rc;
     talos_wr_init(&w, 0);
     gen_wire(&w);
     gen_msg(&w);

@@ -29,6 +29,22 @@ static inline int seed_write(const char *root, const char *harness, const char *
     return 0;
 }
 
+/* main's start: the one argument, CORPUS_DIR, created if missing, into
+ * *root. 0, or the exit status after printing why (2: usage). */
+static inline int seed_root(int argc, char **argv, const char *prog, const char **root)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR\n", prog);
+        return 2;
+    }
+    if (mkdir(argv[1], 0755) != 0 && errno != EEXIST) {
+        perror(argv[1]);
+        return 1;
+    }
+    *root = argv[1];
+    return 0;
+}
+
 /* A recognisable, deterministic byte pattern. */
 static inline void seed_fill(uint8_t *p, size_t n, uint8_t seed)
 {

@@ -67,15 +67,10 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_seeds_sim CORPUS_DIR\n");
-        return 2;
-    }
-    root = argv[1];
-    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
-        perror(root);
-        return 1;
-    }
+    int rc = seed_root(argc, argv, "gen_seeds_sim", &root);
+
+    if (rc != 0)
+        return rc;
     gen_evidence();
     return failed;
 }
