@@ -19,6 +19,7 @@
 #include "core/sign.h"
 #include "core/wire.h"
 #include "tee/tee.h"
+#include "tests/tmpdir.h"
 
 #define MAXE 8
 
@@ -35,19 +36,13 @@ struct fixture {
 
 static struct fixture *F;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct talos_platform_config cfg = {0};
 
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "%s/talos-cert-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(test_tmpdir_make(f->base, sizeof(f->base), "cert"));
     snprintf(f->ca, sizeof(f->ca), "%s/ca", f->base);
     snprintf(f->st, sizeof(f->st), "%s/node", f->base);
     assert_int_equal(mkdir(f->st, 0700), 0);
@@ -69,7 +64,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     f->ops->close(f->p);
-    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(f->base);
     free(f);
     return 0;
 }

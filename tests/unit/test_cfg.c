@@ -20,6 +20,7 @@
 #include "core/crypto.h"
 #include "talos/err.h"
 #include "tools/cfg/cfg.h"
+#include "tests/tmpdir.h"
 
 /* A call chain, a loop, an indirect call, a function never called and a
  * migration point. VARIANT changes one immediate (same length, same
@@ -70,9 +71,7 @@ static int setup(void **state)
     FILE *s = NULL;
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "%s/talos-cfg-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(test_tmpdir_make(f->dir, sizeof(f->dir), "cfg"));
     snprintf(f->src, sizeof(f->src), "%s/fixture.c", f->dir);
     snprintf(f->exe, sizeof(f->exe), "%s/fixture", f->dir);
     snprintf(f->exe2, sizeof(f->exe2), "%s/fixture2", f->dir);

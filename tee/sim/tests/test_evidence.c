@@ -21,6 +21,7 @@
 /* The enclave side is not in the host libraries unit tests link; include it
  * to drive its evidence check with a fake host. */
 #include "tee/sim/enclave/enclave.c"
+#include "tests/tmpdir.h"
 
 struct fixture {
     char base[64], ca[96], ca2[96], st_a[96], st_b[96], st_c[96];
@@ -33,11 +34,6 @@ struct fixture {
 static const uint8_t meas[TALOS_MEASUREMENT_BYTES] = {0x11, 0x12, 0x13},
                      cfg_id[TALOS_CONFIG_ID_BYTES] = {0x22}, cfgd[TALOS_CFG_DIGEST_BYTES] = {0x44},
                      rdata[TALOS_REPORT_DATA_BYTES] = {0x33, 0x34};
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
 
 static struct talos_platform *open_platform(struct fixture *f, const char *st, const char *ca)
 {
@@ -55,8 +51,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "%s/talos-ev-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(test_tmpdir_make(f->base, sizeof(f->base), "ev"));
     snprintf(f->ca, sizeof(f->ca), "%s/ca1", f->base);
     snprintf(f->ca2, sizeof(f->ca2), "%s/ca2", f->base);
     snprintf(f->st_a, sizeof(f->st_a), "%s/a", f->base);
@@ -80,7 +75,7 @@ static int teardown(void **state)
     f->ops->close(f->a);
     f->ops->close(f->b);
     f->ops->close(f->c);
-    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(f->base);
     free(f);
     return 0;
 }

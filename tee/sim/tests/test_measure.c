@@ -24,6 +24,7 @@
 /* The enclave side is not in the host libraries unit tests link; include it
  * to test memory_map in this (real) process. */
 #include "tee/sim/enclave/enclave.c"
+#include "tests/tmpdir.h"
 
 struct image {
     char dir[64], path[96];
@@ -51,8 +52,7 @@ static int setup(void **state)
     int fd = -1;
 
     assert_non_null(im);
-    snprintf(im->dir, sizeof(im->dir), "%s/talos-me-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(im->dir));
+    assert_non_null(test_tmpdir_make(im->dir, sizeof(im->dir), "me"));
     snprintf(im->path, sizeof(im->path), "%s/image", im->dir);
     fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);

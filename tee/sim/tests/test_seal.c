@@ -24,6 +24,7 @@
 /* The enclave side is not in the host libraries unit tests link; include it
  * to drive its seal_key with a fake host. */
 #include "tee/sim/enclave/enclave.c"
+#include "tests/tmpdir.h"
 
 struct fixture {
     char base[64];
@@ -32,18 +33,12 @@ struct fixture {
 
 static const uint8_t m1[TALOS_MEASUREMENT_BYTES] = {1}, m2[TALOS_MEASUREMENT_BYTES] = {2};
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "%s/talos-se-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(test_tmpdir_make(f->base, sizeof(f->base), "se"));
     f->ops = talos_tee_host_find("sim");
     assert_non_null(f->ops);
     *state = f;
@@ -53,7 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(f->base);
     free(f);
     return 0;
 }
