@@ -168,6 +168,16 @@ static void expect_unsafe(const char *sd, const char *ca)
     assert_null(id.key);
 }
 
+/* Files and folders of a platform identity with a mode it must refuse. */
+static const struct {
+    const char *path; /* below the fixture's base */
+    mode_t bad, good;
+} bad_modes[] = {
+    {"rst/platform.secret", 0644, 0600}, {"rst/platform.key", 0640, 0600},
+    {"rca/ca.key", 0604, 0600},          {"rst/platform.pem", 0666, 0644},
+    {"rca", 0777, 0700},                 {"rst", 0770, 0700},
+};
+
 static void test_identity_refusals(void **state)
 {
     struct fixture *f = *state;
@@ -191,31 +201,16 @@ static void test_identity_refusals(void **state)
     assert_int_equal(read(fd, before, TALOS_SIM_SECRET_BYTES), TALOS_SIM_SECRET_BYTES);
     close(fd);
 
-    /* The secret readable by others: refused, and left as it is. */
-    assert_int_equal(chmod(p, 0644), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0600), 0);
-    /* Keys likewise, in the state dir and in the CA dir. */
-    path_of(f, "rst/platform.key", p);
-    assert_int_equal(chmod(p, 0640), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0600), 0);
-    path_of(f, "rca/ca.key", p);
-    assert_int_equal(chmod(p, 0604), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0600), 0);
-    /* The certificate may be read by all, not written. */
-    path_of(f, "rst/platform.pem", p);
-    assert_int_equal(chmod(p, 0666), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0644), 0);
-    /* Directories writable by others. */
-    assert_int_equal(chmod(ca, 0777), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(ca, 0700), 0);
-    assert_int_equal(chmod(sd, 0770), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(sd, 0700), 0);
+    /* Each mode refused, then the right one back. The secret readable by
+     * others: refused, and left as it is; keys likewise, in the state dir
+     * and in the CA dir; the certificate may be read by all, not written;
+     * directories writable by others. */
+    for (size_t i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]); i++) {
+        path_of(f, bad_modes[i].path, p);
+        assert_int_equal(chmod(p, bad_modes[i].bad), 0);
+        expect_unsafe(sd, ca);
+        assert_int_equal(chmod(p, bad_modes[i].good), 0);
+    }
     /* Anything foreign in the CA dir, even a file it does not read. */
     path_of(f, "rca/planted", p);
     fd = open(p, O_WRONLY | O_CREAT, 0600);
