@@ -29,6 +29,7 @@
 #include "tee/sim/verify/evidence.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/fuzz_keys.h"
+#include "tests/bytes.h"
 
 /* Offset of platform_id in the encoding: magic, version, "sim", flags,
  * measurement, config id, CFG digest, report data. */
@@ -67,15 +68,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static int is_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
-}
-
 static int same_claims(const struct talos_claims *a, const struct talos_claims *b)
 {
     return strcmp(a->backend, b->backend) == 0 && a->flags == b->flags &&
@@ -103,10 +95,10 @@ static int verify(const uint8_t *ev, size_t n, const struct talos_sim_evidence *
         FUZZ_CHECK(c.flags == TALOS_CLAIM_SIMULATED ||
                    c.flags == (TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG));
     } else {
-        FUZZ_CHECK(is_zero(&c, sizeof(c)));
+        FUZZ_CHECK(test_is_zero(&c, sizeof(c)));
     }
     rc0 = talos_verify_evidence(ev, n, (const uint8_t *)fuzz_ca_pem, strlen(fuzz_ca_pem), 0, &c);
-    FUZZ_CHECK(rc0 != TALOS_OK && is_zero(&c, sizeof(c)));
+    FUZZ_CHECK(rc0 != TALOS_OK && test_is_zero(&c, sizeof(c)));
     if (rc == TALOS_OK)
         FUZZ_CHECK(rc0 == TALOS_ERR_EVIDENCE_SIM);
     return rc;
@@ -129,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(e.cert_der + e.cert_len == data + e.signed_len);
         FUZZ_CHECK(e.sig == data + e.signed_len + 4 && e.signed_len + 4 + 64 == size);
     } else {
-        FUZZ_CHECK(is_zero(&e, sizeof(e)));
+        FUZZ_CHECK(test_is_zero(&e, sizeof(e)));
     }
     (void)verify(data, size, &e, rc);
     if (rc != TALOS_OK)

@@ -22,6 +22,7 @@
  * to drive its evidence check with a fake host. */
 #include "tee/sim/enclave/enclave.c"
 #include "tests/tmpdir.h"
+#include "tests/bytes.h"
 
 struct fixture {
     char base[64], ca[96], ca2[96], st_a[96], st_b[96], st_c[96];
@@ -86,15 +87,6 @@ static void anchors_of(struct fixture *f, struct talos_platform *p, const uint8_
     assert_true(*len > 0);
 }
 
-static int is_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
-}
-
 static int verify(struct fixture *f, const uint8_t *ev, size_t len, unsigned flags)
 {
     const uint8_t *pem = NULL;
@@ -106,7 +98,7 @@ static int verify(struct fixture *f, const uint8_t *ev, size_t len, unsigned fla
     anchors_of(f, f->a, &pem, &pem_len);
     rc = talos_verify_evidence(ev, len, pem, pem_len, flags, &c);
     if (rc != TALOS_OK)
-        assert_true(is_zero(&c, sizeof(c)));
+        assert_true(test_is_zero(&c, sizeof(c)));
     return rc;
 }
 
@@ -224,7 +216,7 @@ static void test_wrong_anchor(void **state)
     anchors_of(f, f->c, &pem2, &len2);
     assert_int_equal(talos_verify_evidence(f->ev, f->ev_len, pem2, len2, TALOS_VERIFY_ALLOW_SIM, &c),
                      TALOS_ERR_EVIDENCE_CHAIN);
-    assert_true(is_zero(&c, sizeof(c)));
+    assert_true(test_is_zero(&c, sizeof(c)));
     /* Checked before simulation: not EVIDENCE_SIM without ALLOW_SIM either. */
     assert_int_equal(talos_verify_evidence(f->ev, f->ev_len, pem2, len2, 0, &c), TALOS_ERR_EVIDENCE_CHAIN);
     /* No anchors, or anchors without a certificate. */
@@ -301,7 +293,7 @@ static void test_unknown_backend(void **state)
         memset(&c, 0xa5, sizeof(c));
         assert_int_equal(talos_verify_evidence(w.p, w.len, NULL, 0, TALOS_VERIFY_ALLOW_SIM, &c),
                          TALOS_ERR_NOT_IMPLEMENTED);
-        assert_true(is_zero(&c, sizeof(c)));
+        assert_true(test_is_zero(&c, sizeof(c)));
         talos_wr_free(&w);
     }
     assert_null(talos_tee_verifier_find(NULL));
@@ -340,7 +332,7 @@ static void test_no_cfg_flag(void **state)
     anchors_of(f, f->a, &pem, &pem_len);
     assert_int_equal(talos_verify_evidence(ev, len, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c), TALOS_OK);
     assert_int_equal(c.flags, TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG);
-    assert_true(is_zero(c.cfg_digest, sizeof(c.cfg_digest)));
+    assert_true(test_is_zero(c.cfg_digest, sizeof(c.cfg_digest)));
     /* NO_CFG cleared on a zero digest, or set on a real one: malformed. */
     ev[16] &= (uint8_t)~TALOS_CLAIM_NO_CFG;
     assert_int_equal(talos_sim_evidence_decode(ev, len, &e), TALOS_ERR_MALFORMED);
@@ -367,7 +359,7 @@ static void test_attest_report_data(void **state)
     memcpy(buf + 47, lineage, TALOS_LINEAGE_BYTES);
     talos_sha256(buf, sizeof(buf), want);
     assert_memory_equal(out, want, TALOS_SHA256_BYTES);
-    assert_true(is_zero(out + TALOS_SHA256_BYTES, TALOS_REPORT_DATA_BYTES - TALOS_SHA256_BYTES));
+    assert_true(test_is_zero(out + TALOS_SHA256_BYTES, TALOS_REPORT_DATA_BYTES - TALOS_SHA256_BYTES));
 }
 
 /* Fake host for enclave.c: answers QUOTE through a real platform, with the

@@ -25,6 +25,7 @@
  * to test memory_map in this (real) process. */
 #include "tee/sim/enclave/enclave.c"
 #include "tests/tmpdir.h"
+#include "tests/bytes.h"
 
 struct image {
     char dir[64], path[96];
@@ -74,14 +75,6 @@ static int teardown(void **state)
     free(im->bytes);
     free(im);
     return 0;
-}
-
-static int is_zero_32(const uint8_t *m)
-{
-    for (size_t i = 0; i < 32; i++)
-        if (m[i])
-            return 0;
-    return 1;
 }
 
 static Elf64_Ehdr ehdr_of(const uint8_t *b)
@@ -182,7 +175,7 @@ static void test_not_an_image(void **state)
 
     write_all(im->path, "#!/bin/sh\necho not an ELF\n", 26);
     assert_int_equal(talos_sim_measure_file(im->path, m), TALOS_ERR_IMAGE);
-    assert_true(is_zero_32(m));
+    assert_true(test_is_zero(m, TALOS_MEASUREMENT_BYTES));
     assert_int_equal(talos_sim_measure_file("/nonexistent/talos", m), TALOS_ERR_IMAGE);
     assert_int_equal(talos_sim_measure_file(im->dir, m), TALOS_ERR_IMAGE);
     for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
@@ -246,7 +239,7 @@ static void test_rule_vector(void **state)
     assert_memory_equal(got, want, TALOS_MEASUREMENT_BYTES);
     /* Only writable segments: nothing to measure. */
     assert_int_equal(talos_sim_measure_segments(segs + 1, 1, got), TALOS_ERR_IMAGE);
-    assert_true(is_zero_32(got));
+    assert_true(test_is_zero(got, TALOS_MEASUREMENT_BYTES));
     assert_int_equal(talos_sim_measure_segments(segs, TALOS_SIM_MAX_SEGMENTS + 1, got), TALOS_ERR_IMAGE);
 }
 
