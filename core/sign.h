@@ -17,7 +17,7 @@ int talos_ed25519_keygen(uint8_t seed[TALOS_ED25519_SEED_BYTES],
 /* The public key of `seed`. TALOS_ERR_CRYPTO. */
 int talos_ed25519_public(const uint8_t seed[TALOS_ED25519_SEED_BYTES],
                          uint8_t pub[TALOS_ED25519_PUB_BYTES]);
-/* sig[64] over msg with the key of `seed`. TALOS_ERR_CRYPTO. */
+/* sig over msg with the key of `seed`. TALOS_ERR_CRYPTO. */
 int talos_ed25519_sign(const uint8_t seed[TALOS_ED25519_SEED_BYTES], const void *msg, size_t n,
                        uint8_t sig[TALOS_ED25519_SIG_BYTES]);
 /* Image signatures (talos sign, talosd --image-policy "signers"): an

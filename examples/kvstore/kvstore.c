@@ -197,7 +197,7 @@ static int kv_digest(int argc, const struct talos_arg *argv, struct talos_out *o
 {
     uint64_t acc[4] = {0};
     uint8_t h[TALOS_SHA256_BYTES], final[TALOS_SHA256_BYTES];
-    char hex[65];
+    char hex[2 * TALOS_SHA256_BYTES + 1];
 
     (void)argc, (void)argv;
     for (uint64_t i = 0; i < root()->nbuckets; i++)
@@ -230,8 +230,8 @@ static int kv_digest(int argc, const struct talos_arg *argv, struct talos_out *o
         hex[2 * i] = d[final[i] >> 4];
         hex[2 * i + 1] = d[final[i] & 15];
     }
-    hex[64] = '\0';
-    return talos_out_write(out, hex, 64);
+    hex[2 * TALOS_SHA256_BYTES] = '\0';
+    return talos_out_write(out, hex, 2 * TALOS_SHA256_BYTES);
 }
 
 static int kv_init(void)

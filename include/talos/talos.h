@@ -32,6 +32,8 @@ extern "C" {
 #define TALOS_NONCE_BYTES 32
 #define TALOS_EVIDENCE_MAX 8192
 #define TALOS_BACKEND_NAME_MAX 16
+#define TALOS_TA_NAME_MAX 64    /* a TA's declared name, bytes with the NUL */
+#define TALOS_STATE_NAME_MAX 16 /* a TA state's name ("ACTIVE", ...), bytes with the NUL */
 
 /* Claims flags. */
 #define TALOS_CLAIM_SIMULATED 0x1u /* produced by a simulated TEE: no isolation */
@@ -252,8 +254,8 @@ struct talos_ta_info {
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint8_t measurement[TALOS_MEASUREMENT_BYTES]; /* as measured by the platform at load */
     uint64_t version;
-    char name[64];           /* the TA's declared name */
-    char state[16];          /* "ACTIVE", "CRASHED", ... */
+    char name[TALOS_TA_NAME_MAX];     /* the TA's declared name */
+    char state[TALOS_STATE_NAME_MAX]; /* "ACTIVE", "CRASHED", ... */
     int pid;                 /* sim: the TA process; 0 elsewhere */
     enum talos_call_mode mode;
     uint64_t state_bytes;    /* bytes of state in use (arena + persist) */

@@ -29,7 +29,7 @@ struct talos_ta {
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint64_t version;
     uint64_t state_bytes;
-    char name[64];
+    char name[TALOS_TA_NAME_MAX];
     int pid;
     int dead;              /* the TA process is gone: every call answers TA_CRASHED */
     int target;            /* started in restore mode and not activated yet */

@@ -416,7 +416,7 @@ int talos_host_decode_info(struct talos_ta *ta, char *state, size_t state_cap)
 
 TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
 {
-    char state[16] = {0};
+    char state[TALOS_STATE_NAME_MAX] = {0};
     int rc = TALOS_OK;
 
     if (!ta || !info)

@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct talos_ta *ta = NULL;
     struct talos_result res;
-    char state[16];
+    char state[TALOS_STATE_NAME_MAX];
     uint16_t type = 0;
     int sv[2] = {-1, -1}, rc = TALOS_OK;
     int buf = (int)(4 * STREAM_MAX);

@@ -280,7 +280,8 @@ static void test_ca_created_once(void **state)
             (void)!read(go[0], &b, 1); /* all start together */
             snprintf(st, sizeof(st), "race-%d", i);
             if (open_at(f, st, "race-ca", &pl) != TALOS_OK ||
-                f->ops->quote(pl, m1, m2, m1, (uint8_t[64]){0}, ev, &len) != TALOS_OK)
+                f->ops->quote(pl, m1, m2, m1, (uint8_t[TALOS_REPORT_DATA_BYTES]){0}, ev, &len) !=
+                    TALOS_OK)
                 _exit(1);
             snprintf(p, sizeof(p), "%s/race-%d/ev", f->base, i);
             out = fopen(p, "wb");
