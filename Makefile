@@ -214,8 +214,9 @@ $(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-nomig.ta,$(
 $(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-wtrack.ta,$(call ta_objs,examples/$(e)),$(LIB_TA_BENCHWT))))
 BENCH_TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/bench/ta/$(e)-nomig.ta $(BUILD)/bench/ta/$(e)-wtrack.ta)
 
-# Test TAs (tests/ta/<name>/*.c) are built the same way.
-TEST_TAS := $(notdir $(wildcard tests/ta/*))
+# Test TAs (tests/ta/<name>/*.c, one folder each; a header beside them is
+# shared) are built the same way.
+TEST_TAS := $(notdir $(patsubst %/,%,$(wildcard tests/ta/*/)))
 $(foreach t,$(TEST_TAS),$(eval $(call ta_link,$(BUILD)/tests/ta/$(t).ta,$(call ta_objs,tests/ta/$(t)),$(LIB_TA))))
 TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/tests/ta/kvstore-faults.ta
 # The porting template's enclave side in a TA image, in every build: a node

@@ -113,13 +113,8 @@ int main(int argc, char **argv)
         return 2;
     }
     memset(payload, 'p', sizeof(payload));
-    if (!mkdtemp(dir))
+    if (bench_host_open("ecall_rtt", dir, &hc, &h) != 0)
         return 1;
-    hc.state_dir = dir;
-    if ((rc = talos_host_open(&hc, &h)) != TALOS_OK) {
-        fprintf(stderr, "ecall_rtt: %s\n", talos_strerror(rc));
-        return 1;
-    }
     plain = bench_plain(iters);
     if ((rc = bench_ecall(h, argv[1], TALOS_CALL_PASSIVE, iters, "noop", 0, NULL, &pas)) ||
         (rc = bench_ecall(h, argv[1], TALOS_CALL_SWITCHLESS, iters, "noop", 0, NULL, &swl)) ||

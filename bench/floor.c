@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "bench/lib/stats.h"
+#include "talos/common.h"
 
 #define MAX_RUNS 1000
 
@@ -115,7 +116,7 @@ static uint64_t one_handshake(void)
 static double sha256_mbs(void)
 {
     enum { PAGES = 4096 };
-    uint8_t *buf = malloc((size_t)PAGES * 4096), out[32];
+    uint8_t *buf = malloc((size_t)PAGES * 4096), out[TALOS_SHA256_BYTES];
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int olen = 0;
 

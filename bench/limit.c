@@ -37,6 +37,10 @@
 #include <unistd.h>
 
 #include "bench/lib/stats.h"
+#include "core/wire.h"
+#include "os/xport.h"
+#include "talos/common.h"
+#include "talos/err.h"
 
 #define CHUNK (256u * 1024u)
 #define HDR (4 + 12 + 16) /* length ‖ IV ‖ tag */
@@ -60,7 +64,7 @@ struct job {
     uint64_t t_start, t_end;
     uint64_t cpu_ns; /* this thread's CPU time for its part of the transfer */
     int hash;        /* also compute the state root (leaves, then the tree) */
-    uint8_t root[32];
+    uint8_t root[TALOS_SHA256_BYTES];
     int ok;
 };
 
@@ -80,7 +84,7 @@ static int rooter_init(struct rooter *r, const struct job *j)
     r->n = (j->size + PAGE - 1) / PAGE;
     r->md = EVP_MD_CTX_new();
     r->sha = EVP_MD_fetch(NULL, "SHA256", NULL);
-    r->leaves = malloc(r->n * 32);
+    r->leaves = malloc(r->n * TALOS_SHA256_BYTES);
     return r->md && r->sha && r->leaves;
 }
 
@@ -91,7 +95,7 @@ static void rooter_free(struct rooter *r)
     free(r->leaves);
 }
 
-static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[32])
+static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[TALOS_SHA256_BYTES])
 {
     return EVP_DigestInit_ex2(r->md, r->sha, NULL) == 1 && EVP_DigestUpdate(r->md, p, len) == 1 &&
            EVP_DigestFinal_ex(r->md, out, NULL) == 1;
@@ -102,7 +106,8 @@ static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[32
 static int rooter_pages(struct rooter *r, size_t off, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i += PAGE)
-        if (!sha256(r, p + i, n - i < PAGE ? n - i : PAGE, r->leaves + (off + i) / PAGE * 32))
+        if (!sha256(r, p + i, n - i < PAGE ? n - i : PAGE,
+                    r->leaves + (off + i) / PAGE * TALOS_SHA256_BYTES))
             return 0;
     return 1;
 }
@@ -110,59 +115,22 @@ static int rooter_pages(struct rooter *r, size_t off, const uint8_t *p, size_t n
 /* Fold the leaves pairwise, level by level, in place, into root (an odd
  * node moves up as it is). The same work as TALOS's tree (core/merkle.c),
  * not its exact layout. */
-static int rooter_fold(struct rooter *r, uint8_t root[32])
+static int rooter_fold(struct rooter *r, uint8_t root[TALOS_SHA256_BYTES])
 {
+    enum { H = TALOS_SHA256_BYTES };
     uint8_t *l = r->leaves;
     for (size_t n = r->n; n > 1;) {
         size_t m = 0;
         for (size_t i = 0; i < n; i += 2, m++) {
             if (i + 1 == n)
-                memmove(l + 32 * m, l + 32 * i, 32);
-            else if (!sha256(r, l + 32 * i, 64, l + 32 * m))
+                memmove(l + H * m, l + H * i, H);
+            else if (!sha256(r, l + H * i, 2 * H, l + H * m))
                 return 0;
         }
         n = m;
     }
-    memcpy(root, l, 32);
+    memcpy(root, l, TALOS_SHA256_BYTES);
     return 1;
-}
-
-static int send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int recv_all(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* IV = salt ‖ 64-bit chunk counter: never repeats under one key. */
@@ -173,85 +141,103 @@ static void make_iv(const uint8_t salt[4], uint64_t ctr, uint8_t iv[12])
         iv[4 + i] = (uint8_t)(ctr >> (56 - 8 * i));
 }
 
+/* What each side of a transfer holds: its cipher, its record buffer and,
+ * when it hashes, its leaves. */
+struct side {
+    EVP_CIPHER_CTX *ctx;
+    uint8_t *buf;
+    struct rooter rt;
+};
+
+/* Ready the side to encrypt (enc) or decrypt under j->key, wait for the
+ * other side, then start the clocks: the wall clock into *t_start (if not
+ * NULL) and the thread's CPU clock. 1 when the side is ready. */
+static int side_open(struct side *sd, struct job *j, int enc, uint64_t *t_start)
+{
+    int ok = 0;
+
+    sd->ctx = EVP_CIPHER_CTX_new();
+    sd->buf = malloc(HDR + CHUNK);
+    ok = rooter_init(&sd->rt, j) && sd->ctx && sd->buf;
+    if (ok)
+        ok = EVP_CipherInit_ex(sd->ctx, EVP_aes_256_gcm(), NULL, j->key, NULL, enc) == 1;
+    if (sd->buf)
+        memset(sd->buf, 0, HDR + CHUNK); /* the buffer is warm, like a TLS record buffer */
+    pthread_barrier_wait(j->start);
+    if (t_start)
+        *t_start = bench_now_ns();
+    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    return ok;
+}
+
+/* The root if the transfer went well and the side hashes, then the end
+ * time into *t_end (if not NULL), the thread's CPU time and the verdict into
+ * j; frees the side. */
+static void side_close(struct side *sd, struct job *j, int ok, uint64_t *t_end)
+{
+    if (ok && j->hash)
+        ok = rooter_fold(&sd->rt, j->root);
+    if (t_end)
+        *t_end = bench_now_ns();
+    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
+    rooter_free(&sd->rt);
+    EVP_CIPHER_CTX_free(sd->ctx);
+    free(sd->buf);
+    j->ok = ok;
+}
+
 static void *sender(void *arg)
 {
     struct job *j = arg;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t *buf = malloc(HDR + CHUNK);
-    struct rooter rt;
-    int outl = 0, ok = rooter_init(&rt, j) && ctx && buf;
-
-    if (ok)
-        ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
-    if (buf)
-        memset(buf, 0, HDR + CHUNK); /* the send buffer is warm, like a TLS write buffer */
-    pthread_barrier_wait(j->start);
+    struct side sd;
     /* The clock starts here, in the thread that does the first work: on two
      * vCPUs a third (timing) thread may not run until the transfer is over. */
-    j->t_start = bench_now_ns();
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    int outl = 0, ok = side_open(&sd, j, 1, &j->t_start);
+    uint8_t *buf = sd.buf;
+
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
         make_iv(j->salt, ctr, iv);
-        put_be32(buf, (uint32_t)n);
+        talos_be32_put(buf, (uint32_t)n);
         memcpy(buf + 4, iv, 12);
-        ok = (!j->hash || rooter_pages(&rt, off, j->src + off, n)) &&
-             EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
-             EVP_EncryptUpdate(ctx, buf + HDR, &outl, j->src + off, (int)n) == 1 &&
-             (size_t)outl == n && EVP_EncryptFinal_ex(ctx, buf + HDR + n, &outl) == 1 &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
-             send_all(j->fd, buf, HDR + n) == 0;
+        ok = (!j->hash || rooter_pages(&sd.rt, off, j->src + off, n)) &&
+             EVP_EncryptInit_ex(sd.ctx, NULL, NULL, NULL, iv) == 1 &&
+             EVP_EncryptUpdate(sd.ctx, buf + HDR, &outl, j->src + off, (int)n) == 1 &&
+             (size_t)outl == n && EVP_EncryptFinal_ex(sd.ctx, buf + HDR + n, &outl) == 1 &&
+             EVP_CIPHER_CTX_ctrl(sd.ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 16) == 1 &&
+             talos_fd_write_full(j->fd, buf, HDR + n) == TALOS_OK;
     }
-    if (ok && j->hash)
-        ok = rooter_fold(&rt, j->root);
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
-    rooter_free(&rt);
-    EVP_CIPHER_CTX_free(ctx);
-    free(buf);
-    j->ok = ok;
+    side_close(&sd, j, ok, NULL);
     return NULL;
 }
 
 static void *receiver(void *arg)
 {
     struct job *j = arg;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t *buf = malloc(HDR + CHUNK);
-    struct rooter rt;
-    int outl = 0, ok = rooter_init(&rt, j) && ctx && buf;
+    struct side sd;
+    int outl = 0, ok = side_open(&sd, j, 0, NULL);
+    uint8_t *buf = sd.buf;
 
-    if (ok)
-        ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, j->key, NULL) == 1;
-    if (buf)
-        memset(buf, 0, HDR + CHUNK);
-    pthread_barrier_wait(j->start);
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     for (size_t off = 0, ctr = 0; ok && off < j->size; off += CHUNK, ctr++) {
         size_t n = j->size - off < CHUNK ? j->size - off : CHUNK;
         uint8_t iv[12];
         make_iv(j->salt, ctr, iv);
         /* The IV must be the one expected next: a replayed or reordered
          * chunk fails here, as it would in TLS. */
-        ok = recv_all(j->fd, buf, HDR) == 0 && get_be32(buf) == n && memcmp(buf + 4, iv, 12) == 0 &&
-             recv_all(j->fd, buf + HDR, n) == 0 &&
-             EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) == 1 &&
-             EVP_DecryptUpdate(ctx, buf + HDR, &outl, buf + HDR, (int)n) == 1 && (size_t)outl == n &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, buf + 16) == 1 &&
-             EVP_DecryptFinal_ex(ctx, buf + HDR + n, &outl) == 1;
+        ok = talos_fd_read_full(j->fd, buf, HDR) == TALOS_OK && talos_be32_get(buf) == n &&
+             memcmp(buf + 4, iv, 12) == 0 && talos_fd_read_full(j->fd, buf + HDR, n) == TALOS_OK &&
+             EVP_DecryptInit_ex(sd.ctx, NULL, NULL, NULL, iv) == 1 &&
+             EVP_DecryptUpdate(sd.ctx, buf + HDR, &outl, buf + HDR, (int)n) == 1 &&
+             (size_t)outl == n &&
+             EVP_CIPHER_CTX_ctrl(sd.ctx, EVP_CTRL_GCM_SET_TAG, 16, buf + 16) == 1 &&
+             EVP_DecryptFinal_ex(sd.ctx, buf + HDR + n, &outl) == 1;
         if (ok)
             memcpy(j->dst + off, buf + HDR, n);
         if (ok && j->hash)
-            ok = rooter_pages(&rt, off, j->dst + off, n);
+            ok = rooter_pages(&sd.rt, off, j->dst + off, n);
     }
-    if (ok && j->hash)
-        ok = rooter_fold(&rt, j->root);
-    j->t_end = bench_now_ns();
-    j->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - j->cpu_ns;
-    rooter_free(&rt);
-    EVP_CIPHER_CTX_free(ctx);
-    free(buf);
-    j->ok = ok;
+    side_close(&sd, j, ok, &j->t_end);
     return NULL;
 }
 
@@ -285,7 +271,7 @@ static uint64_t one_run(const uint8_t *src, uint8_t *dst, size_t size, int hash,
         errno = 0;
         die("transfer (encrypt/send/receive/decrypt)");
     }
-    if (hash && memcmp(s.root, r.root, 32) != 0) {
+    if (hash && memcmp(s.root, r.root, TALOS_SHA256_BYTES) != 0) {
         errno = 0;
         die("the two state roots differ");
     }
@@ -311,11 +297,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: limit [--runs N] [--tsv] [SIZE...]\n");
         return 2;
     }
-    if (!n_sizes) {
-        static const size_t def[] = {64u << 10, 1u << 20, 16u << 20, 64u << 20, 256u << 20};
-        memcpy(sizes, def, sizeof(def));
-        n_sizes = sizeof(def) / sizeof(def[0]);
-    }
+    if (!n_sizes)
+        n_sizes = bench_default_sizes(sizes, MAX_SIZES);
     if (tsv)
         printf("# size_bytes\ttouched_ms\tfresh_ms\truns\tfresh_cpu_ms\troot_ms\troot_cpu_ms\n");
     else

@@ -314,11 +314,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: migrate KVSTORE_TA [--runs N] [--runs-large N] [--pooled] [--tsv] [SIZE...]\n");
         return 2;
     }
-    if (!n_sizes) {
-        static const size_t def[] = {64u << 10, 1u << 20, 16u << 20, 64u << 20, 256u << 20};
-        memcpy(sizes, def, sizeof(def));
-        n_sizes = sizeof(def) / sizeof(def[0]);
-    }
+    if (!n_sizes)
+        n_sizes = bench_default_sizes(sizes, MAX_SIZES);
     if (!mkdtemp(root)) {
         perror("migrate: mkdtemp");
         return 1;

@@ -191,13 +191,8 @@ int main(int argc, char **argv)
                         "[--only TA[:MODE]] BUILD_DIR\n");
         return 2;
     }
-    if (!mkdtemp(dir))
+    if (bench_host_open("overhead", dir, &hc, &h) != 0)
         return 1;
-    hc.state_dir = dir;
-    if ((rc = talos_host_open(&hc, &h)) != TALOS_OK) {
-        fprintf(stderr, "overhead: %s\n", talos_strerror(rc));
-        return 1;
-    }
     if (!json) {
         printf("| TA | mode | nomig ops/s | normal ops/s | wtrack ops/s | migration compiled in, idle | "
                "write tracking active |\n|---|---|---:|---:|---:|---:|---:|\n");

@@ -117,12 +117,13 @@ int cli_args(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *e
     return CLI_PROCEED;
 }
 
-int cli_ta_id(const struct cli_ctx *ctx, const char *s, uint8_t lineage[16], char id[33])
+int cli_ta_id(const struct cli_ctx *ctx, const char *s, uint8_t lineage[TALOS_LINEAGE_BYTES],
+              char id[33])
 {
     /* Lower-case form: the node names TAs by talos_hex() of the lineage, so
      * an id typed in upper case must still find its TA. */
-    if (talos_unhex(s, lineage, 16) != TALOS_OK)
+    if (talos_unhex(s, lineage, TALOS_LINEAGE_BYTES) != TALOS_OK)
         return cli_usage(ctx->cmd->name, "TA id must be 32 hex characters");
-    talos_hex(lineage, 16, id);
+    talos_hex(lineage, TALOS_LINEAGE_BYTES, id);
     return CLI_PROCEED;
 }

@@ -72,7 +72,8 @@ int cli_args(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *e
 /* Check a TA id typed by the user (exactly 32 hex characters). Writes its
  * bytes to lineage and its lower-case form to id (33 bytes). CLI_PROCEED,
  * or CLI_USAGE after printing the usage error. */
-int cli_ta_id(const struct cli_ctx *ctx, const char *s, uint8_t lineage[16], char id[33]);
+int cli_ta_id(const struct cli_ctx *ctx, const char *s, uint8_t lineage[TALOS_LINEAGE_BYTES],
+              char id[33]);
 
 /* Read PEM trust anchors (at most 1 MiB) from path into *pem (malloc'd);
  * path NULL: the default backend's (talos_default_anchors), and a failure

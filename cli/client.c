@@ -28,7 +28,7 @@ json_t *cli_request(const char *op)
 }
 
 int cli_ta_request(const struct cli_ctx *ctx, int npos, char **argv, const char *op,
-                   uint8_t lineage[16], char id[33], json_t **req)
+                   uint8_t lineage[TALOS_LINEAGE_BYTES], char id[33], json_t **req)
 {
     int rc = CLI_PROCEED;
 
@@ -44,8 +44,8 @@ int cli_ta_request(const struct cli_ctx *ctx, int npos, char **argv, const char 
     return CLI_PROCEED;
 }
 
-int cli_ta_command(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts,
-                   size_t n, const char *op, uint8_t lineage[16], char id[33], json_t **req)
+int cli_ta_command(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts, size_t n,
+                   const char *op, uint8_t lineage[TALOS_LINEAGE_BYTES], char id[33], json_t **req)
 {
     int npos = 0;
     int rc = cli_args(ctx, argc, argv, opts, n, 0, &npos);

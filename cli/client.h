@@ -21,7 +21,7 @@ json_t *cli_request(const char *op);
  * CLI_PROCEED, or the exit code (the failure printed); the caller decrefs
  * *req either way. */
 int cli_ta_request(const struct cli_ctx *ctx, int npos, char **argv, const char *op,
-                   uint8_t lineage[16], char id[33], json_t **req);
+                   uint8_t lineage[TALOS_LINEAGE_BYTES], char id[33], json_t **req);
 
 /* Set req[key] to the string val. TALOS_OK, or TALOS_ERR_INVALID_ARG when
  * val is not UTF-8 (JSON carries only text), TALOS_ERR_NOMEM. */
@@ -30,8 +30,8 @@ int cli_set_str(json_t *req, const char *key, const char *val);
 struct cli_opt;
 /* A command about one TA: its command line parsed (its own options
  * opts[0..n), then the common ones), then cli_ta_request. */
-int cli_ta_command(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts,
-                   size_t n, const char *op, uint8_t lineage[16], char id[33], json_t **req);
+int cli_ta_command(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts, size_t n,
+                   const char *op, uint8_t lineage[TALOS_LINEAGE_BYTES], char id[33], json_t **req);
 
 /* Send req to the node ctx->node and read its answer.
  * Progress frames ({"progress": STEP, "detail": TEXT}, no "ok") that a long

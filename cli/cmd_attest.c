@@ -149,12 +149,7 @@ static int print_json(const struct attest_result *r)
                                    r->err == TALOS_OK ? json_null() : json_string(talos_errname(r->err)));
         bad |= json_object_set_new(j, "message", r->message ? json_string(r->message) : json_null());
     }
-    if (bad) {
-        cli_fail("attest", TALOS_ERR_NOMEM, "cannot build the output");
-        goto out;
-    }
-    rc = cli_print_json(j);
-out:
+    rc = cli_print_built("attest", j, !bad);
     json_decref(cl);
     json_decref(j);
     return rc;

@@ -177,7 +177,7 @@ int cmd_call(struct cli_ctx *ctx, int argc, char **argv)
     uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
     char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
     json_t *req = NULL, *resp = NULL, *j = NULL, *out = NULL;
-    int npos = 0;
+    int npos = 0, built = 0;
     int rc = cli_args(ctx, argc, argv, NULL, 0, 1, &npos);
 
     if (rc != CLI_PROCEED)
@@ -216,14 +216,11 @@ int cmd_call(struct cli_ctx *ctx, int argc, char **argv)
     /* Text stays "out"; bytes that are not text stay hex under "out_hex". */
     out = json_object_get(resp, "out");
     j = json_object();
-    if (!j ||
-        json_object_set(j, out ? "out" : "out_hex", out ? out : json_object_get(resp, "out_hex")) != 0 ||
-        json_object_set(j, "version", json_object_get(resp, "version")) != 0) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the output");
-        rc = CLI_FAIL;
-        goto out;
-    }
-    rc = cli_print_json(j);
+    built = j &&
+            json_object_set(j, out ? "out" : "out_hex",
+                            out ? out : json_object_get(resp, "out_hex")) == 0 &&
+            json_object_set(j, "version", json_object_get(resp, "version")) == 0;
+    rc = cli_print_built(ctx->label, j, built);
 out:
     json_decref(j);
     json_decref(resp);

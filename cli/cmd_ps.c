@@ -133,12 +133,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     j = json_object();
-    if (!j || json_object_set(j, "tas", tas) != 0) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the output");
-        rc = CLI_FAIL;
-        goto out;
-    }
-    rc = cli_print_json(j);
+    rc = cli_print_built(ctx->label, j, j && json_object_set(j, "tas", tas) == 0);
 out:
     json_decref(j);
     json_decref(resp);

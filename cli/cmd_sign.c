@@ -58,7 +58,7 @@ static uint8_t *slurp(struct cli_ctx *ctx, const char *path, size_t max, size_t 
 }
 
 /* SHA-256 of the file at path, streamed. */
-static int file_sha(const char *path, uint8_t sha[32])
+static int file_sha(const char *path, uint8_t sha[TALOS_SHA256_BYTES])
 {
     struct talos_sha256_ctx *c = NULL;
     uint8_t buf[1 << 16];
@@ -85,7 +85,8 @@ int cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
     int signer = 0, npos = 0;
     const struct cli_opt opts[] = {
         {"key", 0, &key_path, NULL}, {"out", 0, &out_path, NULL}, {"signer", 0, NULL, &signer}};
-    uint8_t *pem = NULL, sha[32], seed[TALOS_ED25519_SEED_BYTES], pub[32], sig[64];
+    uint8_t *pem = NULL, sha[TALOS_SHA256_BYTES], seed[TALOS_ED25519_SEED_BYTES],
+            pub[TALOS_ED25519_PUB_BYTES], sig[TALOS_IMAGE_SIG_BYTES];
     uint8_t msg[TALOS_IMAGE_SIG_MSG_BYTES];
     char hex[2 * sizeof(sig) + 1], def_out[4096];
     size_t pem_len = 0, seed_len = sizeof(seed);

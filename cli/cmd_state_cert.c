@@ -64,7 +64,7 @@ static void print_human(const struct talos_cert *c, const char *id)
     char h[2 * 64 + 1];
     printf("ta: %s\n", id);
     printf("epoch: %llu (key rotations: one per migration)\n", (unsigned long long)c->epoch);
-    talos_hex(c->pub, 32, h);
+    talos_hex(c->pub, TALOS_ED25519_PUB_BYTES, h);
     printf("key: %s\n", h);
     printf("version: %llu\n", (unsigned long long)c->version);
     talos_hex(c->root, TALOS_HASH, h);

@@ -124,14 +124,14 @@ static int report_json(char **files, const struct talos_cert *certs, size_t n, i
 {
     json_t *j = json_object(), *arr = json_array();
     int bad = !j || !arr, rc = CLI_FAIL;
-    char h[2 * 32 + 1];
+    char h[2 * TALOS_HASH + 1];
 
     for (size_t i = 0; !bad && i < n; i++) {
         json_t *o = json_object();
         bad |= !o || json_object_set_new(o, "file", json_string(files[i])) ||
                json_object_set_new(o, "epoch", json_integer((json_int_t)certs[i].epoch)) ||
                json_object_set_new(o, "version", json_integer((json_int_t)certs[i].version));
-        talos_hex(certs[i].root, 32, h);
+        talos_hex(certs[i].root, TALOS_HASH, h);
         bad |= json_object_set_new(o, "state_root", json_string(h));
         bad |= json_array_append_new(arr, o);
     }
@@ -142,15 +142,12 @@ static int report_json(char **files, const struct talos_cert *certs, size_t n, i
         bad |= json_object_set_new(j, "file", bad_file ? json_string(bad_file) : json_null());
         bad |= json_object_set_new(j, "simulated", json_boolean(simulated));
         if (n) {
-            talos_hex(certs[0].lineage, 16, h);
+            talos_hex(certs[0].lineage, TALOS_LINEAGE_BYTES, h);
             bad |= json_object_set_new(j, "lineage", json_string(h));
         }
         bad |= json_object_set(j, "certificates", arr);
     }
-    if (!bad)
-        rc = cli_print_json(j);
-    else
-        cli_fail("verify", TALOS_ERR_NOMEM, "cannot build the output");
+    rc = cli_print_built("verify", j, !bad);
     json_decref(arr);
     json_decref(j);
     return rc;
@@ -214,7 +211,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
         rc = report_json(argv + 1, certs, n_ok, err, bad_file, why, ev.simulated);
     else if (err == TALOS_OK) {
         char h[33];
-        talos_hex(certs[0].lineage, 16, h);
+        talos_hex(certs[0].lineage, TALOS_LINEAGE_BYTES, h);
         printf("lineage: %s\n", h);
         for (size_t i = 0; i < n_ok; i++)
             printf("  %s: epoch %llu, version %llu\n", argv[i + 1], (unsigned long long)certs[i].epoch,

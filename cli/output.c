@@ -124,6 +124,15 @@ int cli_print_json(const json_t *j)
     return CLI_OK;
 }
 
+int cli_print_built(const char *label, const json_t *j, int built)
+{
+    if (!j || !built) {
+        cli_fail(label, TALOS_ERR_NOMEM, "cannot build the output");
+        return CLI_FAIL;
+    }
+    return cli_print_json(j);
+}
+
 static int is_hex(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)

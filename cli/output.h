@@ -34,6 +34,11 @@ size_t cli_sanitize(const char *s, char *out, size_t cap);
 /* Print j on stdout, indented, with a final newline. CLI_OK or CLI_FAIL. */
 int cli_print_json(const json_t *j);
 
+/* cli_print_json(j) when `built` (j, an object the command built, is
+ * whole); otherwise a failure line under label: the output could not be
+ * built (NOMEM). CLI_OK or CLI_FAIL. */
+int cli_print_built(const char *label, const json_t *j, int built);
+
 /* Shape of one field of a node's answer. */
 enum cli_jtype {
     CLI_J_STR = 1,

@@ -24,7 +24,7 @@
 static void link_encode(const struct talos_cert_link *l, struct talos_wr *w)
 {
     talos_wr_u64(w, l->epoch);
-    talos_wr_raw(w, l->pub, 32);
+    talos_wr_raw(w, l->pub, TALOS_ED25519_PUB_BYTES);
     talos_wr_u64(w, l->version);
     talos_wr_raw(w, l->head, TALOS_HASH);
     talos_wr_raw(w, l->sig, TALOS_CERT_SIG_BYTES);
@@ -33,7 +33,7 @@ static void link_encode(const struct talos_cert_link *l, struct talos_wr *w)
 static void link_decode(struct talos_rd *r, struct talos_cert_link *l)
 {
     l->epoch = talos_rd_u64(r);
-    talos_rd_raw(r, l->pub, 32);
+    talos_rd_raw(r, l->pub, TALOS_ED25519_PUB_BYTES);
     l->version = talos_rd_u64(r);
     talos_rd_raw(r, l->head, TALOS_HASH);
     talos_rd_raw(r, l->sig, TALOS_CERT_SIG_BYTES);
@@ -51,7 +51,7 @@ void talos_cert_encode_body(const struct talos_cert *c, struct talos_wr *w)
     talos_wr_u32(w, c->format);
     talos_wr_raw(w, c->lineage, sizeof(c->lineage));
     talos_wr_u64(w, c->epoch);
-    talos_wr_raw(w, c->pub, 32);
+    talos_wr_raw(w, c->pub, TALOS_ED25519_PUB_BYTES);
     talos_wr_u64(w, c->version);
     talos_wr_raw(w, c->root, TALOS_HASH);
     talos_wr_u64(w, c->prev_version);
@@ -63,7 +63,7 @@ void talos_cert_encode_body(const struct talos_cert *c, struct talos_wr *w)
     talos_wr_raw(w, c->measurement, sizeof(c->measurement));
     talos_wr_raw(w, c->config_id, sizeof(c->config_id));
     talos_wr_raw(w, c->cfg_digest, sizeof(c->cfg_digest));
-    talos_wr_raw(w, c->pub0, 32);
+    talos_wr_raw(w, c->pub0, TALOS_ED25519_PUB_BYTES);
     talos_wr_u32(w, c->n_links);
     for (uint32_t i = 0; i < c->n_links; i++)
         link_encode(&c->links[i], w);
@@ -90,7 +90,7 @@ int talos_cert_decode(const uint8_t *p, size_t n, struct talos_cert *c)
     c->format = talos_rd_u32(&r);
     talos_rd_raw(&r, c->lineage, sizeof(c->lineage));
     c->epoch = talos_rd_u64(&r);
-    talos_rd_raw(&r, c->pub, 32);
+    talos_rd_raw(&r, c->pub, TALOS_ED25519_PUB_BYTES);
     c->version = talos_rd_u64(&r);
     talos_rd_raw(&r, c->root, TALOS_HASH);
     c->prev_version = talos_rd_u64(&r);
@@ -102,7 +102,7 @@ int talos_cert_decode(const uint8_t *p, size_t n, struct talos_cert *c)
     talos_rd_raw(&r, c->measurement, sizeof(c->measurement));
     talos_rd_raw(&r, c->config_id, sizeof(c->config_id));
     talos_rd_raw(&r, c->cfg_digest, sizeof(c->cfg_digest));
-    talos_rd_raw(&r, c->pub0, 32);
+    talos_rd_raw(&r, c->pub0, TALOS_ED25519_PUB_BYTES);
     c->n_links = talos_rd_u32(&r);
     if (r.err) /* a short input: stop before the count is believed */
         goto bad;
@@ -143,7 +143,7 @@ void talos_lineage_rec_encode(const struct talos_lineage_rec *l, struct talos_wr
 {
     talos_wr_u64(w, l->epoch);
     talos_wr_raw(w, l->seed, sizeof(l->seed));
-    talos_wr_raw(w, l->pub0, 32);
+    talos_wr_raw(w, l->pub0, TALOS_ED25519_PUB_BYTES);
     talos_wr_raw(w, l->exec_head, TALOS_HASH);
     talos_wr_u64(w, l->head_version);
     talos_wr_raw(w, l->head, TALOS_HASH);
@@ -161,7 +161,7 @@ int talos_lineage_rec_decode(const uint8_t *p, size_t n, struct talos_lineage_re
     talos_rd_init(&r, p, n);
     l->epoch = talos_rd_u64(&r);
     talos_rd_raw(&r, l->seed, sizeof(l->seed));
-    talos_rd_raw(&r, l->pub0, 32);
+    talos_rd_raw(&r, l->pub0, TALOS_ED25519_PUB_BYTES);
     talos_rd_raw(&r, l->exec_head, TALOS_HASH);
     l->head_version = talos_rd_u64(&r);
     talos_rd_raw(&r, l->head, TALOS_HASH);
@@ -188,27 +188,28 @@ void talos_lineage_rec_clear(struct talos_lineage_rec *l)
     talos_wipe(l, sizeof(*l));
 }
 
-void talos_cert_link_message(const uint8_t lineage[16], const struct talos_cert_link *l,
-                             struct talos_wr *w)
+void talos_cert_link_message(const uint8_t lineage[TALOS_LINEAGE_BYTES],
+                             const struct talos_cert_link *l, struct talos_wr *w)
 {
     talos_wr_raw(w, LINK_TAG, sizeof(LINK_TAG) - 1);
-    talos_wr_raw(w, lineage, 16);
+    talos_wr_raw(w, lineage, TALOS_LINEAGE_BYTES);
     talos_wr_u64(w, l->epoch);
-    talos_wr_raw(w, l->pub, 32);
+    talos_wr_raw(w, l->pub, TALOS_ED25519_PUB_BYTES);
     talos_wr_u64(w, l->version);
     talos_wr_raw(w, l->head, TALOS_HASH);
 }
 
-void talos_cert_key_report_data(const uint8_t lineage[16], uint64_t epoch, const uint8_t pub[32],
+void talos_cert_key_report_data(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t epoch,
+                                const uint8_t pub[TALOS_ED25519_PUB_BYTES],
                                 uint8_t out[TALOS_REPORT_DATA_BYTES])
 {
-    uint8_t buf[sizeof(KEY_TAG) - 1 + 16 + 8 + 32];
+    uint8_t buf[sizeof(KEY_TAG) - 1 + TALOS_LINEAGE_BYTES + 8 + TALOS_ED25519_PUB_BYTES];
     uint8_t *p = buf;
 
     memcpy(p, KEY_TAG, sizeof(KEY_TAG) - 1), p += sizeof(KEY_TAG) - 1;
-    memcpy(p, lineage, 16), p += 16;
+    memcpy(p, lineage, TALOS_LINEAGE_BYTES), p += TALOS_LINEAGE_BYTES;
     talos_be32_put(p, (uint32_t)(epoch >> 32)), talos_be32_put(p + 4, (uint32_t)epoch), p += 8;
-    memcpy(p, pub, 32);
+    memcpy(p, pub, TALOS_ED25519_PUB_BYTES);
     memset(out, 0, TALOS_REPORT_DATA_BYTES);
     talos_sha256(buf, sizeof(buf), out);
 }
@@ -222,7 +223,7 @@ static int signed_message(const struct talos_cert *c, struct talos_wr *w)
     return w->err;
 }
 
-int talos_cert_sign(struct talos_cert *c, const uint8_t seed[32])
+int talos_cert_sign(struct talos_cert *c, const uint8_t seed[TALOS_ED25519_SEED_BYTES])
 {
     struct talos_wr w;
     int rc = signed_message(c, &w);
@@ -232,7 +233,8 @@ int talos_cert_sign(struct talos_cert *c, const uint8_t seed[32])
     return rc;
 }
 
-int talos_cert_link_sign(const uint8_t lineage[16], struct talos_cert_link *l, const uint8_t seed[32])
+int talos_cert_link_sign(const uint8_t lineage[TALOS_LINEAGE_BYTES], struct talos_cert_link *l,
+                         const uint8_t seed[TALOS_ED25519_SEED_BYTES])
 {
     struct talos_wr w;
     int rc = TALOS_OK;
@@ -245,7 +247,8 @@ int talos_cert_link_sign(const uint8_t lineage[16], struct talos_cert_link *l, c
 }
 
 /* 0 when sig is pub's over msg; otherwise the error to report. */
-static int verify_sig(const uint8_t pub[32], const struct talos_wr *msg, const uint8_t sig[64], int bad)
+static int verify_sig(const uint8_t pub[TALOS_ED25519_PUB_BYTES], const struct talos_wr *msg,
+                      const uint8_t sig[TALOS_CERT_SIG_BYTES], int bad)
 {
     int rc = msg->err ? msg->err : talos_ed25519_verify(pub, msg->p, msg->len, sig);
     return rc == 1 ? bad : rc;
@@ -279,7 +282,7 @@ static int check_links(const struct talos_cert *c, char *why, size_t cap)
         key = l->pub;
         last = l->version;
     }
-    if (!talos_ct_eq(key, c->pub, 32))
+    if (!talos_ct_eq(key, c->pub, TALOS_ED25519_PUB_BYTES))
         return talos_reason(TALOS_ERR_CERT_LINK, why, cap,
                             "the signing key is not the one the rotation links lead to");
     return TALOS_OK;
@@ -376,7 +379,8 @@ static int add_point(struct point *pts, size_t *n, uint64_t epoch, uint64_t vers
 
 static int same_link(const struct talos_cert_link *a, const struct talos_cert_link *b)
 {
-    return a->epoch == b->epoch && a->version == b->version && talos_ct_eq(a->pub, b->pub, 32) &&
+    return a->epoch == b->epoch && a->version == b->version &&
+           talos_ct_eq(a->pub, b->pub, TALOS_ED25519_PUB_BYTES) &&
            talos_ct_eq(a->head, b->head, TALOS_HASH);
 }
 
@@ -403,13 +407,14 @@ int talos_cert_chain_check(const struct talos_cert *const *certs, size_t n,
         if (!talos_ct_eq(c->measurement, want, TALOS_MEASUREMENT_BYTES))
             return talos_reason(TALOS_ERR_MEASUREMENT, why, cap,
                                 "the TA runs another image (measurement)");
-        if (!talos_ct_eq(c->config_id, first->config_id, 32) || strcmp(c->backend, first->backend))
+        if (!talos_ct_eq(c->config_id, first->config_id, TALOS_CONFIG_ID_BYTES) ||
+            strcmp(c->backend, first->backend))
             return talos_reason(TALOS_ERR_MEASUREMENT, why, cap,
                                 "the TA runs with another launch config or backend");
         if (!talos_ct_eq(c->cfg_digest, first->cfg_digest, sizeof(c->cfg_digest)))
             return talos_reason(TALOS_ERR_CFG_DIGEST, why, cap,
                                 "the TA runs an image of another CFG");
-        if (!talos_ct_eq(c->pub0, first->pub0, 32))
+        if (!talos_ct_eq(c->pub0, first->pub0, TALOS_ED25519_PUB_BYTES))
             return talos_reason(TALOS_ERR_CERT_FORK, why, cap, "fork: two keys for epoch 0");
         if (ref) {
             uint32_t m = c->n_links < ref->n_links ? c->n_links : ref->n_links;

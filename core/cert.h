@@ -28,20 +28,21 @@
 #include <stdint.h>
 
 #include "core/merkle.h"
+#include "core/sign.h"
 #include "talos/talos.h"
 
 #define TALOS_CERT_FORMAT 1
-#define TALOS_CERT_SIG_BYTES 64
+#define TALOS_CERT_SIG_BYTES TALOS_ED25519_SIG_BYTES
 /* Rotation links a certificate carries (one per migration). A lineage that
  * migrated more often can no longer certify its state (TOO_LARGE): a known
  * limit of format 1, see docs/state-certs.md. */
 #define TALOS_CERT_MAX_LINKS 1024
-#define TALOS_CERT_LINK_BYTES (8 + 32 + 8 + 32 + 64)
+#define TALOS_CERT_LINK_BYTES (8 + TALOS_ED25519_PUB_BYTES + 8 + TALOS_HASH + TALOS_CERT_SIG_BYTES)
 #define TALOS_CERT_MAX_BYTES (544 + TALOS_CERT_MAX_LINKS * TALOS_CERT_LINK_BYTES + 4 + TALOS_EVIDENCE_MAX)
 
 struct talos_cert_link {
     uint64_t epoch;      /* the epoch of the new key (>= 1) */
-    uint8_t pub[32];     /* the new key */
+    uint8_t pub[TALOS_ED25519_PUB_BYTES]; /* the new key */
     uint64_t version;    /* the version the lineage had when the key was made */
     uint8_t head[TALOS_HASH]; /* the chain head then (the migration's checkpoint) */
     uint8_t sig[TALOS_CERT_SIG_BYTES]; /* by the key of epoch - 1 */
@@ -51,7 +52,7 @@ struct talos_cert {
     uint32_t format;
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint64_t epoch;
-    uint8_t pub[32];
+    uint8_t pub[TALOS_ED25519_PUB_BYTES];
     uint64_t version;
     uint8_t root[TALOS_HASH];      /* Merkle root over the state pages at `version` */
     uint64_t prev_version;         /* the checkpoint before this one */
@@ -61,9 +62,9 @@ struct talos_cert {
     uint8_t exec_head[TALOS_HASH]; /* execution record at `version` */
     char backend[TALOS_BACKEND_NAME_MAX];
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];
-    uint8_t config_id[32];
+    uint8_t config_id[TALOS_CONFIG_ID_BYTES];
     uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES]; /* as the key's evidence states it (zero: none) */
-    uint8_t pub0[32];              /* the key of epoch 0 */
+    uint8_t pub0[TALOS_ED25519_PUB_BYTES];      /* the key of epoch 0 */
     uint32_t n_links;              /* == epoch */
     struct talos_cert_link *links; /* malloc'd; talos_cert_clear frees */
     uint8_t sig[TALOS_CERT_SIG_BYTES];
@@ -84,14 +85,16 @@ void talos_cert_encode(const struct talos_cert *c, struct talos_wr *w);
 int talos_cert_decode(const uint8_t *p, size_t n, struct talos_cert *c);
 
 /* Signing inputs (the TA runtime signs, verifiers recompute). */
-void talos_cert_link_message(const uint8_t lineage[16], const struct talos_cert_link *l,
-                             struct talos_wr *w);
-void talos_cert_key_report_data(const uint8_t lineage[16], uint64_t epoch, const uint8_t pub[32],
+void talos_cert_link_message(const uint8_t lineage[TALOS_LINEAGE_BYTES],
+                             const struct talos_cert_link *l, struct talos_wr *w);
+void talos_cert_key_report_data(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint64_t epoch,
+                                const uint8_t pub[TALOS_ED25519_PUB_BYTES],
                                 uint8_t out[TALOS_REPORT_DATA_BYTES]);
 /* sig over the body of c with the key of `seed` (which must be c->pub's). */
-int talos_cert_sign(struct talos_cert *c, const uint8_t seed[32]);
+int talos_cert_sign(struct talos_cert *c, const uint8_t seed[TALOS_ED25519_SEED_BYTES]);
 /* Sign a rotation link with the previous epoch's key. */
-int talos_cert_link_sign(const uint8_t lineage[16], struct talos_cert_link *l, const uint8_t seed[32]);
+int talos_cert_link_sign(const uint8_t lineage[TALOS_LINEAGE_BYTES], struct talos_cert_link *l,
+                         const uint8_t seed[TALOS_ED25519_SEED_BYTES]);
 
 /* The LINEAGE migration record (core/mig.h): what the source hands the
  * target about the lineage key, inside the attested channel:
@@ -100,8 +103,8 @@ int talos_cert_link_sign(const uint8_t lineage[16], struct talos_cert_link *l, c
  * `epoch`: callers wipe every copy. */
 struct talos_lineage_rec {
     uint64_t epoch;
-    uint8_t seed[32];
-    uint8_t pub0[32];
+    uint8_t seed[TALOS_ED25519_SEED_BYTES];
+    uint8_t pub0[TALOS_ED25519_PUB_BYTES];
     uint8_t exec_head[TALOS_HASH];
     uint64_t head_version;         /* the source's checkpoint at its freeze */
     uint8_t head[TALOS_HASH];

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TALOS_SHA256_BYTES 32
+#include "talos/common.h" /* TALOS_SHA256_BYTES */
+
 #define TALOS_ED25519_PUB_BYTES 32
 #define TALOS_ED25519_SIG_BYTES 64
 

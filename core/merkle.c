@@ -47,11 +47,11 @@ void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
     memcpy(out, leaves, TALOS_HASH);
 }
 
-void talos_chain_genesis(const uint8_t lineage[16], uint8_t out[TALOS_HASH])
+void talos_chain_genesis(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint8_t out[TALOS_HASH])
 {
-    uint8_t buf[13 + 16];
+    uint8_t buf[13 + TALOS_LINEAGE_BYTES];
     memcpy(buf, "talos-genesis", 13);
-    memcpy(buf + 13, lineage, 16);
+    memcpy(buf + 13, lineage, TALOS_LINEAGE_BYTES);
     talos_sha256(buf, sizeof(buf), out);
 }
 

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "talos/abi.h" /* TALOS_LINEAGE_BYTES */
+
 #define TALOS_PAGE 4096u
 #define TALOS_HASH 32u
 
@@ -30,7 +32,7 @@ void talos_merkle_leaf(struct talos_sha256_ctx *c, uint64_t index, const uint8_t
 void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
                        uint8_t out[TALOS_HASH]);
 
-void talos_chain_genesis(const uint8_t lineage[16], uint8_t out[TALOS_HASH]);
+void talos_chain_genesis(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint8_t out[TALOS_HASH]);
 void talos_chain_next(const uint8_t prev[TALOS_HASH], uint64_t version,
                       const uint8_t root[TALOS_HASH], uint8_t out[TALOS_HASH]);
 

@@ -13,13 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cert.h"
 #include "core/merkle.h"
 #include "talos/abi.h"
 
 /* LINEAGE: u64 epoch ‖ seed[32] ‖ pub0[32] ‖ exec_head[32] ‖ u64 head_version ‖
  * head[32] ‖ u32 n_links ‖ n_links × link (core/cert.h). */
-#define TALOS_MIG_LINEAGE_MIN (8 + 32 + 32 + 32 + 8 + 32 + 4)
-#define TALOS_MIG_LINEAGE_MAX (TALOS_MIG_LINEAGE_MIN + 1024 * (8 + 32 + 8 + 32 + 64))
+#define TALOS_MIG_LINEAGE_MIN                                                                      \
+    (8 + TALOS_ED25519_SEED_BYTES + TALOS_ED25519_PUB_BYTES + TALOS_HASH + 8 + TALOS_HASH + 4)
+#define TALOS_MIG_LINEAGE_MAX (TALOS_MIG_LINEAGE_MIN + TALOS_CERT_MAX_LINKS * TALOS_CERT_LINK_BYTES)
 
 struct talos_mig_desc {
     uint8_t type;

@@ -48,32 +48,28 @@ int talos_msg_check(uint16_t type, uint8_t from, uint32_t body_len)
     const struct talos_msg_desc *d = talos_msg_find(type);
     if (!d || d->from != from)
         return TALOS_ERR_PROTOCOL;
-    if (body_len > d->max_len)
-        return TALOS_ERR_TOO_LARGE;
-    if (body_len < d->min_len)
-        return TALOS_ERR_MALFORMED;
-    return TALOS_OK;
+    return talos_len_check(body_len, d->min_len, d->max_len);
 }
+
+/* The fixed-size bodies, one field list a message (core/wire.h), read by
+ * both its encoder and its decoder. */
+enum { L_MIGRATE_IN, L_ACTIVATE, L_N };
+static const struct talos_field layouts[L_N][3] = {
+    [L_MIGRATE_IN] = {TALOS_FIELD(RAW, struct talos_msg_migrate_in, lineage),
+                      TALOS_FIELD(U64, struct talos_msg_migrate_in, prefault_grant)},
+    [L_ACTIVATE] = {TALOS_FIELD(RAW, struct talos_host_activate, lineage),
+                    TALOS_FIELD(U64, struct talos_host_activate, version)},
+};
 
 void talos_msg_migrate_in_encode(const struct talos_msg_migrate_in *in,
                                  uint8_t out[TALOS_MSG_MIGRATE_IN_BYTES])
 {
-    memcpy(out, in->lineage, TALOS_LINEAGE_BYTES);
-    talos_be64_put(out + TALOS_LINEAGE_BYTES, in->prefault_grant);
+    (void)talos_fields_put(layouts[L_MIGRATE_IN], in, out);
 }
 
 int talos_msg_migrate_in_decode(const uint8_t *p, size_t n, struct talos_msg_migrate_in *out)
 {
-    struct talos_rd r;
-
-    memset(out, 0, sizeof(*out));
-    talos_rd_init(&r, p, n);
-    talos_rd_raw(&r, out->lineage, sizeof(out->lineage));
-    out->prefault_grant = talos_rd_u64(&r);
-    if (talos_rd_finish(&r) == TALOS_OK)
-        return TALOS_OK;
-    memset(out, 0, sizeof(*out));
-    return TALOS_ERR_MALFORMED;
+    return talos_fields_get(layouts[L_MIGRATE_IN], p, n, out, sizeof(*out));
 }
 
 void talos_msg_give_up_encode(int32_t code, uint8_t out[TALOS_MSG_GIVE_UP_BYTES])
@@ -83,14 +79,11 @@ void talos_msg_give_up_encode(int32_t code, uint8_t out[TALOS_MSG_GIVE_UP_BYTES]
 
 int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code)
 {
-    struct talos_rd r;
+    uint32_t v = 0;
+    int rc = talos_u32_body_decode(p, n, &v);
 
-    talos_rd_init(&r, p, n);
-    *code = (int32_t)talos_rd_u32(&r);
-    if (talos_rd_finish(&r) == TALOS_OK)
-        return TALOS_OK;
-    *code = 0;
-    return TALOS_ERR_MALFORMED;
+    *code = (int32_t)v;
+    return rc;
 }
 
 void talos_msg_start_failed_encode(const struct talos_msg_start_failed *in, struct talos_wr *w)
@@ -116,20 +109,10 @@ int talos_msg_start_failed_decode(const uint8_t *p, size_t n, struct talos_msg_s
 void talos_host_activate_encode(const struct talos_host_activate *in,
                                 uint8_t out[TALOS_HOST_ACTIVATE_BYTES])
 {
-    memcpy(out, in->lineage, TALOS_LINEAGE_BYTES);
-    talos_be64_put(out + TALOS_LINEAGE_BYTES, in->version);
+    (void)talos_fields_put(layouts[L_ACTIVATE], in, out);
 }
 
 int talos_host_activate_decode(const uint8_t *p, size_t n, struct talos_host_activate *out)
 {
-    struct talos_rd r;
-
-    memset(out, 0, sizeof(*out));
-    talos_rd_init(&r, p, n);
-    talos_rd_raw(&r, out->lineage, sizeof(out->lineage));
-    out->version = talos_rd_u64(&r);
-    if (talos_rd_finish(&r) == TALOS_OK)
-        return TALOS_OK;
-    memset(out, 0, sizeof(*out));
-    return TALOS_ERR_MALFORMED;
+    return talos_fields_get(layouts[L_ACTIVATE], p, n, out, sizeof(*out));
 }

@@ -220,3 +220,79 @@ int talos_rd_finish(const struct talos_rd *r)
         return r->err;
     return r->off == r->len ? TALOS_OK : TALOS_ERR_MALFORMED;
 }
+
+size_t talos_fields_put(const struct talos_field *f, const void *in, uint8_t *out)
+{
+    const uint8_t *src = in;
+    size_t n = 0;
+    uint32_t v32 = 0;
+    uint64_t v64 = 0;
+
+    for (size_t i = 0; f[i].size != 0; i++) {
+        switch (f[i].kind) {
+        case TALOS_FIELD_U32:
+            memcpy(&v32, src + f[i].off, sizeof(v32));
+            talos_be32_put(out + n, v32);
+            break;
+        case TALOS_FIELD_U64:
+            memcpy(&v64, src + f[i].off, sizeof(v64));
+            talos_be64_put(out + n, v64);
+            break;
+        default: /* U8 and RAW: bytes as they are */
+            memcpy(out + n, src + f[i].off, f[i].size);
+            break;
+        }
+        n += f[i].size;
+    }
+    return n;
+}
+
+int talos_fields_get(const struct talos_field *f, const uint8_t *p, size_t n, void *out,
+                     size_t out_size)
+{
+    uint8_t *dst = out;
+    struct talos_rd r;
+    uint32_t v32 = 0;
+    uint64_t v64 = 0;
+
+    memset(out, 0, out_size);
+    talos_rd_init(&r, p, n);
+    for (size_t i = 0; f[i].size != 0; i++) {
+        switch (f[i].kind) {
+        case TALOS_FIELD_U32:
+            v32 = talos_rd_u32(&r);
+            memcpy(dst + f[i].off, &v32, sizeof(v32));
+            break;
+        case TALOS_FIELD_U64:
+            v64 = talos_rd_u64(&r);
+            memcpy(dst + f[i].off, &v64, sizeof(v64));
+            break;
+        default:
+            talos_rd_raw(&r, dst + f[i].off, f[i].size);
+            break;
+        }
+    }
+    if (talos_rd_finish(&r) == TALOS_OK)
+        return TALOS_OK;
+    memset(out, 0, out_size);
+    return TALOS_ERR_MALFORMED;
+}
+
+int talos_len_check(uint32_t len, uint32_t min, uint32_t max)
+{
+    if (len > max)
+        return TALOS_ERR_TOO_LARGE;
+    return len < min ? TALOS_ERR_MALFORMED : TALOS_OK;
+}
+
+int talos_u32_body_decode(const uint8_t *p, size_t n, uint32_t *v)
+{
+    struct talos_rd r;
+
+    talos_rd_init(&r, p, n);
+    *v = talos_rd_u32(&r);
+    if (talos_rd_finish(&r) == TALOS_OK)
+        return TALOS_OK;
+    *v = 0;
+    return TALOS_ERR_MALFORMED;
+}

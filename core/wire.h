@@ -80,4 +80,35 @@ static inline uint64_t talos_be64_get(const uint8_t *p)
     return (uint64_t)talos_be32_get(p) << 32 | talos_be32_get(p + 4);
 }
 
+/* A received body's length against its record's bounds: TALOS_OK,
+ * TALOS_ERR_TOO_LARGE above max, TALOS_ERR_MALFORMED below min. */
+int talos_len_check(uint32_t len, uint32_t min, uint32_t max);
+
+/* A body that is one big-endian u32 and nothing more: *v, or 0 and
+ * TALOS_ERR_MALFORMED. */
+int talos_u32_body_decode(const uint8_t *p, size_t n, uint32_t *v);
+
+/* A fixed-size body as a list of fields, written and read in list order:
+ * one encoder and one decoder serve every fixed-size record (core/migrec.c,
+ * core/msg.c), so a layout is stated once and its two directions cannot
+ * drift apart. Integers are big-endian; RAW is `size` bytes as they are. A
+ * list ends at the first field of size 0. */
+enum talos_field_kind { TALOS_FIELD_U8 = 1, TALOS_FIELD_U32, TALOS_FIELD_U64, TALOS_FIELD_RAW };
+struct talos_field {
+    uint8_t kind;  /* enum talos_field_kind */
+    uint16_t off;  /* offsetof the member in the decoded struct */
+    uint16_t size; /* bytes of the member (its wire size too); 0 ends the list */
+};
+#define TALOS_FIELD(kind, type, member)                                                    \
+    { TALOS_FIELD_##kind, offsetof(type, member), sizeof(((type *)0)->member) }
+
+/* Writes every field of `in` to out, which holds their total size; returns
+ * the bytes written. */
+size_t talos_fields_put(const struct talos_field *f, const void *in, uint8_t *out);
+/* Reads exactly n bytes into `out` (an object of out_size bytes, zeroed
+ * first). TALOS_ERR_MALFORMED, `out` zeroed again, when n is not the sum of
+ * the field sizes. */
+int talos_fields_get(const struct talos_field *f, const uint8_t *p, size_t n, void *out,
+                     size_t out_size);
+
 #endif

@@ -30,7 +30,8 @@ struct exec_entry {
 struct lineage_key {
     int live;
     uint64_t epoch;
-    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[32], pub0[32];
+    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[TALOS_ED25519_PUB_BYTES],
+        pub0[TALOS_ED25519_PUB_BYTES];
     struct talos_cert_link *links; /* n_links == epoch */
     uint32_t n_links;
     uint8_t exec_head[TALOS_HASH];
@@ -98,7 +99,7 @@ int talos_rt_cert_genesis(void)
     key_wipe(&lk);
     if ((rc = talos_ed25519_keygen(lk.seed, lk.pub)) != TALOS_OK)
         return rc;
-    memcpy(lk.pub0, lk.pub, 32);
+    memcpy(lk.pub0, lk.pub, TALOS_ED25519_PUB_BYTES);
     memcpy(buf, EXEC_GENESIS_TAG, sizeof(EXEC_GENESIS_TAG) - 1);
     memcpy(buf + sizeof(EXEC_GENESIS_TAG) - 1, talos_rt.lineage, TALOS_LINEAGE_BYTES);
     talos_sha256(buf, sizeof(buf), lk.exec_head);
@@ -199,7 +200,7 @@ static int make_cert(struct talos_wr *w, char *why, size_t cap)
     c.format = TALOS_CERT_FORMAT;
     memcpy(c.lineage, talos_rt.lineage, sizeof(c.lineage));
     c.epoch = lk.epoch;
-    memcpy(c.pub, lk.pub, 32);
+    memcpy(c.pub, lk.pub, TALOS_ED25519_PUB_BYTES);
     c.version = talos_rt.version;
     memcpy(c.root, root, TALOS_HASH);
     c.prev_version = lk.prev_version;
@@ -211,7 +212,7 @@ static int make_cert(struct talos_wr *w, char *why, size_t cap)
     memcpy(c.measurement, lk.id.measurement, sizeof(c.measurement));
     memcpy(c.config_id, lk.id.config_id, sizeof(c.config_id));
     memcpy(c.cfg_digest, lk.id.cfg_digest, sizeof(c.cfg_digest));
-    memcpy(c.pub0, lk.pub0, 32);
+    memcpy(c.pub0, lk.pub0, TALOS_ED25519_PUB_BYTES);
     c.n_links = lk.n_links;
     c.links = lk.links;    /* borrowed: c is not cleared */
     c.evidence = lk.ev;
@@ -249,7 +250,7 @@ int talos_rt_cert_export(struct talos_lineage_rec *rec)
     exec_fold(); /* a migration is a checkpoint: nothing pending travels */
     rec->epoch = lk.epoch;
     memcpy(rec->seed, lk.seed, sizeof(rec->seed));
-    memcpy(rec->pub0, lk.pub0, 32);
+    memcpy(rec->pub0, lk.pub0, TALOS_ED25519_PUB_BYTES);
     memcpy(rec->exec_head, lk.exec_head, TALOS_HASH);
     rec->head_version = talos_rt.head_version;
     memcpy(rec->head, talos_rt.head, TALOS_HASH);
@@ -263,7 +264,7 @@ void talos_rt_cert_import(struct talos_lineage_rec *rec)
     key_wipe(&incoming);
     incoming.epoch = rec->epoch;
     memcpy(incoming.seed, rec->seed, sizeof(incoming.seed));
-    memcpy(incoming.pub0, rec->pub0, 32);
+    memcpy(incoming.pub0, rec->pub0, TALOS_ED25519_PUB_BYTES);
     memcpy(incoming.exec_head, rec->exec_head, TALOS_HASH);
     incoming.prev_version = rec->head_version;
     memcpy(incoming.prev_head, rec->head, TALOS_HASH);
@@ -276,7 +277,8 @@ void talos_rt_cert_import(struct talos_lineage_rec *rec)
 
 void talos_rt_cert_adopt(void)
 {
-    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[32], check[32];
+    uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[TALOS_ED25519_PUB_BYTES],
+        check[TALOS_ED25519_PUB_BYTES];
     struct talos_cert_link *l = NULL;
 
     if (!incoming.live) /* nothing arrived: not a new instance (or already adopted) */
@@ -295,12 +297,13 @@ void talos_rt_cert_adopt(void)
     /* The key that travelled must be the one its links lead to: a wrong
      * seed would sign links nobody can check. */
     if (talos_ed25519_public(lk.seed, check) != TALOS_OK ||
-        !talos_ct_eq(check, lk.epoch ? lk.links[lk.epoch - 1].pub : lk.pub0, 32) ||
+        !talos_ct_eq(check, lk.epoch ? lk.links[lk.epoch - 1].pub : lk.pub0,
+                     TALOS_ED25519_PUB_BYTES) ||
         talos_ed25519_keygen(seed, pub) != TALOS_OK)
         goto fail;
     l = &lk.links[lk.n_links];
     l->epoch = lk.epoch + 1;
-    memcpy(l->pub, pub, 32);
+    memcpy(l->pub, pub, TALOS_ED25519_PUB_BYTES);
     l->version = talos_rt.version;
     memcpy(l->head, talos_rt.head, TALOS_HASH);
     if (talos_cert_link_sign(talos_rt.lineage, l, lk.seed) != TALOS_OK)
@@ -309,7 +312,7 @@ void talos_rt_cert_adopt(void)
     lk.epoch++;
     talos_wipe(lk.seed, sizeof(lk.seed)); /* key n is gone for good */
     memcpy(lk.seed, seed, sizeof(seed));
-    memcpy(lk.pub, pub, 32);
+    memcpy(lk.pub, pub, TALOS_ED25519_PUB_BYTES);
     lk.rooted = 1; /* the migration's checkpoint: talos_rt.head has a root */
     lk.live = 1;
     talos_wipe(seed, sizeof(seed));

@@ -58,11 +58,11 @@ static X509 *self_signed(EVP_PKEY *key)
     return x;
 }
 
-static int raw_pub(EVP_PKEY *k, uint8_t out[32])
+static int raw_pub(EVP_PKEY *k, uint8_t out[TALOS_ED25519_PUB_BYTES])
 {
     size_t len = 32;
     if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 ||
-        EVP_PKEY_get_raw_public_key(k, out, &len) != 1 || len != 32)
+        EVP_PKEY_get_raw_public_key(k, out, &len) != 1 || len != TALOS_ED25519_PUB_BYTES)
         return TALOS_ERR_PROTOCOL;
     return TALOS_OK;
 }
@@ -260,20 +260,26 @@ static int ssl_err(struct talos_chan *c, int r)
     return TALOS_ERR_MAC;
 }
 
-static int write_all(struct talos_chan *c, const void *p, size_t n)
+/* Exactly n bytes out of `out` (writing) or into `in` (reading, out NULL),
+ * in chunks SSL_write/SSL_read take (an int length), retrying after a
+ * signal. */
+static int ssl_full(struct talos_chan *c, const uint8_t *out, uint8_t *in, size_t n)
 {
-    const uint8_t *b = p;
-    while (n) {
-        int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
-        int r = SSL_write(c->ssl, b, chunk);
+    for (size_t done = 0; done < n;) {
+        int chunk = n - done > (1u << 30) ? 1 << 30 : (int)(n - done);
+        int r = out ? SSL_write(c->ssl, out + done, chunk) : SSL_read(c->ssl, in + done, chunk);
         if (r <= 0 && interrupted(c->ssl, r))
             continue;
         if (r <= 0)
             return ssl_err(c, r);
-        b += r;
-        n -= (size_t)r;
+        done += (size_t)r;
     }
     return TALOS_OK;
+}
+
+static int write_all(struct talos_chan *c, const void *p, size_t n)
+{
+    return ssl_full(c, p, NULL, n);
 }
 
 int talos_chan_send(struct talos_chan *c, uint8_t type, const void *body, size_t len,
@@ -320,18 +326,7 @@ int talos_chan_send_one(struct talos_chan *c, uint8_t type, const void *body, si
 
 int talos_chan_read(struct talos_chan *c, void *dst, size_t n)
 {
-    uint8_t *b = dst;
-    while (n) {
-        int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
-        int r = SSL_read(c->ssl, b, chunk);
-        if (r <= 0 && interrupted(c->ssl, r))
-            continue;
-        if (r <= 0)
-            return ssl_err(c, r);
-        b += r;
-        n -= (size_t)r;
-    }
-    return TALOS_OK;
+    return ssl_full(c, NULL, dst, n);
 }
 
 int talos_chan_recv_hdr(struct talos_chan *c, uint8_t from, uint8_t *type, uint32_t *len)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/crypto.h"
+
 #define TALOS_CHAN_TIMEOUT_S 30
 
 struct ssl_st;
@@ -17,8 +19,8 @@ struct talos_chan {
     struct ssl_ctx_st *ctx;
     struct ssl_st *ssl;
     int fd;
-    uint8_t own_pub[32];  /* our ephemeral Ed25519 TLS key */
-    uint8_t peer_pub[32]; /* the peer's, from its certificate */
+    uint8_t own_pub[TALOS_ED25519_PUB_BYTES];  /* our ephemeral Ed25519 TLS key */
+    uint8_t peer_pub[TALOS_ED25519_PUB_BYTES]; /* the peer's, from its certificate */
 };
 
 /* Warm OpenSSL's algorithm caches and make the first channel's TLS

@@ -45,8 +45,9 @@ int mig_keys(struct mig *m)
 
 /* The report data of the speaker `role` on this channel (core/migcheck.h):
  * its TLS key and the listener's nonce. */
-static struct talos_mig_binding binding(const struct mig *m, uint8_t role, const uint8_t pub[32],
-                                        const uint8_t nonce[32])
+static struct talos_mig_binding binding(const struct mig *m, uint8_t role,
+                                        const uint8_t pub[TALOS_ED25519_PUB_BYTES],
+                                        const uint8_t nonce[TALOS_NONCE_BYTES])
 {
     return (struct talos_mig_binding){.role = role,
                                       .exporter = m->exporter,

@@ -20,15 +20,15 @@
 static struct {
     int live;
     uint8_t session[TALOS_SESSION_BYTES];
-    uint8_t lineage[16];
-    uint8_t k_tok[32];
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint8_t k_tok[TALOS_MIG_KEY_BYTES];
     uint64_t version;
-    uint8_t head[32];
+    uint8_t head[TALOS_MIG_HASH_BYTES];
     uint8_t measurement[TALOS_MEASUREMENT_BYTES]; /* ours, as the platform stated it */
     uint64_t restore_ns;
 } waiting;
 
-void mig_wait_begin(const struct mig *m, uint64_t version, const uint8_t head[32])
+void mig_wait_begin(const struct mig *m, uint64_t version, const uint8_t head[TALOS_MIG_HASH_BYTES])
 {
     memcpy(waiting.session, m->session, sizeof(waiting.session));
     memcpy(waiting.lineage, m->lineage, sizeof(waiting.lineage));
@@ -55,8 +55,8 @@ static int reply(int status, const struct talos_mig_report *rep, const char *why
 static void report_base(struct talos_mig_report *rep)
 {
     memset(rep, 0, sizeof(*rep));
-    memcpy(rep->lineage, waiting.lineage, 16);
-    memcpy(rep->head, waiting.head, 32);
+    memcpy(rep->lineage, waiting.lineage, TALOS_LINEAGE_BYTES);
+    memcpy(rep->head, waiting.head, TALOS_MIG_HASH_BYTES);
     rep->version = waiting.version;
     rep->restore_ns = waiting.restore_ns;
 }
@@ -120,7 +120,7 @@ int talos_rt_handoff(const uint8_t *tok, size_t len)
         TLOG_WARN("%s; still PREPARED", why);
         return reply(rc, &rep, why);
     }
-    if (t.version != waiting.version || !talos_ct_eq(t.head, waiting.head, 32)) {
+    if (t.version != waiting.version || !talos_ct_eq(t.head, waiting.head, TALOS_MIG_HASH_BYTES)) {
         snprintf(why, sizeof(why), "the HANDOFF names another version or chain head");
         TLOG_WARN("%s; still PREPARED", why);
         return reply(TALOS_ERR_PROTOCOL, &rep, why);

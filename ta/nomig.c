@@ -71,7 +71,8 @@ void talos_rt_mig_reap(int wait) { (void)wait; }
 
 const char *talos_rt_moved_to(void) { return ""; }
 
-int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t prefault_grant)
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYTES],
+                        uint64_t prefault_grant)
 {
     (void)expected_lineage, (void)prefault_grant;
     return refuse(fd);

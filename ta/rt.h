@@ -9,6 +9,7 @@
 #include "core/lifecycle.h"
 #include "core/wire.h"
 #include "os/xport.h"
+#include "talos/abi.h"
 #include "talos/ta.h"
 #include "talos/talos.h"
 
@@ -45,7 +46,7 @@ struct talos_rt {
     const uint8_t *anchors;     /* inside config: PEM trust anchors for peers */
     size_t anchors_len;
     unsigned verify_flags;      /* inside config: TALOS_VERIFY_* for peers */
-    uint8_t head[32];           /* chain head at the last checkpoint */
+    uint8_t head[TALOS_MIG_HASH_BYTES]; /* chain head at the last checkpoint */
     uint64_t head_version;      /* version at that checkpoint */
     enum talos_rt_state state;
     int in_ecall;               /* ocalls are only legal inside an ecall */
@@ -143,7 +144,8 @@ const char *talos_rt_moved_to(void);
  * socket to the target; and MIGRATE_IN (target, for the lineage the host
  * expects) with the socket the host passed. Both send the REPLY. */
 int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o);
-int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t prefault_grant);
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYTES],
+                        uint64_t prefault_grant);
 /* RESUME: a HANDED_OFF source shown a valid ABORT token of its pending
  * session serves again; anything else is refused with a reason in why. */
 int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap);

@@ -83,39 +83,47 @@ static int keeps_promise(const struct talos_tee_verifier *v, int rc, const struc
     return rc;
 }
 
-TALOS_EXPORT int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const uint8_t *anchors_pem,
-                                       size_t anchors_len, unsigned flags, struct talos_claims *out)
+/* Both entry points start alike: claims zeroed, the format's row found. */
+static int start(const uint8_t *ev, size_t ev_len, struct talos_claims *out,
+                 const struct talos_tee_verifier **v)
 {
-    const struct talos_tee_verifier *v = NULL;
-    int rc = TALOS_ERR_INVALID_ARG;
-
     if (!out)
         return TALOS_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));
-    if ((rc = format_of(ev, ev_len, &v)) != TALOS_OK)
-        return rc;
-    rc = keeps_promise(v, v->verify(ev, ev_len, anchors_pem, anchors_len, flags, out), out);
+    return format_of(ev, ev_len, v);
+}
+
+/* ... and end alike: the row's answer if it keeps its promise, and no
+ * claims at all after a refusal. */
+static int finish(const struct talos_tee_verifier *v, int rc, struct talos_claims *out)
+{
+    rc = keeps_promise(v, rc, out);
     if (rc != TALOS_OK)
         memset(out, 0, sizeof(*out));
     return rc;
 }
 
+TALOS_EXPORT int talos_verify_evidence(const uint8_t *ev, size_t ev_len, const uint8_t *anchors_pem,
+                                       size_t anchors_len, unsigned flags, struct talos_claims *out)
+{
+    const struct talos_tee_verifier *v = NULL;
+    int rc = start(ev, ev_len, out, &v);
+
+    if (rc != TALOS_OK)
+        return rc;
+    return finish(v, v->verify(ev, ev_len, anchors_pem, anchors_len, flags, out), out);
+}
+
 TALOS_EXPORT int talos_evidence_claims(const uint8_t *ev, size_t ev_len, struct talos_claims *out)
 {
     const struct talos_tee_verifier *v = NULL;
-    int rc = TALOS_ERR_INVALID_ARG;
+    int rc = start(ev, ev_len, out, &v);
 
-    if (!out)
-        return TALOS_ERR_INVALID_ARG;
-    memset(out, 0, sizeof(*out));
-    if ((rc = format_of(ev, ev_len, &v)) != TALOS_OK)
+    if (rc != TALOS_OK)
         return rc;
     if (!v->decode)
         return TALOS_ERR_NOT_IMPLEMENTED;
-    rc = keeps_promise(v, v->decode(ev, ev_len, out), out);
-    if (rc != TALOS_OK)
-        memset(out, 0, sizeof(*out));
-    return rc;
+    return finish(v, v->decode(ev, ev_len, out), out);
 }
 
 TALOS_EXPORT void talos_attest_report_data(const uint8_t nonce[TALOS_NONCE_BYTES],

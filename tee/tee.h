@@ -179,9 +179,9 @@ struct talos_tee_host_ops {
     /* Sign claims for a TA this platform launched (the quoting service).
      * cfg_digest NULL: no CFG digest (TALOS_CLAIM_NO_CFG). */
     int (*quote)(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
-                 const uint8_t config_id[32], const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
-                 const uint8_t report_data[TALOS_REPORT_DATA_BYTES],
-                 uint8_t *ev, size_t *len);
+                 const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
+                 const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
+                 const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len);
     /* Seal key of a TA this platform launched. */
     int (*seal_key)(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
                     enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES]);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "talos/talos.h"
+
 uint64_t bench_clock_ns(clockid_t id)
 {
     struct timespec ts;
@@ -89,4 +91,31 @@ int bench_loopback_pair(int *a, int *b)
     if (l >= 0)
         close(l);
     return rc;
+}
+
+size_t bench_default_sizes(size_t *out, size_t cap)
+{
+    static const size_t def[] = {64u << 10, 1u << 20, 16u << 20, 64u << 20, 256u << 20};
+    size_t n = sizeof(def) / sizeof(def[0]) < cap ? sizeof(def) / sizeof(def[0]) : cap;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = def[i];
+    return n;
+}
+
+int bench_host_open(const char *prog, char *dir, struct talos_host_config *hc,
+                    struct talos_host **h)
+{
+    int rc = TALOS_OK;
+
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "%s: %s: cannot make the state dir\n", prog, dir);
+        return 1;
+    }
+    hc->state_dir = dir;
+    if ((rc = talos_host_open(hc, h)) != TALOS_OK) {
+        fprintf(stderr, "%s: %s\n", prog, talos_strerror(rc));
+        return 1;
+    }
+    return 0;
 }

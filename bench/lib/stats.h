@@ -24,4 +24,16 @@ size_t bench_parse_size(const char *prog, const char *s);
  * talosd sets them); 0, or -1 with errno set. */
 int bench_loopback_pair(int *a, int *b);
 
+/* The transfer sizes limit and migrate measure without SIZE arguments,
+ * 64 KiB to 256 MiB, into out (cap entries); returns how many. */
+size_t bench_default_sizes(size_t *out, size_t cap);
+
+struct talos_host;
+struct talos_host_config;
+/* Open a host whose state dir is a fresh mkdtemp(dir) (dir a template,
+ * changed in place) with the options of hc. 0, or 1 after printing
+ * "PROG: error". */
+int bench_host_open(const char *prog, char *dir, struct talos_host_config *hc,
+                    struct talos_host **h);
+
 #endif

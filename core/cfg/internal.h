@@ -66,6 +66,14 @@ int cfg_add_ecall(struct talos_cfg *cfg, uint64_t addr);
 /* Index of the function starting exactly at addr, or TALOS_CFG_NO_FUNC
  * (binary search: valid once all functions are added). */
 uint32_t cfg_func_index(const struct talos_cfg *cfg, uint64_t addr);
+
+/* Binary search over n elements `stride` bytes apart, sorted by the u64 at
+ * byte key_off of each: how many have a key below `key` (with `upper`: at
+ * or below it). CFG_BOUND names the array, its element type and key field. */
+size_t cfg_bound(const void *base, size_t n, size_t stride, size_t key_off, uint64_t key,
+                 int upper);
+#define CFG_BOUND(arr, n, type, field, key, upper)                                         \
+    cfg_bound(arr, n, sizeof(type), offsetof(type, field), key, upper)
 /* Sets the public pointers, resolves callees, derives counts and migration
  * points, and computes the digest. Once, after the last add. */
 int cfg_finalize(struct talos_cfg *cfg);

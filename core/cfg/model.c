@@ -165,17 +165,28 @@ int cfg_add_ecall(struct talos_cfg *cfg, uint64_t addr)
     return TALOS_OK;
 }
 
-uint32_t cfg_func_index(const struct talos_cfg *cfg, uint64_t addr)
+size_t cfg_bound(const void *base, size_t n, size_t stride, size_t key_off, uint64_t key,
+                 int upper)
 {
-    size_t lo = 0, hi = cfg->n_funcs;
+    const uint8_t *b = base;
+    size_t lo = 0, hi = n;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (cfg->funcs[mid].addr < addr)
+        uint64_t k = 0;
+        memcpy(&k, b + mid * stride + key_off, sizeof(k));
+        if (k < key || (upper && k == key))
             lo = mid + 1;
         else
             hi = mid;
     }
+    return lo;
+}
+
+uint32_t cfg_func_index(const struct talos_cfg *cfg, uint64_t addr)
+{
+    size_t lo = CFG_BOUND(cfg->funcs, cfg->n_funcs, struct talos_cfg_func, addr, addr, 0);
+
     /* Function counts are bounded far below UINT32_MAX by the file size. */
     return (lo < cfg->n_funcs && cfg->funcs[lo].addr == addr) ? (uint32_t)lo : TALOS_CFG_NO_FUNC;
 }
@@ -302,16 +313,9 @@ const struct talos_cfg_func *talos_cfg_func(const struct talos_cfg *cfg, size_t 
 
 const struct talos_cfg_func *talos_cfg_func_at(const struct talos_cfg *cfg, uint64_t addr)
 {
-    size_t lo = 0, hi = cfg->n_funcs;
+    /* The number of functions starting at or below addr. */
+    size_t lo = CFG_BOUND(cfg->funcs, cfg->n_funcs, struct talos_cfg_func, addr, addr, 1);
 
-    /* lo ends as the number of functions starting at or below addr. */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cfg->funcs[mid].addr <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (lo == 0)
         return NULL;
     const struct talos_cfg_func *fn = &cfg->funcs[lo - 1];
@@ -360,16 +364,9 @@ const char *talos_cfg_callee_name(const struct talos_cfg *cfg, const struct talo
 int talos_cfg_call_for_return(const struct talos_cfg *cfg, uint64_t ret,
                               const struct talos_cfg_call **call)
 {
-    size_t lo = 0, hi = cfg->n_calls;
+    size_t lo = CFG_BOUND(cfg->calls, cfg->n_calls, struct talos_cfg_call, ret, ret, 0);
 
     *call = NULL;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cfg->calls[mid].ret < ret)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (lo >= cfg->n_calls || cfg->calls[lo].ret != ret)
         return TALOS_ERR_NOT_FOUND;
     *call = &cfg->calls[lo];
@@ -378,15 +375,8 @@ int talos_cfg_call_for_return(const struct talos_cfg *cfg, uint64_t ret,
 
 unsigned talos_cfg_migration_point(const struct talos_cfg *cfg, uint64_t addr)
 {
-    size_t lo = 0, hi = cfg->n_mps;
+    size_t lo = CFG_BOUND(cfg->mps, cfg->n_mps, struct cfg_mp, addr, addr, 0);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cfg->mps[mid].addr < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     return (lo < cfg->n_mps && cfg->mps[lo].addr == addr) ? cfg->mps[lo].kinds : 0;
 }
 

@@ -121,15 +121,8 @@ out:
 /* Is off the start of one of the function's n blocks (sorted offsets)? */
 static int is_block_start(const uint64_t *blocks, size_t n, uint64_t addr)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = cfg_bound(blocks, n, sizeof(blocks[0]), 0, addr, 0);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (blocks[mid] < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     return lo < n && blocks[lo] == addr;
 }
 

@@ -196,8 +196,8 @@ static int kv_fill(int argc, const struct talos_arg *argv, struct talos_out *out
 static int kv_digest(int argc, const struct talos_arg *argv, struct talos_out *out)
 {
     uint64_t acc[4] = {0};
-    uint8_t h[32], final[32];
-    char hex[65];
+    uint8_t h[TALOS_SHA256_BYTES], final[TALOS_SHA256_BYTES];
+    char hex[2 * TALOS_SHA256_BYTES + 1];
 
     (void)argc, (void)argv;
     for (uint64_t i = 0; i < root()->nbuckets; i++)
@@ -222,16 +222,16 @@ static int kv_digest(int argc, const struct talos_arg *argv, struct talos_out *o
         }
     uint64_t cnt = root()->count;
     uint8_t fin[40];
-    memcpy(fin, acc, 32);
-    memcpy(fin + 32, &cnt, 8);
+    memcpy(fin, acc, sizeof(acc));
+    memcpy(fin + sizeof(acc), &cnt, 8);
     talos_sha256(fin, sizeof(fin), final);
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < TALOS_SHA256_BYTES; i++) {
         static const char d[] = "0123456789abcdef";
         hex[2 * i] = d[final[i] >> 4];
         hex[2 * i + 1] = d[final[i] & 15];
     }
-    hex[64] = '\0';
-    return talos_out_write(out, hex, 64);
+    hex[2 * TALOS_SHA256_BYTES] = '\0';
+    return talos_out_write(out, hex, 2 * TALOS_SHA256_BYTES);
 }
 
 static int kv_init(void)

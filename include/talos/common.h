@@ -22,4 +22,8 @@
  * state certificates and in the CFG file's trailer. */
 #define TALOS_CFG_DIGEST_BYTES 32
 
+/* Bytes of a SHA-256 digest: talos_sha256's output (talos/ta.h and
+ * core/crypto.h), an image file's hash, a node's id. */
+#define TALOS_SHA256_BYTES 32
+
 #endif

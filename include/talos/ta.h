@@ -153,8 +153,8 @@ TALOS_MUST_CHECK int talos_random(void *buf, size_t n);
 /* Zero n bytes in a way the compiler cannot elide. */
 void talos_wipe(void *p, size_t n);
 
-/* SHA-256 of n bytes into out[32] (OpenSSL inside the TA). */
-void talos_sha256(const void *p, size_t n, uint8_t out[32]);
+/* SHA-256 of n bytes into out (OpenSSL inside the TA). */
+void talos_sha256(const void *p, size_t n, uint8_t out[TALOS_SHA256_BYTES]);
 
 /* The TA's current version (number of committed ecalls in its lineage). */
 uint64_t talos_version(void);

@@ -25,11 +25,15 @@ extern "C" {
 #endif
 
 #define TALOS_MEASUREMENT_BYTES 32
+#define TALOS_CONFIG_ID_BYTES 32   /* hash of a measured launch config */
+#define TALOS_PLATFORM_ID_BYTES 32 /* hash of a platform's public key */
 #define TALOS_REPORT_DATA_BYTES 64
 #define TALOS_LINEAGE_BYTES 16
 #define TALOS_NONCE_BYTES 32
 #define TALOS_EVIDENCE_MAX 8192
 #define TALOS_BACKEND_NAME_MAX 16
+#define TALOS_TA_NAME_MAX 64    /* a TA's declared name, bytes with the NUL */
+#define TALOS_STATE_NAME_MAX 16 /* a TA state's name ("ACTIVE", ...), bytes with the NUL */
 
 /* Claims flags. */
 #define TALOS_CLAIM_SIMULATED 0x1u /* produced by a simulated TEE: no isolation */
@@ -41,12 +45,12 @@ struct talos_claims {
     char backend[TALOS_BACKEND_NAME_MAX];          /* NUL-terminated backend name */
     uint32_t flags;                                /* TALOS_CLAIM_* */
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];  /* hash of the TA code as loaded */
-    uint8_t config_id[32];                         /* hash of the measured launch config */
+    uint8_t config_id[TALOS_CONFIG_ID_BYTES];      /* hash of the measured launch config */
     /* Digest of the image's canonical CFG (docs/cfg.md), computed by the
      * platform from the image it launched; zero with TALOS_CLAIM_NO_CFG. */
     uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES];
     uint8_t report_data[TALOS_REPORT_DATA_BYTES];  /* chosen by the TA */
-    uint8_t platform_id[32];                       /* hash of the platform's public key */
+    uint8_t platform_id[TALOS_PLATFORM_ID_BYTES];  /* hash of the platform's public key */
 };
 
 /* Report data a TA puts in evidence for `talos attest`:
@@ -258,8 +262,8 @@ struct talos_ta_info {
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint8_t measurement[TALOS_MEASUREMENT_BYTES]; /* as measured by the platform at load */
     uint64_t version;
-    char name[64];           /* the TA's declared name */
-    char state[16];          /* "ACTIVE", "CRASHED", ... */
+    char name[TALOS_TA_NAME_MAX];     /* the TA's declared name */
+    char state[TALOS_STATE_NAME_MAX]; /* "ACTIVE", "CRASHED", ... */
     int pid;                 /* sim: the TA process; 0 elsewhere */
     enum talos_call_mode mode;
     uint64_t state_bytes;    /* bytes of state in use (arena + persist) */

@@ -14,7 +14,7 @@ struct talos_host {
     struct talos_platform *plat;
     uint8_t *config;       /* launch config given to every TA (measured: config_id) */
     size_t config_len;
-    uint8_t config_id[32];
+    uint8_t config_id[TALOS_CONFIG_ID_BYTES];
 };
 
 struct talos_ta {
@@ -29,7 +29,7 @@ struct talos_ta {
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint64_t version;
     uint64_t state_bytes;
-    char name[64];
+    char name[TALOS_TA_NAME_MAX];
     int pid;
     int dead;              /* the TA process is gone: every call answers TA_CRASHED */
     int target;            /* started in restore mode and not activated yet */

@@ -157,6 +157,18 @@ static int handshake(struct talos_ta *ta, uint8_t start)
     return rc != TALOS_OK ? rc : talos_host_decode_ready(ta);
 }
 
+/* Close, reap (forced) and free a TA whose process is done with or was
+ * never started properly. */
+static void ta_free(struct talos_ta *ta)
+{
+    talos_xport_close(&ta->x);
+    reap(ta, 1);
+    talos_wr_free(&ta->rx);
+    talos_wr_free(&ta->tx);
+    free(ta->image_path);
+    free(ta);
+}
+
 static int create(struct talos_host *h, const char *image_path, const struct talos_ta_options *opt,
                   uint8_t start, struct talos_ta **out)
 {
@@ -224,14 +236,8 @@ out:
         close(sv[0]);
     if (sv[1] >= 0)
         close(sv[1]);
-    if (ta) {
-        talos_xport_close(&ta->x);
-        reap(ta, 1);
-        talos_wr_free(&ta->rx);
-        talos_wr_free(&ta->tx);
-        free(ta->image_path);
-        free(ta);
-    }
+    if (ta)
+        ta_free(ta);
     return rc;
 }
 
@@ -258,12 +264,7 @@ TALOS_EXPORT void talos_ta_destroy(struct talos_ta *ta)
         talos_xport_close(&ta->x);
         reap(ta, 0);
     }
-    talos_xport_close(&ta->x);
-    reap(ta, 1);
-    talos_wr_free(&ta->rx);
-    talos_wr_free(&ta->tx);
-    free(ta->image_path);
-    free(ta);
+    ta_free(ta);
 }
 
 TALOS_EXPORT void talos_ta_set_event_handler(struct talos_ta *ta, talos_ta_event_fn fn, void *ctx)
@@ -420,7 +421,7 @@ int talos_host_decode_info(struct talos_ta *ta, char *state, size_t state_cap)
 
 TALOS_EXPORT int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info)
 {
-    char state[16] = {0};
+    char state[TALOS_STATE_NAME_MAX] = {0};
     int rc = TALOS_OK;
 
     if (!ta || !info)

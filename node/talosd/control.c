@@ -71,6 +71,24 @@ static struct ta_entry *get_ta(struct req *r)
     return e;
 }
 
+/* Whether e still serves on this node (call with e->lock held): TALOS_OK,
+ * TALOS_ERR_MOVED or TALOS_ERR_NO_SUCH_TA. */
+static int still_here(const struct ta_entry *e)
+{
+    return e->moved_to[0] ? TALOS_ERR_MOVED : e->removed ? TALOS_ERR_NO_SUCH_TA : TALOS_OK;
+}
+
+/* The answer to an operation `what` on e that ended with rc: a moved TA's
+ * answer names where it went. 1 when rc is a failure (answered), else 0. */
+static int op_failed(struct req *r, const struct ta_entry *e, int rc, const char *what)
+{
+    if (rc == TALOS_ERR_MOVED)
+        fail(r, rc, "TA %s moved to %s", e->id, e->moved_to);
+    else if (rc != TALOS_OK)
+        fail(r, rc, "%s: %s", what, talos_strerror(rc));
+    return rc != TALOS_OK;
+}
+
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
     char buf[2 * 64 + 1];
@@ -135,7 +153,7 @@ static int op_run(struct req *r)
     TLOG_INFO("started TA %s (%s) from %s", e->id, info.name, image);
     registry_put(e);
     /* Should this lineage ever come back here, a virgin target waits for it. */
-    uint8_t sha[32];
+    uint8_t sha[TALOS_SHA256_BYTES];
     if (images_sha(stored, sha) == TALOS_OK)
         pool_fill(sha, opt.mode == TALOS_CALL_SWITCHLESS, stored, 0);
     return TALOS_OK;
@@ -187,19 +205,11 @@ static int op_call(struct req *r)
         argv[i].len = json_string_length(a);
     }
     pthread_mutex_lock(&e->lock);
-    if (e->moved_to[0])
-        rc = TALOS_ERR_MOVED;
-    else
-        rc = e->removed ? TALOS_ERR_NO_SUCH_TA : talos_ta_call(e->ta, ecall, (int)argc, argv, &res);
+    if ((rc = still_here(e)) == TALOS_OK)
+        rc = talos_ta_call(e->ta, ecall, (int)argc, argv, &res);
     pthread_mutex_unlock(&e->lock);
-    if (rc == TALOS_ERR_MOVED) {
-        fail(r, rc, "TA %s moved to %s", e->id, e->moved_to);
+    if (op_failed(r, e, rc, ecall))
         goto out;
-    }
-    if (rc != TALOS_OK) {
-        fail(r, rc, "%s: %s", ecall, talos_strerror(rc));
-        goto out;
-    }
     json_object_set_new(r->out, "version", json_integer((json_int_t)res.version));
     if (res.status != TALOS_OK)
         fail(r, res.status, "%s", res.reason[0] ? res.reason : talos_strerror(res.status));
@@ -304,18 +314,11 @@ static int op_attest(struct req *r)
         goto out;
     }
     pthread_mutex_lock(&e->lock);
-    rc = e->moved_to[0] ? TALOS_ERR_MOVED
-         : e->removed   ? TALOS_ERR_NO_SUCH_TA
-                        : talos_ta_attest(e->ta, nonce, ev, &ev_len);
+    if ((rc = still_here(e)) == TALOS_OK)
+        rc = talos_ta_attest(e->ta, nonce, ev, &ev_len);
     pthread_mutex_unlock(&e->lock);
-    if (rc == TALOS_ERR_MOVED) {
-        fail(r, rc, "TA %s moved to %s", e->id, e->moved_to);
+    if (op_failed(r, e, rc, "attest"))
         goto out;
-    }
-    if (rc != TALOS_OK) {
-        fail(r, rc, "attest: %s", talos_strerror(rc));
-        goto out;
-    }
     if (!(hex = malloc(2 * ev_len + 1))) {
         fail(r, TALOS_ERR_NOMEM, "out of memory");
         goto out;
@@ -340,18 +343,11 @@ static int op_state_cert(struct req *r)
     if (!e)
         goto out;
     pthread_mutex_lock(&e->lock);
-    rc = e->moved_to[0] ? TALOS_ERR_MOVED
-         : e->removed   ? TALOS_ERR_NO_SUCH_TA
-                        : talos_ta_state_cert(e->ta, &res);
+    if ((rc = still_here(e)) == TALOS_OK)
+        rc = talos_ta_state_cert(e->ta, &res);
     pthread_mutex_unlock(&e->lock);
-    if (rc == TALOS_ERR_MOVED) {
-        fail(r, rc, "TA %s moved to %s", e->id, e->moved_to);
+    if (op_failed(r, e, rc, "state-cert"))
         goto out;
-    }
-    if (rc != TALOS_OK) {
-        fail(r, rc, "state-cert: %s", talos_strerror(rc));
-        goto out;
-    }
     if (res.status != TALOS_OK) {
         fail(r, res.status, "%s", res.reason[0] ? res.reason : talos_strerror(res.status));
         goto out;

@@ -36,25 +36,25 @@ static int images_dir = -1; /* its descriptor: every open is relative to it */
 /* The images this run admitted (checked and allowed), by hash. */
 #define ADMITTED_MAX 64
 static pthread_mutex_t adm_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t admitted[ADMITTED_MAX][32];
+static uint8_t admitted[ADMITTED_MAX][TALOS_SHA256_BYTES];
 static size_t admitted_n, admitted_next;
 
-static void admitted_add(const uint8_t sha[32])
+static void admitted_add(const uint8_t sha[TALOS_SHA256_BYTES])
 {
     pthread_mutex_lock(&adm_lock);
-    memcpy(admitted[admitted_next], sha, 32);
+    memcpy(admitted[admitted_next], sha, TALOS_SHA256_BYTES);
     admitted_next = (admitted_next + 1) % ADMITTED_MAX;
     if (admitted_n < ADMITTED_MAX)
         admitted_n++;
     pthread_mutex_unlock(&adm_lock);
 }
 
-static int admitted_has(const uint8_t sha[32])
+static int admitted_has(const uint8_t sha[TALOS_SHA256_BYTES])
 {
     int found = 0;
     pthread_mutex_lock(&adm_lock);
     for (size_t i = 0; i < admitted_n && !found; i++)
-        found = memcmp(admitted[i], sha, 32) == 0;
+        found = memcmp(admitted[i], sha, TALOS_SHA256_BYTES) == 0;
     pthread_mutex_unlock(&adm_lock);
     return found;
 }
@@ -75,10 +75,10 @@ void images_fini(void)
     images_dir = -1;
 }
 
-static void name_of(const uint8_t sha[32], const char *ext, char name[72])
+static void name_of(const uint8_t sha[TALOS_SHA256_BYTES], const char *ext, char name[72])
 {
     char hex[65];
-    talos_hex(sha, 32, hex);
+    talos_hex(sha, TALOS_SHA256_BYTES, hex);
     snprintf(name, 72, "%s.%s", hex, ext);
 }
 
@@ -120,7 +120,7 @@ static int source_read(const struct source *s, uint8_t *buf, size_t n)
 }
 
 /* Copy `size` bytes from s into the file `out` (-1: nowhere), hashing them. */
-static int stream(const struct source *s, int out, uint64_t size, uint8_t sha[32])
+static int stream(const struct source *s, int out, uint64_t size, uint8_t sha[TALOS_SHA256_BYTES])
 {
     struct talos_sha256_ctx *c = NULL;
     uint8_t *buf = malloc(CHUNK);
@@ -145,8 +145,8 @@ static int stream(const struct source *s, int out, uint64_t size, uint8_t sha[32
 
 /* The file at path (in the images dir) is an image this node may run:
  * the backend's check, then the policy (sig: its signature or NULL). */
-static int allowed(const char *name, const uint8_t sha[32], const uint8_t *sig, const char *origin,
-                   char *why, size_t why_cap)
+static int allowed(const char *name, const uint8_t sha[TALOS_SHA256_BYTES], const uint8_t *sig,
+                   const char *origin, char *why, size_t why_cap)
 {
     char path[PATH_MAX + 96];
     uint8_t measurement[TALOS_MEASUREMENT_BYTES];
@@ -159,8 +159,8 @@ static int allowed(const char *name, const uint8_t sha[32], const uint8_t *sig, 
 }
 
 /* Keep sig as images/<sha>.sig (read-only), replacing an older one. */
-static int keep_sig(const uint8_t sha[32], const uint8_t sig[TALOS_IMAGE_SIG_BYTES], char *why,
-                    size_t cap)
+static int keep_sig(const uint8_t sha[TALOS_SHA256_BYTES], const uint8_t sig[TALOS_IMAGE_SIG_BYTES],
+                    char *why, size_t cap)
 {
     char name[72];
 
@@ -170,7 +170,7 @@ static int keep_sig(const uint8_t sha[32], const uint8_t sig[TALOS_IMAGE_SIG_BYT
 
 /* The temporary file holds an image with this sha: check it, apply the
  * policy, and keep it as images/<sha>.ta, or delete it. */
-static int admit(const char *tmp, int fd, const uint8_t sha[32], const uint8_t *sig,
+static int admit(const char *tmp, int fd, const uint8_t sha[TALOS_SHA256_BYTES], const uint8_t *sig,
                  const char *origin, char *out, size_t cap, char *why, size_t why_cap)
 {
     char name[72];
@@ -203,7 +203,7 @@ static int take(const struct source *s, uint64_t size, const uint8_t *want, cons
                 const char *origin, char *out, size_t cap, char *why, size_t why_cap)
 {
     char tmp[64];
-    uint8_t sha[32];
+    uint8_t sha[TALOS_SHA256_BYTES];
     int fd = temp_open(tmp), rc = TALOS_OK;
 
     if (fd < 0) {
@@ -214,7 +214,7 @@ static int take(const struct source *s, uint64_t size, const uint8_t *want, cons
         snprintf(why, why_cap, "image transfer failed: %s", talos_strerror(rc));
         goto out;
     }
-    if (want && !talos_ct_eq(sha, want, 32)) {
+    if (want && !talos_ct_eq(sha, want, TALOS_SHA256_BYTES)) {
         snprintf(why, why_cap, "the image bytes do not hash to the announced SHA-256");
         rc = TALOS_ERR_IMAGE;
         goto out;
@@ -259,8 +259,8 @@ int images_store(const char *src, const uint8_t *sig, char *out, size_t cap, cha
 #define RECEIVING_MAX 4
 static int receiving; /* atomic */
 
-int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], const uint8_t *sig,
-                   char *out, size_t cap, char *why, size_t why_cap)
+int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[TALOS_SHA256_BYTES],
+                   const uint8_t *sig, char *out, size_t cap, char *why, size_t why_cap)
 {
     struct source s = {.fd = -1, .link = l};
     int rc = TALOS_OK;
@@ -280,23 +280,23 @@ int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], co
 }
 
 /* The hash in a stored image's name (images/<sha256>.ta). */
-int images_sha(const char *path, uint8_t sha[32])
+int images_sha(const char *path, uint8_t sha[TALOS_SHA256_BYTES])
 {
     const char *slash = strrchr(path, '/');
-    char hex[65];
-    if (!slash || strlen(slash + 1) != 64 + 3)
+    char hex[2 * TALOS_SHA256_BYTES + 1];
+    if (!slash || strlen(slash + 1) != 2 * TALOS_SHA256_BYTES + 3)
         return TALOS_ERR_IMAGE;
-    memcpy(hex, slash + 1, 64);
-    hex[64] = '\0';
-    return talos_unhex(hex, sha, 32);
+    memcpy(hex, slash + 1, 2 * TALOS_SHA256_BYTES);
+    hex[2 * TALOS_SHA256_BYTES] = '\0';
+    return talos_unhex(hex, sha, TALOS_SHA256_BYTES);
 }
 
 /* Hash the stored file (our own, regular, not a link: os/sdir) again. */
-static int verify_stored(const char *name, const uint8_t sha[32])
+static int verify_stored(const char *name, const uint8_t sha[TALOS_SHA256_BYTES])
 {
     struct stat st;
     struct source s = {.fd = -1};
-    uint8_t got[32];
+    uint8_t got[TALOS_SHA256_BYTES];
     char why[TALOS_SDIR_WHY_BYTES];
     int rc = talos_sdir_open_file(images, name, 0, 0, &s.fd, why, sizeof(why));
 
@@ -307,13 +307,13 @@ static int verify_stored(const char *name, const uint8_t sha[32])
         goto out;
     if (stream(&s, -1, (uint64_t)st.st_size, got) != TALOS_OK)
         goto out;
-    rc = talos_ct_eq(got, sha, 32) ? TALOS_OK : TALOS_ERR_IMAGE;
+    rc = talos_ct_eq(got, sha, TALOS_SHA256_BYTES) ? TALOS_OK : TALOS_ERR_IMAGE;
 out:
     close(s.fd);
     return rc;
 }
 
-int images_sig(const uint8_t sha[32], uint8_t sig[TALOS_IMAGE_SIG_BYTES])
+int images_sig(const uint8_t sha[TALOS_SHA256_BYTES], uint8_t sig[TALOS_IMAGE_SIG_BYTES])
 {
     char name[72], why[TALOS_SDIR_WHY_BYTES];
     uint8_t *buf = NULL;
@@ -331,7 +331,7 @@ int images_sig(const uint8_t sha[32], uint8_t sig[TALOS_IMAGE_SIG_BYTES])
     return have;
 }
 
-int images_have(const uint8_t sha[32], char *out, size_t cap)
+int images_have(const uint8_t sha[TALOS_SHA256_BYTES], char *out, size_t cap)
 {
     char name[72], why[300] = "";
     uint8_t sig[TALOS_IMAGE_SIG_BYTES];

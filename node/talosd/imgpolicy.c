@@ -19,9 +19,13 @@
 
 #define POLICY_MAX 1024
 
+/* A set of measurements or of signers' Ed25519 public keys: 32 bytes each. */
+#define POLICY_KEY_BYTES TALOS_MEASUREMENT_BYTES
+_Static_assert(TALOS_MEASUREMENT_BYTES == TALOS_ED25519_PUB_BYTES, "one key size for both sets");
+
 struct keyset {
     size_t n;
-    uint8_t (*k)[32];
+    uint8_t (*k)[POLICY_KEY_BYTES];
 };
 
 static struct {
@@ -50,7 +54,8 @@ static int load_set(const char *path, const char *name, json_t *list, struct key
         return TALOS_ERR_NOMEM;
     json_array_foreach(list, i, v) {
         const char *hex = json_string_value(v);
-        if (!hex || strlen(hex) != 64 || talos_unhex(hex, set->k[i], 32) != TALOS_OK) {
+        if (!hex || strlen(hex) != 2 * POLICY_KEY_BYTES ||
+            talos_unhex(hex, set->k[i], POLICY_KEY_BYTES) != TALOS_OK) {
             snprintf(why, cap, "%s: %s %zu is not 64 hex characters", path,
                      strcmp(name, "signers") == 0 ? "signer" : "measurement", i + 1);
             return TALOS_ERR_MALFORMED;
@@ -88,8 +93,9 @@ out:
     return rc;
 }
 
-int image_policy_allows(const uint8_t m[TALOS_MEASUREMENT_BYTES], const uint8_t sha[32],
-                        const uint8_t *sig, const char *origin, char *why, size_t cap)
+int image_policy_allows(const uint8_t m[TALOS_MEASUREMENT_BYTES],
+                        const uint8_t sha[TALOS_SHA256_BYTES], const uint8_t *sig,
+                        const char *origin, char *why, size_t cap)
 {
     char hex[2 * TALOS_MEASUREMENT_BYTES + 1];
     uint8_t msg[TALOS_IMAGE_SIG_MSG_BYTES];

@@ -54,8 +54,8 @@ static int preamble(struct ta_entry *e, const char *to, int mode, note_fn note, 
     char how[200] = "";
     int rc = TALOS_OK;
 
-    if (talos_unhex(e->id, o.lineage, 16) != TALOS_OK || images_sha(e->image, o.image_sha) != TALOS_OK ||
-        stat(e->image, &st) != 0) {
+    if (talos_unhex(e->id, o.lineage, TALOS_LINEAGE_BYTES) != TALOS_OK ||
+        images_sha(e->image, o.image_sha) != TALOS_OK || stat(e->image, &st) != 0) {
         snprintf(why, cap, "the image of TA %s is missing from this node's store", e->id);
         return TALOS_ERR_IMAGE;
     }

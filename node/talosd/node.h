@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <limits.h>
 
+#include "core/sign.h"
 #include "talos/talos.h"
 
 #define CONTROL_FRAME_MAX (8u << 20)
@@ -45,15 +46,15 @@ int images_store(const char *src, const uint8_t *sig, char *out, size_t cap, cha
 /* The same for `size` bytes from an authenticated peer, which must hash to
  * the `sha` it announced. sig (both): the image's signature (talos sign,
  * TALOS_IMAGE_SIG_BYTES) or NULL; kept with the image when it is allowed. */
-int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[32], const uint8_t *sig,
-                   char *out, size_t cap, char *why, size_t why_cap);
+int images_receive(struct peer_link *l, uint64_t size, const uint8_t sha[TALOS_SHA256_BYTES],
+                   const uint8_t *sig, char *out, size_t cap, char *why, size_t why_cap);
 /* The stored signature of an image: 1 and sig filled when there is one. */
-int images_sig(const uint8_t sha[32], uint8_t sig[64]);
+int images_sig(const uint8_t sha[TALOS_SHA256_BYTES], uint8_t sig[TALOS_IMAGE_SIG_BYTES]);
 /* The sha256 named by a stored image's path. */
-int images_sha(const char *path, uint8_t sha[32]);
+int images_sha(const char *path, uint8_t sha[TALOS_SHA256_BYTES]);
 /* Whether the store has the image (and its path): hashed again now; a
  * stored file that is not what its name says is removed. */
-int images_have(const uint8_t sha[32], char *out, size_t cap);
+int images_have(const uint8_t sha[TALOS_SHA256_BYTES], char *out, size_t cap);
 
 /* The node's record of the lineages it holds (journal.c): read what the
  * previous run left (and log it), start this run's; set one lineage's
@@ -76,18 +77,20 @@ int image_policy_load(const char *path, char *why, size_t cap);
 /* Whether the policy allows an image of this measurement and file hash,
  * with this signature (NULL: none), brought by `origin` ("operator",
  * "peer", "store"); TALOS_ERR_POLICY with why otherwise. */
-int image_policy_allows(const uint8_t m[TALOS_MEASUREMENT_BYTES], const uint8_t sha[32],
-                        const uint8_t *sig, const char *origin, char *why, size_t cap);
+int image_policy_allows(const uint8_t m[TALOS_MEASUREMENT_BYTES],
+                        const uint8_t sha[TALOS_SHA256_BYTES], const uint8_t *sig,
+                        const char *origin, char *why, size_t cap);
 int image_policy_loaded(void);
 const char *image_policy_describe(void);
 
 /* Warm pool of virgin targets (pool.c): take one for (image, mode), or
  * start one in the background; all stopped at shutdown. */
-struct talos_ta *pool_take(const uint8_t sha[32], int mode);
+struct talos_ta *pool_take(const uint8_t sha[TALOS_SHA256_BYTES], int mode);
 /* Pre-start a target of `path` in the background, after `delay_ms`: a
  * launch right after a migration would compete with the arrived TA's first
  * calls on two cores. */
-void pool_fill(const uint8_t sha[32], int mode, const char *path, unsigned delay_ms);
+void pool_fill(const uint8_t sha[TALOS_SHA256_BYTES], int mode, const char *path,
+               unsigned delay_ms);
 void pool_shutdown(void);
 
 /* The ocalls every TA on this node may make. */

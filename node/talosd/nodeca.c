@@ -159,7 +159,7 @@ int nodeca_ensure(const char *ca_dir, char *cert, char *key, char *ca, size_t ca
         goto out;
     node_cert = made ? NULL : cert_at(sd, "node.pem");
     if (!current(node_cert, node_key, ca_cert)) {
-        uint8_t raw[32], id[32];
+        uint8_t raw[TALOS_ED25519_PUB_BYTES], id[TALOS_SHA256_BYTES];
         size_t rawlen = sizeof(raw);
         char hex[17], cn[64];
         X509_free(node_cert);

@@ -375,7 +375,7 @@ static void serve_offer(struct peer_link *l, int slot, const struct peer_offer *
     char image[PATH_MAX] = "", id[33] = "";
     int importing = 0, entered = 0, data = -1, one = 1, rc = TALOS_OK;
 
-    talos_hex(o->lineage, 16, id);
+    talos_hex(o->lineage, TALOS_LINEAGE_BYTES, id);
     if ((rc = arrival_enter(id)) != TALOS_OK) {
         TLOG_WARN("peer %s: refused lineage %s: %d arrivals of it under way", l->peer, id,
                   ARRIVALS_PER_LINEAGE);

@@ -27,7 +27,7 @@ static char self_name[160];
 static void describe(X509 *x, char *out, size_t cap)
 {
     char cn[96] = "?", fp[17];
-    uint8_t md[32];
+    uint8_t md[TALOS_SHA256_BYTES];
     unsigned int mdlen = sizeof(md);
 
     X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
@@ -235,17 +235,17 @@ static int io_error(struct peer_link *l, int r)
     return e == SSL_ERROR_SSL ? TALOS_ERR_CRYPTO : TALOS_ERR_IO;
 }
 
-int peer_link_read(struct peer_link *l, void *p, size_t n)
+/* Exactly n bytes out of `out` (writing) or into `in` (reading, out NULL)
+ * through the TLS connection. */
+static int ssl_full(struct peer_link *l, const uint8_t *out, uint8_t *in, size_t n)
 {
-    uint8_t *b = p;
-
-    if (!l->ssl)
-        return talos_fd_read_full(l->fd, p, n);
-    while (n) {
-        size_t got = 0;
-        int r = SSL_read_ex(l->ssl, b, n, &got), rc = TALOS_OK;
+    for (size_t done = 0; done < n;) {
+        size_t moved = 0;
+        int r = out ? SSL_write_ex(l->ssl, out + done, n - done, &moved)
+                    : SSL_read_ex(l->ssl, in + done, n - done, &moved);
+        int rc = TALOS_OK;
         if (r == 1) {
-            b += got, n -= got;
+            done += moved;
             continue;
         }
         if ((rc = io_error(l, r)) != 0)
@@ -254,23 +254,14 @@ int peer_link_read(struct peer_link *l, void *p, size_t n)
     return TALOS_OK;
 }
 
+int peer_link_read(struct peer_link *l, void *p, size_t n)
+{
+    return l->ssl ? ssl_full(l, NULL, p, n) : talos_fd_read_full(l->fd, p, n);
+}
+
 int peer_link_write(struct peer_link *l, const void *p, size_t n)
 {
-    const uint8_t *b = p;
-
-    if (!l->ssl)
-        return talos_fd_write_full(l->fd, p, n);
-    while (n) {
-        size_t put = 0;
-        int r = SSL_write_ex(l->ssl, b, n, &put), rc = TALOS_OK;
-        if (r == 1) {
-            b += put, n -= put;
-            continue;
-        }
-        if ((rc = io_error(l, r)) != 0)
-            return rc;
-    }
-    return TALOS_OK;
+    return l->ssl ? ssl_full(l, p, NULL, n) : talos_fd_write_full(l->fd, p, n);
 }
 
 void peer_link_close(struct peer_link *l)

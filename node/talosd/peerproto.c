@@ -10,17 +10,21 @@
 #include "os/xport.h"
 #include "talos/err.h"
 
-/* One message in one write: on TLS, one record instead of two. */
-static int send_msg(struct peer_link *l, const struct talos_wr *w)
+/* One message in one write: on TLS, one record instead of two. Frees w. */
+static int send_msg(struct peer_link *l, struct talos_wr *w)
 {
     uint8_t buf[4 + PEER_MSG_MAX];
-    if (w->err)
-        return w->err;
-    if (w->len > PEER_MSG_MAX)
-        return TALOS_ERR_TOO_LARGE;
-    talos_be32_put(buf, (uint32_t)w->len);
-    memcpy(buf + 4, w->p, w->len);
-    return peer_link_write(l, buf, 4 + w->len);
+    int rc = w->err;
+
+    if (rc == TALOS_OK && w->len > PEER_MSG_MAX)
+        rc = TALOS_ERR_TOO_LARGE;
+    if (rc == TALOS_OK) {
+        talos_be32_put(buf, (uint32_t)w->len);
+        memcpy(buf + 4, w->p, w->len);
+        rc = peer_link_write(l, buf, 4 + w->len);
+    }
+    talos_wr_free(w);
+    return rc;
 }
 
 /* Read one message into buf (hostile: bounded, copied once). */
@@ -39,17 +43,14 @@ static int recv_msg(struct peer_link *l, uint8_t *buf, size_t cap, size_t *len)
 int peer_send_offer(struct peer_link *l, const struct peer_offer *o)
 {
     struct talos_wr w;
-    int rc = TALOS_OK;
     talos_wr_init(&w, PEER_MSG_MAX);
     talos_wr_raw(&w, PEER_MAGIC, sizeof(PEER_MAGIC));
-    talos_wr_raw(&w, o->lineage, 16);
-    talos_wr_raw(&w, o->image_sha, 32);
+    talos_wr_raw(&w, o->lineage, TALOS_LINEAGE_BYTES);
+    talos_wr_raw(&w, o->image_sha, TALOS_SHA256_BYTES);
     talos_wr_u64(&w, o->image_size);
     talos_wr_u8(&w, o->mode);
     talos_wr_bytes(&w, o->sig, o->sig_len);
-    rc = send_msg(l, &w);
-    talos_wr_free(&w);
-    return rc;
+    return send_msg(l, &w);
 }
 
 static int decode_offer(const uint8_t *buf, size_t len, struct peer_offer *o)
@@ -61,8 +62,8 @@ static int decode_offer(const uint8_t *buf, size_t len, struct peer_offer *o)
 
     talos_rd_init(&r, buf, len);
     talos_rd_raw(&r, magic, sizeof(magic));
-    talos_rd_raw(&r, o->lineage, 16);
-    talos_rd_raw(&r, o->image_sha, 32);
+    talos_rd_raw(&r, o->lineage, TALOS_LINEAGE_BYTES);
+    talos_rd_raw(&r, o->image_sha, TALOS_SHA256_BYTES);
     o->image_size = talos_rd_u64(&r);
     o->mode = talos_rd_u8(&r);
     sig = talos_rd_bytes(&r, &o->sig_len, sizeof(o->sig));
@@ -86,8 +87,8 @@ static int decode_resend(const uint8_t *buf, size_t len, struct peer_resend *q)
 
     talos_rd_init(&r, buf, len);
     talos_rd_raw(&r, (uint8_t[sizeof(PEER_MAGIC_RESEND)]){0}, sizeof(PEER_MAGIC_RESEND));
-    talos_rd_raw(&r, q->lineage, 16);
-    talos_rd_raw(&r, q->session, 16);
+    talos_rd_raw(&r, q->lineage, TALOS_LINEAGE_BYTES);
+    talos_rd_raw(&r, q->session, TALOS_SESSION_BYTES);
     tok = talos_rd_bytes(&r, &q->token_len, sizeof(q->token));
     if ((rc = talos_rd_finish(&r)) != TALOS_OK)
         return rc;
@@ -123,29 +124,23 @@ int peer_recv_request(struct peer_link *l, int *kind, struct peer_offer *o, stru
 int peer_send_resend(struct peer_link *l, const struct peer_resend *q)
 {
     struct talos_wr w;
-    int rc = TALOS_OK;
     talos_wr_init(&w, PEER_MSG_MAX);
     talos_wr_raw(&w, PEER_MAGIC_RESEND, sizeof(PEER_MAGIC_RESEND));
-    talos_wr_raw(&w, q->lineage, 16);
-    talos_wr_raw(&w, q->session, 16);
+    talos_wr_raw(&w, q->lineage, TALOS_LINEAGE_BYTES);
+    talos_wr_raw(&w, q->session, TALOS_SESSION_BYTES);
     talos_wr_bytes(&w, q->token, q->token_len);
-    rc = send_msg(l, &w);
-    talos_wr_free(&w);
-    return rc;
+    return send_msg(l, &w);
 }
 
 int peer_send_verdict(struct peer_link *l, const struct peer_verdict *v)
 {
     struct talos_wr w;
-    int rc = TALOS_OK;
     talos_wr_init(&w, PEER_MSG_MAX);
     talos_wr_u32(&w, (uint32_t)v->status);
     talos_wr_u8(&w, v->kind);
     talos_wr_bytes(&w, v->token, v->token_len);
     talos_wr_bytes(&w, v->message, strnlen(v->message, 255));
-    rc = send_msg(l, &w);
-    talos_wr_free(&w);
-    return rc;
+    return send_msg(l, &w);
 }
 
 int peer_recv_verdict(struct peer_link *l, struct peer_verdict *v)
@@ -174,15 +169,12 @@ int peer_send_answer(struct peer_link *l, int32_t status, uint8_t need_image, co
                      const uint8_t ticket[PEER_TICKET_BYTES])
 {
     struct talos_wr w;
-    int rc = TALOS_OK;
     talos_wr_init(&w, PEER_MSG_MAX);
     talos_wr_u32(&w, (uint32_t)status);
     talos_wr_u8(&w, need_image);
     talos_wr_bytes(&w, message, strnlen(message, 255));
     talos_wr_bytes(&w, ticket, ticket ? PEER_TICKET_BYTES : 0);
-    rc = send_msg(l, &w);
-    talos_wr_free(&w);
-    return rc;
+    return send_msg(l, &w);
 }
 
 int peer_recv_answer(struct peer_link *l, struct peer_answer *a)

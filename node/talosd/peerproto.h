@@ -36,7 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/sign.h"
 #include "node/talosd/peerlink.h"
+#include "talos/abi.h"
 
 #define PEER_MAGIC "TALOSP2"
 #define PEER_MAGIC_DATA "TALOSD2"
@@ -47,11 +49,11 @@
 #define PEER_TIMEOUT_S 30
 
 struct peer_offer {
-    uint8_t lineage[16];
-    uint8_t image_sha[32];
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint8_t image_sha[TALOS_SHA256_BYTES];
     uint64_t image_size;
     uint8_t mode;
-    uint8_t sig[64]; /* the image's signature, if sig_len is 64 */
+    uint8_t sig[TALOS_IMAGE_SIG_BYTES]; /* the image's signature, if sig_len is 64 */
     size_t sig_len;  /* 0 or 64 */
 };
 
@@ -61,8 +63,8 @@ struct peer_offer {
 enum peer_req_kind { PEER_REQ_OFFER = 1, PEER_REQ_RESEND = 2 };
 
 struct peer_resend {
-    uint8_t lineage[16];
-    uint8_t session[16];
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    uint8_t session[TALOS_SESSION_BYTES];
     uint8_t token[PEER_TOKEN_MAX];
     size_t token_len;
 };

@@ -18,7 +18,7 @@
 #define POOL_MAX 16
 
 struct slot {
-    uint8_t sha[32];
+    uint8_t sha[TALOS_SHA256_BYTES];
     int mode; /* 0 passive, 1 switchless */
     struct talos_ta *ta;
     char path[PATH_MAX];
@@ -42,15 +42,15 @@ static struct slot pool[POOL_MAX];
 static int inflight; /* fill threads running (under pool_lock) */
 static int closing;
 
-static struct slot *find(const uint8_t sha[32], int mode)
+static struct slot *find(const uint8_t sha[TALOS_SHA256_BYTES], int mode)
 {
     for (size_t i = 0; i < POOL_MAX; i++)
-        if (pool[i].ta && pool[i].mode == mode && memcmp(pool[i].sha, sha, 32) == 0)
+        if (pool[i].ta && pool[i].mode == mode && memcmp(pool[i].sha, sha, TALOS_SHA256_BYTES) == 0)
             return &pool[i];
     return NULL;
 }
 
-struct talos_ta *pool_take(const uint8_t sha[32], int mode)
+struct talos_ta *pool_take(const uint8_t sha[TALOS_SHA256_BYTES], int mode)
 {
     struct talos_ta *ta = NULL;
     pthread_mutex_lock(&pool_lock);
@@ -69,7 +69,7 @@ struct talos_ta *pool_take(const uint8_t sha[32], int mode)
 }
 
 struct fill_job {
-    uint8_t sha[32];
+    uint8_t sha[TALOS_SHA256_BYTES];
     int mode;
     unsigned delay_ms;
     char path[PATH_MAX];
@@ -101,7 +101,7 @@ static void *fill_thread(void *arg)
             if (!pool[i].ta)
                 free_slot = &pool[i];
     if (free_slot) {
-        memcpy(free_slot->sha, j->sha, 32);
+        memcpy(free_slot->sha, j->sha, TALOS_SHA256_BYTES);
         free_slot->mode = j->mode;
         free_slot->ta = ta;
         free_slot->st = st;
@@ -118,14 +118,14 @@ static void *fill_thread(void *arg)
     return NULL;
 }
 
-void pool_fill(const uint8_t sha[32], int mode, const char *path, unsigned delay_ms)
+void pool_fill(const uint8_t sha[TALOS_SHA256_BYTES], int mode, const char *path, unsigned delay_ms)
 {
     struct fill_job *j = calloc(1, sizeof(*j));
     pthread_t t;
 
     if (!j)
         return;
-    memcpy(j->sha, sha, 32);
+    memcpy(j->sha, sha, TALOS_SHA256_BYTES);
     j->mode = mode;
     j->delay_ms = delay_ms;
     snprintf(j->path, sizeof(j->path), "%s", path);

@@ -253,7 +253,7 @@ int registry_remove(const char *id)
 int registry_stop(const char *id)
 {
     struct ta_entry *e = registry_get(id);
-    char name[64] = "?";
+    char name[TALOS_TA_NAME_MAX] = "?";
     uint64_t v = 0;
     int note = 0;
 

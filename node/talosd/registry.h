@@ -13,7 +13,7 @@
 struct ta_entry {
     char id[TA_ID_LEN + 1];
     char image[PATH_MAX];
-    char name[64];        /* the TA's name, for the node's record */
+    char name[TALOS_TA_NAME_MAX]; /* the TA's name, for the node's record */
     struct talos_ta *ta;
     pthread_mutex_t lock; /* one call at a time per TA */
     pthread_mutex_t mig_lock; /* one migration at a time per TA (taken before lock) */

@@ -24,7 +24,7 @@
 #include "talos/err.h"
 #include "tests/fuzz/fuzz.h"
 
-static uint8_t seed[32], pub[32];
+static uint8_t seed[TALOS_ED25519_SEED_BYTES], pub[TALOS_ED25519_PUB_BYTES];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -94,10 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Second pass: the fixed key is every epoch's key and signs every
      * link and the body, so the signatures verify and the epoch, version
      * and head checks behind them run on the fuzzed values. */
-    memcpy(c.pub0, pub, 32);
-    memcpy(c.pub, pub, 32);
+    memcpy(c.pub0, pub, TALOS_ED25519_PUB_BYTES);
+    memcpy(c.pub, pub, TALOS_ED25519_PUB_BYTES);
     for (uint32_t i = 0; i < c.n_links; i++) {
-        memcpy(c.links[i].pub, pub, 32);
+        memcpy(c.links[i].pub, pub, TALOS_ED25519_PUB_BYTES);
         FUZZ_CHECK(talos_cert_link_sign(c.lineage, &c.links[i], seed) == TALOS_OK);
     }
     FUZZ_CHECK(talos_cert_sign(&c, seed) == TALOS_OK);

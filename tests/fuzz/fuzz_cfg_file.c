@@ -125,7 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     parse_and_check(data, size);
     /* Second mode: the input is the body; append its checksum. */
-    if (size > TALOS_CFG_FILE_MAX - TALOS_CFG_DIGEST_BYTES || !(file = malloc(size + 32)))
+    if (size > TALOS_CFG_FILE_MAX - TALOS_CFG_DIGEST_BYTES ||
+        !(file = malloc(size + TALOS_CFG_DIGEST_BYTES)))
         return 0;
     if (size)
         memcpy(file, data, size);

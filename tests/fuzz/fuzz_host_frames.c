@@ -32,7 +32,8 @@
 #define STREAM_MAX (64u << 10)
 
 static int stub_quote(struct talos_platform *p, const uint8_t m[TALOS_MEASUREMENT_BYTES],
-                      const uint8_t config_id[32], const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
+                      const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
+                      const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                       const uint8_t rd[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len)
 {
     (void)p, (void)m, (void)config_id, (void)cfg_digest;
@@ -98,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct talos_ta *ta = NULL;
     struct talos_result res;
-    char state[16];
+    char state[TALOS_STATE_NAME_MAX];
     uint16_t type = 0;
     int sv[2] = {-1, -1}, rc = TALOS_OK;
     int buf = (int)(4 * STREAM_MAX);

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "talos/abi.h" /* TALOS_MIG_KEY_BYTES */
+
 static const char fuzz_ca_pem[] =
     "-----BEGIN CERTIFICATE-----\n"
     "MIIBdjCCASigAwIBAgIQft3ccBwQB3F+03SQxm65mTAFBgMrZXAwOzE5MDcGA1UE\n"
@@ -40,6 +42,6 @@ static const char fuzz_platform_key[] =
     "-----END PRIVATE KEY-----\n";
 
 /* The HMAC key under which fuzz_mig_records opens tokens. */
-static const uint8_t fuzz_token_key[32] = "talos-fuzz-token-key-0123456789";
+static const uint8_t fuzz_token_key[TALOS_MIG_KEY_BYTES] = "talos-fuzz-token-key-0123456789";
 
 #endif

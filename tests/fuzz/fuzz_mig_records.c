@@ -54,7 +54,7 @@ static void check_token(const uint8_t *tok, size_t n, int mac_ok)
     struct talos_token t, t2;
     uint8_t again[TALOS_TOKEN_BYTES];
     uint8_t kind = n > 0 ? tok[0] : 0;
-    uint8_t session[TALOS_SESSION_BYTES] = {0}, lineage[16] = {0};
+    uint8_t session[TALOS_SESSION_BYTES] = {0}, lineage[TALOS_LINEAGE_BYTES] = {0};
     int rc;
 
     if (n >= 33) {
@@ -88,7 +88,7 @@ static void check_token(const uint8_t *tok, size_t n, int mac_ok)
     FUZZ_CHECK(talos_token_open(tok, n, fuzz_token_key, kind, session, lineage, &t2) ==
                TALOS_ERR_PROTOCOL);
     /* Another key: the MAC fails. */
-    uint8_t key2[32];
+    uint8_t key2[TALOS_MIG_KEY_BYTES];
     memcpy(key2, fuzz_token_key, sizeof(key2));
     key2[tok[3] % sizeof(key2)] ^= 0x04;
     FUZZ_CHECK(talos_token_open(tok, n, key2, kind, session, lineage, &t2) == TALOS_ERR_MAC);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/cert.h"
+#include "core/cfg/internal.h"
 #include "core/crypto.h"
 #include "core/merkle.h"
 #include "core/mig.h"
@@ -25,27 +26,15 @@
 #include "talos/ta.h"
 #include "talos/talos.h"
 #include "tests/fuzz/fuzz_keys.h"
-#include "core/cfg/internal.h"
+#include "tests/fuzz/seeds.h"
 
 static const char *root;
 static int failed;
 
 static void put(const char *harness, const char *name, const void *p, size_t n)
 {
-    char dir[4096], path[4200];
-    FILE *f = NULL;
-
-    snprintf(dir, sizeof(dir), "%s/%s", root, harness);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        perror(dir);
+    if (seed_write(root, harness, name, p, n) != 0)
         failed = 1;
-        return;
-    }
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (!(f = fopen(path, "wb")) || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
-        perror(path);
-        failed = 1;
-    }
 }
 
 static void put_wr(const char *harness, const char *name, struct talos_wr *w)
@@ -57,12 +46,6 @@ static void put_wr(const char *harness, const char *name, struct talos_wr *w)
         put(harness, name, w->p, w->len);
     }
     talos_wr_reset(w);
-}
-
-static void fill(uint8_t *p, size_t n, uint8_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed + 7 * i);
 }
 
 /* --- wire_reader: u8 n ‖ n ops ‖ buffer (see fuzz_wire_reader.c) --------------- */
@@ -102,10 +85,10 @@ static void frame(struct talos_wr *w, uint16_t type, const struct talos_wr *body
 static void gen_msg(struct talos_wr *w)
 {
     struct talos_wr b;
-    uint8_t nonce[TALOS_NONCE_BYTES], lineage[16];
+    uint8_t nonce[TALOS_NONCE_BYTES], lineage[TALOS_LINEAGE_BYTES];
 
-    fill(nonce, sizeof(nonce), 1);
-    fill(lineage, sizeof(lineage), 2);
+    seed_fill(nonce, sizeof(nonce), 1);
+    seed_fill(lineage, sizeof(lineage), 2);
     talos_wr_init(&b, 0);
     /* Host -> TA: CALL, ATTEST, INFO, STOP. */
     talos_wr_u8(w, 0);
@@ -152,9 +135,9 @@ static void gen_mig(struct talos_wr *w)
 
     for (size_t i = 0; i < sizeof(kinds); i++) {
         struct talos_token t = {.kind = kinds[i], .version = 41 + i};
-        fill(t.session, sizeof(t.session), 3);
-        fill(t.lineage, sizeof(t.lineage), 4);
-        fill(t.head, sizeof(t.head), 5);
+        seed_fill(t.session, sizeof(t.session), 3);
+        seed_fill(t.lineage, sizeof(t.lineage), 4);
+        seed_fill(t.head, sizeof(t.head), 5);
         t.code = kinds[i] == TALOS_MIG_ABORT ? TALOS_ERR_MAC : 0;
         if (talos_token_seal(&t, fuzz_token_key, tok) != TALOS_OK)
             failed = 1;
@@ -162,9 +145,9 @@ static void gen_mig(struct talos_wr *w)
         put("mig_records", name, tok, sizeof(tok));
     }
     memset(&rep, 0, sizeof(rep));
-    fill(rep.lineage, sizeof(rep.lineage), 4);
+    seed_fill(rep.lineage, sizeof(rep.lineage), 4);
     rep.version = 42;
-    fill(rep.head, sizeof(rep.head), 6);
+    seed_fill(rep.head, sizeof(rep.head), 6);
     rep.prepare_ns = 1000000, rep.checkpoint_ns = 200000, rep.transfer_ns = 3000000;
     rep.restore_ns = 400000, rep.activate_ns = 50000, rep.downtime_ns = 4000000;
     rep.total_ns = 9000000, rep.state_bytes = 65536;
@@ -202,11 +185,12 @@ static void gen_bodies(struct talos_wr *w)
     struct talos_host_activate act = {.version = 42};
     uint8_t buf[TALOS_MIG_RECEIPT_BYTES], ev[300];
 
-    fill(h.session, sizeof(h.session), 3), fill(h.nonce, sizeof(h.nonce), 4);
-    fill(h.lineage, sizeof(h.lineage), 5), fill(a.nonce, sizeof(a.nonce), 6);
-    fill(b.head, sizeof(b.head), 7), fill(m.root, sizeof(m.root), 8), fill(m.head, sizeof(m.head), 9);
-    fill(rc.token, sizeof(rc.token), 10), fill(mi.lineage, sizeof(mi.lineage), 11);
-    fill(act.lineage, sizeof(act.lineage), 12), fill(ev, sizeof(ev), 13);
+    seed_fill(h.session, sizeof(h.session), 3), seed_fill(h.nonce, sizeof(h.nonce), 4);
+    seed_fill(h.lineage, sizeof(h.lineage), 5), seed_fill(a.nonce, sizeof(a.nonce), 6);
+    seed_fill(b.head, sizeof(b.head), 7), seed_fill(m.root, sizeof(m.root), 8),
+        seed_fill(m.head, sizeof(m.head), 9);
+    seed_fill(rc.token, sizeof(rc.token), 10), seed_fill(mi.lineage, sizeof(mi.lineage), 11);
+    seed_fill(act.lineage, sizeof(act.lineage), 12), seed_fill(ev, sizeof(ev), 13);
     rc.token[0] = TALOS_MIG_RECEIPT;
     talos_mig_hello_encode(&h, buf), put("mig_records", "hello", buf, TALOS_MIG_HELLO_BYTES);
     talos_mig_hello_ack_encode(&a, buf), put("mig_records", "hello-ack", buf, TALOS_MIG_HELLO_ACK_BYTES);
@@ -395,7 +379,7 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     enum { PERSIST = 5000 };
     uint64_t total = a_pages + (PERSIST + TALOS_PAGE - 1) / TALOS_PAGE;
     uint8_t *pages = calloc(total, TALOS_PAGE), *leaves = calloc(total, TALOS_HASH);
-    uint8_t prev[32], body[TALOS_MIG_MANIFEST_BYTES];
+    uint8_t prev[TALOS_MIG_HASH_BYTES], body[TALOS_MIG_MANIFEST_BYTES];
     struct talos_mig_manifest man;
     struct talos_mig_begin begin = {.version = 9, .persist_bytes = PERSIST, .head_version = 8};
     struct talos_wr b;
@@ -409,16 +393,16 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
         return;
     }
     for (uint64_t i = 0; i < a_pages; i++)
-        fill(pages + i * TALOS_PAGE, 64, (uint8_t)(20 + i)); /* the rest of each page 0 */
-    fill(pages + a_pages * TALOS_PAGE, PERSIST, 30);
-    fill(prev, sizeof(prev), 31);
+        seed_fill(pages + i * TALOS_PAGE, 64, (uint8_t)(20 + i)); /* the rest of each page 0 */
+    seed_fill(pages + a_pages * TALOS_PAGE, PERSIST, 30);
+    seed_fill(prev, sizeof(prev), 31);
     if (rounds) {
         uint8_t *stale = calloc(1, TALOS_PAGE);
         if (!stale) {
             failed = 1;
             goto out;
         }
-        fill(stale, 64, 99);
+        seed_fill(stale, 64, 99);
         round_rec(w, 0, a_pages);
         chunk_rec(w, seq++, 0, 1, stale);
         if (a_pages > 1)
@@ -429,8 +413,8 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     /* LINEAGE first: a target refuses a BEGIN before the lineage key. */
     struct talos_lineage_rec lin;
     memset(&lin, 0, sizeof(lin));
-    fill(lin.seed, sizeof(lin.seed), 32);
-    fill(lin.pub0, sizeof(lin.pub0), 33);
+    seed_fill(lin.seed, sizeof(lin.seed), 32);
+    seed_fill(lin.pub0, sizeof(lin.pub0), 33);
     lin.head_version = 8;
     memcpy(lin.head, prev, sizeof(prev));
     talos_wr_init(&b, 0);
@@ -468,10 +452,10 @@ out:
 static void gen_host(struct talos_wr *w)
 {
     struct talos_wr b;
-    uint8_t rd[TALOS_REPORT_DATA_BYTES], lineage[16];
+    uint8_t rd[TALOS_REPORT_DATA_BYTES], lineage[TALOS_LINEAGE_BYTES];
 
-    fill(rd, sizeof(rd), 3);
-    fill(lineage, sizeof(lineage), 4);
+    seed_fill(rd, sizeof(rd), 3);
+    seed_fill(lineage, sizeof(lineage), 4);
     talos_wr_init(&b, 0);
     /* REPLY after every kind of request the host serves meanwhile. */
     talos_wr_u8(w, 0);
@@ -540,12 +524,12 @@ static void capture(const char *name, int which)
     size_t n = 0;
     ssize_t k;
 
-    fill(o.lineage, sizeof(o.lineage), 12);
-    fill(o.image_sha, sizeof(o.image_sha), 13);
+    seed_fill(o.lineage, sizeof(o.lineage), 12);
+    seed_fill(o.image_sha, sizeof(o.image_sha), 13);
     struct peer_link l;
     uint8_t ticket[PEER_TICKET_BYTES];
 
-    fill(ticket, sizeof(ticket), 14);
+    seed_fill(ticket, sizeof(ticket), 14);
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
         failed = 1;
         return;
@@ -568,16 +552,10 @@ static void capture(const char *name, int which)
 int main(int argc, char **argv)
 {
     struct talos_wr w;
+    int rc = seed_root(argc, argv, "gen_seeds", &root);
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_seeds CORPUS_DIR\n");
-        return 2;
-    }
-    root = argv[1];
-    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
-        perror(root);
-        return 1;
-    }
+    if (rc != 0)
+        return rc;
     talos_wr_init(&w, 0);
     gen_wire(&w);
     gen_msg(&w);

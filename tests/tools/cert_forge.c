@@ -31,7 +31,8 @@ int main(int argc, char **argv)
     const struct talos_tee_host_ops *ops = talos_tee_host_find(talos_backend_default());
     struct talos_platform *p = NULL;
     struct talos_cert c;
-    uint8_t seed[32], rd[TALOS_REPORT_DATA_BYTES], ev[TALOS_EVIDENCE_MAX], *enc = NULL;
+    uint8_t seed[TALOS_ED25519_SEED_BYTES], rd[TALOS_REPORT_DATA_BYTES], ev[TALOS_EVIDENCE_MAX],
+        *enc = NULL;
     size_t ev_len = sizeof(ev), n = 0;
     json_error_t jerr;
     json_t *in = NULL, *out = NULL;
@@ -51,7 +52,7 @@ int main(int argc, char **argv)
     /* A rival history: a fresh first key, another state at this version. */
     if (talos_ed25519_keygen(seed, c.pub) != TALOS_OK)
         return die("keygen");
-    memcpy(c.pub0, c.pub, 32);
+    memcpy(c.pub0, c.pub, TALOS_ED25519_PUB_BYTES);
     c.epoch = 0;
     c.n_links = 0;
     c.root[0] ^= 0xff;

@@ -88,8 +88,8 @@ static int save(const char *path, const struct talos_cert *c)
 static int steal_key(const char *pid, const char *addr_hex, const char *cert)
 {
     struct talos_cert c;
-    uint8_t mem[SCAN_BYTES], pub[32];
-    char path[64], hex[2 * 32 + 1];
+    uint8_t mem[SCAN_BYTES], pub[TALOS_ED25519_PUB_BYTES];
+    char path[64], hex[2 * TALOS_ED25519_SEED_BYTES + 1];
     unsigned long long addr = strtoull(addr_hex, NULL, 16);
     ssize_t got = -1;
     int fd = -1;
@@ -103,9 +103,9 @@ static int steal_key(const char *pid, const char *addr_hex, const char *cert)
     close(fd);
     if (got != (ssize_t)sizeof(mem))
         return die("cannot read the TA's memory");
-    for (size_t i = 0; i + 32 <= sizeof(mem); i++)
-        if (talos_ed25519_public(mem + i, pub) == TALOS_OK && memcmp(pub, c.pub, 32) == 0) {
-            talos_hex(mem + i, 32, hex);
+    for (size_t i = 0; i + TALOS_ED25519_SEED_BYTES <= sizeof(mem); i++)
+        if (talos_ed25519_public(mem + i, pub) == TALOS_OK && memcmp(pub, c.pub, sizeof(pub)) == 0) {
+            talos_hex(mem + i, TALOS_ED25519_SEED_BYTES, hex);
             printf("%s\n", hex);
             talos_cert_clear(&c);
             return 0;
@@ -124,7 +124,7 @@ static void other_root(uint8_t root[TALOS_HASH], uint8_t salt)
 static int sign_edited(const char *seed_hex, const char *in, const char *outp, const char *edit)
 {
     struct talos_cert c;
-    uint8_t seed[32];
+    uint8_t seed[TALOS_ED25519_SEED_BYTES];
 
     if (talos_unhex(seed_hex, seed, sizeof(seed)) != TALOS_OK || load(in, &c) != 0)
         return die("cannot read the seed or the certificate");
@@ -161,7 +161,7 @@ static int rekey(const char *node_dir, const char *seed_hex, const char *in, con
     struct talos_platform *p = NULL;
     struct talos_cert c;
     struct talos_cert_link *links = NULL, *l = NULL;
-    uint8_t seed[32], seed1[32], rd[TALOS_REPORT_DATA_BYTES], ev[TALOS_EVIDENCE_MAX];
+    uint8_t seed[TALOS_ED25519_SEED_BYTES], seed1[TALOS_ED25519_SEED_BYTES], rd[TALOS_REPORT_DATA_BYTES], ev[TALOS_EVIDENCE_MAX];
     size_t ev_len = sizeof(ev);
 
     cfg.state_dir = node_dir;

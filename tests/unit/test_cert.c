@@ -19,10 +19,12 @@
 #include "core/sign.h"
 #include "core/wire.h"
 #include "tee/tee.h"
+#include "tests/tmpdir.h"
 
 #define MAXE 8
 
-static const uint8_t meas[32] = {0x41, 0x42}, cfg_id[32] = {0x51}, cfgd[32] = {0x61};
+static const uint8_t meas[TALOS_MEASUREMENT_BYTES] = {0x41, 0x42},
+                     cfg_id[TALOS_CONFIG_ID_BYTES] = {0x51}, cfgd[TALOS_CFG_DIGEST_BYTES] = {0x61};
 
 struct fixture {
     char base[64], ca[96], st[96];
@@ -34,19 +36,13 @@ struct fixture {
 
 static struct fixture *F;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct talos_platform_config cfg = {0};
 
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "%s/talos-cert-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(test_tmpdir_make(f->base, sizeof(f->base), "cert"));
     snprintf(f->ca, sizeof(f->ca), "%s/ca", f->base);
     snprintf(f->st, sizeof(f->st), "%s/node", f->base);
     assert_int_equal(mkdir(f->st, 0700), 0);
@@ -68,7 +64,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     f->ops->close(f->p);
-    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(f->base);
     free(f);
     return 0;
 }
@@ -81,18 +77,18 @@ static int ev_fn(void *ctx, const uint8_t *ev, size_t len, struct talos_claims *
 
 /* What the TA runtime keeps for a lineage. */
 struct lin {
-    uint8_t lineage[16];
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint64_t epoch;
-    uint8_t seed[MAXE][32], pub[MAXE][32];
+    uint8_t seed[MAXE][TALOS_ED25519_SEED_BYTES], pub[MAXE][TALOS_ED25519_PUB_BYTES];
     struct talos_cert_link links[MAXE];
     uint64_t version, head_version, prev_version;
-    uint8_t head[32], prev_head[32];
+    uint8_t head[TALOS_HASH], prev_head[TALOS_HASH];
     int rooted;
 };
 
 /* The state at a version: a function of the version (and a salt, to make
  * a second, different state for one version). */
-static void root_of(uint64_t version, uint8_t salt, uint8_t out[32])
+static void root_of(uint64_t version, uint8_t salt, uint8_t out[TALOS_HASH])
 {
     uint8_t b[9] = {salt};
     talos_be32_put(b + 1, (uint32_t)(version >> 32));
@@ -110,12 +106,12 @@ static void lin_init(struct lin *l, uint8_t id)
 
 static void checkpoint(struct lin *l, uint8_t salt)
 {
-    uint8_t root[32];
+    uint8_t root[TALOS_HASH];
     if (l->version == l->head_version && l->rooted)
         return;
     root_of(l->version, salt, root);
     l->prev_version = l->head_version;
-    memcpy(l->prev_head, l->head, 32);
+    memcpy(l->prev_head, l->head, TALOS_HASH);
     talos_chain_next(l->head, l->version, root, l->head);
     l->head_version = l->version;
     l->rooted = 1;
@@ -124,20 +120,20 @@ static void checkpoint(struct lin *l, uint8_t salt)
 /* A migration: the chain advances, the new instance makes epoch + 1. */
 static void lin_migrate(struct lin *l)
 {
-    uint8_t root[32];
+    uint8_t root[TALOS_HASH];
     struct talos_cert_link *k = &l->links[l->epoch];
 
     root_of(l->version, 0, root);
     l->prev_version = l->head_version;
-    memcpy(l->prev_head, l->head, 32);
+    memcpy(l->prev_head, l->head, TALOS_HASH);
     talos_chain_next(l->head, l->version, root, l->head);
     l->head_version = l->version;
     l->rooted = 1;
     assert_int_equal(talos_ed25519_keygen(l->seed[l->epoch + 1], l->pub[l->epoch + 1]), TALOS_OK);
     k->epoch = l->epoch + 1;
-    memcpy(k->pub, l->pub[l->epoch + 1], 32);
+    memcpy(k->pub, l->pub[l->epoch + 1], TALOS_ED25519_PUB_BYTES);
     k->version = l->version;
-    memcpy(k->head, l->head, 32);
+    memcpy(k->head, l->head, TALOS_HASH);
     assert_int_equal(talos_cert_link_sign(l->lineage, k, l->seed[l->epoch]), TALOS_OK);
     l->epoch++;
 }
@@ -151,23 +147,23 @@ static void lin_cert(struct lin *l, uint8_t salt, struct talos_cert *c)
     checkpoint(l, salt);
     memset(c, 0, sizeof(*c));
     c->format = TALOS_CERT_FORMAT;
-    memcpy(c->lineage, l->lineage, 16);
+    memcpy(c->lineage, l->lineage, TALOS_LINEAGE_BYTES);
     c->epoch = l->epoch;
-    memcpy(c->pub, l->pub[l->epoch], 32);
+    memcpy(c->pub, l->pub[l->epoch], TALOS_ED25519_PUB_BYTES);
     c->version = l->version;
     root_of(l->version, salt, c->root);
     c->prev_version = l->prev_version;
-    memcpy(c->prev_head, l->prev_head, 32);
+    memcpy(c->prev_head, l->prev_head, TALOS_HASH);
     c->head_version = l->head_version;
-    memcpy(c->head, l->head, 32);
+    memcpy(c->head, l->head, TALOS_HASH);
     if (salt) /* a second state at this version: its own chain head */
         talos_chain_next(l->prev_head, l->version, c->root, c->head);
-    memset(c->exec_head, 0xee, 32);
+    memset(c->exec_head, 0xee, TALOS_HASH);
     strcpy(c->backend, talos_backend_default());
-    memcpy(c->measurement, meas, 32);
-    memcpy(c->config_id, cfg_id, 32);
-    memcpy(c->cfg_digest, cfgd, 32);
-    memcpy(c->pub0, l->pub[0], 32);
+    memcpy(c->measurement, meas, TALOS_MEASUREMENT_BYTES);
+    memcpy(c->config_id, cfg_id, TALOS_CONFIG_ID_BYTES);
+    memcpy(c->cfg_digest, cfgd, TALOS_CFG_DIGEST_BYTES);
+    memcpy(c->pub0, l->pub[0], TALOS_ED25519_PUB_BYTES);
     c->n_links = (uint32_t)l->epoch;
     if (c->n_links) {
         c->links = calloc(c->n_links, sizeof(*c->links));
@@ -307,7 +303,7 @@ static void test_broken_link(void **state)
     assert_int_equal(check(&c), TALOS_ERR_CERT_LINK);
     memcpy(&c.links[1], &l.links[1], sizeof(c.links[1]));
     /* A key no link leads to, signing its own certificate. */
-    memcpy(c.pub, other.pub[0], 32);
+    memcpy(c.pub, other.pub[0], TALOS_ED25519_PUB_BYTES);
     assert_int_equal(talos_cert_sign(&c, other.seed[0]), TALOS_OK);
     assert_int_equal(check(&c), TALOS_ERR_CERT_LINK);
     talos_cert_clear(&c);
@@ -358,7 +354,7 @@ static void test_chain_ok(void **state)
     l.version = 3;
     lin_cert(&l, 0, &c1);
     lin_cert(&l, 0, &c1b); /* same version: same checkpoint */
-    assert_memory_equal(c1.head, c1b.head, 32);
+    assert_memory_equal(c1.head, c1b.head, TALOS_HASH);
     lin_migrate(&l);
     lin_cert(&l, 0, &c2a); /* right after the migration, same version */
     l.version = 5;
@@ -489,7 +485,7 @@ static void test_another_lineage(void **state)
     /* Another identity (--measurement): the image is checked too. */
     const struct talos_cert *v[1] = {&ca};
     char why[200];
-    uint8_t other[32] = {9};
+    uint8_t other[TALOS_MEASUREMENT_BYTES] = {9};
     assert_int_equal(talos_cert_chain_check(v, 1, other, &bad, why, sizeof(why)), TALOS_ERR_MEASUREMENT);
     assert_int_equal(talos_cert_chain_check(v, 1, meas, &bad, why, sizeof(why)), TALOS_OK);
     talos_cert_clear(&ca);

@@ -20,6 +20,7 @@
 #include "core/crypto.h"
 #include "talos/err.h"
 #include "tools/cfg/cfg.h"
+#include "tests/tmpdir.h"
 
 /* A call chain, a loop, an indirect call, a function never called and a
  * migration point. VARIANT changes one immediate (same length, same
@@ -70,9 +71,7 @@ static int setup(void **state)
     FILE *s = NULL;
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "%s/talos-cfg-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(test_tmpdir_make(f->dir, sizeof(f->dir), "cfg"));
     snprintf(f->src, sizeof(f->src), "%s/fixture.c", f->dir);
     snprintf(f->exe, sizeof(f->exe), "%s/fixture", f->dir);
     snprintf(f->exe2, sizeof(f->exe2), "%s/fixture2", f->dir);
@@ -293,8 +292,10 @@ static void digest_of(const char *path, uint8_t d[TALOS_CFG_DIGEST_BYTES],
 static void test_digest_stable(void **state)
 {
     struct fx *f = *state;
-    uint8_t d0[32] = {0}, d1[32] = {0}, d2[32] = {0}, dv[32] = {0};
-    uint8_t c0[32] = {0}, c1[32] = {0}, c2[32] = {0}, cv[32] = {0};
+    uint8_t d0[TALOS_CFG_DIGEST_BYTES] = {0}, d1[TALOS_CFG_DIGEST_BYTES] = {0},
+            d2[TALOS_CFG_DIGEST_BYTES] = {0}, dv[TALOS_CFG_DIGEST_BYTES] = {0};
+    uint8_t c0[TALOS_CFG_DIGEST_BYTES] = {0}, c1[TALOS_CFG_DIGEST_BYTES] = {0},
+            c2[TALOS_CFG_DIGEST_BYTES] = {0}, cv[TALOS_CFG_DIGEST_BYTES] = {0};
     uint8_t *s1 = NULL, *s2 = NULL;
     size_t n1 = 0, n2 = 0;
     struct talos_cfg *again = NULL;
@@ -305,18 +306,18 @@ static void test_digest_stable(void **state)
     digest_of(f->exe, d1, c1);  /* the same file again */
     digest_of(f->exe2, d2, c2); /* a second compilation */
     digest_of(f->var, dv, cv);  /* one immediate changed */
-    assert_memory_equal(d0, d1, 32);
-    assert_memory_equal(d0, d2, 32);
-    assert_memory_equal(c0, c2, 32);
-    assert_memory_not_equal(d0, dv, 32);
-    assert_memory_not_equal(c0, cv, 32);
+    assert_memory_equal(d0, d1, TALOS_CFG_DIGEST_BYTES);
+    assert_memory_equal(d0, d2, TALOS_CFG_DIGEST_BYTES);
+    assert_memory_equal(c0, c2, TALOS_CFG_DIGEST_BYTES);
+    assert_memory_not_equal(d0, dv, TALOS_CFG_DIGEST_BYTES);
+    assert_memory_not_equal(c0, cv, TALOS_CFG_DIGEST_BYTES);
     /* Byte-identical serializations, and the digest is their SHA-256. */
     assert_int_equal(talos_cfg_build(f->exe, &again, msg, sizeof(msg)), TALOS_OK);
     assert_int_equal(talos_cfg_serialize(f->cfg, &s1, &n1), TALOS_OK);
     assert_int_equal(talos_cfg_serialize(again, &s2, &n2), TALOS_OK);
     assert_int_equal(n1, n2);
     assert_memory_equal(s1, s2, n1);
-    assert_memory_equal(s1 + n1 - 32, d0, 32);
+    assert_memory_equal(s1 + n1 - 32, d0, TALOS_CFG_DIGEST_BYTES);
     free(s1);
     free(s2);
     talos_cfg_free(again);
@@ -328,7 +329,7 @@ static void test_file_roundtrip(void **state)
     struct talos_cfg *p = NULL;
     uint8_t *s = NULL, *s2 = NULL;
     size_t n = 0, n2 = 0;
-    uint8_t d0[32] = {0}, d1[32] = {0};
+    uint8_t d0[TALOS_CFG_DIGEST_BYTES] = {0}, d1[TALOS_CFG_DIGEST_BYTES] = {0};
 
     assert_int_equal(talos_cfg_serialize(f->cfg, &s, &n), TALOS_OK);
     assert_int_equal(talos_cfg_parse(s, n, &p), TALOS_OK);
@@ -337,7 +338,7 @@ static void test_file_roundtrip(void **state)
     assert_memory_equal(s, s2, n);
     talos_cfg_digest(f->cfg, d0);
     talos_cfg_digest(p, d1);
-    assert_memory_equal(d0, d1, 32);
+    assert_memory_equal(d0, d1, TALOS_CFG_DIGEST_BYTES);
     /* The parsed model answers the same questions. */
     assert_callees(p, "main", "a,loop,twice,worker");
     const struct talos_cfg_func *w = must_find(p, "worker");
@@ -351,7 +352,7 @@ static void test_file_roundtrip(void **state)
 /* Recompute the trailer so that damage reaches the structural checks. */
 static void reseal(uint8_t *b, size_t n)
 {
-    talos_sha256(b, n - 32, b + n - 32);
+    talos_sha256(b, n - TALOS_CFG_DIGEST_BYTES, b + n - TALOS_CFG_DIGEST_BYTES);
 }
 
 static void test_file_hostile(void **state)

@@ -65,7 +65,8 @@ int talos_rt_mig_start(const uint8_t *body, size_t len)
     (void)body, (void)len;
     return handled++, TALOS_OK;
 }
-int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[16], uint64_t prefault_grant)
+int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYTES],
+                        uint64_t prefault_grant)
 {
     (void)fd, (void)expected_lineage, (void)prefault_grant;
     return handled++, TALOS_OK;

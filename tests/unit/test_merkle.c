@@ -15,7 +15,7 @@
 
 static uint8_t pages[5][TALOS_PAGE];
 
-static void root_of(size_t n, uint8_t out[32])
+static void root_of(size_t n, uint8_t out[TALOS_HASH])
 {
     struct talos_sha256_ctx *c = NULL;
     uint8_t leaves[5 * 32];
@@ -30,7 +30,7 @@ static void root_of(size_t n, uint8_t out[32])
 static void leaf_definition(void **state)
 {
     struct talos_sha256_ctx *c = NULL;
-    uint8_t buf[9 + TALOS_PAGE], want[32], got[32];
+    uint8_t buf[9 + TALOS_PAGE], want[TALOS_HASH], got[TALOS_HASH];
     (void)state;
     memset(pages[0], 0xa5, TALOS_PAGE);
     memset(buf, 0, 9);
@@ -40,24 +40,24 @@ static void leaf_definition(void **state)
     assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
     talos_merkle_leaf(c, 7, pages[0], got);
     talos_sha256_free(c);
-    assert_memory_equal(got, want, 32);
+    assert_memory_equal(got, want, TALOS_HASH);
 }
 
 /* Any change of any page, and page order, changes the root; equal states
  * give equal roots; an odd leaf is promoted, not duplicated. */
 static void root_binds_every_page(void **state)
 {
-    uint8_t r0[32], r1[32];
+    uint8_t r0[TALOS_HASH], r1[TALOS_HASH];
     (void)state;
     for (int i = 0; i < 5; i++)
         memset(pages[i], 'a' + i, TALOS_PAGE);
     root_of(5, r0);
     root_of(5, r1);
-    assert_memory_equal(r0, r1, 32);
+    assert_memory_equal(r0, r1, TALOS_HASH);
     for (int i = 0; i < 5; i++) {
         pages[i][TALOS_PAGE - 1] ^= 1;
         root_of(5, r1);
-        assert_memory_not_equal(r0, r1, 32);
+        assert_memory_not_equal(r0, r1, TALOS_HASH);
         pages[i][TALOS_PAGE - 1] ^= 1;
     }
     uint8_t tmp[TALOS_PAGE];
@@ -65,45 +65,47 @@ static void root_binds_every_page(void **state)
     memcpy(pages[0], pages[1], TALOS_PAGE);
     memcpy(pages[1], tmp, TALOS_PAGE);
     root_of(5, r1);
-    assert_memory_not_equal(r0, r1, 32); /* order matters: indices are hashed */
+    assert_memory_not_equal(r0, r1, TALOS_HASH); /* order matters: indices are hashed */
     root_of(4, r1);
-    assert_memory_not_equal(r0, r1, 32); /* a dropped page changes it */
+    assert_memory_not_equal(r0, r1, TALOS_HASH); /* a dropped page changes it */
 }
 
 static void empty_and_single(void **state)
 {
-    uint8_t r[32], want[32], one = 0x02, leaf[32];
+    uint8_t r[TALOS_HASH], want[TALOS_HASH], one = 0x02, leaf[TALOS_HASH];
     struct talos_sha256_ctx *c = NULL;
     (void)state;
     root_of(0, r);
     talos_sha256(&one, 1, want);
-    assert_memory_equal(r, want, 32);
+    assert_memory_equal(r, want, TALOS_HASH);
     /* One page: the root is its leaf. */
     assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
     talos_merkle_leaf(c, 0, pages[0], leaf);
     talos_sha256_free(c);
     root_of(1, r);
-    assert_memory_equal(r, leaf, 32);
+    assert_memory_equal(r, leaf, TALOS_HASH);
 }
 
 static void chain(void **state)
 {
-    uint8_t lin[16] = {1}, lin2[16] = {2}, g[32], g2[32], root[32] = {9}, h1[32], h2[32];
+    uint8_t lin[TALOS_LINEAGE_BYTES] = {1}, lin2[TALOS_LINEAGE_BYTES] = {2}, g[TALOS_HASH],
+            g2[TALOS_HASH], root[TALOS_HASH] = {9}, h1[TALOS_HASH], h2[TALOS_HASH];
     (void)state;
     talos_chain_genesis(lin, g);
     talos_chain_genesis(lin2, g2);
-    assert_memory_not_equal(g, g2, 32);
+    assert_memory_not_equal(g, g2, TALOS_HASH);
     talos_chain_next(g, 10, root, h1);
     talos_chain_next(g, 11, root, h2);
-    assert_memory_not_equal(h1, h2, 32); /* the version is bound */
+    assert_memory_not_equal(h1, h2, TALOS_HASH); /* the version is bound */
     root[0] ^= 1;
     talos_chain_next(g, 10, root, h2);
-    assert_memory_not_equal(h1, h2, 32); /* the root is bound */
+    assert_memory_not_equal(h1, h2, TALOS_HASH); /* the root is bound */
 }
 
 static void tokens(void **state)
 {
-    uint8_t key[32] = {7}, other[32] = {8}, enc[TALOS_TOKEN_BYTES];
+    uint8_t key[TALOS_MIG_KEY_BYTES] = {7}, other[TALOS_MIG_KEY_BYTES] = {8},
+            enc[TALOS_TOKEN_BYTES];
     struct talos_token t = {.kind = TALOS_MIG_HANDOFF, .version = 42, .code = 0}, got;
     (void)state;
     memset(t.session, 0x11, sizeof(t.session));
@@ -118,7 +120,7 @@ static void tokens(void **state)
                                       t.lineage, &got), TALOS_ERR_MAC);
     assert_int_equal(talos_token_open(enc, sizeof(enc), key, TALOS_MIG_ABORT, t.session,
                                       t.lineage, &got), TALOS_ERR_PROTOCOL);
-    uint8_t s2[16] = {0};
+    uint8_t s2[TALOS_SESSION_BYTES] = {0};
     assert_int_equal(talos_token_open(enc, sizeof(enc), key, TALOS_MIG_HANDOFF, s2, t.lineage,
                                       &got), TALOS_ERR_PROTOCOL);
     for (size_t i = 0; i < sizeof(enc) * 8; i++) {

@@ -28,7 +28,8 @@
 static char why[256];
 
 /* --- report-data binding ---------------------------------------------------- */
-static uint8_t exporter[32], pub[32], nonce[32], session[16], lineage[16];
+static uint8_t exporter[TALOS_MIG_KEY_BYTES], pub[TALOS_ED25519_PUB_BYTES], nonce[TALOS_NONCE_BYTES],
+    session[TALOS_SESSION_BYTES], lineage[TALOS_LINEAGE_BYTES];
 
 static struct talos_mig_binding make_binding(void)
 {
@@ -160,8 +161,9 @@ static void make_pending(void)
 }
 
 /* A token of kind sealed under key for (sess, lin, version, head). */
-static void seal(uint8_t kind, int32_t code, const uint8_t key[32], const uint8_t sess[16],
-                 const uint8_t lin[16], uint64_t version, const uint8_t head[32],
+static void seal(uint8_t kind, int32_t code, const uint8_t key[TALOS_MIG_KEY_BYTES],
+                 const uint8_t sess[TALOS_SESSION_BYTES], const uint8_t lin[TALOS_LINEAGE_BYTES],
+                 uint64_t version, const uint8_t head[TALOS_MIG_HASH_BYTES],
                  uint8_t out[TALOS_TOKEN_BYTES])
 {
     struct talos_token t = {.kind = kind, .version = version, .code = code};
@@ -174,7 +176,7 @@ static void seal(uint8_t kind, int32_t code, const uint8_t key[32], const uint8_
 
 static void seal_good(uint8_t kind, int32_t code, uint8_t out[TALOS_TOKEN_BYTES])
 {
-    static const uint8_t zero[32];
+    static const uint8_t zero[TALOS_MIG_HASH_BYTES];
     /* A target's ABORT names no chain head (ta/mig_handoff.c). */
     seal(kind, code, pending.k_tok, pending.session, tok_lineage, pending.version,
          kind == TALOS_MIG_ABORT ? zero : pending.head, out);
@@ -247,7 +249,7 @@ static void resume_only_handed_off(void **state)
 
 static void resume_without_abort(void **state)
 {
-    uint8_t tok[TALOS_TOKEN_BYTES], other[32];
+    uint8_t tok[TALOS_TOKEN_BYTES], other[TALOS_MIG_KEY_BYTES];
     const enum talos_life_state H = TALOS_LIFE_HANDED_OFF;
 
     (void)state;
@@ -309,7 +311,7 @@ static void receipt_of_its_session(void **state)
 
 static void receipt_refusals(void **state)
 {
-    uint8_t tok[TALOS_TOKEN_BYTES], other[32];
+    uint8_t tok[TALOS_TOKEN_BYTES], other[TALOS_MIG_KEY_BYTES];
     char reason[200];
     const enum talos_life_state H = TALOS_LIFE_HANDED_OFF;
 

@@ -17,9 +17,9 @@
 
 #define MAXN 3000
 
-static uint8_t leaves[MAXN][32];
+static uint8_t leaves[MAXN][TALOS_HASH];
 
-static void reference(size_t n, uint8_t out[32])
+static void reference(size_t n, uint8_t out[TALOS_HASH])
 {
     static uint8_t scratch[MAXN * 32];
     struct talos_sha256_ctx *c = NULL;
@@ -31,23 +31,23 @@ static void reference(size_t n, uint8_t out[32])
 
 static void set(struct talos_mtree *t, size_t i, uint32_t v)
 {
-    memset(leaves[i], 0, 32);
+    memset(leaves[i], 0, TALOS_HASH);
     memcpy(leaves[i], &v, sizeof(v));
     leaves[i][31] = (uint8_t)i;
     uint8_t *slot = talos_mtree_leaf(t, i);
     assert_non_null(slot);
-    memcpy(slot, leaves[i], 32);
+    memcpy(slot, leaves[i], TALOS_HASH);
 }
 
 static void check(struct talos_mtree *t, size_t n)
 {
     struct talos_sha256_ctx *c = NULL;
-    uint8_t want[32], got[32];
+    uint8_t want[TALOS_HASH], got[TALOS_HASH];
     reference(n, want);
     assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
     assert_int_equal(talos_mtree_root(t, c, n, got), TALOS_OK);
     talos_sha256_free(c);
-    assert_memory_equal(want, got, 32);
+    assert_memory_equal(want, got, TALOS_HASH);
 }
 
 /* Every n from 0 to 70 built from scratch, then grown leaf by leaf. */

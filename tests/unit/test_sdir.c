@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "os/sdir.h"
+#include "tests/tmpdir.h"
 
 #define NOBODY 65534
 
@@ -28,19 +29,12 @@ struct fixture {
 
 static char why[TALOS_SDIR_WHY_BYTES];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "%s/talos-sd-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(test_tmpdir_make(f->base, sizeof(f->base), "sd"));
     umask(022);
     *state = f;
     return 0;
@@ -49,7 +43,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(f->base);
     free(f);
     return 0;
 }

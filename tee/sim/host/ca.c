@@ -266,7 +266,7 @@ int talos_sim_identity_open(const char *state_dir, const char *ca_dir,
     EVP_PKEY *ca_key = NULL;
     X509 *ca_cert = NULL, *pc = NULL;
     uint8_t *pc_pem = NULL, *der = NULL;
-    uint8_t raw[32] = {0};
+    uint8_t raw[TALOS_ED25519_PUB_BYTES] = {0};
     size_t pc_pem_len = 0, raw_len = sizeof(raw);
     char hex[65] = {0}, cn[64] = {0};
     struct talos_sdir *sd = NULL;

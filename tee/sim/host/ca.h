@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "talos/talos.h"
+
 #define TALOS_SIM_SECRET_BYTES 32
 
 /* The sim CA directory when the node names none (option sim.ca):
@@ -45,7 +47,7 @@ struct talos_sim_identity {
     size_t cert_der_len;
     uint8_t *ca_pem;            /* the CA certificate (ca.pem bytes): trust anchor */
     size_t ca_pem_len;
-    uint8_t platform_id[32];    /* SHA-256 of the raw platform public key */
+    uint8_t platform_id[TALOS_PLATFORM_ID_BYTES]; /* SHA-256 of the raw platform public key */
     uint8_t secret[TALOS_SIM_SECRET_BYTES];
 };
 

@@ -64,7 +64,7 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
 {
     struct talos_platform *p = NULL;
     const char *ca_dir = NULL;
-    char id_hex[2 * 32 + 1] = {0};
+    char id_hex[2 * TALOS_PLATFORM_ID_BYTES + 1] = {0};
     int rc = TALOS_ERR_INVALID_ARG;
 
     if (out)
@@ -251,7 +251,7 @@ static void sim_ended(struct talos_platform *p, int pid, int signo, char *why, s
 }
 
 static int sim_quote(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
-                     const uint8_t config_id[32],
+                     const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
                      const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                      const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len)
 {

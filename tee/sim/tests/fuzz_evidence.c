@@ -29,22 +29,24 @@
 #include "tee/sim/verify/evidence.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/fuzz_keys.h"
+#include "tests/bytes.h"
 
 /* Offset of platform_id in the encoding: magic, version, "sim", flags,
  * measurement, config id, CFG digest, report data. */
-#define PLATFORM_ID_OFF \
-    (4 + 2 + 4 + 3 + 4 + TALOS_MEASUREMENT_BYTES + 32 + TALOS_CFG_DIGEST_BYTES + TALOS_REPORT_DATA_BYTES)
+#define PLATFORM_ID_OFF                                                                            \
+    (4 + 2 + 4 + 3 + 4 + TALOS_MEASUREMENT_BYTES + TALOS_CONFIG_ID_BYTES +                         \
+     TALOS_CFG_DIGEST_BYTES + TALOS_REPORT_DATA_BYTES)
 
 static EVP_PKEY *platform_key;
 static uint8_t *platform_cert;
 static size_t platform_cert_len;
-static uint8_t platform_id[32];
+static uint8_t platform_id[TALOS_PLATFORM_ID_BYTES];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     BIO *b = NULL;
     X509 *x = NULL;
-    uint8_t raw[32];
+    uint8_t raw[TALOS_ED25519_PUB_BYTES];
     size_t raw_len = sizeof(raw);
     int n = 0;
 
@@ -60,18 +62,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(n > 0);
     platform_cert_len = (size_t)n;
     X509_free(x);
-    FUZZ_CHECK(EVP_PKEY_get_raw_public_key(platform_key, raw, &raw_len) == 1 && raw_len == 32);
+    FUZZ_CHECK(EVP_PKEY_get_raw_public_key(platform_key, raw, &raw_len) == 1 &&
+               raw_len == TALOS_ED25519_PUB_BYTES);
     talos_sha256(raw, sizeof(raw), platform_id);
     return 0;
-}
-
-static int is_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
 }
 
 static int same_claims(const struct talos_claims *a, const struct talos_claims *b)
@@ -97,14 +91,14 @@ static int verify(const uint8_t *ev, size_t n, const struct talos_sim_evidence *
                rc == TALOS_ERR_CRYPTO || rc == TALOS_ERR_NOMEM);
     if (rc == TALOS_OK) {
         FUZZ_CHECK(dec_rc == TALOS_OK && same_claims(&c, &dec->claims));
-        FUZZ_CHECK(memcmp(c.platform_id, platform_id, 32) == 0);
+        FUZZ_CHECK(memcmp(c.platform_id, platform_id, TALOS_PLATFORM_ID_BYTES) == 0);
         FUZZ_CHECK(c.flags == TALOS_CLAIM_SIMULATED ||
                    c.flags == (TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG));
     } else {
-        FUZZ_CHECK(is_zero(&c, sizeof(c)));
+        FUZZ_CHECK(test_is_zero(&c, sizeof(c)));
     }
     rc0 = talos_verify_evidence(ev, n, (const uint8_t *)fuzz_ca_pem, strlen(fuzz_ca_pem), 0, &c);
-    FUZZ_CHECK(rc0 != TALOS_OK && is_zero(&c, sizeof(c)));
+    FUZZ_CHECK(rc0 != TALOS_OK && test_is_zero(&c, sizeof(c)));
     if (rc == TALOS_OK)
         FUZZ_CHECK(rc0 == TALOS_ERR_EVIDENCE_SIM);
     return rc;
@@ -127,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(e.cert_der + e.cert_len == data + e.signed_len);
         FUZZ_CHECK(e.sig == data + e.signed_len + 4 && e.signed_len + 4 + 64 == size);
     } else {
-        FUZZ_CHECK(is_zero(&e, sizeof(e)));
+        FUZZ_CHECK(test_is_zero(&e, sizeof(e)));
     }
     (void)verify(data, size, &e, rc);
     if (rc != TALOS_OK)
@@ -141,8 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  e.claims.report_data, ev2, &len2);
     FUZZ_CHECK(rc == TALOS_OK && len2 == size);
     FUZZ_CHECK(memcmp(ev2, data, PLATFORM_ID_OFF) == 0);
-    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF, platform_id, 32) == 0);
-    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF + 32, data + PLATFORM_ID_OFF + 32,
+    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF, platform_id, TALOS_PLATFORM_ID_BYTES) == 0);
+    FUZZ_CHECK(memcmp(ev2 + PLATFORM_ID_OFF + TALOS_PLATFORM_ID_BYTES,
+                      data + PLATFORM_ID_OFF + TALOS_PLATFORM_ID_BYTES,
                       e.signed_len + 4 - PLATFORM_ID_OFF - 32) == 0);
     FUZZ_CHECK(talos_sim_evidence_decode(ev2, len2, &e2) == TALOS_OK);
     rc = verify(ev2, len2, &e2, TALOS_OK);

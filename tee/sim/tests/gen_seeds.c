@@ -14,32 +14,15 @@
 #include "talos/talos.h"
 #include "tee/sim/verify/evidence.h"
 #include "tests/fuzz/fuzz_keys.h"
+#include "tests/fuzz/seeds.h"
 
 static const char *root;
 static int failed;
 
 static void put(const char *harness, const char *name, const void *p, size_t n)
 {
-    char dir[4096], path[4200];
-    FILE *f = NULL;
-
-    snprintf(dir, sizeof(dir), "%s/%s", root, harness);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        perror(dir);
+    if (seed_write(root, harness, name, p, n) != 0)
         failed = 1;
-        return;
-    }
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (!(f = fopen(path, "wb")) || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
-        perror(path);
-        failed = 1;
-    }
-}
-
-static void fill(uint8_t *p, size_t n, uint8_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed + 7 * i);
 }
 
 /* evidence: signed by the fixed platform key. */
@@ -49,7 +32,8 @@ static void gen_evidence(void)
     EVP_PKEY *key = NULL;
     X509 *x = NULL;
     uint8_t *der = NULL, ev[TALOS_EVIDENCE_MAX];
-    uint8_t m[32], cfg[32], rd[64], nonce[32], lineage[16];
+    uint8_t m[TALOS_MEASUREMENT_BYTES], cfg[TALOS_CFG_DIGEST_BYTES], rd[TALOS_REPORT_DATA_BYTES],
+        nonce[TALOS_NONCE_BYTES], lineage[TALOS_LINEAGE_BYTES];
     size_t len = sizeof(ev);
     int n = 0;
 
@@ -64,10 +48,10 @@ static void gen_evidence(void)
         failed = 1;
         goto out;
     }
-    fill(m, sizeof(m), 8);
-    fill(cfg, sizeof(cfg), 9);
-    fill(nonce, sizeof(nonce), 10);
-    fill(lineage, sizeof(lineage), 11);
+    seed_fill(m, sizeof(m), 8);
+    seed_fill(cfg, sizeof(cfg), 9);
+    seed_fill(nonce, sizeof(nonce), 10);
+    seed_fill(lineage, sizeof(lineage), 11);
     talos_attest_report_data(nonce, lineage, rd);
     if (talos_sim_evidence_sign(key, der, (size_t)n, TALOS_CLAIM_SIMULATED, m, cfg, m, rd, ev, &len) !=
         TALOS_OK) {
@@ -83,15 +67,10 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_seeds_sim CORPUS_DIR\n");
-        return 2;
-    }
-    root = argv[1];
-    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
-        perror(root);
-        return 1;
-    }
+    int rc = seed_root(argc, argv, "gen_seeds_sim", &root);
+
+    if (rc != 0)
+        return rc;
     gen_evidence();
     return failed;
 }

@@ -21,6 +21,8 @@
 /* The enclave side is not in the host libraries unit tests link; include it
  * to drive its evidence check with a fake host. */
 #include "tee/sim/enclave/enclave.c"
+#include "tests/tmpdir.h"
+#include "tests/bytes.h"
 
 struct fixture {
     char base[64], ca[96], ca2[96], st_a[96], st_b[96], st_c[96];
@@ -30,13 +32,9 @@ struct fixture {
     size_t ev_len;
 };
 
-static const uint8_t meas[32] = {0x11, 0x12, 0x13}, cfg_id[32] = {0x22}, cfgd[32] = {0x44},
-                     rdata[64] = {0x33, 0x34};
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
+static const uint8_t meas[TALOS_MEASUREMENT_BYTES] = {0x11, 0x12, 0x13},
+                     cfg_id[TALOS_CONFIG_ID_BYTES] = {0x22}, cfgd[TALOS_CFG_DIGEST_BYTES] = {0x44},
+                     rdata[TALOS_REPORT_DATA_BYTES] = {0x33, 0x34};
 
 static struct talos_platform *open_platform(struct fixture *f, const char *st, const char *ca)
 {
@@ -54,8 +52,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "%s/talos-ev-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(test_tmpdir_make(f->base, sizeof(f->base), "ev"));
     snprintf(f->ca, sizeof(f->ca), "%s/ca1", f->base);
     snprintf(f->ca2, sizeof(f->ca2), "%s/ca2", f->base);
     snprintf(f->st_a, sizeof(f->st_a), "%s/a", f->base);
@@ -79,7 +76,7 @@ static int teardown(void **state)
     f->ops->close(f->a);
     f->ops->close(f->b);
     f->ops->close(f->c);
-    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(f->base);
     free(f);
     return 0;
 }
@@ -88,15 +85,6 @@ static void anchors_of(struct fixture *f, struct talos_platform *p, const uint8_
 {
     assert_int_equal(f->ops->anchors(p, pem, len), TALOS_OK);
     assert_true(*len > 0);
-}
-
-static int is_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
 }
 
 static int verify(struct fixture *f, const uint8_t *ev, size_t len, unsigned flags)
@@ -110,7 +98,7 @@ static int verify(struct fixture *f, const uint8_t *ev, size_t len, unsigned fla
     anchors_of(f, f->a, &pem, &pem_len);
     rc = talos_verify_evidence(ev, len, pem, pem_len, flags, &c);
     if (rc != TALOS_OK)
-        assert_true(is_zero(&c, sizeof(c)));
+        assert_true(test_is_zero(&c, sizeof(c)));
     return rc;
 }
 
@@ -128,13 +116,13 @@ static void test_sign_verify_ok(void **state)
                      TALOS_OK);
     assert_string_equal(c.backend, "sim");
     assert_int_equal(c.flags, TALOS_CLAIM_SIMULATED);
-    assert_memory_equal(c.measurement, meas, 32);
-    assert_memory_equal(c.config_id, cfg_id, 32);
-    assert_memory_equal(c.cfg_digest, cfgd, 32);
-    assert_memory_equal(c.report_data, rdata, 64);
+    assert_memory_equal(c.measurement, meas, TALOS_MEASUREMENT_BYTES);
+    assert_memory_equal(c.config_id, cfg_id, TALOS_CONFIG_ID_BYTES);
+    assert_memory_equal(c.cfg_digest, cfgd, TALOS_CFG_DIGEST_BYTES);
+    assert_memory_equal(c.report_data, rdata, TALOS_REPORT_DATA_BYTES);
     /* platform_id is the hash of the key in the certificate. */
     assert_int_equal(talos_sim_evidence_decode(f->ev, f->ev_len, &e), TALOS_OK);
-    assert_memory_equal(e.claims.platform_id, c.platform_id, 32);
+    assert_memory_equal(e.claims.platform_id, c.platform_id, TALOS_PLATFORM_ID_BYTES);
     /* The registry's verifier gives the same answer. */
     assert_int_equal(talos_tee_verifier_find("sim")->verify(f->ev, f->ev_len, pem, pem_len,
                                                             TALOS_VERIFY_ALLOW_SIM, &c),
@@ -145,7 +133,7 @@ static void test_sign_verify_ok(void **state)
     struct talos_claims c2;
     assert_int_equal(f->ops->quote(f->b, meas, cfg_id, cfgd, rdata, ev2, &len2), TALOS_OK);
     assert_int_equal(talos_verify_evidence(ev2, len2, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c2), TALOS_OK);
-    assert_memory_not_equal(c.platform_id, c2.platform_id, 32);
+    assert_memory_not_equal(c.platform_id, c2.platform_id, TALOS_PLATFORM_ID_BYTES);
 }
 
 static void test_sim_refused_without_flag(void **state)
@@ -228,7 +216,7 @@ static void test_wrong_anchor(void **state)
     anchors_of(f, f->c, &pem2, &len2);
     assert_int_equal(talos_verify_evidence(f->ev, f->ev_len, pem2, len2, TALOS_VERIFY_ALLOW_SIM, &c),
                      TALOS_ERR_EVIDENCE_CHAIN);
-    assert_true(is_zero(&c, sizeof(c)));
+    assert_true(test_is_zero(&c, sizeof(c)));
     /* Checked before simulation: not EVIDENCE_SIM without ALLOW_SIM either. */
     assert_int_equal(talos_verify_evidence(f->ev, f->ev_len, pem2, len2, 0, &c), TALOS_ERR_EVIDENCE_CHAIN);
     /* No anchors, or anchors without a certificate. */
@@ -268,7 +256,7 @@ static void test_spliced_certificate(void **state)
     assert_int_equal(w.err, 0);
     assert_int_equal(verify(f, w.p, w.len, TALOS_VERIFY_ALLOW_SIM), TALOS_ERR_EVIDENCE_SIG);
     /* ... and with B's platform_id too: only the signature is left to fail. */
-    memcpy(w.p + 17 + 32 + 32 + 32 + 64, eb.claims.platform_id, 32);
+    memcpy(w.p + 17 + 32 + 32 + 32 + 64, eb.claims.platform_id, TALOS_PLATFORM_ID_BYTES);
     assert_int_equal(verify(f, w.p, w.len, TALOS_VERIFY_ALLOW_SIM), TALOS_ERR_EVIDENCE_SIG);
     assert_int_equal(verify(f, w.p, w.len, 0), TALOS_ERR_EVIDENCE_SIG);
     talos_wr_free(&w);
@@ -305,7 +293,7 @@ static void test_unknown_backend(void **state)
         memset(&c, 0xa5, sizeof(c));
         assert_int_equal(talos_verify_evidence(w.p, w.len, NULL, 0, TALOS_VERIFY_ALLOW_SIM, &c),
                          TALOS_ERR_NOT_IMPLEMENTED);
-        assert_true(is_zero(&c, sizeof(c)));
+        assert_true(test_is_zero(&c, sizeof(c)));
         talos_wr_free(&w);
     }
     assert_null(talos_tee_verifier_find(NULL));
@@ -344,7 +332,7 @@ static void test_no_cfg_flag(void **state)
     anchors_of(f, f->a, &pem, &pem_len);
     assert_int_equal(talos_verify_evidence(ev, len, pem, pem_len, TALOS_VERIFY_ALLOW_SIM, &c), TALOS_OK);
     assert_int_equal(c.flags, TALOS_CLAIM_SIMULATED | TALOS_CLAIM_NO_CFG);
-    assert_true(is_zero(c.cfg_digest, sizeof(c.cfg_digest)));
+    assert_true(test_is_zero(c.cfg_digest, sizeof(c.cfg_digest)));
     /* NO_CFG cleared on a zero digest, or set on a real one: malformed. */
     ev[16] &= (uint8_t)~TALOS_CLAIM_NO_CFG;
     assert_int_equal(talos_sim_evidence_decode(ev, len, &e), TALOS_ERR_MALFORMED);
@@ -359,18 +347,19 @@ static void test_no_cfg_flag(void **state)
 
 static void test_attest_report_data(void **state)
 {
-    uint8_t nonce[32], lineage[16], out[64], buf[15 + 48], want[32];
+    uint8_t nonce[TALOS_NONCE_BYTES], lineage[TALOS_LINEAGE_BYTES], out[TALOS_REPORT_DATA_BYTES],
+        buf[15 + 48], want[TALOS_SHA256_BYTES];
 
     memset(nonce, 7, sizeof(nonce));
     memset(lineage, 9, sizeof(lineage));
     memset(out, 0xff, sizeof(out));
     talos_attest_report_data(nonce, lineage, out);
     memcpy(buf, "talos-attest-v1", 15);
-    memcpy(buf + 15, nonce, 32);
-    memcpy(buf + 47, lineage, 16);
+    memcpy(buf + 15, nonce, TALOS_NONCE_BYTES);
+    memcpy(buf + 47, lineage, TALOS_LINEAGE_BYTES);
     talos_sha256(buf, sizeof(buf), want);
-    assert_memory_equal(out, want, 32);
-    assert_true(is_zero(out + 32, 32));
+    assert_memory_equal(out, want, TALOS_SHA256_BYTES);
+    assert_true(test_is_zero(out + TALOS_SHA256_BYTES, TALOS_REPORT_DATA_BYTES - TALOS_SHA256_BYTES));
 }
 
 /* `talos attest`'s check (cli/cmd_attest.c): genuine, verified evidence
@@ -419,7 +408,7 @@ static void test_attest_check_report_data(void **state)
  * measurement and report data the test chooses (a substituting host). */
 struct fake_host {
     struct fixture *f;
-    uint8_t measurement[32];
+    uint8_t measurement[TALOS_MEASUREMENT_BYTES];
     int other_report_data;
     size_t truncate;
 };
@@ -428,13 +417,13 @@ static int fake_quote(void *ctx, uint16_t type, const uint8_t *req, size_t req_l
                       size_t resp_cap, size_t *resp_len)
 {
     struct fake_host *h = ctx;
-    uint8_t rd[64];
+    uint8_t rd[TALOS_REPORT_DATA_BYTES];
     size_t len = resp_cap;
     int rc = 0;
 
     assert_int_equal(type, TALOS_HOST_REQ_QUOTE);
     assert_int_equal(req_len, 64);
-    memcpy(rd, req, 64);
+    memcpy(rd, req, TALOS_REPORT_DATA_BYTES);
     rd[0] ^= (uint8_t)h->other_report_data;
     rc = h->f->ops->quote(h->f->a, h->measurement, cfg_id, cfgd, rd, resp, &len);
     *resp_len = h->truncate ? len - h->truncate : len;

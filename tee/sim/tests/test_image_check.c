@@ -20,6 +20,7 @@
 #include "core/abi_note.h"
 #include "tee/sim/host/image_check.h"
 #include "tee/tee.h"
+#include "tests/tmpdir.h"
 
 struct fixture {
     char build[512];   /* ROOT/BUILD of this test binary */
@@ -335,11 +336,6 @@ static void test_note_altered(void **state)
     assert_refused(check_patched(f, name - 8, &descsz, 4), "malformed TALOS runtime note");
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 /* Through the backend op, as a node calls it. */
 static void test_ops(void **state)
 {
@@ -355,9 +351,7 @@ static void test_ops(void **state)
 
     assert_true(fd >= 0);
     assert_int_equal(write(fd, f->ta, f->ta_len), (ssize_t)f->ta_len);
-    snprintf(base, sizeof(base), "%s/talos-ic-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(base));
+    assert_non_null(test_tmpdir_make(base, sizeof(base), "ic"));
     snprintf(st, sizeof(st), "%s/st", base);
     snprintf(ca, sizeof(ca), "%s/ca", base);
     assert_non_null(sim);
@@ -374,7 +368,7 @@ static void test_ops(void **state)
                      TALOS_ERR_NOT_IMPLEMENTED);
     assert_non_null(strstr(why, "none"));
     close(fd);
-    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(base);
 }
 
 int main(void)

@@ -24,6 +24,8 @@
 /* The enclave side is not in the host libraries unit tests link; include it
  * to test memory_map in this (real) process. */
 #include "tee/sim/enclave/enclave.c"
+#include "tests/tmpdir.h"
+#include "tests/bytes.h"
 
 struct image {
     char dir[64], path[96];
@@ -51,8 +53,7 @@ static int setup(void **state)
     int fd = -1;
 
     assert_non_null(im);
-    snprintf(im->dir, sizeof(im->dir), "%s/talos-me-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(im->dir));
+    assert_non_null(test_tmpdir_make(im->dir, sizeof(im->dir), "me"));
     snprintf(im->path, sizeof(im->path), "%s/image", im->dir);
     fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
@@ -74,14 +75,6 @@ static int teardown(void **state)
     free(im->bytes);
     free(im);
     return 0;
-}
-
-static int is_zero_32(const uint8_t *m)
-{
-    for (size_t i = 0; i < 32; i++)
-        if (m[i])
-            return 0;
-    return 1;
 }
 
 static Elf64_Ehdr ehdr_of(const uint8_t *b)
@@ -106,7 +99,7 @@ static size_t find_phdr(const uint8_t *b, uint32_t want_flags, Elf64_Phdr *out)
 }
 
 /* Measure the copy after `patch` changed it; im->bytes is restored after. */
-static int measure_patched(struct image *im, size_t len, uint8_t out[32])
+static int measure_patched(struct image *im, size_t len, uint8_t out[TALOS_MEASUREMENT_BYTES])
 {
     write_all(im->path, im->bytes, len);
     return talos_sim_measure_file(im->path, out);
@@ -115,22 +108,23 @@ static int measure_patched(struct image *im, size_t len, uint8_t out[32])
 static void test_file_equals_memory(void **state)
 {
     struct image *im = *state;
-    uint8_t file[32], mem[32], copy[32];
+    uint8_t file[TALOS_MEASUREMENT_BYTES], mem[TALOS_MEASUREMENT_BYTES],
+        copy[TALOS_MEASUREMENT_BYTES];
 
     assert_int_equal(talos_sim_measure_file("/proc/self/exe", file), TALOS_OK);
     assert_int_equal(talos_sim_measure_self(mem), TALOS_OK);
-    assert_memory_equal(file, mem, 32);
+    assert_memory_equal(file, mem, TALOS_MEASUREMENT_BYTES);
     assert_int_equal(measure_patched(im, im->len, copy), TALOS_OK);
-    assert_memory_equal(copy, mem, 32);
+    assert_memory_equal(copy, mem, TALOS_MEASUREMENT_BYTES);
     /* The enclave op is the same function. */
     assert_int_equal(talos_tee_enclave.measure_self(copy), TALOS_OK);
-    assert_memory_equal(copy, mem, 32);
+    assert_memory_equal(copy, mem, TALOS_MEASUREMENT_BYTES);
 }
 
 static void test_code_byte_changes_measurement(void **state)
 {
     struct image *im = *state;
-    uint8_t base[32], m[32];
+    uint8_t base[TALOS_MEASUREMENT_BYTES], m[TALOS_MEASUREMENT_BYTES];
     Elf64_Phdr ph;
 
     assert_int_equal(measure_patched(im, im->len, base), TALOS_OK);
@@ -138,19 +132,19 @@ static void test_code_byte_changes_measurement(void **state)
     im->bytes[ph.p_offset + ph.p_filesz / 2] ^= 0x01;
     assert_int_equal(measure_patched(im, im->len, m), TALOS_OK);
     im->bytes[ph.p_offset + ph.p_filesz / 2] ^= 0x01;
-    assert_memory_not_equal(base, m, 32);
+    assert_memory_not_equal(base, m, TALOS_MEASUREMENT_BYTES);
     /* Read-only data is measured too. */
     find_phdr(im->bytes, 0, &ph);
     im->bytes[ph.p_offset + ph.p_filesz - 1] ^= 0x80;
     assert_int_equal(measure_patched(im, im->len, m), TALOS_OK);
     im->bytes[ph.p_offset + ph.p_filesz - 1] ^= 0x80;
-    assert_memory_not_equal(base, m, 32);
+    assert_memory_not_equal(base, m, TALOS_MEASUREMENT_BYTES);
 }
 
 static void test_unmeasured_bytes(void **state)
 {
     struct image *im = *state;
-    uint8_t base[32], m[32];
+    uint8_t base[TALOS_MEASUREMENT_BYTES], m[TALOS_MEASUREMENT_BYTES];
     Elf64_Ehdr eh = ehdr_of(im->bytes);
     Elf64_Phdr ph;
     size_t last = 0;
@@ -161,27 +155,27 @@ static void test_unmeasured_bytes(void **state)
     im->bytes[ph.p_offset + ph.p_filesz - 1] ^= 0xff;
     assert_int_equal(measure_patched(im, im->len, m), TALOS_OK);
     im->bytes[ph.p_offset + ph.p_filesz - 1] ^= 0xff;
-    assert_memory_equal(base, m, 32);
+    assert_memory_equal(base, m, TALOS_MEASUREMENT_BYTES);
     /* The section header table (not loaded) is outside the measurement. */
     last = eh.e_shoff + (size_t)eh.e_shnum * eh.e_shentsize - 1;
     assert_true(last < im->len);
     im->bytes[last] ^= 0xff;
     assert_int_equal(measure_patched(im, im->len, m), TALOS_OK);
     im->bytes[last] ^= 0xff;
-    assert_memory_equal(base, m, 32);
+    assert_memory_equal(base, m, TALOS_MEASUREMENT_BYTES);
 }
 
 static void test_not_an_image(void **state)
 {
     struct image *im = *state;
-    uint8_t m[32];
+    uint8_t m[TALOS_MEASUREMENT_BYTES];
     size_t cuts[] = {0, 1, 4, 16, 63, 64, 64 + 20};
     Elf64_Ehdr eh = ehdr_of(im->bytes);
     Elf64_Phdr ph;
 
     write_all(im->path, "#!/bin/sh\necho not an ELF\n", 26);
     assert_int_equal(talos_sim_measure_file(im->path, m), TALOS_ERR_IMAGE);
-    assert_true(is_zero_32(m));
+    assert_true(test_is_zero(m, TALOS_MEASUREMENT_BYTES));
     assert_int_equal(talos_sim_measure_file("/nonexistent/talos", m), TALOS_ERR_IMAGE);
     assert_int_equal(talos_sim_measure_file(im->dir, m), TALOS_ERR_IMAGE);
     for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
@@ -196,7 +190,7 @@ static void test_not_an_image(void **state)
 
 static void patch_and_expect_image(struct image *im, size_t off, const void *val, size_t n)
 {
-    uint8_t saved[16], m[32];
+    uint8_t saved[16], m[TALOS_MEASUREMENT_BYTES];
     assert_true(n <= sizeof(saved));
     memcpy(saved, im->bytes + off, n);
     memcpy(im->bytes + off, val, n);
@@ -233,7 +227,7 @@ static void test_rule_vector(void **state)
         {.vaddr = 0x401000, .memsz = 5, .filesz = 3, .flags = PF_R | PF_X, .content = code},
         {.vaddr = 0x402000, .memsz = 8, .filesz = 2, .flags = PF_R | PF_W, .content = code},
     };
-    uint8_t buf[16 + 20 + 5], want[32], got[32];
+    uint8_t buf[16 + 20 + 5], want[TALOS_MEASUREMENT_BYTES], got[TALOS_MEASUREMENT_BYTES];
 
     memcpy(buf, "talos-measure-v1", 16);
     memcpy(buf + 16, "\x00\x00\x00\x00\x00\x40\x10\x00" "\x00\x00\x00\x00\x00\x00\x00\x05"
@@ -242,10 +236,10 @@ static void test_rule_vector(void **state)
     buf[39] = buf[40] = 0;
     talos_sha256(buf, sizeof(buf), want);
     assert_int_equal(talos_sim_measure_segments(segs, 2, got), TALOS_OK);
-    assert_memory_equal(got, want, 32);
+    assert_memory_equal(got, want, TALOS_MEASUREMENT_BYTES);
     /* Only writable segments: nothing to measure. */
     assert_int_equal(talos_sim_measure_segments(segs + 1, 1, got), TALOS_ERR_IMAGE);
-    assert_true(is_zero_32(got));
+    assert_true(test_is_zero(got, TALOS_MEASUREMENT_BYTES));
     assert_int_equal(talos_sim_measure_segments(segs, TALOS_SIM_MAX_SEGMENTS + 1, got), TALOS_ERR_IMAGE);
 }
 

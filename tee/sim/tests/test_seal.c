@@ -24,26 +24,21 @@
 /* The enclave side is not in the host libraries unit tests link; include it
  * to drive its seal_key with a fake host. */
 #include "tee/sim/enclave/enclave.c"
+#include "tests/tmpdir.h"
 
 struct fixture {
     char base[64];
     const struct talos_tee_host_ops *ops;
 };
 
-static const uint8_t m1[32] = {1}, m2[32] = {2};
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
+static const uint8_t m1[TALOS_MEASUREMENT_BYTES] = {1}, m2[TALOS_MEASUREMENT_BYTES] = {2};
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "%s/talos-se-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(test_tmpdir_make(f->base, sizeof(f->base), "se"));
     f->ops = talos_tee_host_find("sim");
     assert_non_null(f->ops);
     *state = f;
@@ -53,7 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(f->base);
     free(f);
     return 0;
 }
@@ -80,7 +75,9 @@ static void test_seal_keys(void **state)
 {
     struct fixture *f = *state;
     struct talos_platform *a = NULL, *b = NULL;
-    uint8_t k1[32], k1b[32], k2[32], kb[32], want[32], secret[32], info[36];
+    uint8_t k1[TALOS_SEAL_KEY_BYTES], k1b[TALOS_SEAL_KEY_BYTES], k2[TALOS_SEAL_KEY_BYTES],
+        kb[TALOS_SEAL_KEY_BYTES], want[TALOS_SEAL_KEY_BYTES], secret[TALOS_SIM_SECRET_BYTES],
+        info[36];
     char p[160];
     int fd = -1;
 
@@ -88,32 +85,34 @@ static void test_seal_keys(void **state)
     assert_int_equal(open_at(f, "sb", "ca", &b), TALOS_OK);
     assert_int_equal(f->ops->seal_key(a, m1, TALOS_SEAL_MEASUREMENT, k1), TALOS_OK);
     assert_int_equal(f->ops->seal_key(a, m1, TALOS_SEAL_MEASUREMENT, k1b), TALOS_OK);
-    assert_memory_equal(k1, k1b, 32);
+    assert_memory_equal(k1, k1b, TALOS_SEAL_KEY_BYTES);
     assert_int_equal(f->ops->seal_key(a, m2, TALOS_SEAL_MEASUREMENT, k2), TALOS_OK);
-    assert_memory_not_equal(k1, k2, 32);
+    assert_memory_not_equal(k1, k2, TALOS_SEAL_KEY_BYTES);
     assert_int_equal(f->ops->seal_key(b, m1, TALOS_SEAL_MEASUREMENT, kb), TALOS_OK);
-    assert_memory_not_equal(k1, kb, 32);
+    assert_memory_not_equal(k1, kb, TALOS_SEAL_KEY_BYTES);
     /* The documented derivation, from the secret on disk. */
     path_of(f, "sa/platform.secret", p);
     fd = open(p, O_RDONLY);
     assert_true(fd >= 0);
-    assert_int_equal(read(fd, secret, 32), 32);
+    assert_int_equal(read(fd, secret, TALOS_SIM_SECRET_BYTES), TALOS_SIM_SECRET_BYTES);
     close(fd);
     memcpy(info, "\0\0\0\1", 4);
-    memcpy(info + 4, m1, 32);
-    assert_int_equal(talos_hkdf(secret, 32, "talos-seal-v1", 13, info, 36, want, 32), TALOS_OK);
-    assert_memory_equal(k1, want, 32);
+    memcpy(info + 4, m1, TALOS_MEASUREMENT_BYTES);
+    assert_int_equal(talos_hkdf(secret, TALOS_SIM_SECRET_BYTES, "talos-seal-v1", 13, info, 36, want,
+                                TALOS_SEAL_KEY_BYTES),
+                     TALOS_OK);
+    assert_memory_equal(k1, want, TALOS_SEAL_KEY_BYTES);
     /* Invalid policies are refused and leave no key behind. */
-    memset(k2, 0xee, 32);
+    memset(k2, 0xee, TALOS_SEAL_KEY_BYTES);
     assert_int_equal(f->ops->seal_key(a, m1, (enum talos_seal_policy)0, k2), TALOS_ERR_INVALID_ARG);
-    assert_memory_equal(k2, (uint8_t[32]){0}, 32);
+    assert_memory_equal(k2, (uint8_t[TALOS_SEAL_KEY_BYTES]){0}, TALOS_SEAL_KEY_BYTES);
     assert_int_equal(f->ops->seal_key(a, m1, (enum talos_seal_policy)2, k2), TALOS_ERR_INVALID_ARG);
     f->ops->close(a);
     f->ops->close(b);
     /* The same state dir after a restart: the same key. */
     assert_int_equal(open_at(f, "sa", "ca", &a), TALOS_OK);
     assert_int_equal(f->ops->seal_key(a, m1, TALOS_SEAL_MEASUREMENT, k1b), TALOS_OK);
-    assert_memory_equal(k1, k1b, 32);
+    assert_memory_equal(k1, k1b, TALOS_SEAL_KEY_BYTES);
     f->ops->close(a);
 }
 
@@ -140,13 +139,13 @@ static void test_identity_files(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     /* Reopen: same key, same certificate. */
     assert_int_equal(talos_sim_identity_open(sd, ca1, &id2), TALOS_OK);
-    assert_memory_equal(id1.platform_id, id2.platform_id, 32);
+    assert_memory_equal(id1.platform_id, id2.platform_id, TALOS_PLATFORM_ID_BYTES);
     assert_int_equal(id1.cert_der_len, id2.cert_der_len);
     assert_memory_equal(id1.cert_der, id2.cert_der, id1.cert_der_len);
     talos_sim_identity_close(&id2);
     /* Another CA: same platform key, certificate re-issued by the new CA. */
     assert_int_equal(talos_sim_identity_open(sd, ca2, &id3), TALOS_OK);
-    assert_memory_equal(id1.platform_id, id3.platform_id, 32);
+    assert_memory_equal(id1.platform_id, id3.platform_id, TALOS_PLATFORM_ID_BYTES);
     assert_memory_not_equal(id1.ca_pem, id3.ca_pem, id1.ca_pem_len < id3.ca_pem_len ? id1.ca_pem_len : id3.ca_pem_len);
     assert_true(id1.cert_der_len != id3.cert_der_len || memcmp(id1.cert_der, id3.cert_der, id1.cert_der_len) != 0);
     talos_sim_identity_close(&id3);
@@ -169,11 +168,21 @@ static void expect_unsafe(const char *sd, const char *ca)
     assert_null(id.key);
 }
 
+/* Files and folders of a platform identity with a mode it must refuse. */
+static const struct {
+    const char *path; /* below the fixture's base */
+    mode_t bad, good;
+} bad_modes[] = {
+    {"rst/platform.secret", 0644, 0600}, {"rst/platform.key", 0640, 0600},
+    {"rca/ca.key", 0604, 0600},          {"rst/platform.pem", 0666, 0644},
+    {"rca", 0777, 0700},                 {"rst", 0770, 0700},
+};
+
 static void test_identity_refusals(void **state)
 {
     struct fixture *f = *state;
     struct talos_sim_identity id;
-    uint8_t before[32], after[32];
+    uint8_t before[TALOS_SIM_SECRET_BYTES], after[TALOS_SIM_SECRET_BYTES];
     char sd[160], ca[160], p[160], victim[160];
     struct stat st;
     int fd = -1;
@@ -189,34 +198,19 @@ static void test_identity_refusals(void **state)
     path_of(f, "rst/platform.secret", p);
     fd = open(p, O_RDONLY);
     assert_true(fd >= 0);
-    assert_int_equal(read(fd, before, 32), 32);
+    assert_int_equal(read(fd, before, TALOS_SIM_SECRET_BYTES), TALOS_SIM_SECRET_BYTES);
     close(fd);
 
-    /* The secret readable by others: refused, and left as it is. */
-    assert_int_equal(chmod(p, 0644), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0600), 0);
-    /* Keys likewise, in the state dir and in the CA dir. */
-    path_of(f, "rst/platform.key", p);
-    assert_int_equal(chmod(p, 0640), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0600), 0);
-    path_of(f, "rca/ca.key", p);
-    assert_int_equal(chmod(p, 0604), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0600), 0);
-    /* The certificate may be read by all, not written. */
-    path_of(f, "rst/platform.pem", p);
-    assert_int_equal(chmod(p, 0666), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(p, 0644), 0);
-    /* Directories writable by others. */
-    assert_int_equal(chmod(ca, 0777), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(ca, 0700), 0);
-    assert_int_equal(chmod(sd, 0770), 0);
-    expect_unsafe(sd, ca);
-    assert_int_equal(chmod(sd, 0700), 0);
+    /* Each mode refused, then the right one back. The secret readable by
+     * others: refused, and left as it is; keys likewise, in the state dir
+     * and in the CA dir; the certificate may be read by all, not written;
+     * directories writable by others. */
+    for (size_t i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]); i++) {
+        path_of(f, bad_modes[i].path, p);
+        assert_int_equal(chmod(p, bad_modes[i].bad), 0);
+        expect_unsafe(sd, ca);
+        assert_int_equal(chmod(p, bad_modes[i].good), 0);
+    }
     /* Anything foreign in the CA dir, even a file it does not read. */
     path_of(f, "rca/planted", p);
     fd = open(p, O_WRONLY | O_CREAT, 0600);
@@ -253,9 +247,9 @@ static void test_identity_refusals(void **state)
     path_of(f, "rst/platform.secret", p);
     fd = open(p, O_RDONLY);
     assert_true(fd >= 0);
-    assert_int_equal(read(fd, after, 32), 32);
+    assert_int_equal(read(fd, after, TALOS_SIM_SECRET_BYTES), TALOS_SIM_SECRET_BYTES);
     close(fd);
-    assert_memory_equal(before, after, 32);
+    assert_memory_equal(before, after, TALOS_SIM_SECRET_BYTES);
 }
 
 /* Several nodes start at once on one fresh CA directory: one CA results,
@@ -286,7 +280,8 @@ static void test_ca_created_once(void **state)
             (void)!read(go[0], &b, 1); /* all start together */
             snprintf(st, sizeof(st), "race-%d", i);
             if (open_at(f, st, "race-ca", &pl) != TALOS_OK ||
-                f->ops->quote(pl, m1, m2, m1, (uint8_t[64]){0}, ev, &len) != TALOS_OK)
+                f->ops->quote(pl, m1, m2, m1, (uint8_t[TALOS_REPORT_DATA_BYTES]){0}, ev, &len) !=
+                    TALOS_OK)
                 _exit(1);
             snprintf(p, sizeof(p), "%s/race-%d/ev", f->base, i);
             out = fopen(p, "wb");
@@ -499,7 +494,7 @@ static void test_enclave_seal_key(void **state)
 {
     struct fake_seal h = {.answer_len = 32};
     struct talos_tee_env env = {.host_request = fake_seal, .ctx = &h};
-    uint8_t key[32];
+    uint8_t key[TALOS_SEAL_KEY_BYTES];
 
     assert_int_equal(talos_tee_enclave.init(&env), TALOS_OK);
     assert_int_equal(talos_tee_enclave.seal_key(TALOS_SEAL_MEASUREMENT, key), TALOS_OK);
@@ -509,12 +504,12 @@ static void test_enclave_seal_key(void **state)
     for (size_t bad = 0; bad < 3; bad++) {
         h.answer_len = bad == 0 ? 31 : bad == 1 ? 33 : 0;
         assert_int_equal(talos_tee_enclave.seal_key(TALOS_SEAL_MEASUREMENT, key), TALOS_ERR_BACKEND);
-        assert_memory_equal(key, (uint8_t[32]){0}, 32);
+        assert_memory_equal(key, (uint8_t[TALOS_SEAL_KEY_BYTES]){0}, TALOS_SEAL_KEY_BYTES);
     }
     h.answer_len = 32;
     h.status = TALOS_ERR_IO;
     assert_int_equal(talos_tee_enclave.seal_key(TALOS_SEAL_MEASUREMENT, key), TALOS_ERR_BACKEND);
-    assert_memory_equal(key, (uint8_t[32]){0}, 32);
+    assert_memory_equal(key, (uint8_t[TALOS_SEAL_KEY_BYTES]){0}, TALOS_SEAL_KEY_BYTES);
     h.calls = 0;
     assert_int_equal(talos_tee_enclave.seal_key((enum talos_seal_policy)7, key), TALOS_ERR_INVALID_ARG);
     assert_int_equal(h.calls, 0);

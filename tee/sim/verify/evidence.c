@@ -19,25 +19,25 @@
 
 static void put_claims(struct talos_wr *w, uint32_t flags,
                        const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
-                       const uint8_t config_id[32],
+                       const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
                        const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                        const uint8_t report_data[TALOS_REPORT_DATA_BYTES],
-                       const uint8_t platform_id[32])
+                       const uint8_t platform_id[TALOS_PLATFORM_ID_BYTES])
 {
     talos_wr_u32(w, TALOS_EV_MAGIC);
     talos_wr_u16(w, TALOS_SIM_EV_VERSION);
     talos_wr_str(w, "sim");
     talos_wr_u32(w, flags);
     talos_wr_raw(w, measurement, TALOS_MEASUREMENT_BYTES);
-    talos_wr_raw(w, config_id, 32);
+    talos_wr_raw(w, config_id, TALOS_CONFIG_ID_BYTES);
     talos_wr_raw(w, cfg_digest, TALOS_CFG_DIGEST_BYTES);
     talos_wr_raw(w, report_data, TALOS_REPORT_DATA_BYTES);
-    talos_wr_raw(w, platform_id, 32);
+    talos_wr_raw(w, platform_id, TALOS_PLATFORM_ID_BYTES);
 }
 
-int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_len,
-                            uint32_t flags, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
-                            const uint8_t config_id[32],
+int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_len, uint32_t flags,
+                            const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                            const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
                             const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                             const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev,
                             size_t *len)

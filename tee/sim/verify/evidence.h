@@ -44,9 +44,9 @@ struct talos_sim_evidence {
  * NULL signs a zero digest and adds TALOS_CLAIM_NO_CFG. *len in: the
  * capacity of ev, out: bytes written. TALOS_ERR_INVALID_ARG (bad key/flags),
  * TALOS_ERR_TOO_LARGE (capacity or TALOS_EVIDENCE_MAX), TALOS_ERR_CRYPTO. */
-int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_len,
-                            uint32_t flags, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
-                            const uint8_t config_id[32],
+int talos_sim_evidence_sign(EVP_PKEY *key, const uint8_t *cert_der, size_t cert_len, uint32_t flags,
+                            const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
+                            const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
                             const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                             const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev,
                             size_t *len);

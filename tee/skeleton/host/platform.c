@@ -65,7 +65,7 @@ static int skel_launch(struct talos_platform *p, const struct talos_launch *l, i
  * attest_enclave signs inside the TEE, so the host only relays. SEV-SNP:
  * SNP_GET_EXT_REPORT with the VCEK chain; TDX: TDREPORT to a TD quote. */
 static int skel_quote(struct talos_platform *p, const uint8_t measurement[TALOS_MEASUREMENT_BYTES],
-                      const uint8_t config_id[32],
+                      const uint8_t config_id[TALOS_CONFIG_ID_BYTES],
                       const uint8_t cfg_digest[TALOS_CFG_DIGEST_BYTES],
                       const uint8_t report_data[TALOS_REPORT_DATA_BYTES], uint8_t *ev, size_t *len)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "talos/ta.h"
+#include "tests/ta/hexout.h"
 
 static uint64_t persist_counter TALOS_PERSIST;
 
@@ -34,26 +35,20 @@ static int p_ocall(int argc, const struct talos_arg *argv, struct talos_out *out
         talos_out_reason(out, "ocall %s failed", argv[0].ptr);
         return rc;
     }
-    for (size_t i = 0; i < n; i++)
-        if (talos_out_printf(out, "%02x", resp[i]) != TALOS_OK)
-            return TALOS_ERR_TOO_LARGE;
-    return TALOS_OK;
+    return out_hex(out, resp, n);
 }
 
 /* seal: print SHA-256 of the seal key (never the key itself). */
 static int p_seal(int argc, const struct talos_arg *argv, struct talos_out *out)
 {
-    uint8_t key[TALOS_SEAL_KEY_BYTES], h[32];
+    uint8_t key[TALOS_SEAL_KEY_BYTES], h[TALOS_SHA256_BYTES];
     int rc = talos_seal_key(argc ? (enum talos_seal_policy)atoi(argv[0].ptr) : TALOS_SEAL_MEASUREMENT, key);
     (void)argv;
     if (rc != TALOS_OK)
         return rc;
     talos_sha256(key, sizeof(key), h);
     talos_wipe(key, sizeof(key));
-    for (int i = 0; i < 32; i++)
-        if (talos_out_printf(out, "%02x", h[i]) != TALOS_OK)
-            return TALOS_ERR_TOO_LARGE;
-    return TALOS_OK;
+    return out_hex(out, h, sizeof(h));
 }
 
 static int p_persist(int argc, const struct talos_arg *argv, struct talos_out *out)

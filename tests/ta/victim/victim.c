@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "talos/ta.h"
+#include "tests/ta/hexout.h"
 
 #define GUARD 64
 #define GUARD_BYTE 0xa5
@@ -43,13 +44,10 @@ static int v_set(int argc, const struct talos_arg *argv, struct talos_out *out)
 static int v_digest(int argc, const struct talos_arg *argv, struct talos_out *out)
 {
     const struct secret *s = talos_state_root();
-    uint8_t h[32];
+    uint8_t h[TALOS_SHA256_BYTES];
     (void)argc, (void)argv;
     talos_sha256(s ? s->bytes : NULL, s ? s->len : 0, h);
-    for (int i = 0; i < 32; i++)
-        if (talos_out_printf(out, "%02x", h[i]) != TALOS_OK)
-            return TALOS_ERR_TOO_LARGE;
-    return TALOS_OK;
+    return out_hex(out, h, sizeof(h));
 }
 
 /* ocall NAME CAP [ARG]: ask the host with a resp buffer of CAP bytes; print
@@ -90,17 +88,14 @@ static int v_ocall(int argc, const struct talos_arg *argv, struct talos_out *out
         talos_out_reason(out, "ocall %s refused", argv[0].ptr);
         return rc;
     }
-    for (size_t i = 0; i < n; i++)
-        if (talos_out_printf(out, "%02x", buf[i]) != TALOS_OK)
-            return TALOS_ERR_TOO_LARGE;
-    return TALOS_OK;
+    return out_hex(out, buf, n);
 }
 
 /* seal: SHA-256 of the seal key, hex (never the key). A refusal must leave
  * the key buffer wiped: no half-written key from a hostile answer. */
 static int v_seal(int argc, const struct talos_arg *argv, struct talos_out *out)
 {
-    uint8_t key[TALOS_SEAL_KEY_BYTES], h[32];
+    uint8_t key[TALOS_SEAL_KEY_BYTES], h[TALOS_SHA256_BYTES];
     int rc = TALOS_OK;
 
     (void)argc, (void)argv;
@@ -115,10 +110,7 @@ static int v_seal(int argc, const struct talos_arg *argv, struct talos_out *out)
     }
     talos_sha256(key, sizeof(key), h);
     talos_wipe(key, sizeof(key));
-    for (int i = 0; i < 32; i++)
-        if (talos_out_printf(out, "%02x", h[i]) != TALOS_OK)
-            return TALOS_ERR_TOO_LARGE;
-    return TALOS_OK;
+    return out_hex(out, h, sizeof(h));
 }
 
 static const struct talos_ecall victim_ecalls[] = {
