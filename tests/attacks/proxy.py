@@ -90,6 +90,9 @@ records seen (index, type, length), the action taken, bytes each way, who
 closed first. Capture format: b"TALOSCAP1\\n", then entries
 dir(1: '>' source->target, '<' target->source, '{' mirror->nowhere) ‖
 u32 BE length ‖ bytes; read_capture() parses it.
+
+One file over 400 lines: one adversary, whose modes share its relay, its
+record framing and its capture format.
 """
 import argparse, json, os, select, socket, struct, sys, time
 

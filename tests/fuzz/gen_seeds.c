@@ -3,7 +3,9 @@
  * tests/fuzz/corpus/<harness>/ (committed). Deterministic: the same tree
  * gives the same files (Ed25519 signatures are deterministic too). The
  * seeds of a backend's own formats are made by its tee/<name>/tests/
- * gen_seeds.c, which make fuzz-seeds runs too. */
+ * gen_seeds.c, which make fuzz-seeds runs too.
+ *
+ * One file over 400 lines: one short generator per harness, sharing the encoders. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

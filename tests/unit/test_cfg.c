@@ -1,7 +1,9 @@
 /* CFG extraction (tools/cfg): fixture programs compiled at test time, their
  * exact call and jump edges, migration points checked against objdump,
  * digests stable across runs and builds, the CFG-file parser under
- * truncation and bit flips, and the size of a real TA image. */
+ * truncation and bit flips, and the size of a real TA image.
+ *
+ * One file over 400 lines: the cases of one extractor and its file format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

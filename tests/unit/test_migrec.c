@@ -1,7 +1,9 @@
 /* The migration records' codecs (core/migrec.c): for every record a round
  * trip, the byte layout the protocol had when ta/ packed it by hand (the
  * wire must not change), every truncation and one byte too many, the
- * record table's bounds (core/mig.c), and each field's own bound. */
+ * record table's bounds (core/mig.c), and each field's own bound.
+ *
+ * One file over 400 lines: one short case per record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

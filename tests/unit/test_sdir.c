@@ -1,6 +1,8 @@
 /* os/sdir: private directories and files. Every refusal is UNSAFE_FILE
  * with a reason naming the path, and leaves what it found untouched.
- * Tests that need another owner (uid 65534) run only as root. */
+ * Tests that need another owner (uid 65534) run only as root.
+ *
+ * One file over 400 lines: one case per refusal of one module. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

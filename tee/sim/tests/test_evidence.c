@@ -1,5 +1,7 @@
 /* Sim evidence: sign, verify, and every refusal with its exact code.
- * Also the TA-side check of evidence a host hands back (enclave.c). */
+ * Also the TA-side check of evidence a host hands back (enclave.c).
+ *
+ * One file over 400 lines: one case per refusal of one format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

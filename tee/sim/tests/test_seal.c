@@ -1,5 +1,7 @@
 /* The sim platform: seal keys, its identity files (CA, platform key and
- * certificate, secret), and TA launch. Also the TA side of seal_key. */
+ * certificate, secret), and TA launch. Also the TA side of seal_key.
+ *
+ * One file over 400 lines: the cases of one platform's identity and keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
