@@ -15,6 +15,16 @@ proxy_wait() {
   for _ in $(seq 1 200); do [ -f "$PX_LOG" ] && return 0; sleep 0.05; done
   fail "proxy on $PX_PORT did not finish"
 }
+# start_nodes NAME...: start_node each; NAME_PORT (upper case) is its peer
+# port, NODES the names the invariant checks below walk.
+start_nodes() {
+  local n
+  for n in "$@"; do start_node "$n"; eval "${n^^}_PORT=\$PORT"; done
+  NODES="$*"
+}
+# kv_filled NODE: TA = a kvstore on NODE with 168 KiB of state (1000 keys
+# of 100 bytes: one CHUNK of 42 pages).
+kv_filled() { TA=$(t "$1" run "$KV"); t "$1" call "$TA" fill 1000 100 7 >/dev/null; }
 # state_of NODE ID -> the states of NODE's entries for ID, comma-separated ("NONE" if none)
 state_of() { t "$1" ps --json | json "','.join(sorted(x['state'] for x in j['tas'] if x['id']=='$2')) or 'NONE'"; }
 version_of() { t "$1" ps --json | json "next((x['version'] for x in j['tas'] if x['id']=='$2' and x['state']!='MOVED'), -1)"; }

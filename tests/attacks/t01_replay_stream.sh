@@ -10,12 +10,8 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 
-start_node a; A_PORT=$PORT
-start_node b; B_PORT=$PORT
-start_node c; C_PORT=$PORT
-NODES="a b c"
-TA=$(t a run "$KV")
-t a call "$TA" fill 1000 100 7 >/dev/null
+start_nodes a b c
+kv_filled a
 t a call "$TA" put secret s3cr3t >/dev/null
 
 proxy --to "127.0.0.1:$B_PORT" --mode record --record "$T/stream.cap"

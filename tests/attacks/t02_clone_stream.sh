@@ -7,14 +7,8 @@
 . "$(dirname "$0")/attack_lib.sh"
 
 
-start_node a; A_PORT=$PORT
-start_node b; B_PORT=$PORT
-start_node c; C_PORT=$PORT
-start_node d; D_PORT=$PORT
-start_node e; E_PORT=$PORT
-NODES="a b c d e"
-TA=$(t a run "$KV")
-t a call "$TA" fill 1000 100 7 >/dev/null
+start_nodes a b c d e
+kv_filled a
 
 # A genuine migration A -> B, recorded; then the lineage goes back to A.
 proxy --to "127.0.0.1:$B_PORT" --mode record --record "$T/stream.cap"

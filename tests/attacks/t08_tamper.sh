@@ -8,11 +8,8 @@
 # found are checked last, marked "BUG".
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
-start_node a; A_PORT=$PORT
-start_node b; B_PORT=$PORT
-NODES="a b"
-TA=$(t a run "$KV")
-t a call "$TA" fill 1000 100 7 >/dev/null # 168 KiB of state: one CHUNK of 42 pages
+start_nodes a b
+kv_filled a
 D=$(t a call "$TA" digest)
 V=$(version_of a "$TA")
 

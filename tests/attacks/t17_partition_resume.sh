@@ -24,12 +24,8 @@
 #   not hex                          INVALID_ARG (the node's parser)
 #   resume of an ACTIVE TA           STATE
 . "$(dirname "$0")/../integration/lib.sh"
-# Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
-t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
-unset TALOS_FAULT
-KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
+. "$(dirname "$0")/fault_lib.sh"
 
-wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 children() { child_procs "$1" | cut -d' ' -f1; }
 
 start_node a; AP=$PORT
@@ -67,12 +63,7 @@ assert_eq "$(code_of a migrate "$TK" --to 127.0.0.1:$BK)" STATE "migrate with th
 
 # stall: T hangs after reading HANDOFF; resume is issued during the flight.
 t a migrate "$TS" --to 127.0.0.1:$BS >/dev/null 2>"$T/mig_stall.err" & MIG=$!
-tp=""
-for _ in $(seq 1 400); do
-  tp=$(children "$bs_PID" | awk 'NR == 1')
-  [ -n "$tp" ] && grep -q pause "/proc/$tp/wchan" 2>/dev/null && break
-  tp=""; sleep 0.025
-done
+tp=$(stalled_target "$bs_PID")
 [ -n "$tp" ] || fail "the target on bs never reached target.before_active:stall"
 t a resume "$TS" >/dev/null 2>"$T/resume_inflight.err" & RES=$!
 sleep 0.3

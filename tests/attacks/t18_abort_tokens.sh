@@ -40,14 +40,8 @@
 #   the used token again, once the source is ACTIVE               STATE
 #   the used token in a later session (a new in-doubt handoff)    MAC
 . "$(dirname "$0")/../integration/lib.sh"
-# Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
-t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
-unset TALOS_FAULT
-KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
-PIDS=()
-trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
+. "$(dirname "$0")/fault_lib.sh"
 
-wait_log() { for _ in $(seq 1 ${3:-200}); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 token_of() { sed -n "s/.*ABORT token for $2: \([0-9a-f]*\)$/\1/p" "$1" | tail -1; }
 # flip HEX BYTE: the token with bit 0 of byte BYTE flipped
 flip() { local h=$1 o=$((2 * $2)); echo "${h:0:o}$(printf '%02x' $((0x${h:o:2} ^ 1)))${h:o+2}"; }
@@ -151,7 +145,7 @@ while True:
     threading.Thread(target=handle if n == 1 else handle_later, args=(c,), daemon=True).start()
 PY
 relay() { # PORT DEST MODE LOG DELAY
-  python3 "$T/relay.py" "$@" & PIDS+=($!)
+  python3 "$T/relay.py" "$@" & BG+=($!)
   for _ in $(seq 1 100); do grep -q listening "$4" 2>/dev/null && return 0; sleep 0.05; done
   fail "relay did not start"
 }
@@ -181,7 +175,7 @@ DY=$(t a call "$Y" digest); VY=$(entry a "$Y" version)
 # 2. Two partitions at once: X fully cut, Y cut S->T only.
 t a migrate "$X" --to 127.0.0.1:$R1 >/dev/null 2>"$T/mx.err" & MX=$!
 t a migrate "$Y" --to 127.0.0.1:$R2 >/dev/null 2>"$T/my.err" & MY=$!
-PIDS+=($MX $MY)
+BG+=($MX $MY)
 rc=0; wait $MX || rc=$?; assert_eq $rc 1 "partitioned migration of X"
 rc=0; wait $MY || rc=$?; assert_eq $rc 1 "partitioned migration of Y"
 grep -q "PREPARED seen" "$T/relay1.log" || fail "relay 1 never saw PREPARED"

@@ -18,14 +18,8 @@
 # whose state is not EMPTY refuses MIGRATE_IN with STATE, and only ACTIVE
 # serves ecalls; node/talosd/peer.c destroys a target that did not activate.)
 . "$(dirname "$0")/../integration/lib.sh"
-# Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
-t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
-unset TALOS_FAULT
-KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
-PIDS=()
-trap 'rc=$?; set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
+. "$(dirname "$0")/fault_lib.sh"
 
-wait_log() { for _ in $(seq 1 200); do grep -qsE "$2" "$1" && return 0; sleep 0.05; done; fail "no /$2/ in $1"; }
 # live (non-zombie) children of a process, and zombie ones
 children() { child_procs "$1" | awk '$2 != "Z" {print $1}' | tr '\n' ' ' | sed 's/ $//'; }
 zombies() { child_procs "$1" | awk '$2 == "Z" {print $1}' | tr '\n' ' ' | sed 's/ $//'; }
@@ -97,7 +91,7 @@ start_node a; AP=$PORT
 TALOS_FAULT=target.failed_before_abort:stall start_node b; BP=$PORT
 TALOSD=$HOSTILE_TALOSD start_node w; WP=$PORT # w plants a wrong image (lib.sh)
 PORT=$((PORT + 1)); RP=$PORT
-python3 "$T/relay.py" $RP $BP $((256 * 1024)) "$T/relay.log" & PIDS+=($!)
+python3 "$T/relay.py" $RP $BP $((256 * 1024)) "$T/relay.log" & BG+=($!)
 wait_log "$T/relay.log" listening
 
 X=$(t a run "$KVF")

@@ -17,12 +17,7 @@
 #     same with the original lineage in doubt (HANDED_OFF): the clone cannot
 #     take over, the original stays in doubt and does not serve.
 . "$(dirname "$0")/../integration/lib.sh"
-# Every CLI call is bounded: a hang fails the test (exit 124) instead of stalling it.
-t() { local n=$1; shift; timeout 60 "$TALOS" --node "$T/$n" "$@"; }
-unset TALOS_FAULT
-KVF=$TALOS_ROOT/$BUILD/tests/ta/kvstore-faults.ta
-BG=()
-trap 'rc=$?; set +e; for p in "${BG[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; (exit $rc); cleanup' EXIT
+. "$(dirname "$0")/fault_lib.sh"
 
 n_active() { local n=0 x; for x in "${@:2}"; do [ "$(entry "$x" "$1" state)" = ACTIVE ] && n=$((n + 1)); done; echo $n; }
 last_code() { sed -n 's/.*(\([A-Z_]*\))$/\1/p' "$1" | tail -1; }
@@ -66,12 +61,7 @@ assert_eq "$(t a call "$X" digest)" "$D0" "digest back on A"
 # 2. resume and a call while a migration is in flight.
 t a migrate "$X" --to 127.0.0.1:$DP >/dev/null 2>"$T/md.err" & MD=$!
 BG+=($MD)
-tp=""
-for _ in $(seq 1 400); do
-  tp=$(child_procs "$d_PID" | awk 'NR == 1 {print $1}')
-  [ -n "$tp" ] && grep -q pause "/proc/$tp/wchan" 2>/dev/null && break
-  tp=""; sleep 0.025
-done
+tp=$(stalled_target "$d_PID")
 [ -n "$tp" ] || fail "D's target never stalled at target.after_2_chunks"
 t a resume "$X" >/dev/null 2>"$T/res.err" & RS=$!
 t a call "$X" get apple >"$T/call.out" 2>"$T/call.err" & CL=$!
