@@ -75,8 +75,7 @@ static void exec_fold(void)
     memcpy(p, lk.exec_head, TALOS_HASH), p += TALOS_HASH;
     talos_be32_put(p, lk.n_pend), p += 4;
     for (unsigned i = 0; i < lk.n_pend; i++, p += 12) {
-        talos_be32_put(p, (uint32_t)(lk.pend[i].version >> 32));
-        talos_be32_put(p + 4, (uint32_t)lk.pend[i].version);
+        talos_be64_put(p, lk.pend[i].version);
         talos_be32_put(p + 8, lk.pend[i].ecall);
     }
     talos_sha256(buf, (size_t)(p - buf), lk.exec_head);

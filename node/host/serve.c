@@ -53,11 +53,15 @@ static void req_seal_key(struct talos_ta *ta, const uint8_t *req, size_t len, st
 static void req_activate(struct talos_ta *ta, const uint8_t *req, size_t len, struct talos_wr *w)
 {
     struct talos_ta_event act = {.kind = TALOS_TA_EV_ACTIVATING, .name = ta->name};
-    int status = TALOS_OK;
+    struct talos_host_activate in;
+    int status = talos_host_activate_decode(req, len, &in); /* its size: the table's */
 
-    (void)len;
-    memcpy(act.lineage, req, TALOS_LINEAGE_BYTES);
-    act.version = (uint64_t)talos_be32_get(req + 16) << 32 | talos_be32_get(req + 20);
+    if (status != TALOS_OK) {
+        answer(w, status, NULL, 0);
+        return;
+    }
+    memcpy(act.lineage, in.lineage, TALOS_LINEAGE_BYTES);
+    act.version = in.version;
     status = ta->on_event ? ta->on_event(ta->event_ctx, ta, &act) : TALOS_OK;
     if (status > 0 || status < TALOS_ERR_MIN)
         status = TALOS_ERR_STATE;
