@@ -47,7 +47,7 @@ if [ "$QUICK" = 1 ]; then
   RUNS=1 ECALL_ITERS=2000 SIZES="64K 1M 16M" OVH="--runs 1 --ms 60" WT="--runs 1 16" DT="--runs 1 16M"
 else
   RUNS=5 ECALL_ITERS=20000 SIZES="64K 1M 16M 64M 256M" OVH="--runs 7 --ms 300" WT="--runs 5"
-  DT="--runs 5 16M 64M 256M"
+  DT="--runs 5 64K 1M 16M 64M 256M"
 fi
 
 run_bench ecall "$BUILD/bench/ecall_rtt" "$BUILD/tests/ta/probe.ta" "$ECALL_ITERS" --json
