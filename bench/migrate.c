@@ -3,7 +3,7 @@
  * this process: two talos_hosts with their own state directories, i.e. two
  * sim platforms under one sim CA, joined by a TCP loopback connection.
  *
- *   migrate KVSTORE_TA [--runs N] [--runs-large N] [--pooled] [--tsv] [SIZE...]
+ *   migrate KVSTORE_TA [--runs N] [--runs-large N] [--pooled [--cold-arena]] [--tsv] [SIZE...]
  *
  * For each SIZE (default 64K 1M 16M 64M 256M), each run: create a fresh
  * kvstore on A, `fill` it with 4000-byte values up to about SIZE bytes of
@@ -25,8 +25,12 @@
  *               work cannot finish on this machine, however well it overlaps
  *
  * --pooled: the target is started before the source is created and filled,
- * then left 100 ms to finish its start-up work, as a target from a node's
- * warm pool would be; e2e is then connect + total (launch is not waited for). *
+ * made to fault in as much arena as the state will need (its size + 25 % +
+ * 1 MiB, talos_ta_prefault: talosd --pool-arena), then left 100 ms to finish
+ * its start-up work, as a target from a node's warm pool would be; e2e is
+ * then connect + total (launch is not waited for). --cold-arena leaves the
+ * pre-fault out (the pool before talosd --pool-arena).
+ *
  * One job over 400 lines: one benchmark, its options, its runs and its
  * report; the statistics live in bench/lib. */
 #include <arpa/inet.h>
@@ -110,6 +114,7 @@ struct bench {
     int listen_fd;
     struct sockaddr_in addr;
     int pooled; /* target started before the source is filled, then left to settle */
+    int cold_arena; /* --pooled without talos_ta_prefault: the arena faults in during the import */
 };
 
 static int call(struct talos_ta *ta, const char *ecall, int argc, const char *const *args,
@@ -187,6 +192,12 @@ static int one_run(struct bench *bn, uint64_t n_keys, unsigned seed, uint64_t s[
             goto out;
         }
         t1 = bench_now_ns();
+        uint64_t state = n_keys * BYTES_PER_KEY;
+        if (!bn->cold_arena &&
+            (rc = talos_ta_prefault(dst, state + state / 4 + (1u << 20))) != TALOS_OK) {
+            fprintf(stderr, "migrate: prefault on B: %s\n", talos_strerror(rc));
+            goto out;
+        }
     }
     if ((rc = talos_ta_create(bn->a, bn->image, &opt, &src)) != TALOS_OK) {
         fprintf(stderr, "migrate: create on A: %s\n", talos_strerror(rc));
@@ -301,6 +312,8 @@ int main(int argc, char **argv)
             runs = runs_large = atoi(argv[++i]);
         else if (strcmp(argv[i], "--runs-large") == 0 && i + 1 < argc)
             runs_large = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--cold-arena") == 0)
+            bn.cold_arena = 1;
         else if (strcmp(argv[i], "--pooled") == 0)
             bn.pooled = 1;
         else if (strcmp(argv[i], "--tsv") == 0)
@@ -311,7 +324,7 @@ int main(int argc, char **argv)
             sizes[n_sizes++] = bench_parse_size("migrate", argv[i]);
     }
     if (!bn.image || runs < 1 || runs > MAX_RUNS || runs_large < 1 || runs_large > MAX_RUNS) {
-        fprintf(stderr, "usage: migrate KVSTORE_TA [--runs N] [--runs-large N] [--pooled] [--tsv] [SIZE...]\n");
+        fprintf(stderr, "usage: migrate KVSTORE_TA [--runs N] [--runs-large N] [--pooled [--cold-arena]] [--tsv] [SIZE...]\n");
         return 2;
     }
     if (!n_sizes)

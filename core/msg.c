@@ -27,6 +27,8 @@ static const struct talos_msg_desc msgs[] = {
     {TALOS_MSG_GIVE_UP, "GIVE_UP", TALOS_MSG_FROM_HOST, TALOS_MSG_GIVE_UP_BYTES, TALOS_MSG_GIVE_UP_BYTES},
     {TALOS_MSG_RECEIPT, "RECEIPT", TALOS_MSG_FROM_HOST, 4, 4096},
     {TALOS_MSG_STATE_CERT, "STATE_CERT", TALOS_MSG_FROM_HOST, 0, 0},
+    {TALOS_MSG_PREFAULT, "PREFAULT", TALOS_MSG_FROM_HOST, TALOS_MSG_PREFAULT_BYTES,
+     TALOS_MSG_PREFAULT_BYTES},
     {TALOS_MSG_READY, "READY", TALOS_MSG_FROM_TA, 28, 4096},
     {TALOS_MSG_REPLY, "REPLY", TALOS_MSG_FROM_TA, 20, TALOS_MAX_OUT_BYTES + 4096},
     {TALOS_MSG_OCALL, "OCALL", TALOS_MSG_FROM_TA, 8, TALOS_MSG_MAX},
@@ -84,6 +86,23 @@ int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code)
 
     *code = (int32_t)v;
     return rc;
+}
+
+void talos_msg_prefault_encode(uint64_t bytes, uint8_t out[TALOS_MSG_PREFAULT_BYTES])
+{
+    talos_be64_put(out, bytes);
+}
+
+int talos_msg_prefault_decode(const uint8_t *p, size_t n, uint64_t *bytes)
+{
+    struct talos_rd r;
+
+    talos_rd_init(&r, p, n);
+    *bytes = talos_rd_u64(&r);
+    if (talos_rd_finish(&r) == TALOS_OK)
+        return TALOS_OK;
+    *bytes = 0;
+    return TALOS_ERR_MALFORMED;
 }
 
 void talos_msg_start_failed_encode(const struct talos_msg_start_failed *in, struct talos_wr *w)

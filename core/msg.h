@@ -36,6 +36,7 @@ enum talos_msg_type {
     TALOS_MSG_STATE_CERT = 14, /* empty: checkpoint and answer a signed state certificate (REPLY) */
     TALOS_MSG_MIGRATE_SOCK = 15, /* on a migration's control socket: empty; the socket to the
                                   * target travels with it */
+    TALOS_MSG_PREFAULT = 22,   /* u64 bytes: a virgin target faults in its arena's first bytes now */
     /* TA -> host */
     TALOS_MSG_READY = 16,      /* raw lineage[16] ‖ u64 version ‖ str name */
     TALOS_MSG_REPLY = 17,      /* i32 status ‖ u64 version ‖ bytes out ‖ str reason */
@@ -96,6 +97,12 @@ int talos_msg_migrate_in_decode(const uint8_t *p, size_t n, struct talos_msg_mig
 #define TALOS_MSG_GIVE_UP_BYTES 4
 void talos_msg_give_up_encode(int32_t code, uint8_t out[TALOS_MSG_GIVE_UP_BYTES]);
 int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code);
+
+/* PREFAULT: u64 how many bytes of its arena a virgin target faults in
+ * before any migration (a warm pool's target, talosd --pool-arena). */
+#define TALOS_MSG_PREFAULT_BYTES 8
+void talos_msg_prefault_encode(uint64_t bytes, uint8_t out[TALOS_MSG_PREFAULT_BYTES]);
+int talos_msg_prefault_decode(const uint8_t *p, size_t n, uint64_t *bytes);
 
 /* START_FAILED: why the runtime could not start (its backend's init, the
  * INIT frame, the arena): i32 a talos_err ‖ str reason. From the TA, so

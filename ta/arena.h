@@ -138,6 +138,11 @@ void talos_arena_set_root(void *p);
  * a migration must transfer. 0 when the arena is not usable. */
 size_t talos_arena_used_bytes(void);
 
+/* Fault in the arena's bytes [from, to) for writing (page-aligned; cut at
+ * the end of the mapping), in slices: a migration target's pre-fault
+ * (ta/mig_helpers.c) and a warm pool target's (PREFAULT, ta/frames.c). */
+void talos_arena_populate(uint64_t from, uint64_t to);
+
 /* Sum of the requested sizes of live blocks (0 when not usable). */
 size_t talos_arena_in_use(void);
 

@@ -99,6 +99,21 @@ static int on_handoff(const uint8_t *tok, size_t n)
     return rc;
 }
 
+/* A virgin target of a warm pool faults in the start of its arena now, so
+ * that an import writes into touched memory instead of paying each page
+ * fault on the migration's critical path. Only the node's memory is at
+ * stake, and the node asks: bounded by the arena alone. */
+static int on_prefault(const uint8_t *body, size_t len)
+{
+    uint64_t bytes = 0;
+    int rc = talos_msg_prefault_decode(body, len, &bytes);
+
+    if (rc != TALOS_OK)
+        return rc;
+    rc = talos_rt_prefault(bytes);
+    return talos_rt_reply(rc, NULL, 0, rc == TALOS_OK ? NULL : "cannot pre-fault the arena");
+}
+
 static int on_give_up(const uint8_t *body, size_t len)
 {
     int32_t code = 0;
@@ -151,6 +166,9 @@ static const struct frame {
      "only a HANDED_OFF source takes a RECEIPT"},
     {TALOS_MSG_HANDOFF, "HANDOFF", on_handoff, 4, TOKEN_MAX, 1, 0, 0, IN(PREPARED), REFUSE_REPORT,
      WAITING_ONLY},
+    {TALOS_MSG_PREFAULT, "PREFAULT", on_prefault, TALOS_MSG_PREFAULT_BYTES,
+     TALOS_MSG_PREFAULT_BYTES, 0, 0, 0, IN(EMPTY), REFUSE_PLAIN,
+     "only a virgin target pre-faults its arena"},
     {TALOS_MSG_GIVE_UP, "GIVE_UP", on_give_up, TALOS_MSG_GIVE_UP_BYTES, TALOS_MSG_GIVE_UP_BYTES,
      0, 0, 0, IN(PREPARED), REFUSE_REPORT, WAITING_ONLY},
 };

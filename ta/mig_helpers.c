@@ -21,26 +21,10 @@
  * can make us fault in; BEGIN faults the rest. */
 #define PREFAULT_UNAUTH_MAX (256ull << 20)
 
-/* In slices: MADV_POPULATE_WRITE holds the mmap lock for the whole range,
- * and every malloc that maps memory (the stream's bookkeeping, OpenSSL's
- * buffers) waits for it — for 256 MiB that stalled the import ~80 ms with
- * both TAs' main threads idle. Between slices a waiting writer gets in. */
-#define PREFAULT_SLICE (4ull << 20)
-
-/* Fault in arena bytes [from, to) for writing, slice by slice. */
-static void populate(uint64_t from, uint64_t to)
-{
-    uint8_t *base = (uint8_t *)talos_arena_base();
-
-    for (uint64_t off = from; off < to; off += PREFAULT_SLICE)
-        (void)madvise(base + off, to - off < PREFAULT_SLICE ? to - off : PREFAULT_SLICE,
-                      MADV_POPULATE_WRITE);
-}
-
 static void *prefault_run(void *arg)
 {
     const struct mig_prefault *p = arg;
-    populate(0, p->bytes);
+    talos_arena_populate(0, p->bytes);
     return NULL;
 }
 
@@ -54,9 +38,15 @@ void mig_prefault_start(struct mig_prefault *p, uint64_t hint, uint64_t grant)
     p->started = p->bytes && pthread_create(&p->thread, NULL, prefault_run, p) == 0;
 }
 
+int talos_rt_prefault(uint64_t bytes)
+{
+    talos_arena_populate(0, bytes & ~(uint64_t)(TALOS_PAGE - 1)); /* cut at the arena's end */
+    return TALOS_OK;
+}
+
 void mig_prefault_rest(const struct mig_prefault *p, uint64_t arena_bytes)
 {
-    populate(p->bytes, arena_bytes);
+    talos_arena_populate(p->bytes, arena_bytes);
 }
 
 void mig_prefault_join(struct mig_prefault *p)

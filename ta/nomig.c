@@ -95,6 +95,12 @@ int talos_rt_handoff(const uint8_t *tok, size_t len)
     return refuse_reply();
 }
 
+int talos_rt_prefault(uint64_t bytes)
+{
+    (void)bytes;
+    return TALOS_ERR_NOT_IMPLEMENTED;
+}
+
 int talos_rt_give_up(int32_t code)
 {
     (void)code;

@@ -157,6 +157,10 @@ int talos_rt_receipt(const uint8_t *tok, size_t len, char *why, size_t why_cap);
  * (ta/mig_handoff.c); each sends the REPLY with a report. */
 int talos_rt_handoff(const uint8_t *tok, size_t len);
 int talos_rt_give_up(int32_t code);
+/* PREFAULT: a virgin target faults in the first `bytes` of its arena now
+ * (a warm pool's target; ta/mig_helpers.c). TALOS_OK, or NOT_IMPLEMENTED
+ * in a runtime without migration. The caller replies. */
+int talos_rt_prefault(uint64_t bytes);
 
 /* Memory introspection (ta/introspect.c): check the TA's own mappings (code
  * not writable, arena in place) and hash its code as it is now. */

@@ -218,6 +218,12 @@ void talos_ta_set_event_handler(struct talos_ta *ta, talos_ta_event_fn fn, void 
  * all its virgin targets with it. */
 void talos_ta_set_prefault_grant(struct talos_ta *ta, uint64_t bytes);
 
+/* Make a virgin target (talos_ta_create_target, before talos_ta_migrate_in)
+ * fault in the first `bytes` of its arena now, off any migration's path: a
+ * warm pool's target then restores into touched memory. Returns when done.
+ * TALOS_ERR_STATE for a TA that is not a virgin target. */
+TALOS_MUST_CHECK int talos_ta_prefault(struct talos_ta *ta, uint64_t bytes);
+
 /* 1 while the TA's process exists, 0 once it has ended; from any thread,
  * without reaping it (the thread using the TA learns it on its next call). */
 int talos_ta_alive(const struct talos_ta *ta);

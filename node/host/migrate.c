@@ -251,6 +251,27 @@ TALOS_EXPORT int talos_ta_handoff(struct talos_ta *ta, const uint8_t *token, siz
     return rc;
 }
 
+TALOS_EXPORT int talos_ta_prefault(struct talos_ta *ta, uint64_t bytes)
+{
+    uint8_t body[TALOS_MSG_PREFAULT_BYTES];
+    struct talos_result res;
+    int rc = TALOS_OK;
+
+    if (!ta)
+        return TALOS_ERR_INVALID_ARG;
+    if (ta->dead)
+        return TALOS_ERR_TA_CRASHED;
+    talos_msg_prefault_encode(bytes, body);
+    if ((rc = talos_xport_send(&ta->x, TALOS_MSG_PREFAULT, body, sizeof(body))) != TALOS_OK)
+        return talos_host_lose(ta, rc);
+    if ((rc = talos_host_await(ta, TALOS_MSG_REPLY)) != TALOS_OK ||
+        (rc = talos_host_decode_reply(ta, &res)) != TALOS_OK)
+        return rc;
+    rc = res.status;
+    talos_result_clear(&res);
+    return rc;
+}
+
 TALOS_EXPORT int talos_ta_give_up(struct talos_ta *ta, int code, struct talos_migration *m)
 {
     struct talos_wr w;

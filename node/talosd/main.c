@@ -34,7 +34,8 @@ static const char usage[] =
     "usage: talosd --state-dir DIR [--listen HOST:PORT] [--backend NAME] [--sim-ca DIR]\n"
     "              [--backend-option BACKEND.KEY=VALUE]...\n"
     "              [--node-cert FILE --node-key FILE --peer-ca FILE] [--image-policy FILE]\n"
-    "              [--handoff-wait SECONDS] [--ta-user NAME] [--log-level error|warn|info|debug]\n"
+    "              [--handoff-wait SECONDS] [--pool-arena SIZE] [--ta-user NAME]\n"
+    "              [--log-level error|warn|info|debug]\n"
     "\n"
     "Run one TALOS node: it launches trusted applications (TAs) on a TEE backend\n"
     "and serves the control socket DIR/talosd.sock used by talos(1).\n"
@@ -66,6 +67,11 @@ static const char usage[] =
     "                      S seconds (default 30) for the source's HANDOFF resent by the\n"
     "                      source's node, then fails (ABORT); a source in doubt resends\n"
     "                      for up to 2*S+10 s\n"
+    "  --pool-arena SIZE   each warm pool target (one per image already run here) faults\n"
+    "                      in this much of its arena ahead of any migration, so that\n"
+    "                      restoring a state up to SIZE writes into touched memory\n"
+    "                      (bytes, or with K, M, G; default 32M; 0: none). Memory:\n"
+    "                      SIZE per pooled target\n"
     "  --ta-user NAME      sim, node run as root: the user TA processes run as (name or\n"
     "                      number; default nobody)\n"
     "  --log-level LEVEL   default info\n"
@@ -216,6 +222,34 @@ static int user_exists(const char *name)
     return *name >= '0' && *name <= '9' && !*end && errno == 0;
 }
 
+/* --pool-arena's bound: a TA's whole arena (TALOS_ARENA_MAX in talos/ta.h). */
+#define POOL_ARENA_MAX (8ull << 30)
+
+/* "65536", "64K", "32M", "1G" -> bytes, at most max; 0 on success. */
+static int parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v = 0;
+    unsigned shift = 0;
+
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        shift = 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30, end++;
+    if (*end || v > (max >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, const char **state_arg, struct backend_opts *bopts,
                       struct tls_args *tls, const char **policy, const char **ta_user)
 {
@@ -227,7 +261,8 @@ static int parse_args(int argc, char **argv, const char **state_arg, struct back
         {"version", no_argument, NULL, 'V'},         {"handoff-wait", required_argument, NULL, 'W'},
         {"node-cert", required_argument, NULL, 'C'}, {"node-key", required_argument, NULL, 'K'},
         {"peer-ca", required_argument, NULL, 'A'},   {"image-policy", required_argument, NULL, 'P'},
-        {"ta-user", required_argument, NULL, 'u'},   {NULL, 0, NULL, 0},
+        {"ta-user", required_argument, NULL, 'u'},   {"pool-arena", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
     };
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     const char *state = NULL;
@@ -236,6 +271,7 @@ static int parse_args(int argc, char **argv, const char **state_arg, struct back
     snprintf(node.listen, sizeof(node.listen), "127.0.0.1:7100");
     node.backend = talos_backend_default();
     node.handoff_wait = 30;
+    node.pool_arena = 32ull << 20;
     while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (c) {
         case 's': state = optarg; break;
@@ -271,6 +307,13 @@ static int parse_args(int argc, char **argv, const char **state_arg, struct back
             node.handoff_wait = (int)v;
             break;
         }
+        case 'p':
+            if (parse_size(optarg, POOL_ARENA_MAX, &node.pool_arena) != 0) {
+                fprintf(stderr, "talosd: --pool-arena takes a size up to 8G (like 64M), not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'L':
             level = -1;
             for (int i = 0; i < 4; i++)

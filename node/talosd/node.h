@@ -17,6 +17,7 @@ struct node {
     int simulated; /* the backend's evidence says TALOS_CLAIM_SIMULATED */
     struct talos_host *host;
     int handoff_wait; /* seconds a PREPARED target waits for a resent HANDOFF */
+    uint64_t pool_arena; /* bytes of arena each warm pool target faults in ahead (0: none) */
 };
 
 extern struct node node;

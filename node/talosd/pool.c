@@ -92,6 +92,11 @@ static void *fill_thread(void *arg)
                  ? talos_ta_create_target(node.host, path, &opt, &ta)
                  : TALOS_ERR_IMAGE;
 
+    /* Warm memory too: an import then writes into touched pages. */
+    if (rc == TALOS_OK && node.pool_arena && (rc = talos_ta_prefault(ta, node.pool_arena)) != TALOS_OK) {
+        talos_ta_destroy(ta);
+        ta = NULL;
+    }
     if (rc != TALOS_OK)
         TLOG_WARN("pool: cannot pre-start a target of %s: %s", j->path, talos_strerror(rc));
     pthread_mutex_lock(&pool_lock);

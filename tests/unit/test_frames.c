@@ -87,6 +87,11 @@ int talos_rt_handoff(const uint8_t *tok, size_t len)
     (void)tok, (void)len;
     return handled++, TALOS_OK;
 }
+int talos_rt_prefault(uint64_t bytes)
+{
+    (void)bytes;
+    return handled++, TALOS_OK;
+}
 int talos_rt_give_up(int32_t code)
 {
     (void)code;
@@ -119,6 +124,7 @@ static const struct {
     {TALOS_MSG_RESUME, TALOS_LIFE_BIT(TALOS_LIFE_HANDED_OFF), TALOS_ERR_STATE, 0, 0},
     {TALOS_MSG_RECEIPT, TALOS_LIFE_BIT(TALOS_LIFE_HANDED_OFF), TALOS_ERR_STATE, 0, 0},
     {TALOS_MSG_HANDOFF, TALOS_LIFE_BIT(TALOS_LIFE_PREPARED), TALOS_ERR_STATE, 1, 0},
+    {TALOS_MSG_PREFAULT, TALOS_LIFE_BIT(TALOS_LIFE_EMPTY), TALOS_ERR_STATE, 0, 0},
     {TALOS_MSG_GIVE_UP, TALOS_LIFE_BIT(TALOS_LIFE_PREPARED), TALOS_ERR_STATE, 1, 0},
 };
 
@@ -143,6 +149,8 @@ static size_t body_of(uint16_t type, uint8_t *b)
         return 7;
     case TALOS_MSG_GIVE_UP:
         return TALOS_MSG_GIVE_UP_BYTES;
+    case TALOS_MSG_PREFAULT:
+        return TALOS_MSG_PREFAULT_BYTES;
     default:
         return 0;
     }

@@ -444,6 +444,23 @@ static void host_bodies(void **state)
             assert_int_equal(talos_host_activate_decode(b, n, &back), TALOS_ERR_MALFORMED);
 }
 
+/* PREFAULT (host -> TA): u64 bytes. */
+static void prefault_body(void **state)
+{
+    uint8_t b[TALOS_MSG_PREFAULT_BYTES + 1];
+    uint64_t bytes = 0;
+    (void)state;
+    talos_msg_prefault_encode(0x0102030405060708ull, b);
+    assert_true(talos_be32_get(b) == 0x01020304u && talos_be32_get(b + 4) == 0x05060708u);
+    assert_int_equal(talos_msg_prefault_decode(b, TALOS_MSG_PREFAULT_BYTES, &bytes), TALOS_OK);
+    assert_true(bytes == 0x0102030405060708ull);
+    for (size_t n = 0; n <= sizeof(b); n++)
+        if (n != TALOS_MSG_PREFAULT_BYTES)
+            assert_int_equal(talos_msg_prefault_decode(b, n, &bytes), TALOS_ERR_MALFORMED);
+    assert_int_equal(talos_msg_check(TALOS_MSG_PREFAULT, TALOS_MSG_FROM_HOST, 8), TALOS_OK);
+    assert_int_equal(talos_msg_check(TALOS_MSG_PREFAULT, TALOS_MSG_FROM_TA, 8), TALOS_ERR_PROTOCOL);
+}
+
 /* START_FAILED (TA -> host): i32 status ‖ str reason, within the table's
  * bounds; a reason that does not fit is refused, not cut. */
 static void start_failed(void **state)
@@ -481,6 +498,7 @@ int main(void)
         cmocka_unit_test(fixed_records), cmocka_unit_test(sizes),  cmocka_unit_test(chunk_bounds),
         cmocka_unit_test(evidence),      cmocka_unit_test(tokens), cmocka_unit_test(be64),
         cmocka_unit_test(host_bodies),   cmocka_unit_test(header),  cmocka_unit_test(start_failed),
+        cmocka_unit_test(prefault_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
