@@ -15,7 +15,7 @@
 #define TALOS_ABI_NOTE_TYPE 1u
 /* The ABI between the runtime in a TA image and the node that starts it
  * (launch fds, frames, the INIT handshake). A node refuses other versions. */
-#define TALOS_ABI_VERSION 1u
+#define TALOS_ABI_VERSION 2u /* 2: the START_FAILED and PREFAULT frames (D38, D40) */
 
 struct talos_abi_note {
     uint32_t namesz;

@@ -31,6 +31,15 @@ void talos_log(enum talos_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    /* One line, printable: what a TA, a peer or a client said (a reason, a
+     * name) reaches the log too, and must not forge a line of its own
+     * ("lineage ... lost", I7) or steer a terminal. */
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n')
+        line[--n] = '\0';
+    for (char *c = line; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+            *c = '?';
     /* One fprintf per line keeps lines whole when threads log at once. */
     fprintf(stderr, "%s: %s: %s\n", log_prog, level_names[level], line);
 }

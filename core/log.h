@@ -1,5 +1,7 @@
 /* One logger with levels. Lines go to stderr (or a file set by the program)
- * as "<prog>: <level>: <message>". Never pass secrets or state bytes. */
+ * as "<prog>: <level>: <message>", one line each: control characters in a
+ * message (hostile text quoted in it) become '?'. Never pass secrets or
+ * state bytes. */
 #ifndef TALOS_CORE_LOG_H
 #define TALOS_CORE_LOG_H
 

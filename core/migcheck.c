@@ -18,14 +18,14 @@ static int refuse(int rc, char *why, size_t cap, const char *reason)
 void talos_mig_binding_report_data(const struct talos_mig_binding *b,
                                    uint8_t out[TALOS_REPORT_DATA_BYTES])
 {
-    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + TALOS_MIG_KEY_BYTES + 32 + TALOS_NONCE_BYTES +
-                TALOS_SESSION_BYTES + TALOS_LINEAGE_BYTES];
+    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + TALOS_MIG_KEY_BYTES + TALOS_ED25519_PUB_BYTES +
+                TALOS_NONCE_BYTES + TALOS_SESSION_BYTES + TALOS_LINEAGE_BYTES];
     uint8_t *p = buf;
 
     memcpy(p, BINDING_TAG, sizeof(BINDING_TAG) - 1), p += sizeof(BINDING_TAG) - 1;
     *p++ = b->role;
     memcpy(p, b->exporter, TALOS_MIG_KEY_BYTES), p += TALOS_MIG_KEY_BYTES;
-    memcpy(p, b->pub, 32), p += 32;
+    memcpy(p, b->pub, TALOS_ED25519_PUB_BYTES), p += TALOS_ED25519_PUB_BYTES;
     memcpy(p, b->nonce, TALOS_NONCE_BYTES), p += TALOS_NONCE_BYTES;
     memcpy(p, b->session, TALOS_SESSION_BYTES), p += TALOS_SESSION_BYTES;
     memcpy(p, b->lineage, TALOS_LINEAGE_BYTES);

@@ -26,7 +26,7 @@
 struct talos_mig_binding {
     uint8_t role;            /* the speaker's: 'S' or 'T' */
     const uint8_t *exporter; /* TALOS_MIG_KEY_BYTES: the channel's TLS exporter value */
-    const uint8_t *pub;      /* 32: the speaker's TLS public key */
+    const uint8_t *pub;      /* TALOS_ED25519_PUB_BYTES: the speaker's TLS public key */
     const uint8_t *nonce;    /* TALOS_NONCE_BYTES: the listener's nonce */
     const uint8_t *session;  /* TALOS_SESSION_BYTES */
     const uint8_t *lineage;  /* TALOS_LINEAGE_BYTES */

@@ -104,8 +104,8 @@ int talos_msg_give_up_decode(const uint8_t *p, size_t n, int32_t *code);
 void talos_msg_prefault_encode(uint64_t bytes, uint8_t out[TALOS_MSG_PREFAULT_BYTES]);
 int talos_msg_prefault_decode(const uint8_t *p, size_t n, uint64_t *bytes);
 
-/* START_FAILED: why the runtime could not start (its backend's init, the
- * INIT frame, the arena): i32 a talos_err ‖ str reason. From the TA, so
+/* START_FAILED: why the runtime could not start (today: its backend's
+ * init failed): i32 a talos_err ‖ str reason. From the TA, so
  * hostile: it can only say how it failed itself, and the host never
  * answers OK to it. */
 #define TALOS_MSG_START_REASON_MAX 256 /* bytes of the reason, NUL included */

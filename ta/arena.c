@@ -14,6 +14,7 @@
 #include "ta/arena.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ static struct {
     uint64_t reserve; /* bytes mapped */
     uint64_t page;
     uint64_t hwm;     /* highest offset touched since the last trim */
+    _Atomic uint64_t populated; /* highest offset talos_arena_populate faulted in */
     bool ready;       /* formatted, or checked after a migration */
 } g;
 
@@ -214,6 +216,8 @@ static uint64_t take_free(struct talos_arena_hdr *h, uint64_t need, uint64_t *go
     }
     return 0;
 }
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 static void trim(const struct talos_arena_hdr *h)
 {
@@ -408,7 +412,7 @@ int talos_arena_adopt(void)
         if (c != 0 && (c < FIRST || c >= hdr()->top || c % ALIGN != 0))
             return TALOS_ERR_MALFORMED;
     }
-    g.hwm = hdr()->top;
+    g.hwm = max_u64(hdr()->top, atomic_load(&g.populated));
     g.ready = true;
     return TALOS_OK;
 }
@@ -432,7 +436,8 @@ int talos_arena_check(void)
         rc = walk_chunks(h, true, &n_free);
     if (rc != TALOS_OK)
         return TALOS_ERR_MALFORMED;
-    g.hwm = h->top;
+    /* What a pre-fault touched above top is given back at the next trim. */
+    g.hwm = max_u64(h->top, atomic_load(&g.populated));
     g.ready = true;
     return TALOS_OK;
 }
@@ -607,6 +612,9 @@ void talos_arena_populate(uint64_t from, uint64_t to)
         return;
     if (to > g.reserve)
         to = g.reserve;
+    for (uint64_t was = atomic_load(&g.populated);
+         was < to && !atomic_compare_exchange_weak(&g.populated, &was, to);)
+        ; /* a maximum: a migration's helper and its stream may both populate */
     for (uint64_t off = from; off < to; off += POPULATE_SLICE)
         (void)madvise(base + off, to - off < POPULATE_SLICE ? to - off : POPULATE_SLICE,
                       MADV_POPULATE_WRITE);

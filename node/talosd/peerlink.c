@@ -34,7 +34,7 @@ static void describe(X509 *x, char *out, size_t cap)
     if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1)
         memset(md, 0, sizeof(md));
     talos_hex(md, 8, fp);
-    /* A CN is the peer's own bytes: keep it printable for the log. */
+    /* A CN is the peer's own bytes: printable, for the log and `talos node`. */
     for (char *c = cn; *c; c++)
         if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
             *c = '?';

@@ -34,7 +34,7 @@ TB=$(t b run "$KV")
 cold=$(pool_rss "$b_PID" "$(ta_pid b "$TB")")
 [ "$cold" -lt $((32 * 1024)) ] || fail "b's pooled target holds ${cold} KiB with --pool-arena 0"
 
-# Both pools serve migrations: b -> a (into the warm target), a -> b (cold).
+# Both pools serve migrations: a -> b (into the cold target), b -> a (warm).
 t a call "$TA" fill 2000 1000 5 >/dev/null
 D=$(t a call "$TA" digest)
 t a migrate "$TA" --to "127.0.0.1:$B_PORT" >/dev/null

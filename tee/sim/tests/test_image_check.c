@@ -327,12 +327,21 @@ static void test_note_altered(void **state)
 {
     struct fixture *f = *state;
     size_t name = note_name_at(f);
-    const uint32_t v2 = TALOS_ABI_VERSION + 1, type2 = 2, descsz = 0;
+    const uint32_t newer = TALOS_ABI_VERSION + 1, older = TALOS_ABI_VERSION - 1, type2 = 2, descsz = 0;
+    char want_newer[80], want_older[80];
+
+    snprintf(want_newer, sizeof(want_newer), "ABI version %u, this node runs version %u", newer,
+             TALOS_ABI_VERSION);
+    snprintf(want_older, sizeof(want_older), "ABI version %u, this node runs version %u", older,
+             TALOS_ABI_VERSION);
 
     assert_refused(check_patched(f, name + 4, "X", 1), /* "TALOX" */
                    "no TALOS runtime note (.note.talos): not a TA image");
     assert_refused(check_patched(f, name - 4, &type2, 4), "no TALOS runtime note");
-    assert_refused(check_patched(f, name + 8, &v2, 4), "ABI version 2, this node runs version 1");
+    assert_refused(check_patched(f, name + 8, &newer, 4), want_newer);
+    /* An image of an earlier runtime (version 1 had no START_FAILED and no
+     * PREFAULT frame): refused before it starts, not lost in the pool. */
+    assert_refused(check_patched(f, name + 8, &older, 4), want_older);
     assert_refused(check_patched(f, name - 8, &descsz, 4), "malformed TALOS runtime note");
 }
 
