@@ -141,9 +141,11 @@ migration_section() {
   echo
   echo "### Target from a warm pool (\`migrate --pooled\`)"
   echo
-  echo "The target is launched before the source is filled and both are left 100 ms"
-  echo "to finish their start-up work, as a node's warm pool of targets has it (talosd"
-  echo "keeps one per image after the first arrival): e2e is then connect + total."
+  echo "The target is launched before the source is filled, made to fault in as much"
+  echo "arena as the state needs (\`talos_ta_prefault\`, as \`talosd --pool-arena\` does,"
+  echo "D40), and both are left 100 ms to finish their start-up work, as a node's warm"
+  echo "pool of targets has it (talosd keeps one per image after the first arrival):"
+  echo "e2e is then connect + total."
   echo
   mig_table "$lim" "$pool" pooled
   echo
