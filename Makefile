@@ -52,8 +52,22 @@ O := $(BUILD)/obj
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wpointer-arith -Wno-unused-parameter
 CFLAGS ?= -O2 -g
+# BLAKE3's official C implementation, as Debian ships it (librust-blake3-dev):
+# the state's Merkle leaves and inner nodes (core/merkle.c, D41). Its
+# objects go into libtalos_core, built with its x86-64 SIMD assembly (the
+# dispatcher picks the widest the CPU has; elsewhere, the portable code).
+BLAKE3_DIR ?= /usr/share/cargo/registry/blake3-1.3.1/c
+BLAKE3_SRC := blake3.c blake3_dispatch.c blake3_portable.c
+ifeq ($(shell uname -m),x86_64)
+BLAKE3_SRC += blake3_sse2_x86-64_unix.S blake3_sse41_x86-64_unix.S blake3_avx2_x86-64_unix.S \
+              blake3_avx512_x86-64_unix.S
+BLAKE3_DEFS :=
+else
+BLAKE3_DEFS := -DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512 \
+               -DBLAKE3_USE_NEON=0
+endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(SAN_DEFS) $(ARENA_DEF) \
-              -fvisibility=hidden -Iinclude -I. -MMD -MP
+              -fvisibility=hidden -Iinclude -I. -I$(BLAKE3_DIR) -MMD -MP
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 CRYPTO_LIBS := -lssl -lcrypto
@@ -94,7 +108,11 @@ LIB_TA := $(BUILD)/lib/libtalos_ta.a
 LIB_HOST := $(BUILD)/lib/libtalos_host.a
 LIB_OS := $(BUILD)/lib/libtalos_os.a
 
-$(LIB_CORE): $(call src2obj,$(CORE_SRC))
+BLAKE3_OBJS := $(patsubst %,$(O)/blake3/%.o,$(BLAKE3_SRC))
+$(O)/blake3/%.o: $(BLAKE3_DIR)/% | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O3 -g $(SANFLAGS) $(BLAKE3_DEFS) -fvisibility=hidden -c $< -o $@
+$(LIB_CORE): $(call src2obj,$(CORE_SRC)) $(BLAKE3_OBJS)
 $(LIB_TEE_VERIFY): $(call src2obj,$(TEE_VERIFY_SRC))
 $(LIB_TEE_HOST): $(call src2obj,$(TEE_HOST_SRC))
 $(foreach b,$(TEE_ENCLAVES),$(eval $(call tee_enclave_lib,$(b)): \
@@ -305,7 +323,7 @@ FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_jso
                 peer_offer host_frames host_ret mig_bodies cert image_check
 FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
-             -Iinclude -I. -MMD -MP
+             -Iinclude -I. -I$(BLAKE3_DIR) -MMD -MP
 fzobj = $(patsubst %.c,$(FZ)/obj/%.o,$(1))
 
 $(FZ)/obj/%.o: %.c | $(FZ)/.deps-ok
@@ -315,7 +333,10 @@ $(FZ)/.deps-ok: scripts/deps.sh
 	@./scripts/deps.sh
 	@mkdir -p $(@D) && touch $@
 
-FZ_CORE := $(call fzobj,$(CORE_SRC))
+$(FZ)/obj/blake3/%.o: $(BLAKE3_DIR)/% | $(FZ)/.deps-ok
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -O2 -g $(FZ_SAN) $(BLAKE3_DEFS) -c $< -o $@
+FZ_CORE := $(call fzobj,$(CORE_SRC)) $(patsubst %,$(FZ)/obj/blake3/%.o,$(BLAKE3_SRC))
 FZ_OS := $(call fzobj,$(OS_SRC)) $(FZ_CORE)
 FZ_VERIFY := $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
 FZ_CFG := $(call fzobj,core/cfg/model.c core/cfg/serial.c tools/cfg/json.c) $(FZ_CORE)

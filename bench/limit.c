@@ -9,7 +9,7 @@
  *
  * A third transfer, into fresh memory, also computes the state root a
  * migration needs on both sides: the sender hashes each 4 KiB page
- * (SHA-256) right before it encrypts it, the receiver each page it copied
+ * (BLAKE3, as core/merkle.c since D41) right before it encrypts it, the receiver each page it copied
  * in, and each side then folds its leaves into a Merkle root, which must
  * agree. One thread a side, as above: the floor of a transfer that checks
  * a state root, not of TALOS's scheduling of it.
@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "bench/lib/stats.h"
+#include "blake3.h"
 #include "core/wire.h"
 #include "os/xport.h"
 #include "talos/common.h"
@@ -70,8 +71,6 @@ struct job {
 
 /* What a side needs to compute the root, when it does: one leaf per page. */
 struct rooter {
-    EVP_MD_CTX *md;
-    EVP_MD *sha;
     uint8_t *leaves;
     size_t n; /* leaves */
 };
@@ -82,23 +81,25 @@ static int rooter_init(struct rooter *r, const struct job *j)
     if (!j->hash)
         return 1;
     r->n = (j->size + PAGE - 1) / PAGE;
-    r->md = EVP_MD_CTX_new();
-    r->sha = EVP_MD_fetch(NULL, "SHA256", NULL);
     r->leaves = malloc(r->n * TALOS_SHA256_BYTES);
-    return r->md && r->sha && r->leaves;
+    return r->leaves != NULL;
 }
 
 static void rooter_free(struct rooter *r)
 {
-    EVP_MD_CTX_free(r->md);
-    EVP_MD_free(r->sha);
     free(r->leaves);
 }
 
-static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[TALOS_SHA256_BYTES])
+/* One BLAKE3 over p: a leaf or an inner node (core/merkle.c keys each by
+ * its domain, which costs nothing more). */
+static int hash(const uint8_t *p, size_t len, uint8_t out[TALOS_SHA256_BYTES])
 {
-    return EVP_DigestInit_ex2(r->md, r->sha, NULL) == 1 && EVP_DigestUpdate(r->md, p, len) == 1 &&
-           EVP_DigestFinal_ex(r->md, out, NULL) == 1;
+    blake3_hasher h;
+
+    blake3_hasher_init(&h);
+    blake3_hasher_update(&h, p, len);
+    blake3_hasher_finalize(&h, out, TALOS_SHA256_BYTES);
+    return 1;
 }
 
 /* The leaves of the state's bytes [off, off + n), which are at p (off a
@@ -106,7 +107,7 @@ static int sha256(struct rooter *r, const uint8_t *p, size_t len, uint8_t out[TA
 static int rooter_pages(struct rooter *r, size_t off, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i += PAGE)
-        if (!sha256(r, p + i, n - i < PAGE ? n - i : PAGE,
+        if (!hash(p + i, n - i < PAGE ? n - i : PAGE,
                     r->leaves + (off + i) / PAGE * TALOS_SHA256_BYTES))
             return 0;
     return 1;
@@ -124,7 +125,7 @@ static int rooter_fold(struct rooter *r, uint8_t root[TALOS_SHA256_BYTES])
         for (size_t i = 0; i < n; i += 2, m++) {
             if (i + 1 == n)
                 memmove(l + H * m, l + H * i, H);
-            else if (!sha256(r, l + H * i, 2 * H, l + H * m))
+            else if (!hash(l + H * i, 2 * H, l + H * m))
                 return 0;
         }
         n = m;

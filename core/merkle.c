@@ -2,31 +2,64 @@
 
 #include <string.h>
 
+#include "blake3.h"
 #include "core/crypto.h"
 #include "core/wire.h"
+
+/* BLAKE3 keyed by what the bytes are (D41): a leaf's key names its domain
+ * and page index, so a page is exactly four of BLAKE3's 1 KiB chunks (a
+ * prefix would make a fifth); an inner node's key and the empty tree's
+ * differ from every leaf's. Public keys: these are domains, not secrets. */
+static void domain_key(uint8_t domain, uint64_t index, uint8_t key[BLAKE3_KEY_LEN])
+{
+    memset(key, 0, BLAKE3_KEY_LEN);
+    key[0] = domain;
+    talos_be64_put(key + 1, index);
+}
+
+static void blake3_keyed(const uint8_t key[BLAKE3_KEY_LEN], const void *p, size_t n,
+                         uint8_t out[TALOS_HASH])
+{
+    blake3_hasher h;
+
+    blake3_hasher_init_keyed(&h, key);
+    blake3_hasher_update(&h, p, n);
+    blake3_hasher_finalize(&h, out, TALOS_HASH);
+}
 
 void talos_merkle_leaf(struct talos_sha256_ctx *c, uint64_t index, const uint8_t page[TALOS_PAGE],
                        uint8_t out[TALOS_HASH])
 {
-    uint8_t hdr[1 + 8];
-    hdr[0] = 0x00;
-    talos_be32_put(hdr + 1, (uint32_t)(index >> 32));
-    talos_be32_put(hdr + 5, (uint32_t)index);
+    uint8_t key[BLAKE3_KEY_LEN];
+
+    (void)c;
+    domain_key(0x00, index, key);
     /* Hashed in place: no copy of the page (the profile showed it). */
-    talos_sha256_restart(c);
-    talos_sha256_add(c, hdr, sizeof(hdr));
-    talos_sha256_add(c, page, TALOS_PAGE);
-    talos_sha256_finish(c, out);
+    blake3_keyed(key, page, TALOS_PAGE, out);
+}
+
+void talos_merkle_node(const uint8_t pair[2 * TALOS_HASH], uint8_t out[TALOS_HASH])
+{
+    uint8_t key[BLAKE3_KEY_LEN];
+
+    domain_key(0x01, 0, key);
+    blake3_keyed(key, pair, 2 * TALOS_HASH, out);
+}
+
+void talos_merkle_empty(uint8_t out[TALOS_HASH])
+{
+    uint8_t key[BLAKE3_KEY_LEN];
+
+    domain_key(0x02, 0, key);
+    blake3_keyed(key, NULL, 0, out);
 }
 
 void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
                        uint8_t out[TALOS_HASH])
 {
-    uint8_t buf[1 + 2 * TALOS_HASH];
-
+    (void)c;
     if (n == 0) {
-        buf[0] = 0x02;
-        talos_sha256(buf, 1, out);
+        talos_merkle_empty(out);
         return;
     }
     while (n > 1) {
@@ -36,11 +69,10 @@ void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
                 memmove(leaves + m * TALOS_HASH, leaves + i * TALOS_HASH, TALOS_HASH);
                 continue;
             }
-            buf[0] = 0x01;
-            memcpy(buf + 1, leaves + i * TALOS_HASH, 2 * TALOS_HASH);
-            talos_sha256_restart(c);
-            talos_sha256_add(c, buf, sizeof(buf));
-            talos_sha256_finish(c, leaves + m * TALOS_HASH);
+            /* In place: node m is written after both its children are read. */
+            uint8_t pair[2 * TALOS_HASH];
+            memcpy(pair, leaves + i * TALOS_HASH, sizeof(pair));
+            talos_merkle_node(pair, leaves + m * TALOS_HASH);
         }
         n = m;
     }

@@ -61,13 +61,11 @@ uint8_t *talos_mtree_leaf(struct talos_mtree *t, size_t i)
 int talos_mtree_root(struct talos_mtree *t, struct talos_sha256_ctx *c, size_t n,
                      uint8_t out[TALOS_HASH])
 {
-    uint8_t buf[1 + 2 * TALOS_HASH];
-
+    (void)c; /* not used since D41: the nodes are core/merkle.c's */
     if (n > t->cap)
         return TALOS_ERR_INVALID_ARG;
     if (n == 0) {
-        buf[0] = 0x02;
-        talos_sha256(buf, 1, out);
+        talos_merkle_empty(out);
         return TALOS_OK;
     }
     /* The paths of the last leaf, now and at the previous root, depend on
@@ -106,11 +104,7 @@ int talos_mtree_root(struct talos_mtree *t, struct talos_sha256_ctx *c, size_t n
                     memcpy(dst, t->lvl[k] + 2 * p * TALOS_HASH, TALOS_HASH);
                     continue;
                 }
-                buf[0] = 0x01;
-                memcpy(buf + 1, t->lvl[k] + 2 * p * TALOS_HASH, 2 * TALOS_HASH);
-                talos_sha256_restart(c);
-                talos_sha256_add(c, buf, sizeof(buf));
-                talos_sha256_finish(c, dst);
+                talos_merkle_node(t->lvl[k] + 2 * p * TALOS_HASH, dst);
             }
         }
     }

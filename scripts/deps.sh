@@ -39,6 +39,9 @@ if [ "${1:-}" = "--check" ]; then
       [ "$f" != "${a%%:*}" ] && [ -e "$f" ] || missing+=("${a%%:*} (${a##*:})")
     done
   fi
+  # BLAKE3's C sources, compiled into the build (Makefile BLAKE3_DIR).
+  [ -f "${BLAKE3_DIR:-/usr/share/cargo/registry/blake3-1.3.1/c}/blake3.h" ] ||
+    missing+=("BLAKE3's C sources (librust-blake3-dev)")
   if [ ${#missing[@]} -ne 0 ]; then
     echo "deps: missing: ${missing[*]}" >&2
     echo "deps: run 'make deps' (it installs the missing Debian packages), then make again" >&2
@@ -55,6 +58,7 @@ PKGS=(
   libcmocka-dev     # unit tests
   libcapstone-dev   # CFG extraction (tools/cfg)
   libelf-dev        # ELF parsing (measurement, CFG)
+  librust-blake3-dev  # BLAKE3's official C sources (its c/ folder): the state's Merkle tree
   libseccomp-dev    # sim TA confinement: the seccomp allowlist (libseccomp.a is linked into TA images)
   libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang
   python3           # integration-test helpers (tamper proxy, wire capture)

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "blake3.h"
 #include "core/crypto.h"
 #include "core/merkle.h"
 #include "core/mig.h"
@@ -26,20 +27,74 @@ static void root_of(size_t n, uint8_t out[TALOS_HASH])
     talos_sha256_free(c);
 }
 
-/* The leaf is SHA-256(0x00 ‖ u64 BE index ‖ page): recomputed by hand. */
+/* The library against BLAKE3's official test vectors (input byte i is
+ * i % 251; keyed with "whats the Elvish word for friend"): 0 bytes, one
+ * 1 KiB chunk, one 4 KiB page (the leaf's input), and 100 KiB, which goes
+ * through the SIMD path that hashes many chunks at once. */
+static void blake3_official_vectors(void **state)
+{
+    static const struct {
+        size_t len;
+        const char *hash, *keyed;
+    } v[] = {
+        {0, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
+         "92b2b75604ed3c761f9d6f62392c8a9227ad0ea3f09573e783f1498a4ed60d26"},
+        {1024, "42214739f095a406f3fc83deb889744ac00df831c10daa55189b5d121c855af7",
+         "75c46f6f3d9eb4f55ecaaee480db732e6c2105546f1e675003687c31719c7ba4"},
+        {4096, "015094013f57a5277b59d8475c0501042c0b642e531b0a1c8f58d2163229e969",
+         "befc660aea2f1718884cd8deb9902811d332f4fc4a38cf7c7300d597a081bfc0"},
+        {102400, "bc3e3d41a1146b069abffad3c0d44860cf664390afce4d9661f7902e7943e085",
+         "1c35d1a5811083fd7119f5d5d1ba027b4d01c0c6c49fb6ff2cf75393ea5db4a7"},
+    };
+    static uint8_t in[102400];
+    const uint8_t *key = (const uint8_t *)"whats the Elvish word for friend";
+    uint8_t out[TALOS_HASH];
+    char hex[2 * TALOS_HASH + 1];
+    blake3_hasher h;
+    (void)state;
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (uint8_t)(i % 251);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        blake3_hasher_init(&h);
+        blake3_hasher_update(&h, in, v[i].len);
+        blake3_hasher_finalize(&h, out, sizeof(out));
+        talos_hex(out, sizeof(out), hex);
+        assert_string_equal(hex, v[i].hash);
+        blake3_hasher_init_keyed(&h, key);
+        blake3_hasher_update(&h, in, v[i].len);
+        blake3_hasher_finalize(&h, out, sizeof(out));
+        talos_hex(out, sizeof(out), hex);
+        assert_string_equal(hex, v[i].keyed);
+    }
+}
+
+/* The leaf is BLAKE3 keyed with 0x00 ‖ u64 BE index ‖ zeros over the page,
+ * an inner node keyed with 0x01 ‖ zeros over both children: recomputed by
+ * hand with the library. */
 static void leaf_definition(void **state)
 {
     struct talos_sha256_ctx *c = NULL;
-    uint8_t buf[9 + TALOS_PAGE], want[TALOS_HASH], got[TALOS_HASH];
+    uint8_t key[BLAKE3_KEY_LEN] = {0}, want[TALOS_HASH], got[TALOS_HASH];
+    uint8_t pair[2 * TALOS_HASH];
+    blake3_hasher h;
     (void)state;
     memset(pages[0], 0xa5, TALOS_PAGE);
-    memset(buf, 0, 9);
-    buf[8] = 7; /* index 7, big-endian */
-    memcpy(buf + 9, pages[0], TALOS_PAGE);
-    talos_sha256(buf, sizeof(buf), want);
+    key[8] = 7; /* index 7, big-endian, after the domain byte 0x00 */
+    blake3_hasher_init_keyed(&h, key);
+    blake3_hasher_update(&h, pages[0], TALOS_PAGE);
+    blake3_hasher_finalize(&h, want, sizeof(want));
     assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
     talos_merkle_leaf(c, 7, pages[0], got);
     talos_sha256_free(c);
+    assert_memory_equal(got, want, TALOS_HASH);
+
+    memset(key, 0, sizeof(key));
+    key[0] = 0x01;
+    memset(pair, 0x3c, sizeof(pair));
+    blake3_hasher_init_keyed(&h, key);
+    blake3_hasher_update(&h, pair, sizeof(pair));
+    blake3_hasher_finalize(&h, want, sizeof(want));
+    talos_merkle_node(pair, got);
     assert_memory_equal(got, want, TALOS_HASH);
 }
 
@@ -72,11 +127,13 @@ static void root_binds_every_page(void **state)
 
 static void empty_and_single(void **state)
 {
-    uint8_t r[TALOS_HASH], want[TALOS_HASH], one = 0x02, leaf[TALOS_HASH];
+    uint8_t r[TALOS_HASH], want[TALOS_HASH], key[BLAKE3_KEY_LEN] = {0x02}, leaf[TALOS_HASH];
     struct talos_sha256_ctx *c = NULL;
+    blake3_hasher h;
     (void)state;
     root_of(0, r);
-    talos_sha256(&one, 1, want);
+    blake3_hasher_init_keyed(&h, key); /* the empty tree: keyed 0x02 ‖ zeros, no input */
+    blake3_hasher_finalize(&h, want, sizeof(want));
     assert_memory_equal(r, want, TALOS_HASH);
     /* One page: the root is its leaf. */
     assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
@@ -153,7 +210,8 @@ static void record_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(leaf_definition), cmocka_unit_test(root_binds_every_page),
+        cmocka_unit_test(blake3_official_vectors), cmocka_unit_test(leaf_definition),
+        cmocka_unit_test(root_binds_every_page),
         cmocka_unit_test(empty_and_single), cmocka_unit_test(chain),
         cmocka_unit_test(tokens),          cmocka_unit_test(record_table),
     };
