@@ -109,9 +109,11 @@ LIB_HOST := $(BUILD)/lib/libtalos_host.a
 LIB_OS := $(BUILD)/lib/libtalos_os.a
 
 BLAKE3_OBJS := $(patsubst %,$(O)/blake3/%.o,$(BLAKE3_SRC))
-$(O)/blake3/%.o: $(BLAKE3_DIR)/% | $(DEPS_STAMP)
+# The sources are named in the recipe, not as prerequisites: on a fresh
+# machine they appear only once $(DEPS_STAMP) has installed the package.
+$(O)/blake3/%.o: | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) -O3 -g $(SANFLAGS) $(BLAKE3_DEFS) -fvisibility=hidden -c $< -o $@
+	$(CC) -O3 -g $(SANFLAGS) $(BLAKE3_DEFS) -fvisibility=hidden -c $(BLAKE3_DIR)/$* -o $@
 $(LIB_CORE): $(call src2obj,$(CORE_SRC)) $(BLAKE3_OBJS)
 $(LIB_TEE_VERIFY): $(call src2obj,$(TEE_VERIFY_SRC))
 $(LIB_TEE_HOST): $(call src2obj,$(TEE_HOST_SRC))
@@ -333,9 +335,9 @@ $(FZ)/.deps-ok: scripts/deps.sh
 	@./scripts/deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(FZ)/obj/blake3/%.o: $(BLAKE3_DIR)/% | $(FZ)/.deps-ok
+$(FZ)/obj/blake3/%.o: | $(FZ)/.deps-ok
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -O2 -g $(FZ_SAN) $(BLAKE3_DEFS) -c $< -o $@
+	$(FUZZ_CC) -O2 -g $(FZ_SAN) $(BLAKE3_DEFS) -c $(BLAKE3_DIR)/$* -o $@
 FZ_CORE := $(call fzobj,$(CORE_SRC)) $(patsubst %,$(FZ)/obj/blake3/%.o,$(BLAKE3_SRC))
 FZ_OS := $(call fzobj,$(OS_SRC)) $(FZ_CORE)
 FZ_VERIFY := $(call fzobj,$(TEE_VERIFY_SRC)) $(FZ_CORE)
