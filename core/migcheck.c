@@ -6,7 +6,8 @@
 #include "core/crypto.h"
 #include "talos/err.h"
 
-#define BINDING_TAG "talos-mig-v1"
+#define BINDING_TAG "talos-ratls-v1"
+#define BIND_TAG "talos-bind-v1"
 
 static int refuse(int rc, char *why, size_t cap, const char *reason)
 {
@@ -18,21 +19,15 @@ static int refuse(int rc, char *why, size_t cap, const char *reason)
 void talos_mig_binding_report_data(const struct talos_mig_binding *b,
                                    uint8_t out[TALOS_REPORT_DATA_BYTES])
 {
-    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + TALOS_MIG_KEY_BYTES + TALOS_ED25519_PUB_BYTES +
-                TALOS_NONCE_BYTES + TALOS_SESSION_BYTES + TALOS_LINEAGE_BYTES];
+    uint8_t buf[sizeof(BINDING_TAG) - 1 + 1 + TALOS_ED25519_PUB_BYTES + TALOS_SHA256_BYTES];
     uint8_t *p = buf;
 
     memcpy(p, BINDING_TAG, sizeof(BINDING_TAG) - 1), p += sizeof(BINDING_TAG) - 1;
     *p++ = b->role;
-    memcpy(p, b->exporter, TALOS_MIG_KEY_BYTES), p += TALOS_MIG_KEY_BYTES;
     memcpy(p, b->pub, TALOS_ED25519_PUB_BYTES), p += TALOS_ED25519_PUB_BYTES;
-    memcpy(p, b->nonce, TALOS_NONCE_BYTES), p += TALOS_NONCE_BYTES;
-    memcpy(p, b->session, TALOS_SESSION_BYTES), p += TALOS_SESSION_BYTES;
-    memcpy(p, b->lineage, TALOS_LINEAGE_BYTES);
+    memcpy(p, b->config, TALOS_SHA256_BYTES);
     memset(out, 0, TALOS_REPORT_DATA_BYTES);
     talos_sha256(buf, sizeof(buf), out);
-    /* The exporter value is the channel's secret. */
-    talos_wipe(buf, sizeof(buf));
 }
 
 int talos_mig_binding_check(const struct talos_mig_binding *b,
@@ -40,14 +35,43 @@ int talos_mig_binding_check(const struct talos_mig_binding *b,
                             size_t cap)
 {
     uint8_t want[TALOS_REPORT_DATA_BYTES];
-    int same = 0;
 
     talos_mig_binding_report_data(b, want);
-    same = talos_ct_eq(want, report_data, sizeof(want));
+    if (!talos_ct_eq(want, report_data, sizeof(want)))
+        return refuse(TALOS_ERR_REPORT_DATA, why, cap,
+                      "peer evidence is not bound to this channel, key, session and lineage");
+    return TALOS_OK;
+}
+
+int talos_mig_bind_mac(const struct talos_mig_bind *b, uint8_t mac[TALOS_MIG_BIND_MAC_BYTES])
+{
+    uint8_t buf[sizeof(BIND_TAG) - 1 + 1 + TALOS_SESSION_BYTES + TALOS_LINEAGE_BYTES +
+                TALOS_NONCE_BYTES + 2 * TALOS_ED25519_PUB_BYTES];
+    uint8_t *p = buf;
+
+    memcpy(p, BIND_TAG, sizeof(BIND_TAG) - 1), p += sizeof(BIND_TAG) - 1;
+    *p++ = b->role;
+    memcpy(p, b->session, TALOS_SESSION_BYTES), p += TALOS_SESSION_BYTES;
+    memcpy(p, b->lineage, TALOS_LINEAGE_BYTES), p += TALOS_LINEAGE_BYTES;
+    memcpy(p, b->nonce, TALOS_NONCE_BYTES), p += TALOS_NONCE_BYTES;
+    memcpy(p, b->speaker_pub, TALOS_ED25519_PUB_BYTES), p += TALOS_ED25519_PUB_BYTES;
+    memcpy(p, b->listener_pub, TALOS_ED25519_PUB_BYTES);
+    return talos_hmac_sha256(b->exporter, TALOS_MIG_KEY_BYTES, buf, sizeof(buf), mac);
+}
+
+int talos_mig_bind_check(const struct talos_mig_bind *b,
+                         const uint8_t mac[TALOS_MIG_BIND_MAC_BYTES], char *why, size_t cap)
+{
+    uint8_t want[TALOS_MIG_BIND_MAC_BYTES];
+    int rc = talos_mig_bind_mac(b, want), same = 0;
+
+    if (rc != TALOS_OK)
+        return refuse(rc, why, cap, "cannot compute the binding MAC");
+    same = talos_ct_eq(want, mac, sizeof(want));
     talos_wipe(want, sizeof(want));
     if (!same)
         return refuse(TALOS_ERR_REPORT_DATA, why, cap,
-                      "peer evidence is not bound to this channel, key, session and lineage");
+                      "peer evidence is not bound to this session and lineage");
     return TALOS_OK;
 }
 

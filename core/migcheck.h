@@ -13,23 +13,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/crypto.h"
 #include "core/lifecycle.h"
 #include "core/mig.h"
 #include "core/migrec.h"
 #include "talos/abi.h"
 #include "talos/err.h"
 
-/* What binds one side's migration evidence to this channel: report data =
- * SHA-256("talos-mig-v1" ‖ role ‖ exporter ‖ pub ‖ nonce ‖ session ‖
- * lineage) ‖ 32 zero bytes. Evidence from another channel, key, peer,
- * session or lineage does not match. */
+/* What binds one side's migration evidence to a channel, RA-TLS style
+ * (D44): the evidence is made ahead, when the TA starts or after its last
+ * migration, over a TLS key that serves one channel and is then replaced:
+ *   report data = SHA-256("talos-ratls-v1" ‖ role ‖ pub ‖ config)
+ *                 ‖ 32 zero bytes
+ * where config is SHA-256 of the launch configuration the TA itself parsed
+ * (trust anchors, verifier flags). Freshness comes from the TLS handshake:
+ * the peer proved possession of pub's private key in this handshake, and
+ * that key never leaves the TA that made the evidence. The session and the
+ * lineage, unknown when the evidence was made, are bound right after the
+ * handshake by a MAC under the channel's TLS exporter
+ * (talos_mig_bind_mac). */
 struct talos_mig_binding {
-    uint8_t role;            /* the speaker's: 'S' or 'T' */
-    const uint8_t *exporter; /* TALOS_MIG_KEY_BYTES: the channel's TLS exporter value */
-    const uint8_t *pub;      /* TALOS_ED25519_PUB_BYTES: the speaker's TLS public key */
-    const uint8_t *nonce;    /* TALOS_NONCE_BYTES: the listener's nonce */
-    const uint8_t *session;  /* TALOS_SESSION_BYTES */
-    const uint8_t *lineage;  /* TALOS_LINEAGE_BYTES */
+    uint8_t role;           /* the speaker's: 'S' or 'T' */
+    const uint8_t *pub;     /* TALOS_ED25519_PUB_BYTES: the speaker's TLS public key */
+    const uint8_t *config;  /* TALOS_SHA256_BYTES: the listener's own config digest */
 };
 
 /* The report data a speaker puts in its evidence. */
@@ -39,10 +45,36 @@ void talos_mig_binding_report_data(const struct talos_mig_binding *b,
 /* The report data of the peer's verified evidence against the binding the
  * listener computes for it (constant time): TALOS_OK, or
  * TALOS_ERR_REPORT_DATA "peer evidence is not bound to this channel, key,
- * session and lineage". */
+ * session and lineage" (another TLS key, role or configuration: old
+ * evidence, or evidence relayed from another channel). */
 int talos_mig_binding_check(const struct talos_mig_binding *b,
                             const uint8_t report_data[TALOS_REPORT_DATA_BYTES], char *why,
                             size_t cap) __attribute__((warn_unused_result));
+
+/* What a speaker's binding MAC covers, besides the key it is made with:
+ * its role, the session and lineage of this migration, the listener's
+ * HELLO nonce, and both TLS keys as this side sees them. */
+struct talos_mig_bind {
+    uint8_t role;                 /* the speaker's */
+    const uint8_t *exporter;      /* TALOS_MIG_KEY_BYTES: the channel's TLS exporter value (the MAC key) */
+    const uint8_t *session;       /* TALOS_SESSION_BYTES */
+    const uint8_t *lineage;       /* TALOS_LINEAGE_BYTES */
+    const uint8_t *nonce;         /* TALOS_NONCE_BYTES: the listener's */
+    const uint8_t *speaker_pub;   /* TALOS_ED25519_PUB_BYTES */
+    const uint8_t *listener_pub;  /* TALOS_ED25519_PUB_BYTES */
+};
+
+/* HMAC-SHA256(exporter, "talos-bind-v1" ‖ role ‖ session ‖ lineage ‖
+ * nonce ‖ speaker_pub ‖ listener_pub). TALOS_OK or TALOS_ERR_CRYPTO. */
+int talos_mig_bind_mac(const struct talos_mig_bind *b, uint8_t mac[TALOS_MIG_BIND_MAC_BYTES]);
+
+/* The peer's binding MAC against the one the listener computes for it
+ * (constant time): TALOS_OK, or TALOS_ERR_REPORT_DATA "peer evidence is
+ * not bound to this session and lineage" (a genuine TA of this channel
+ * that speaks of another migration). */
+int talos_mig_bind_check(const struct talos_mig_bind *b,
+                         const uint8_t mac[TALOS_MIG_BIND_MAC_BYTES], char *why, size_t cap)
+    __attribute__((warn_unused_result));
 
 /* A target's HELLO: the lineage the source offers must be the one the
  * target was created for (its node registered it under the lineage the

@@ -50,22 +50,28 @@ FIXED_CODEC(receipt, RECEIPT)
 
 /* The others check more than a field list says, or take no struct. */
 
-int talos_mig_evidence_encode(const uint8_t *ev, size_t ev_len, struct talos_wr *w)
+int talos_mig_evidence_encode(const uint8_t *ev, size_t ev_len,
+                              const uint8_t mac[TALOS_MIG_BIND_MAC_BYTES], struct talos_wr *w)
 {
     if (ev_len > TALOS_EVIDENCE_MAX)
         return TALOS_ERR_TOO_LARGE;
     talos_wr_bytes(w, ev, ev_len);
+    talos_wr_raw(w, mac, TALOS_MIG_BIND_MAC_BYTES);
     return w->err;
 }
 
-int talos_mig_evidence_decode(const uint8_t *p, size_t n, const uint8_t **ev, size_t *ev_len)
+int talos_mig_evidence_decode(const uint8_t *p, size_t n, const uint8_t **ev, size_t *ev_len,
+                              const uint8_t **mac)
 {
     struct talos_rd r;
     talos_rd_init(&r, p, n);
     *ev = talos_rd_bytes(&r, ev_len, TALOS_EVIDENCE_MAX);
-    if (talos_rd_finish(&r) == TALOS_OK)
+    /* After the evidence, exactly the MAC (talos_rd_left is 0 on an error). */
+    if (talos_rd_left(&r) == TALOS_MIG_BIND_MAC_BYTES) {
+        *mac = p + n - TALOS_MIG_BIND_MAC_BYTES;
         return TALOS_OK;
-    *ev = NULL;
+    }
+    *ev = NULL, *mac = NULL;
     *ev_len = 0;
     return TALOS_ERR_MALFORMED;
 }

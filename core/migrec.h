@@ -43,12 +43,16 @@ void talos_mig_hello_ack_encode(const struct talos_mig_hello_ack *in,
                                 uint8_t out[TALOS_MIG_HELLO_ACK_BYTES]);
 int talos_mig_hello_ack_decode(const uint8_t *p, size_t n, struct talos_mig_hello_ack *out);
 
-/* EVIDENCE, both ways: u32 n ‖ n bytes of evidence (n <= TALOS_EVIDENCE_MAX).
+/* EVIDENCE, both ways: u32 n ‖ n bytes of evidence (n <= TALOS_EVIDENCE_MAX)
+ * ‖ the speaker's binding MAC (TALOS_MIG_BIND_MAC_BYTES, core/migcheck.h).
  * The encoder appends to w (TALOS_ERR_TOO_LARGE for longer evidence,
- * nothing appended). The decoder points *ev into p (not copied) and wants
- * nothing after the evidence; *ev is NULL and *ev_len 0 on failure. */
-int talos_mig_evidence_encode(const uint8_t *ev, size_t ev_len, struct talos_wr *w);
-int talos_mig_evidence_decode(const uint8_t *p, size_t n, const uint8_t **ev, size_t *ev_len);
+ * nothing appended). The decoder points *ev and *mac into p (not copied)
+ * and wants nothing after the MAC; on failure *ev and *mac are NULL and
+ * *ev_len 0. */
+int talos_mig_evidence_encode(const uint8_t *ev, size_t ev_len,
+                              const uint8_t mac[TALOS_MIG_BIND_MAC_BYTES], struct talos_wr *w);
+int talos_mig_evidence_decode(const uint8_t *p, size_t n, const uint8_t **ev, size_t *ev_len,
+                              const uint8_t **mac);
 
 /* BEGIN, S -> T, frozen: what the final phase of the stream carries. */
 struct talos_mig_begin {

@@ -97,76 +97,58 @@ static SSL_CTX *role_ctx(int is_client)
     return c;
 }
 
-/* The TLS identity of the next channel, made ahead of time (a fresh
- * target is started before it is needed, a source is asked to migrate at
- * any moment): the contexts, and one spare ephemeral key with the
- * certificate that carries it into TLS. A spare serves exactly one channel;
- * it never leaves the TA, and is no different from a key made on demand. */
+/* The contexts of both roles, made once for the TA's life (no key or
+ * certificate lives in them: those are per channel, on the SSL). */
 static struct {
     pthread_mutex_t lock;
     SSL_CTX *ctx[2]; /* [0] server (target), [1] client (source) */
-    EVP_PKEY *key;
-    X509 *cert;
 } pre = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static int make_identity(EVP_PKEY **key, X509 **cert)
+int talos_chan_key_new(struct talos_chan_key *k)
 {
-    *cert = NULL;
-    if (!(*key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) || !(*cert = self_signed(*key))) {
-        EVP_PKEY_free(*key);
-        *key = NULL;
+    memset(k, 0, sizeof(*k));
+    if (!(k->key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) || !(k->cert = self_signed(k->key)) ||
+        raw_pub(k->key, k->pub) != TALOS_OK) {
+        talos_chan_key_free(k);
         ERR_clear_error();
         return TALOS_ERR_CRYPTO;
     }
     return TALOS_OK;
 }
 
+void talos_chan_key_free(struct talos_chan_key *k)
+{
+    X509_free(k->cert);
+    EVP_PKEY_free(k->key); /* OpenSSL clears a private key as it frees it */
+    memset(k, 0, sizeof(*k));
+}
+
 void talos_chan_prepare(void)
 {
-    EVP_PKEY *key = NULL;
-    X509 *cert = NULL;
-    int have = 0;
-
     pthread_mutex_lock(&pre.lock);
     for (int i = 0; i < 2; i++)
         if (!pre.ctx[i])
             pre.ctx[i] = role_ctx(i);
-    have = pre.key != NULL;
     pthread_mutex_unlock(&pre.lock);
-    if (have || make_identity(&key, &cert) != TALOS_OK)
-        return;
-    pthread_mutex_lock(&pre.lock);
-    if (!pre.key) {
-        pre.key = key, pre.cert = cert;
-        key = NULL, cert = NULL;
-    }
-    pthread_mutex_unlock(&pre.lock);
-    X509_free(cert);
-    EVP_PKEY_free(key);
 }
 
-/* The spare identity (made now if there is none) and a reference to the
- * role's context. */
-static int take_identity(int is_client, SSL_CTX **ctx, EVP_PKEY **key, X509 **cert)
+/* A reference to the role's context (made now if it is not yet). */
+static SSL_CTX *take_ctx(int is_client)
 {
+    SSL_CTX *ctx = NULL;
+
     pthread_mutex_lock(&pre.lock);
     if (!pre.ctx[is_client])
         pre.ctx[is_client] = role_ctx(is_client);
-    *ctx = pre.ctx[is_client];
-    if (*ctx)
-        SSL_CTX_up_ref(*ctx);
-    *key = pre.key, *cert = pre.cert;
-    pre.key = NULL, pre.cert = NULL;
+    if ((ctx = pre.ctx[is_client]))
+        SSL_CTX_up_ref(ctx);
     pthread_mutex_unlock(&pre.lock);
-    if (!*ctx)
-        return TALOS_ERR_CRYPTO;
-    return *key ? TALOS_OK : make_identity(key, cert);
+    return ctx;
 }
 
 /* OpenSSL 3 fetches and caches algorithm implementations on first use: in
  * a fresh TA process the first handshake paid milliseconds for it. Done
- * once at start, off the critical path (a background thread), together
- * with the first channel's identity. */
+ * once at start, off the critical path (a background thread). */
 void talos_chan_warmup(void)
 {
     talos_chan_prepare();
@@ -189,11 +171,8 @@ void talos_chan_warmup(void)
     ERR_clear_error();
 }
 
-int talos_chan_open(struct talos_chan *c, int fd, int is_client)
+int talos_chan_open(struct talos_chan *c, int fd, int is_client, struct talos_chan_key *k)
 {
-    EVP_PKEY *key = NULL;
-    X509 *cert = NULL;
-    SSL_CTX *ctx = NULL;
     int rc = TALOS_ERR_CRYPTO;
 
     memset(c, 0, sizeof(*c));
@@ -203,15 +182,11 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
     struct timeval tv = {.tv_sec = TALOS_CHAN_TIMEOUT_S};
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if ((rc = take_identity(is_client, &ctx, &key, &cert)) != TALOS_OK ||
-        (rc = raw_pub(key, c->own_pub)) != TALOS_OK) {
-        rc = TALOS_ERR_CRYPTO;
+    if (!k->key || !(c->ctx = take_ctx(is_client)))
         goto out;
-    }
-    rc = TALOS_ERR_CRYPTO;
-    c->ctx = ctx, ctx = NULL;
-    if (!(c->ssl = SSL_new(c->ctx)) || !SSL_use_certificate(c->ssl, cert) ||
-        !SSL_use_PrivateKey(c->ssl, key) || !SSL_set_fd(c->ssl, fd))
+    memcpy(c->own_pub, k->pub, sizeof(c->own_pub));
+    if (!(c->ssl = SSL_new(c->ctx)) || !SSL_use_certificate(c->ssl, k->cert) ||
+        !SSL_use_PrivateKey(c->ssl, k->key) || !SSL_set_fd(c->ssl, fd))
         goto out;
     int hs = 0;
     do
@@ -226,9 +201,7 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client)
     rc = raw_pub(X509_get0_pubkey(SSL_get0_peer_certificate(c->ssl)), c->peer_pub);
 out:
     ERR_clear_error();
-    SSL_CTX_free(ctx);
-    X509_free(cert);
-    EVP_PKEY_free(key); /* the SSL holds its own reference */
+    talos_chan_key_free(k); /* the SSL holds its own references: the key serves this channel only */
     if (rc != TALOS_OK) /* the caller owns nothing of a channel that failed */
         talos_chan_close(c);
     return rc;

@@ -23,17 +23,31 @@ struct talos_chan {
     uint8_t peer_pub[TALOS_ED25519_PUB_BYTES]; /* the peer's, from its certificate */
 };
 
-/* Warm OpenSSL's algorithm caches and make the first channel's TLS
- * identity (call once, from any thread). */
+/* One channel's TLS identity: an ephemeral Ed25519 key and the
+ * self-signed certificate that carries it into TLS (nothing trusts the
+ * certificate: evidence binds the key). Made ahead of time, with its
+ * evidence (ta/mig_ident.c); it serves exactly one channel. */
+struct talos_chan_key {
+    struct evp_pkey_st *key;
+    struct x509_st *cert;
+    uint8_t pub[TALOS_ED25519_PUB_BYTES];
+};
+/* TALOS_OK or TALOS_ERR_CRYPTO (nothing held). */
+int talos_chan_key_new(struct talos_chan_key *k);
+void talos_chan_key_free(struct talos_chan_key *k); /* accepts a zeroed key */
+
+/* Warm OpenSSL's algorithm caches and make both roles' contexts (call
+ * once, from any thread). */
 void talos_chan_warmup(void);
-/* Make the next channel's TLS identity ahead of time, if there is none
- * (any thread; a channel opened without one makes its own). */
+/* Make both roles' contexts if they are not yet (any thread). */
 void talos_chan_prepare(void);
 
-/* Handshake on a connected socket (client = the source); takes ownership
- * of fd. TALOS_ERR_CRYPTO when the handshake fails (tampering, wrong peer),
- * TALOS_ERR_PEER_CLOSED; on failure everything, fd included, is released. */
-int talos_chan_open(struct talos_chan *c, int fd, int is_client);
+/* Handshake on a connected socket (client = the source) with the key k;
+ * takes ownership of fd and of k (freed, success or not: a key serves one
+ * channel). TALOS_ERR_CRYPTO when the handshake fails (tampering, wrong
+ * peer), TALOS_ERR_PEER_CLOSED; on failure everything, fd included, is
+ * released. */
+int talos_chan_open(struct talos_chan *c, int fd, int is_client, struct talos_chan_key *k);
 /* RFC 8446 exporter over (label, context). */
 int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *context,
                       size_t ctx_len, uint8_t *out, size_t n);

@@ -96,6 +96,7 @@ static int parse_config(void)
     talos_rd_str(&r, backend, sizeof(backend));
     talos_rt.anchors = talos_rd_bytes(&r, &talos_rt.anchors_len, 1u << 20);
     talos_rt.verify_flags = talos_rd_u32(&r);
+    talos_sha256(talos_rt.config, talos_rt.config_len, talos_rt.config_digest);
     return talos_rd_finish(&r);
 }
 
@@ -186,6 +187,10 @@ static int start(int *switchless)
         return rc;
     if ((rc = talos_arena_map(TALOS_ARENA_BASE, TALOS_ARENA_MAX)) != TALOS_OK)
         return rc;
+    /* Before READY, while the host serves our platform requests: a pool's
+     * target does this long before it is needed, a target launched on
+     * demand instead of during its attestation. */
+    talos_rt_ident_start(start_mode == INIT_RESTORE);
     if (start_mode == INIT_RESTORE) {
         /* A virgin target: no lineage, no state until a source hands one
          * over (the runtime starts EMPTY and stays so); its CFG loads now,

@@ -199,8 +199,8 @@ int talos_flow_check(struct mig *m)
         rc = TALOS_ERR_CFG;
         goto out;
     }
-    if ((m->own.flags & TALOS_CLAIM_NO_CFG) ||
-        !talos_ct_eq(load.digest, m->own.cfg_digest, sizeof(load.digest))) {
+    if ((m->id.own.flags & TALOS_CLAIM_NO_CFG) ||
+        !talos_ct_eq(load.digest, m->id.own.cfg_digest, sizeof(load.digest))) {
         snprintf(m->reason, sizeof(m->reason),
                  "the host's CFG file does not hash to this TA's signed cfg_digest");
         rc = TALOS_ERR_CFG_DIGEST;

@@ -9,6 +9,7 @@
 #include "core/mig.h"
 #include "core/migrec.h"
 #include "ta/chan.h"
+#include "ta/ident.h"
 #include "talos/talos.h"
 
 #define MIG_ROLE_S 'S'
@@ -24,7 +25,8 @@ struct mig {
     uint8_t exporter[TALOS_MIG_KEY_BYTES]; /* channel binding */
     uint8_t k_tok[TALOS_MIG_KEY_BYTES];    /* MAC key of tokens, from the same channel */
     int keys;             /* exporter and k_tok derived */
-    struct talos_claims own, peer;
+    struct mig_ident id; /* this side's key (until the handshake), evidence, own claims */
+    struct talos_claims peer;
     struct talos_mig_report rep;
     uint64_t t0;
     uint64_t cpu0; /* this process's CPU time at t0 (the report's cpu_ns) */
@@ -40,8 +42,9 @@ uint64_t mig_now(void);
 /* Derive the channel binding and the token key (after HELLO). */
 int mig_keys(struct mig *m);
 
-/* Mutual attestation: both send evidence bound to this channel, then each
- * checks the peer's against the policy (same measurement and config). */
+/* Mutual attestation: both send the evidence made ahead over their TLS key
+ * and a MAC binding it to this migration, then each checks the peer's
+ * against the policy (same measurement and config). */
 int mig_attest(struct mig *m);
 
 /* Receive one record of type `want` (or, for S, an ABORT) into buf.

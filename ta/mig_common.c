@@ -43,21 +43,27 @@ int mig_keys(struct mig *m)
     return rc;
 }
 
-/* The report data of the speaker `role` on this channel (core/migcheck.h):
- * its TLS key and the listener's nonce. */
-static struct talos_mig_binding binding(const struct mig *m, uint8_t role,
-                                        const uint8_t pub[TALOS_ED25519_PUB_BYTES],
-                                        const uint8_t nonce[TALOS_NONCE_BYTES])
+/* The binding MAC of the speaker `role` on this channel (core/migcheck.h):
+ * the speaker's TLS key first, the listener's second. */
+static struct talos_mig_bind bind_of(const struct mig *m, uint8_t role,
+                                     const uint8_t nonce[TALOS_NONCE_BYTES])
 {
-    return (struct talos_mig_binding){.role = role,
-                                      .exporter = m->exporter,
-                                      .pub = pub,
-                                      .nonce = nonce,
-                                      .session = m->session,
-                                      .lineage = m->lineage};
+    int own = role == m->role;
+    return (struct talos_mig_bind){.role = role,
+                                   .exporter = m->exporter,
+                                   .session = m->session,
+                                   .lineage = m->lineage,
+                                   .nonce = nonce,
+                                   .speaker_pub = own ? m->ch.own_pub : m->ch.peer_pub,
+                                   .listener_pub = own ? m->ch.peer_pub : m->ch.own_pub};
 }
 
-static int check_peer(struct mig *m, const uint8_t *ev, size_t len)
+/* The peer's EVIDENCE record: its platform's word (evidence verified
+ * against our anchors), the policy (same code, launch config, CFG), the
+ * evidence's binding to the TLS key the peer just proved it holds (and to
+ * its role and our configuration), then its MAC over this migration's
+ * session and lineage under this channel's exporter. */
+static int check_peer(struct mig *m, const uint8_t *ev, size_t len, const uint8_t *mac)
 {
     uint8_t peer_role = m->role == MIG_ROLE_S ? MIG_ROLE_T : MIG_ROLE_S;
     int rc = talos_tee_enclave.verify(ev, len, talos_rt.anchors, talos_rt.anchors_len,
@@ -67,57 +73,59 @@ static int check_peer(struct mig *m, const uint8_t *ev, size_t len)
         return rc;
     }
     /* Policy v1: the peer runs the same code, launch config and CFG. */
-    if ((rc = talos_mig_policy_check(&m->own, &m->peer, m->reason, sizeof(m->reason))) !=
+    if ((rc = talos_mig_policy_check(&m->id.own, &m->peer, m->reason, sizeof(m->reason))) !=
         TALOS_OK)
         return rc;
-    const struct talos_mig_binding b = binding(m, peer_role, m->ch.peer_pub, m->nonce_own);
-    return talos_mig_binding_check(&b, m->peer.report_data, m->reason, sizeof(m->reason));
+    const struct talos_mig_binding b = {
+        .role = peer_role, .pub = m->ch.peer_pub, .config = talos_rt.config_digest};
+    if ((rc = talos_mig_binding_check(&b, m->peer.report_data, m->reason, sizeof(m->reason))) !=
+        TALOS_OK)
+        return rc;
+    const struct talos_mig_bind mb = bind_of(m, peer_role, m->nonce_own);
+    return talos_mig_bind_check(&mb, mac, m->reason, sizeof(m->reason));
 }
 
 int mig_attest(struct mig *m)
 {
-    uint8_t rd[TALOS_REPORT_DATA_BYTES];
-    uint8_t ev[TALOS_EVIDENCE_MAX], peer_ev[4 + TALOS_EVIDENCE_MAX];
-    size_t ev_len = sizeof(ev);
+    uint8_t mac[TALOS_MIG_BIND_MAC_BYTES], peer_ev[TALOS_MIG_EVIDENCE_MAX_BYTES];
     uint32_t len = 0;
     uint8_t got = 0;
     struct talos_wr w;
     int rc = TALOS_OK;
 
-    const struct talos_mig_binding own = binding(m, m->role, m->ch.own_pub, m->nonce_peer);
-    talos_mig_binding_report_data(&own, rd);
-    TLOG_DEBUG("%c: +%.3f ms attest: asking the platform", m->role, (mig_now() - m->t0) / 1e6);
-    if ((rc = talos_tee_enclave.evidence(rd, ev, &ev_len)) != TALOS_OK) {
-        snprintf(m->reason, sizeof(m->reason), "no evidence from the platform");
+    /* Our evidence was made ahead over this channel's key (ta/mig_ident.c);
+     * only the MAC over this migration is new. */
+    struct talos_mig_bind own = bind_of(m, m->role, m->nonce_peer);
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    if (TALOS_TAMPER("bind_lineage")) { /* test builds: a MAC over another lineage */
+        memcpy(lineage, m->lineage, sizeof(lineage));
+        lineage[0] ^= 0x01;
+        own.lineage = lineage;
+    }
+    if ((rc = talos_mig_bind_mac(&own, mac)) != TALOS_OK) {
+        snprintf(m->reason, sizeof(m->reason), "cannot compute the binding MAC");
         return rc;
     }
     talos_wr_init(&w, 0);
-    if ((rc = talos_mig_evidence_encode(ev, ev_len, &w)) != TALOS_OK)
+    if ((rc = talos_mig_evidence_encode(m->id.ev, m->id.ev_len, mac, &w)) != TALOS_OK)
         goto out;
     /* Both sides send first, then verify: evidence is no secret, and the
-     * peer's checks of ours then run while we check our own and wait. */
+     * peer's checks of ours then run while we wait for its. */
     if ((rc = talos_chan_send(&m->ch, TALOS_MIG_EVIDENCE, w.p, w.len, NULL, 0)) != TALOS_OK)
         goto out;
-    /* Our own identity as the platform states it: the peer must match it. */
-    if ((rc = talos_tee_enclave.verify(ev, ev_len, talos_rt.anchors, talos_rt.anchors_len,
-                                       talos_rt.verify_flags, &m->own)) != TALOS_OK) {
-        snprintf(m->reason, sizeof(m->reason), "own evidence does not verify: %s",
-                 talos_strerror(rc));
-        goto out;
-    }
-    TLOG_DEBUG("%c: +%.3f ms attest: own evidence checked", m->role, (mig_now() - m->t0) / 1e6);
+    TLOG_DEBUG("%c: +%.3f ms attest: evidence sent", m->role, (mig_now() - m->t0) / 1e6);
     if ((rc = mig_recv(m, TALOS_MIG_EVIDENCE, &got, peer_ev, sizeof(peer_ev), &len)) != TALOS_OK)
         goto out;
     if (got == TALOS_MIG_ABORT) { /* the target refused us first */
         rc = mig_abort_code(m, peer_ev, len);
         goto out;
     }
-    const uint8_t *pev = NULL;
+    const uint8_t *pev = NULL, *pmac = NULL;
     size_t n = 0;
-    if ((rc = talos_mig_evidence_decode(peer_ev, len, &pev, &n)) != TALOS_OK)
+    if ((rc = talos_mig_evidence_decode(peer_ev, len, &pev, &n, &pmac)) != TALOS_OK)
         goto out;
     TLOG_DEBUG("%c: +%.3f ms attest: peer evidence received", m->role, (mig_now() - m->t0) / 1e6);
-    if ((rc = check_peer(m, pev, n)) != TALOS_OK)
+    if ((rc = check_peer(m, pev, n, pmac)) != TALOS_OK)
         goto out;
     TLOG_DEBUG("%c: +%.3f ms attest: peer verified", m->role, (mig_now() - m->t0) / 1e6);
 out:
@@ -247,6 +255,7 @@ void mig_end(struct mig *m)
     m->chan_up = 0;
     talos_wipe(m->k_tok, sizeof(m->k_tok));
     talos_wipe(m->exporter, sizeof(m->exporter));
+    mig_ident_free(&m->id);
 }
 
 int mig_send_chunk(struct mig *m, uint32_t seq, uint64_t first, uint32_t n, const uint8_t *pages)

@@ -34,7 +34,7 @@ void mig_wait_begin(const struct mig *m, uint64_t version, const uint8_t head[TA
     memcpy(waiting.lineage, m->lineage, sizeof(waiting.lineage));
     memcpy(waiting.k_tok, m->k_tok, sizeof(waiting.k_tok));
     memcpy(waiting.head, head, sizeof(waiting.head));
-    memcpy(waiting.measurement, m->own.measurement, sizeof(waiting.measurement));
+    memcpy(waiting.measurement, m->id.own.measurement, sizeof(waiting.measurement));
     waiting.version = version;
     waiting.restore_ns = m->rep.restore_ns;
     waiting.live = 1;

@@ -128,7 +128,12 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
                      "kernel does not offer (use stop-and-copy)");
         goto resume;
     }
-    if ((rc = talos_chan_open(&m.ch, fd, 1)) != TALOS_OK)
+    /* The key and evidence made ahead (ta/mig_ident.c), or now. */
+    if ((rc = mig_ident_take(MIG_ROLE_S, &m.id, m.reason, sizeof(m.reason))) != TALOS_OK) {
+        close(fd);
+        goto resume;
+    }
+    if ((rc = talos_chan_open(&m.ch, fd, 1, &m.id.key)) != TALOS_OK)
         goto resume;
     m.chan_up = 1;
     TLOG_DEBUG("%c: +%.3f ms TLS channel up", m.role, (mig_now() - m.t0) / 1e6);
@@ -264,6 +269,10 @@ release: /* both failures: the stream's helpers, the freeze and the channel */
     if (frozen)
         pthread_mutex_unlock(&talos_rt.freeze);
     mig_end(&m);
+    /* The key served this channel: a serving source makes the next one's
+     * while its host still serves its platform requests (D44). */
+    if (talos_rt.state == RT_ACTIVE)
+        mig_ident_refill(MIG_ROLE_S);
     return mig_reply(&m, rc);
 }
 

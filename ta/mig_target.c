@@ -138,7 +138,7 @@ static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_pr
     mig_introspect_join(in);
     TLOG_DEBUG("T: +%.3f ms introspection joined", (mig_now() - m->t0) / 1e6);
     if ((rc = in->rc) != TALOS_OK ||
-        (rc = talos_rt_code_unchanged(in->now, m->own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
+        (rc = talos_rt_code_unchanged(in->now, m->id.own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);
     TALOS_FAULT("target.before_active");
     /* Our node first: it records the arrival before we serve and before
@@ -204,8 +204,13 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     /* Introspection from the start: re-hashing the code overlaps the
      * handshake and the stream; its verdict is taken right before activation. */
     mig_introspect_start(&in);
+    /* The key and evidence made at start-up (ta/mig_ident.c), or now. */
+    if ((rc = mig_ident_take(MIG_ROLE_T, &m.id, m.reason, sizeof(m.reason))) != TALOS_OK) {
+        close(fd);
+        goto failed;
+    }
     mig_unattested_start(&un, fd);
-    if ((rc = talos_chan_open(&m.ch, fd, 0)) != TALOS_OK)
+    if ((rc = talos_chan_open(&m.ch, fd, 0, &m.id.key)) != TALOS_OK)
         goto failed;
     m.chan_up = 1;
     TLOG_DEBUG("%c: +%.3f ms TLS channel up", m.role, (mig_now() - m.t0) / 1e6);

@@ -95,6 +95,11 @@ int talos_rt_handoff(const uint8_t *tok, size_t len)
     return refuse_reply();
 }
 
+void talos_rt_ident_start(int target)
+{
+    (void)target;
+}
+
 int talos_rt_prefault(uint64_t bytes)
 {
     (void)bytes;

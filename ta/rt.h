@@ -46,6 +46,7 @@ struct talos_rt {
     const uint8_t *anchors;     /* inside config: PEM trust anchors for peers */
     size_t anchors_len;
     unsigned verify_flags;      /* inside config: TALOS_VERIFY_* for peers */
+    uint8_t config_digest[TALOS_SHA256_BYTES]; /* SHA-256 of config: what our migration evidence binds */
     uint8_t head[TALOS_MIG_HASH_BYTES]; /* chain head at the last checkpoint */
     uint64_t head_version;      /* version at that checkpoint */
     enum talos_rt_state state;
@@ -161,6 +162,12 @@ int talos_rt_give_up(int32_t code);
  * (a warm pool's target; ta/mig_helpers.c). TALOS_OK, or NOT_IMPLEMENTED
  * in a runtime without migration. The caller replies. */
 int talos_rt_prefault(uint64_t bytes);
+/* At start-up, on the main thread (the host serves platform requests):
+ * make the identity of this TA's next migration ahead, a target's and a
+ * source's for a virgin target, a source's for a new lineage
+ * (ta/mig_ident.c, D44). Failures are logged; nothing in a runtime without
+ * migration. */
+void talos_rt_ident_start(int target);
 
 /* Memory introspection (ta/introspect.c): check the TA's own mappings (code
  * not writable, arena in place) and hash its code as it is now. */

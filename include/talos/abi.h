@@ -11,8 +11,8 @@
 #define TALOS_ABI_H
 
 /* The version a HELLO and a HELLO_ACK name; a peer speaking another one is
- * refused (PROTOCOL). */
-#define TALOS_MIG_VERSION 1
+ * refused (PROTOCOL). 2: evidence made ahead, bound by a MAC (D44). */
+#define TALOS_MIG_VERSION 2
 
 /* A record is u32 body length ‖ u8 type ‖ body. */
 #define TALOS_MIG_HDR 5
@@ -29,6 +29,7 @@
 #define TALOS_REPORT_DATA_BYTES 64 /* what evidence binds: a migration's channel (core/migcheck.h) */
 #define TALOS_MIG_HASH_BYTES 32 /* a chain head, a state root, a MAC */
 #define TALOS_MIG_KEY_BYTES 32  /* the token key, the channel binding */
+#define TALOS_MIG_BIND_MAC_BYTES 32 /* an EVIDENCE record's binding MAC (core/migcheck.h) */
 #define TALOS_MIG_PAGE_BYTES 4096
 #define TALOS_MIG_CHUNK_PAGES 64 /* at most 256 KiB of pages per CHUNK record */
 
@@ -36,7 +37,7 @@
 enum talos_mig_type {
     TALOS_MIG_HELLO = 1,      /* S: u8 version ‖ session ‖ nonce ‖ lineage ‖ u64 arena size hint */
     TALOS_MIG_HELLO_ACK = 2,  /* T: u8 version ‖ nonce */
-    TALOS_MIG_EVIDENCE = 3,   /* both: u32 n ‖ n bytes of evidence */
+    TALOS_MIG_EVIDENCE = 3,   /* both: u32 n ‖ n bytes of evidence ‖ binding MAC */
     TALOS_MIG_BEGIN = 4,      /* S: u64 version ‖ u64 arena_bytes ‖ u64 persist_bytes ‖
                                * u64 head_version ‖ head */
     TALOS_MIG_CHUNK = 5,      /* S: u32 seq ‖ u64 first_page ‖ u32 n_pages ‖ n_pages pages */
@@ -65,8 +66,8 @@ enum talos_mig_type {
 /* Record body sizes (fixed-size records). */
 #define TALOS_MIG_HELLO_BYTES (1 + TALOS_SESSION_BYTES + TALOS_NONCE_BYTES + TALOS_LINEAGE_BYTES + 8)
 #define TALOS_MIG_HELLO_ACK_BYTES (1 + TALOS_NONCE_BYTES)
-#define TALOS_MIG_EVIDENCE_MIN 4
-#define TALOS_MIG_EVIDENCE_MAX_BYTES (4 + TALOS_EVIDENCE_MAX)
+#define TALOS_MIG_EVIDENCE_MIN (4 + TALOS_MIG_BIND_MAC_BYTES)
+#define TALOS_MIG_EVIDENCE_MAX_BYTES (4 + TALOS_EVIDENCE_MAX + TALOS_MIG_BIND_MAC_BYTES)
 #define TALOS_MIG_BEGIN_BYTES (8 + 8 + 8 + 8 + TALOS_MIG_HASH_BYTES)
 #define TALOS_MIG_CHUNK_HDR_BYTES (4 + 8 + 4)
 #define TALOS_MIG_CHUNK_MIN (TALOS_MIG_CHUNK_HDR_BYTES + TALOS_MIG_PAGE_BYTES)

@@ -642,6 +642,7 @@ def recv_peer_msg(sock):
     return hdr + body, body
 
 
+MIG_VERSION = 2  # include/talos/abi.h TALOS_MIG_VERSION
 MIG_NAMES = {1: "HELLO", 2: "HELLO_ACK", 3: "EVIDENCE", 4: "BEGIN", 5: "CHUNK", 6: "MANIFEST",
              7: "PREPARED", 8: "HANDOFF", 9: "RECEIPT", 10: "ABORT"}
 TOKEN_CODE_OFF = 1 + 16 + 16 + 8 + 32  # kind, session, lineage, version, head, then i32 code
@@ -703,8 +704,8 @@ def fake_source(a, log):
     link.close()
     tls = tls_context(False, a.tmpdir).wrap_socket(sock)
     log["tls"] = tls.version()
-    # HELLO: version 1 ‖ session ‖ nonce ‖ lineage ‖ u64 arena size hint (0: no pre-faulting)
-    send_mig(tls, 1, bytes([1]) + os.urandom(16) + os.urandom(32) + lineage + struct.pack(">Q", a.hint))
+    # HELLO: version 2 ‖ session ‖ nonce ‖ lineage ‖ u64 arena size hint (0: no pre-faulting)
+    send_mig(tls, 1, bytes([MIG_VERSION]) + os.urandom(16) + os.urandom(32) + lineage + struct.pack(">Q", a.hint))
     log["replies"] = [describe(*recv_mig(tls))]
     if a.stall:
         # A squatter: trickle the bytes of one TLS record, one every 2 s,
@@ -725,7 +726,10 @@ def fake_source(a, log):
         log["stall_ended"] = time.time()
         return
     ev = bytes.fromhex(open(a.evidence).read().strip())
-    send_mig(tls, 3, struct.pack(">I", len(ev)) + ev)
+    # EVIDENCE: u32 n ‖ evidence ‖ binding MAC. Python's ssl cannot export
+    # keying material, so the MAC is zeros: the target checks the evidence
+    # (chain, policy, report data) before the MAC, and refuses there.
+    send_mig(tls, 3, struct.pack(">I", len(ev)) + ev + bytes(32))
     log["evidence_sent"] = len(ev)
     # The target sends its own EVIDENCE at once, then its verdict on ours.
     for _ in range(3):

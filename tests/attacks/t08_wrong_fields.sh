@@ -7,6 +7,10 @@
 #                   head does not chain onto it (core/migrx.c) -> MAC;
 #  chunk_seq        the last CHUNK renumbered (a gap), its pages still in
 #                   ascending order -> PROTOCOL;
+#  bind_lineage     the EVIDENCE record's binding MAC (D44) made over
+#                   another lineage: genuine evidence, made ahead over the
+#                   source's TLS key, but not for this migration ->
+#                   REPORT_DATA;
 #  handoff_version  a HANDOFF sealed under the session key for another
 #                   version, lost in the channel (truncating proxy) and
 #                   resent by the source's node to the waiting PREPARED
@@ -34,9 +38,12 @@ source_unchanged() {
   assert_eq "$(state_of b "$2")" NONE "$1: the target's node keeps no instance (I1, I6)"
 }
 
-for how in begin_head chunk_seq; do
-  if [ $how = begin_head ]; then code=MAC why="state root or chain head does not match the pages received"
-  else code=PROTOCOL why="chunk out of order, repeated or out of range"; fi
+for how in begin_head chunk_seq bind_lineage; do
+  case $how in
+    begin_head) code=MAC why="state root or chain head does not match the pages received" ;;
+    chunk_seq) code=PROTOCOL why="chunk out of order, repeated or out of range" ;;
+    bind_lineage) code=REPORT_DATA why="peer evidence is not bound to this session and lineage" ;;
+  esac
   export TALOS_MIG_TAMPER=$how
   start_node "s_$how"
   unset TALOS_MIG_TAMPER

@@ -18,7 +18,7 @@
  *    BEGIN, CHUNK header, MANIFEST, ROUND, ROUND_ACK, RECEIPT) and the
  *    migration's host bodies of core/msg.h (MIGRATE_IN, GIVE_UP, ACTIVATE):
  *    a body decodes exactly when it has the record's size (EVIDENCE: a
- *    length prefix matching the rest, within TALOS_EVIDENCE_MAX), and a
+ *    length prefix matching the rest less the MAC, within TALOS_EVIDENCE_MAX), and a
  *    decoded body encodes back to the input. */
 #include <string.h>
 
@@ -179,21 +179,22 @@ static void check_bodies(const uint8_t *d, size_t n)
     CHECK_FIXED(struct talos_host_activate, TALOS_HOST_ACTIVATE_BYTES, talos_host_activate_decode,
                 talos_host_activate_encode);
 
-    /* EVIDENCE: u32 n ‖ n bytes, n within the bound, nothing after. */
-    const uint8_t *ev = NULL;
+    /* EVIDENCE: u32 n ‖ n bytes ‖ MAC, n within the bound, nothing after. */
+    const uint8_t *ev = NULL, *mac = NULL;
     size_t ev_len = 0;
-    int rc = talos_mig_evidence_decode(d, n, &ev, &ev_len);
-    int want = n >= 4 && fuzz_be32(d) == n - 4 && n - 4 <= TALOS_EVIDENCE_MAX;
+    int rc = talos_mig_evidence_decode(d, n, &ev, &ev_len, &mac);
+    int want = n >= TALOS_MIG_EVIDENCE_MIN && fuzz_be32(d) == n - TALOS_MIG_EVIDENCE_MIN &&
+               n - TALOS_MIG_EVIDENCE_MIN <= TALOS_EVIDENCE_MAX;
     FUZZ_CHECK((rc == TALOS_OK) == want);
     if (rc == TALOS_OK) {
         struct talos_wr w;
-        FUZZ_CHECK(ev == d + 4 && ev_len == n - 4);
+        FUZZ_CHECK(ev == d + 4 && ev_len == n - TALOS_MIG_EVIDENCE_MIN && mac == d + 4 + ev_len);
         talos_wr_init(&w, 0);
-        FUZZ_CHECK(talos_mig_evidence_encode(ev, ev_len, &w) == TALOS_OK);
+        FUZZ_CHECK(talos_mig_evidence_encode(ev, ev_len, mac, &w) == TALOS_OK);
         FUZZ_CHECK(w.len == n && memcmp(w.p, d, n) == 0);
         talos_wr_free(&w);
     } else {
-        FUZZ_CHECK(rc == TALOS_ERR_MALFORMED && ev == NULL && ev_len == 0);
+        FUZZ_CHECK(rc == TALOS_ERR_MALFORMED && ev == NULL && ev_len == 0 && mac == NULL);
     }
 }
 

@@ -1,9 +1,10 @@
 /* The migration checks of core/migcheck.c, each driven directly with the
  * exact refusal it must give (SECURITY.md "Evidence binding", I5, I8):
- *  - report-data binding: the peer's evidence must carry SHA-256 over this
- *    channel's exporter, the speaker's role and TLS key, the listener's
- *    nonce, the session and the lineage; any one of them different is
- *    REPORT_DATA (attack T03/T04);
+ *  - report-data binding (D44): the peer's evidence, made ahead, must carry
+ *    SHA-256 over the speaker's role, its TLS key and the configuration;
+ *    and its binding MAC, under this channel's exporter, must cover the
+ *    role, session, lineage, the listener's nonce and both TLS keys; any
+ *    one of them different is REPORT_DATA (attack T03/T04);
  *  - HELLO lineage: a target refuses a source offering another lineage than
  *    the one it was created for (PROTOCOL);
  *  - resume without ABORT: a source serves again only when HANDED_OFF with
@@ -27,39 +28,51 @@
 
 static char why[256];
 
-/* --- report-data binding ---------------------------------------------------- */
-static uint8_t exporter[TALOS_MIG_KEY_BYTES], pub[TALOS_ED25519_PUB_BYTES], nonce[TALOS_NONCE_BYTES],
-    session[TALOS_SESSION_BYTES], lineage[TALOS_LINEAGE_BYTES];
+/* --- report-data binding and binding MAC ------------------------------------ */
+static uint8_t exporter[TALOS_MIG_KEY_BYTES], pub[TALOS_ED25519_PUB_BYTES], config[32],
+    nonce[TALOS_NONCE_BYTES], session[TALOS_SESSION_BYTES], lineage[TALOS_LINEAGE_BYTES],
+    peer_pub[TALOS_ED25519_PUB_BYTES];
 
-static struct talos_mig_binding make_binding(void)
+static void fill_inputs(void)
 {
     for (size_t i = 0; i < 32; i++) {
         exporter[i] = (uint8_t)(0x10 + i);
         pub[i] = (uint8_t)(0x40 + i);
         nonce[i] = (uint8_t)(0x70 + i);
+        config[i] = (uint8_t)(0x90 + i);
+        peer_pub[i] = (uint8_t)(0xe0 + i);
     }
     for (size_t i = 0; i < 16; i++) {
         session[i] = (uint8_t)(0xa0 + i);
         lineage[i] = (uint8_t)(0xc0 + i);
     }
-    return (struct talos_mig_binding){.role = 'S', .exporter = exporter, .pub = pub,
-                                      .nonce = nonce, .session = session, .lineage = lineage};
+}
+
+static struct talos_mig_binding make_binding(void)
+{
+    fill_inputs();
+    return (struct talos_mig_binding){.role = 'S', .pub = pub, .config = config};
+}
+
+static struct talos_mig_bind make_bind(void)
+{
+    fill_inputs();
+    return (struct talos_mig_bind){.role = 'S', .exporter = exporter, .session = session,
+                                   .lineage = lineage, .nonce = nonce, .speaker_pub = pub,
+                                   .listener_pub = peer_pub};
 }
 
 /* The bytes are the protocol's: a change here changes the wire. */
 static void binding_bytes(void **state)
 {
     struct talos_mig_binding b = make_binding();
-    uint8_t buf[12 + 1 + 32 + 32 + 32 + 16 + 16], want[32], rd[64];
+    uint8_t buf[14 + 1 + 32 + 32], want[32], rd[64];
 
     (void)state;
-    memcpy(buf, "talos-mig-v1", 12);
-    buf[12] = 'S';
-    memcpy(buf + 13, exporter, 32);
-    memcpy(buf + 45, pub, 32);
-    memcpy(buf + 77, nonce, 32);
-    memcpy(buf + 109, session, 16);
-    memcpy(buf + 125, lineage, 16);
+    memcpy(buf, "talos-ratls-v1", 14);
+    buf[14] = 'S';
+    memcpy(buf + 15, pub, 32);
+    memcpy(buf + 47, config, 32);
     talos_sha256(buf, sizeof(buf), want);
     memset(rd, 0xff, sizeof(rd));
     talos_mig_binding_report_data(&b, rd);
@@ -81,6 +94,7 @@ static void binding_accepts_its_own(void **state)
 }
 
 #define NOT_BOUND "peer evidence is not bound to this channel, key, session and lineage"
+#define NOT_THIS_MIGRATION "peer evidence is not bound to this session and lineage"
 
 static void expect_unbound(const struct talos_mig_binding *b, const uint8_t rd[64], const char *what)
 {
@@ -96,9 +110,8 @@ static void binding_refuses_any_other(void **state)
 {
     struct talos_mig_binding b = make_binding();
     uint8_t rd[64];
-    uint8_t *fields[] = {exporter, pub, nonce, session, lineage};
-    const char *names[] = {"another channel (exporter)", "another TLS key", "another nonce",
-                           "another session", "another lineage"};
+    uint8_t *fields[] = {pub, config};
+    const char *names[] = {"another TLS key (old or relayed evidence)", "another configuration"};
 
     (void)state;
     talos_mig_binding_report_data(&b, rd);
@@ -119,6 +132,57 @@ static void binding_refuses_any_other(void **state)
     /* No reason buffer: the same refusal. */
     rd[0] ^= 1;
     assert_int_equal(talos_mig_binding_check(&b, rd, NULL, 0), TALOS_ERR_REPORT_DATA);
+}
+
+/* The MAC's bytes: HMAC-SHA256 under the exporter value. */
+static void bind_mac_bytes(void **state)
+{
+    struct talos_mig_bind b = make_bind();
+    uint8_t buf[13 + 1 + 16 + 16 + 32 + 32 + 32], want[32], mac[32];
+
+    (void)state;
+    memcpy(buf, "talos-bind-v1", 13);
+    buf[13] = 'S';
+    memcpy(buf + 14, session, 16);
+    memcpy(buf + 30, lineage, 16);
+    memcpy(buf + 46, nonce, 32);
+    memcpy(buf + 78, pub, 32);
+    memcpy(buf + 110, peer_pub, 32);
+    assert_int_equal(talos_hmac_sha256(exporter, sizeof(exporter), buf, sizeof(buf), want), TALOS_OK);
+    assert_int_equal(talos_mig_bind_mac(&b, mac), TALOS_OK);
+    assert_memory_equal(mac, want, 32);
+    why[0] = '\0';
+    assert_int_equal(talos_mig_bind_check(&b, mac, why, sizeof(why)), TALOS_OK);
+    assert_string_equal(why, "");
+}
+
+/* A MAC made for one migration, checked against one that differs in
+ * exactly one input: refused (REPORT_DATA), whichever it is. */
+static void bind_refuses_any_other(void **state)
+{
+    struct talos_mig_bind b = make_bind();
+    uint8_t mac[32];
+    uint8_t *fields[] = {exporter, session, lineage, nonce, pub, peer_pub};
+    const char *names[] = {"another channel (exporter)", "another session", "another lineage",
+                           "another nonce", "another speaker key", "another listener key"};
+
+    (void)state;
+    assert_int_equal(talos_mig_bind_mac(&b, mac), TALOS_OK);
+    b.role = 'T';
+    assert_int_equal(talos_mig_bind_check(&b, mac, why, sizeof(why)), TALOS_ERR_REPORT_DATA);
+    assert_string_equal(why, NOT_THIS_MIGRATION);
+    b.role = 'S';
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+        fields[f][5] ^= 0x20;
+        snprintf(why, sizeof(why), "unchanged");
+        if (talos_mig_bind_check(&b, mac, why, sizeof(why)) != TALOS_ERR_REPORT_DATA)
+            fail_msg("a MAC over %s was accepted", names[f]);
+        assert_string_equal(why, NOT_THIS_MIGRATION);
+        fields[f][5] ^= 0x20;
+    }
+    assert_int_equal(talos_mig_bind_check(&b, mac, NULL, 0), TALOS_OK);
+    mac[31] ^= 1;
+    assert_int_equal(talos_mig_bind_check(&b, mac, NULL, 0), TALOS_ERR_REPORT_DATA);
 }
 
 /* --- HELLO lineage ------------------------------------------------------------ */
@@ -361,6 +425,8 @@ int main(void)
         cmocka_unit_test(binding_bytes),
         cmocka_unit_test(binding_accepts_its_own),
         cmocka_unit_test(binding_refuses_any_other),
+        cmocka_unit_test(bind_mac_bytes),
+        cmocka_unit_test(bind_refuses_any_other),
         cmocka_unit_test(hello_lineage),
         cmocka_unit_test(resume_on_its_abort),
         cmocka_unit_test(resume_only_handed_off),

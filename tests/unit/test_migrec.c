@@ -299,42 +299,49 @@ static void chunk_bounds(void **state)
 static void evidence(void **state)
 {
     static uint8_t ev[TALOS_EVIDENCE_MAX + 1];
+    uint8_t mac[TALOS_MIG_BIND_MAC_BYTES];
     struct talos_wr w;
-    const uint8_t *p = NULL;
+    const uint8_t *p = NULL, *m = NULL;
     size_t n = 0;
     (void)state;
     fill(ev, sizeof(ev), 9);
+    fill(mac, sizeof(mac), 77);
     talos_wr_init(&w, 0);
     /* The largest evidence round-trips, pointing into the body. */
-    assert_int_equal(talos_mig_evidence_encode(ev, TALOS_EVIDENCE_MAX, &w), TALOS_OK);
+    assert_int_equal(talos_mig_evidence_encode(ev, TALOS_EVIDENCE_MAX, mac, &w), TALOS_OK);
     assert_int_equal(w.len, TALOS_MIG_EVIDENCE_MAX_BYTES);
     assert_int_equal(talos_mig_check(TALOS_MIG_EVIDENCE, TALOS_MIG_FROM_T, (uint32_t)w.len), TALOS_OK);
-    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n), TALOS_OK);
-    assert_true(p == w.p + 4 && n == TALOS_EVIDENCE_MAX);
+    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n, &m), TALOS_OK);
+    assert_true(p == w.p + 4 && n == TALOS_EVIDENCE_MAX && m == w.p + 4 + n);
     assert_memory_equal(p, ev, n);
-    /* Its layout: u32 length ‖ bytes (the wire writer's bytes). */
+    assert_memory_equal(m, mac, sizeof(mac));
+    /* Its layout: u32 length ‖ bytes (the wire writer's bytes) ‖ MAC. */
     assert_int_equal(talos_be32_get(w.p), TALOS_EVIDENCE_MAX);
     /* Every truncation. */
-    for (size_t k = 0; k < w.len; k += (k < 8 ? 1 : 509)) {
-        assert_int_equal(talos_mig_evidence_decode(w.p, k, &p, &n), TALOS_ERR_MALFORMED);
-        assert_true(p == NULL && n == 0);
+    for (size_t k = 0; k < w.len; k += (k < 8 || k > w.len - 40 ? 1 : 509)) {
+        assert_int_equal(talos_mig_evidence_decode(w.p, k, &p, &n, &m), TALOS_ERR_MALFORMED);
+        assert_true(p == NULL && n == 0 && m == NULL);
     }
-    /* A byte after the evidence. */
+    /* A byte after the MAC. */
     talos_wr_u8(&w, 0);
-    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n), TALOS_ERR_MALFORMED);
+    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n, &m), TALOS_ERR_MALFORMED);
     /* One byte over the bound: refused both ways. */
     talos_wr_reset(&w);
-    assert_int_equal(talos_mig_evidence_encode(ev, sizeof(ev), &w), TALOS_ERR_TOO_LARGE);
+    assert_int_equal(talos_mig_evidence_encode(ev, sizeof(ev), mac, &w), TALOS_ERR_TOO_LARGE);
     assert_int_equal(w.len, 0);
     talos_wr_bytes(&w, ev, sizeof(ev));
-    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n), TALOS_ERR_MALFORMED);
+    talos_wr_raw(&w, mac, sizeof(mac));
+    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n, &m), TALOS_ERR_MALFORMED);
     assert_int_equal(talos_mig_check(TALOS_MIG_EVIDENCE, TALOS_MIG_FROM_T, (uint32_t)w.len),
                      TALOS_ERR_TOO_LARGE);
-    /* Empty evidence is a valid encoding (the verifier refuses it). */
+    /* Empty evidence is a valid encoding (the verifier refuses it); a
+     * record without its MAC is not. */
     talos_wr_reset(&w);
-    assert_int_equal(talos_mig_evidence_encode(NULL, 0, &w), TALOS_OK);
-    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n), TALOS_OK);
+    assert_int_equal(talos_mig_evidence_encode(NULL, 0, mac, &w), TALOS_OK);
+    assert_int_equal(talos_mig_evidence_decode(w.p, w.len, &p, &n, &m), TALOS_OK);
     assert_int_equal(n, 0);
+    assert_int_equal(talos_mig_evidence_decode(w.p, w.len - 1, &p, &n, &m), TALOS_ERR_MALFORMED);
+    assert_int_equal(talos_mig_check(TALOS_MIG_EVIDENCE, TALOS_MIG_FROM_T, 4), TALOS_ERR_MALFORMED);
     talos_wr_free(&w);
 }
 
