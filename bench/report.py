@@ -132,7 +132,15 @@ def plots(res, out):
     for r in lines(res):
         if "series" in r and "bytes" in r:
             series.setdefault(r["series"], []).append(r)
-    order = ["pre-copy (client, under writes)", "stop-and-copy (client, under writes)", "pre-copy",
+            # The same runs as the TA reported them: client vs reported
+            # downtime side by side (issue #15).
+            if "ta_downtime_ms" in r and "(client" in r["series"]:
+                rep = r["series"].replace("(client, under writes)", "(TA-reported, same runs)")
+                series.setdefault(rep, []).append({"bytes": r["bytes"],
+                                                   "downtime_ms": r["ta_downtime_ms"]})
+    order = ["pre-copy (client, under writes)", "pre-copy (TA-reported, same runs)",
+             "stop-and-copy (client, under writes)", "stop-and-copy (TA-reported, same runs)",
+             "pre-copy",
              "stop-and-copy", "limit + state root (fresh)", "limit (fresh)", "limit (touched)"]
     names = [s for s in order if s in series] + sorted(s for s in series if s not in order)
     made = []
