@@ -287,12 +287,14 @@ $(foreach t,$(TEE_UNIT_SRC),$(eval $(call tee_unit_test,$(t),$(word 2,$(subst /,
 UNIT_BINS += $(foreach t,$(TEE_UNIT_SRC),$(BUILD)/tests/unit/$(basename $(notdir $(t))))
 
 # A static, non-PIE C program that is no TA (no .note.talos): data for
-# tee/sim/tests/test_image_check.c, built plainly (no sanitizer) in every build.
+# tee/sim/tests/test_image_check.c and test_cfg_store.c, built plainly (no sanitizer) in every build.
 TEST_PLAIN_STATIC := $(BUILD)/tests/data/plain-static
 $(TEST_PLAIN_STATIC): tests/unit/data/plain_static.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -no-pie -o $@ $<
 $(BUILD)/tests/unit/test_image_check: | $(TEST_PLAIN_STATIC) $(BUILD)/examples/kvstore.ta
+# tee/sim/tests/test_cfg_store.c keeps the CFG of that program (D43).
+$(BUILD)/tests/unit/test_cfg_store: | $(TEST_PLAIN_STATIC)
 all: $(TEST_PLAIN_STATIC)
 
 # --- test tools (tests/tools/*.c): host-side helpers of the integration tests --

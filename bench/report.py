@@ -2,10 +2,14 @@
 """make bench: turn the JSON lines the benchmarks wrote into Markdown tables
 and PNG plots (drawn by gnuplot).
 
-    report.py table ecall|wtrack|overhead|downtime RESULTS_DIR
+    report.py table ecall|wtrack|overhead|downtime|firstmove|targets RESULTS_DIR
     report.py plots RESULTS_DIR PLOTS_DIR
 
-RESULTS_DIR holds one <bench>.jsonl per benchmark (bench/run.sh writes them).
+RESULTS_DIR holds one <bench>.jsonl per benchmark (bench/run.sh writes them),
+and the migration TSVs (limit.tsv, migrate.tsv, migrate-pooled.tsv: columns as
+bench/limit.c and bench/migrate.c print them with --tsv, header dropped).
+"targets" is issue #15's table of targets, each verdict computed from those
+files (a file or size missing from the run is said so, never filled in).
 Every line is one JSON object. Migration series for the plots are the lines,
 in any *.jsonl file, that carry "series" (a name), "bytes" (state size) and
 "total_ms" and/or "downtime_ms"; bench/run.sh writes "stop-and-copy",
@@ -122,6 +126,156 @@ def table_downtime(res):
               "Worst median %.2f ms." % ("met" if worst <= 5 else "NOT met", worst))
 
 
+def table_firstmove(res):
+    rows = lines(res, "firstmove")
+    if not rows:
+        print("(no firstmove results)")
+        return
+
+    def med(k):
+        v = [r[k] for r in rows if r.get(k) is not None]
+        return statistics.median(v) if v else float("nan")
+
+    print("| move | runs | `talos migrate` wall ms (median) | min..max | total as reported ms | "
+          "target started ms | of it, CFG ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    fw = [r["first_wall_ms"] for r in rows]
+    print("| A → B, B never saw the image | %d | %.1f | %.1f..%.1f | %.1f | %.1f | %.1f (extracted) |" % (
+        len(rows), med("first_wall_ms"), min(fw), max(fw), med("first_total_ms"),
+        med("target_start_ms"), med("cfg_extract_ms")))
+    for k, label in (("back", "B → A, image known (A's warm pool)"),
+                     ("again", "A → B again (B's warm pool)")):
+        w = [r[k + "_wall_ms"] for r in rows]
+        print("| %s | %d | %.1f | %.1f..%.1f | %.1f | — | — |" % (
+            label, len(rows), med(k + "_wall_ms"), min(w), max(w), med(k + "_total_ms")))
+    w = [r["restart_wall_ms"] for r in rows]
+    how = "/".join(sorted(set(r["restart_cfg"] for r in rows)))
+    print("| A → B after B restarted (image stored, no warm target) | %d | %.1f | %.1f..%.1f | %.1f | %.1f | %.1f (%s) |" % (
+        len(rows), med("restart_wall_ms"), min(w), max(w), med("restart_total_ms"),
+        med("restart_target_start_ms"), med("restart_cfg_ms"), how))
+    print()
+    print("Where the first move's wall goes (medians; the parts are medians of their own, "
+          "so they need not add up exactly): image received, checked and stored on B "
+          "%.1f ms; target started on demand %.1f ms, of which CFG extraction %.1f ms; "
+          "the migration's own total %.1f ms (prepare %.1f, downtime %.2f); the rest "
+          "%.1f ms is the CLI (a bare `talos node` request takes %.1f ms), the "
+          "node-to-node TLS connection, OFFER and the preamble's answers, the data "
+          "connection and the source node's bookkeeping before it answers." % (
+              med("image_ms"), med("target_start_ms"), med("cfg_extract_ms"),
+              med("first_total_ms"), med("first_prepare_ms"), med("first_downtime_ms"),
+              med("rest_ms"), med("cli_ms")))
+
+
+def _tsv(res, name):
+    """Rows of a TSV the migration section wrote, as lists of floats."""
+    out = []
+    path = os.path.join(res, name)
+    if not os.path.exists(path):
+        return out
+    with open(path) as fh:
+        for ln in fh:
+            if ln.strip() and not ln.startswith("#"):
+                out.append([float(x) for x in ln.rstrip("\n").split("\t")])
+    return out
+
+
+def _human(b):
+    return "%d MiB" % round(b / 1048576) if b >= 1048576 else "%d KiB" % round(b / 1024)
+
+
+def _verdict(checks, wanted):
+    """checks: {size: ok?}; wanted: sizes the target names (None: any)."""
+    if not checks:
+        return "not measured in this run"
+    if not all(checks.values()):
+        return "**NOT met**"
+    missing = [w for w in (wanted or []) if w not in checks]
+    if missing:
+        return "met where measured; not measured at %s in this run" % ", ".join(_human(m) for m in missing)
+    return "met"
+
+
+def table_targets(res):
+    med = statistics.median
+    rows_out = []
+    # Downtime as the client sees it (bench/downtime.py).
+    groups = {}
+    for r in lines(res, "downtime"):
+        groups.setdefault((r["mode"], r["size"]), []).append(r)
+    want = [64 << 10, 1 << 20, 16 << 20]
+    checks, parts = {}, []
+    for size in want:
+        rs = groups.get(("stop", size))
+        if rs:
+            gap = med(r["client_downtime_ms"] for r in rs) - med(r["ta_downtime_ms"] for r in rs)
+            checks[size] = gap <= 1.0
+            parts.append("%s: %+.2f ms (client %.2f, TA %.2f)" % (
+                _human(size), gap, med(r["client_downtime_ms"] for r in rs),
+                med(r["ta_downtime_ms"] for r in rs)))
+    rows_out.append(("client-observed downtime, stop-and-copy",
+                     "≤ reported downtime + 1 ms, at 64 KiB, 1 MiB, 16 MiB",
+                     "; ".join(parts) or "—", _verdict(checks, want)))
+    want = [16 << 20, 64 << 20, 256 << 20]
+    checks, parts = {}, []
+    for size in want:
+        rs = groups.get(("precopy", size))
+        if rs:
+            d = med(r["client_downtime_ms"] for r in rs)
+            checks[size] = d <= 5.0
+            parts.append("%s: %.2f ms" % (_human(size), d))
+    rows_out.append(("client-observed downtime, pre-copy, under writes", "≤ 5 ms at 16, 64, 256 MiB",
+                     "; ".join(parts) or "—", _verdict(checks, want)))
+    # bench/migrate.c against bench/limit.c: column 1 size, 4 total (ms);
+    # limit: 2 touched, 3 fresh.
+    lim = {r[0]: r for r in _tsv(res, "limit.tsv")}
+    pooled, cold = _tsv(res, "migrate-pooled.tsv"), _tsv(res, "migrate.tsv")
+    one = [r for r in pooled if r[0] == 1 << 20]
+    rows_out.append(("1 MiB, warm pool, `total` as reported", "≤ 3 ms",
+                     "%.2f ms" % one[0][3] if one else "—",
+                     _verdict({1 << 20: one[0][3] <= 3.0} if one else {}, [1 << 20])))
+    for label, tsv, col, limit_name in (
+            ("≥ 16 MiB, warm pool, stop-and-copy `total`", pooled, 1, "touched"),
+            ("≥ 16 MiB, cold target, stop-and-copy `total`", cold, 2, "fresh")):
+        checks, parts = {}, []
+        for r in tsv:
+            if r[0] >= 16 << 20 and r[0] in lim:
+                ratio = r[3] / lim[r[0]][col]
+                checks[r[0]] = ratio <= 1.5
+                parts.append("%s: %.2f× (%.1f / %.1f ms)" % (_human(r[0]), ratio, r[3], lim[r[0]][col]))
+        rows_out.append((label, "≤ 1.5× the %s-memory limit" % limit_name, "; ".join(parts) or "—",
+                         _verdict(checks, None)))
+    fm = lines(res, "firstmove")
+    if fm:
+        w = med(r["first_wall_ms"] for r in fm)
+        rows_out.append(("`talos migrate` wall, 1 MiB, first move to a node that has never seen the image",
+                         "≤ 100 ms", "%.1f ms (median of %d; CFG extraction %.0f ms of it)" % (
+                             w, len(fm), med(r["cfg_extract_ms"] for r in fm if r.get("cfg_extract_ms") is not None)
+                             if any(r.get("cfg_extract_ms") is not None for r in fm) else float("nan")),
+                         _verdict({1 << 20: w <= 100.0}, None)))
+    else:
+        rows_out.append(("`talos migrate` wall, 1 MiB, first move to a node that has never seen the image",
+                         "≤ 100 ms", "—", "not measured in this run"))
+    # Instructions per ecall (another benchmark writes icount.jsonl).
+    ic = {}
+    for r in lines(res, "icount"):
+        if r.get("bench") == "icount" and "instr_per_call" in r:
+            ic.setdefault(r.get("ta", "?"), {}).setdefault(r.get("build"), []).append(r["instr_per_call"])
+    checks, parts = {}, []
+    for ta, builds in sorted(ic.items()):
+        if builds.get("normal") and builds.get("nomig"):
+            n, b = med(builds["normal"]), med(builds["nomig"])
+            pct = (n / b - 1) * 100
+            checks[ta] = pct <= 1.0
+            parts.append("%s: %+.2f %% (%.1f vs %.1f)" % (ta, pct, n, b))
+    rows_out.append(("migration support, instructions per ecall", "≤ 1 % over the image built without it",
+                     "; ".join(parts) or "not measured in this run",
+                     ("met" if all(checks.values()) else "**NOT met**") if checks else "not measured in this run"))
+    print("| target | limit | measured in this run | verdict |")
+    print("|---|---|---|---|")
+    for t, lim_s, got, v in rows_out:
+        print("| %s | %s | %s | %s |" % (t, lim_s, got, v))
+
+
 def gnuplot(script):
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
@@ -228,7 +382,8 @@ plot '%s' using ($2+0.1):xtic(1) title '0 %%', '' using 3 title '1 %%', '' using
 def main(argv):
     if len(argv) == 3 and argv[0] == "table":
         {"ecall": table_ecall, "wtrack": table_wtrack, "overhead": table_overhead,
-         "downtime": table_downtime}[argv[1]](argv[2])
+         "downtime": table_downtime, "firstmove": table_firstmove,
+         "targets": table_targets}[argv[1]](argv[2])
     elif len(argv) == 3 and argv[0] == "plots":
         plots(argv[1], argv[2])
     else:

@@ -332,6 +332,7 @@ static int preamble(struct peer_link *l, int slot, const struct peer_offer *o, c
         (void)peer_send_answer(l, TALOS_ERR_EXISTS, 0, "this node already runs that lineage", NULL);
         return TALOS_ERR_EXISTS;
     }
+    double t0 = handoff_now();
     if (!images_have(o->image_sha, image, image_cap)) {
         if ((rc = peer_send_answer(l, TALOS_OK, 1, "send the image", NULL)) != TALOS_OK)
             return rc;
@@ -342,15 +343,23 @@ static int preamble(struct peer_link *l, int slot, const struct peer_offer *o, c
             (void)peer_send_answer(l, rc, 0, why[0] ? why : "image refused", NULL);
             return rc;
         }
+        /* A first arrival of this image: what it cost (bench/firstmove.py). */
+        TLOG_INFO("peer %s: image for %s received, checked and stored in %.1f ms (%llu bytes)",
+                  l->peer, id, (handoff_now() - t0) * 1e3, (unsigned long long)o->image_size);
     }
     (void)peer_send_answer(l, TALOS_OK, 0, "image present", NULL);
     /* A pre-started virgin target if the pool has one (refilled at the end,
      * not now: a launch would compete with this migration for the cores). */
-    if (!(*ta = pool_take(o->image_sha, o->mode)) &&
-        (rc = talos_ta_create_target(node.host, image, &opt, ta)) != TALOS_OK) {
-        TLOG_WARN("peer %s: cannot start a target for %s: %s", l->peer, id, talos_strerror(rc));
-        (void)peer_send_answer(l, rc, 0, "cannot start the target", NULL);
-        return rc;
+    t0 = handoff_now();
+    if (!(*ta = pool_take(o->image_sha, o->mode))) {
+        if ((rc = talos_ta_create_target(node.host, image, &opt, ta)) != TALOS_OK) {
+            TLOG_WARN("peer %s: cannot start a target for %s: %s", l->peer, id,
+                      talos_strerror(rc));
+            (void)peer_send_answer(l, rc, 0, "cannot start the target", NULL);
+            return rc;
+        }
+        TLOG_DEBUG("peer %s: no warm target for %s: started one in %.1f ms", l->peer, id,
+                   (handoff_now() - t0) * 1e3);
     }
     if ((rc = admission_open(ticket, &adm)) != TALOS_OK) {
         (void)peer_send_answer(l, rc, 0, "too many migrations waiting for their data connection", NULL);
@@ -563,6 +572,11 @@ void peer_accept_one(int lfd)
         return;
     }
     peer_set_timeouts(fd, PEER_TIMEOUT_S);
+    /* As the connecting side (peer_tcp_connect): the preamble's answers
+     * are small records written back to back, and Nagle would hold the
+     * second until the source's delayed ACK, 40 ms, in every migration. */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (!(a = malloc(sizeof(*a))) ||
         (a->fd = fd, a->slot = slot, pthread_create(&t, NULL, peer_thread, a) != 0)) {
         free(a);

@@ -28,6 +28,19 @@
 int talos_cfg_build(const char *path, struct talos_cfg **out, char *msg, size_t msg_cap)
     __attribute__((warn_unused_result));
 
+/* The rules of extraction as this build applies them: bump
+ * TALOS_CFG_EXTRACTOR_VERSION with any change to tools/cfg that gives
+ * another CFG for the same image. A CFG kept from an earlier extraction
+ * (the sim platform's state dir, D43) is used only under the same tag. */
+#define TALOS_CFG_EXTRACTOR_VERSION 1
+
+/* "talos-cfg/<TALOS_CFG_EXTRACTOR_VERSION> capstone/<major>.<minor>" into
+ * out (cap bytes, NUL-terminated, truncated; TALOS_CFG_EXTRACTOR_TAG_BYTES
+ * is enough): the disassembler's version is part of it, as another
+ * Capstone may decode some bytes differently. */
+#define TALOS_CFG_EXTRACTOR_TAG_BYTES 64
+void talos_cfg_extractor_tag(char *out, size_t cap);
+
 /* JSON: the whole model on f, streamed one function at a time:
  * {"digest", "code_digest", "machine", "counts", "ecall_entries",
  *  "functions": [{"name", "addr", "size", "blocks", "edges", "calls",

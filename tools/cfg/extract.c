@@ -1,6 +1,7 @@
 /* talos_cfg_build: ELF image -> CFG model. libelf finds the functions
  * (symbol table) and their bytes; a per-machine back end decodes them;
  * graph.c turns instructions into blocks and edges. */
+#include <capstone/capstone.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -368,4 +369,12 @@ out:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+void talos_cfg_extractor_tag(char *out, size_t cap)
+{
+    int major = 0, minor = 0;
+
+    (void)cs_version(&major, &minor);
+    snprintf(out, cap, "talos-cfg/%d capstone/%d.%d", TALOS_CFG_EXTRACTOR_VERSION, major, minor);
 }

@@ -14,10 +14,14 @@
 
 struct sim_cfg_cache;
 
-int sim_cfg_cache_new(struct sim_cfg_cache **out);
+/* state_dir: keep each image's CFG there too (cfg_store.h, D43) and look
+ * there before extracting; NULL: in memory only. Errors of
+ * sim_cfg_store_open (UNSAFE_FILE, IO), NOMEM. */
+int sim_cfg_cache_new(const char *state_dir, struct sim_cfg_cache **out);
 void sim_cfg_cache_free(struct sim_cfg_cache *c); /* accepts NULL */
 
-/* The CFG digest of the image at path and, when file is not NULL, a
+/* The CFG digest of the image at path (from memory, else from the state
+ * dir, else extracted, and then kept in both) and, when file is not NULL, a
  * malloc'd copy of its canonical CFG file (*file_len bytes; the caller
  * frees it). Errors of talos_cfg_build (IO, IMAGE, NOT_IMPLEMENTED for a
  * machine without a disassembler back end, TOO_LARGE, NOMEM). */

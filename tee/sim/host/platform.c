@@ -83,8 +83,7 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     if (!p)
         goto out;
     pthread_mutex_init(&p->cache_lock, NULL);
-    if ((rc = sim_cfg_cache_new(&p->cfgs)) != TALOS_OK ||
-        (rc = sim_reports_new(&p->reports)) != TALOS_OK ||
+    if ((rc = sim_reports_new(&p->reports)) != TALOS_OK ||
         (rc = talos_sim_jail_init(cfg->ta_user, &p->jail)) != TALOS_OK)
         goto out;
     const char *tamper = getenv("TALOS_SIM_CFG_DIGEST_TAMPER");
@@ -104,6 +103,12 @@ static int sim_open(const struct talos_platform_config *cfg, struct talos_platfo
     rc = talos_sim_identity_open(cfg->state_dir, ca_dir, &p->id);
     if (rc != TALOS_OK)
         goto out;
+    /* After the identity, which creates the state dir when it is missing:
+     * the kept CFGs live there too (D43). */
+    if ((rc = sim_cfg_cache_new(cfg->state_dir, &p->cfgs)) != TALOS_OK) {
+        talos_sim_identity_close(&p->id);
+        goto out;
+    }
     talos_hex(p->id.platform_id, sizeof(p->id.platform_id), id_hex);
     TLOG_INFO("sim platform %s, CA %s (simulation: no hardware isolation)", id_hex, ca_dir);
     if (p->jail.drop)
