@@ -67,11 +67,17 @@ static void reap(struct talos_ta *ta, int force)
 
     if (ta->pid <= 0)
         return;
-    /* Give a stopping TA a moment to exit by itself, then make sure. */
-    for (int i = 0; i < 200 && !force && r == 1; i++) {
+    /* Give a stopping TA up to 2 s to exit by itself, then make sure. It
+     * usually ends within a millisecond: look again after 0.1 ms, doubling
+     * up to 10 ms (a fixed 10 ms kept every `talos migrate` waiting ~10 ms
+     * for its retired source). */
+    long step_ns = 100 * 1000, waited_ns = 0;
+    while (!force && r == 1 && waited_ns < 2000L * 1000 * 1000) {
         if ((r = ended(ta->pid, &si, 1)) == 1) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
+            struct timespec ts = {0, step_ns};
             nanosleep(&ts, NULL);
+            waited_ns += step_ns;
+            step_ns = step_ns * 2 > 10 * 1000 * 1000 ? 10 * 1000 * 1000 : step_ns * 2;
         }
     }
     if (r == 1) {
