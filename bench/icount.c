@@ -23,7 +23,7 @@
  * (callgrind client requests: part r of its output for round r). For each
  * TA it prints "run R ta_pid PID calls N" on stdout, after "host_pid PID".
  *
- * Defaults: 2000 calls, 200 warm-up calls, 3 rounds (bench/icount.sh asks for 5). Passive mode only: a
+ * Defaults: 2000 calls, 200 warm-up calls, 3 rounds (bench/icount.sh asks for 7). Passive mode only: a
  * switchless side spins while it waits, and its count would measure the
  * wait. */
 #include <stdio.h>

@@ -2,8 +2,8 @@
 # icount.sh - instructions per ecall, with and without migration support
 #
 # SYNOPSIS
-#   bench/icount.sh [--json] [--calls N] [--warm W] [--ta NAME]... [--keep DIR]
-#                   [--build DIR]
+#   bench/icount.sh [--json] [--calls N] [--warm W] [--rounds R] [--ta NAME]...
+#                   [--keep DIR] [--build DIR]
 #
 # DESCRIPTION
 #   Counts the instructions an ecall executes, with valgrind's callgrind, for
@@ -22,22 +22,28 @@
 #   filter, which valgrind cannot run under: the images are the bench-only
 #   build/bench/ta/<ta>-icount.ta and <ta>-nomig-icount.ta (Makefile;
 #   tee/sim/enclave/confine.c says why this is safe and measures the same
-#   path). Passive mode. Two TAs in turn make the same W warm-up calls, then
-#   N calls (the first) or 2N (the second):
-#     TA side    (total of TA 2 - total of TA 1) / N: start-up, fill and
-#                warm-up cancel out; every thread of the TA process counts
-#     host side  the calling process, counted only around the N and 2N calls
-#                (callgrind client requests): (2N part - N part) / N
-#   overhead = normal / nomig - 1, TA side; the target is met when <= 1 %.
-#   Counts are deterministic to a fraction of a per cent: run it twice.
+#   path). Passive mode. R TAs in turn make the same W warm-up calls, then
+#   the same N calls between INFO frames (bench/icount.c):
+#     TA side    the serving thread's instructions over the N calls, / N
+#                (callgrind writes a part at each INFO frame: part 2 minus
+#                part 3, one INFO frame's round); start-up, fill and warm-up
+#                are left out
+#     host side  the calling process, counted only around the N calls
+#                (callgrind client requests), / N
+#   Medians over the R TAs; overhead = normal / nomig - 1, TA side; the
+#   target is met when <= 1 %. probe and kvstore repeat to about a tenth of
+#   an instruction per call; ledger moves by about 1 % from one TA process to
+#   the next, and by a few per cent in a rare one (strcmp's path depends on
+#   where its arguments land in a page), hence the medians.
 #
 # OPTIONS
 #   --json       one JSON object per TA and build instead of the table:
-#                {"bench":"icount","ta":…,"build":"nomig"|"normal","calls":N,
-#                 "instr_per_call":…,"host_instr_per_call":…}
-#   --calls N    calls measured (default 2000; N and 2N are made)
+#                {"bench":"icount","ta":…,"ecall":…,"build":"nomig"|"normal",
+#                 "calls":N,"warm":W,"rounds":R,"instr_per_call":…,
+#                 "instr_min":…,"instr_max":…,"host_instr_per_call":…}
+#   --calls N    calls measured per TA (default 2000)
 #   --warm W     warm-up calls before them (default 200)
-#   --rounds R   TAs measured, one after another (default 5): medians
+#   --rounds R   TAs measured per build, one after another (default 7)
 #   --ta NAME    only this TA (kvstore, ledger, probe; repeatable)
 #   --keep DIR   keep the callgrind files in DIR/<ta>-<build>/ (for
 #                callgrind_annotate: which functions the extra instructions are in)
@@ -48,8 +54,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-json=0 calls=2000 warm=200 rounds=5 keep="" tas=()
-usage() { sed -n '2,/^# About/p' "$0" | sed 's/^# \{0,1\}//'; }
+json=0 calls=2000 warm=200 rounds=7 keep="" tas=()
+usage() { sed -n '2,/^# valgrind/p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --json) json=1 ;;
