@@ -104,8 +104,9 @@ def table_icount(res):
         r0 = rows[0]
         print()
         print("- **Migration support costs ≤ 1 %% more instructions per ecall (TA side): %s.** "
-              "Worst: %+.2f %% (%s); the lowest count of %d TAs per build, %d calls each." % (
-                  "met" if worst[0] <= 1 else "NOT met", worst[0], worst[1], r0["rounds"], r0["calls"]))
+              "Worst: %+.2f %% (%s); the lowest count of %d TA%s per build, %d calls each." % (
+                  "met" if worst[0] <= 1 else "NOT met", worst[0], worst[1], r0["rounds"],
+                  "" if r0["rounds"] == 1 else "s", r0["calls"]))
 
 
 def table_downtime(res):
