@@ -234,6 +234,45 @@ $(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-nomig.ta,$(
 $(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/bench/ta/$(e)-wtrack.ta,$(call ta_objs,examples/$(e)),$(LIB_TA_BENCHWT))))
 BENCH_TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/bench/ta/$(e)-nomig.ta $(BUILD)/bench/ta/$(e)-wtrack.ta)
 
+# Bench-only images for instruction counts (bench/icount.sh, docs/measurement.md;
+# sim, non-sanitizer builds): kvstore, ledger and the probe TA with the
+# product runtime (<ta>-icount.ta) and without migration (<ta>-nomig-icount.ta),
+# for callgrind. They differ from the product and -nomig images in two
+# places, both outside the ecall path, compiled with -DTALOS_BENCH_ICOUNT:
+# the sim side's confine.c skips loading the seccomp filter, which valgrind
+# cannot run under (confine.c says why that is safe), and the arena lies at
+# 32 GiB instead of 64 GiB (ta/entry.c maps it, enclave.c names it), where
+# valgrind keeps its own memory. Every other object is the product's.
+ifeq ($(TEE)$(SAN),sim0)
+ICOUNT_TAS := kvstore:examples/kvstore ledger:examples/ledger probe:tests/ta/probe
+ICOUNT_DEFS := -DTALOS_BENCH_ICOUNT -DTALOS_ARENA_BASE=0x800000000ULL
+LIB_TEE_SIM_ICOUNT := $(call tee_enclave_lib,sim_icount)
+LIB_TA_ICOUNT := $(BUILD)/lib/libtalos_ta_icount.a
+LIB_TA_NOMIG_ICOUNT := $(BUILD)/lib/libtalos_ta_nomig_icount.a
+$(LIB_TEE_SIM_ICOUNT): $(call src2obj,$(filter-out %/confine.c %/enclave.c,$(call tee_side,enclave,sim)) \
+  $(call tee_side,common,sim)) $(O)/icount/tee/sim/enclave/confine.o $(O)/icount/tee/sim/enclave/enclave.o
+$(LIB_TA_ICOUNT): $(filter-out $(O)/ta/entry.o,$(call src2obj,$(TA_SRC))) $(O)/icount/ta/entry.o
+$(LIB_TA_NOMIG_ICOUNT): $(filter-out $(O)/nomig/ta/entry.o,$(patsubst %.c,$(O)/nomig/%.o,$(TA_NOMIG_SRC))) \
+  $(O)/icount-nomig/ta/entry.o
+# The same flags as the objects they stand in for: frame pointers where the
+# product runtime has them.
+$(O)/icount/ta/%.o: ALL_CFLAGS += $(TA_FP_FLAGS)
+$(O)/icount/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ICOUNT_DEFS) -c $< -o $@
+$(O)/icount-nomig/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ICOUNT_DEFS) -DTALOS_NO_MIGRATION -c $< -o $@
+icount_name = $(word 1,$(subst :, ,$(1)))
+icount_dir = $(word 2,$(subst :, ,$(1)))
+$(foreach t,$(ICOUNT_TAS),$(eval $(call ta_link,$(BUILD)/bench/ta/$(call icount_name,$(t))-icount.ta,\
+  $(call ta_objs,$(call icount_dir,$(t))),$(LIB_TA_ICOUNT),sim_icount)))
+$(foreach t,$(ICOUNT_TAS),$(eval $(call ta_link,$(BUILD)/bench/ta/$(call icount_name,$(t))-nomig-icount.ta,\
+  $(call ta_objs,$(call icount_dir,$(t))),$(LIB_TA_NOMIG_ICOUNT),sim_icount)))
+BENCH_TA_IMAGES += $(foreach t,$(ICOUNT_TAS),$(BUILD)/bench/ta/$(call icount_name,$(t))-icount.ta \
+  $(BUILD)/bench/ta/$(call icount_name,$(t))-nomig-icount.ta)
+endif
+
 # Test TAs (tests/ta/<name>/*.c, one folder each; a header beside them is
 # shared) are built the same way.
 TEST_TAS := $(notdir $(patsubst %/,%,$(wildcard tests/ta/*/)))

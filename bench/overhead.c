@@ -30,97 +30,20 @@
 #include <time.h>
 
 #include "bench/lib/stats.h"
+#include "bench/lib/workload.h"
 
 #include "talos/talos.h"
 
 #define MAX_RUNS 51
 #define NVAR 3
-#define KV_KEYS 1000
-#define ACCOUNTS 100
 
 static const char *const variants[NVAR] = {"nomig", "normal", "wtrack"};
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static uint64_t next(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return rng;
-}
-
-static int call(struct talos_ta *ta, const char *ecall, int argc, const struct talos_buf *argv)
-{
-    struct talos_result res;
-    int rc = talos_ta_call(ta, ecall, argc, argv, &res);
-
-    if (rc == TALOS_OK && res.status != TALOS_OK) {
-        fprintf(stderr, "overhead: %s: %s (%s)\n", ecall, talos_strerror(res.status), res.reason);
-        rc = res.status;
-    }
-    talos_result_clear(&res);
-    return rc;
-}
-
-/* One operation of the TA's workload. */
-static int op_kvstore(struct talos_ta *ta)
-{
-    char key[16], val[100];
-    uint64_t x = next();
-    struct talos_buf a[2] = {{key, 0}, {val, sizeof(val)}};
-
-    a[0].len = (size_t)snprintf(key, sizeof(key), "k%u", (unsigned)(x % KV_KEYS));
-    if (x >> 63) {
-        memset(val, 'a' + (int)(x >> 40) % 26, sizeof(val));
-        return call(ta, "put", 2, a);
-    }
-    return call(ta, "get", 1, a);
-}
-
-static int op_ledger(struct talos_ta *ta)
-{
-    char from[16], to[16];
-    uint64_t x = next();
-    unsigned f = (unsigned)(x % ACCOUNTS), t = (unsigned)((x >> 20) % (ACCOUNTS - 1));
-    struct talos_buf a[3] = {{from, 0}, {to, 0}, {"1", 1}};
-
-    if (t >= f)
-        t++;
-    a[0].len = (size_t)snprintf(from, sizeof(from), "a%03u", f);
-    a[1].len = (size_t)snprintf(to, sizeof(to), "a%03u", t);
-    return call(ta, "transfer", 3, a);
-}
-
-/* One call (`fill`, keys k0..k999): a setup of 1 000 calls would cost
- * seconds per TA when switchless falls into its sleep regime. */
-static int setup_kvstore(struct talos_ta *ta)
-{
-    char n[16];
-    struct talos_buf a[2] = {{n, 0}, {"100", 3}};
-
-    a[0].len = (size_t)snprintf(n, sizeof(n), "%u", KV_KEYS);
-    return call(ta, "fill", 2, a);
-}
-
-static int setup_ledger(struct talos_ta *ta)
-{
-    char name[16];
-    struct talos_buf a[2] = {{name, 0}, {"1000000000", 10}};
-    int rc = TALOS_OK;
-
-    for (unsigned i = 0; i < ACCOUNTS && rc == TALOS_OK; i++) {
-        a[0].len = (size_t)snprintf(name, sizeof(name), "a%03u", i);
-        rc = call(ta, "open", 2, a);
-    }
-    return rc;
-}
-
-static const struct app {
-    const char *name;
-    int (*setup)(struct talos_ta *);
-    int (*op)(struct talos_ta *);
-} apps[] = {{"kvstore", setup_kvstore, op_kvstore}, {"ledger", setup_ledger, op_ledger}};
+/* kvstore and ledger (bench/lib/workload.c); not the probe TA. */
+#define NAPPS 2
 
 /* Operations per second over a window of ms milliseconds. */
-static int window(const struct app *a, struct talos_ta *ta, int ms, double *ops_s)
+static int window(const struct bench_app *a, struct talos_ta *ta, int ms, double *ops_s)
 {
     uint64_t t0 = bench_now_ns(), end = t0 + (uint64_t)ms * 1000000u, t = t0, n = 0;
     int rc = TALOS_OK;
@@ -135,7 +58,7 @@ static int window(const struct app *a, struct talos_ta *ta, int ms, double *ops_
     return TALOS_OK;
 }
 
-static int create(struct talos_host *h, const char *build, const struct app *a, int v,
+static int create(struct talos_host *h, const char *build, const struct bench_app *a, int v,
                   enum talos_call_mode mode, int track_mib, struct talos_ta **out)
 {
     char path[512], mib[16];
@@ -197,9 +120,9 @@ int main(int argc, char **argv)
         printf("| TA | mode | nomig ops/s | normal ops/s | wtrack ops/s | migration compiled in, idle | "
                "write tracking active |\n|---|---|---:|---:|---:|---:|---:|\n");
     }
-    for (size_t ai = 0; ai < sizeof(apps) / sizeof(apps[0]) && rc == TALOS_OK; ai++) {
+    for (size_t ai = 0; ai < NAPPS && rc == TALOS_OK; ai++) {
         for (int mode = 0; mode < 2 && rc == TALOS_OK; mode++) {
-            const struct app *a = &apps[ai];
+            const struct bench_app *a = &bench_apps[ai];
             double ops[NVAR][MAX_RUNS], med[NVAR], best[NVAR], warm = 0;
             const char *mname = mode ? "switchless" : "passive";
             char id[64];

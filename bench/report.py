@@ -2,7 +2,7 @@
 """make bench: turn the JSON lines the benchmarks wrote into Markdown tables
 and PNG plots (drawn by gnuplot).
 
-    report.py table ecall|wtrack|overhead|downtime|firstmove|targets RESULTS_DIR
+    report.py table ecall|wtrack|overhead|icount|downtime|firstmove|targets RESULTS_DIR
     report.py plots RESULTS_DIR PLOTS_DIR
 
 RESULTS_DIR holds one <bench>.jsonl per benchmark (bench/run.sh writes them),
@@ -79,6 +79,38 @@ def table_overhead(res):
         print("| %s | %s | %.0f | %.0f | %.0f | %+.2f %% | %+.2f %% |" % (
             r["ta"], r["mode"], r["nomig_ops"], r["normal_ops"], r["wtrack_ops"], r["overhead_pct"],
             r["wtrack_pct"]))
+
+
+def table_icount(res):
+    rows = lines(res, "icount")
+    if not rows:
+        print("(no icount results)")
+        return
+    by = {}
+    for r in rows:
+        by.setdefault(r["ta"], {})[r["build"]] = r
+    print("| TA | ecall | no migration, instr/call | migration idle, instr/call | overhead | ≤ 1 % | "
+          "overhead of medians | min..max (none / idle) | host instr/call (none / idle) |")
+    print("|---|---|---:|---:|---:|---|---:|---:|---:|")
+    worst = None
+    for ta, b in by.items():
+        if "nomig" not in b or "normal" not in b:
+            continue
+        n, m = b["nomig"], b["normal"]
+        o = 100 * (m["instr_per_call"] / n["instr_per_call"] - 1)
+        if worst is None or o > worst[0]:
+            worst = (o, ta)
+        print("| %s | %s | %.1f | %.1f | %+.2f %% | %s | %+.2f %% | %.1f..%.1f / %.1f..%.1f | %.1f / %.1f |" % (
+            ta, n["ecall"], n["instr_per_call"], m["instr_per_call"], o, "met" if o <= 1 else "NOT met",
+            100 * (m["instr_median"] / n["instr_median"] - 1), n["instr_per_call"], n["instr_max"],
+            m["instr_per_call"], m["instr_max"], n["host_instr_per_call"], m["host_instr_per_call"]))
+    if worst is not None:
+        r0 = rows[0]
+        print()
+        print("- **Migration support costs ≤ 1 %% more instructions per ecall (TA side): %s.** "
+              "Worst: %+.2f %% (%s); the lowest count of %d TA%s per build, %d calls each." % (
+                  "met" if worst[0] <= 1 else "NOT met", worst[0], worst[1], r0["rounds"],
+                  "" if r0["rounds"] == 1 else "s", r0["calls"]))
 
 
 def table_downtime(res):
@@ -382,7 +414,7 @@ plot '%s' using ($2+0.1):xtic(1) title '0 %%', '' using 3 title '1 %%', '' using
 def main(argv):
     if len(argv) == 3 and argv[0] == "table":
         {"ecall": table_ecall, "wtrack": table_wtrack, "overhead": table_overhead,
-         "downtime": table_downtime, "firstmove": table_firstmove,
+         "icount": table_icount, "downtime": table_downtime, "firstmove": table_firstmove,
          "targets": table_targets}[argv[1]](argv[2])
     elif len(argv) == 3 and argv[0] == "plots":
         plots(argv[1], argv[2])

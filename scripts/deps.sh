@@ -17,6 +17,7 @@ if [ "${1:-}" = "--check" ]; then
     "gelf.h:libelf-dev"
     "seccomp.h:libseccomp-dev"
     "cmocka.h:libcmocka-dev"
+    "valgrind/callgrind.h:valgrind"
   )
   # cmocka.h needs these before it.
   PRE='#include <stdarg.h>
@@ -63,6 +64,7 @@ PKGS=(
   libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang
   python3           # integration-test helpers (tamper proxy, wire capture)
   gnuplot-nox       # make bench: plots (bench/plots/*.png)
+  valgrind          # make bench: instruction counts per ecall (bench/icount.sh, callgrind)
 )
 
 missing=()

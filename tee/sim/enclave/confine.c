@@ -36,6 +36,9 @@
 #include "talos/err.h"
 #include "tee/sim/enclave/confine.h"
 #include "tee/sim/common/report.h"
+#ifdef TALOS_BENCH_ICOUNT
+#include <valgrind/callgrind.h>
+#endif
 
 /* Namespaces a thread could be asked to enter at creation. */
 #define CLONE_NS_FLAGS                                                                         \
@@ -220,12 +223,52 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
     return 0;
 }
 
+#ifdef TALOS_BENCH_ICOUNT
+/* Bench-only (-DTALOS_BENCH_ICOUNT): linked into the images
+ * build/bench/ta/<ta>-icount.ta and <ta>-nomig-icount.ta alone, which
+ * bench/icount.sh runs under valgrind's callgrind to count the instructions
+ * of an ecall with and without migration support. Valgrind implements no
+ * seccomp call (the product images stop here with "cannot confine this
+ * TA"), and its own system calls (translation cache mapped executable, its
+ * output file opened at exit) are what the filter forbids; so these images
+ * skip this one step, the filter, and nothing else: the launcher's steps
+ * (another user, namespaces, no_new_privs, no core) and every step above
+ * still run.
+ *
+ * Why it is safe: no product image contains this code. The define is set
+ * only by the Makefile's $(O)/icount/ rule; the product confine.o is
+ * compiled without it and no variable or file switches it at run time, so
+ * a node cannot make kvstore.ta skip its filter. An icount image is another
+ * image: its measurement differs, so it gets other seal keys and no
+ * verifier that expects the product measurement accepts its evidence.
+ *
+ * Why it measures the same path: such an image links the runtime objects
+ * of the product (libtalos_ta.a) or of the -nomig bench image
+ * (libtalos_ta_nomig.a) and the TA's own, except this file and two
+ * compiled again from the same source with the same flags but for the
+ * arena's address (ta/entry.c maps it, enclave.c names it): 32 GiB instead
+ * of 64 GiB, where valgrind keeps its own memory. That constant is used at
+ * start-up and by introspection, never on the ecall path, and this file
+ * runs once at start-up. Instead of the filter, callgrind's instrumentation
+ * starts here (a no-op outside valgrind; bench/icount.sh runs with
+ * --instr-atstart=no so that the host's start-up costs less). */
+static int bench_icount_no_filter(void)
+{
+    TLOG_WARN("sim: bench-only icount image: NO system call filter (bench/icount.sh)");
+    CALLGRIND_START_INSTRUMENTATION;
+    return 0;
+}
+#endif
+
 static int load_filter(void)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    scmp_filter_ctx ctx = NULL;
     int rc = -ENOMEM;
 
-    if (!ctx)
+#ifdef TALOS_BENCH_ICOUNT
+    return bench_icount_no_filter();
+#endif
+    if (!(ctx = seccomp_init(SCMP_ACT_TRAP)))
         goto out;
     /* Every thread, should one ever exist this early. */
     if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0 ||
