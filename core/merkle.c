@@ -27,12 +27,10 @@ static void blake3_keyed(const uint8_t key[BLAKE3_KEY_LEN], const void *p, size_
     blake3_hasher_finalize(&h, out, TALOS_HASH);
 }
 
-void talos_merkle_leaf(struct talos_sha256_ctx *c, uint64_t index, const uint8_t page[TALOS_PAGE],
-                       uint8_t out[TALOS_HASH])
+void talos_merkle_leaf(uint64_t index, const uint8_t page[TALOS_PAGE], uint8_t out[TALOS_HASH])
 {
     uint8_t key[BLAKE3_KEY_LEN];
 
-    (void)c;
     domain_key(0x00, index, key);
     /* Hashed in place: no copy of the page (the profile showed it). */
     blake3_keyed(key, page, TALOS_PAGE, out);
@@ -54,10 +52,8 @@ void talos_merkle_empty(uint8_t out[TALOS_HASH])
     blake3_keyed(key, NULL, 0, out);
 }
 
-void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
-                       uint8_t out[TALOS_HASH])
+void talos_merkle_root(uint8_t *leaves, size_t n, uint8_t out[TALOS_HASH])
 {
-    (void)c;
     if (n == 0) {
         talos_merkle_empty(out);
         return;

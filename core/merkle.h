@@ -24,12 +24,8 @@
 #define TALOS_PAGE 4096u
 #define TALOS_HASH 32u
 
-struct talos_sha256_ctx;
-
-/* Leaf hash of page `index`. `c` is not used since D41 (the leaves were
- * SHA-256 with a reusable context); callers still pass theirs. */
-void talos_merkle_leaf(struct talos_sha256_ctx *c, uint64_t index, const uint8_t page[TALOS_PAGE],
-                       uint8_t out[TALOS_HASH]);
+/* Leaf hash of page `index`. */
+void talos_merkle_leaf(uint64_t index, const uint8_t page[TALOS_PAGE], uint8_t out[TALOS_HASH]);
 
 /* An inner node over two child hashes (left ‖ right), and the root of
  * zero pages (core/mtree.c builds its trees with these too). */
@@ -37,9 +33,8 @@ void talos_merkle_node(const uint8_t pair[2 * TALOS_HASH], uint8_t out[TALOS_HAS
 void talos_merkle_empty(uint8_t out[TALOS_HASH]);
 
 /* Root over n leaf hashes (leaves[32*i]). Uses `leaves` as scratch: its
- * contents are destroyed. `c` is not used since D41. */
-void talos_merkle_root(struct talos_sha256_ctx *c, uint8_t *leaves, size_t n,
-                       uint8_t out[TALOS_HASH]);
+ * contents are destroyed. */
+void talos_merkle_root(uint8_t *leaves, size_t n, uint8_t out[TALOS_HASH]);
 
 void talos_chain_genesis(const uint8_t lineage[TALOS_LINEAGE_BYTES], uint8_t out[TALOS_HASH]);
 void talos_chain_next(const uint8_t prev[TALOS_HASH], uint64_t version,

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/crypto.h"
 #include "talos/err.h"
 
 /* Nodes of level k for n leaves. */
@@ -58,10 +57,8 @@ uint8_t *talos_mtree_leaf(struct talos_mtree *t, size_t i)
     return t->lvl[0] + i * TALOS_HASH;
 }
 
-int talos_mtree_root(struct talos_mtree *t, struct talos_sha256_ctx *c, size_t n,
-                     uint8_t out[TALOS_HASH])
+int talos_mtree_root(struct talos_mtree *t, size_t n, uint8_t out[TALOS_HASH])
 {
-    (void)c; /* not used since D41: the nodes are core/merkle.c's */
     if (n > t->cap)
         return TALOS_ERR_INVALID_ARG;
     if (n == 0) {

@@ -42,7 +42,6 @@ struct precopy {
     uint64_t *dirty;    /* pages to send next */
     uint64_t *sent;     /* pages sent at least once */
     struct talos_mtree tree;
-    struct talos_sha256_ctx *c;
     uint8_t *ppad;      /* persist section, padded to whole pages */
     uint64_t p_pages;
     uint32_t seq;
@@ -86,7 +85,7 @@ static int send_marked(struct mig *m, struct precopy *pc, uint64_t limit, uint64
             uint8_t *leaf = talos_mtree_leaf(&pc->tree, i);
             if (!leaf)
                 return TALOS_ERR_NOMEM;
-            talos_merkle_leaf(pc->c, i, pc->base + i * TALOS_PAGE, leaf);
+            talos_merkle_leaf(i, pc->base + i * TALOS_PAGE, leaf);
             pc->dirty[i / 64] &= ~(1ull << (i % 64));
             set_bit(pc->sent, i);
             i++;
@@ -156,8 +155,7 @@ int precopy_start(struct precopy **out, uint64_t *hint_bytes)
     rc = TALOS_ERR_NOMEM;
     pc->dirty = calloc(pc->cap / 64, sizeof(uint64_t));
     pc->sent = calloc(pc->cap / 64, sizeof(uint64_t));
-    if (!pc->dirty || !pc->sent || talos_mtree_init(&pc->tree, a + 1) != TALOS_OK ||
-        talos_sha256_begin(&pc->c) != TALOS_OK)
+    if (!pc->dirty || !pc->sent || talos_mtree_init(&pc->tree, a + 1) != TALOS_OK)
         goto fail;
     *hint_bytes = a * TALOS_PAGE;
     *out = pc;
@@ -193,7 +191,7 @@ int precopy_rounds(struct mig *m, struct precopy *pc, uint32_t max_rounds)
          * ready before the freeze. Ours too. */
         uint8_t root[TALOS_HASH];
         if ((rc = round_begin(m, round + 1, a)) != TALOS_OK ||
-            (rc = talos_mtree_root(&pc->tree, pc->c, a, root)) != TALOS_OK)
+            (rc = talos_mtree_root(&pc->tree, a, root)) != TALOS_OK)
             return rc;
         /* Collect only once the target caught up: what is written while we
          * wait goes into this set, not into the frozen one. */
@@ -260,13 +258,13 @@ int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[TALOS_MIG_
             uint8_t *leaf = talos_mtree_leaf(&pc->tree, a + p + j);
             if (!leaf)
                 return TALOS_ERR_NOMEM;
-            talos_merkle_leaf(pc->c, a + p + j, pc->ppad + (p + j) * TALOS_PAGE, leaf);
+            talos_merkle_leaf(a + p + j, pc->ppad + (p + j) * TALOS_PAGE, leaf);
         }
         if ((rc = mig_send_chunk(m, pc->seq++, a + p, n, pc->ppad + p * TALOS_PAGE)) != TALOS_OK)
             return rc;
     }
     m->rep.frozen_bytes = m->rep.state_bytes - before;
-    if ((rc = talos_mtree_root(&pc->tree, pc->c, a + pc->p_pages, root)) != TALOS_OK)
+    if ((rc = talos_mtree_root(&pc->tree, a + pc->p_pages, root)) != TALOS_OK)
         return rc;
     TLOG_DEBUG("S: +%.3f ms last round sent (%llu pages), root computed", (mig_now() - m->t0) / 1e6,
                (unsigned long long)sent);
@@ -295,7 +293,6 @@ void precopy_end(struct precopy *pc)
     free(pc->dirty);
     free(pc->sent);
     talos_mtree_free(&pc->tree);
-    talos_sha256_free(pc->c);
     if (pc->ppad) {
         talos_wipe(pc->ppad, pc->p_pages * TALOS_PAGE);
         free(pc->ppad);
