@@ -121,15 +121,12 @@ static int state_root(uint8_t root[TALOS_HASH])
 
     if (!leaves || !last)
         goto out;
-    for (uint64_t i = 0; i < a_pages; i++)
-        talos_merkle_leaf(i, base + i * TALOS_PAGE, leaves + i * TALOS_HASH);
-    for (uint64_t i = 0; i < p_pages; i++) {
-        const uint8_t *pg = persist + i * TALOS_PAGE;
-        if ((i + 1) * TALOS_PAGE > plen) { /* the partial last page */
-            memcpy(last, pg, plen - i * TALOS_PAGE);
-            pg = last;
-        }
-        talos_merkle_leaf(a_pages + i, pg, leaves + (a_pages + i) * TALOS_HASH);
+    talos_merkle_leaves(0, base, a_pages, leaves);
+    uint64_t whole = plen / TALOS_PAGE; /* the persist section's full pages */
+    talos_merkle_leaves(a_pages, persist, whole, leaves + a_pages * TALOS_HASH);
+    if (whole < p_pages) { /* the partial last page */
+        memcpy(last, persist + whole * TALOS_PAGE, plen - whole * TALOS_PAGE);
+        talos_merkle_leaf(a_pages + whole, last, leaves + (a_pages + whole) * TALOS_HASH);
     }
     talos_merkle_root(leaves, total, root);
     rc = TALOS_OK;

@@ -9,9 +9,7 @@
 
 static void hash_job(const struct leafhash_job *j)
 {
-    for (uint32_t i = 0; i < j->n; i++)
-        talos_merkle_leaf(j->first + i, j->pages + (size_t)i * TALOS_PAGE,
-                          j->slots + (size_t)i * TALOS_HASH);
+    talos_merkle_leaves(j->first, j->pages, j->n, j->slots);
 }
 
 static void *run(void *arg)

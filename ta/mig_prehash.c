@@ -42,8 +42,8 @@ static void hash_pages(const struct prehash *h, uint32_t k)
     uint32_t n = 0;
 
     chunk_at(h, k, &first, &n);
-    for (uint64_t i = first; i < first + n; i++)
-        talos_merkle_leaf(i, page_at(h, i), h->leaves + i * TALOS_HASH);
+    /* A chunk's pages are contiguous (chunk_at): one batch. */
+    talos_merkle_leaves(first, page_at(h, first), n, h->leaves + first * TALOS_HASH);
 }
 
 /* Every page is hashed and the arena's last chunk not yet sent (T15

@@ -95,21 +95,17 @@ static int on_chunk(struct rx *r, uint32_t len)
     if ((rc = talos_chan_read(&r->m->ch, dst, (size_t)pl.n * TALOS_PAGE)) != TALOS_OK)
         return rc;
     /* The leaf slots of a chunk are contiguous; in the final phase they
-     * exist already (BEGIN grew the tree), so no slot moves under the helper. */
+     * exist already (BEGIN grew the tree), so no slot moves under the helper.
+     * Marked from the last down: only the first call may grow the tree
+     * (and move its slots), so the first slot, taken last, stays valid. */
     struct leafhash_job j = {.first = pl.leaf, .n = pl.n, .pages = dst};
-    for (uint32_t i = 0; i < pl.n; i++) {
-        uint8_t *leaf = talos_mtree_leaf(&r->tree, pl.leaf + i);
-        if (!leaf)
+    for (uint32_t i = pl.n; i-- > 0;)
+        if (!(j.slots = talos_mtree_leaf(&r->tree, pl.leaf + i)))
             return TALOS_ERR_NOMEM;
-        if (i == 0)
-            j.slots = leaf;
-    }
     if (r->lh.on) /* a final phase with a helper (see BEGIN) */
         leafhash_post(&r->lh, &j);
     else /* a pre-copy round may send a page again: hashed now, in order */
-        for (uint32_t i = 0; i < pl.n; i++)
-            talos_merkle_leaf(pl.leaf + i, dst + (size_t)i * TALOS_PAGE,
-                              j.slots + i * TALOS_HASH);
+        talos_merkle_leaves(pl.leaf, dst, pl.n, j.slots);
 #ifdef TALOS_FAULT_POINTS
     if (r->x.seq == 2) /* the step means "two chunks in place and hashed" (T15) */
         leafhash_drain(&r->lh);
