@@ -14,6 +14,8 @@
 /* Pages per blake3_hash_many call: 64 chunks, four rounds of the widest
  * unit (AVX-512: 16 lanes); 3 KiB of chaining values on the stack. */
 #define LEAF_BATCH 16u
+/* Inner nodes per blake3_hash_many call (one block each). */
+#define NODE_BATCH 64u
 
 /* BLAKE3 keyed by what the bytes are (D41): a key per domain (leaf, inner
  * node, empty tree), public: these are domains, not secrets. A key costs
@@ -77,12 +79,35 @@ void talos_merkle_leaf(uint64_t index, const uint8_t page[TALOS_PAGE], uint8_t o
     talos_merkle_leaves(index, page, 1, out);
 }
 
+/* An inner node is BLAKE3 keyed with K(0x01) over 64 bytes: one chunk of
+ * one block, so the hasher's whole work is one compression with
+ * CHUNK_START | CHUNK_END | ROOT at counter 0, and the first 32 bytes of a
+ * ROOT output are that compression's chaining value. blake3_hash_many
+ * computes exactly that for many nodes at once: the definition is D41's
+ * (test_merkle checks it against the public hasher), the hasher's set-up
+ * per node is gone, and the lanes fill. */
+void talos_merkle_nodes(const uint8_t *pairs, size_t n, uint8_t *out)
+{
+    uint8_t kb[BLAKE3_KEY_LEN];
+    uint32_t key[8];
+    const uint8_t *in[NODE_BATCH];
+
+    domain_key(0x01, kb);
+    load_key_words(kb, key);
+    while (n > 0) {
+        size_t m = n < NODE_BATCH ? n : NODE_BATCH;
+        for (size_t i = 0; i < m; i++)
+            in[i] = pairs + i * 2 * TALOS_HASH;
+        blake3_hash_many(in, m, 1, key, 0, false, KEYED_HASH | ROOT, CHUNK_START, CHUNK_END, out);
+        pairs += m * 2 * TALOS_HASH;
+        out += m * TALOS_HASH;
+        n -= m;
+    }
+}
+
 void talos_merkle_node(const uint8_t pair[2 * TALOS_HASH], uint8_t out[TALOS_HASH])
 {
-    uint8_t key[BLAKE3_KEY_LEN];
-
-    domain_key(0x01, key);
-    blake3_keyed(key, pair, 2 * TALOS_HASH, out);
+    talos_merkle_nodes(pair, 1, out);
 }
 
 void talos_merkle_empty(uint8_t out[TALOS_HASH])
@@ -100,18 +125,19 @@ void talos_merkle_root(uint8_t *leaves, size_t n, uint8_t out[TALOS_HASH])
         return;
     }
     while (n > 1) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i += 2, m++) {
-            if (i + 1 == n) { /* odd one out: promoted unchanged */
-                memmove(leaves + m * TALOS_HASH, leaves + i * TALOS_HASH, TALOS_HASH);
-                continue;
-            }
-            /* In place: node m is written after both its children are read. */
-            uint8_t pair[2 * TALOS_HASH];
-            memcpy(pair, leaves + i * TALOS_HASH, sizeof(pair));
-            talos_merkle_node(pair, leaves + m * TALOS_HASH);
+        /* In place, NODE_BATCH nodes at a time: the batch's nodes land in
+         * [m, m + k) only after it read its children [2m, 2m + 2k), and
+         * later batches read from 2(m + k) on, beyond what it wrote. */
+        for (size_t m = 0; m < n / 2;) {
+            uint8_t tmp[NODE_BATCH * TALOS_HASH];
+            size_t k = n / 2 - m < NODE_BATCH ? n / 2 - m : NODE_BATCH;
+            talos_merkle_nodes(leaves + 2 * m * TALOS_HASH, k, tmp);
+            memcpy(leaves + m * TALOS_HASH, tmp, k * TALOS_HASH);
+            m += k;
         }
-        n = m;
+        if (n % 2) /* odd one out: promoted unchanged */
+            memmove(leaves + n / 2 * TALOS_HASH, leaves + (n - 1) * TALOS_HASH, TALOS_HASH);
+        n = (n + 1) / 2;
     }
     memcpy(out, leaves, TALOS_HASH);
 }

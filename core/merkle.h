@@ -41,6 +41,10 @@ void talos_merkle_leaf(uint64_t index, const uint8_t page[TALOS_PAGE], uint8_t o
 /* An inner node over two child hashes (left ‖ right), and the root of
  * zero pages (core/mtree.c builds its trees with these too). */
 void talos_merkle_node(const uint8_t pair[2 * TALOS_HASH], uint8_t out[TALOS_HASH]);
+/* n inner nodes at once: node i over pairs[64 i .. 64 i + 64) into
+ * out[32 i]; the same as n calls of talos_merkle_node, across the SIMD
+ * lanes. `out` must not overlap `pairs`. */
+void talos_merkle_nodes(const uint8_t *pairs, size_t n, uint8_t *out);
 void talos_merkle_empty(uint8_t out[TALOS_HASH]);
 
 /* Root over n leaf hashes (leaves[32*i]). Uses `leaves` as scratch: its

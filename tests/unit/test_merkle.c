@@ -178,7 +178,7 @@ static void leaf_binds_index(void **state)
 }
 
 /* An inner node is BLAKE3 keyed with 0x01 ‖ zeros over both children:
- * recomputed by hand with the library. */
+ * recomputed by hand with the library's public hasher; and the batch. */
 static void node_definition(void **state)
 {
     uint8_t key[BLAKE3_KEY_LEN] = {0x01}, want[TALOS_HASH], got[TALOS_HASH];
@@ -191,6 +191,17 @@ static void node_definition(void **state)
     blake3_hasher_finalize(&h, want, sizeof(want));
     talos_merkle_node(pair, got);
     assert_memory_equal(got, want, TALOS_HASH);
+    /* Many at once: the same as one by one (batches of 64 and a rest). */
+    static const size_t counts[] = {1, 3, 64, 65, 130};
+    static uint8_t outs[130 * TALOS_HASH];
+    fill_big();
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        talos_merkle_nodes(big[1], counts[c], outs);
+        for (size_t i = 0; i < counts[c]; i++) {
+            talos_merkle_node(big[1] + i * 2 * TALOS_HASH, got);
+            assert_memory_equal(outs + i * TALOS_HASH, got, TALOS_HASH);
+        }
+    }
 }
 
 /* Any change of any page, and page order, changes the root; equal states
