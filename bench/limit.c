@@ -9,9 +9,10 @@
  *
  * A third transfer, into fresh memory, also computes the state root a
  * migration needs on both sides: the sender hashes each 4 KiB page
- * (BLAKE3, as core/merkle.c since D41) right before it encrypts it, the receiver each page it copied
- * in, and each side then folds its leaves into a Merkle root, which must
- * agree. One thread a side, as above: the floor of a transfer that checks
+ * right before it encrypts it, the receiver each page it copied in, with
+ * TALOS's own leaves and tree (core/merkle.c: BLAKE3, the pages of a chunk
+ * in one SIMD batch since D42), and each side then folds its leaves into a
+ * Merkle root, which must agree. One thread a side, as above: the floor of a transfer that checks
  * a state root, not of TALOS's scheduling of it.
  *
  *   limit [--runs N] [--tsv] [SIZE...]     SIZE: bytes, or with K/M/G suffix
@@ -37,7 +38,7 @@
 #include <unistd.h>
 
 #include "bench/lib/stats.h"
-#include "blake3.h"
+#include "core/merkle.h"
 #include "core/wire.h"
 #include "os/xport.h"
 #include "talos/common.h"
@@ -90,47 +91,27 @@ static void rooter_free(struct rooter *r)
     free(r->leaves);
 }
 
-/* One BLAKE3 over p: a leaf or an inner node (core/merkle.c keys each by
- * its domain, which costs nothing more). */
-static int hash(const uint8_t *p, size_t len, uint8_t out[TALOS_SHA256_BYTES])
-{
-    blake3_hasher h;
-
-    blake3_hasher_init(&h);
-    blake3_hasher_update(&h, p, len);
-    blake3_hasher_finalize(&h, out, TALOS_SHA256_BYTES);
-    return 1;
-}
-
 /* The leaves of the state's bytes [off, off + n), which are at p (off a
- * multiple of PAGE; the state's last page may be short). */
+ * multiple of PAGE): whole pages in one batch, as a TA hashes a chunk; the
+ * state's last page may be short, and is hashed zero-padded, as a TA's
+ * persist section. */
 static int rooter_pages(struct rooter *r, size_t off, const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i += PAGE)
-        if (!hash(p + i, n - i < PAGE ? n - i : PAGE,
-                    r->leaves + (off + i) / PAGE * TALOS_SHA256_BYTES))
-            return 0;
+    size_t whole = n / PAGE;
+
+    talos_merkle_leaves(off / PAGE, p, whole, r->leaves + off / PAGE * TALOS_HASH);
+    if (whole * PAGE < n) {
+        uint8_t last[PAGE] = {0};
+        memcpy(last, p + whole * PAGE, n - whole * PAGE);
+        talos_merkle_leaf(off / PAGE + whole, last, r->leaves + (off / PAGE + whole) * TALOS_HASH);
+    }
     return 1;
 }
 
-/* Fold the leaves pairwise, level by level, in place, into root (an odd
- * node moves up as it is). The same work as TALOS's tree (core/merkle.c),
- * not its exact layout. */
+/* Fold the leaves into the root, in place: TALOS's own tree. */
 static int rooter_fold(struct rooter *r, uint8_t root[TALOS_SHA256_BYTES])
 {
-    enum { H = TALOS_SHA256_BYTES };
-    uint8_t *l = r->leaves;
-    for (size_t n = r->n; n > 1;) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i += 2, m++) {
-            if (i + 1 == n)
-                memmove(l + H * m, l + H * i, H);
-            else if (!hash(l + H * i, 2 * H, l + H * m))
-                return 0;
-        }
-        n = m;
-    }
-    memcpy(root, l, TALOS_SHA256_BYTES);
+    talos_merkle_root(r->leaves, r->n, root);
     return 1;
 }
 

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/crypto.h"
 #include "talos/err.h"
 
 /* Nodes of level k for n leaves. */
@@ -58,10 +57,14 @@ uint8_t *talos_mtree_leaf(struct talos_mtree *t, size_t i)
     return t->lvl[0] + i * TALOS_HASH;
 }
 
-int talos_mtree_root(struct talos_mtree *t, struct talos_sha256_ctx *c, size_t n,
-                     uint8_t out[TALOS_HASH])
+/* Parents p0 .. p0 + run - 1 of level k + 1 from their children. */
+static void nodes(struct talos_mtree *t, unsigned k, size_t p0, size_t run)
 {
-    (void)c; /* not used since D41: the nodes are core/merkle.c's */
+    talos_merkle_nodes(t->lvl[k] + 2 * p0 * TALOS_HASH, run, t->lvl[k + 1] + p0 * TALOS_HASH);
+}
+
+int talos_mtree_root(struct talos_mtree *t, size_t n, uint8_t out[TALOS_HASH])
+{
     if (n > t->cap)
         return TALOS_ERR_INVALID_ARG;
     if (n == 0) {
@@ -93,20 +96,29 @@ int talos_mtree_root(struct talos_mtree *t, struct talos_sha256_ctx *c, size_t n
                 dp[p / 64] |= 1ull << (p % 64);
             }
         }
-        /* Compute the marked parents. */
+        /* Compute the marked parents, each run of consecutive ones in one
+         * batch (their children are consecutive too). */
+        size_t p0 = 0, run = 0;
         for (size_t w = 0; w < words(np); w++) {
             uint64_t bits = dp[w];
             while (bits) {
                 size_t p = w * 64 + (size_t)__builtin_ctzll(bits);
                 bits &= bits - 1;
-                uint8_t *dst = t->lvl[k + 1] + p * TALOS_HASH;
                 if (2 * p + 1 >= nk) { /* odd one out: promoted unchanged */
-                    memcpy(dst, t->lvl[k] + 2 * p * TALOS_HASH, TALOS_HASH);
+                    memcpy(t->lvl[k + 1] + p * TALOS_HASH, t->lvl[k] + 2 * p * TALOS_HASH,
+                           TALOS_HASH);
                     continue;
                 }
-                talos_merkle_node(t->lvl[k] + 2 * p * TALOS_HASH, dst);
+                if (run && p == p0 + run) {
+                    run++;
+                    continue;
+                }
+                nodes(t, k, p0, run);
+                p0 = p;
+                run = 1;
             }
         }
+        nodes(t, k, p0, run);
     }
     /* Level k holds one node: the root. Its dirty mark is spent. */
     t->dirty[k][0] &= ~1ull;

@@ -39,7 +39,6 @@ void talos_mtree_free(struct talos_mtree *t);
 uint8_t *talos_mtree_leaf(struct talos_mtree *t, size_t i);
 
 /* Root over leaves [0, n): every one of them must have been set. */
-int talos_mtree_root(struct talos_mtree *t, struct talos_sha256_ctx *c, size_t n,
-                     uint8_t out[TALOS_HASH]);
+int talos_mtree_root(struct talos_mtree *t, size_t n, uint8_t out[TALOS_HASH]);
 
 #endif

@@ -117,23 +117,19 @@ static int state_root(uint8_t root[TALOS_HASH])
     uint64_t p_pages = (plen + TALOS_PAGE - 1) / TALOS_PAGE, total = a_pages + p_pages;
     uint8_t *leaves = malloc((total ? total : 1) * TALOS_HASH);
     uint8_t *last = calloc(1, TALOS_PAGE);
-    struct talos_sha256_ctx *c = NULL;
     int rc = TALOS_ERR_NOMEM;
 
-    if (!leaves || !last || (rc = talos_sha256_begin(&c)) != TALOS_OK)
+    if (!leaves || !last)
         goto out;
-    for (uint64_t i = 0; i < a_pages; i++)
-        talos_merkle_leaf(c, i, base + i * TALOS_PAGE, leaves + i * TALOS_HASH);
-    for (uint64_t i = 0; i < p_pages; i++) {
-        const uint8_t *pg = persist + i * TALOS_PAGE;
-        if ((i + 1) * TALOS_PAGE > plen) { /* the partial last page */
-            memcpy(last, pg, plen - i * TALOS_PAGE);
-            pg = last;
-        }
-        talos_merkle_leaf(c, a_pages + i, pg, leaves + (a_pages + i) * TALOS_HASH);
+    talos_merkle_leaves(0, base, a_pages, leaves);
+    uint64_t whole = plen / TALOS_PAGE; /* the persist section's full pages */
+    talos_merkle_leaves(a_pages, persist, whole, leaves + a_pages * TALOS_HASH);
+    if (whole < p_pages) { /* the partial last page */
+        memcpy(last, persist + whole * TALOS_PAGE, plen - whole * TALOS_PAGE);
+        talos_merkle_leaf(a_pages + whole, last, leaves + (a_pages + whole) * TALOS_HASH);
     }
-    talos_merkle_root(c, leaves, total, root);
-    talos_sha256_free(c);
+    talos_merkle_root(leaves, total, root);
+    rc = TALOS_OK;
 out:
     free(leaves);
     if (last)

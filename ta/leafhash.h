@@ -12,8 +12,6 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "core/crypto.h"
-
 struct leafhash_job {
     uint64_t first;       /* leaf index of the chunk's first page */
     uint32_t n;           /* pages */
@@ -30,19 +28,18 @@ struct leafhash {
     struct leafhash_job *jobs;
     uint32_t cap, posted, done;
     int end;
-    struct talos_sha256_ctx *c; /* the caller's: used inline when no thread */
+    int on;              /* started: posted jobs go here, not to the caller */
 };
 
 /* Room for `cap` jobs; a helper thread if one starts (otherwise every job
- * is hashed inline, with c, when posted). */
-void leafhash_start(struct leafhash *h, uint32_t cap, struct talos_sha256_ctx *c);
+ * is hashed inline when posted). */
+void leafhash_start(struct leafhash *h, uint32_t cap);
 /* Hash a chunk's pages into their slots (now, or on the helper). */
 void leafhash_post(struct leafhash *h, const struct leafhash_job *j);
 /* Wait until every job posted so far is hashed (the helper goes on). */
 void leafhash_drain(struct leafhash *h);
 /* Every job posted is hashed, the helper has ended. Safe to call twice
- * and on a leafhash never started (all zero). TALOS_OK, or NOMEM when the
- * helper could not hash. */
-int leafhash_finish(struct leafhash *h);
+ * and on a leafhash never started (all zero). */
+void leafhash_finish(struct leafhash *h);
 
 #endif

@@ -119,6 +119,7 @@ struct mig_introspection {
     int rc;
     uint8_t now[TALOS_MEASUREMENT_BYTES];
     char why[200];
+    uint64_t cpu_ns; /* the thread's CPU time (the debug log shows it) */
 };
 void mig_introspect_start(struct mig_introspection *in);
 void mig_introspect_join(struct mig_introspection *in);

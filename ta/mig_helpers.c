@@ -65,7 +65,9 @@ void mig_prefault_join(struct mig_prefault *p)
 static void *introspect_run(void *arg)
 {
     struct mig_introspection *in = arg;
+    uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
     in->rc = talos_rt_introspect(in->now, in->why, sizeof(in->why));
+    in->cpu_ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
     return NULL;
 }
 

@@ -7,18 +7,14 @@
 #include "core/merkle.h"
 #include "talos/err.h"
 
-static void hash_job(struct talos_sha256_ctx *c, const struct leafhash_job *j)
+static void hash_job(const struct leafhash_job *j)
 {
-    for (uint32_t i = 0; i < j->n; i++)
-        talos_merkle_leaf(c, j->first + i, j->pages + (size_t)i * TALOS_PAGE,
-                          j->slots + (size_t)i * TALOS_HASH);
+    talos_merkle_leaves(j->first, j->pages, j->n, j->slots);
 }
 
 static void *run(void *arg)
 {
     struct leafhash *h = arg;
-    struct talos_sha256_ctx *c = NULL;
-    int ok = talos_sha256_begin(&c) == TALOS_OK;
 
     pthread_mutex_lock(&h->lock);
     for (;;) {
@@ -28,21 +24,19 @@ static void *run(void *arg)
             break; /* the end, and nothing left */
         struct leafhash_job j = h->jobs[h->done];
         pthread_mutex_unlock(&h->lock);
-        if (ok)
-            hash_job(c, &j);
+        hash_job(&j);
         pthread_mutex_lock(&h->lock);
         if (++h->done == h->posted)
             pthread_cond_broadcast(&h->idle);
     }
     pthread_mutex_unlock(&h->lock);
-    talos_sha256_free(c);
-    return ok ? NULL : h; /* non-NULL: no hash context, nothing hashed */
+    return NULL;
 }
 
-void leafhash_start(struct leafhash *h, uint32_t cap, struct talos_sha256_ctx *c)
+void leafhash_start(struct leafhash *h, uint32_t cap)
 {
     memset(h, 0, sizeof(*h));
-    h->c = c;
+    h->on = 1;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
     pthread_cond_init(&h->idle, NULL);
@@ -55,7 +49,7 @@ void leafhash_start(struct leafhash *h, uint32_t cap, struct talos_sha256_ctx *c
 void leafhash_post(struct leafhash *h, const struct leafhash_job *j)
 {
     if (!h->started) {
-        hash_job(h->c, j);
+        hash_job(j);
         return;
     }
     pthread_mutex_lock(&h->lock);
@@ -66,7 +60,7 @@ void leafhash_post(struct leafhash *h, const struct leafhash_job *j)
     }
     pthread_mutex_unlock(&h->lock);
     if (j) /* more jobs than announced: cannot happen in a checked stream */
-        hash_job(h->c, j);
+        hash_job(j);
 }
 
 void leafhash_drain(struct leafhash *h)
@@ -79,16 +73,14 @@ void leafhash_drain(struct leafhash *h)
     pthread_mutex_unlock(&h->lock);
 }
 
-int leafhash_finish(struct leafhash *h)
+void leafhash_finish(struct leafhash *h)
 {
-    void *failed = NULL;
-
     if (h->started) {
         pthread_mutex_lock(&h->lock);
         h->end = 1;
         pthread_cond_signal(&h->cond);
         pthread_mutex_unlock(&h->lock);
-        pthread_join(h->thread, &failed);
+        pthread_join(h->thread, NULL);
         h->started = 0;
     }
     if (h->jobs) {
@@ -98,5 +90,4 @@ int leafhash_finish(struct leafhash *h)
         pthread_cond_destroy(&h->cond);
         pthread_cond_destroy(&h->idle);
     }
-    return failed ? TALOS_ERR_NOMEM : TALOS_OK;
 }

@@ -42,7 +42,6 @@ struct precopy {
     uint64_t *dirty;    /* pages to send next */
     uint64_t *sent;     /* pages sent at least once */
     struct talos_mtree tree;
-    struct talos_sha256_ctx *c;
     uint8_t *ppad;      /* persist section, padded to whole pages */
     uint64_t p_pages;
     uint32_t seq;
@@ -66,9 +65,23 @@ static uint64_t arena_pages_quiescent(struct precopy *pc)
     return n;
 }
 
+/* The leaves of the n pages from `first` (contiguous at `pages`) into the
+ * tree, hashed in one batch. Slots marked from the last down: only the
+ * first call may grow the tree and move the slots. */
+static int hash_run(struct precopy *pc, uint64_t first, uint32_t n, const uint8_t *pages)
+{
+    uint8_t *slots = NULL;
+
+    for (uint32_t j = n; j-- > 0;)
+        if (!(slots = talos_mtree_leaf(&pc->tree, first + j)))
+            return TALOS_ERR_NOMEM;
+    talos_merkle_leaves(first, pages, n, slots);
+    return TALOS_OK;
+}
+
 /* Send the marked pages below `limit` (and everything untracked below it),
- * hashing each as it goes; clears the marks it sends. Runs of contiguous
- * pages share a CHUNK. */
+ * hashing each run as it goes; clears the marks it sends. Runs of contiguous
+ * pages share a CHUNK, and are hashed in one batch. */
 static int send_marked(struct mig *m, struct precopy *pc, uint64_t limit, uint64_t *npages)
 {
     uint64_t i = 0;
@@ -83,16 +96,15 @@ static int send_marked(struct mig *m, struct precopy *pc, uint64_t limit, uint64
         uint64_t first = i;
         uint32_t n = 0;
         while (i < limit && n < TALOS_MIG_CHUNK_PAGES && (i >= pc->track_pages || bit(pc->dirty, i))) {
-            uint8_t *leaf = talos_mtree_leaf(&pc->tree, i);
-            if (!leaf)
-                return TALOS_ERR_NOMEM;
-            talos_merkle_leaf(pc->c, i, pc->base + i * TALOS_PAGE, leaf);
             pc->dirty[i / 64] &= ~(1ull << (i % 64));
             set_bit(pc->sent, i);
             i++;
             n++;
         }
-        if ((rc = mig_send_chunk(m, pc->seq++, first, n, pc->base + first * TALOS_PAGE)) != TALOS_OK)
+        /* Hashed right before it is sent, as before: a write after the
+         * collect that marked these pages is in the next set either way. */
+        if ((rc = hash_run(pc, first, n, pc->base + first * TALOS_PAGE)) != TALOS_OK ||
+            (rc = mig_send_chunk(m, pc->seq++, first, n, pc->base + first * TALOS_PAGE)) != TALOS_OK)
             return rc;
         *npages += n;
         TALOS_FAULT(pc->seq == 2 ? "source.after_2_chunks" : NULL);
@@ -156,8 +168,7 @@ int precopy_start(struct precopy **out, uint64_t *hint_bytes)
     rc = TALOS_ERR_NOMEM;
     pc->dirty = calloc(pc->cap / 64, sizeof(uint64_t));
     pc->sent = calloc(pc->cap / 64, sizeof(uint64_t));
-    if (!pc->dirty || !pc->sent || talos_mtree_init(&pc->tree, a + 1) != TALOS_OK ||
-        talos_sha256_begin(&pc->c) != TALOS_OK)
+    if (!pc->dirty || !pc->sent || talos_mtree_init(&pc->tree, a + 1) != TALOS_OK)
         goto fail;
     *hint_bytes = a * TALOS_PAGE;
     *out = pc;
@@ -193,7 +204,7 @@ int precopy_rounds(struct mig *m, struct precopy *pc, uint32_t max_rounds)
          * ready before the freeze. Ours too. */
         uint8_t root[TALOS_HASH];
         if ((rc = round_begin(m, round + 1, a)) != TALOS_OK ||
-            (rc = talos_mtree_root(&pc->tree, pc->c, a, root)) != TALOS_OK)
+            (rc = talos_mtree_root(&pc->tree, a, root)) != TALOS_OK)
             return rc;
         /* Collect only once the target caught up: what is written while we
          * wait goes into this set, not into the frozen one. */
@@ -256,17 +267,13 @@ int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[TALOS_MIG_
     for (uint64_t p = 0; p < pc->p_pages; p += TALOS_MIG_CHUNK_PAGES) {
         uint32_t n = (uint32_t)(pc->p_pages - p < TALOS_MIG_CHUNK_PAGES ? pc->p_pages - p
                                                                           : TALOS_MIG_CHUNK_PAGES);
-        for (uint32_t j = 0; j < n; j++) {
-            uint8_t *leaf = talos_mtree_leaf(&pc->tree, a + p + j);
-            if (!leaf)
-                return TALOS_ERR_NOMEM;
-            talos_merkle_leaf(pc->c, a + p + j, pc->ppad + (p + j) * TALOS_PAGE, leaf);
-        }
+        if ((rc = hash_run(pc, a + p, n, pc->ppad + p * TALOS_PAGE)) != TALOS_OK)
+            return rc;
         if ((rc = mig_send_chunk(m, pc->seq++, a + p, n, pc->ppad + p * TALOS_PAGE)) != TALOS_OK)
             return rc;
     }
     m->rep.frozen_bytes = m->rep.state_bytes - before;
-    if ((rc = talos_mtree_root(&pc->tree, pc->c, a + pc->p_pages, root)) != TALOS_OK)
+    if ((rc = talos_mtree_root(&pc->tree, a + pc->p_pages, root)) != TALOS_OK)
         return rc;
     TLOG_DEBUG("S: +%.3f ms last round sent (%llu pages), root computed", (mig_now() - m->t0) / 1e6,
                (unsigned long long)sent);
@@ -295,7 +302,6 @@ void precopy_end(struct precopy *pc)
     free(pc->dirty);
     free(pc->sent);
     talos_mtree_free(&pc->tree);
-    talos_sha256_free(pc->c);
     if (pc->ppad) {
         talos_wipe(pc->ppad, pc->p_pages * TALOS_PAGE);
         free(pc->ppad);

@@ -36,14 +36,14 @@ static void chunk_at(const struct prehash *h, uint32_t k, uint64_t *first, uint3
     *n = (uint32_t)(end - *first < TALOS_MIG_CHUNK_PAGES ? end - *first : TALOS_MIG_CHUNK_PAGES);
 }
 
-static void hash_pages(const struct prehash *h, struct talos_sha256_ctx *c, uint32_t k)
+static void hash_pages(const struct prehash *h, uint32_t k)
 {
     uint64_t first = 0;
     uint32_t n = 0;
 
     chunk_at(h, k, &first, &n);
-    for (uint64_t i = first; i < first + n; i++)
-        talos_merkle_leaf(c, i, page_at(h, i), h->leaves + i * TALOS_HASH);
+    /* A chunk's pages are contiguous (chunk_at): one batch. */
+    talos_merkle_leaves(first, page_at(h, first), n, h->leaves + first * TALOS_HASH);
 }
 
 /* Every page is hashed and the arena's last chunk not yet sent (T15
@@ -53,21 +53,17 @@ static void all_hashed(void) { TALOS_FAULT("source.after_prehash"); }
 static void *prehash_run(void *arg)
 {
     struct prehash *h = arg;
-    struct talos_sha256_ctx *c = NULL;
     uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
 
     /* Idle time only: the stream's thread must not
      * wait for this one (what it leaves undone, the stream hashes). */
     talos_thread_background();
-    if (talos_sha256_begin(&c) != TALOS_OK)
-        return NULL; /* nothing claimed: the stream hashes every chunk */
     for (uint32_t k = h->a_chunks; k-- > 0;) {
         if (atomic_load_explicit(&h->stop, memory_order_relaxed) ||
             atomic_exchange(&h->claim[k], 1))
             break; /* the stream got here first: it has every chunk below */
-        hash_pages(h, c, k);
+        hash_pages(h, k);
     }
-    talos_sha256_free(c);
     h->helper_ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
     return NULL;
 }
@@ -92,14 +88,12 @@ int prehash_start(struct prehash *h)
         return TALOS_ERR_NOMEM;
     if (plen) /* no persist section: persist may be NULL */
         memcpy(h->ppad, persist, plen);
-    if (talos_sha256_begin(&h->c) != TALOS_OK)
-        return TALOS_ERR_NOMEM;
     /* The persist section is sent from this copy, so it is hashed now (a
      * few pages); the two threads share the arena's chunks. Then the last
      * arena chunk is never sent before every page is hashed. */
     uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
     for (uint32_t k = h->a_chunks; k < h->n_chunks; k++) {
-        hash_pages(h, h->c, k);
+        hash_pages(h, k);
         atomic_store(&h->claim[k], 1);
     }
     h->ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
@@ -126,7 +120,7 @@ static void hash_chunk(struct prehash *h, uint32_t k)
         h->all = 1;
     } else {
         uint64_t t = mig_clock(CLOCK_THREAD_CPUTIME_ID);
-        hash_pages(h, h->c, k);
+        hash_pages(h, k);
         h->ns += mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
         h->all = k + 1 >= h->a_chunks;
     }
@@ -138,7 +132,6 @@ void prehash_end(struct prehash *h)
 {
     atomic_store(&h->stop, 1);
     prehash_join(h);
-    talos_sha256_free(h->c);
     free(h->leaves);
     free((void *)h->claim);
     if (h->ppad) {
@@ -168,7 +161,7 @@ int prehash_stream(struct mig *m, struct prehash *h, uint8_t new_head[TALOS_MIG_
         TALOS_FAULT(k == 1 ? "source.after_2_chunks" : NULL);
     }
     prehash_join(h); /* it met the stream, or found nothing left: it is ending */
-    talos_merkle_root(h->c, h->leaves, h->total, h->root);
+    talos_merkle_root(h->leaves, h->total, h->root);
     m->rep.checkpoint_ns = h->ns + h->helper_ns;
     return mig_send_manifest(m, h->n_chunks, h->root, new_head);
 }

@@ -31,7 +31,6 @@ struct rx {
     struct mig_prefault *pf;
     struct talos_mig_rx x;
     struct talos_mtree tree;
-    struct talos_sha256_ctx *c;
     struct leafhash lh;          /* the final phase's leaves, hashed on a helper */
     uint8_t *ppad;               /* the persist pages land here */
     struct mig_received *out;
@@ -62,7 +61,7 @@ static int on_round(struct rx *r, uint32_t len)
         return fail(r, rc, why);
     if (r->x.high) {
         uint8_t root[TALOS_HASH];
-        if ((rc = talos_mtree_root(&r->tree, r->c, r->x.high, root)) != TALOS_OK)
+        if ((rc = talos_mtree_root(&r->tree, r->x.high, root)) != TALOS_OK)
             return rc;
     }
     if (acked >= 0) {
@@ -96,21 +95,17 @@ static int on_chunk(struct rx *r, uint32_t len)
     if ((rc = talos_chan_read(&r->m->ch, dst, (size_t)pl.n * TALOS_PAGE)) != TALOS_OK)
         return rc;
     /* The leaf slots of a chunk are contiguous; in the final phase they
-     * exist already (BEGIN grew the tree), so no slot moves under the helper. */
+     * exist already (BEGIN grew the tree), so no slot moves under the helper.
+     * Marked from the last down: only the first call may grow the tree
+     * (and move its slots), so the first slot, taken last, stays valid. */
     struct leafhash_job j = {.first = pl.leaf, .n = pl.n, .pages = dst};
-    for (uint32_t i = 0; i < pl.n; i++) {
-        uint8_t *leaf = talos_mtree_leaf(&r->tree, pl.leaf + i);
-        if (!leaf)
+    for (uint32_t i = pl.n; i-- > 0;)
+        if (!(j.slots = talos_mtree_leaf(&r->tree, pl.leaf + i)))
             return TALOS_ERR_NOMEM;
-        if (i == 0)
-            j.slots = leaf;
-    }
-    if (r->lh.c) /* a final phase with a helper (see BEGIN) */
+    if (r->lh.on) /* a final phase with a helper (see BEGIN) */
         leafhash_post(&r->lh, &j);
     else /* a pre-copy round may send a page again: hashed now, in order */
-        for (uint32_t i = 0; i < pl.n; i++)
-            talos_merkle_leaf(r->c, pl.leaf + i, dst + (size_t)i * TALOS_PAGE,
-                              j.slots + i * TALOS_HASH);
+        talos_merkle_leaves(pl.leaf, dst, pl.n, j.slots);
 #ifdef TALOS_FAULT_POINTS
     if (r->x.seq == 2) /* the step means "two chunks in place and hashed" (T15) */
         leafhash_drain(&r->lh);
@@ -156,7 +151,7 @@ static int on_begin(struct rx *r, uint32_t len)
         uint64_t cp = TALOS_MIG_CHUNK_PAGES;
         if (!talos_mtree_leaf(&r->tree, a_pages + p_pages - 1))
             return TALOS_ERR_NOMEM;
-        leafhash_start(&r->lh, (uint32_t)((a_pages + cp - 1) / cp + (p_pages + cp - 1) / cp), r->c);
+        leafhash_start(&r->lh, (uint32_t)((a_pages + cp - 1) / cp + (p_pages + cp - 1) / cp));
     }
     return TALOS_OK;
 }
@@ -182,10 +177,9 @@ static int on_manifest(struct rx *r, uint32_t len)
         memset((uint8_t *)talos_arena_base() + a_pages * TALOS_PAGE, 0,
                (r->x.high - a_pages) * TALOS_PAGE);
     TLOG_DEBUG("T: +%.3f ms MANIFEST", (mig_now() - r->m->t0) / 1e6);
-    if ((rc = leafhash_finish(&r->lh)) != TALOS_OK)
-        return rc;
+    leafhash_finish(&r->lh);
     TLOG_DEBUG("T: +%.3f ms leaves hashed", (mig_now() - r->m->t0) / 1e6);
-    if ((rc = talos_mtree_root(&r->tree, r->c, talos_mig_rx_total(&r->x), r->out->root)) !=
+    if ((rc = talos_mtree_root(&r->tree, talos_mig_rx_total(&r->x), r->out->root)) !=
         TALOS_OK)
         return rc;
     TLOG_DEBUG("T: +%.3f ms root computed", (mig_now() - r->m->t0) / 1e6);
@@ -253,7 +247,7 @@ int mig_receive(struct mig *m, struct mig_prefault *pf, uint8_t *ppad, size_t pl
     r.ppad = ppad;
     r.out = out;
     if (talos_mig_rx_init(&r.x, TALOS_ARENA_MAX, plen) != TALOS_OK ||
-        talos_mtree_init(&r.tree, 1024) != TALOS_OK || talos_sha256_begin(&r.c) != TALOS_OK)
+        talos_mtree_init(&r.tree, 1024) != TALOS_OK)
         goto out;
     while (!r.done) {
         uint8_t type = 0;
@@ -264,8 +258,7 @@ int mig_receive(struct mig *m, struct mig_prefault *pf, uint8_t *ppad, size_t pl
     }
     rc = TALOS_OK;
 out:
-    (void)leafhash_finish(&r.lh); /* before the tree it writes into goes */
-    talos_sha256_free(r.c);
+    leafhash_finish(&r.lh); /* before the tree it writes into goes */
     talos_mtree_free(&r.tree);
     talos_mig_rx_free(&r.x);
     return rc;

@@ -136,7 +136,8 @@ static int activate(struct mig *m, const struct mig_received *rcv, uint64_t t_pr
      * measured) blocks activation — FAILED, and the ABORT lets S resume. */
     TLOG_DEBUG("T: +%.3f ms HANDOFF verified", (mig_now() - m->t0) / 1e6);
     mig_introspect_join(in);
-    TLOG_DEBUG("T: +%.3f ms introspection joined", (mig_now() - m->t0) / 1e6);
+    TLOG_DEBUG("T: +%.3f ms introspection joined (it took %.3f ms of CPU)",
+               (mig_now() - m->t0) / 1e6, in->cpu_ns / 1e6);
     if ((rc = in->rc) != TALOS_OK ||
         (rc = talos_rt_code_unchanged(in->now, m->id.own.measurement, in->why, sizeof(in->why))) != TALOS_OK)
         return fail(m, rc, in->why);

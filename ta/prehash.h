@@ -34,7 +34,6 @@ struct prehash {
     uint8_t *ppad;       /* persist section, padded to whole pages */
     uint8_t *leaves;
     uint8_t root[TALOS_HASH];
-    struct talos_sha256_ctx *c; /* the stream's own */
     _Atomic uint8_t *claim;     /* per chunk: taken by the stream or the helper */
     _Atomic int stop;           /* a failure: the helper ends after its chunk */
     int all;                    /* every page hashed (the stream knows) */

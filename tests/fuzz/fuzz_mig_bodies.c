@@ -53,7 +53,6 @@ struct run {
     int fix;   /* second pass: the MANIFEST's root and head made right */
     struct talos_mig_rx x;
     struct talos_mtree tree;
-    struct talos_sha256_ctx *c;
     uint8_t ppad[2 * TALOS_PAGE];
     uint8_t root[TALOS_HASH], head[TALOS_HASH];
     const char *why;
@@ -74,14 +73,12 @@ static void memory_root(const struct run *r, uint8_t root[TALOS_HASH])
 {
     uint64_t a_pages = r->x.begin.arena_bytes / TALOS_PAGE, total = talos_mig_rx_total(&r->x);
     uint8_t *leaves = malloc(total * TALOS_HASH);
-    struct talos_sha256_ctx *c = NULL;
 
-    FUZZ_CHECK(leaves && talos_sha256_begin(&c) == TALOS_OK);
+    FUZZ_CHECK(leaves);
     for (uint64_t i = 0; i < total; i++)
-        talos_merkle_leaf(c, i, i < a_pages ? arena + i * TALOS_PAGE : r->ppad + (i - a_pages) * TALOS_PAGE,
+        talos_merkle_leaf(i, i < a_pages ? arena + i * TALOS_PAGE : r->ppad + (i - a_pages) * TALOS_PAGE,
                           leaves + i * TALOS_HASH);
-    talos_merkle_root(c, leaves, total, root);
-    talos_sha256_free(c);
+    talos_merkle_root(leaves, total, root);
     free(leaves);
 }
 
@@ -96,7 +93,7 @@ static int on_round(struct run *r, uint32_t len)
         (rc = talos_mig_rx_round(&r->x, &round, &acked, &r->why)) != TALOS_OK)
         return rc;
     FUZZ_CHECK(acked == r->x.round - 1);
-    return r->x.high ? talos_mtree_root(&r->tree, r->c, r->x.high, root) : TALOS_OK;
+    return r->x.high ? talos_mtree_root(&r->tree, r->x.high, root) : TALOS_OK;
 }
 
 static int on_chunk(struct run *r, uint32_t len)
@@ -124,7 +121,7 @@ static int on_chunk(struct run *r, uint32_t len)
         uint8_t *leaf = talos_mtree_leaf(&r->tree, pl.leaf + i);
         if (!leaf)
             return TALOS_ERR_NOMEM;
-        talos_merkle_leaf(r->c, pl.leaf + i, dst + (size_t)i * TALOS_PAGE, leaf);
+        talos_merkle_leaf(pl.leaf + i, dst + (size_t)i * TALOS_PAGE, leaf);
     }
     return TALOS_OK;
 }
@@ -182,7 +179,7 @@ static int on_manifest(struct run *r, uint32_t len)
         memory_root(r, man.root);
         talos_chain_next(r->x.begin.head, r->x.begin.version, man.root, man.head);
     }
-    if ((rc = talos_mtree_root(&r->tree, r->c, talos_mig_rx_total(&r->x), r->root)) != TALOS_OK ||
+    if ((rc = talos_mtree_root(&r->tree, talos_mig_rx_total(&r->x), r->root)) != TALOS_OK ||
         (rc = talos_mig_rx_verify(&r->x, &man, r->root, r->head, &r->why)) != TALOS_OK)
         return rc;
     /* Accepted: the leaves hashed as the pages came are the memory's. */
@@ -236,7 +233,7 @@ static void run(const uint8_t *data, size_t size, int fix)
     FUZZ_CHECK(arena != MAP_FAILED);
     FUZZ_CHECK(mprotect(arena + TALOS_ARENA_MAX, TALOS_PAGE, PROT_NONE) == 0);
     FUZZ_CHECK(talos_mig_rx_init(&r.x, TALOS_ARENA_MAX, PERSIST_LEN) == TALOS_OK);
-    FUZZ_CHECK(talos_mtree_init(&r.tree, 1024) == TALOS_OK && talos_sha256_begin(&r.c) == TALOS_OK);
+    FUZZ_CHECK(talos_mtree_init(&r.tree, 1024) == TALOS_OK);
     while (rc == TALOS_OK && !r.done)
         rc = record(&r);
     if (rc != TALOS_OK) {
@@ -245,7 +242,6 @@ static void run(const uint8_t *data, size_t size, int fix)
                    rc == TALOS_ERR_PEER_CLOSED || rc == TALOS_ERR_NOMEM);
         FUZZ_CHECK(rc != TALOS_ERR_MAC || r.why);
     }
-    talos_sha256_free(r.c);
     talos_mtree_free(&r.tree);
     talos_mig_rx_free(&r.x);
     munmap(arena, map_len);

@@ -385,10 +385,9 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
     struct talos_mig_manifest man;
     struct talos_mig_begin begin = {.version = 9, .persist_bytes = PERSIST, .head_version = 8};
     struct talos_wr b;
-    struct talos_sha256_ctx *c = NULL;
     uint32_t seq = 0;
 
-    if (!pages || !leaves || talos_sha256_begin(&c) != TALOS_OK) {
+    if (!pages || !leaves) {
         failed = 1;
         free(pages);
         free(leaves);
@@ -437,10 +436,9 @@ static void gen_stream(struct talos_wr *w, const char *name, uint64_t a_pages, u
         first += n;
     }
     for (uint64_t i = 0; i < total; i++)
-        talos_merkle_leaf(c, i, pages + i * TALOS_PAGE, leaves + i * TALOS_HASH);
+        talos_merkle_leaf(i, pages + i * TALOS_PAGE, leaves + i * TALOS_HASH);
     man.n_chunks = seq;
-    talos_merkle_root(c, leaves, total, man.root);
-    talos_sha256_free(c);
+    talos_merkle_root(leaves, total, man.root);
     talos_chain_next(prev, 9, man.root, man.head);
     talos_mig_manifest_encode(&man, body);
     record(w, TALOS_MIG_MANIFEST, body, sizeof(body));

@@ -9,6 +9,9 @@
 #include <cmocka.h>
 
 #include "blake3.h"
+/* The library's own compression and flags, to relate leaves to its public
+ * API (leaf_is_blake3_node). */
+#include "blake3_impl.h"
 #include "core/crypto.h"
 #include "core/merkle.h"
 #include "core/mig.h"
@@ -18,13 +21,10 @@ static uint8_t pages[5][TALOS_PAGE];
 
 static void root_of(size_t n, uint8_t out[TALOS_HASH])
 {
-    struct talos_sha256_ctx *c = NULL;
     uint8_t leaves[5 * 32];
-    assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
     for (size_t i = 0; i < n; i++)
-        talos_merkle_leaf(c, i, pages[i], leaves + 32 * i);
-    talos_merkle_root(c, leaves, n, out);
-    talos_sha256_free(c);
+        talos_merkle_leaf(i, pages[i], leaves + 32 * i);
+    talos_merkle_root(leaves, n, out);
 }
 
 /* The library against BLAKE3's official test vectors (input byte i is
@@ -68,34 +68,140 @@ static void blake3_official_vectors(void **state)
     }
 }
 
-/* The leaf is BLAKE3 keyed with 0x00 ‖ u64 BE index ‖ zeros over the page,
- * an inner node keyed with 0x01 ‖ zeros over both children: recomputed by
- * hand with the library. */
-static void leaf_definition(void **state)
+/* Pages with distinct contents: page i of the pattern at index i. */
+static uint8_t big[80][TALOS_PAGE];
+
+static void fill_big(void)
 {
-    struct talos_sha256_ctx *c = NULL;
-    uint8_t key[BLAKE3_KEY_LEN] = {0}, want[TALOS_HASH], got[TALOS_HASH];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i / TALOS_PAGE][i % TALOS_PAGE] = (uint8_t)(i * 7 + i / 251);
+}
+
+/* A leaf is BLAKE3's own chaining value of the node over page i's four
+ * chunks (counter 4i) in a long input keyed with 0x00 ‖ zeros: BLAKE3 gives
+ * that node only inside a longer input, or ROOT-flagged when the input is
+ * that one page. The public API is related to it soundly like this: for an
+ * input of 2^k whole pages, BLAKE3 splits at power-of-two numbers of
+ * chunks, so its tree is a complete binary tree whose nodes at height 2
+ * are exactly the pages' nodes, and its output is the top parent block
+ * (left ‖ right chaining values) compressed with ROOT. Folding our leaves
+ * with the library's own compression (PARENT under the same key, ROOT at
+ * the top) must then give blake3_hasher_finalize's output over the same
+ * bytes, and, the compression being collision resistant, only the true
+ * nodes do. A single page is the case k = 0: the public API's output over
+ * it is the last compression of our leaf with ROOT added, and a
+ * ROOT-flagged output cannot be turned back into the chaining value, so
+ * pages 0 and 1 (8 KiB) are the smallest check. Checked for 2, 4 and 64
+ * pages (indices 0 .. 63, so the chunk counter at work; batches of 2, 4,
+ * 5 and 17 pages). */
+static void leaf_is_blake3_node(void **state)
+{
+    static uint8_t leaves[64 * TALOS_HASH];
+    static const size_t counts[] = {2, 4, 64};
+    uint8_t kb[BLAKE3_KEY_LEN] = {0}, want[TALOS_HASH], wide[64];
+    uint32_t key[8];
+    blake3_hasher h;
+    (void)state;
+    fill_big();
+    load_key_words(kb, key);
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        size_t n = counts[c];
+        blake3_hasher_init_keyed(&h, kb);
+        blake3_hasher_update(&h, big, n * TALOS_PAGE);
+        blake3_hasher_finalize(&h, want, sizeof(want));
+        if (n == 64) /* in odd batches, each of them the same as any other */
+            for (size_t i = 0; i < n;) {
+                size_t m = i % 3 == 0 ? 5 : 17;
+                m = m < n - i ? m : n - i;
+                talos_merkle_leaves(i, big[i], m, leaves + i * TALOS_HASH);
+                i += m;
+            }
+        else
+            talos_merkle_leaves(0, big[0], n, leaves);
+        for (size_t k = n; k > 2; k /= 2) /* parents below the root, in place */
+            for (size_t j = 0; j < k / 2; j++) {
+                uint32_t cv[8];
+                memcpy(cv, key, sizeof(cv));
+                blake3_compress_in_place(cv, leaves + 2 * j * TALOS_HASH, BLAKE3_BLOCK_LEN, 0,
+                                         KEYED_HASH | PARENT);
+                for (size_t w = 0; w < 8; w++) /* little-endian words, as the library stores them */
+                    for (size_t b = 0; b < 4; b++)
+                        leaves[j * TALOS_HASH + 4 * w + b] = (uint8_t)(cv[w] >> (8 * b));
+            }
+        blake3_compress_xof(key, leaves, BLAKE3_BLOCK_LEN, 0, KEYED_HASH | PARENT | ROOT, wide);
+        assert_memory_equal(wide, want, TALOS_HASH);
+    }
+}
+
+/* The batch gives n single leaves, at odd starting indices and lengths,
+ * and where the chunk counter 4i crosses 2^32 inside a batch. */
+static void batch_equals_single(void **state)
+{
+    static const uint64_t firsts[] = {0, 1, 7, 13, 1000003, (1ull << 30) - 2, (1ull << 40) + 5};
+    static const size_t lens[] = {1, 3, 4, 5, 17, 64};
+    static uint8_t got[64 * TALOS_HASH];
+    uint8_t one[TALOS_HASH];
+    (void)state;
+    fill_big();
+    for (size_t f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++)
+        for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+            const uint8_t *p = big[f]; /* a different run of pages each time */
+            memset(got, 0, sizeof(got));
+            talos_merkle_leaves(firsts[f], p, lens[l], got);
+            for (size_t i = 0; i < lens[l]; i++) {
+                talos_merkle_leaf(firsts[f] + i, p + i * TALOS_PAGE, one);
+                assert_memory_equal(got + i * TALOS_HASH, one, TALOS_HASH);
+            }
+            for (size_t i = lens[l]; i < 64; i++) /* nothing written beyond n */
+                assert_true(got[i * TALOS_HASH] == 0 && got[i * TALOS_HASH + 31] == 0);
+        }
+}
+
+/* The same page at another index has another leaf (the chunk counter binds
+ * the index); equal pages at one index, equal leaves. */
+static void leaf_binds_index(void **state)
+{
+    static const uint64_t idx[] = {0, 1, 2, 7, 1ull << 32, (1ull << 32) + 1};
+    uint8_t l[6][TALOS_HASH], again[TALOS_HASH], two[2 * TALOS_HASH];
+    (void)state;
+    memset(pages[0], 0xa5, TALOS_PAGE);
+    memset(pages[1], 0xa5, TALOS_PAGE);
+    for (size_t i = 0; i < 6; i++)
+        talos_merkle_leaf(idx[i], pages[0], l[i]);
+    for (size_t i = 0; i < 6; i++)
+        for (size_t j = i + 1; j < 6; j++)
+            assert_memory_not_equal(l[i], l[j], TALOS_HASH);
+    talos_merkle_leaf(7, pages[1], again);
+    assert_memory_equal(l[3], again, TALOS_HASH);
+    talos_merkle_leaves(0, pages[0], 2, two); /* two equal pages, two indices */
+    assert_memory_not_equal(two, two + TALOS_HASH, TALOS_HASH);
+}
+
+/* An inner node is BLAKE3 keyed with 0x01 ‖ zeros over both children:
+ * recomputed by hand with the library's public hasher; and the batch. */
+static void node_definition(void **state)
+{
+    uint8_t key[BLAKE3_KEY_LEN] = {0x01}, want[TALOS_HASH], got[TALOS_HASH];
     uint8_t pair[2 * TALOS_HASH];
     blake3_hasher h;
     (void)state;
-    memset(pages[0], 0xa5, TALOS_PAGE);
-    key[8] = 7; /* index 7, big-endian, after the domain byte 0x00 */
-    blake3_hasher_init_keyed(&h, key);
-    blake3_hasher_update(&h, pages[0], TALOS_PAGE);
-    blake3_hasher_finalize(&h, want, sizeof(want));
-    assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
-    talos_merkle_leaf(c, 7, pages[0], got);
-    talos_sha256_free(c);
-    assert_memory_equal(got, want, TALOS_HASH);
-
-    memset(key, 0, sizeof(key));
-    key[0] = 0x01;
     memset(pair, 0x3c, sizeof(pair));
     blake3_hasher_init_keyed(&h, key);
     blake3_hasher_update(&h, pair, sizeof(pair));
     blake3_hasher_finalize(&h, want, sizeof(want));
     talos_merkle_node(pair, got);
     assert_memory_equal(got, want, TALOS_HASH);
+    /* Many at once: the same as one by one (batches of 64 and a rest). */
+    static const size_t counts[] = {1, 3, 64, 65, 130};
+    static uint8_t outs[130 * TALOS_HASH];
+    fill_big();
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        talos_merkle_nodes(big[1], counts[c], outs);
+        for (size_t i = 0; i < counts[c]; i++) {
+            talos_merkle_node(big[1] + i * 2 * TALOS_HASH, got);
+            assert_memory_equal(outs + i * TALOS_HASH, got, TALOS_HASH);
+        }
+    }
 }
 
 /* Any change of any page, and page order, changes the root; equal states
@@ -128,7 +234,6 @@ static void root_binds_every_page(void **state)
 static void empty_and_single(void **state)
 {
     uint8_t r[TALOS_HASH], want[TALOS_HASH], key[BLAKE3_KEY_LEN] = {0x02}, leaf[TALOS_HASH];
-    struct talos_sha256_ctx *c = NULL;
     blake3_hasher h;
     (void)state;
     root_of(0, r);
@@ -136,9 +241,7 @@ static void empty_and_single(void **state)
     blake3_hasher_finalize(&h, want, sizeof(want));
     assert_memory_equal(r, want, TALOS_HASH);
     /* One page: the root is its leaf. */
-    assert_int_equal(talos_sha256_begin(&c), TALOS_OK);
-    talos_merkle_leaf(c, 0, pages[0], leaf);
-    talos_sha256_free(c);
+    talos_merkle_leaf(0, pages[0], leaf);
     root_of(1, r);
     assert_memory_equal(r, leaf, TALOS_HASH);
 }
@@ -210,7 +313,9 @@ static void record_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(blake3_official_vectors), cmocka_unit_test(leaf_definition),
+        cmocka_unit_test(blake3_official_vectors), cmocka_unit_test(leaf_is_blake3_node),
+        cmocka_unit_test(batch_equals_single),     cmocka_unit_test(leaf_binds_index),
+        cmocka_unit_test(node_definition),
         cmocka_unit_test(root_binds_every_page),
         cmocka_unit_test(empty_and_single), cmocka_unit_test(chain),
         cmocka_unit_test(tokens),          cmocka_unit_test(record_table),

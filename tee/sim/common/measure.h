@@ -41,6 +41,24 @@ int talos_sim_measure_segments(const struct talos_sim_segment *segs, size_t n,
  * headers (dl_iterate_phdr, first entry; content at load bias + p_vaddr). */
 int talos_sim_measure_self(uint8_t out[TALOS_MEASUREMENT_BYTES]);
 
+/* The code digest: BLAKE3 (unkeyed, 32 bytes) over the same byte stream as
+ * the measurement. Not a measurement: nothing outside the TA sees it; the
+ * enclave keeps one from launch to check later that its code is unchanged
+ * at BLAKE3's speed (tee/sim/enclave/enclave.c, D42). */
+#define TALOS_SIM_CODE_DIGEST_BYTES 32
+
+/* talos_sim_measure_segments and talos_sim_measure_self computing the
+ * measurement (sha), the code digest (b3), or both (either may be NULL,
+ * not both: TALOS_ERR_INVALID_ARG). With both, every byte is read once
+ * into a private buffer and both digests are taken from that copy, so they
+ * cover the same bytes even if memory changes during the pass. Same
+ * errors; TALOS_ERR_NOMEM; on failure the outputs are zeroed. */
+int talos_sim_digest_segments(const struct talos_sim_segment *segs, size_t n,
+                              uint8_t sha[TALOS_MEASUREMENT_BYTES],
+                              uint8_t b3[TALOS_SIM_CODE_DIGEST_BYTES]);
+int talos_sim_digest_self(uint8_t sha[TALOS_MEASUREMENT_BYTES],
+                          uint8_t b3[TALOS_SIM_CODE_DIGEST_BYTES]);
+
 /* Host side (measure_file.c): measure an ELF image file. TALOS_ERR_IMAGE when
  * it is not a 64-bit ET_EXEC/ET_DYN ELF file whose program headers and
  * segments lie inside the file; TALOS_ERR_IO when it cannot be read. */

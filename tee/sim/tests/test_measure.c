@@ -121,6 +121,46 @@ static void test_file_equals_memory(void **state)
     assert_memory_equal(copy, mem, TALOS_MEASUREMENT_BYTES);
 }
 
+/* The code digest comes with the measurement from one pass, and alone from
+ * another; the introspection op (measure_self) gives the launch
+ * measurement while the code is unchanged, and the SHA-256 of the changed
+ * code once a measured byte changes in memory (a read-only data byte here,
+ * made writable for the test as the host would write it), then the launch
+ * one again once the byte is back (D42). */
+static void test_code_digest_introspection(void **state)
+{
+    uint8_t sha[TALOS_MEASUREMENT_BYTES], b3[TALOS_SIM_CODE_DIGEST_BYTES],
+        b3_again[TALOS_SIM_CODE_DIGEST_BYTES], m[TALOS_MEASUREMENT_BYTES],
+        launch[TALOS_MEASUREMENT_BYTES], now[TALOS_MEASUREMENT_BYTES];
+    long pg = sysconf(_SC_PAGESIZE);
+    char *page = (char *)((uintptr_t)rodata_text & ~(uintptr_t)(pg - 1));
+    volatile char *byte = (volatile char *)(uintptr_t)rodata_text;
+    (void)state;
+
+    assert_int_equal(talos_sim_digest_self(sha, b3), TALOS_OK);
+    assert_int_equal(talos_sim_measure_self(m), TALOS_OK);
+    assert_memory_equal(sha, m, TALOS_MEASUREMENT_BYTES);
+    assert_int_equal(talos_sim_digest_self(NULL, b3_again), TALOS_OK);
+    assert_memory_equal(b3, b3_again, TALOS_SIM_CODE_DIGEST_BYTES);
+    assert_int_equal(talos_sim_digest_self(NULL, NULL), TALOS_ERR_INVALID_ARG);
+
+    assert_int_equal(talos_tee_enclave.launch_measurement(launch), TALOS_OK);
+    assert_memory_equal(launch, m, TALOS_MEASUREMENT_BYTES);
+    assert_int_equal(talos_tee_enclave.measure_self(now), TALOS_OK);
+    assert_memory_equal(now, launch, TALOS_MEASUREMENT_BYTES);
+
+    assert_int_equal(mprotect(page, (size_t)pg, PROT_READ | PROT_WRITE), 0);
+    byte[0] ^= 0x20;
+    assert_int_equal(talos_tee_enclave.measure_self(now), TALOS_OK);
+    assert_memory_not_equal(now, launch, TALOS_MEASUREMENT_BYTES);
+    assert_int_equal(talos_sim_measure_self(m), TALOS_OK);
+    assert_memory_equal(now, m, TALOS_MEASUREMENT_BYTES); /* the SHA-256 of what is there */
+    byte[0] ^= 0x20;
+    assert_int_equal(mprotect(page, (size_t)pg, PROT_READ), 0);
+    assert_int_equal(talos_tee_enclave.measure_self(now), TALOS_OK);
+    assert_memory_equal(now, launch, TALOS_MEASUREMENT_BYTES);
+}
+
 static void test_code_byte_changes_measurement(void **state)
 {
     struct image *im = *state;
@@ -300,6 +340,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_equals_memory),
         cmocka_unit_test(test_code_byte_changes_measurement),
+        cmocka_unit_test(test_code_digest_introspection),
         cmocka_unit_test(test_unmeasured_bytes),
         cmocka_unit_test(test_not_an_image),
         cmocka_unit_test(test_hostile_headers),
