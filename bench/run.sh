@@ -165,11 +165,12 @@ migration_section() {
     $1 == 1048576 {
       printf "**The floor under the 3 ms target** (bench/floor.c, same run, no TALOS): a TLS 1.3\n"
       printf "mutual handshake with Ed25519 certificates between two threads of one process\n"
-      printf "over loopback takes %s ms (median; min %s ms), and SHA-256 over 4 KiB pages\n", ms(hs), ms(hsmin)
-      printf "runs at %.0f MB/s on one core (AES-256-GCM over 16 KiB records: %.0f MB/s),\n", sha, aes
+      printf "over loopback takes %s ms (median; min %s ms), and the state leaves (BLAKE3 over\n", ms(hs), ms(hsmin)
+      printf "4 KiB pages in runs of 64, D42) hash %.0f MB/s on one core (AES-256-GCM over 16 KiB records: %.0f MB/s),\n", sha, aes
       printf "so hashing 1 MiB once costs %.2f ms and the\n", 1.048576 / sha * 1000
       printf "state root needs it on both sides. Handshake + one hash of 1 MiB = %.2f ms\n", hs + 1.048576 / sha * 1000
-      printf "before any evidence (a platform quote and two signature checks each side),\n"
+      printf "before the evidence of the peer is checked (made ahead since D44: one signature\n"
+      printf "check of the platform's and one of the CA's each side, and a MAC),\n"
       printf "encryption, or a round trip of PREPARED/HANDOFF/RECEIPT; the pooled 1 MiB\n"
       printf "migration measured %s ms, prepare %s ms of it.\n", ms($5), ms($10)
     }' "$RES/floor.tsv" "$pool"
@@ -183,7 +184,7 @@ migration_section() {
   echo "hashes each chunk once the main thread has decrypted it into place (D34), its"
   echo "arena pre-faulted from the attestation on."
   echo "Two hashes cost more CPU than encryption, decryption and the copies together"
-  echo "(see the SHA-256 and AES-GCM rates above), and this machine has $(nproc)"
+  echo "(see the hash and AES-GCM rates above), and this machine has $(nproc)"
   echo "vCPUs: the CPU tables above measure the consequence. The two TAs' CPU time over"
   echo "the cores is a floor no overlap can beat; where it lies above 1.5× the limit"
   echo "(which hashes nothing), the target cannot be met on this machine while both"
@@ -191,8 +192,8 @@ migration_section() {
   echo "that work without TALOS: where the TAs' CPU is close to its CPU, what is left"
   echo "of the gap is the work itself, not TALOS's overhead (D35)."
   echo "Small TAs are dominated by fixed costs:"
-  echo "prepare (TLS 1.3 handshake, evidence made, fetched from the platform and"
-  echo "verified on both sides) and, cold, the launch of a fresh target and its CFG"
+  echo "prepare (TLS 1.3 handshake, then each side checks the peer's evidence, made"
+  echo "ahead of the migration since D44) and, cold, the launch of a fresh target and its CFG"
   echo "parse (5.7 MB for kvstore: ~40 ms, D23), which a pooled target did long before."
   if [ "${BENCH_RUNS_LARGE:-5}" != 5 ]; then
     echo
@@ -262,7 +263,7 @@ mig_table() {
           printf "  target launch %s ms, connect %s ms, migration %s ms. Of the migration,\n", ms(launch[i]), ms(conn[i]), ms(tot[i])
         else
           printf "  connect %s ms, migration %s ms. Of the migration,\n", ms(conn[i]), ms(tot[i])
-        printf "  prepare (TLS 1.3 handshake, evidence made and verified both ways) takes\n"
+        printf "  prepare (TLS 1.3 handshake, evidence (made ahead, D44) checked both ways) takes\n"
         printf "  %s ms and downtime %s ms (transfer %s, restore %s, activate %s).\n", ms(prep[i]), ms(down[i]), ms(xfer[i]), ms(rest[i]), ms(act[i])
         printf "  The two TAs used %s ms of CPU (source %s, target %s): on %s cores no\n", ms(cs[i] + ct[i]), ms(cs[i]), ms(ct[i]), cores
         printf "  schedule finishes that work in under %s ms.\n", ms(cb[i])
