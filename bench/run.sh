@@ -169,8 +169,8 @@ migration_section() {
       printf "4 KiB pages in runs of 64, D42) hash %.0f MB/s on one core (AES-256-GCM over 16 KiB records: %.0f MB/s),\n", sha, aes
       printf "so hashing 1 MiB once costs %.2f ms and the\n", 1.048576 / sha * 1000
       printf "state root needs it on both sides. Handshake + one hash of 1 MiB = %.2f ms\n", hs + 1.048576 / sha * 1000
-      printf "before the evidence of the peer is checked (made ahead since D44: one signature\n"
-      printf "check of the platform's and one of the CA's each side, and a MAC),\n"
+      printf "before the evidence of the peer is checked (made ahead since D44: two signature\n"
+      printf "checks each side, the evidence and its platform certificate, and a MAC),\n"
       printf "encryption, or a round trip of PREPARED/HANDOFF/RECEIPT; the pooled 1 MiB\n"
       printf "migration measured %s ms, prepare %s ms of it.\n", ms($5), ms($10)
     }' "$RES/floor.tsv" "$pool"
