@@ -357,6 +357,35 @@ targets_section() {
   echo "and the instruction counts of \`$RES/icount.jsonl\` when a benchmark wrote it."
   echo
   ./bench/report.py table targets "$RES"
+  echo
+  echo "Where a row is not met, what its time is made of is in the section that"
+  echo "measures it; in short, and what would close it:"
+  echo
+  echo "- *Client vs reported downtime, stop-and-copy*: the client's extra is the"
+  echo "  redirect, outside any TA: node A answers the waiting call MOVED, the client"
+  echo "  calls node B, B answers (MOVED to B is measured in the downtime section)."
+  echo "  The TA's figure ends at the RECEIPT, after the target could already answer."
+  echo "  Closing it: node A forwarding the waiting call to B itself instead of"
+  echo "  answering MOVED, or a client library that keeps a connection to B ready."
+  echo "- *1 MiB warm pool in 3 ms*: the TLS 1.3 handshake alone takes what"
+  echo "  bench/floor.c shows below, and the two TAs' CPU over the cores (the CPU bound in"
+  echo "  the warm-pool table) is above 3 ms: on this VM it cannot be met while"
+  echo "  both sides hash, encrypt and check evidence; more cores or a cheaper"
+  echo "  handshake (raw public keys, OpenSSL >= 3.2) would be the next steps."
+  echo "- *Warm pool within 1.5x of the touched-memory limit*: the limit neither"
+  echo "  hashes nor runs TLS; the TAs' CPU is about the limit-with-root's CPU"
+  echo "  (table TA CPU / limit + root CPU), so on these cores the work itself is the"
+  echo "  bound. Closing it needs less work per byte on the target (TLS records are"
+  echo "  decrypted into OpenSSL's buffer and copied; decrypting in place into the"
+  echo "  arena would drop a copy) or more cores."
+  echo "- *Cold target within 1.5x of the fresh-memory limit*: a target launched on"
+  echo "  demand parses its image's CFG (5.9 MB for kvstore) before it may attest, so"
+  echo "  small and middle sizes carry that fixed cost (prepare in the cold table)."
+  echo "- *First move in 100 ms*: the receiving node extracts the image's CFG (the"
+  echo "  firstmove section: most of the wall; a perf profile puts most of that inside"
+  echo "  Capstone). Closing"
+  echo "  it needs the CFG off that path, e.g. signed with the image by its signer so"
+  echo "  a node that trusts the signer takes the CFG instead of extracting it (D43)."
 }
 
 icount_section() {
