@@ -204,6 +204,39 @@ EXAMPLES := kvstore ledger
 $(foreach e,$(EXAMPLES),$(eval $(call ta_link,$(BUILD)/examples/$(e).ta,$(call ta_objs,examples/$(e)),$(LIB_TA))))
 TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/examples/$(e).ta)
 
+# A TA of ordinary C code and static libraries whose heap and static data
+# are state too (issue #16, D47, docs/ta-sdk.md): its objects ($(2)) and the
+# static libraries it names ($(3): found with the compiler's
+# -print-file-name in the recipe, so that a fresh machine's make has
+# installed them first) are linked into one object (ld -r) in which their
+# malloc family calls the state heap (ta/heap.c: --wrap) and their
+# writable data lies in talos_persist (ta/state.ld); $(4): libraries the
+# final link also needs (-lm); $(5): the runtime library (default
+# $(LIB_TA)); $(6): the partial link's options instead of both halves
+# (tests only: each half left out once, tests/integration/test_sqlite.sh).
+TA_STATE_WRAP := $(addprefix --wrap=,malloc calloc realloc reallocarray free posix_memalign \
+		   aligned_alloc memalign valloc pvalloc malloc_usable_size strdup strndup)
+# In sanitizer builds a state object's globals get no ASan redzones or
+# descriptors: they are state (copied whole, wiped when the lineage ends),
+# and ASan's descriptors of them, gathered with them, would be wiped too.
+STATE_SANFLAGS := $(if $(SANFLAGS),--param asan-globals=0)
+define ta_link_state
+$(2): ALL_CFLAGS += $(STATE_SANFLAGS)
+$(O)/state/$(notdir $(1)).o: $(2) ta/state.ld | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$$(LD) -r $(if $(6),$(6),-T ta/state.ld $(TA_STATE_WRAP)) -o $$@ $(2) \
+	  $$(foreach l,$(3),$$(shell $$(CC) -print-file-name=$$(l)))
+$(1): TA_LIBS += $(4)
+$(call ta_link,$(1),$(O)/state/$(notdir $(1)).o,$(if $(5),$(5),$(LIB_TA)))
+endef
+$(eval $(call ta_link_state,$(BUILD)/examples/sqlite.ta,$(call ta_objs,examples/sqlite),libsqlite3.a,-lm -ldl))
+TA_IMAGES += $(BUILD)/examples/sqlite.ta
+# The same TA with one half of the mechanism left out: SQLite's static data
+# not gathered (its heap still in the arena), or its heap left to glibc (its
+# data gathered). A migration of either must lose the database.
+$(eval $(call ta_link_state,$(BUILD)/tests/ta/sqlite-nodata.ta,$(call ta_objs,examples/sqlite),libsqlite3.a,-lm -ldl,,$(TA_STATE_WRAP)))
+$(eval $(call ta_link_state,$(BUILD)/tests/ta/sqlite-sysmalloc.ta,$(call ta_objs,examples/sqlite),libsqlite3.a,-lm -ldl,,-T ta/state.ld))
+
 # The same runtime with fault points compiled in (tests only, ta/fault.h);
 # a normal TA image has no fault code at all.
 LIB_TA_FAULTS := $(BUILD)/lib/libtalos_ta_faults.a
@@ -282,6 +315,7 @@ TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/te
 # must refuse to start it with NOT_IMPLEMENTED (tests/integration/test_skeleton_ta.sh).
 $(eval $(call ta_link,$(BUILD)/tests/ta/kvstore-skeleton.ta,$(call ta_objs,examples/kvstore),$(LIB_TA),skeleton))
 TEST_TA_IMAGES += $(BUILD)/tests/ta/kvstore-skeleton.ta
+TEST_TA_IMAGES += $(BUILD)/tests/ta/sqlite-nodata.ta $(BUILD)/tests/ta/sqlite-sysmalloc.ta
 
 # talosd as a hostile host (tests only, SECURITY.md T25): node/host/serve.c
 # compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the

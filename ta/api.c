@@ -6,11 +6,14 @@
 #include "core/msg.h"
 #include "ta/arena.h"
 #include "ta/flow.h"
+#include "ta/heap.h"
 #include "ta/rt.h"
 #include "tee/tee.h"
 
-void *talos_alloc(size_t n) { return talos_arena_alloc(n); }
-void talos_free(void *p) { talos_arena_free(p); }
+void *talos_alloc(size_t n) { return talos_heap_alloc(n); }
+void talos_free(void *p) { talos_heap_free(p); }
+void *talos_realloc(void *p, size_t n) { return talos_heap_realloc(p, n); }
+size_t talos_usable_size(const void *p) { return talos_heap_size(p); }
 void *talos_state_root(void) { return talos_arena_root(); }
 void talos_set_state_root(void *root) { talos_arena_set_root(root); }
 uint64_t talos_version(void) { return talos_rt.version; }

@@ -562,6 +562,54 @@ void talos_arena_free(void *p)
 
 /* --- root and accounting ---------------------------------------------------- */
 
+size_t talos_arena_size(const void *p)
+{
+    uint64_t c = 0;
+
+    if (p == NULL)
+        return 0;
+    if (!g.ready)
+        die("talos_usable_size with no usable arena");
+    if ((c = live_chunk(hdr(), (uintptr_t)p)) == 0)
+        die("talos_usable_size of a pointer that is not a live block");
+    return (size_t)ld(c + 8);
+}
+
+void *talos_arena_realloc(void *p, size_t n)
+{
+    struct talos_arena_hdr *h = NULL;
+    uint64_t c = 0, old = 0, size = 0;
+    void *q = NULL;
+
+    if (p == NULL)
+        return talos_arena_alloc(n);
+    if (n == 0) {
+        talos_arena_free(p);
+        return NULL;
+    }
+    if (!g.ready)
+        die("talos_realloc with no usable arena");
+    h = hdr();
+    if ((c = live_chunk(h, (uintptr_t)p)) == 0)
+        die("talos_realloc of a pointer that is not a live block (freed or foreign)");
+    old = ld(c + 8);
+    size = tag_size(ld(c));
+    /* In place when the chunk is exactly what alloc(n) would give: the
+     * layout's invariants (docs/arena.md) then hold as they are. */
+    if (size_fits(n, size)) {
+        if (n < old) /* bytes past the payload are zero */
+            memset((uint8_t *)p + n, 0, old - n);
+        st(c + 8, n);
+        h->in_use = h->in_use - old + n;
+        return p;
+    }
+    if ((q = talos_arena_alloc(n)) == NULL)
+        return NULL; /* p is untouched, as realloc promises */
+    memcpy(q, p, old < n ? old : n);
+    talos_arena_free(p);
+    return q;
+}
+
 void *talos_arena_root(void)
 {
     if (!g.ready || hdr()->root == 0)
@@ -591,6 +639,11 @@ size_t talos_arena_used_bytes(void)
 size_t talos_arena_in_use(void)
 {
     return g.ready ? hdr()->in_use : 0;
+}
+
+int talos_arena_contains(const void *p)
+{
+    return g.base && (uintptr_t)p >= g.base && (uintptr_t)p - g.base < g.reserve;
 }
 
 uintptr_t talos_arena_base(void)

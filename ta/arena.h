@@ -124,6 +124,20 @@ void *talos_arena_alloc(size_t n);
  * calls abort(): it is a TA bug that would corrupt state that migrates. */
 void talos_arena_free(void *p);
 
+/* Resize a live block to n bytes, keeping its first min(old, n) bytes;
+ * bytes past them are zero. In place when the chunk already has the size
+ * talos_arena_alloc(n) would give, else allocate, copy and free. p NULL:
+ * talos_arena_alloc(n); n 0: free p, NULL. NULL when the arena is full (p
+ * is then untouched). A p that is not a live block: abort(), as free. */
+void *talos_arena_realloc(void *p, size_t n);
+
+/* The requested size of the live block p (0 for NULL); abort() for
+ * anything else, as free. */
+size_t talos_arena_size(const void *p);
+
+/* Whether p lies inside the arena's mapping (any byte of it). */
+int talos_arena_contains(const void *p);
+
 /* The root object (NULL until set, and in an unusable arena). */
 void *talos_arena_root(void);
 

@@ -125,7 +125,7 @@ static int state_root(uint8_t root[TALOS_HASH])
     uint64_t whole = plen / TALOS_PAGE; /* the persist section's full pages */
     talos_merkle_leaves(a_pages, persist, whole, leaves + a_pages * TALOS_HASH);
     if (whole < p_pages) { /* the partial last page */
-        memcpy(last, persist + whole * TALOS_PAGE, plen - whole * TALOS_PAGE);
+        talos_rt_persist_copy(last, persist + whole * TALOS_PAGE, plen - whole * TALOS_PAGE);
         talos_merkle_leaf(a_pages + whole, last, leaves + (a_pages + whole) * TALOS_HASH);
     }
     talos_merkle_root(leaves, total, root);

@@ -52,6 +52,27 @@ uint8_t *talos_rt_persist(size_t *len)
     return (uint8_t *)__start_talos_persist;
 }
 
+/* The persist section is state, copied as bytes. A TA's gathered static
+ * data (D47) lies there too, and in sanitizer builds its globals carry
+ * ASan's redzones between them, which a memcpy over the section reports:
+ * there the copy is an uninstrumented loop (volatile stores: it cannot
+ * become a memcpy call). */
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address)) void talos_rt_persist_copy(void *dst, const void *src,
+                                                                size_t n)
+{
+    volatile uint8_t *d = dst;
+    const uint8_t *s = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
+#else
+void talos_rt_persist_copy(void *dst, const void *src, size_t n)
+{
+    memcpy(dst, src, n);
+}
+#endif
+
 /* TALOS_PERSIST variables are state: never in a core file, whatever else
  * keeps one from being written. madvise works on whole pages, so the pages
  * around the section (other .data/.bss) are left out too. */

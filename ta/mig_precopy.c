@@ -258,7 +258,7 @@ int precopy_final(struct mig *m, struct precopy *pc, uint8_t new_head[TALOS_MIG_
     if (!(pc->ppad = calloc(pc->p_pages ? pc->p_pages : 1, TALOS_PAGE)))
         return TALOS_ERR_NOMEM;
     if (plen)
-        memcpy(pc->ppad, persist, plen);
+        talos_rt_persist_copy(pc->ppad, persist, plen);
 
     uint64_t before = m->rep.state_bytes;
     if ((rc = mig_send_begin(m, a * TALOS_PAGE, plen)) != TALOS_OK ||

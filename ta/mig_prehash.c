@@ -87,7 +87,7 @@ int prehash_start(struct prehash *h)
     if (!h->leaves || !h->ppad || !h->claim)
         return TALOS_ERR_NOMEM;
     if (plen) /* no persist section: persist may be NULL */
-        memcpy(h->ppad, persist, plen);
+        talos_rt_persist_copy(h->ppad, persist, plen);
     /* The persist section is sent from this copy, so it is hashed now (a
      * few pages); the two threads share the arena's chunks. Then the last
      * arena chunk is never sent before every page is hashed. */

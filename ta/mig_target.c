@@ -242,7 +242,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
         goto failed;
     TLOG_DEBUG("T: +%.3f ms thread contexts checked", (mig_now() - m.t0) / 1e6);
     if (plen) /* no persist section: persist may be NULL */
-        memcpy(persist, ppad, plen);
+        talos_rt_persist_copy(persist, ppad, plen);
     if ((rc = talos_rt_enter(TALOS_LIFE_PREPARE)) != TALOS_OK)
         goto failed;
     uint64_t t_prepared = mig_now();

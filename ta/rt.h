@@ -162,6 +162,9 @@ int talos_rt_give_up(int32_t code);
  * (a warm pool's target; ta/mig_helpers.c). TALOS_OK, or NOT_IMPLEMENTED
  * in a runtime without migration. The caller replies. */
 int talos_rt_prefault(uint64_t bytes);
+/* Copy n bytes to or from the persist section (ta/entry.c: uninstrumented
+ * in sanitizer builds, where gathered globals carry redzones). */
+void talos_rt_persist_copy(void *dst, const void *src, size_t n);
 /* At start-up, on the main thread (the host serves platform requests):
  * make the identity of this TA's next migration ahead, a target's and a
  * source's for a virgin target, a source's for a new lineage

@@ -7,7 +7,7 @@ if [ "${SAN:-0}" = 1 ]; then
   chmod 1777 "$SAN_DIR"
   export ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0:exitcode=99"
   export UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1:halt_on_error=1:exitcode=99"
-  export LSAN_OPTIONS="suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lsan.supp"
+  export LSAN_OPTIONS="suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lsan.supp:print_suppressions=0"
   san_reset() { rm -f "$SAN_DIR"/*; }
   # A log whose only content is LeakSanitizer's "Unable to get registers from
   # thread N" is LSan failing to suspend a thread that was exiting at that

@@ -118,6 +118,20 @@ void *talos_alloc(size_t n);
  * aborts the TA: it is a TA bug that would corrupt migrated state. */
 void talos_free(void *p);
 
+/* Resize a block from talos_alloc to n bytes, keeping its first bytes (the
+ * rest is zeroed); in place when it can. NULL when the arena is full (p is
+ * then untouched); p NULL acts as talos_alloc, n 0 as talos_free. Anything
+ * but a live block aborts the TA, as talos_free. */
+void *talos_realloc(void *p, size_t n);
+
+/* The size a live block was allocated (or last resized) with; 0 for NULL.
+ * Anything else aborts the TA. */
+size_t talos_usable_size(const void *p);
+
+/* A TA's ordinary C code and static libraries can keep their heap and
+ * their static data in the state too, without calling these: see
+ * docs/ta-sdk.md (their malloc family is served from the arena). */
+
 /* The TA's root object (NULL until set). Survives migration. */
 void *talos_state_root(void);
 void talos_set_state_root(void *root);
