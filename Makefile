@@ -316,6 +316,11 @@ TEST_TA_IMAGES := $(foreach t,$(TEST_TAS),$(BUILD)/tests/ta/$(t).ta) $(BUILD)/te
 $(eval $(call ta_link,$(BUILD)/tests/ta/kvstore-skeleton.ta,$(call ta_objs,examples/kvstore),$(LIB_TA),skeleton))
 TEST_TA_IMAGES += $(BUILD)/tests/ta/kvstore-skeleton.ta
 TEST_TA_IMAGES += $(BUILD)/tests/ta/sqlite-nodata.ta $(BUILD)/tests/ta/sqlite-sysmalloc.ta
+# Test TAs of ordinary C code whose heap and static data are state
+# (tests/ta_state/<name>/*.c, linked with ta_link_state, D47).
+STATE_TEST_TAS := $(notdir $(patsubst %/,%,$(wildcard tests/ta_state/*/)))
+$(foreach t,$(STATE_TEST_TAS),$(eval $(call ta_link_state,$(BUILD)/tests/ta/$(t).ta,$(call ta_objs,tests/ta_state/$(t)),,)))
+TEST_TA_IMAGES += $(foreach t,$(STATE_TEST_TAS),$(BUILD)/tests/ta/$(t).ta)
 
 # talosd as a hostile host (tests only, SECURITY.md T25): node/host/serve.c
 # compiled with -DTALOS_HOSTILE_HOST answers the ocalls "hostile.*" with the

@@ -411,6 +411,80 @@ static size_t stress_size(void)
     return 1 + (size_t)(rnd() % 65536);
 }
 
+/* talos_arena_realloc (D47): in place when the chunk already fits, with
+ * the recorded size and the bytes past it kept right; moved otherwise with
+ * the contents; NULL and 0 as malloc and free; the full audit passes after
+ * each step; talos_arena_size follows. */
+static void test_arena_realloc(void **state)
+{
+    (void)state;
+    uint8_t *p = talos_arena_realloc(NULL, 33); /* alloc */
+    assert_non_null(p);
+    memset(p, 0xab, 33);
+    assert_int_equal(talos_arena_size(p), 33);
+    /* 33 -> 40: one 64-byte chunk serves both (in place). */
+    uint8_t *q = talos_arena_realloc(p, 40);
+    assert_ptr_equal(q, p);
+    assert_int_equal(talos_arena_size(q), 40);
+    assert_int_equal(q[32], 0xab);
+    assert_int_equal(q[33], 0); /* the grown bytes were zero */
+    memset(q, 0xcd, 40);
+    /* 40 -> 34, still in place: bytes past 34 are zeroed (free bytes are). */
+    q = talos_arena_realloc(q, 34);
+    assert_ptr_equal(q, p);
+    assert_int_equal(talos_arena_size(q), 34);
+    assert_int_equal(q[33], 0xcd);
+    for (int i = 34; i < 40; i++)
+        assert_int_equal(q[i], 0);
+    assert_int_equal(talos_arena_check(), TALOS_OK);
+    assert_int_equal(talos_arena_in_use(), 34);
+    /* Grown past its chunk: moved, contents kept, the old block freed. */
+    uint8_t *blocker = talos_arena_alloc(16); /* keeps q from growing at top */
+    uint8_t *r = talos_arena_realloc(q, 5000);
+    assert_non_null(r);
+    assert_ptr_not_equal(r, q);
+    assert_int_equal(talos_arena_size(r), 5000);
+    for (int i = 0; i < 34; i++)
+        assert_int_equal(r[i], 0xcd);
+    for (int i = 34; i < 5000; i++)
+        assert_int_equal(r[i], 0);
+    assert_int_equal(talos_arena_check(), TALOS_OK);
+    assert_int_equal(talos_arena_in_use(), 5000 + 16);
+    /* Shrunk a lot: moved to a smaller chunk. */
+    uint8_t *s2 = talos_arena_realloc(r, 10);
+    assert_non_null(s2);
+    assert_int_equal(talos_arena_size(s2), 10);
+    assert_int_equal(s2[9], 0xcd);
+    assert_int_equal(talos_arena_check(), TALOS_OK);
+    /* n 0 frees. */
+    assert_null(talos_arena_realloc(s2, 0));
+    talos_arena_free(blocker);
+    assert_int_equal(talos_arena_in_use(), 0);
+    assert_int_equal(talos_arena_check(), TALOS_OK);
+    assert_int_equal(talos_arena_size(NULL), 0);
+}
+
+static void do_realloc_freed(void *p)
+{
+    (void)talos_arena_realloc(p, 100);
+}
+
+static void do_size_foreign(void *p)
+{
+    (void)talos_arena_size((uint8_t *)p + 16);
+}
+
+/* A freed or interior pointer handed to realloc or size ends the TA. */
+static void test_realloc_abort(void **state)
+{
+    (void)state;
+    void *p = talos_arena_alloc(100), *keep = talos_arena_alloc(100);
+    expect_abort(do_size_foreign, p);
+    talos_arena_free(p);
+    expect_abort(do_realloc_freed, p);
+    talos_arena_free(keep);
+}
+
 static void test_stress(void **state)
 {
     static struct slot slots[SLOTS];
@@ -835,6 +909,8 @@ int main(void)
         cmocka_unit_test(test_map_errors),
         cmocka_unit_test_setup_teardown(test_alignment, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_zeroed, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_arena_realloc, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_realloc_abort, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_zero_and_huge, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_exhaustion, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_coalesce, setup_big, teardown),
