@@ -214,8 +214,7 @@ TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/examples/$(e).ta)
 # final link also needs (-lm); $(5): the runtime library (default
 # $(LIB_TA)); $(6): the partial link's options instead of both halves
 # (tests only: each half left out once, tests/integration/test_sqlite.sh).
-TA_STATE_WRAP := $(addprefix --wrap=,malloc calloc realloc reallocarray free posix_memalign \
-		   aligned_alloc memalign valloc pvalloc malloc_usable_size strdup strndup)
+TA_STATE_WRAP := $(addprefix --wrap=,$(shell cat ta/state.wrap))
 # In sanitizer builds a state object's globals get no ASan redzones or
 # descriptors: they are state (copied whole, wiped when the lineage ends),
 # and ASan's descriptors of them, gathered with them, would be wiped too.
@@ -510,11 +509,21 @@ demo: all
 bench: all
 	@BUILD=$(BUILD) ./bench/run.sh
 
+# The TA SDK too (docs/ta-sdk.md): headers, the runtime and sim enclave
+# libraries, the state link's script and wrap list, talos-ta-link and a
+# relocatable pkg-config file.
+SDK_LIBS := $(LIB_TA) $(LIB_CFG_MODEL) $(call tee_enclave_lib,sim) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(TALOSD) $(TALOS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/include/talos $(DESTDIR)$(PREFIX)/lib/talos $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/talos
+	install -m 755 $(TALOSD) $(TALOS) scripts/talos-ta-link $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/talos.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/talosd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 include/talos/*.h $(DESTDIR)$(PREFIX)/include/talos/
+	install -m 644 $(SDK_LIBS) $(DESTDIR)$(PREFIX)/lib/talos/
+	install -m 644 ta/state.ld ta/state.wrap $(DESTDIR)$(PREFIX)/share/talos/
+	install -m 644 scripts/talos-ta.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

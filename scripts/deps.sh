@@ -35,7 +35,8 @@ if [ "${1:-}" = "--check" ]; then
     done
     # TA images are static: they need the .a files (none in SAN builds, but
     # the same packages ship both).
-    for a in libssl.a:libssl-dev libcrypto.a:libssl-dev libseccomp.a:libseccomp-dev; do
+    for a in libssl.a:libssl-dev libcrypto.a:libssl-dev libseccomp.a:libseccomp-dev \
+      libsqlite3.a:libsqlite3-dev; do
       f=$("$CC" -print-file-name="${a%%:*}")
       [ "$f" != "${a%%:*}" ] && [ -e "$f" ] || missing+=("${a%%:*} (${a##*:})")
     done
@@ -65,6 +66,7 @@ PKGS=(
   python3           # integration-test helpers (tamper proxy, wire capture)
   gnuplot-nox       # make bench: plots (bench/plots/*.png)
   valgrind          # make bench: instruction counts per ecall (bench/icount.sh, callgrind)
+  libsqlite3-dev    # examples/sqlite: SQLite's static library, unmodified, in a TA (issue #16)
 )
 
 missing=()
