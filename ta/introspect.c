@@ -1,6 +1,7 @@
 /* Memory introspection (DESIGN.md "Verification"): the TA checks its own
  * address space through the backend — code mappings are not writable, the
- * state arena is mapped where it must be, and the code in memory still
+ * state arena is mapped where it must be, the migrated data section is
+ * writable image data and nothing else, and the code in memory still
  * hashes to what it was at launch. Trusted code. */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,8 @@ int talos_rt_introspect(uint8_t measurement[TALOS_MEASUREMENT_BYTES], char *why,
     static struct talos_region regions[MAX_REGIONS];
     size_t n = MAX_REGIONS;
     uintptr_t base = talos_arena_base();
+    size_t plen = 0;
+    uintptr_t pstart = (uintptr_t)talos_rt_persist(&plen), pend = pstart + plen;
     int arena_seen = 0, rc = TALOS_OK;
 
     if (talos_tee_enclave.memory_map &&
@@ -26,6 +29,15 @@ int talos_rt_introspect(uint8_t measurement[TALOS_MEASUREMENT_BYTES], char *why,
             /* W^X on the image: writable code could change after any check. */
             if (r->kind == TALOS_REGION_CODE && (r->prot & TALOS_PROT_W)) {
                 snprintf(why, cap, "a code mapping at 0x%llx is writable",
+                         (unsigned long long)r->start);
+                return TALOS_ERR_MEASUREMENT;
+            }
+            /* The migrated data section (TALOS_PERSIST and the gathered
+             * static data of D47): image data, writable, never executable. */
+            if (plen && r->start < pend && pstart < r->end &&
+                (r->kind != TALOS_REGION_DATA || (r->prot & TALOS_PROT_X) ||
+                 !(r->prot & TALOS_PROT_W))) {
+                snprintf(why, cap, "the migrated data section at 0x%llx is not writable image data",
                          (unsigned long long)r->start);
                 return TALOS_ERR_MEASUREMENT;
             }

@@ -1,8 +1,9 @@
 /* Memory introspection (ta/introspect.c, DESIGN.md "Verification"), the
  * check a target runs right before it activates (ta/mig_target.c,
  * ta/mig_handoff.c): the backend's memory map must show no writable code
- * mapping and the state arena mapped read-write, not executable, at its
- * address; the code measured now must equal the launch measurement and the
+ * mapping, the state arena mapped read-write, not executable, at its
+ * address, the migrated data section in writable, non-executable image
+ * data; the code measured now must equal the launch measurement and the
  * one the platform put in the evidence. Each refusal is MEASUREMENT (or the
  * backend's own error) with its exact reason. The file is included, as
  * tests/unit/test_frames.c includes ta/frames.c: the backend it asks is a
@@ -43,6 +44,15 @@ static int fake_launch_measurement(uint8_t out[TALOS_MEASUREMENT_BYTES])
     memcpy(out, launched, TALOS_MEASUREMENT_BYTES);
     return launch_rc;
 }
+/* The migrated data section (TALOS_PERSIST and gathered static data, D47):
+ * [persist_at, persist_at + persist_len), 0 bytes unless a test sets it. */
+static uintptr_t persist_at = 0x402800;
+static size_t persist_len;
+uint8_t *talos_rt_persist(size_t *len)
+{
+    *len = persist_len;
+    return (uint8_t *)persist_at;
+}
 const struct talos_tee_ops talos_tee_enclave = {
     .name = "fake",
     .measure_self = fake_measure_self,
@@ -65,6 +75,9 @@ static int setup(void **state)
     map[map_n++] = (struct talos_region){0x401000, 0x402000, TALOS_PROT_R, TALOS_REGION_RODATA};
     map[map_n++] = (struct talos_region){base, base + 0x10000, TALOS_PROT_R | TALOS_PROT_W,
                                          TALOS_REGION_ARENA};
+    map[map_n++] = (struct talos_region){0x402000, 0x404000, TALOS_PROT_R | TALOS_PROT_W,
+                                         TALOS_REGION_DATA};
+    persist_len = 0x1000;
     return 0;
 }
 
@@ -124,6 +137,35 @@ static void arena_elsewhere(void **state)
     map[2].start -= 0x10000, map[2].end -= 0x10000;
     map[2].kind = TALOS_REGION_OTHER;
     expect(TALOS_ERR_MEASUREMENT, "the state arena is not mapped at its address");
+}
+
+/* The migrated data section must lie in writable, non-executable image
+ * data, and nowhere else: a mapping over it of another kind or protection
+ * is refused. */
+static void persist_section(void **state)
+{
+    const uint32_t bad[] = {TALOS_PROT_R, TALOS_PROT_R | TALOS_PROT_W | TALOS_PROT_X};
+    const char *why_bad = "the migrated data section at 0x402000 is not writable image data";
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        map[3].prot = bad[i];
+        expect(TALOS_ERR_MEASUREMENT, why_bad);
+    }
+    map[3].prot = TALOS_PROT_R | TALOS_PROT_W;
+    map[3].kind = TALOS_REGION_OTHER;
+    expect(TALOS_ERR_MEASUREMENT, why_bad);
+    /* Straddling into the rodata mapping before it. */
+    map[3].kind = TALOS_REGION_DATA;
+    persist_at = 0x401800;
+    expect(TALOS_ERR_MEASUREMENT, "the migrated data section at 0x401000 is not writable image data");
+    persist_at = 0x402800;
+    /* No section: nothing to check. */
+    persist_len = 0;
+    map[3].prot = TALOS_PROT_R;
+    why[0] = '\0';
+    uint8_t m[TALOS_MEASUREMENT_BYTES];
+    assert_int_equal(talos_rt_introspect(m, why, sizeof(why)), TALOS_OK);
 }
 
 static void backend_errors(void **state)
@@ -194,6 +236,7 @@ int main(void)
         cmocka_unit_test_setup(writable_code, setup),
         cmocka_unit_test_setup(arena_protection, setup),
         cmocka_unit_test_setup(arena_elsewhere, setup),
+        cmocka_unit_test_setup(persist_section, setup),
         cmocka_unit_test_setup(backend_errors, setup),
         cmocka_unit_test_setup(code_unchanged, setup),
         cmocka_unit_test_setup(code_changed, setup),
