@@ -18,10 +18,16 @@ t a call "$TA" put 42 >/dev/null
 V=$(ver a "$TA")
 
 # A -> B: the hook ran once, saw the arrival version, before any call.
+t a state-cert "$TA" --output "$T/c1.json"
 t a migrate "$TA" --to 127.0.0.1:$B_PORT >/dev/null
+# The hook's writes are a version of their own: the chain still verifies.
+t b state-cert "$TA" --output "$T/c2.json"
 assert_eq "$(ver b "$TA")" $((V + 1)) "the hook's run commits once on arrival"
 assert_eq "$(t b call "$TA" status)" \
   "restores=1 reason=1 hook_version=$V calls_before=0 local=fresh" "first arrival"
+t b state-cert "$TA" --output "$T/c3.json"
+"$TALOS" verify --allow-sim "$T/c1.json" "$T/c2.json" "$T/c3.json" >/dev/null ||
+  fail "state certificates around a restore hook do not verify"
 # B -> A: once more, on the new process.
 V=$(ver b "$TA")
 t b migrate "$TA" --to 127.0.0.1:$A_PORT >/dev/null
