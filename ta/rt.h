@@ -185,7 +185,13 @@ void talos_rt_restore_commit(void);
 /* What cannot migrate (ta/unmovable.c, D46). The first time the runtime
  * hands control to TA code (init, restore hook, first ecall) it records the
  * descriptors open then; talos_rt_ta_code_begins is cheap after that. */
-void talos_rt_ta_code_begins(void);
+void talos_rt_ta_code_first(void);
+extern int talos_rt_ta_code_ran; /* set by talos_rt_ta_code_first */
+static inline void talos_rt_ta_code_begins(void)
+{
+    if (__builtin_expect(!talos_rt_ta_code_ran, 0)) /* one branch on the ecall path */
+        talos_rt_ta_code_first();
+}
 /* Does the TA hold a descriptor it opened, a thread it started or memory it
  * mapped itself? TALOS_OK, or TALOS_ERR_UNMOVABLE with a one-line reason
  * naming the first one found. `own_fds` are this migration's descriptors
