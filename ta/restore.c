@@ -16,8 +16,9 @@ static int commit_pending;
 
 static const char *reason_name(enum talos_restore_reason why)
 {
-    return why == TALOS_RESTORE_MIGRATED ? "migrated"
-           : why == TALOS_RESTORE_RECOVERED ? "recovered" : "?";
+    return why == TALOS_RESTORE_MIGRATED    ? "migrated"
+           : why == TALOS_RESTORE_RECOVERED ? "recovered"
+                                            : "?";
 }
 
 int talos_rt_restore_run(enum talos_restore_reason why, uint64_t version, char *reason, size_t cap)
@@ -43,8 +44,8 @@ int talos_rt_restore_run(enum talos_restore_reason why, uint64_t version, char *
         return TALOS_ERR_RESTORE_HOOK;
     }
     commit_pending = 1;
-    TLOG_INFO("restore hook of %s ran (%s, version %llu)", talos_rt.desc->name,
-              reason_name(why), (unsigned long long)version);
+    TLOG_INFO("restore hook of %s ran (%s, version %llu)", talos_rt.desc->name, reason_name(why),
+              (unsigned long long)version);
     return TALOS_OK;
 }
 

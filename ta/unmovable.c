@@ -34,7 +34,7 @@
 #include "ta/rt.h"
 #include "tee/tee.h"
 
-#define FD_PROBE_MAX 1024      /* the default soft RLIMIT_NOFILE, select's FD_SETSIZE */
+#define FD_PROBE_MAX 1024 /* the default soft RLIMIT_NOFILE, select's FD_SETSIZE */
 #define MAP_MAX 512
 #define GLIBC_HEAP_MAX (64ull << 20) /* HEAP_MAX_SIZE of a thread arena on LP64 */
 #define MMAPPED_BIT 0x2ull           /* glibc's IS_MMAPPED chunk flag */
@@ -117,7 +117,8 @@ void talos_rt_ta_code_first(void)
     }
     base.main_stack = (uintptr_t)&here;
     base.n_maps = MAP_MAX;
-    if (!talos_tee_enclave.memory_map || talos_tee_enclave.memory_map(base.maps, &base.n_maps) != TALOS_OK)
+    if (!talos_tee_enclave.memory_map ||
+        talos_tee_enclave.memory_map(base.maps, &base.n_maps) != TALOS_OK)
         base.n_maps = 0;
 }
 
@@ -131,8 +132,12 @@ static int is_own(int fd, const int *own, size_t n)
 
 static const char *fd_kind(mode_t m)
 {
-    return S_ISREG(m) ? "a file" : S_ISSOCK(m) ? "a socket" : S_ISFIFO(m) ? "a pipe"
-           : S_ISCHR(m) ? "a character device" : S_ISDIR(m) ? "a directory" : "a kernel object";
+    return S_ISREG(m)    ? "a file"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISFIFO(m) ? "a pipe"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISDIR(m)  ? "a directory"
+                         : "a kernel object";
 }
 
 static int check_fds(const int *own, size_t n_own, char *why, size_t cap)
@@ -146,8 +151,10 @@ static int check_fds(const int *own, size_t n_own, char *why, size_t cap)
             memset(&st, 0, sizeof(st));
         if (base.open[fd] && base.dev[fd] == st.st_dev && base.ino[fd] == st.st_ino)
             continue;
-        snprintf(why, cap, "the TA holds open file descriptor %d (%s its code opened): "
-                 "it cannot move", fd, fd_kind(st.st_mode));
+        snprintf(why, cap,
+                 "the TA holds open file descriptor %d (%s its code opened): "
+                 "it cannot move",
+                 fd, fd_kind(st.st_mode));
         return TALOS_ERR_UNMOVABLE;
     }
     return TALOS_OK;
@@ -202,7 +209,10 @@ static int check_threads(char *why, size_t cap)
     return TALOS_ERR_UNMOVABLE;
 }
 
-static int readable(const struct talos_region *r) { return (r->prot & TALOS_PROT_R) != 0; }
+static int readable(const struct talos_region *r)
+{
+    return (r->prot & TALOS_PROT_R) != 0;
+}
 
 /* A run of glibc malloc blocks each mapped by itself (the kernel may merge
  * neighbours into one mapping): prev_size 0 and size | IS_MMAPPED. */
@@ -215,7 +225,8 @@ static int glibc_blocks(const struct talos_region *r)
     while (at < r->end) {
         const uint64_t *h = (const uint64_t *)(uintptr_t)at;
         uint64_t size = h[1] & ~7ull;
-        if (h[0] != 0 || (h[1] & 7ull) != MMAPPED_BIT || size < 4096 || size % 4096 || size > r->end - at)
+        if (h[0] != 0 || (h[1] & 7ull) != MMAPPED_BIT || size < 4096 || size % 4096 ||
+            size > r->end - at)
             return 0;
         at += size;
     }
@@ -275,13 +286,14 @@ static int check_maps(char *why, size_t cap)
         if (r->kind != TALOS_REGION_OTHER || !(r->prot & TALOS_PROT_W))
             continue;
         if (in_base(r) || (base.main_stack >= r->start && base.main_stack < r->end) ||
-            (brk_end > r->start && brk_end <= r->end) ||
-            (shm && shm >= r->start && shm < r->end) || glibc_blocks(r) ||
-            glibc_heap(r, v, n) || thread_stack(r, v, n))
+            (brk_end > r->start && brk_end <= r->end) || (shm && shm >= r->start && shm < r->end) ||
+            glibc_blocks(r) || glibc_heap(r, v, n) || thread_stack(r, v, n))
             continue;
-        snprintf(why, cap, "the TA holds memory it mapped itself at 0x%llx-0x%llx (%llu KiB, "
-                 "outside the state arena): it cannot move", (unsigned long long)r->start,
-                 (unsigned long long)r->end, (unsigned long long)((r->end - r->start) >> 10));
+        snprintf(why, cap,
+                 "the TA holds memory it mapped itself at 0x%llx-0x%llx (%llu KiB, "
+                 "outside the state arena): it cannot move",
+                 (unsigned long long)r->start, (unsigned long long)r->end,
+                 (unsigned long long)((r->end - r->start) >> 10));
         return TALOS_ERR_UNMOVABLE;
     }
     return TALOS_OK;

@@ -45,7 +45,8 @@ static int r_status(int argc, const struct talos_arg *argv, struct talos_out *ou
 {
     (void)argc, (void)argv;
     calls_here++;
-    return talos_out_printf(out, "restores=%llu reason=%llu hook_version=%llu calls_before=%llu "
+    return talos_out_printf(out,
+                            "restores=%llu reason=%llu hook_version=%llu calls_before=%llu "
                             "local=%s",
                             (unsigned long long)st.restores, (unsigned long long)st.last_reason,
                             (unsigned long long)st.hook_version,

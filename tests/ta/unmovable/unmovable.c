@@ -142,16 +142,11 @@ static int u_digest(int argc, const struct talos_arg *argv, struct talos_out *ou
 }
 
 static const struct talos_ecall unmovable_ecalls[] = {
-    {"fd", u_fd, 0, 0, 0, ""},
-    {"unfd", u_unfd, 0, 0, 0, ""},
-    {"map", u_map, 0, 0, 0, ""},
-    {"unmap", u_unmap, 0, 0, 0, ""},
-    {"big", u_big, 0, 0, 0, ""},
-    {"unbig", u_unbig, 0, 0, 0, ""},
-    {"thread", u_thread, 0, 0, 0, ""},
-    {"unthread", u_unthread, 0, 0, 0, ""},
-    {"put", u_put, 1, 1, 20, "NUMBER"},
-    {"digest", u_digest, 0, 0, 0, ""},
+    {"fd", u_fd, 0, 0, 0, ""},          {"unfd", u_unfd, 0, 0, 0, ""},
+    {"map", u_map, 0, 0, 0, ""},        {"unmap", u_unmap, 0, 0, 0, ""},
+    {"big", u_big, 0, 0, 0, ""},        {"unbig", u_unbig, 0, 0, 0, ""},
+    {"thread", u_thread, 0, 0, 0, ""},  {"unthread", u_unthread, 0, 0, 0, ""},
+    {"put", u_put, 1, 1, 20, "NUMBER"}, {"digest", u_digest, 0, 0, 0, ""},
 };
 
 TALOS_TA_DEFINE("unmovable", unmovable_ecalls, NULL);
