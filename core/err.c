@@ -37,6 +37,8 @@ static const struct err_entry errs[] = {
     {TALOS_ERR_STATE, "STATE", "not allowed in the current lifecycle state"},
     {TALOS_ERR_IMAGE, "IMAGE", "not a valid TA image"},
     {TALOS_ERR_MOVED, "MOVED", "TA has migrated to another node"},
+    {TALOS_ERR_RESTORE_HOOK, "RESTORE_HOOK", "the TA's restore hook failed on the target"},
+    {TALOS_ERR_UNMOVABLE, "UNMOVABLE", "the TA holds state that cannot migrate"},
     {TALOS_ERR_CRYPTO, "CRYPTO", "cryptographic operation failed"},
     {TALOS_ERR_EVIDENCE_SIG, "EVIDENCE_SIG", "evidence signature invalid"},
     {TALOS_ERR_EVIDENCE_CHAIN, "EVIDENCE_CHAIN", "platform certificate not issued by a trust anchor"},

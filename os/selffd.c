@@ -14,11 +14,12 @@ static const struct {
     [TALOS_SELF_MAPS] = {"/proc/self/maps", O_RDONLY},
     [TALOS_SELF_PAGEMAP] = {"/proc/self/pagemap", O_RDONLY},
     [TALOS_SELF_CLEAR_REFS] = {"/proc/self/clear_refs", O_WRONLY},
+    [TALOS_SELF_STATUS] = {"/proc/self/status", O_RDONLY},
 };
 
 /* Written once by talos_self_preopen, before the threads that read them
  * exist or under the release of `ready`. */
-static int fds[TALOS_SELF_NFILES] = {-1, -1, -1};
+static int fds[TALOS_SELF_NFILES] = {-1, -1, -1, -1};
 static atomic_int ready;
 
 int talos_self_preopen(void)

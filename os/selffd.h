@@ -15,7 +15,8 @@ enum talos_self_file {
     TALOS_SELF_MAPS = 0,       /* /proc/self/maps, read */
     TALOS_SELF_PAGEMAP = 1,    /* /proc/self/pagemap, read (write tracking) */
     TALOS_SELF_CLEAR_REFS = 2, /* /proc/self/clear_refs, write (soft-dirty) */
-    TALOS_SELF_NFILES = 3,
+    TALOS_SELF_STATUS = 3,     /* /proc/self/status, read (its thread count, D46) */
+    TALOS_SELF_NFILES = 4,
 };
 
 /* Open every file of the enum now, close-on-exec, for the life of the

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "os/wtrack.h"
 #include "ta/arena.h"
+#include "ta/rt.h"
 
 void talos_rt_bench_wtrack(void);
 
@@ -60,7 +61,7 @@ void talos_rt_bench_wtrack(void)
     if (bw.bitmap == NULL ||
         (rc = talos_wtrack_start((void *)talos_arena_base(), len, TALOS_WTRACK_AUTO, &bw.w)) !=
             TALOS_OK ||
-        pthread_create(&t, NULL, collector, NULL) != 0) {
+        talos_rt_thread_create(&t, collector, NULL) != 0) {
         TLOG_ERR("bench write tracking over %s MiB could not start: %s", mib, talos_strerror(rc));
         _exit(3);
     }

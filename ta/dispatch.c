@@ -217,6 +217,7 @@ int talos_rt_handle_call(const uint8_t *body, size_t len)
     if ((status = check_shape(e, &args, &out)) != TALOS_OK)
         goto reply;
 
+    talos_rt_ta_code_begins();
     talos_rt.in_ecall = 1;
     status = e->fn(args.argc, args.argv, &out);
     talos_rt.in_ecall = 0;

@@ -225,6 +225,7 @@ static int start(int *switchless)
     talos_chain_genesis(talos_rt.lineage, talos_rt.head);
     if ((rc = talos_rt_cert_genesis()) != TALOS_OK || (rc = talos_rt_enter(TALOS_LIFE_GENESIS)) != TALOS_OK)
         return rc;
+    talos_rt_ta_code_begins();
     if (talos_rt.desc->init && (rc = talos_rt.desc->init()) != TALOS_OK) {
         TLOG_ERR("init of %s failed: %s", talos_rt.desc->name, talos_strerror(rc));
         return rc;
@@ -349,7 +350,7 @@ int main(int argc, char **argv)
     }
     /* A migration's handshake should not pay OpenSSL's first-use costs. */
     pthread_t warm;
-    int warm_started = pthread_create(&warm, NULL, warmup_thread, NULL) == 0;
+    int warm_started = talos_rt_thread_create(&warm, warmup_thread, NULL) == 0;
     talos_rt.desc = &talos_ta_desc;
     pthread_mutex_init(&talos_rt.freeze, NULL);
     talos_wr_init(&talos_rt.rx, TALOS_MSG_MAX);

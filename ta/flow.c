@@ -110,7 +110,7 @@ int talos_flow_load_start(void)
         load.rc = rc;
         return TALOS_OK;
     }
-    load.started = pthread_create(&load.thread, NULL, parse_run, NULL) == 0;
+    load.started = talos_rt_thread_create(&load.thread, parse_run, NULL) == 0;
     if (!load.started)
         parse_run(NULL);
     return TALOS_OK;

@@ -70,8 +70,10 @@ static int on_migrate_in(const uint8_t *body, size_t len)
     rc = talos_rt_migrate_in(fd, in.lineage, in.prefault_grant);
     /* A new instance of the lineage rotates its key now, after the RECEIPT
      * and the host's answer: off the downtime path. */
-    if (rc == TALOS_OK && talos_rt.state == RT_ACTIVE)
+    if (rc == TALOS_OK && talos_rt.state == RT_ACTIVE) {
         talos_rt_cert_adopt();
+        talos_rt_restore_commit(); /* before the first call: version + 1 (D45) */
+    }
     return rc;
 }
 
@@ -94,8 +96,10 @@ static int on_handoff(const uint8_t *tok, size_t n)
 {
     int rc = talos_rt_handoff(tok, n);
     /* A waiting target that a resent HANDOFF activated rotates its key. */
-    if (rc == TALOS_OK && talos_rt.state == RT_ACTIVE)
+    if (rc == TALOS_OK && talos_rt.state == RT_ACTIVE) {
         talos_rt_cert_adopt();
+        talos_rt_restore_commit(); /* before the first call: version + 1 (D45) */
+    }
     return rc;
 }
 

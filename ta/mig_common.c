@@ -243,7 +243,7 @@ void mig_end_later(struct mig *m)
     m->chan_up = 0;
     talos_wipe(&m->ch, sizeof(m->ch));
     mig_end(m);
-    later.started = pthread_create(&later.thread, NULL, later_run, NULL) == 0;
+    later.started = talos_rt_thread_create(&later.thread, later_run, NULL) == 0;
     if (!later.started)
         later_run(NULL);
 }

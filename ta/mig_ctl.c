@@ -113,7 +113,7 @@ int talos_rt_mig_start(const uint8_t *body, size_t len)
     ctl.bnd = (struct talos_bnd){&ctl.x, &ctl.rx, &ctl.tx};
     ctl.opts = o;
     atomic_store(&ctl.done, 0);
-    if (pthread_create(&ctl.thread, NULL, ctl_main, NULL) != 0) {
+    if (talos_rt_thread_create(&ctl.thread, ctl_main, NULL) != 0) {
         talos_rt_set_bnd(&ctl.bnd);
         (void)talos_rt_reply(TALOS_ERR_NOMEM, NULL, 0, "cannot start the migration thread");
         talos_rt_set_bnd(NULL);

@@ -35,7 +35,7 @@ void mig_prefault_start(struct mig_prefault *p, uint64_t hint, uint64_t grant)
     if (hint > grant)
         hint = grant;
     p->bytes = hint > PREFAULT_UNAUTH_MAX ? PREFAULT_UNAUTH_MAX : hint & ~(uint64_t)(TALOS_PAGE - 1);
-    p->started = p->bytes && pthread_create(&p->thread, NULL, prefault_run, p) == 0;
+    p->started = p->bytes && talos_rt_thread_create(&p->thread, prefault_run, p) == 0;
 }
 
 int talos_rt_prefault(uint64_t bytes)
@@ -73,7 +73,7 @@ static void *introspect_run(void *arg)
 
 void mig_introspect_start(struct mig_introspection *in)
 {
-    in->started = pthread_create(&in->thread, NULL, introspect_run, in) == 0;
+    in->started = talos_rt_thread_create(&in->thread, introspect_run, in) == 0;
     if (!in->started)
         introspect_run(in);
 }
@@ -117,7 +117,7 @@ void mig_unattested_start(struct mig_unattested *u, int fd)
     /* Our own descriptor of the socket: the channel may close the one it
      * was given before we end, and its number be reused meanwhile. */
     u->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    u->started = u->fd >= 0 && pthread_create(&u->thread, NULL, unattested_run, u) == 0;
+    u->started = u->fd >= 0 && talos_rt_thread_create(&u->thread, unattested_run, u) == 0;
 }
 
 void mig_unattested_end(struct mig_unattested *u)

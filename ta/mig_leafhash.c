@@ -1,5 +1,6 @@
 /* A target's leaf hasher for the final phase (ta/leafhash.h). */
 #include "ta/leafhash.h"
+#include "ta/rt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ void leafhash_start(struct leafhash *h, uint32_t cap)
     if (!(h->jobs = calloc(cap ? cap : 1, sizeof(*h->jobs))))
         return;
     h->cap = cap;
-    h->started = pthread_create(&h->thread, NULL, run, h) == 0;
+    h->started = talos_rt_thread_create(&h->thread, run, h) == 0;
 }
 
 void leafhash_post(struct leafhash *h, const struct leafhash_job *j)

@@ -97,7 +97,7 @@ int prehash_start(struct prehash *h)
         atomic_store(&h->claim[k], 1);
     }
     h->ns = mig_clock(CLOCK_THREAD_CPUTIME_ID) - t;
-    h->started = pthread_create(&h->thread, NULL, prehash_run, h) == 0;
+    h->started = talos_rt_thread_create(&h->thread, prehash_run, h) == 0;
     return TALOS_OK; /* no thread: the stream hashes every page */
 }
 

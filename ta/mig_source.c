@@ -116,11 +116,19 @@ int talos_rt_migrate_out(int fd, const struct talos_rt_migopts *o)
         return mig_reply(&m, TALOS_ERR_STATE);
     }
     TALOS_FAULT("source.before_channel");
-    /* The target pre-faults its arena on this hint during the attestation;
-     * BEGIN gives the real size, which calls may still change. */
-    pthread_mutex_lock(&talos_rt.freeze); /* between two calls: the arena's header is still */
+    /* Between two calls (the freeze lock): what cannot move is refused
+     * before anything else happens (D46), and the target pre-faults its
+     * arena on this hint during the attestation; BEGIN gives the real size,
+     * which calls may still change. */
+    pthread_mutex_lock(&talos_rt.freeze);
+    const int own[] = {fd, talos_rt_bnd()->x->fd, talos_rt.x.pending_fd};
+    rc = talos_rt_unmovable_check(own, sizeof(own) / sizeof(own[0]), m.reason, sizeof(m.reason));
     uint64_t hint = talos_arena_used_bytes();
     pthread_mutex_unlock(&talos_rt.freeze);
+    if (rc != TALOS_OK) {
+        close(fd);
+        goto resume;
+    }
     if (o->precopy && (rc = precopy_start(&pc, &hint)) != TALOS_OK) {
         close(fd);
         if (rc == TALOS_ERR_NOT_IMPLEMENTED)

@@ -243,6 +243,11 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     TLOG_DEBUG("T: +%.3f ms thread contexts checked", (mig_now() - m.t0) / 1e6);
     if (plen) /* no persist section: persist may be NULL */
         talos_rt_persist_copy(persist, ppad, plen);
+    /* The TA's restore hook on the verified state, before PREPARED (D45):
+     * a hook that refuses fails this import and the source serves on. */
+    if ((rc = talos_rt_restore_run(TALOS_RESTORE_MIGRATED, rcv.begin.version, m.reason,
+                                   sizeof(m.reason))) != TALOS_OK)
+        goto failed;
     if ((rc = talos_rt_enter(TALOS_LIFE_PREPARE)) != TALOS_OK)
         goto failed;
     uint64_t t_prepared = mig_now();

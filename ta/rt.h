@@ -172,6 +172,39 @@ void talos_rt_persist_copy(void *dst, const void *src, size_t n);
  * migration. */
 void talos_rt_ident_start(int target);
 
+/* The restore hook (ta/restore.c, D45). On a target, on verified state,
+ * before PREPARED: run the TA's hook if it has one (talos_version() reads
+ * `version` meanwhile). TALOS_OK (also without a hook), or
+ * TALOS_ERR_RESTORE_HOOK with a one-line reason (logged) when the hook
+ * refused: the caller fails the import. */
+int talos_rt_restore_run(enum talos_restore_reason why, uint64_t version, char *reason,
+                         size_t cap);
+/* Once ACTIVE, after the lineage key was adopted: a hook that ran commits
+ * (version + 1, execution record entry TALOS_RT_EXEC_RESTORE). Nothing
+ * otherwise; only the main thread calls it. */
+void talos_rt_restore_commit(void);
+#define TALOS_RT_EXEC_RESTORE 0xffffffffu /* the execution record's "ecall" of a restore */
+
+/* What cannot migrate (ta/unmovable.c, D46). The first time the runtime
+ * hands control to TA code (init, restore hook, first ecall) it records the
+ * descriptors open then; talos_rt_ta_code_begins is cheap after that. */
+void talos_rt_ta_code_first(void);
+extern int talos_rt_ta_code_ran; /* set by talos_rt_ta_code_first */
+static inline void talos_rt_ta_code_begins(void)
+{
+    if (__builtin_expect(!talos_rt_ta_code_ran, 0)) /* one branch on the ecall path */
+        talos_rt_ta_code_first();
+}
+/* Does the TA hold a descriptor it opened, a thread it started or memory it
+ * mapped itself? TALOS_OK, or TALOS_ERR_UNMOVABLE with a one-line reason
+ * naming the first one found. `own_fds` are this migration's descriptors
+ * (control channel, socket to the target), -1 for none. The caller holds
+ * the freeze lock (no ecall runs). */
+int talos_rt_unmovable_check(const int *own_fds, size_t n_own, char *why, size_t cap);
+/* Live threads the runtime started itself (talos_rt_thread_create), and
+ * the one call through which it starts them. */
+int talos_rt_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+
 /* Memory introspection (ta/introspect.c): check the TA's own mappings (code
  * not writable, arena in place) and hash its code as it is now. */
 int talos_rt_introspect(uint8_t measurement[TALOS_MEASUREMENT_BYTES], char *why, size_t cap);

@@ -41,6 +41,8 @@ enum talos_err {
     TALOS_ERR_STATE = -27,          /* not allowed in the TA's current lifecycle state */
     TALOS_ERR_IMAGE = -28,          /* not a loadable TA image */
     TALOS_ERR_MOVED = -29,          /* the TA migrated away from this node */
+    TALOS_ERR_RESTORE_HOOK = -30,   /* the TA's restore hook refused its new home (D45) */
+    TALOS_ERR_UNMOVABLE = -31,      /* the TA holds state the runtime cannot move (D46) */
     /* cryptography and attestation */
     TALOS_ERR_CRYPTO = -40,         /* a cryptographic library call failed */
     TALOS_ERR_EVIDENCE_SIG = -41,   /* evidence signature does not verify */

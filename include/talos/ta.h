@@ -8,7 +8,10 @@
  * state arena (talos_alloc/talos_free, reached from talos_state_root()) or
  * in globals marked TALOS_PERSIST. The arena sits at the same virtual address
  * on every node, so pointers inside it stay valid after a migration. Any
- * other memory (stack, ordinary globals, malloc) is lost when the TA moves.
+ * other memory (stack, ordinary globals, malloc) is lost when the TA moves;
+ * a TA that holds what cannot move at all (a descriptor it opened, a thread
+ * it started, memory it mapped itself) is refused migration with
+ * TALOS_ERR_UNMOVABLE and keeps serving where it is (docs/ta-sdk.md).
  *
  * Transactions. Each ecall is one transaction: when the handler returns
  * TALOS_OK the runtime commits and the TA's version grows by one. A handler
@@ -77,20 +80,47 @@ struct talos_ecall {
  * allocate the root object and set it with talos_set_state_root(). */
 typedef int (*talos_init_fn)(void);
 
+/* Why a restore hook runs (docs/ta-sdk.md, D45). */
+enum talos_restore_reason {
+    /* On a migration's target, after the state arrived and was verified,
+     * before the target answers PREPARED and before any call is served. */
+    TALOS_RESTORE_MIGRATED = 1,
+    /* Reserved for recovery from a durable checkpoint (issue #18): not
+     * produced by this runtime yet. */
+    TALOS_RESTORE_RECOVERED = 2,
+};
+
+/* Optional: called once on every new home of a lineage, before its first
+ * call, to rebuild what does not migrate (process-local caches, handles,
+ * anything derived from the old process). It may read and write the
+ * migrated state (arena, TALOS_PERSIST); talos_version() is the version the
+ * lineage arrived with; ocalls are not available (TALOS_ERR_STATE). Return
+ * TALOS_OK, or a negative talos_err to refuse the new home: the migration
+ * then fails with TALOS_ERR_RESTORE_HOOK, the target ends, and the source
+ * serves on, unchanged. A hook that ran commits like an ecall: the lineage
+ * serves from the arrival version + 1 (its writes are on the chain). */
+typedef int (*talos_restore_fn)(enum talos_restore_reason why);
+
 struct talos_ta_desc {
     const char *name;
     const struct talos_ecall *ecalls;
     size_t n_ecalls;
     talos_init_fn init;
+    talos_restore_fn restore; /* may be NULL (TALOS_TA_DEFINE leaves it so) */
 };
 
 /* Declare the TA. Exactly one per TA image. */
 #define TALOS_TA_DEFINE(ta_name, table, init_fn)                                 \
+    TALOS_TA_DEFINE_RESTORE(ta_name, table, init_fn, NULL)
+
+/* The same, with a restore hook (talos_restore_fn, may be NULL). */
+#define TALOS_TA_DEFINE_RESTORE(ta_name, table, init_fn, restore_fn)             \
     const struct talos_ta_desc talos_ta_desc = {                                 \
         .name = (ta_name),                                                       \
         .ecalls = (table),                                                       \
         .n_ecalls = sizeof(table) / sizeof((table)[0]),                          \
         .init = (init_fn),                                                       \
+        .restore = (restore_fn),                                                 \
     }
 
 /* --- output ---------------------------------------------------------------- */

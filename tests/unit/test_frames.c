@@ -72,6 +72,7 @@ int talos_rt_migrate_in(int fd, const uint8_t expected_lineage[TALOS_LINEAGE_BYT
     return handled++, TALOS_OK;
 }
 void talos_rt_cert_adopt(void) {}
+void talos_rt_restore_commit(void) {}
 int talos_rt_resume(const uint8_t *tok, size_t len, char *why, size_t why_cap)
 {
     (void)tok, (void)len, (void)why, (void)why_cap;
