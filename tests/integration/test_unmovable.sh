@@ -31,7 +31,11 @@ refused() {
   t a call "$TA" "$undo" >/dev/null
 }
 refused fd unfd "open file descriptor"
-refused map unmap "memory it mapped itself"
+# Sanitizer builds skip the mapping check (ta/unmovable.c: ASan's own
+# shadow and allocator mappings cannot be told from the TA's, D46).
+if [ "${SAN:-0}" != 1 ]; then
+  refused map unmap "memory it mapped itself"
+fi
 refused thread unthread "thread"
 
 # A large malloc block stays (glibc's own mapping), and the TA migrates.
