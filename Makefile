@@ -206,9 +206,9 @@ TA_IMAGES := $(foreach e,$(EXAMPLES),$(BUILD)/examples/$(e).ta)
 
 # A TA of ordinary C code and static libraries whose heap and static data
 # are state too (issue #16, D47, docs/ta-sdk.md): its objects ($(2)) and the
-# static libraries it names ($(3): found with the compiler's
-# -print-file-name in the recipe, so that a fresh machine's make has
-# installed them first) are linked into one object (ld -r) in which their
+# static libraries it names ($(3): a path under $(BUILD), or a name found
+# with the compiler's -print-file-name in the recipe, so that a fresh
+# machine's make has installed it first) are linked into one object (ld -r) in which their
 # malloc family calls the state heap (ta/heap.c: --wrap) and their
 # writable data lies in talos_persist (ta/state.ld); $(4): libraries the
 # final link also needs (-lm); $(5): the runtime library (default
@@ -221,10 +221,10 @@ TA_STATE_WRAP := $(addprefix --wrap=,$(shell cat ta/state.wrap))
 STATE_SANFLAGS := $(if $(SANFLAGS),--param asan-globals=0)
 define ta_link_state
 $(2): ALL_CFLAGS += $(STATE_SANFLAGS)
-$(O)/state/$(notdir $(1)).o: $(2) ta/state.ld | $(DEPS_STAMP)
+$(O)/state/$(notdir $(1)).o: $(2) $(filter $(BUILD)/%,$(3)) ta/state.ld | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	$$(LD) -r $(if $(6),$(6),-T ta/state.ld $(TA_STATE_WRAP)) -o $$@ $(2) \
-	  $$(foreach l,$(3),$$(shell $$(CC) -print-file-name=$$(l)))
+	  $$(foreach l,$(3),$$(if $$(findstring /,$$(l)),$$(l),$$(shell $$(CC) -print-file-name=$$(l))))
 $(1): TA_LIBS += $(4)
 $(call ta_link,$(1),$(O)/state/$(notdir $(1)).o,$(if $(5),$(5),$(LIB_TA)))
 endef
@@ -318,7 +318,13 @@ TEST_TA_IMAGES += $(BUILD)/tests/ta/sqlite-nodata.ta $(BUILD)/tests/ta/sqlite-sy
 # Test TAs of ordinary C code whose heap and static data are state
 # (tests/ta_state/<name>/*.c, linked with ta_link_state, D47).
 STATE_TEST_TAS := $(notdir $(patsubst %/,%,$(wildcard tests/ta_state/*/)))
-$(foreach t,$(STATE_TEST_TAS),$(eval $(call ta_link_state,$(BUILD)/tests/ta/$(t).ta,$(call ta_objs,tests/ta_state/$(t)),,)))
+# A static library of the tests' own, named as state by heapstress (I4).
+LIB_TEST_CANARY := $(BUILD)/tests/lib/libcanary.a
+$(call src2obj,tests/lib_state/canary.c): ALL_CFLAGS += $(STATE_SANFLAGS)
+$(LIB_TEST_CANARY): $(call src2obj,tests/lib_state/canary.c)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+$(foreach t,$(STATE_TEST_TAS),$(eval $(call ta_link_state,$(BUILD)/tests/ta/$(t).ta,$(call ta_objs,tests/ta_state/$(t)),$(LIB_TEST_CANARY),)))
 TEST_TA_IMAGES += $(foreach t,$(STATE_TEST_TAS),$(BUILD)/tests/ta/$(t).ta)
 
 # talosd as a hostile host (tests only, SECURITY.md T25): node/host/serve.c

@@ -7,7 +7,7 @@
 # produced: both nodes' logs, every file under both state dirs (images,
 # sockets aside), the sim CA dir. And the canary is intact where the TA
 # serves. Then the same with the canary kept only by ordinary C code: in a
-# malloc'ed block and in a static buffer (issue #16).
+# malloc'ed block and in a library's static buffer (issue #16).
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/attack_lib.sh"
 
@@ -87,8 +87,9 @@ scan "$T/ab.cap" "$T/ba.cap" || fail "I4 after B -> A"
 assert_eq "$(t a call "$TA" get secret)" "$CANARY" "the canary back on a"
 assert_eq "$(t a call "$TA" digest)" "$D" "digest back on a"
 # The same for ordinary C code (issue #16, D47): the canary only in a
-# malloc'ed block (strdup) and in a static buffer of a TA built with
-# ta_link_state, which migrate as state.
+# malloc'ed block (strdup) and in the static buffer of a library
+# (tests/lib_state/canary.c) of a TA built with ta_link_state, which
+# migrate as state.
 H=$(t a run "$TALOS_ROOT/$BUILD/tests/ta/heapstress.ta")
 t a call "$H" churn 200 5 >/dev/null
 t a call "$H" canary "$CANARY" >/dev/null
@@ -97,5 +98,5 @@ t a migrate "$H" --to "127.0.0.1:$PX_PORT" >/dev/null
 proxy_wait
 serves_once "$H" b
 scan "$T/ab.cap" "$T/ba.cap" "$T/hab.cap" || fail "I4 after the heap TA's A -> B"
-assert_eq "$(t b call "$H" canary)" "$CANARY $CANARY" "the canary in the heap and the static buffer on b"
+assert_eq "$(t b call "$H" canary)" "$CANARY $CANARY" "the canary in the heap block and the library's static buffer on b"
 node_alive "$a_PID"; node_alive "$b_PID"

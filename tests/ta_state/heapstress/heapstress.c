@@ -12,8 +12,9 @@
  *                  TA_REFUSED naming the first block that does not
  *   where ID       the address of live block ID's slot (for the test's
  *                  host-side corruption)
- *   canary [HEX]   keep HEX in a malloc'ed block (strdup) and in a static
- *                  buffer; without HEX, show both */
+ *   canary [HEX]   keep HEX in a malloc'ed block (strdup) and in the static
+ *                  buffer of a library (tests/lib_state/canary.c, named as
+ *                  a state library); without HEX, show both */
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "talos/ta.h"
+#include "tests/lib_state/canary.h"
 
 #define SLOTS 512
 
@@ -32,7 +34,6 @@ struct block {
 
 static struct block slot[SLOTS]; /* static data: state */
 static uint64_t next_id = 1, rng = 1;
-static char canary_static[64];
 static char *canary_heap;
 
 static uint64_t draw(void)
@@ -129,11 +130,11 @@ static int hs_free_all(int argc, const struct talos_arg *argv, struct talos_out 
 static int hs_canary(int argc, const struct talos_arg *argv, struct talos_out *out)
 {
     if (argc == 0) /* where it is kept: the heap block, then the static buffer */
-        return talos_out_printf(out, "%s %s", canary_heap ? canary_heap : "-", canary_static);
+        return talos_out_printf(out, "%s %s", canary_heap ? canary_heap : "-", canary_kept());
     free(canary_heap);
     if (!(canary_heap = strdup(argv[0].ptr)))
         return TALOS_ERR_NOMEM;
-    snprintf(canary_static, sizeof(canary_static), "%s", argv[0].ptr);
+    canary_keep(argv[0].ptr);
     return talos_out_printf(out, "%s", canary_heap);
 }
 
