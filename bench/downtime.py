@@ -50,16 +50,31 @@ def size_bytes(s):
 
 
 def start_node(build, d, name, port, env):
-    os.makedirs(os.path.join(d, name), exist_ok=True)
-    log = open(os.path.join(d, name + ".log"), "w")
+    """A talosd on 127.0.0.1:port with state dir d/name, its log appended to
+    d/name.log (a node restarted on the same dir keeps one log)."""
+    os.makedirs(os.path.join(d, name), mode=0o700, exist_ok=True)
+    log = open(os.path.join(d, name + ".log"), "a")
     p = subprocess.Popen([os.path.join(build, "bin/talosd"), "--state-dir", os.path.join(d, name),
                           "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=log, env=env)
+    log.close()
     sock = os.path.join(d, name, "talosd.sock")
-    for _ in range(500):
+    for _ in range(1000):
         if os.path.exists(sock):
             return p, sock
+        if p.poll() is not None:
+            break
         time.sleep(0.01)
-    raise RuntimeError(f"talosd {name} did not start")
+    raise RuntimeError(f"talosd {name} did not start: see {d}/{name}.log")
+
+
+def stop_nodes(procs, d):
+    """End the benchmark's talosd processes and remove their folder d."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        p.wait()
+    subprocess.run(["rm", "-rf", d])
 
 
 class Client(threading.Thread):
@@ -173,11 +188,7 @@ def one(build, size, mode, env, tmp):
             "moved_to_b_ms": (c.first_b - c.moved_at) * 1e3 if c.moved_at else None,
         }
     finally:
-        for p in (na, nb):
-            p.terminate()
-        for p in (na, nb):
-            p.wait()
-        subprocess.run(["rm", "-rf", d])
+        stop_nodes((na, nb), d)
 
 
 def main():

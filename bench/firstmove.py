@@ -23,25 +23,9 @@ usage: bench/firstmove.py [--build DIR] [--runs N] [--forget-cfg] [--json] [SIZE
 import argparse, json, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from downtime import Ctl, size_bytes  # noqa: E402  (the control protocol, "1M")
+from downtime import Ctl, size_bytes, start_node, stop_nodes  # noqa: E402
 
 VAL = 1000  # bytes per value, as bench/downtime.py
-
-
-def start_node(build, d, name, port, env):
-    os.makedirs(os.path.join(d, name), mode=0o700, exist_ok=True)
-    log = open(os.path.join(d, name + ".log"), "a")
-    p = subprocess.Popen([os.path.join(build, "bin/talosd"), "--state-dir", os.path.join(d, name),
-                          "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=log, env=env)
-    log.close()
-    sock = os.path.join(d, name, "talosd.sock")
-    for _ in range(1000):
-        if os.path.exists(sock):
-            return p, sock
-        if p.poll() is not None:
-            break
-        time.sleep(0.01)
-    raise RuntimeError(f"talosd {name} did not start: see {d}/{name}.log")
 
 
 def stop_node(p):
@@ -149,12 +133,7 @@ def one(build, size, env, tmp, forget_cfg):
             "forget_cfg": forget_cfg,
         }
     finally:
-        for p in (na, nb):
-            if p.poll() is None:
-                p.terminate()
-        for p in (na, nb):
-            p.wait()
-        shutil.rmtree(d, ignore_errors=True)
+        stop_nodes((na, nb), d)
 
 
 def main():

@@ -24,7 +24,7 @@ The sim backend gives no hardware isolation.
 import argparse, json, os, random, statistics, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from downtime import Ctl, size_bytes, start_node  # noqa: E402
+from downtime import Ctl, size_bytes, start_node, stop_nodes  # noqa: E402
 
 
 def run_ta(ctl, image):
@@ -117,11 +117,7 @@ def migration(build, size, mode, env, tmp):
                 raise RuntimeError(f"rows after: {count}, wanted {rows} + {c.acked} acknowledged")
         return out
     finally:
-        for p in (na, nb):
-            p.terminate()
-        for p in (na, nb):
-            p.wait()
-        subprocess.run(["rm", "-rf", d])
+        stop_nodes((na, nb), d)
 
 
 def heap_cost(build, runs, rows, env, tmp):
@@ -145,9 +141,7 @@ def heap_cost(build, runs, rows, env, tmp):
                 times[k].append((time.monotonic() - t0) * 1e3)
                 a.req(op="stop", id=ta)
     finally:
-        n.terminate()
-        n.wait()
-        subprocess.run(["rm", "-rf", d])
+        stop_nodes((n,), d)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"bench": "sqlite-heap", "rows": rows, "runs": runs,
             "state_heap_ms": med["state heap"], "glibc_ms": med["glibc malloc"],
