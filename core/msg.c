@@ -29,6 +29,10 @@ static const struct talos_msg_desc msgs[] = {
     {TALOS_MSG_STATE_CERT, "STATE_CERT", TALOS_MSG_FROM_HOST, 0, 0},
     {TALOS_MSG_PREFAULT, "PREFAULT", TALOS_MSG_FROM_HOST, TALOS_MSG_PREFAULT_BYTES,
      TALOS_MSG_PREFAULT_BYTES},
+    {TALOS_MSG_SESSION, "SESSION", TALOS_MSG_FROM_HOST, TALOS_MSG_SESSION_MIN,
+     TALOS_MSG_SESSION_MIN + TALOS_SESS_IO_MAX},
+    {TALOS_MSG_SESSION_RET, "SESSION_RET", TALOS_MSG_FROM_TA, TALOS_MSG_SESSION_RET_MIN,
+     TALOS_MSG_SESSION_RET_MIN + TALOS_SESS_IO_MAX},
     {TALOS_MSG_READY, "READY", TALOS_MSG_FROM_TA, 28, 4096},
     {TALOS_MSG_REPLY, "REPLY", TALOS_MSG_FROM_TA, 20, TALOS_MAX_OUT_BYTES + 4096},
     {TALOS_MSG_OCALL, "OCALL", TALOS_MSG_FROM_TA, 8, TALOS_MSG_MAX},
@@ -134,4 +138,61 @@ void talos_host_activate_encode(const struct talos_host_activate *in,
 int talos_host_activate_decode(const uint8_t *p, size_t n, struct talos_host_activate *out)
 {
     return talos_fields_get(layouts[L_ACTIVATE], p, n, out, sizeof(*out));
+}
+
+void talos_msg_session_encode(const struct talos_msg_session *in, struct talos_wr *w)
+{
+    talos_wr_u32(w, in->sid);
+    talos_wr_u8(w, in->op);
+    if (in->len > TALOS_SESS_IO_MAX)
+        w->err = w->err ? w->err : TALOS_ERR_TOO_LARGE;
+    else if (in->len)
+        talos_wr_raw(w, in->data, in->len);
+}
+
+int talos_msg_session_decode(const uint8_t *p, size_t n, struct talos_msg_session *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (n < TALOS_MSG_SESSION_MIN || n > TALOS_MSG_SESSION_MIN + TALOS_SESS_IO_MAX)
+        return TALOS_ERR_MALFORMED;
+    out->sid = talos_be32_get(p);
+    out->op = p[4];
+    out->len = n - TALOS_MSG_SESSION_MIN;
+    out->data = out->len ? p + TALOS_MSG_SESSION_MIN : NULL;
+    /* Only DATA carries bytes. */
+    if (out->op < TALOS_SESS_OP_OPEN || out->op > TALOS_SESS_OP_CLOSE ||
+        (out->op != TALOS_SESS_OP_DATA && out->len)) {
+        memset(out, 0, sizeof(*out));
+        return TALOS_ERR_MALFORMED;
+    }
+    return TALOS_OK;
+}
+
+void talos_msg_session_ret_encode(const struct talos_msg_session_ret *in, struct talos_wr *w)
+{
+    talos_wr_u32(w, (uint32_t)in->status);
+    talos_wr_u64(w, in->version);
+    talos_wr_u8(w, in->flags);
+    if (in->len > TALOS_SESS_IO_MAX)
+        w->err = w->err ? w->err : TALOS_ERR_TOO_LARGE;
+    else if (in->len)
+        talos_wr_raw(w, in->data, in->len);
+}
+
+int talos_msg_session_ret_decode(const uint8_t *p, size_t n, struct talos_msg_session_ret *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (n < TALOS_MSG_SESSION_RET_MIN || n > TALOS_MSG_SESSION_RET_MIN + TALOS_SESS_IO_MAX)
+        return TALOS_ERR_MALFORMED;
+    out->status = (int32_t)talos_be32_get(p);
+    out->version = talos_be64_get(p + 4);
+    out->flags = p[12];
+    out->len = n - TALOS_MSG_SESSION_RET_MIN;
+    out->data = out->len ? p + TALOS_MSG_SESSION_RET_MIN : NULL;
+    if (out->status > 0 || out->status < TALOS_ERR_MIN ||
+        (out->flags & ~(TALOS_SESS_RET_MORE | TALOS_SESS_RET_CLOSED))) {
+        memset(out, 0, sizeof(*out));
+        return TALOS_ERR_MALFORMED;
+    }
+    return TALOS_OK;
 }

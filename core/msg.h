@@ -37,6 +37,8 @@ enum talos_msg_type {
     TALOS_MSG_MIGRATE_SOCK = 15, /* on a migration's control socket: empty; the socket to the
                                   * target travels with it */
     TALOS_MSG_PREFAULT = 22,   /* u64 bytes: a virgin target faults in its arena's first bytes now */
+    TALOS_MSG_SESSION = 23,    /* u32 sid ‖ u8 op ‖ raw bytes: a client session's TLS bytes
+                                * (docs/sessions.md); answered by SESSION_RET */
     /* TA -> host */
     TALOS_MSG_READY = 16,      /* raw lineage[16] ‖ u64 version ‖ str name */
     TALOS_MSG_REPLY = 17,      /* i32 status ‖ u64 version ‖ bytes out ‖ str reason */
@@ -44,6 +46,8 @@ enum talos_msg_type {
     TALOS_MSG_HOST_REQ = 19,   /* u16 backend request type ‖ bytes req */
     TALOS_MSG_INFO_RET = 20,   /* u64 version ‖ u64 state_bytes ‖ str state */
     TALOS_MSG_START_FAILED = 21, /* i32 status ‖ str reason: instead of READY, then the TA exits */
+    TALOS_MSG_SESSION_RET = 24, /* i32 status ‖ u64 version ‖ u8 flags ‖ raw bytes: TLS bytes for
+                                 * the client */
 };
 
 #define TALOS_MSG_FROM_HOST 1
@@ -116,6 +120,42 @@ struct talos_msg_start_failed {
 struct talos_wr;
 void talos_msg_start_failed_encode(const struct talos_msg_start_failed *in, struct talos_wr *w);
 int talos_msg_start_failed_decode(const uint8_t *p, size_t n, struct talos_msg_start_failed *out);
+
+/* SESSION and SESSION_RET (docs/sessions.md): the node relays a client's
+ * TLS bytes to the TA and back, at most TALOS_SESS_IO_MAX per frame each
+ * way. The node names sessions (sid); the TA holds at most
+ * TALOS_SESS_MAX of them. OPEN carries no bytes (the TA makes the
+ * session's TLS state), DATA carries what the client sent (possibly none:
+ * "give me what you have"), CLOSE ends it (the client left). The answer's
+ * status is TALOS_OK, or the reason the TA will not serve the session
+ * (MOVED, STATE, BUSY, NO_SUCH_SESSION, PROTOCOL): the node then sends
+ * the bytes and closes. flags: MORE, the TA holds more bytes for the
+ * client (the node asks again with an empty DATA); CLOSED, the TA ended
+ * the session (after these bytes). */
+#define TALOS_SESS_IO_MAX (64u << 10)
+#define TALOS_SESS_MAX 256
+enum talos_sess_op { TALOS_SESS_OP_OPEN = 1, TALOS_SESS_OP_DATA = 2, TALOS_SESS_OP_CLOSE = 3 };
+#define TALOS_SESS_RET_MORE 0x1u
+#define TALOS_SESS_RET_CLOSED 0x2u
+#define TALOS_MSG_SESSION_MIN 5
+#define TALOS_MSG_SESSION_RET_MIN 13
+struct talos_msg_session {
+    uint32_t sid;
+    uint8_t op;          /* enum talos_sess_op */
+    const uint8_t *data; /* into the decoded body */
+    size_t len;          /* <= TALOS_SESS_IO_MAX; 0 unless DATA */
+};
+void talos_msg_session_encode(const struct talos_msg_session *in, struct talos_wr *w);
+int talos_msg_session_decode(const uint8_t *p, size_t n, struct talos_msg_session *out);
+struct talos_msg_session_ret {
+    int32_t status;      /* a talos_err */
+    uint64_t version;    /* the TA's version when it answered */
+    uint8_t flags;       /* TALOS_SESS_RET_* */
+    const uint8_t *data; /* into the decoded body */
+    size_t len;          /* <= TALOS_SESS_IO_MAX */
+};
+void talos_msg_session_ret_encode(const struct talos_msg_session_ret *in, struct talos_wr *w);
+int talos_msg_session_ret_decode(const uint8_t *p, size_t n, struct talos_msg_session_ret *out);
 
 /* TALOS_HOST_REQ_ACTIVATE's request: lineage ‖ u64 version. */
 #define TALOS_HOST_ACTIVATE_BYTES (TALOS_LINEAGE_BYTES + 8)

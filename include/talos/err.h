@@ -68,6 +68,10 @@ enum talos_err {
     /* the node itself (docs/node-security.md) */
     TALOS_ERR_PEER_AUTH = -80,      /* the peer node holds no certificate of a configured CA */
     TALOS_ERR_POLICY = -81,         /* the image is not allowed by this node's image policy */
+    /* client sessions (docs/sessions.md) */
+    TALOS_ERR_ROLLBACK = -90,       /* an instance showed a client a version lower than one it saw */
+    TALOS_ERR_LINEAGE = -91,        /* the instance behind a session is of another lineage */
+    TALOS_ERR_REPLAY = -92,         /* a call's sequence number was used and its answer is gone */
 };
 
 #define TALOS_ERR_MIN (-99)

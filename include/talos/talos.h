@@ -388,6 +388,33 @@ TALOS_MUST_CHECK int talos_ta_state_cert(struct talos_ta *ta, struct talos_resul
  * fields; version and state_bytes are refreshed from the TA). */
 TALOS_MUST_CHECK int talos_ta_info(struct talos_ta *ta, struct talos_ta_info *info);
 
+/* --- client sessions (docs/sessions.md) ---------------------------------- */
+
+/* A client's end-to-end TLS session with the TA is terminated inside the
+ * TA; the host only relays its bytes, which it cannot read or change
+ * unnoticed. The host names each session of a TA by a sid of its choice
+ * (unique among that TA's open sessions; the TA holds at most 256). */
+#define TALOS_SESSION_IO_MAX (64u << 10) /* bytes in or out per exchange */
+enum talos_session_op {
+    TALOS_SESSION_OPEN = 1,  /* a client connected: no bytes yet */
+    TALOS_SESSION_DATA = 2,  /* bytes the client sent (or none: "what do you have for it?") */
+    TALOS_SESSION_CLOSE = 3, /* the client left or the host gave up on it */
+};
+struct talos_session_io {
+    uint8_t *out;   /* the caller's buffer of TALOS_SESSION_IO_MAX bytes */
+    size_t out_len; /* set: bytes to send to the client, in order */
+    int more;       /* the TA holds more bytes for the client: ask again (DATA, no bytes) */
+    int closed;     /* the TA ended the session: send out, then close the connection */
+};
+/* One exchange: TALOS_OK with io filled; or the TA's refusal of the
+ * session (MOVED, STATE, BUSY, NO_SUCH_SESSION, PROTOCOL), io->closed set
+ * and io->out possibly holding a last record for the client; or
+ * TA_CRASHED / INVALID_ARG as for talos_ta_call. Serialised with calls
+ * like talos_ta_call (the caller's lock). */
+TALOS_MUST_CHECK int talos_ta_session(struct talos_ta *ta, uint32_t sid, enum talos_session_op op,
+                                      const uint8_t *in, size_t in_len,
+                                      struct talos_session_io *io);
+
 #ifdef __cplusplus
 }
 #endif
