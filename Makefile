@@ -107,6 +107,11 @@ LIB_TEE_ENCLAVE := $(call tee_enclave_lib,$(TEE))
 LIB_TA := $(BUILD)/lib/libtalos_ta.a
 LIB_HOST := $(BUILD)/lib/libtalos_host.a
 LIB_OS := $(BUILD)/lib/libtalos_os.a
+# The client library (include/talos/client.h): the relying party's code,
+# which trusts only the TA's verified evidence. Links the verifier, the
+# core codecs, OpenSSL and jansson.
+CLIENT_SRC := $(wildcard client/*.c)
+LIB_CLIENT := $(BUILD)/lib/libtalos_client.a
 
 BLAKE3_OBJS := $(patsubst %,$(O)/blake3/%.o,$(BLAKE3_SRC))
 # The sources are named in the recipe, not as prerequisites: on a fresh
@@ -122,6 +127,7 @@ $(foreach b,$(TEE_ENCLAVES),$(eval $(call tee_enclave_lib,$(b)): \
 $(LIB_TA): $(call src2obj,$(TA_SRC))
 $(LIB_HOST): $(call src2obj,$(HOST_SRC))
 $(LIB_OS): $(call src2obj,$(OS_SRC))
+$(LIB_CLIENT): $(call src2obj,$(CLIENT_SRC))
 
 LIBS := $(LIB_CORE) $(LIB_TEE_VERIFY) $(LIB_TEE_HOST) $(LIB_TEE_ENCLAVES) $(LIB_TA) $(LIB_HOST) \
         $(LIB_OS)
@@ -171,7 +177,7 @@ $(TALOSD): $(call src2obj,$(wildcard node/talosd/*.c)) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
-$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(HOST_SIDE_LIBS)
+$(TALOS): $(call src2obj,$(wildcard cli/*.c)) $(LIB_CLIENT) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 
@@ -351,7 +357,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
 UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
 
-$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(HOST_SIDE_LIBS)
+$(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CLIENT) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(HOST_LIBS)
 
@@ -515,10 +521,12 @@ demo: all
 bench: all
 	@BUILD=$(BUILD) ./bench/run.sh
 
-# The TA SDK too (docs/ta-sdk.md): headers, the runtime and sim enclave
+# The TA SDK too (docs/ta-sdk.md), and the client library
+# (include/talos/client.h, pkg-config talos-client): headers, the runtime and sim enclave
 # libraries, the state link's script and wrap list, talos-ta-link and a
 # relocatable pkg-config file.
-SDK_LIBS := $(LIB_TA) $(LIB_CFG_MODEL) $(call tee_enclave_lib,sim) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE)
+SDK_LIBS := $(LIB_TA) $(LIB_CFG_MODEL) $(call tee_enclave_lib,sim) $(LIB_TEE_VERIFY) $(LIB_OS) $(LIB_CORE) \
+            $(LIB_CLIENT)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
 	  $(DESTDIR)$(PREFIX)/include/talos $(DESTDIR)$(PREFIX)/lib/talos $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -529,7 +537,7 @@ install: all
 	install -m 644 include/talos/*.h $(DESTDIR)$(PREFIX)/include/talos/
 	install -m 644 $(SDK_LIBS) $(DESTDIR)$(PREFIX)/lib/talos/
 	install -m 644 ta/state.ld ta/state.wrap $(DESTDIR)$(PREFIX)/share/talos/
-	install -m 644 scripts/talos-ta.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 scripts/talos-ta.pc scripts/talos-client.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
