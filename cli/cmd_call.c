@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/call.h"
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
@@ -14,6 +15,9 @@
 
 const char cmd_call_usage[] =
     "usage: talos [--node DIR] call [--json] TA ECALL [ARG...]\n"
+    "       talos [--node DIR] call --secure [--policy FILE | --measurement HEX\n"
+    "             [--cfg-digest HEX]] [--anchors PEM] [--allow-sim]\n"
+    "             [--connect HOST:PORT] [--verbose] [--json] TA ECALL [ARG...]\n"
     "\n"
     "Call the ecall ECALL of the TA with id TA (32 hex characters), passing\n"
     "each ARG as one text argument, and print the ecall's output as is (with\n"
@@ -28,7 +32,27 @@ const char cmd_call_usage[] =
     "\n"
     "A call the TA refuses exits with status 1 and prints its reason.\n"
     "\n"
-    "options:\n" CLI_COMMON_HELP;
+    "With --secure the call goes to the TA itself, in a TLS session that the\n"
+    "node only relays (docs/sessions.md): the TA's evidence is verified on\n"
+    "this machine against the trust anchors and a policy (the allowed\n"
+    "measurements, and CFG digests if any) before any byte of the call is\n"
+    "sent, and the node sees no argument, result or ecall name. The session\n"
+    "follows the TA if it migrates, and a call retried after a move is\n"
+    "answered from the TA's record instead of running twice.\n"
+    "\n"
+    "options:\n"
+    "  --secure            call through a session with the TA (needs a policy)\n"
+    "  --policy FILE       the policy (JSON: measurements, cfg_digests, allow_sim,\n"
+    "                      allow_debug, anchors; see talos(1))\n"
+    "  --measurement HEX   allow this measurement (64 hex characters) instead\n"
+    "  --cfg-digest HEX    with --measurement: require this CFG digest\n"
+    "  --anchors PEM       trust anchors (default: the policy's, else the local\n"
+    "                      sim CA as for 'talos attest')\n"
+    "  --allow-sim         accept a simulated TEE, which gives NO hardware\n"
+    "                      isolation (also: TALOS_ALLOW_SIM=1)\n"
+    "  --connect HOST:PORT the node's listening port (default: asked of the\n"
+    "                      node's control socket; then --node is not needed)\n"
+    "  --verbose           print the verified identity of the TA on stderr\n" CLI_COMMON_HELP;
 
 static const struct cli_field call_fields[] = {
     {"version", CLI_J_UINT, 0, 0},
@@ -38,7 +62,7 @@ static const struct cli_field call_fields[] = {
 
 /* The bytes of an @FILE or @- argument, read once, at most the TA's
  * argument limit; *len their length. NULL after a one-line complaint. */
-static char *arg_from(struct cli_ctx *ctx, const char *src, int *stdin_used, size_t *len)
+char *cli_call_arg_from(struct cli_ctx *ctx, const char *src, int *stdin_used, size_t *len)
 {
     FILE *f = NULL;
     char *buf = malloc(TALOS_MAX_ARG_BYTES + 1);
@@ -99,7 +123,7 @@ static int build_request(struct cli_ctx *ctx, const char *id, int nargs, char **
         json_t *s = NULL;
         if (args[i][0] == '@' && args[i][1] != '@') {
             size_t n = 0;
-            char *b = arg_from(ctx, args[i] + 1, &stdin_used, &n);
+            char *b = cli_call_arg_from(ctx, args[i] + 1, &stdin_used, &n);
             if (!b)
                 goto out;
             s = json_stringn(b, n);
@@ -177,11 +201,29 @@ int cmd_call(struct cli_ctx *ctx, int argc, char **argv)
     uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
     char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
     json_t *req = NULL, *resp = NULL, *j = NULL, *out = NULL;
-    int npos = 0, built = 0;
-    int rc = cli_args(ctx, argc, argv, NULL, 0, 1, &npos);
+    int npos = 0, built = 0, secure = 0;
+    struct call_secure_opts so = {0};
+    const struct cli_opt opts[] = {
+        {"secure", 0, NULL, &secure},          {"policy", 0, &so.policy, NULL},
+        {"measurement", 0, &so.measurement, NULL}, {"cfg-digest", 0, &so.cfg_digest, NULL},
+        {"anchors", 0, &so.anchors, NULL},     {"allow-sim", 0, NULL, &so.allow_sim},
+        {"connect", 0, &so.connect, NULL},     {"verbose", 0, NULL, &so.verbose},
+    };
+    int rc = cli_args(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), 1, &npos);
 
     if (rc != CLI_PROCEED)
         goto out;
+    /* The command needs a node unless a secure call is told where to connect. */
+    if (!ctx->node && !(secure && so.connect)) {
+        rc = cli_usage(ctx->cmd->name, "no node given: use --node DIR or set TALOS_NODE");
+        goto out;
+    }
+    if (!secure && (so.policy || so.measurement || so.cfg_digest || so.anchors || so.allow_sim ||
+                    so.connect || so.verbose)) {
+        rc = cli_usage(ctx->cmd->name, "--policy, --measurement, --cfg-digest, --anchors, "
+                                       "--allow-sim, --connect and --verbose need --secure");
+        goto out;
+    }
     if (npos < 2) {
         rc = cli_usage(ctx->cmd->name, npos == 0 ? "missing TA and ECALL" : "missing ECALL");
         goto out;
@@ -195,6 +237,10 @@ int cmd_call(struct cli_ctx *ctx, int argc, char **argv)
     }
     /* Failure lines name the ecall: "talos: call put: ...". */
     snprintf(ctx->label, sizeof(ctx->label), "call %s", argv[2]);
+    if (secure) {
+        rc = cmd_call_secure(ctx, npos, argv, &so);
+        goto out;
+    }
     rc = build_request(ctx, id, npos - 1, argv + 2, &req);
     if (rc != CLI_PROCEED)
         goto out;

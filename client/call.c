@@ -140,7 +140,7 @@ int talos_session_call(struct talos_session *s, const char *ecall, int argc,
         if (s->conn.fd < 0) {
             if (give_up && talos_session_now_ms() >= give_up)
                 break; /* rc and s->err: the last failure's */
-            if ((rc = talos_session_reconnect(s)) != TALOS_OK)
+            if ((rc = talos_session_reconnect(s, 1)) != TALOS_OK)
                 break;
         }
         talos_wr_reset(&call);

@@ -57,6 +57,11 @@ void talos_policy_set_flags(struct talos_policy *p, unsigned verify_flags)
         p->flags = verify_flags & (TALOS_VERIFY_ALLOW_SIM | TALOS_VERIFY_ALLOW_DEBUG);
 }
 
+unsigned talos_policy_flags(const struct talos_policy *p)
+{
+    return p ? p->flags : 0;
+}
+
 int talos_policy_set_anchors(struct talos_policy *p, const uint8_t *pem, size_t len)
 {
     uint8_t *copy = NULL;

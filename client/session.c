@@ -170,9 +170,9 @@ static int retriable(int rc)
            rc == TALOS_ERR_PEER_CLOSED || rc == TALOS_ERR_MAC;
 }
 
-int talos_session_reconnect(struct talos_session *s)
+int talos_session_reconnect(struct talos_session *s, int persist)
 {
-    double deadline = talos_session_now_ms() + s->opt.follow_ms;
+    double deadline = talos_session_now_ms() + (persist ? s->opt.follow_ms : 0);
     char target[sizeof(s->node)], moved[sizeof(s->node)];
     unsigned backoff = 5, hops = 0;
     int rc = TALOS_OK;
@@ -249,7 +249,9 @@ int talos_session_open(const char *node, const uint8_t lineage[TALOS_LINEAGE_BYT
         snprintf(s->err, sizeof(s->err), "cannot set up TLS or draw a client id");
         goto out;
     }
-    rc = talos_session_reconnect(s);
+    /* Once, following MOVED: a node that refuses the first connection
+     * (NO_SUCH_TA, a wrong address) is an answer for the caller to see now. */
+    rc = talos_session_reconnect(s, 0);
 out:
     if (rc != TALOS_OK) {
         snprintf(why, cap, "%s", s->err[0] ? s->err : talos_strerror(rc));

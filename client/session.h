@@ -33,10 +33,11 @@ struct talos_session {
     char err[256];
 };
 
-/* Connect (again): the session's node first, following MOVED, retrying
- * refusals and broken connections with backoff until follow_ms passes.
- * TALOS_OK, or why not (s->err says it; LINEAGE and ROLLBACK set s->dead). */
-int talos_session_reconnect(struct talos_session *s);
+/* Connect (again): the session's node first, following MOVED; when
+ * persist, retrying refusals and broken connections with backoff until
+ * follow_ms passes. TALOS_OK, or why not (s->err says it; LINEAGE and
+ * ROLLBACK set s->dead). */
+int talos_session_reconnect(struct talos_session *s, int persist);
 
 /* Give up the connection (the session stays usable). */
 void talos_session_drop(struct talos_session *s);

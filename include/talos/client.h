@@ -43,8 +43,10 @@ TALOS_MUST_CHECK int talos_policy_allow_measurement(struct talos_policy *p,
 /* Once any CFG digest is allowed, evidence must carry one of them. */
 TALOS_MUST_CHECK int talos_policy_allow_cfg_digest(struct talos_policy *p,
                                                    const uint8_t d[TALOS_CFG_DIGEST_BYTES]);
-/* TALOS_VERIFY_ALLOW_SIM / TALOS_VERIFY_ALLOW_DEBUG. */
+/* TALOS_VERIFY_ALLOW_SIM / TALOS_VERIFY_ALLOW_DEBUG (others ignored). */
 void talos_policy_set_flags(struct talos_policy *p, unsigned verify_flags);
+/* The flags set (or loaded from a policy file). */
+unsigned talos_policy_flags(const struct talos_policy *p);
 /* PEM trust anchors (copied). Without: the default backend's
  * (talos_default_anchors), read when the first session opens. */
 TALOS_MUST_CHECK int talos_policy_set_anchors(struct talos_policy *p, const uint8_t *pem,
@@ -53,8 +55,10 @@ TALOS_MUST_CHECK int talos_policy_set_anchors(struct talos_policy *p, const uint
  *   {"measurements": ["64 hex", ...], "cfg_digests": ["64 hex", ...],
  *    "allow_sim": false, "allow_debug": false, "anchors": "PATH.pem"}
  * measurements is required and not empty; a relative anchors path is
- * relative to the file. TALOS_OK, or MALFORMED/IO/TOO_LARGE with a one-line
- * reason in why. */
+ * relative to the file. A field not named here is refused (MALFORMED), not
+ * ignored: a misspelt constraint must not leave the policy weaker than its
+ * author meant. TALOS_OK, or MALFORMED/IO/TOO_LARGE with a one-line reason
+ * in why. */
 TALOS_MUST_CHECK int talos_policy_load(const char *path, struct talos_policy **out, char *why,
                                        size_t cap);
 void talos_policy_free(struct talos_policy *p);
@@ -72,6 +76,8 @@ struct talos_session_options {
 
 /* Open a session with TA `lineage` through the node at `node` (HOST:PORT,
  * the node's listening port, `talosd --listen`). The policy is copied.
+ * Opening tries once (following MOVED answers): a refusal or a failed
+ * connection is returned at once; only an open session retries.
  * Returns TALOS_OK, or why the session could not be opened: the node's
  * refusal (NO_SUCH_TA, BUSY, ...), the TLS or evidence failure (CRYPTO,
  * EVIDENCE_*, REPORT_DATA, MEASUREMENT, CFG_DIGEST), LINEAGE. On failure
@@ -95,7 +101,7 @@ void talos_session_result_clear(struct talos_session_result *r);
 /* Call an ecall inside the session. Returns TALOS_OK when the TA answered
  * (its verdict is res->status), or why no answer came: ROLLBACK, LINEAGE,
  * REPLAY (the TA no longer holds the answer of a retried call: its outcome
- * is unknown), MOVED/TIMEOUT/PEER_CLOSED when following the TA failed,
+ * is unknown; res then holds the TA's RESULT, to be cleared as usual), MOVED/TIMEOUT/PEER_CLOSED when following the TA failed,
  * the evidence errors of a new instance. After ROLLBACK or LINEAGE the
  * session is dead: every later call returns the same error. */
 TALOS_MUST_CHECK int talos_session_call(struct talos_session *s, const char *ecall, int argc,
