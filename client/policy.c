@@ -172,6 +172,13 @@ out:
     return rc;
 }
 
+/* talos_default_anchors lives with the backends' host sides
+ * (tee/registry_host.c), which a relying party's program need not link
+ * (pkg-config talos-client does not: they pull in the whole platform).
+ * Referenced weakly: a program that links them (the talos CLI) gets the
+ * default; any other must name its anchors. */
+#pragma weak talos_default_anchors
+
 int talos_policy_resolve(struct talos_policy *p, char *why, size_t cap)
 {
     char path[PATH_MAX] = "";
@@ -182,6 +189,11 @@ int talos_policy_resolve(struct talos_policy *p, char *why, size_t cap)
 
     if (p->anchors)
         return TALOS_OK;
+    if (!talos_default_anchors) {
+        snprintf(why, cap, "no trust anchors: the policy must name them (talos_policy_set_anchors "
+                           "or \"anchors\" in its file)");
+        return TALOS_ERR_INVALID_ARG;
+    }
     if (talos_default_anchors(NULL, path, sizeof(path), &hint) != TALOS_OK) {
         snprintf(why, cap, "no trust anchors in the policy and no default%s%s",
                  *hint ? ": " : "", hint ? hint : "");

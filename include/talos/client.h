@@ -48,7 +48,10 @@ void talos_policy_set_flags(struct talos_policy *p, unsigned verify_flags);
 /* The flags set (or loaded from a policy file). */
 unsigned talos_policy_flags(const struct talos_policy *p);
 /* PEM trust anchors (copied). Without: the default backend's
- * (talos_default_anchors), read when the first session opens. */
+ * (talos_default_anchors), read when the first session opens — in a
+ * program that links the backends' host side (libtalos_tee_host, as the
+ * talos CLI does); `pkg-config talos-client` does not, and then a session
+ * without anchors fails to open (INVALID_ARG). */
 TALOS_MUST_CHECK int talos_policy_set_anchors(struct talos_policy *p, const uint8_t *pem,
                                               size_t len);
 /* A policy file (JSON, docs/sessions.md):

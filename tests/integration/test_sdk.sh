@@ -3,6 +3,9 @@
 # malloc'ed state (tests/sdk/counter.c), and SQLite's static library named
 # as state — builds its images with `pkg-config --cflags talos-ta` and
 # talos-ta-link alone; both run on a node and migrate with their state.
+# A relying party's program (tests/sdk/client.c) builds and links against
+# the installed client library with `pkg-config --cflags --libs
+# talos-client` alone, and loads a policy file.
 . "$(dirname "$0")/lib.sh"
 make -s -C "$TALOS_ROOT" BUILD="$BUILD" install DESTDIR="$T/root" PREFIX=/opt/talos >/dev/null ||
   fail "make install"
@@ -29,6 +32,18 @@ ${CC:-cc} -O2 $san $cflags -c sqlite_ta.c -o sqlite_ta.o || fail "compile sqlite
 rc=0; err=$("$SDK/bin/talos-ta-link" -o x.ta nosuch.o 2>&1) || rc=$?
 assert_eq $rc 2 "talos-ta-link on a missing object"
 case "$err" in *"cannot read nosuch.o"*) ;; *) fail "talos-ta-link's error: $err" ;; esac
+# The client library: a program outside the tree, its policy file beside it.
+cp "$TALOS_ROOT/tests/sdk/client.c" "$T/proj/"
+client_flags=$(pkg-config --cflags --libs talos-client) || fail "pkg-config talos-client"
+case "$client_flags" in *"$SDK/lib/talos/libtalos_client.a"*) ;; *)
+  [ -f "$SDK/lib/talos/libtalos_client.a" ] || fail "libtalos_client.a not installed" ;; esac
+${CC:-cc} -O2 $san -o client client.c $client_flags || fail "build the client program"
+printf '{"measurements": ["%s"], "allow_sim": true}\n' "$(printf '1%.0s' $(seq 64))" >policy.json
+assert_eq "$(./client policy.json)" "policy ok (sim allowed)" "client program loads its policy"
+printf '{"measurements": [], "allow_sim": true}\n' >empty.json
+rc=0; err=$(./client empty.json 2>&1) || rc=$?
+assert_eq $rc 1 "a policy without measurements"
+case "$err" in *"MALFORMED"*) ;; *) fail "the client program's error: $err" ;; esac
 cd - >/dev/null
 
 start_node a; A_PORT=$PORT
