@@ -122,7 +122,13 @@ static int connect_once(struct talos_session *s, const char *addr, char *moved_t
     }
     clean(msg);
     if ((rc = status) == TALOS_ERR_MOVED) {
-        snprintf(moved_to, cap, "%s", msg);
+        size_t n = strlen(msg);
+        if (n == 0 || n >= cap) { /* never a cut address: it could name another host */
+            rc = TALOS_ERR_MALFORMED;
+            snprintf(s->err, sizeof(s->err), "node %.100s: MOVED without a usable HOST:PORT", addr);
+            goto out;
+        }
+        memcpy(moved_to, msg, n + 1);
         snprintf(s->err, sizeof(s->err), "node %.100s: the TA moved to %.100s", addr, msg);
         goto out;
     }

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -136,6 +137,13 @@ out:
 static void *ft_main(void *arg)
 {
     struct fake_ta *f = arg;
+    sigset_t pipe_set;
+
+    /* The fake's own writes to a client that left must not kill the test;
+     * only this thread: the client library must guard its own. */
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     for (int i = 0; i < f->n_conn; i++) {
         struct pollfd p = {.fd = f->lfd, .events = POLLIN};
         if (poll(&p, 1, 5000) != 1)

@@ -82,7 +82,8 @@ static void test_open_call(void **state)
     assert_int_equal(r.status, TALOS_OK);
     assert_string_equal((char *)r.out, "echo");
     assert_int_equal(r.version, 7);
-    assert_int_equal(talos_session_call(s, "get", 0, NULL, &r), TALOS_OK); /* res reused: cleared */
+    talos_session_result_clear(&r);
+    assert_int_equal(talos_session_call(s, "get", 0, NULL, &r), TALOS_OK);
     talos_session_info(s, &i);
     assert_int_equal(i.seq, 2);
     assert_int_equal(i.version, 7);
