@@ -59,6 +59,11 @@ int talos_rt_handle_call(const uint8_t *body, size_t len)
     (void)body, (void)len;
     return handled++, TALOS_OK;
 }
+int talos_rt_handle_session(const uint8_t *body, size_t len)
+{
+    (void)body, (void)len;
+    return handled++, TALOS_OK;
+}
 int talos_rt_state_cert(void) { return handled++, TALOS_OK; }
 int talos_rt_mig_start(const uint8_t *body, size_t len)
 {
