@@ -93,8 +93,9 @@ static int answer(int status, struct sess *s, uint8_t flags)
     return w->err ? w->err : talos_xport_send(&talos_rt.x, TALOS_MSG_SESSION_RET, w->p, w->len);
 }
 
-static int on_open(uint32_t sid)
+static int on_open(const struct talos_msg_session *m)
 {
+    uint32_t sid = m->sid;
     char why[200];
     struct sess *s = NULL;
 
@@ -231,8 +232,11 @@ static int drive(struct sess *s, struct talos_wr *plain, int *tls)
     return TALOS_OK;
 }
 
-static int on_data(uint32_t sid, const uint8_t *data, size_t len)
+static int on_data(const struct talos_msg_session *m)
 {
+    uint32_t sid = m->sid;
+    const uint8_t *data = m->data;
+    size_t len = m->len;
     char why[200];
     struct sess *s = find(sid);
     struct talos_wr plain;
@@ -266,9 +270,9 @@ static int on_data(uint32_t sid, const uint8_t *data, size_t len)
     return answer(TALOS_OK, s, rc == 1 ? TALOS_SESS_RET_CLOSED : 0);
 }
 
-static int on_close(uint32_t sid)
+static int on_close(const struct talos_msg_session *m)
 {
-    struct sess *s = find(sid);
+    struct sess *s = find(m->sid);
 
     if (!s)
         return answer(TALOS_ERR_NO_SUCH_SESSION, NULL, TALOS_SESS_RET_CLOSED);
@@ -276,18 +280,23 @@ static int on_close(uint32_t sid)
     return answer(TALOS_OK, NULL, TALOS_SESS_RET_CLOSED);
 }
 
+/* By op; the codec let only these through. */
+static const struct {
+    uint8_t op;
+    int (*fn)(const struct talos_msg_session *m);
+} ops[] = {
+    {TALOS_SESS_OP_OPEN, on_open},
+    {TALOS_SESS_OP_DATA, on_data},
+    {TALOS_SESS_OP_CLOSE, on_close},
+};
+
 int talos_rt_handle_session(const uint8_t *body, size_t len)
 {
     struct talos_msg_session m;
 
-    if (talos_msg_session_decode(body, len, &m) != TALOS_OK)
-        return answer(TALOS_ERR_MALFORMED, NULL, TALOS_SESS_RET_CLOSED);
-    switch (m.op) {
-    case TALOS_SESS_OP_OPEN:
-        return on_open(m.sid);
-    case TALOS_SESS_OP_DATA:
-        return on_data(m.sid, m.data, m.len);
-    default:
-        return on_close(m.sid);
-    }
+    if (talos_msg_session_decode(body, len, &m) == TALOS_OK)
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+            if (ops[i].op == m.op)
+                return ops[i].fn(&m);
+    return answer(TALOS_ERR_MALFORMED, NULL, TALOS_SESS_RET_CLOSED);
 }
