@@ -8,11 +8,21 @@
  * the WELCOME of a second session (last_seq), and a protocol violation
  * (CALL before HELLO: END, closed). Prints OK. Test tool: never installed.
  *
- *   sess_direct STATE_DIR IMAGE      (sim backend; TALOS_SIM_CA names its CA) */
+ * With `migrate`, the lineage then moves to a virgin target of the same
+ * host (over loopback TCP): the target serves sessions with its own
+ * identity, and the exactly-once table moved with the state (the client's
+ * last call is answered from its record there).
+ *
+ *   sess_direct STATE_DIR IMAGE [migrate]   (sim backend; TALOS_SIM_CA names its CA) */
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +201,49 @@ static void check_identity(struct cli *c, const uint8_t *pem, size_t pem_len)
     X509_free(cert);
 }
 
+struct in_job {
+    struct talos_ta *ta;
+    int fd, rc;
+    uint8_t lineage[TALOS_LINEAGE_BYTES];
+    struct talos_migration m;
+};
+
+static void *migrate_in_thread(void *arg)
+{
+    struct in_job *j = arg;
+    j->rc = talos_ta_migrate_in(j->ta, j->fd, j->lineage, &j->m);
+    return NULL;
+}
+
+/* Move src's lineage to a virgin target of the same host: the target. */
+static struct talos_ta *migrate(struct talos_host *h, const char *image, struct talos_ta *src)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    struct talos_ta_options opt = {.mode = TALOS_CALL_PASSIVE};
+    struct talos_ta_info si;
+    struct in_job in = {.fd = -1};
+    struct talos_migration mo;
+    pthread_t th;
+    int l = socket(AF_INET, SOCK_STREAM, 0), fa = socket(AF_INET, SOCK_STREAM, 0);
+
+    CHECK(l >= 0 && fa >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0 &&
+              getsockname(l, (struct sockaddr *)&a, &alen) == 0 &&
+              connect(fa, (struct sockaddr *)&a, sizeof(a)) == 0 && (in.fd = accept(l, NULL, NULL)) >= 0,
+          "loopback pair");
+    close(l);
+    CHECK(talos_ta_create_target(h, image, &opt, &in.ta) == TALOS_OK, "target");
+    CHECK(talos_ta_info(src, &si) == TALOS_OK, "info");
+    memcpy(in.lineage, si.lineage, sizeof(in.lineage));
+    CHECK(pthread_create(&th, NULL, migrate_in_thread, &in) == 0, "thread");
+    int rc = talos_ta_migrate_out(src, fa, &mo);
+    pthread_join(th, NULL);
+    CHECK(rc == TALOS_OK && mo.status == TALOS_OK && in.rc == TALOS_OK && in.m.status == TALOS_OK,
+          "migration: source %s (%s), target %s (%s)", talos_strerror(rc ? rc : mo.status),
+          mo.reason, talos_strerror(in.rc ? in.rc : in.m.status), in.m.reason);
+    return in.ta;
+}
+
 static void end_session(struct cli *c)
 {
     SSL_free(c->ssl);
@@ -212,7 +265,8 @@ int main(int argc, char **argv)
     uint8_t cid[16];
     int rc = TALOS_OK;
 
-    CHECK(argc == 3, "usage: sess_direct STATE_DIR IMAGE");
+    CHECK(argc == 3 || (argc == 4 && strcmp(argv[3], "migrate") == 0),
+          "usage: sess_direct STATE_DIR IMAGE [migrate]");
     hc.state_dir = argv[1];
     CHECK((rc = talos_host_open(&hc, &h)) == TALOS_OK, "host: %s", talos_strerror(rc));
     CHECK(talos_host_anchors(h, &pem, &pem_len) == TALOS_OK, "anchors");
@@ -306,6 +360,26 @@ int main(int argc, char **argv)
     call(&c, 4, 0, "get", 1, get, &r);
     CHECK(r.status == TALOS_OK && r.version == v0 + 4, "session 1 after the others");
     end_session(&c);
+
+    if (argc == 4) {
+        /* The sessions stay behind; the client reconnects to the new home. */
+        struct talos_ta *dst = migrate(h, argv[2], ta);
+        open_session(&c, ctx, dst, 1);
+        check_identity(&c, pem, pem_len);
+        hello(&c, cid, &wl);
+        CHECK(memcmp(wl.lineage, info.lineage, sizeof(wl.lineage)) == 0, "target: another lineage");
+        CHECK(wl.last_seq == 4 && wl.version >= v0 + 4, "target WELCOME: last_seq %llu version %llu",
+              (unsigned long long)wl.last_seq, (unsigned long long)wl.version);
+        uint64_t vt = wl.version;
+        call(&c, 4, TALOS_SESS_CALL_RETRY, "get", 1, get, &r);
+        CHECK(r.status == TALOS_OK && (r.flags & TALOS_SESS_RESULT_REPLAYED) && r.out_len == 1 &&
+                  r.out[0] == 'v' && r.version == vt,
+              "replay on the target: %s", talos_strerror(r.status));
+        call(&c, 5, 0, "get", 1, get, &r);
+        CHECK(r.status == TALOS_OK && !r.flags && r.version == vt + 1, "call on the target");
+        end_session(&c);
+        talos_ta_destroy(dst);
+    }
     SSL_CTX_free(ctx);
     talos_ta_destroy(ta);
     talos_host_close(h);
