@@ -355,7 +355,7 @@ $(TALOSD_HOSTILE): $(call src2obj,$(filter-out node/talosd/images.c,$(wildcard n
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 # Unit tests link the host-side libraries plus the TA runtime's pure parts.
-UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c)
+UNIT_EXTRA_OBJS := $(call src2obj,ta/arena.c ta/hostret.c ta/once.c)
 
 $(BUILD)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_EXTRA_OBJS) $(LIB_CLIENT) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
@@ -413,7 +413,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
 FUZZ_TARGETS ?= wire_reader msg_header mig_records evidence cfg_file control_json call_decode \
-                peer_offer host_frames host_ret mig_bodies cert image_check
+                peer_offer host_frames host_ret mig_bodies cert image_check sess_records
 FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FZ_SAN) -fsanitize=fuzzer-no-link \
              -Iinclude -I. -I$(BLAKE3_DIR) -MMD -MP
@@ -451,6 +451,7 @@ FZ_DEPS_host_frames := $(call fzobj,$(HOST_SRC) node/talosd/ocalls.c ta/hostret.
 FZ_DEPS_host_ret := $(call fzobj,ta/hostret.c) $(FZ_CORE)
 FZ_DEPS_mig_bodies := $(FZ_CORE)
 FZ_DEPS_cert := $(FZ_CORE)
+FZ_DEPS_sess_records := $(FZ_CORE)
 FZ_DEPS_image_check := $(call fzobj,tee/sim/host/image_check.c) $(FZ_CORE)
 
 # A harness is tests/fuzz/fuzz_<t>.c, or, for a backend's own format,

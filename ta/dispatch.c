@@ -12,11 +12,6 @@
 #include "ta/cert.h"
 #include "ta/rt.h"
 
-struct talos_out {
-    struct talos_wr buf;
-    char reason[256];
-};
-
 int talos_out_write(struct talos_out *out, const void *p, size_t n)
 {
     if (!out || (n && !p))
@@ -185,62 +180,93 @@ static int check_shape(const struct talos_ecall *e, const struct talos_rt_call *
     return TALOS_OK;
 }
 
-int talos_rt_handle_call(const uint8_t *body, size_t len)
+void talos_rt_out_init(struct talos_out *out)
 {
-    struct talos_out out;
+    memset(out, 0, sizeof(*out));
+    talos_wr_init(&out->buf, TALOS_MAX_OUT_BYTES);
+}
+
+void talos_rt_out_free(struct talos_out *out)
+{
+    talos_wr_free(&out->buf);
+    memset(out->reason, 0, sizeof(out->reason));
+}
+
+/* The state check, the decoding, the table's shape check, the ecall and
+ * its commit: one path for the host's CALL and a session's CALL
+ * (ta/session.c), so that both run, commit and refuse alike. */
+int talos_rt_run_call(const uint8_t *body, size_t len, struct talos_out *out)
+{
     struct talos_rt_call args = {0};
     struct talos_rd r;
     char name[TALOS_NAME_MAX] = {0};
     const struct talos_ecall *e = NULL;
-    int status = TALOS_OK, rc = TALOS_OK;
+    int status = TALOS_OK;
 
-    memset(&out, 0, sizeof(out));
-    talos_wr_init(&out.buf, TALOS_MAX_OUT_BYTES);
     talos_rd_init(&r, body, len);
     /* I1 inside the TA: only an ACTIVE instance serves, whatever the host asks. */
     if (talos_rt.state != RT_ACTIVE) {
-        int moved = talos_rt.state == RT_HANDED_OFF || talos_rt.state == RT_RETIRED;
-        if (talos_rt.state == RT_RETIRED && talos_rt_moved_to()[0])
-            talos_out_reason(&out, "TA is RETIRED: it moved to %s", talos_rt_moved_to());
-        else
-            talos_out_reason(&out, "TA is %s", talos_rt_state_name(talos_rt.state));
-        status = moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
-        goto reply;
+        status = talos_rt_not_serving(out->reason, sizeof(out->reason));
+        goto out;
     }
-    if ((status = talos_rt_decode_call(&r, name, &args, &out)) != TALOS_OK)
-        goto reply;
+    if ((status = talos_rt_decode_call(&r, name, &args, out)) != TALOS_OK)
+        goto out;
     if (!(e = find_ecall(name))) {
-        talos_out_reason(&out, "%s exports no ecall '%s'", talos_rt.desc->name, name);
+        talos_out_reason(out, "%s exports no ecall '%s'", talos_rt.desc->name, name);
         status = TALOS_ERR_NO_SUCH_ECALL;
-        goto reply;
+        goto out;
     }
-    if ((status = check_shape(e, &args, &out)) != TALOS_OK)
-        goto reply;
+    if ((status = check_shape(e, &args, out)) != TALOS_OK)
+        goto out;
 
     talos_rt_ta_code_begins();
     talos_rt.in_ecall = 1;
-    status = e->fn(args.argc, args.argv, &out);
+    status = e->fn(args.argc, args.argv, out);
     talos_rt.in_ecall = 0;
     if (status > 0 || status < TALOS_ERR_MIN) {
-        talos_out_reason(&out, "ecall %s returned an invalid status %d", name, status);
+        talos_out_reason(out, "ecall %s returned an invalid status %d", name, status);
         status = TALOS_ERR_TA_REFUSED;
     }
     if (status == TALOS_OK) {
         /* The transaction is the ecall: commit by advancing the version. */
         talos_rt.version++;
         talos_rt_exec_note(talos_rt.version, (uint32_t)(e - talos_rt.desc->ecalls));
-        if (out.buf.err) {
-            talos_out_reason(&out, "output of %s exceeded %u bytes; its effects were committed",
+        if (out->buf.err) {
+            talos_out_reason(out, "output of %s exceeded %u bytes; its effects were committed",
                              name, TALOS_MAX_OUT_BYTES);
-            status = out.buf.err;
+            status = out->buf.err;
         }
     }
-reply:
-    rc = send_reply(status, &out);
+out:
     if (args.block) {
         talos_wipe(args.block, args.block_len);
         free(args.block);
     }
-    talos_wr_free(&out.buf);
+    return status;
+}
+
+int talos_rt_not_serving(char *why, size_t cap)
+{
+    int moved = talos_rt.state == RT_HANDED_OFF || talos_rt.state == RT_RETIRED;
+
+    if (talos_rt.state == RT_RETIRED && talos_rt_moved_to()[0])
+        snprintf(why, cap, "TA is RETIRED: it moved to %s", talos_rt_moved_to());
+    else
+        snprintf(why, cap, "TA is %s", talos_rt_state_name(talos_rt.state));
+    for (char *c = why; *c; c++) /* one line: where it went is host-told */
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    return moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
+}
+
+int talos_rt_handle_call(const uint8_t *body, size_t len)
+{
+    struct talos_out out;
+    int status = TALOS_OK, rc = TALOS_OK;
+
+    talos_rt_out_init(&out);
+    status = talos_rt_run_call(body, len, &out);
+    rc = send_reply(status, &out);
+    talos_rt_out_free(&out);
     return rc;
 }

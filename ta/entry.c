@@ -22,6 +22,7 @@
 #include "ta/chan.h"
 #include "ta/flow.h"
 #include "ta/rt.h"
+#include "ta/sess.h"
 #include "tee/tee.h"
 
 #define TA_CHANNEL_FD 3
@@ -212,6 +213,7 @@ static int start(int *switchless)
      * target does this long before it is needed, a target launched on
      * demand instead of during its attestation. */
     talos_rt_ident_start(start_mode == INIT_RESTORE);
+    talos_rt_sess_ident_start(); /* a virgin target's too: it serves once it activates */
     if (start_mode == INIT_RESTORE) {
         /* A virgin target: no lineage, no state until a source hands one
          * over (the runtime starts EMPTY and stays so); its CFG loads now,
@@ -268,6 +270,9 @@ static int serve(void)
         }
         if (rc != TALOS_OK)
             return rc;
+        /* A retired instance never serves its sessions again: their keys go now. */
+        if (talos_rt.state == RT_RETIRED)
+            talos_rt_sess_drop_all();
         /* A FAILED target is final: the process ends here. A RETIRED source
          * answers MOVED until its host stops it (calls may still be queued). */
         if (talos_rt.state == RT_FAILED)
@@ -397,6 +402,7 @@ out:
                  id, (unsigned long long)talos_rt.version);
     }
     talos_rt_wipe_state();
+    talos_rt_sess_fini();
     talos_xport_close(&talos_rt.x);
     talos_flow_fini();
     if (warm_started)

@@ -17,11 +17,17 @@
 #include "core/msg.h"
 #include "ta/cert.h"
 #include "ta/rt.h"
+#include "ta/sess.h"
 #include "tee/tee.h"
 
 #define TOKEN_MAX 4096
 
 static int on_call(const uint8_t *body, size_t len) { return talos_rt_handle_call(body, len); }
+
+static int on_session(const uint8_t *body, size_t len)
+{
+    return talos_rt_handle_session(body, len);
+}
 
 static int on_attest(const uint8_t *nonce, size_t len)
 {
@@ -153,6 +159,11 @@ static const struct frame {
     /* CALL in any state: the ecall dispatcher answers MOVED or STATE
      * itself, naming where the lineage went (ta/dispatch.c). */
     {TALOS_MSG_CALL, "CALL", on_call, 8, TALOS_MSG_MAX, 0, 0, 0, ANY, REFUSE_NONE, NULL},
+    /* SESSION in any state: the session handler answers MOVED or STATE
+     * itself (an END to a session's client, a refusal of an OPEN), in its
+     * own SESSION_RET (ta/session.c). */
+    {TALOS_MSG_SESSION, "SESSION", on_session, TALOS_MSG_SESSION_MIN,
+     TALOS_MSG_SESSION_MIN + TALOS_SESS_IO_MAX, 0, 0, 0, ANY, REFUSE_NONE, NULL},
     {TALOS_MSG_ATTEST, "ATTEST", on_attest, TALOS_NONCE_BYTES, TALOS_NONCE_BYTES, 0, 0, 0, ANY,
      REFUSE_NONE, NULL},
     {TALOS_MSG_INFO, "INFO", on_info, 0, 0, 0, 0, 0, ANY, REFUSE_NONE, NULL},

@@ -88,8 +88,25 @@ int talos_rt_handle_frame(uint16_t type, const uint8_t *body, size_t len);
  * (ta/flow.c), not one inside the frame table's dispatch. */
 int talos_rt_frame_at_mp(uint16_t type);
 
+/* An ecall's output sink (opaque to TAs: talos/ta.h). */
+struct talos_out {
+    struct talos_wr buf;
+    char reason[256];
+};
+void talos_rt_out_init(struct talos_out *out);
+void talos_rt_out_free(struct talos_out *out); /* wipes the reason; accepts a freed one */
+
 /* ecall dispatch: handle one CALL frame (in talos_rt.rx), send the REPLY. */
 int talos_rt_handle_call(const uint8_t *body, size_t len);
+/* Run one CALL body (str ecall ‖ u32 argc ‖ argc × bytes) as the host's
+ * CALL and a session's CALL both do: only when ACTIVE, checked against the
+ * table, committed (version + 1, execution record) when it returns OK. The
+ * status is returned; out holds the output (meaningful only for OK) and
+ * the reason. */
+int talos_rt_run_call(const uint8_t *body, size_t len, struct talos_out *out);
+/* Why this instance serves no call now: MOVED (HANDED_OFF, RETIRED: the
+ * reason names where it went) or STATE, the reason in why. */
+int talos_rt_not_serving(char *why, size_t cap);
 
 /* A decoded CALL's arguments: NUL-terminated private copies in one block. */
 struct talos_rt_call {

@@ -76,7 +76,8 @@ after_refusal() {
 # learn_record_layout: migrate TA a -> b -> a once for real through a
 # recording proxy (digest intact both ways), then number the TLS records of
 # the source -> target direction: sets CERT HELLO EVH EVB BEGIN CHUNK PAGES
-# MANIFEST THREADS HANDOFF LINEAGE (record indices) and V (the version
+# MANIFEST THREADS HANDOFF LINEAGE PERSIST (record indices; PERSIST: the
+# persist section's CHUNK header, after the arena's pages) and V (the version
 # after the round trip). LINEAGE (the lineage key, ta/mig_cert.c) sits
 # between the evidence and BEGIN; it is always one TLS record
 # (talos_chan_send_one).
@@ -90,7 +91,7 @@ learn_record_layout() {
   serves_once "$TA" a
   assert_eq "$(t a call "$TA" digest)" "$D" "digest after the round trip"
   V=$(version_of a "$TA")
-  read -r CERT HELLO EVH EVB BEGIN CHUNK PAGES MANIFEST THREADS HANDOFF LINEAGE < <(python3 - "$PX_LOG" <<'PY'
+  read -r CERT HELLO EVH EVB BEGIN CHUNK PAGES MANIFEST THREADS HANDOFF LINEAGE PERSIST < <(python3 - "$PX_LOG" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["records"]
 lens = [n for _, _, n in r]
@@ -98,10 +99,19 @@ evh = lens.index(27) + 1                  # the EVIDENCE header: the first 27-by
 hello, evb, lineage, begin, chunk = evh - 1, evh + 1, evh + 2, evh + 3, evh + 4
 assert r[0][1] == 22 and r[1][1] == 20 and hello == 6, r[:8]
 assert lens[lineage - 1] == 175 and lens[begin - 1] == 91 and lens[chunk - 1] == 43, lens
-pages = [i + 1 for i in range(chunk, len(r) - 4) if lens[i] > 95]
-# MANIFEST, THREADS (one context, no frames: 16 bytes), HANDOFF, close_notify
-assert lens[-4:] == [95, 43, 136, 24] and pages == list(range(chunk + 1, len(r) - 3)), lens
-print(3, hello, evh, evb, begin, chunk, pages[0], len(r) - 3, len(r) - 2, len(r) - 1, lineage)
+# The arena's pages, then the persist section's CHUNK (its header, its
+# page: the runtime's own TALOS_PERSIST variable, ta/once.c, gives every TA
+# one), then MANIFEST, THREADS (one context, no frames: 16 bytes),
+# HANDOFF, close_notify.
+mid = lens[chunk:len(r) - 4]
+assert 43 in mid, lens
+arena, persist = mid[:mid.index(43)], mid[mid.index(43):]
+assert arena and all(n > 95 for n in arena), lens
+assert len(persist) >= 2 and all(n > 95 for n in persist[1:]), lens
+assert lens[-4:] == [95, 43, 136, 24], lens
+pages = list(range(chunk + 1, chunk + 1 + len(arena)))
+print(3, hello, evh, evb, begin, chunk, pages[0], len(r) - 3, len(r) - 2, len(r) - 1, lineage,
+      pages[-1] + 1)
 PY
   ) || fail "the TLS stream does not have the layout this test expects: $(cat "$PX_LOG")"
 }

@@ -43,12 +43,13 @@ flip_preamble "--link-offset 9000 --bit 0" "CRYPTO PEER_CLOSED" "image transfer 
 # record's plaintext is the migration record plus 22 bytes (5-byte header,
 # 1 inner type byte, 16-byte AEAD tag): HELLO 78 -> 100, EVIDENCE header 5
 # -> 27 (its body follows in its own record), BEGIN 69 -> 91, CHUNK header
-# 21 -> 43 (then 16 KiB records of pages), MANIFEST 73 -> 95, THREADS 21 ->
+# 21 -> 43 (then 16 KiB records of pages; the persist section's CHUNK
+# follows the arena's), MANIFEST 73 -> 95, THREADS 21 ->
 # 43, HANDOFF 114 -> 136, close_notify 2 -> 24. Records 1-2 are the ClientHello and the
 # compatibility ChangeCipherSpec; the client's Certificate, CertificateVerify
 # and Finished come next, encrypted.
 learn_record_layout
-NPAGES=$((MANIFEST - PAGES)) # 16 KiB records of pages (11 for 42 pages)
+NPAGES=$((PERSIST - PAGES)) # 16 KiB records of the arena's pages (11 for 42 pages)
 
 # The DATA hello: a flipped ticket or magic is refused by B, which closes
 # the connection: the source's TA finds its channel closed in the TLS

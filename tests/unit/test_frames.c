@@ -59,6 +59,11 @@ int talos_rt_handle_call(const uint8_t *body, size_t len)
     (void)body, (void)len;
     return handled++, TALOS_OK;
 }
+int talos_rt_handle_session(const uint8_t *body, size_t len)
+{
+    (void)body, (void)len;
+    return handled++, TALOS_OK;
+}
 int talos_rt_state_cert(void) { return handled++, TALOS_OK; }
 int talos_rt_mig_start(const uint8_t *body, size_t len)
 {
@@ -117,6 +122,7 @@ static const struct {
     int fd;
 } want[] = {
     {TALOS_MSG_CALL, TALOS_LIFE_ANY, 0, 0, 0},
+    {TALOS_MSG_SESSION, TALOS_LIFE_ANY, 0, 0, 0}, /* answers by state itself (ta/session.c) */
     {TALOS_MSG_ATTEST, TALOS_LIFE_ANY, 0, 0, 0},
     {TALOS_MSG_INFO, TALOS_LIFE_ANY, 0, 0, 0},
     {TALOS_MSG_STATE_CERT, TALOS_LIFE_BIT(TALOS_LIFE_ACTIVE), TALOS_ERR_MOVED, 0, 0},
@@ -137,6 +143,9 @@ static size_t body_of(uint16_t type, uint8_t *b)
     case TALOS_MSG_CALL: /* str "get" ‖ u32 0 */
         talos_be32_put(b, 3), memcpy(b + 4, "get", 3);
         return 11;
+    case TALOS_MSG_SESSION: /* u32 sid ‖ u8 OPEN */
+        b[4] = 1;
+        return 5;
     case TALOS_MSG_ATTEST:
         return TALOS_NONCE_BYTES;
     case TALOS_MSG_MIGRATE_OUT:
