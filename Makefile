@@ -388,7 +388,7 @@ all: $(TEST_PLAIN_STATIC)
 
 # --- test tools (tests/tools/*.c): host-side helpers of the integration tests --
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
-$(BUILD)/tests/tools/%: $(O)/tests/tools/%.o $(O)/cli/cert_json.o $(HOST_SIDE_LIBS)
+$(BUILD)/tests/tools/%: $(O)/tests/tools/%.o $(O)/cli/cert_json.o $(LIB_CLIENT) $(HOST_SIDE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HOST_LIBS)
 all: $(TEST_TOOLS)

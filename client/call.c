@@ -22,11 +22,14 @@ void talos_session_result_clear(struct talos_session_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Failures after which the call goes again on a new connection. */
+/* Failures after which the call goes again on a new connection. Not MAC:
+ * bytes that fail their tag (or a TA that saw ours fail and said so in an
+ * alert) mean someone on the path changes them, not that it broke; the
+ * caller hears it (I12) instead of a silent retry through the same path.
+ * The call's outcome is then unknown; the next call reconnects. */
 static int broken(int rc)
 {
-    return rc == TALOS_ERR_PEER_CLOSED || rc == TALOS_ERR_IO || rc == TALOS_ERR_TIMEOUT ||
-           rc == TALOS_ERR_MAC;
+    return rc == TALOS_ERR_PEER_CLOSED || rc == TALOS_ERR_IO || rc == TALOS_ERR_TIMEOUT;
 }
 
 /* A RESULT of call seq into res: TALOS_OK, REPLAY, ROLLBACK or PROTOCOL. */

@@ -124,12 +124,15 @@ int talos_once_decide(const uint8_t cid[TALOS_SESS_CLIENT_ID_BYTES], uint64_t se
     struct once_row *r = i >= 0 ? &tab->rows[i] : NULL;
 
     *why = "";
-    if (!r || r->seq == 0) {
+    /* A client gets its row at HELLO (talos_once_enter): one unknown here
+     * was evicted since (or its HELLO found no room), and a retry of its
+     * may have run. */
+    if (!r) {
         if (retry) {
             *why = "its record was evicted: outcome unknown";
             return TALOS_ONCE_REPLAY;
         }
-        if (!r && (i = add_row(cid)) < 0)
+        if ((i = add_row(cid)) < 0)
             return TALOS_ERR_NOMEM;
         tab->rows[i].used = ++tab->tick;
         return TALOS_ONCE_RUN;
@@ -181,6 +184,16 @@ void talos_once_record(const uint8_t cid[TALOS_SESS_CLIENT_ID_BYTES], uint64_t s
     }
     while (tab->bytes > TALOS_ONCE_BYTES && tab->n > 1)
         i = evict_lru(i);
+}
+
+int talos_once_enter(const uint8_t cid[TALOS_SESS_CLIENT_ID_BYTES])
+{
+    int i = find(cid);
+
+    if (i < 0 && (i = add_row(cid)) < 0)
+        return TALOS_ERR_NOMEM;
+    tab->rows[i].used = ++tab->tick;
+    return TALOS_OK;
 }
 
 uint64_t talos_once_last_seq(const uint8_t cid[TALOS_SESS_CLIENT_ID_BYTES])

@@ -1,7 +1,7 @@
 /* The exactly-once table of client sessions (docs/sessions.md §4): per
  * client, the last sequence number it called with and that call's answer.
  * It is migrated state: allocated in the state arena at the first session
- * call, and reached from a TALOS_PERSIST pointer, so that it moves with
+ * HELLO, and reached from a TALOS_PERSIST pointer, so that it moves with
  * the lineage and a call that ran is always recorded in the state that
  * moves. A TA that never serves a session call has no table (and its state
  * no extra arena byte).
@@ -53,6 +53,12 @@ int talos_once_decide(const uint8_t cid[TALOS_SESS_CLIENT_ID_BYTES], uint64_t se
  * Evicts older clients past the byte bound. */
 void talos_once_record(const uint8_t cid[TALOS_SESS_CLIENT_ID_BYTES], uint64_t seq,
                        const struct talos_once_answer *a);
+
+/* A session's HELLO: make sure cid has a row (last seq 0 until a call
+ * runs), so that a retry of a call that never ran is told apart from one
+ * whose record was evicted (docs/sessions.md §4). TALOS_OK or
+ * TALOS_ERR_NOMEM (no room: a retry then gets REPLAY). */
+int talos_once_enter(const uint8_t cid[TALOS_SESS_CLIENT_ID_BYTES]);
 
 /* The last sequence number recorded for cid, 0 when none (WELCOME). Never
  * allocates. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/sess.h"
 #include "ta/once.h"
 #include "ta/rt.h"
@@ -55,6 +56,9 @@ static int on_hello(struct talos_sess_peer *p, const uint8_t *body, size_t n,
         return not_serving(plain);
     p->hello = 1;
     memcpy(p->cid, h.client_id, sizeof(p->cid));
+    if (talos_once_enter(p->cid) != TALOS_OK)
+        TLOG_WARN("client session: no room in the state for a client's record: its retries "
+                  "will be refused (REPLAY)");
     struct talos_sess_welcome w = {.proto = TALOS_SESS_PROTO, .version = talos_rt.version,
                                    .last_seq = talos_once_last_seq(p->cid)};
     memcpy(w.lineage, talos_rt.lineage, sizeof(w.lineage));

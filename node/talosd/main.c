@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/msg.h"
 #include "core/reason.h"
+#include "node/talosd/clients.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerlink.h"
 #include "node/talosd/registry.h"
@@ -35,6 +37,7 @@ static const char usage[] =
     "              [--backend-option BACKEND.KEY=VALUE]...\n"
     "              [--node-cert FILE --node-key FILE --peer-ca FILE] [--image-policy FILE]\n"
     "              [--handoff-wait SECONDS] [--pool-arena SIZE] [--ta-user NAME]\n"
+    "              [--client-max N] [--client-per-ta N] [--client-idle SECONDS]\n"
     "              [--log-level error|warn|info|debug]\n"
     "\n"
     "Run one TALOS node: it launches trusted applications (TAs) on a TEE backend\n"
@@ -72,6 +75,11 @@ static const char usage[] =
     "                      restoring a state up to SIZE writes into touched memory\n"
     "                      (bytes, or with K, M, G; default 32M; 0: none). Memory:\n"
     "                      SIZE per pooled target\n"
+    "  --client-max N      client sessions relayed at once (default 256; docs/sessions.md):\n"
+    "                      clients reach a TA on the --listen port; the node relays their\n"
+    "                      TLS sessions with the TA and cannot read them\n"
+    "  --client-per-ta N   ... to one TA (default 128, at most 256)\n"
+    "  --client-idle S     a client silent for S seconds is disconnected (default 60)\n"
     "  --ta-user NAME      sim, node run as root: the user TA processes run as (name or\n"
     "                      number; default nobody)\n"
     "  --log-level LEVEL   default info\n"
@@ -262,6 +270,8 @@ static int parse_args(int argc, char **argv, const char **state_arg, struct back
         {"node-cert", required_argument, NULL, 'C'}, {"node-key", required_argument, NULL, 'K'},
         {"peer-ca", required_argument, NULL, 'A'},   {"image-policy", required_argument, NULL, 'P'},
         {"ta-user", required_argument, NULL, 'u'},   {"pool-arena", required_argument, NULL, 'p'},
+        {"client-max", required_argument, NULL, 'M'}, {"client-per-ta", required_argument, NULL, 'T'},
+        {"client-idle", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -305,6 +315,24 @@ static int parse_args(int argc, char **argv, const char **state_arg, struct back
                 return 2;
             }
             node.handoff_wait = (int)v;
+            break;
+        }
+        case 'M':
+        case 'T':
+        case 'I': {
+            /* (bound, what) of each: a number in 1..bound. */
+            unsigned *dst = c == 'M' ? &clients_limits.max
+                            : c == 'T' ? &clients_limits.per_ta : &clients_limits.idle_s;
+            long bound = c == 'M' ? 4096 : c == 'T' ? TALOS_SESS_MAX : 86400;
+            char *end = NULL;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > bound) {
+                fprintf(stderr, "talosd: --%s takes 1..%ld, not '%s'\n",
+                        c == 'M' ? "client-max" : c == 'T' ? "client-per-ta" : "client-idle", bound,
+                        optarg);
+                return 2;
+            }
+            *dst = (unsigned)v;
             break;
         }
         case 'p':

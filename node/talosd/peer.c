@@ -1,6 +1,8 @@
 /* The peer listener: where migrations and resent HANDOFFs arrive.
  *
- * Every connection is one of two kinds, told apart by its first byte:
+ * Every connection is one of three kinds, told apart by its first byte:
+ *  - a client of a TA ('t': clients.c, docs/sessions.md), handed over to
+ *    the client relay's own pool at once;
  *  - a link (TLS 1.3, both nodes certified by a configured CA; peerlink.h):
  *    an OFFER (a migration's preamble) or a RESEND (handoff.c);
  *  - a data connection, which presents a one-time ticket that this node
@@ -32,6 +34,8 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/sess.h"
+#include "node/talosd/clients.h"
 #include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerproto.h"
@@ -527,6 +531,17 @@ static void *peer_thread(void *arg)
     do
         n = recv(a.fd, &first, 1, MSG_PEEK);
     while (n < 0 && errno == EINTR);
+    if (n == 1 && first == (uint8_t)TALOS_SESS_MAGIC[0]) {
+        /* A client, not a peer: its own pool and bounds (clients.c), so
+         * that clients cannot take the slots migrations need. */
+        char addr[INET6_ADDRSTRLEN];
+        pthread_mutex_lock(&conn_lock);
+        snprintf(addr, sizeof(addr), "%s", conns[a.slot].addr);
+        pthread_mutex_unlock(&conn_lock);
+        conn_release(a.slot);
+        clients_serve(a.fd, addr);
+        return NULL;
+    }
     if (n == 1 && first == (uint8_t)PEER_MAGIC_DATA[0])
         serve_data(a.fd, a.slot);
     else if (n == 1)
@@ -534,6 +549,20 @@ static void *peer_thread(void *arg)
     else
         close(a.fd);
     conn_release(a.slot);
+    return NULL;
+}
+
+struct client_arg {
+    int fd;
+    char addr[INET6_ADDRSTRLEN];
+};
+
+static void *client_thread(void *arg)
+{
+    struct client_arg c = *(struct client_arg *)arg;
+
+    free(arg);
+    clients_serve(c.fd, c.addr);
     return NULL;
 }
 
@@ -562,6 +591,22 @@ void peer_accept_one(int lfd)
     if (fd < 0)
         return;
     addr_of(fd, addr, sizeof(addr));
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* A client whose preamble is here already skips the peer slots. */
+    uint8_t first = 0;
+    if (recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
+        first == (uint8_t)TALOS_SESS_MAGIC[0]) {
+        struct client_arg *c = malloc(sizeof(*c));
+        if (!c || (c->fd = fd, snprintf(c->addr, sizeof(c->addr), "%s", addr),
+                   pthread_create(&t, NULL, client_thread, c) != 0)) {
+            free(c);
+            close(fd);
+            return;
+        }
+        pthread_detach(t);
+        return;
+    }
     if ((slot = conn_take(fd, addr)) < 0) {
         if (handoff_now() - last_warn > 5) { /* one line per 5 s, not per connection */
             TLOG_WARN("peer %s: connection refused: at most %d peer connections (%d per address)",
@@ -572,11 +617,10 @@ void peer_accept_one(int lfd)
         return;
     }
     peer_set_timeouts(fd, PEER_TIMEOUT_S);
-    /* As the connecting side (peer_tcp_connect): the preamble's answers
-     * are small records written back to back, and Nagle would hold the
-     * second until the source's delayed ACK, 40 ms, in every migration. */
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* TCP_NODELAY is set above: as on the connecting side
+     * (peer_tcp_connect), the preamble's answers are small records written
+     * back to back, and Nagle would hold the second until the source's
+     * delayed ACK, 40 ms, in every migration; a client's records alike. */
     if (!(a = malloc(sizeof(*a))) ||
         (a->fd = fd, a->slot = slot, pthread_create(&t, NULL, peer_thread, a) != 0)) {
         free(a);

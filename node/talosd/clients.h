@@ -1,0 +1,24 @@
+/* The relay of client sessions (clients.c, docs/sessions.md §6). */
+#ifndef TALOS_TALOSD_CLIENTS_H
+#define TALOS_TALOSD_CLIENTS_H
+
+#define CLIENTS_MAX_DEFAULT 256
+#define CLIENTS_PER_TA_DEFAULT 128 /* at most the TA's own TALOS_SESS_MAX (256) */
+#define CLIENTS_IDLE_S_DEFAULT 60
+#define CLIENTS_WRITE_S_DEFAULT 10
+#define CLIENTS_TABLE 256 /* lineages with clients at once */
+
+struct client_limits {
+    unsigned max;     /* client connections in all */
+    unsigned per_ta;  /* ... to one TA */
+    unsigned idle_s;  /* a client silent this long is closed */
+    unsigned write_s; /* a client that does not take our bytes this long is closed */
+};
+extern struct client_limits clients_limits; /* set by main.c before the listener starts */
+
+/* Serve a client connection (its first byte is TALOS_SESS_MAGIC's) from
+ * its preamble on, in the calling thread; takes fd. addr names the peer
+ * for the log. */
+void clients_serve(int fd, const char *addr);
+
+#endif
