@@ -206,11 +206,13 @@ static void serve(int fd, const char *addr)
         answer(fd, TALOS_ERR_NO_SUCH_TA, "no TA %s on this node", id);
         goto out;
     }
+    char to[sizeof(e->moved_to)];
     pthread_mutex_lock(&e->lock);
     rc = e->moved_to[0] ? TALOS_ERR_MOVED : e->removed ? TALOS_ERR_NO_SUCH_TA : TALOS_OK;
+    memcpy(to, e->moved_to, sizeof(to));
     pthread_mutex_unlock(&e->lock);
     if (rc == TALOS_ERR_MOVED) {
-        answer(fd, rc, "%s", e->moved_to);
+        answer(fd, rc, "%s", to);
         goto out;
     }
     if (rc != TALOS_OK) {
@@ -232,7 +234,15 @@ static void serve(int fd, const char *addr)
     struct talos_session_io io = {.out = out};
     rc = exchange(e, sid, TALOS_SESSION_OPEN, NULL, 0, &io);
     if (rc == TALOS_ERR_MOVED) {
-        answer(fd, rc, "%s", e->moved_to);
+        pthread_mutex_lock(&e->lock);
+        memcpy(to, e->moved_to, sizeof(to));
+        pthread_mutex_unlock(&e->lock);
+        /* The TA handed the lineage over and its node does not know where
+         * it went yet (the migration's end is being recorded): a moment. */
+        if (!to[0])
+            answer(fd, TALOS_ERR_STATE, "TA %s is handing over: try again", id);
+        else
+            answer(fd, rc, "%s", to);
         goto out;
     }
     if (rc != TALOS_OK || io.closed) {

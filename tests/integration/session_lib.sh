@@ -7,7 +7,8 @@ RX_PORT=$((${TEST_PORT_BASE:-21000} + 150))
 # from the image they built, `talos cfg`/`talos sign` print it too).
 measurement_of() { t "$1" ps --json | json "next(x['measurement'] for x in j['tas'] if x['id']=='$2')"; }
 # sc NODE_PORT ID MEAS ARGS... -> sclient with the sim allowed
-sc() { local p=$1 id=$2 m=$3; shift 3; "$SCLIENT" --allow-sim --measurement "$m" --node "127.0.0.1:$p" --ta "$id" "$@"; }
+# (a program on the client library names its trust anchors: the sim CA's)
+sc() { local p=$1 id=$2 m=$3; shift 3; "$SCLIENT" --allow-sim --anchors "$TALOS_SIM_CA/ca.pem" --measurement "$m" --node "127.0.0.1:$p" --ta "$id" "$@"; }
 # st NODE ARGS... -> talos call --secure against NODE (policy from $MEAS)
 st() { local n=$1; shift; t "$n" call --secure --allow-sim --measurement "$MEAS" "$@"; }
 # relay ARGS... -> a client relay on the next relay port ($RX_PORT), its

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/session_lib.sh"
 start_node a; A_PORT=$PORT
 start_node b; B_PORT=$PORT
-N=50 K=${K:-40}
+N=50 K=${K:-300}
 L=$(t a run "$LEDGER")
 MEAS=$(measurement_of a "$L")
 t a call "$L" open bank 1000000 >/dev/null
