@@ -1,7 +1,6 @@
 /* talos call --secure: one ecall in a session with the TA itself
- * (docs/sessions.md). The node is asked only where its listening port is;
- * the address is untrusted and used only to connect: trust comes from the
- * TA's evidence, verified by the client library against this machine's
+ * (docs/sessions.md), through the node's control socket or --connect
+ * HOST:PORT. The node only relays: trust comes from the TA's evidence, verified by the client library against this machine's
  * anchors and the user's policy. */
 #include <jansson.h>
 #include <stdio.h>
@@ -72,44 +71,20 @@ out:
     return rc;
 }
 
-/* Where to connect: --connect, else the node's own listening address (its
- * claim: a wrong one only makes the session fail to verify). A wildcard
- * host means this machine. */
+/* Where to connect: --connect, else the node's control socket, which
+ * hands a client's connection to the same relay as its listening port
+ * (docs/sessions.md §1): no TCP on this machine, and it works whatever
+ * port the node listens on. Either way the address only carries bytes:
+ * trust comes from the TA's evidence. */
 static int node_address(struct cli_ctx *ctx, const struct call_secure_opts *o, char *addr,
                         size_t cap)
 {
-    static const struct cli_field fields[] = {{"listen", CLI_J_STR, 0, 0}};
-    json_t *req = NULL, *resp = NULL;
-    int rc = CLI_FAIL;
-
-    if (o->connect) {
-        if ((size_t)snprintf(addr, cap, "%s", o->connect) >= cap)
-            return cli_usage(ctx->cmd->name, "--connect: HOST:PORT too long");
-        return CLI_PROCEED;
-    }
-    if (!(req = cli_request("node"))) {
-        cli_fail(ctx->label, TALOS_ERR_NOMEM, "cannot build the request");
-        return CLI_FAIL;
-    }
-    if (cli_exchange(ctx, req, fields, 1, &resp) != CLI_PROCEED)
-        goto out;
-    const char *l = json_string_value(json_object_get(resp, "listen"));
-    const char *colon = strrchr(l, ':');
-    if (!colon || colon == l || strlen(l) >= cap) {
-        rc = cli_malformed(ctx->label, "listen");
-        goto out;
-    }
-    if (strncmp(l, "0.0.0.0:", 8) == 0)
-        snprintf(addr, cap, "127.0.0.1%s", colon);
-    else if (strncmp(l, "[::]:", 5) == 0)
-        snprintf(addr, cap, "[::1]%s", colon);
-    else
-        snprintf(addr, cap, "%s", l);
-    rc = CLI_PROCEED;
-out:
-    json_decref(resp);
-    json_decref(req);
-    return rc;
+    int n = o->connect ? snprintf(addr, cap, "%s", o->connect)
+                       : snprintf(addr, cap, "unix:%s/%s", ctx->node, CLI_SOCKET_NAME);
+    if (n < 0 || (size_t)n >= cap)
+        return cli_usage(ctx->cmd->name, o->connect ? "--connect: HOST:PORT too long"
+                                                    : "the node's state dir path is too long");
+    return CLI_PROCEED;
 }
 
 /* The call's arguments as bytes: text, @FILE, @-, @@TEXT (as the plain path). */

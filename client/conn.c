@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -112,6 +113,33 @@ static int connect_within(int fd, const struct addrinfo *a, unsigned timeout_ms)
     return fcntl(fd, F_SETFL, fl) == 0 ? TALOS_OK : TALOS_ERR_IO;
 }
 
+/* unix:PATH, a node's control socket on this machine: the same relay
+ * (talosd hands a connection whose first byte is a client's to it), without
+ * TCP. connect() on a local socket does not block for long. */
+static int conn_unix(struct talos_conn *c, const char *path, unsigned timeout_ms, char *why,
+                     size_t cap)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(why, cap, "socket path too long: %.128s", path);
+        return TALOS_ERR_INVALID_ARG;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        snprintf(why, cap, "cannot connect to %.200s: %s", path, strerror(errno));
+        if (c->fd >= 0)
+            close(c->fd);
+        c->fd = -1;
+        return TALOS_ERR_IO;
+    }
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return TALOS_OK;
+}
+
 int talos_conn_tcp(struct talos_conn *c, const char *hostport, unsigned timeout_ms, char *why,
                    size_t cap)
 {
@@ -121,6 +149,8 @@ int talos_conn_tcp(struct talos_conn *c, const char *hostport, unsigned timeout_
 
     c->fd = -1;
     c->ssl = NULL;
+    if (strncmp(hostport, "unix:", 5) == 0)
+        return conn_unix(c, hostport + 5, timeout_ms, why, cap);
     if (split(hostport, host, sizeof(host), port, sizeof(port)) != TALOS_OK) {
         snprintf(why, cap, "not HOST:PORT: %.128s", hostport);
         return rc;

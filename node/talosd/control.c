@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/sess.h"
 #include "core/sign.h"
+#include "node/talosd/clients.h"
 #include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/peerlink.h"
@@ -584,7 +587,18 @@ void control_serve(int fd)
 {
     uint8_t hdr[4];
     uint8_t *buf = NULL;
+    ssize_t n = 0;
 
+    /* A client session of the node's own user (talos call --secure): its
+     * preamble's first byte, 't', is no frame length a request could have
+     * (over CONTROL_FRAME_MAX). The relay is the peer port's (clients.c). */
+    do
+        n = recv(fd, hdr, 1, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    if (n == 1 && hdr[0] == (uint8_t)TALOS_SESS_MAGIC[0]) {
+        clients_serve(fd, "control socket");
+        return;
+    }
     for (;;) {
         uint32_t len = 0;
         json_t *resp = NULL;
