@@ -93,6 +93,11 @@ static int exchange(struct talos_session *s, const struct talos_wr *call, uint64
         snprintf(s->err, sizeof(s->err), "the TA ended the session: %.180s (%s)", e.reason,
                  talos_errname(e.code));
         rc = e.code;
+        /* MOVED names where the lineage went when the TA knows it: the
+         * reconnection starts there (verified like any other instance). */
+        if (rc == TALOS_ERR_MOVED && talos_conn_hostport_ok(e.reason) &&
+            strlen(e.reason) < sizeof(s->hint))
+            snprintf(s->hint, sizeof(s->hint), "%s", e.reason);
     } else {
         snprintf(s->err, sizeof(s->err), "the TA answered a CALL with record type %u", type);
         rc = TALOS_ERR_PROTOCOL;

@@ -113,6 +113,12 @@ static int connect_within(int fd, const struct addrinfo *a, unsigned timeout_ms)
     return fcntl(fd, F_SETFL, fl) == 0 ? TALOS_OK : TALOS_ERR_IO;
 }
 
+int talos_conn_hostport_ok(const char *hp)
+{
+    char host[256], port[8];
+    return strncmp(hp, "unix:", 5) != 0 && split(hp, host, sizeof(host), port, sizeof(port)) == TALOS_OK;
+}
+
 /* unix:PATH, a node's control socket on this machine: the same relay
  * (talosd hands a connection whose first byte is a client's to it), without
  * TCP. connect() on a local socket does not block for long. */

@@ -26,6 +26,9 @@ struct ssl_ctx_st *talos_conn_ctx_new(void);
  * timeout_ms, with TCP_NODELAY and timeout_ms on every later read and
  * write. TALOS_OK with c->fd, or INVALID_ARG (not HOST:PORT), IO, TIMEOUT
  * with a reason in why. */
+/* Whether hp is a HOST:PORT a node or TA may send the client to (never a
+ * unix: path: only the user names those). */
+int talos_conn_hostport_ok(const char *hp);
 int talos_conn_tcp(struct talos_conn *c, const char *hostport, unsigned timeout_ms, char *why,
                    size_t cap);
 

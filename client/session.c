@@ -123,7 +123,8 @@ static int connect_once(struct talos_session *s, const char *addr, char *moved_t
     clean(msg);
     if ((rc = status) == TALOS_ERR_MOVED) {
         size_t n = strlen(msg);
-        if (n == 0 || n >= cap) { /* never a cut address: it could name another host */
+        /* Never a cut address (it could name another host), never a unix: path. */
+        if (n == 0 || n >= cap || !talos_conn_hostport_ok(msg)) {
             rc = TALOS_ERR_MALFORMED;
             snprintf(s->err, sizeof(s->err), "node %.100s: MOVED without a usable HOST:PORT", addr);
             goto out;
@@ -180,13 +181,16 @@ int talos_session_reconnect(struct talos_session *s, int persist)
 {
     double deadline = talos_session_now_ms() + (persist ? s->opt.follow_ms : 0);
     char target[sizeof(s->node)], moved[sizeof(s->node)];
-    unsigned backoff = 5, hops = 0;
+    unsigned backoff = 1, hops = 0; /* ms: a TA handing over is back within a few */
     int rc = TALOS_OK;
 
     talos_session_drop(s);
     if (s->dead)
         return s->dead;
-    snprintf(target, sizeof(target), "%s", s->node);
+    snprintf(target, sizeof(target), "%s", s->hint[0] ? s->hint : s->node);
+    if (s->hint[0])
+        hops = 1;
+    s->hint[0] = '\0';
     for (;;) {
         rc = connect_once(s, target, moved, sizeof(moved));
         if (rc == TALOS_OK || s->dead)

@@ -21,6 +21,7 @@ struct talos_session {
     uint8_t lineage[TALOS_LINEAGE_BYTES];
     uint8_t client_id[TALOS_SESS_CLIENT_ID_BYTES];
     char node[128];            /* where the session is (or was last) connected */
+    char hint[128];            /* where the TA said it went (END MOVED), tried first; "" none */
     struct talos_conn conn;    /* fd -1 while not connected */
     uint64_t seq;              /* the last sequence number used */
     uint64_t version;          /* the highest version seen */

@@ -33,10 +33,17 @@ static int end(struct talos_wr *plain, int code, const char *fmt, ...)
 }
 
 /* Only an ACTIVE instance serves (I1): elsewhere the session ends. */
+/* END MOVED names where the lineage went (HOST:PORT, host-told when the
+ * migration started: a hint the client verifies like any node's answer)
+ * so that the client goes there at once, without first asking this node,
+ * which is still recording the move (docs/sessions.md §3). */
 static int not_serving(struct talos_wr *plain)
 {
     char why[200];
     int code = talos_rt_not_serving(why, sizeof(why));
+    const char *to = talos_rt_moved_to();
+    if (code == TALOS_ERR_MOVED && to[0] && strlen(to) < 200 && !strpbrk(to, " \r\n"))
+        return end(plain, code, "%s", to);
     return end(plain, code, "%s", why);
 }
 

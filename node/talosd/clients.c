@@ -32,6 +32,7 @@
 #include "os/xport.h"
 
 #define PREAMBLE_S 10 /* connect to a complete preamble */
+#define MOVED_WAIT_MS 2000 /* a handed-over TA to its node's forwarding note */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned total;          /* client connections now (under lock) */
@@ -146,6 +147,30 @@ static int exchange(struct ta_entry *e, uint32_t sid, enum talos_session_op op, 
     return rc;
 }
 
+/* Where e's lineage went, its TA having said MOVED: the forwarding note,
+ * or before the migration's end is recorded (the source node waits for its
+ * TA to exit and writes its journal first) the running migration's target.
+ * MOVED_WAIT_MS at most: 1 with to filled, 0 if it is not known by then
+ * (or the TA was stopped). Untrusted either way: the client verifies
+ * whatever answers there. */
+static int moved_wait(struct ta_entry *e, char *to, size_t cap)
+{
+    long step_us = 200, waited_us = 0;
+
+    for (;;) {
+        pthread_mutex_lock(&e->lock);
+        snprintf(to, cap, "%s", e->moved_to[0] ? e->moved_to : e->moving_to);
+        int removed = e->removed;
+        pthread_mutex_unlock(&e->lock);
+        if (to[0] || removed || waited_us >= MOVED_WAIT_MS * 1000L)
+            return to[0] != '\0';
+        struct timespec ts = {0, step_us * 1000};
+        nanosleep(&ts, NULL);
+        waited_us += step_us;
+        step_us = step_us * 2 > 20000 ? 20000 : step_us * 2;
+    }
+}
+
 /* Relay until the client leaves, idles out, stops reading, or the TA ends
  * the session. Returns whether the TA still holds the session (CLOSE it). */
 static int relay(int fd, struct ta_entry *e, uint32_t sid, uint8_t *in, uint8_t *out)
@@ -234,12 +259,10 @@ static void serve(int fd, const char *addr)
     struct talos_session_io io = {.out = out};
     rc = exchange(e, sid, TALOS_SESSION_OPEN, NULL, 0, &io);
     if (rc == TALOS_ERR_MOVED) {
-        pthread_mutex_lock(&e->lock);
-        memcpy(to, e->moved_to, sizeof(to));
-        pthread_mutex_unlock(&e->lock);
-        /* The TA handed the lineage over and its node does not know where
-         * it went yet (the migration's end is being recorded): a moment. */
-        if (!to[0])
+        /* The TA handed the lineage over; its node learns where it went
+         * when the migration ends, a moment later: wait for that rather
+         * than send the client back to retry. */
+        if (!moved_wait(e, to, sizeof(to)))
             answer(fd, TALOS_ERR_STATE, "TA %s is handing over: try again", id);
         else
             answer(fd, rc, "%s", to);

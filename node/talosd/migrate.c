@@ -118,6 +118,7 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
 {
     struct talos_migrate_options o = {.precopy = precopy > 0, .max_rounds = max_rounds, .to = to};
     struct talos_migration_op *op = NULL;
+    struct talos_ta *retired = NULL;
     struct talos_ta_info info = {0};
     int fd = -1, mode = 0, rc = TALOS_OK, resending = 0;
 
@@ -155,6 +156,7 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
     note(ctx, "target started", precopy ? "attesting, then pre-copy while the TA serves (TA to TA)"
                                         : "attesting and streaming (TA to TA)");
     pthread_mutex_lock(&e->lock);
+    snprintf(e->moving_to, sizeof(e->moving_to), "%s", to);
     rc = talos_ta_migrate_start(e->ta, fd, &o, &op);
     pthread_mutex_unlock(&e->lock);
     fd = -1;
@@ -162,13 +164,16 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
         rc = talos_ta_migrate_wait(op, m);
     /* A call in flight ends first (the TA answers it after the migration). */
     pthread_mutex_lock(&e->lock);
+    e->moving_to[0] = '\0';
     if (rc != TALOS_OK) {
         snprintf(why, why_cap, "the source TA failed: %s", talos_strerror(rc));
     } else if (m->status == TALOS_OK) {
         registry_moved(e, to, m->version);
         /* The source retired: stop it now (no zombie while the note
-         * lives); what stays here is only the forwarding note. */
-        talos_ta_destroy(e->ta);
+         * lives), after the lock: nothing uses e->ta once the note is set,
+         * and clients asking where the lineage went need not wait for the
+         * process to exit. What stays here is only the forwarding note. */
+        retired = e->ta;
         e->ta = NULL;
         TLOG_INFO("lineage %s moved to %s at version %llu", e->id, to, (unsigned long long)m->version);
         note(ctx, "done", NULL);
@@ -184,6 +189,7 @@ int migrate_out(struct ta_entry *e, const char *to, int precopy, uint32_t max_ro
         rc = m->status;
     }
     pthread_mutex_unlock(&e->lock);
+    talos_ta_destroy(retired);
 out:
     pthread_mutex_unlock(&e->mig_lock);
     if (fd >= 0)

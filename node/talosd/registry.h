@@ -18,6 +18,8 @@ struct ta_entry {
     pthread_mutex_t lock; /* one call at a time per TA */
     pthread_mutex_t mig_lock; /* one migration at a time per TA (taken before lock) */
     char moved_to[128];   /* set when the lineage left this node (under lock) */
+    char moving_to[128];  /* while a migration runs: its target (under lock; clients.c
+                           * names it to clients once the TA says MOVED) */
     uint8_t token[TALOS_TOKEN_MAX]; /* a HANDOFF kept while in doubt */
     size_t token_len;
     char handoff[64];     /* handover after a lost channel, for ps (under lock; "" = none) */

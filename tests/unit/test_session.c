@@ -50,6 +50,7 @@ int talos_rt_not_serving(char *why, size_t cap)
     snprintf(why, cap, "TA is %s", talos_rt_state_name(talos_rt.state));
     return moved ? TALOS_ERR_MOVED : TALOS_ERR_STATE;
 }
+const char *talos_rt_moved_to(void) { return talos_rt.state == RT_RETIRED ? "127.0.0.1:7199" : ""; }
 void talos_rt_out_init(struct talos_out *out)
 {
     memset(out, 0, sizeof(*out));
