@@ -2,7 +2,7 @@
 """make bench: turn the JSON lines the benchmarks wrote into Markdown tables
 and PNG plots (drawn by gnuplot).
 
-    report.py table ecall|wtrack|overhead|icount|downtime|firstmove|sqlite|targets RESULTS_DIR
+    report.py table ecall|wtrack|overhead|icount|downtime|firstmove|sqlite|secure|targets RESULTS_DIR
     report.py plots RESULTS_DIR PLOTS_DIR
 
 RESULTS_DIR holds one <bench>.jsonl per benchmark (bench/run.sh writes them),
@@ -343,6 +343,59 @@ def table_targets(res):
         print("| %s | %s | %s | %s |" % (t, lim_s, got, v))
 
 
+def table_secure(res):
+    """Issue #17: secure sessions against the plain path, and the two targets."""
+    med = statistics.median
+    rows = lines(res, "secure")
+    if not rows:
+        print("(no secure-session results)")
+        return
+    print("| measurement | plain | secure | secure / plain | target | verdict |")
+    print("|---|---|---|---|---|---|")
+    for r in (x for x in rows if x.get("bench") == "secure-rtt"):
+        via = "TCP to the node's port" if r["path"] == "secure-tcp" else "the node's control socket"
+        ok = r["ratio"] <= 1.3
+        print("| call round trip, %s TA, secure via %s (median of %d rounds × %d calls) "
+              "| %.1f µs | %.1f µs | %.2f× | ≤ 1.3× | %s |" % (
+                  r["mode"], via, r["rounds"], r["calls"], r["plain_us"], r["secure_us"], r["ratio"],
+                  "met" if ok else "**NOT met**"))
+    for r in (x for x in rows if x.get("bench") == "secure-cli"):
+        print("| one-shot `talos call` (process start to exit, median) | %.2f ms | %.2f ms | %.2f× "
+              "| ≤ 2× for `--secure` to become the default | %s |" % (
+                  r["plain_ms"], r["secure_ms"], r["ratio"],
+                  "within 2×" if r["ratio"] <= 2.0 else "over 2×"))
+    print()
+    print("| session setup (connect, preamble, TLS 1.3, evidence verified, WELCOME) | median | p90 |")
+    print("|---|---|---|")
+    for r in (x for x in rows if x.get("bench") == "secure-setup"):
+        print("| via %s, %d sessions | %.2f ms | %.2f ms |" % (
+            "TCP" if r["path"] == "tcp" else "the control socket", r["sessions"],
+            r["setup_median_ms"], r["setup_p90_ms"]))
+    print()
+    print("| secure clients (each its own session, TCP) | calls/s |")
+    print("|---|---|")
+    for r in (x for x in rows if x.get("bench") == "secure-load"):
+        print("| %d | %.0f |" % (r["clients"], r["calls_per_s"]))
+    for n in sorted({x["clients"] for x in rows if x.get("bench") == "secure-precopy"}):
+        pc = [x for x in rows if x.get("bench") == "secure-precopy" and x["clients"] == n]
+        print()
+        excl = med(r["move_wait_less_reconnect_ms"] for r in pc)
+        print("| pre-copy of a %.0f MiB kvstore under %d secure client%s (median of %d runs) | ms |" % (
+            med(r["state_bytes"] for r in pc) / 2**20, n, "" if n == 1 else "s", len(pc)))
+        print("|---|---|")
+        print("| TA-reported downtime | %.2f |" % med(r["ta_downtime_ms"] for r in pc))
+        print("| longest wait of a client for the call during which its session moved "
+              "(client's clock) | %.2f |" % med(r["move_wait_ms"] for r in pc))
+        print("| ... less the reconnection and re-verification paid during that call "
+              "(target ≤ 5 ms: %s) | %.2f |" % ("met" if excl <= 5.0 else "**NOT met**", excl))
+        print("| longest reconnection + re-verification after the move | %.2f |" %
+              med(r["max_reconnect_setup_ms"] for r in pc))
+        print("| for comparison: the other calls of the same runs, p99 / max wait | %.2f / %.2f |" % (
+            med(r["other_calls_p99_ms"] for r in pc), med(r["other_calls_max_ms"] for r in pc)))
+        print("| clients that followed the move (each run) | %s |" %
+              ", ".join(str(r["clients_moved"]) for r in pc))
+
+
 def gnuplot(script):
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
@@ -450,7 +503,7 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "table":
         {"ecall": table_ecall, "wtrack": table_wtrack, "overhead": table_overhead,
          "icount": table_icount, "downtime": table_downtime, "firstmove": table_firstmove,
-         "sqlite": table_sqlite,
+         "sqlite": table_sqlite, "secure": table_secure,
          "targets": table_targets}[argv[1]](argv[2])
     elif len(argv) == 3 and argv[0] == "plots":
         plots(argv[1], argv[2])

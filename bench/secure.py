@@ -12,9 +12,10 @@ include/talos/client.h):
   after round, and each round gives a ratio: the median of the ratios is
   reported;
 - session setup (connect, preamble, TLS handshake, evidence verification,
-  HELLO/WELCOME);
+  HELLO/WELCOME), and a one-shot `talos call` against `talos call --secure`
+  (process start to exit, what a user waits for);
 - secure calls/s with 1, 8 and 50 clients (each its own session);
-- a pre-copy migration of a 16 MiB kvstore under 8 (--clients) secure clients: the
+- a pre-copy migration of a 16 MiB kvstore under 1 and under 8 secure clients: the
   longest any client waited for an answer (its downtime, reconnection and
   re-verification included), the TA-reported downtime, and the longest
   reconnection (setup) a client paid after the move.
@@ -49,7 +50,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--calls", type=int, default=2000)
-    ap.add_argument("--clients", type=int, default=8, help="secure clients during the pre-copy")
+    ap.add_argument("--clients", type=int, nargs="+", default=[1, 8],
+                    help="secure clients during the pre-copy (each count: 3 runs)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
@@ -92,6 +94,21 @@ def main():
             ca.req(op="stop", id=ta)
         # 2. Session setup, 3. calls/s.
         ta, meas = run_ta(ca, kv, "passive")
+        # One-shot CLI calls, as a user types them: process start to exit.
+        talos = os.path.join(build, "bin/talos")
+        cli = {"plain": [], "secure": []}
+        for _ in range(15 if a.rounds > 1 else 3):
+            for kind, extra in (("plain", []), ("secure", ["--secure", "--allow-sim",
+                                                            "--measurement", meas])):
+                t0 = time.monotonic()
+                r = subprocess.run([talos, "--node", os.path.dirname(sa), "call"] + extra +
+                                   [ta, "put", "k", "v"], env=env, capture_output=True)
+                cli[kind].append((time.monotonic() - t0) * 1e3)
+                if r.returncode != 0:
+                    raise RuntimeError(f"talos call {kind}: {r.stderr}")
+        emit({"bench": "secure-cli", "plain_ms": statistics.median(cli["plain"]),
+              "secure_ms": statistics.median(cli["secure"]),
+              "ratio": statistics.median(cli["secure"]) / statistics.median(cli["plain"])})
         for node in (tcp, unix):
             r = sclient(build, env, node, ta, meas, "setup", 30 if a.rounds > 1 else 5)
             emit({"bench": "secure-setup", "path": "tcp" if node == tcp else "unix", **r})
@@ -101,7 +118,7 @@ def main():
             emit({"bench": "secure-load", **r})
         ca.req(op="stop", id=ta)
         # 4. Pre-copy under 8 secure clients.
-        for run in range(3 if a.rounds > 1 else 1):
+        for run, nclients in [(r, c) for c in a.clients for r in range(3 if a.rounds > 1 else 1)]:
             ta, meas = run_ta(ca, kv, "passive")
             r = ca.req(op="call", id=ta, ecall="fill", args=["16000", "1000", str(run + 1)])
             assert r.get("ok"), r
@@ -109,7 +126,7 @@ def main():
             g = subprocess.Popen(
                 [os.path.join(build, "tests/tools/sclient"), "--allow-sim", "--anchors",
                  os.path.join(env["TALOS_SIM_CA"], "ca.pem"), "--measurement", meas, "--node", tcp,
-                 "--ta", ta, "gaps", str(a.clients), "4", "put", "k{i}", "v"],
+                 "--ta", ta, "gaps", str(nclients), "4", "put", "k{i}", "v"],
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(1.0)
             m = subprocess.run([os.path.join(build, "bin/talos"), "--node", os.path.dirname(ctl),

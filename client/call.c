@@ -143,6 +143,8 @@ int talos_session_call(struct talos_session *s, const char *ecall, int argc,
         lens[i] = argv[i].len;
     }
     uint64_t seq = ++s->seq;
+    struct talos_nopipe np;
+    talos_conn_nopipe_begin(&np); /* one scope for every SSL call below */
     talos_wr_init(&call, TALOS_SESS_HDR + TALOS_SESS_CALL_MAX);
     for (;;) {
         if (s->conn.fd < 0) {
@@ -171,6 +173,7 @@ int talos_session_call(struct talos_session *s, const char *ecall, int argc,
         break;
     }
     talos_wr_free(&call);
+    talos_conn_nopipe_end(&np);
     if (rc != TALOS_OK && rc != TALOS_ERR_REPLAY)
         talos_session_result_clear(res);
     return rc;

@@ -26,6 +26,14 @@ struct ssl_ctx_st *talos_conn_ctx_new(void);
  * timeout_ms, with TCP_NODELAY and timeout_ms on every later read and
  * write. TALOS_OK with c->fd, or INVALID_ARG (not HOST:PORT), IO, TIMEOUT
  * with a reason in why. */
+/* A scope in which SIGPIPE cannot kill the caller's process (conn.c);
+ * nested scopes cost nothing. */
+struct talos_nopipe {
+    _Alignas(16) unsigned char opaque[160];
+};
+void talos_conn_nopipe_begin(struct talos_nopipe *np);
+void talos_conn_nopipe_end(struct talos_nopipe *np);
+
 /* Whether hp is a HOST:PORT a node or TA may send the client to (never a
  * unix: path: only the user names those). */
 int talos_conn_hostport_ok(const char *hp);

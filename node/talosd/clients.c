@@ -27,12 +27,14 @@
 #include "core/sess.h"
 #include "core/wire.h"
 #include "node/talosd/clients.h"
+#include "node/talosd/handoff.h"
 #include "node/talosd/node.h"
 #include "node/talosd/registry.h"
 #include "os/xport.h"
 
 #define PREAMBLE_S 10 /* connect to a complete preamble */
 #define MOVED_WAIT_MS 2000 /* a handed-over TA to its node's forwarding note */
+#define ARRIVAL_WAIT_MS 3000 /* an importing lineage to its first call here */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned total;          /* client connections now (under lock) */
@@ -171,6 +173,24 @@ static int moved_wait(struct ta_entry *e, char *to, size_t cap)
     }
 }
 
+/* A client that followed its TA here as the migration ends finds the
+ * lineage still importing: wait for it to serve (ARRIVAL_WAIT_MS at most)
+ * rather than send the client away to retry. The entry, or NULL. */
+static struct ta_entry *arrival_wait(const char *id)
+{
+    long step_us = 200, waited_us = 0;
+    struct ta_entry *e = NULL;
+
+    while (!(e = registry_get(id)) && handoff_is_importing(id) &&
+           waited_us < ARRIVAL_WAIT_MS * 1000L) {
+        struct timespec ts = {0, step_us * 1000};
+        nanosleep(&ts, NULL);
+        waited_us += step_us;
+        step_us = step_us * 2 > 5000 ? 5000 : step_us * 2;
+    }
+    return e;
+}
+
 /* Relay until the client leaves, idles out, stops reading, or the TA ends
  * the session. Returns whether the TA still holds the session (CLOSE it). */
 static int relay(int fd, struct ta_entry *e, uint32_t sid, uint8_t *in, uint8_t *out)
@@ -227,7 +247,9 @@ static void serve(int fd, const char *addr)
         goto out;
     }
     talos_hex(lineage, sizeof(lineage), id);
-    if (!(e = registry_get(id))) {
+    if (!(e = registry_get(id)) && handoff_is_importing(id))
+        e = arrival_wait(id);
+    if (!e) {
         answer(fd, TALOS_ERR_NO_SUCH_TA, "no TA %s on this node", id);
         goto out;
     }

@@ -96,6 +96,14 @@ static int is_importing(const char *id)
     return 0;
 }
 
+int handoff_is_importing(const char *id)
+{
+    pthread_mutex_lock(&hl);
+    int on = is_importing(id);
+    pthread_mutex_unlock(&hl);
+    return on;
+}
+
 /* hl held. Only RECEIPT and ABORT tokens are kept; the session and kind
  * are read from the token (untrusted: the TAs check the MAC). */
 static void keep_locked(const char *id, const uint8_t *tok, size_t len)

@@ -29,6 +29,8 @@ struct ta_entry;
 /* The lineage `id` is being imported here (on = 1) or no longer (on = 0):
  * a resend that arrives meanwhile is told to retry (BUSY). */
 void handoff_importing(const char *id, int on);
+/* Whether lineage `id` is being imported here now. */
+int handoff_is_importing(const char *id);
 
 /* The target of e answered MIGRATE_IN with TALOS_ERR_HANDOFF_WAIT (m holds
  * its PREPARED token). Wait for a resent HANDOFF, for at most `seconds`,
