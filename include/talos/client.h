@@ -77,8 +77,9 @@ struct talos_session_options {
     unsigned max_hops;        /* MOVED answers followed in a row; 0: 8 */
 };
 
-/* Open a session with TA `lineage` through the node at `node` (HOST:PORT,
- * the node's listening port, `talosd --listen`). The policy is copied.
+/* Open a session with TA `lineage` through the node at `node`: HOST:PORT,
+ * the node's listening port (`talosd --listen`), or unix:PATH, the node's
+ * control socket on this machine (STATE_DIR/talosd.sock). The policy is copied.
  * Opening tries once (following MOVED answers): a refusal or a failed
  * connection is returned at once; only an open session retries.
  * Returns TALOS_OK, or why the session could not be opened: the node's
