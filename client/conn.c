@@ -25,6 +25,7 @@
 
 #include "core/crypto.h"
 #include "core/sess.h"
+#include "core/tlsio.h"
 #include "core/wire.h"
 #include "talos/err.h"
 
@@ -275,31 +276,7 @@ static void nopipe_end(struct nopipe *np)
 void talos_conn_nopipe_begin(struct talos_nopipe *np) { nopipe_begin((struct nopipe *)np); }
 void talos_conn_nopipe_end(struct talos_nopipe *np) { nopipe_end((struct nopipe *)np); }
 
-/* An SSL call failed only because a signal interrupted it (ta/chan.c). */
-static int interrupted(SSL *ssl, int r)
-{
-    int e = SSL_get_error(ssl, r);
-    if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && errno == EINTR) {
-        ERR_clear_error();
-        return 1;
-    }
-    return 0;
-}
 
-/* As ta/chan.c's ssl_err: a vanished peer, a timeout, or bytes that fail
- * their tag. */
-static int ssl_err(SSL *ssl, int r)
-{
-    int e = SSL_get_error(ssl, r);
-    unsigned long lib = ERR_peek_error();
-    ERR_clear_error();
-    if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ||
-        (e == SSL_ERROR_SSL && ERR_GET_REASON(lib) == SSL_R_UNEXPECTED_EOF_WHILE_READING))
-        return TALOS_ERR_PEER_CLOSED;
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-        return TALOS_ERR_TIMEOUT;
-    return TALOS_ERR_MAC;
-}
 
 int talos_conn_tls(struct talos_conn *c, SSL_CTX *ctx, X509 **peer)
 {
@@ -314,10 +291,10 @@ int talos_conn_tls(struct talos_conn *c, SSL_CTX *ctx, X509 **peer)
     nopipe_begin(&np);
     do
         hs = SSL_connect(c->ssl);
-    while (hs != 1 && interrupted(c->ssl, hs));
+    while (hs != 1 && talos_tls_interrupted(c->ssl, hs));
     nopipe_end(&np);
     if (hs != 1) {
-        int rc = ssl_err(c->ssl, hs);
+        int rc = talos_tls_error(c->ssl, hs);
         return rc == TALOS_ERR_MAC ? TALOS_ERR_CRYPTO : rc;
     }
     *peer = SSL_get1_peer_certificate(c->ssl);
@@ -334,10 +311,10 @@ static int ssl_full(struct talos_conn *c, const uint8_t *out, uint8_t *in, size_
     for (size_t done = 0; done < n && rc == TALOS_OK;) {
         int chunk = n - done > (1u << 30) ? 1 << 30 : (int)(n - done);
         int r = out ? SSL_write(c->ssl, out + done, chunk) : SSL_read(c->ssl, in + done, chunk);
-        if (r <= 0 && interrupted(c->ssl, r))
+        if (r <= 0 && talos_tls_interrupted(c->ssl, r))
             continue;
         if (r <= 0)
-            rc = ssl_err(c->ssl, r);
+            rc = talos_tls_error(c->ssl, r);
         else
             done += (size_t)r;
     }

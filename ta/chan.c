@@ -14,6 +14,7 @@
 
 #include "core/crypto.h"
 #include "core/mig.h"
+#include "core/tlsio.h"
 #include "core/wire.h"
 #include "talos/err.h"
 
@@ -25,20 +26,6 @@ static int accept_any(int ok, X509_STORE_CTX *x)
     return 1;
 }
 
-/* An SSL call that failed only because a system call was interrupted:
- * Linux makes recv/send on a socket with SO_RCVTIMEO/SO_SNDTIMEO fail with
- * EINTR when the process is stopped and continued (SIGSTOP/SIGCONT), even
- * without a handler. A host that pauses its TA must not turn into a
- * CRYPTO or TIMEOUT failure: retry. A real timeout sets EAGAIN instead. */
-static int interrupted(SSL *ssl, int r)
-{
-    int e = SSL_get_error(ssl, r);
-    if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && errno == EINTR) {
-        ERR_clear_error();
-        return 1;
-    }
-    return 0;
-}
 
 static X509 *self_signed(EVP_PKEY *key)
 {
@@ -191,7 +178,7 @@ int talos_chan_open(struct talos_chan *c, int fd, int is_client, struct talos_ch
     int hs = 0;
     do
         hs = is_client ? SSL_connect(c->ssl) : SSL_accept(c->ssl);
-    while (hs != 1 && interrupted(c->ssl, hs));
+    while (hs != 1 && talos_tls_interrupted(c->ssl, hs));
     if (hs != 1) {
         int e = SSL_get_error(c->ssl, hs);
         rc = e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ? TALOS_ERR_PEER_CLOSED
@@ -215,23 +202,6 @@ int talos_chan_export(struct talos_chan *c, const char *label, const uint8_t *co
                : TALOS_ERR_CRYPTO;
 }
 
-static int ssl_err(struct talos_chan *c, int r)
-{
-    int e = SSL_get_error(c->ssl, r);
-    unsigned long lib = ERR_peek_error();
-    ERR_clear_error();
-    /* A peer that vanishes (OpenSSL 3 reports a TCP EOF inside a record as
-     * SSL_R_UNEXPECTED_EOF_WHILE_READING), or bytes that fail their AEAD
-     * tag, end the channel; the caller's state machine decides the rest. */
-    if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ||
-        (e == SSL_ERROR_SSL && ERR_GET_REASON(lib) == SSL_R_UNEXPECTED_EOF_WHILE_READING))
-        return TALOS_ERR_PEER_CLOSED;
-    /* The socket's timeout expired (SO_RCVTIMEO/SO_SNDTIMEO): a silent
-     * peer or partition, not tampering. */
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-        return TALOS_ERR_TIMEOUT;
-    return TALOS_ERR_MAC;
-}
 
 /* Exactly n bytes out of `out` (writing) or into `in` (reading, out NULL),
  * in chunks SSL_write/SSL_read take (an int length), retrying after a
@@ -241,10 +211,10 @@ static int ssl_full(struct talos_chan *c, const uint8_t *out, uint8_t *in, size_
     for (size_t done = 0; done < n;) {
         int chunk = n - done > (1u << 30) ? 1 << 30 : (int)(n - done);
         int r = out ? SSL_write(c->ssl, out + done, chunk) : SSL_read(c->ssl, in + done, chunk);
-        if (r <= 0 && interrupted(c->ssl, r))
+        if (r <= 0 && talos_tls_interrupted(c->ssl, r))
             continue;
         if (r <= 0)
-            return ssl_err(c, r);
+            return talos_tls_error(c->ssl, r);
         done += (size_t)r;
     }
     return TALOS_OK;

@@ -25,3 +25,9 @@ relay_stop() { kill "$RX_PID" 2>/dev/null || true; for _ in $(seq 1 100); do [ -
 # version_of NODE ID -> the TA's version on NODE (-1 when it does not serve there)
 declare -F version_of >/dev/null ||
   version_of() { t "$1" ps --json | json "next((x['version'] for x in j['tas'] if x['id']=='$2' and x['state']!='MOVED'), -1)"; }
+# wait_line N: until the scripted client (sclient script, stdout in $T/out,
+# stderr in $T/err) has printed N lines.
+wait_line() {
+  for _ in $(seq 1 400); do [ "$(wc -l <"$T/out")" -ge "$1" ] && return 0; sleep 0.05; done
+  fail "client: no line $1: $(cat "$T/out" "$T/err")"
+}
