@@ -5,7 +5,8 @@
 # talos-ta-link alone; both run on a node and migrate with their state.
 # A relying party's program (tests/sdk/client.c) builds and links against
 # the installed client library with `pkg-config --cflags --libs
-# talos-client` alone, and loads a policy file.
+# talos-client` alone, loads a policy file and calls a TA in a secure
+# session that follows it across a migration.
 . "$(dirname "$0")/lib.sh"
 make -s -C "$TALOS_ROOT" BUILD="$BUILD" install DESTDIR="$T/root" PREFIX=/opt/talos >/dev/null ||
   fail "make install"
@@ -59,3 +60,10 @@ t a call "$S" exec "CREATE TABLE t(x); INSERT INTO t VALUES (1), (2), (39)" >/de
 t a migrate "$S" --to 127.0.0.1:$B_PORT --precopy >/dev/null
 assert_eq "$(t b call "$S" query "SELECT sum(x) FROM t")" "[42]" "SQLite built with the SDK moved"
 node_alive "$a_PID"; node_alive "$b_PID"
+# The installed client library's program talks to the counter end to end,
+# through node a, where it no longer is: it follows the move to b.
+M=$(t b ps --json | json "next(x['measurement'] for x in j['tas'] if x['id']=='$C')")
+printf '{"measurements": ["%s"], "allow_sim": true, "anchors": "%s"}\n' "$M" "$TALOS_SIM_CA/ca.pem" \
+  >"$T/proj/counter.json"
+assert_eq "$("$T/proj/client" "$T/proj/counter.json" "127.0.0.1:$A_PORT" "$C" list | tail -n +2 | tr -s "\n" " ")" \
+  "third second first " "a secure session from the installed client library"
