@@ -9,34 +9,39 @@
 . "$(dirname "$0")/session_lib.sh"
 start_node a; A_PORT=$PORT
 start_node b; B_PORT=$PORT
-N=50 K=${K:-300}
+N=50
 L=$(t a run "$LEDGER")
 MEAS=$(measurement_of a "$L")
 t a call "$L" open bank 1000000 >/dev/null
 for i in $(seq 0 $((N - 1))); do t a call "$L" open "c$i" 0 >/dev/null; done
 
-sc "$A_PORT" "$L" "$MEAS" writers "$N" "$K" transfer bank "c{i}" 1 >"$T/acks" 2>"$T/sclient.err" &
+# The clients write until told to stop, so that both moves happen under
+# them whatever the machine's speed.
+SCLIENT_STOP=$T/stop sc "$A_PORT" "$L" "$MEAS" writers "$N" 0 transfer bank "c{i}" 1 \
+  >"$T/acks" 2>"$T/sclient.err" &
 W=$!
 # Let every client open its session and write, then move the TA twice
 # under them (pre-copy: the clients keep writing during the rounds).
 for _ in $(seq 1 100); do [ "$(version_of a "$L")" -gt $((N + 2 + N)) ] && break; sleep 0.05; done
 t a migrate "$L" --to "127.0.0.1:$B_PORT" --precopy >/dev/null
 t b migrate "$L" --to "127.0.0.1:$A_PORT" --precopy >/dev/null
+sleep 0.3
+touch "$T/stop"
 wait $W || fail "a secure client failed: $(cat "$T/sclient.err")"
 assert_eq "$(wc -l <"$T/acks")" "$N" "one line per client"
 
-python3 - "$T/acks" "$T/a/talosd.sock" "$L" "$N" "$K" <<'PY'
+python3 - "$T/acks" "$T/a/talosd.sock" "$L" "$N" <<'PY'
 import sys
 sys.path.insert(0, "tests/integration")
 from ctl import Ctl
-acks, sock, L, N, K = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+acks, sock, L, N = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 c = Ctl(sock)
 moved = 0
 total_acked = 0
 for line in open(acks):
     w = line.split()
     i, acked, moves = int(w[1]), int(w[3]), int(w[5])
-    assert acked == K, line  # every call answered
+    assert acked > 0, line
     r = c.req(op="call", id=L, ecall="balance", args=["c%d" % i])
     assert r["ok"], r
     assert int(r["out"]) == acked, ("client %d: balance %s, acknowledged %d" % (i, r["out"], acked))

@@ -5,7 +5,8 @@
  *
  * MODE:
  *   writers N K ECALL ARG...  N threads, each with its own session, each
- *                             making K calls; "{i}" in an argument becomes
+ *                             making K calls (K = 0: until the file
+ *                             $SCLIENT_STOP exists); "{i}" in an argument becomes
  *                             the thread's index, "{j}" the call's. Per
  *                             thread one line: "client I acked A moves M
  *                             replays R version V". Fails (exit 1) on any
@@ -107,7 +108,11 @@ static void *writer(void *arg)
         return NULL;
     }
     double end = now_ms() + jb->seconds * 1e3;
-    for (int j = 0; jb->seconds > 0 ? now_ms() < end : j < jb->calls; j++) {
+    const char *stop = getenv("SCLIENT_STOP"); /* writers with K = 0: until this file exists */
+    for (int j = 0; jb->seconds > 0 ? now_ms() < end
+                    : jb->calls > 0 ? j < jb->calls
+                                    : stop && access(stop, F_OK) != 0;
+         j++) {
         struct talos_session_result res;
         expand(jb, j, bufs, av);
         rc = talos_session_call(s, jb->ecall, jb->argc, av, &res);
