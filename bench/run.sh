@@ -356,9 +356,9 @@ secure_section() {
   echo "record the answer for exactly-once) is a few microseconds (perf: under 4 % of"
   echo "the CPU of a run); the rest is the same four wake-ups as the plain path, plus,"
   echo "over TCP, loopback TCP instead of a Unix socket on the client's leg. On 2 vCPUs"
-  echo "wake-ups dominate both paths. \`--secure\` is not the default: a secure call"
-  echo "needs the user's policy (the measurement to expect), which the CLI cannot take"
-  echo "from the node it distrusts."
+  echo "wake-ups dominate both paths. A secure call needs the user's policy (the"
+  echo "measurement to expect), which the CLI cannot take from the node it distrusts:"
+  echo "\`TALOS_POLICY=FILE\` makes every \`talos call\` secure (\`--plain\` the node's path)."
 }
 
 sqlite_section() {

@@ -14,7 +14,7 @@
 #include "talos/talos.h"
 
 const char cmd_call_usage[] =
-    "usage: talos [--node DIR] call [--json] TA ECALL [ARG...]\n"
+    "usage: talos [--node DIR] call [--plain] [--json] TA ECALL [ARG...]\n"
     "       talos [--node DIR] call --secure [--policy FILE | --measurement HEX\n"
     "             [--cfg-digest HEX]] [--anchors PEM] [--allow-sim]\n"
     "             [--connect HOST:PORT] [--verbose] [--json] TA ECALL [ARG...]\n"
@@ -38,10 +38,13 @@ const char cmd_call_usage[] =
     "measurements, and CFG digests if any) before any byte of the call is\n"
     "sent, and the node sees no argument, result or ecall name. The session\n"
     "follows the TA if it migrates, and a call retried after a move is\n"
-    "answered from the TA's record instead of running twice.\n"
+    "answered from the TA's record instead of running twice. With the\n"
+    "environment variable TALOS_POLICY=FILE every call is secure with that\n"
+    "policy unless --plain is given.\n"
     "\n"
     "options:\n"
     "  --secure            call through a session with the TA (needs a policy)\n"
+    "  --plain             the node's control socket even with TALOS_POLICY set\n"
     "  --policy FILE       the policy (JSON: measurements, cfg_digests, allow_sim,\n"
     "                      allow_debug, anchors; see talos(1))\n"
     "  --measurement HEX   allow this measurement (64 hex characters) instead\n"
@@ -50,8 +53,9 @@ const char cmd_call_usage[] =
     "                      sim CA as for 'talos attest')\n"
     "  --allow-sim         accept a simulated TEE, which gives NO hardware\n"
     "                      isolation (also: TALOS_ALLOW_SIM=1)\n"
-    "  --connect HOST:PORT the node's listening port (default: asked of the\n"
-    "                      node's control socket; then --node is not needed)\n"
+    "  --connect HOST:PORT the node's listening port (default: the node's control\n"
+    "                      socket, which relays alike; with --connect no --node\n"
+    "                      is needed)\n"
     "  --verbose           print the verified identity of the TA on stderr\n" CLI_COMMON_HELP;
 
 static const struct cli_field call_fields[] = {
@@ -201,10 +205,11 @@ int cmd_call(struct cli_ctx *ctx, int argc, char **argv)
     uint8_t lineage[TALOS_LINEAGE_BYTES] = {0};
     char id[2 * TALOS_LINEAGE_BYTES + 1] = "";
     json_t *req = NULL, *resp = NULL, *j = NULL, *out = NULL;
-    int npos = 0, built = 0, secure = 0;
+    int npos = 0, built = 0, secure = 0, plain = 0;
     struct call_secure_opts so = {0};
     const struct cli_opt opts[] = {
-        {"secure", 0, NULL, &secure},          {"policy", 0, &so.policy, NULL},
+        {"secure", 0, NULL, &secure},          {"plain", 0, NULL, &plain},
+        {"policy", 0, &so.policy, NULL},
         {"measurement", 0, &so.measurement, NULL}, {"cfg-digest", 0, &so.cfg_digest, NULL},
         {"anchors", 0, &so.anchors, NULL},     {"allow-sim", 0, NULL, &so.allow_sim},
         {"connect", 0, &so.connect, NULL},     {"verbose", 0, NULL, &so.verbose},
@@ -213,6 +218,18 @@ int cmd_call(struct cli_ctx *ctx, int argc, char **argv)
 
     if (rc != CLI_PROCEED)
         goto out;
+    if (plain && secure) {
+        rc = cli_usage(ctx->cmd->name, "--plain and --secure exclude each other");
+        goto out;
+    }
+    /* A user who keeps a policy gets secure calls by default: the plain
+     * path then needs --plain. */
+    const char *env_policy = getenv("TALOS_POLICY");
+    if (!secure && !plain && env_policy && env_policy[0] && !so.measurement) {
+        secure = 1;
+        if (!so.policy)
+            so.policy = env_policy;
+    }
     /* The command needs a node unless a secure call is told where to connect. */
     if (!ctx->node && !(secure && so.connect)) {
         rc = cli_usage(ctx->cmd->name, "no node given: use --node DIR or set TALOS_NODE");

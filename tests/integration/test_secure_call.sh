@@ -38,6 +38,14 @@ assert_eq "$(t a call --secure --policy "$T/policy.json" "$TA" get apple)" "red"
 printf '{"measurements": ["%s"], "allow_sim": true}\n' "$OTHER" >"$T/other.json"
 expect_fail MEASUREMENT a call --secure --policy "$T/other.json" "$TA" get apple
 
+# TALOS_POLICY makes secure the default; --plain goes back to the node's path.
+assert_eq "$(TALOS_POLICY=$T/policy.json t a call --json "$TA" get apple | json "'identity' in j")" True \
+  "TALOS_POLICY: secure by default"
+assert_eq "$(TALOS_POLICY=$T/policy.json t a call --plain --json "$TA" get apple | json "'identity' in j")" False \
+  "--plain"
+TALOS_POLICY=$T/other.json t a call "$TA" get apple 2>"$T/e" && fail "TALOS_POLICY's policy was not applied"
+grep -q MEASUREMENT "$T/e" || fail "TALOS_POLICY's refusal: $(cat "$T/e")"
+
 # The session follows the TA: A -> B, then a secure call through A.
 t a migrate "$TA" --to "127.0.0.1:$B_PORT" >/dev/null
 st a --connect "127.0.0.1:$A_PORT" --json "$TA" put apple yellow >"$T/j"
