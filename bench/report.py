@@ -359,6 +359,10 @@ def table_secure(res):
               "| %.1f µs | %.1f µs | %.2f× | ≤ 1.3× | %s |" % (
                   r["mode"], via, r["rounds"], r["calls"], r["plain_us"], r["secure_us"], r["ratio"],
                   "met" if ok else "**NOT met**"))
+    for r in (x for x in rows if x.get("bench") == "sockrtt"):
+        print("| floor (bench/sockrtt.c, during the %s rounds): one 64-byte ping-pong between two "
+              "processes | Unix socket %.1f µs | TCP loopback %.1f µs | TCP − Unix: %+.1f µs | — | — |" % (
+                  r["mode"], r["unix_us"], r["tcp_us"], r["tcp_us"] - r["unix_us"]))
     for r in (x for x in rows if x.get("bench") == "secure-cli"):
         print("| one-shot `talos call` (process start to exit, median) | %.2f ms | %.2f ms | %.2f× "
               "| ≤ 2× for `--secure` to become the default | %s |" % (

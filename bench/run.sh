@@ -354,9 +354,13 @@ secure_section() {
   echo
   echo "Where the secure round trip's time goes: the TA's TLS work (decrypt, encrypt,"
   echo "record the answer for exactly-once) is a few microseconds (perf: under 4 % of"
-  echo "the CPU of a run); the rest is the same four wake-ups as the plain path, plus,"
-  echo "over TCP, loopback TCP instead of a Unix socket on the client's leg. On 2 vCPUs"
-  echo "wake-ups dominate both paths. A secure call needs the user's policy (the"
+  echo "the CPU of a run); the rest is the same four wake-ups as the plain path. The"
+  echo "plain path exists only on the node's machine (a Unix socket); through the same"
+  echo "kind of socket a secure call costs what a plain one does. Over TCP the client's"
+  echo "leg pays what TCP loopback costs over a Unix socket on this VM (the floor rows:"
+  echo "the kernel alone, same rounds); that, not TLS, is what puts the TCP row over"
+  echo "1.3×, and no change inside TALOS removes it. On 2 vCPUs wake-ups dominate both"
+  echo "paths. A secure call needs the user's policy (the"
   echo "measurement to expect), which the CLI cannot take from the node it distrusts:"
   echo "\`TALOS_POLICY=FILE\` makes every \`talos call\` secure (\`--plain\` the node's path)."
 }

@@ -78,7 +78,15 @@ def main():
         for mode in ("passive", "switchless"):
             ta, meas = run_ta(ca, kv, mode)
             rows = {"plain": [], "secure-tcp": [], "secure-unix": []}
+            floor = {"unix": [], "tcp": []}
             for _ in range(a.rounds):
+                # The kernel's own round trip, Unix socket and TCP loopback
+                # (bench/sockrtt.c), in the same rounds.
+                r = subprocess.run([os.path.join(build, "bench/sockrtt"), str(a.calls)],
+                                   capture_output=True, text=True, timeout=120)
+                fj = json.loads(r.stdout)
+                floor["unix"].append(fj["unix_us"])
+                floor["tcp"].append(fj["tcp_us"])
                 rows["plain"].append(sclient(build, env, unix, ta, meas, "plain-rtt", sa, a.calls,
                                              "put", "k", "v")["median_us"])
                 rows["secure-tcp"].append(sclient(build, env, tcp, ta, meas, "rtt", a.calls,
@@ -91,6 +99,8 @@ def main():
                       "calls": a.calls, "plain_us": statistics.median(rows["plain"]),
                       "secure_us": statistics.median(rows[path]),
                       "ratio": statistics.median(ratios)})
+            emit({"bench": "sockrtt", "mode": mode, "unix_us": statistics.median(floor["unix"]),
+                  "tcp_us": statistics.median(floor["tcp"])})
             ca.req(op="stop", id=ta)
         # 2. Session setup, 3. calls/s.
         ta, meas = run_ta(ca, kv, "passive")
