@@ -28,10 +28,16 @@ V=$(version_of a "$TA")
 OTHER=$(printf '%064d' 7)
 expect_fail MEASUREMENT a call --secure --allow-sim --measurement "$OTHER" "$TA" put apple green
 expect_fail EVIDENCE_SIM a call --secure --measurement "$MEAS" "$TA" put apple green
+# The right measurement but another CFG digest (the node's image is another
+# build's flow): refused too.
+expect_fail CFG_DIGEST a call --secure --allow-sim --measurement "$MEAS" --cfg-digest "$OTHER" "$TA" put apple green
 t a call --secure "$TA" get apple 2>"$T/e" && fail "a secure call without a policy ran"
 grep -qi "policy\|measurement" "$T/e" || fail "no reason for a missing policy: $(cat "$T/e")"
 assert_eq "$(version_of a "$TA")" "$V" "refused sessions changed nothing"
 assert_eq "$(t a call "$TA" get apple)" "red" "refused sessions changed nothing"
+CFG=$(t a attest --allow-sim --json "$TA" | json "j['claims']['cfg_digest']" 2>/dev/null ||
+      t a attest --allow-sim --json "$TA" | json "j['cfg_digest']")
+assert_eq "$(st a --cfg-digest "$CFG" "$TA" get apple)" "red" "the TA's own CFG digest is accepted"
 # A policy file.
 printf '{"measurements": ["%s"], "allow_sim": true}\n' "$MEAS" >"$T/policy.json"
 assert_eq "$(t a call --secure --policy "$T/policy.json" "$TA" get apple)" "red" "--policy"
