@@ -99,4 +99,12 @@ say "and back B -> A"
 run talos --node "$D/b" migrate "$TA" --to "127.0.0.1:$PA"
 [ "$(talos --node "$D/a" call "$TA" total)" = 8000 ] || die "total changed on the way back"
 
-say "demo passed: the lineage moved twice, kept its money, its versions and its id"
+say "a client talks to the TA itself: a TLS session the nodes only relay (sim: no isolation)"
+echo "through B, which the TA left: the session follows it to A, verifies its evidence"
+echo "against the measurement first, and the node never sees the call or its answer"
+run talos call --secure --allow-sim --measurement "$M" --connect "127.0.0.1:$PB" --verbose \
+  "$TA" transfer "${ACCTS[0]}" "${ACCTS[1]}" 1 ||
+  die "the secure call failed"
+[ "$(talos --node "$D/a" call "$TA" total)" = 8000 ] || die "total changed by the secure transfer"
+
+say "demo passed: the lineage moved twice, kept its money, its versions and its id; a client reached it end to end"
