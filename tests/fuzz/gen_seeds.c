@@ -22,6 +22,7 @@
 #include "core/migctx.h"
 #include "core/migrec.h"
 #include "core/msg.h"
+#include "core/sess.h"
 #include "core/wire.h"
 #include "node/talosd/peerproto.h"
 #include "talos/err.h"
@@ -210,7 +211,8 @@ static void gen_bodies(struct talos_wr *w)
     put("mig_records", "give-up", buf, TALOS_MSG_GIVE_UP_BYTES);
     talos_host_activate_encode(&act, buf);
     put("mig_records", "activate", buf, TALOS_HOST_ACTIVATE_BYTES);
-    if (talos_mig_evidence_encode(ev, sizeof(ev), w) != TALOS_OK)
+    static const uint8_t bind_mac[TALOS_MIG_BIND_MAC_BYTES] = {0x5a};
+    if (talos_mig_evidence_encode(ev, sizeof(ev), bind_mac, w) != TALOS_OK)
         failed = 1;
     put_wr("mig_records", "evidence", w);
 }
@@ -549,6 +551,66 @@ static void capture(const char *name, int which)
         put("peer_offer", name, buf, n);
 }
 
+/* --- sess_records: u8 which decoder ‖ bytes (see fuzz_sess_records.c) --------- */
+
+/* One seed: the decoder's number, then what its encoder wrote from `skip` on
+ * (a record's body after its header, an answer after its length). */
+static void sess_seed(struct talos_wr *w, const char *name, uint8_t which, size_t skip)
+{
+    struct talos_wr s;
+    talos_wr_init(&s, 0);
+    talos_wr_u8(&s, which);
+    if (!w->err && w->len >= skip)
+        talos_wr_raw(&s, w->p + skip, w->len - skip);
+    s.err = s.err ? s.err : w->err;
+    put_wr("sess_records", name, &s);
+    talos_wr_free(&s);
+    talos_wr_reset(w);
+}
+
+static void gen_sess(struct talos_wr *w)
+{
+    static const uint8_t lin[TALOS_LINEAGE_BYTES] = {0x11, 0x22};
+    uint8_t pre[TALOS_SESS_PREAMBLE_BYTES];
+    const uint8_t *argv[2] = {(const uint8_t *)"apple", (const uint8_t *)"red"};
+    const size_t lens[2] = {5, 3};
+
+    talos_sess_preamble_encode(lin, pre);
+    talos_wr_raw(w, pre, sizeof(pre));
+    sess_seed(w, "preamble", 0, 0);
+    talos_sess_answer_encode(TALOS_ERR_MOVED, "127.0.0.1:7102", w);
+    sess_seed(w, "answer-moved", 1, 4);
+    {
+        uint8_t hdr[TALOS_SESS_HDR]; /* a header alone, for the header decoder */
+        talos_sess_hdr_encode(TALOS_SESS_HELLO, 1 + TALOS_SESS_CLIENT_ID_BYTES, hdr);
+        talos_wr_raw(w, hdr, sizeof(hdr));
+        sess_seed(w, "header-hello", 2, 0);
+    }
+    talos_sess_hello_encode(&(struct talos_sess_hello){.proto = TALOS_SESS_PROTO}, w);
+    sess_seed(w, "hello", 3, TALOS_SESS_HDR);
+    struct talos_sess_welcome wel = {.proto = TALOS_SESS_PROTO, .version = 7, .last_seq = 3};
+    memcpy(wel.lineage, lin, sizeof(lin));
+    talos_sess_welcome_encode(&wel, w);
+    sess_seed(w, "welcome", 4, TALOS_SESS_HDR);
+    talos_sess_call_encode(4, TALOS_SESS_CALL_RETRY, "put", 2, argv, lens, w);
+    sess_seed(w, "call-retry", 5, TALOS_SESS_HDR);
+    talos_sess_result_encode(&(struct talos_sess_result){.seq = 4, .version = 8, .out = (const uint8_t *)"ok",
+                                                         .out_len = 2, .flags = TALOS_SESS_RESULT_REPLAYED},
+                             w);
+    sess_seed(w, "result-replayed", 6, TALOS_SESS_HDR);
+    talos_sess_end_encode(&(struct talos_sess_end){.code = TALOS_ERR_MOVED, .reason = "127.0.0.1:7102"}, w);
+    sess_seed(w, "end-moved", 7, TALOS_SESS_HDR);
+    talos_msg_session_encode(&(struct talos_msg_session){.sid = 9, .op = TALOS_SESS_OP_DATA,
+                                                         .data = pre, .len = sizeof(pre)},
+                             w);
+    sess_seed(w, "frame-data", 8, 0);
+    talos_msg_session_ret_encode(&(struct talos_msg_session_ret){.status = TALOS_OK, .version = 8,
+                                                                 .flags = TALOS_SESS_RET_MORE,
+                                                                 .data = pre, .len = sizeof(pre)},
+                                 w);
+    sess_seed(w, "frame-ret-more", 9, 0);
+}
+
 int main(int argc, char **argv)
 {
     struct talos_wr w;
@@ -565,6 +627,7 @@ int main(int argc, char **argv)
     gen_control();
     gen_call(&w);
     gen_host(&w);
+    gen_sess(&w);
     gen_stream(&w, "one-page", 1, 64, 0);
     gen_stream(&w, "three-pages-by-two", 3, 2, 0);
     gen_stream(&w, "precopy-three-pages", 3, 64, 1);
