@@ -30,13 +30,6 @@ int talos_migration_point(void)
     return TALOS_OK;
 }
 
-int talos_seal_key(enum talos_seal_policy policy, uint8_t key[TALOS_SEAL_KEY_BYTES])
-{
-    if (!key)
-        return TALOS_ERR_INVALID_ARG;
-    return talos_tee_enclave.seal_key(policy, key);
-}
-
 int talos_rt_host_roundtrip(uint16_t type, const struct talos_wr *req, uint16_t ret_type,
                             uint8_t *resp, size_t resp_cap, size_t *resp_len)
 {

@@ -225,7 +225,8 @@ static int start(int *switchless)
     if ((rc = talos_random_bytes(talos_rt.lineage, sizeof(talos_rt.lineage))) != TALOS_OK)
         return rc;
     talos_chain_genesis(talos_rt.lineage, talos_rt.head);
-    if ((rc = talos_rt_cert_genesis()) != TALOS_OK || (rc = talos_rt_enter(TALOS_LIFE_GENESIS)) != TALOS_OK)
+    if ((rc = talos_rt_cert_genesis()) != TALOS_OK || (rc = talos_rt_seal_genesis()) != TALOS_OK ||
+        (rc = talos_rt_enter(TALOS_LIFE_GENESIS)) != TALOS_OK)
         return rc;
     talos_rt_ta_code_begins();
     if (talos_rt.desc->init && (rc = talos_rt.desc->init()) != TALOS_OK) {

@@ -189,6 +189,9 @@ void talos_rt_persist_copy(void *dst, const void *src, size_t n);
  * migration. */
 void talos_rt_ident_start(int target);
 
+/* A new lineage's seal secret (ta/seal.c), drawn before its init runs. */
+int talos_rt_seal_genesis(void);
+
 /* The restore hook (ta/restore.c, D45). On a target, on verified state,
  * before PREPARED: run the TA's hook if it has one (talos_version() reads
  * `version` meanwhile). TALOS_OK (also without a hook), or

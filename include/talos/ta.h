@@ -175,8 +175,13 @@ void talos_set_state_root(void *root);
 TALOS_MUST_CHECK int talos_call_host(const char *name, const void *req, size_t req_len,
                                      void *resp, size_t resp_cap, size_t *resp_len);
 
+/* Which seal key (docs/sealing.md). MEASUREMENT is bound to the platform:
+ * a blob sealed with it does not open after the TA migrates. LINEAGE is
+ * bound to the lineage: it opens wherever the lineage lives (after any
+ * migration), never in another lineage of the same image. */
 enum talos_seal_policy {
     TALOS_SEAL_MEASUREMENT = 1, /* same code measurement on the same platform */
+    TALOS_SEAL_LINEAGE = 2,     /* this lineage, on whatever node it lives */
 };
 
 #define TALOS_SEAL_KEY_BYTES 32
