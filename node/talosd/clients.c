@@ -311,21 +311,34 @@ out:
     close(fd);
 }
 
-void clients_serve(int fd, const char *addr)
+int clients_admit(void) { return enter_node(); }
+void clients_unadmit(void) { leave_node(); }
+
+void clients_refuse(int fd, const char *addr)
 {
-    if (!enter_node()) {
-        static double last_warn;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-        if (now - last_warn > 5) { /* one line per 5 s, not per connection */
-            TLOG_WARN("client %s: refused: %u client sessions already", addr, clients_limits.max);
-            last_warn = now;
-        }
-        answer(fd, TALOS_ERR_BUSY, "node has %u client sessions already", clients_limits.max);
-        close(fd);
-        return;
+    static double last_warn;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (now - last_warn > 5) { /* one line per 5 s, not per connection */
+        TLOG_WARN("client %s: refused: %u client sessions already", addr, clients_limits.max);
+        last_warn = now;
     }
+    /* A few bytes into a fresh socket's empty buffer: never blocks. */
+    answer(fd, TALOS_ERR_BUSY, "node has %u client sessions already", clients_limits.max);
+    close(fd);
+}
+
+void clients_serve_admitted(int fd, const char *addr)
+{
     serve(fd, addr);
     leave_node();
+}
+
+void clients_serve(int fd, const char *addr)
+{
+    if (clients_admit())
+        clients_serve_admitted(fd, addr);
+    else
+        clients_refuse(fd, addr);
 }

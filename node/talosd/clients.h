@@ -17,8 +17,16 @@ struct client_limits {
 extern struct client_limits clients_limits; /* set by main.c before the listener starts */
 
 /* Serve a client connection (its first byte is TALOS_SESS_MAGIC's) from
- * its preamble on, in the calling thread; takes fd. addr names the peer
+ * its preamble on, in the calling thread, or refuse it (BUSY) when
+ * clients_limits.max are served already; takes fd. addr names the peer
  * for the log. */
 void clients_serve(int fd, const char *addr);
+/* The same in two steps, for a caller that admits a client before it
+ * spends a thread on it: a seat (1) or none (0); then serve with the seat
+ * (it is given back at the end), or refuse (no seat taken). Both take fd. */
+int clients_admit(void);
+void clients_unadmit(void); /* a seat not used after all */
+void clients_serve_admitted(int fd, const char *addr);
+void clients_refuse(int fd, const char *addr);
 
 #endif

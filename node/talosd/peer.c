@@ -562,7 +562,7 @@ static void *client_thread(void *arg)
     struct client_arg c = *(struct client_arg *)arg;
 
     free(arg);
-    clients_serve(c.fd, c.addr);
+    clients_serve_admitted(c.fd, c.addr);
     return NULL;
 }
 
@@ -597,11 +597,17 @@ void peer_accept_one(int lfd)
     uint8_t first = 0;
     if (recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
         first == (uint8_t)TALOS_SESS_MAGIC[0]) {
+        /* Admitted before a thread is spent on it (clients.c's bound). */
+        if (!clients_admit()) {
+            clients_refuse(fd, addr);
+            return;
+        }
         struct client_arg *c = malloc(sizeof(*c));
         if (!c || (c->fd = fd, snprintf(c->addr, sizeof(c->addr), "%s", addr),
                    pthread_create(&t, NULL, client_thread, c) != 0)) {
             free(c);
             close(fd);
+            clients_unadmit();
             return;
         }
         pthread_detach(t);
