@@ -44,5 +44,6 @@ relay --to "127.0.0.1:$A_PORT" --swap-lineage "$R2" --timeout 20
 V=$(version_of a "$R2")
 out=$(sc "$RX_PORT" "$R" "$MEAS" script <<<"put stolen" 2>&1 || true)
 echo "$out" | grep -q "LINEAGE" || fail "another lineage was accepted: $out"
+relay_stop # (it writes its summary into $T as it ends: not during the cleanup)
 assert_eq "$(version_of a "$R2")" "$V" "the other TA ran nothing"
 echo "ok"
