@@ -37,8 +37,7 @@ static int lineage_key(uint8_t key[TALOS_SEAL_KEY_BYTES])
     uint8_t secret[LINEAGE_SEAL_BYTES];
     int rc = TALOS_ERR_STATE;
 
-    /* Read through the persist copy (sanitizer builds instrument it). */
-    talos_rt_persist_copy(secret, lineage_seal, sizeof(secret));
+    memcpy(secret, lineage_seal, sizeof(secret));
     if (!talos_ct_eq(secret, zero, sizeof(secret))) /* no lineage here: no key */
         rc = talos_hkdf(secret, sizeof(secret), seal_salt, sizeof(seal_salt) - 1,
                         talos_rt.lineage, sizeof(talos_rt.lineage), key, TALOS_SEAL_KEY_BYTES);

@@ -148,6 +148,19 @@ static int exchange(struct ta_entry *e, uint32_t sid, enum talos_session_op op, 
     return rc;
 }
 
+/* One wait of a bounded poll: sleep *step_us (doubling up to max_step_us)
+ * unless max_ms have passed already. 1 when it slept, 0 when time is up. */
+static int nap(long *step_us, long *waited_us, long max_step_us, long max_ms)
+{
+    if (*waited_us >= max_ms * 1000L)
+        return 0;
+    struct timespec ts = {0, *step_us * 1000};
+    nanosleep(&ts, NULL);
+    *waited_us += *step_us;
+    *step_us = *step_us * 2 > max_step_us ? max_step_us : *step_us * 2;
+    return 1;
+}
+
 /* Where e's lineage went, its TA having said MOVED: the forwarding note,
  * or before the migration's end is recorded (the source node waits for its
  * TA to exit and writes its journal first) the running migration's target.
@@ -163,12 +176,8 @@ static int moved_wait(struct ta_entry *e, char *to, size_t cap)
         snprintf(to, cap, "%s", e->moved_to[0] ? e->moved_to : e->moving_to);
         int removed = e->removed;
         pthread_mutex_unlock(&e->lock);
-        if (to[0] || removed || waited_us >= MOVED_WAIT_MS * 1000L)
+        if (to[0] || removed || !nap(&step_us, &waited_us, 20000, MOVED_WAIT_MS))
             return to[0] != '\0';
-        struct timespec ts = {0, step_us * 1000};
-        nanosleep(&ts, NULL);
-        waited_us += step_us;
-        step_us = step_us * 2 > 20000 ? 20000 : step_us * 2;
     }
 }
 
@@ -181,12 +190,8 @@ static struct ta_entry *arrival_wait(const char *id)
     struct ta_entry *e = NULL;
 
     while (!(e = registry_get(id)) && handoff_is_importing(id) &&
-           waited_us < ARRIVAL_WAIT_MS * 1000L) {
-        struct timespec ts = {0, step_us * 1000};
-        nanosleep(&ts, NULL);
-        waited_us += step_us;
-        step_us = step_us * 2 > 5000 ? 5000 : step_us * 2;
-    }
+           nap(&step_us, &waited_us, 5000, ARRIVAL_WAIT_MS))
+        ;
     return e;
 }
 
